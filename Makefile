@@ -1,0 +1,41 @@
+# Cercle — the two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint types pytest test-postgres bench messages clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/cercle demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check cercle tests bench
+	$(BIN)/ruff format --check cercle tests bench
+
+types: $(STAMP)
+	$(BIN)/mypy cercle
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q -n 2 --dist loadgroup
+
+test: lint types pytest
+
+# The suite again on PostgreSQL (CI runs it where PostgreSQL is reachable).
+test-postgres: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cercle} $(BIN)/pytest -q -n 2 --dist loadgroup
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+messages: $(STAMP)
+	cd cercle && ../$(BIN)/cercle manage makemessages -l fr --ignore '*/migrations/*' && ../$(BIN)/cercle manage compilemessages
+
+clean:
+	rm -rf $(VENV) var

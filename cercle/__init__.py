@@ -1,0 +1,1 @@
+"""Cercle: a self-hostable workspace for community managers."""

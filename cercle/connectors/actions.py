@@ -1,0 +1,344 @@
+"""Every write of the connectors app: raw events, ingestion batches, channel state, deliveries."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cercle.inbox.choices import Delivery as DeliveryState
+from cercle.inbox.choices import Verb
+from cercle.inbox.models import Activity, Message
+from cercle.inbox.receive import ReceiveResult, receive_items
+from cercle.workspaces.models import Workspace
+
+from .base import ActionKind, BadPayload, ConnectorError, Delivery, Incoming, OAuthTokens, RawEventData
+from .choices import Health, OutboxState, RawEventStatus
+from .models import Channel, Outbox, RawEvent
+from .registry import connector_class, connector_for
+
+logger = logging.getLogger(__name__)
+
+# Headers worth keeping with a raw event (signatures, delivery ids, content type).
+KEPT_HEADER_PREFIXES = ("content-type", "x-", "user-agent")
+MAX_INGEST_ATTEMPTS = 5
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items() if k.lower().startswith(KEPT_HEADER_PREFIXES)}
+
+
+def do_create_channel(
+    workspace: Workspace,
+    platform: str,
+    name: str,
+    *,
+    external_id: str = "",
+    config: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> Channel:
+    """Connect a channel (the platform must be registered)."""
+    connector_class(platform)  # raises UnknownPlatform
+    with transaction.atomic():
+        channel = Channel(
+            workspace=workspace,
+            platform=platform,
+            name=name[:200],
+            external_id=external_id,
+            config=config or {},
+            verify_token=secrets.token_urlsafe(24),
+        )
+        channel.set_credentials(credentials or {})
+        channel.save()
+        Activity.objects.create(
+            workspace=workspace, channel=channel, verb=Verb.CHANNEL_HEALTH, data={"health": Health.OK, "event": "connected"}
+        )
+    return channel
+
+
+def do_store_raw_event(channel: Channel, body: bytes, headers: Mapping[str, str], source: str = "webhook") -> RawEvent:
+    """Keep an inbound payload as received; the ingest task parses it later."""
+    from .tasks import ingest_pending
+
+    with transaction.atomic():
+        raw = RawEvent.objects.create(
+            workspace_id=channel.workspace_id,
+            channel=channel,
+            body=body,
+            headers=kept_headers(headers),
+            source=source,
+        )
+        transaction.on_commit(lambda: ingest_pending.enqueue())
+    return raw
+
+
+def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "webhook") -> int:
+    """Bulk variant for backfills: store many payloads of one channel at once."""
+    RawEvent.objects.bulk_create(
+        [RawEvent(workspace_id=channel.workspace_id, channel=channel, body=b, source=source) for b in bodies],
+        batch_size=1000,
+    )
+    return len(bodies)
+
+
+@dataclass
+class IngestReport:
+    events: int = 0
+    failed: int = 0
+    result: ReceiveResult | None = None
+
+
+def do_ingest_pending(limit: int | None = None) -> IngestReport:
+    """Drain one batch of pending RawEvents: parse, upsert, thread, classify, route, log.
+
+    The batch is claimed with SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL), so
+    many workers share the queue; SQLite serialises writers anyway. A unique
+    violation from a concurrent worker rolls the batch back and it is retried,
+    finding the rows the other worker wrote.
+    """
+    limit = limit or settings.CERCLE_INGEST_BATCH
+    for _attempt in range(3):
+        try:
+            return _ingest_batch(limit)
+        except IntegrityError:
+            logger.info("ingest batch raced another worker; retrying")
+    return _ingest_batch(limit)
+
+
+def _ingest_batch(limit: int) -> IngestReport:
+    report = IngestReport(result=ReceiveResult())
+    with transaction.atomic():
+        events = list(
+            RawEvent.objects.select_for_update(skip_locked=True)
+            .filter(status=RawEventStatus.PENDING)
+            .order_by("id")
+            .only("id", "channel_id", "body", "headers", "source", "attempts")[:limit]
+        )
+        if not events:
+            return report
+        channels = {c.pk: c for c in Channel.objects.filter(pk__in={e.channel_id for e in events})}
+        by_channel: dict[int, list[tuple[Incoming, int | None]]] = defaultdict(list)
+        failed: list[RawEvent] = []
+        now = timezone.now()
+        for event in events:
+            channel = channels[event.channel_id]
+            try:
+                connector = connector_for(channel)
+                items = connector.parse(
+                    RawEventData(body=bytes(event.body), headers=event.headers or {}, source=event.source)
+                )
+            except (ConnectorError, ValueError, KeyError, TypeError) as exc:
+                event.status = RawEventStatus.FAILED
+                event.error = f"{type(exc).__name__}: {exc}"[:2000]
+                event.processed_at = now
+                failed.append(event)
+                continue
+            by_channel[event.channel_id].extend((item, event.pk) for item in items)
+        for channel_id, items in by_channel.items():
+            report.result.merge(receive_items(channels[channel_id], items))  # type: ignore[union-attr]
+        done_ids = [e.pk for e in events if e.status == RawEventStatus.PENDING]
+        RawEvent.objects.filter(pk__in=done_ids).update(status=RawEventStatus.DONE, processed_at=now)
+        if failed:
+            RawEvent.objects.bulk_update(failed, ["status", "error", "processed_at"])
+        report.events = len(events)
+        report.failed = len(failed)
+    return report
+
+
+def do_replay_raw_event(raw: RawEvent) -> None:
+    """Put a raw event back in the queue (after a connector fix)."""
+    RawEvent.objects.filter(pk=raw.pk).update(status=RawEventStatus.PENDING, error="", attempts=raw.attempts + 1)
+
+
+def do_store_polled_page(channel: Channel, items: list[Incoming], cursor: str | None, raw: bytes) -> ReceiveResult:
+    """Store a polled page: its items, its raw copy and the new cursor, in one transaction."""
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        event = RawEvent.objects.create(
+            workspace_id=channel.workspace_id,
+            channel=channel,
+            body=raw,
+            source="poll",
+            status=RawEventStatus.DONE,
+            processed_at=timezone.now(),
+        )
+        result = receive_items(locked, [(item, event.pk) for item in items])
+        locked.cursor = cursor or ""
+        locked.last_polled_at = timezone.now()
+        locked.save(update_fields=["cursor", "last_polled_at"])
+        channel.cursor = locked.cursor
+    return result
+
+
+# --- channel health ------------------------------------------------------------
+
+
+def do_set_channel_health(channel: Channel, health: str, detail: str = "") -> None:
+    """Record the channel's health; logs an Activity only when it changes."""
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        if locked.health == health and locked.health_detail == detail:
+            return
+        changed = locked.health != health
+        locked.health = health
+        locked.health_detail = detail[:2000]
+        locked.save(update_fields=["health", "health_detail"])
+        channel.health, channel.health_detail = locked.health, locked.health_detail
+        if changed:
+            Activity.objects.create(
+                workspace_id=channel.workspace_id,
+                channel=channel,
+                verb=Verb.CHANNEL_HEALTH,
+                data={"health": health, "detail": detail[:300]},
+            )
+
+
+def do_pause_channel(channel: Channel, until: datetime) -> None:
+    """No outbound call on this channel before `until` (rate limit or quota)."""
+    Channel.objects.filter(pk=channel.pk).update(paused_until=until)
+    channel.paused_until = until
+
+
+def do_update_channel_quota(channel: Channel, quota: dict[str, Any]) -> None:
+    Channel.objects.filter(pk=channel.pk).update(quota=quota)
+    channel.quota = quota
+
+
+def do_store_credentials(channel: Channel, tokens: OAuthTokens) -> None:
+    """Keep new credentials (encrypted) and release items waiting for a reconnection."""
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        credentials = dict(tokens.credentials)
+        if tokens.expires_at:
+            credentials["expires_at"] = tokens.expires_at.isoformat()
+        locked.set_credentials(credentials)
+        update = ["credentials_token"]
+        if tokens.account_id and not locked.external_id:
+            locked.external_id = tokens.account_id
+            update.append("external_id")
+        locked.save(update_fields=update)
+        channel.credentials_token = locked.credentials_token
+        channel.external_id = locked.external_id
+        do_set_channel_health(channel, Health.OK, "")
+        released = Outbox.objects.filter(channel=channel, state=OutboxState.WAITING)
+        Message.objects.filter(outbox__in=released, delivery=DeliveryState.WAITING).update(delivery=DeliveryState.PENDING)
+        released.update(state=OutboxState.QUEUED, next_attempt_at=None)
+
+
+# --- deliveries ----------------------------------------------------------------
+
+# Effects of a successful moderation on our copy of the message.
+_MODERATION_EFFECTS: dict[str, dict[str, Any]] = {
+    ActionKind.HIDE: {"is_hidden": True},
+    ActionKind.UNHIDE: {"is_hidden": False},
+}
+
+
+def do_record_delivery(outbox: Outbox, delivery: Delivery) -> None:
+    """The platform did it: store its id, mark the message sent, log it."""
+    with transaction.atomic():
+        outbox.state = OutboxState.DONE
+        outbox.platform_id = delivery.platform_id[:200]
+        outbox.platform_url = delivery.url[:500]
+        outbox.last_error = ""
+        outbox.save(update_fields=["state", "platform_id", "platform_url", "last_error", "updated_at"])
+        message = outbox.message
+        if message is None:
+            return
+        if outbox.action in (ActionKind.REPLY, ActionKind.PRIVATE_REPLY, ActionKind.SEND_PRIVATE):
+            if delivery.platform_id:
+                # The platform's echo of our reply may have arrived first: it is the same item.
+                Message.objects.filter(channel_id=message.channel_id, external_id=delivery.platform_id).exclude(
+                    pk=message.pk
+                ).delete()
+                message.external_id = delivery.platform_id
+            message.url = delivery.url[:500]
+            message.delivery = DeliveryState.SENT
+            message.delivery_error = ""
+            message.save(update_fields=["external_id", "url", "delivery", "delivery_error"])
+            verb = Verb.DELIVERED
+        else:
+            effects = _MODERATION_EFFECTS.get(outbox.action, {})
+            for name, value in effects.items():
+                setattr(message, name, value)
+            if outbox.action == ActionKind.DELETE:
+                message.deleted_at = timezone.now()
+                effects = {"deleted_at": message.deleted_at}
+            if effects:
+                message.save(update_fields=list(effects))
+            verb = Verb.MODERATED
+        Activity.objects.create(
+            workspace_id=outbox.workspace_id,
+            conversation_id=outbox.conversation_id,
+            message=message,
+            channel_id=outbox.channel_id,
+            verb=verb,
+            data={"action": outbox.action, "platform_id": delivery.platform_id, "url": delivery.url},
+        )
+
+
+def do_record_delivery_failure(outbox: Outbox, error: str, *, final: bool, waiting: bool = False, retry_at: datetime | None = None, unknown: bool = False) -> None:
+    """An attempt failed: schedule the next one, wait for reconnection, or give up (and say why)."""
+    with transaction.atomic():
+        outbox.last_error = error[:2000]
+        if final:
+            outbox.state = OutboxState.FAILED
+        elif waiting:
+            outbox.state = OutboxState.WAITING
+        elif unknown:
+            outbox.state = OutboxState.UNKNOWN
+        else:
+            outbox.state = OutboxState.QUEUED
+        outbox.next_attempt_at = retry_at
+        outbox.save(update_fields=["state", "last_error", "next_attempt_at", "updated_at"])
+        message = outbox.message
+        verb: str | None = None
+        if message is not None and message.direction == "outbound":
+            new_state = DeliveryState.FAILED if final else DeliveryState.WAITING if waiting else DeliveryState.PENDING
+            if message.delivery != new_state or message.delivery_error != outbox.last_error:
+                message.delivery = new_state
+                message.delivery_error = outbox.last_error if (final or waiting) else ""
+                message.save(update_fields=["delivery", "delivery_error"])
+                verb = Verb.DELIVERY_FAILED if final else Verb.DELIVERY_WAITING if waiting else None
+        elif final:
+            verb = Verb.DELIVERY_FAILED
+        if verb:
+            Activity.objects.create(
+                workspace_id=outbox.workspace_id,
+                conversation_id=outbox.conversation_id,
+                message=message,
+                channel_id=outbox.channel_id,
+                verb=verb,
+                data={"action": outbox.action, "error": error[:300]},
+            )
+
+
+def do_retry_outbox(outbox: Outbox) -> None:
+    """A person asked to try a failed delivery again."""
+    from .tasks import send_outbox
+
+    with transaction.atomic():
+        Outbox.objects.filter(pk=outbox.pk, state=OutboxState.FAILED).update(
+            state=OutboxState.QUEUED, next_attempt_at=None, attempts=0
+        )
+        if outbox.message_id:
+            Message.objects.filter(pk=outbox.message_id, direction="outbound").update(
+                delivery=DeliveryState.PENDING, delivery_error=""
+            )
+        transaction.on_commit(lambda: send_outbox.enqueue())
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s … capped at one hour."""
+    return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
+
+
+__all__ = ["BadPayload"]

@@ -1,0 +1,301 @@
+"""The connector interface shared by every platform.
+
+A connector turns a platform's wire format into typed `Incoming` items and
+`OutboundAction`s into platform calls, and nothing else: it never writes
+domain rows (actions do) and core code never tests a platform's name (it asks
+for `capabilities`). See DESIGN.md §4 and docs/connectors.md.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from .http import PlatformHttp
+    from .models import Channel
+
+
+class Capability(enum.StrEnum):
+    """What a channel of a platform can do; the UI and the rules offer only these."""
+
+    WEBHOOK = "webhook"  # the platform pushes events to /hooks/<channel-uuid>
+    POLL = "poll"  # the platform must be (or may be, as a catch-up) polled
+    OAUTH = "oauth"  # connect through an OAuth flow
+    REPLY = "reply"  # public reply to an item
+    PRIVATE_REPLY = "private_reply"  # private message in answer to a public item
+    SEND_PRIVATE = "send_private"  # message in a private thread
+    HIDE = "hide"
+    UNHIDE = "unhide"
+    DELETE = "delete"
+    BAN = "ban"
+    LIKE = "like"
+
+
+class Op(enum.StrEnum):
+    UPSERT = "upsert"  # a new item, or an edit of a known one
+    DELETE = "delete"  # the item was deleted on the platform
+
+
+class ActionKind(enum.StrEnum):
+    """Outbound actions; each needs the Capability of the same name."""
+
+    REPLY = "reply"
+    PRIVATE_REPLY = "private_reply"
+    SEND_PRIVATE = "send_private"
+    HIDE = "hide"
+    UNHIDE = "unhide"
+    DELETE = "delete"
+    BAN = "ban"
+    LIKE = "like"
+
+
+# --- inbound -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote an item, as the platform tells it."""
+
+    external_id: str
+    name: str = ""
+    handle: str = ""
+    avatar_url: str = ""
+    profile_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PostRef:
+    """The brand's content an item hangs under."""
+
+    external_id: str
+    text: str = ""
+    url: str = ""
+    thumbnail_url: str = ""
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One platform item, typed and validated; the only thing core code reads of a payload.
+
+    Threading (done by the inbox, not here): `thread_ref` puts the item into a
+    private thread; otherwise a comment or reply goes to the thread of its
+    author under `post`; a review or a mention without a post is its own
+    conversation.
+    """
+
+    external_id: str
+    kind: str  # inbox.choices.Kind value: comment, reply, mention, share, message, review
+    op: Op = Op.UPSERT
+    author: Author | None = None
+    text: str = ""
+    sent_at: datetime | None = None
+    post: PostRef | None = None
+    parent_external_id: str = ""
+    thread_ref: str = ""  # the platform's id of a private thread
+    is_private: bool = False
+    rating: int | None = None  # 1..5 for reviews
+    url: str = ""
+    # The brand itself wrote it (an echo of our own reply): matched, never shown as inbound.
+    from_brand: bool = False
+    # The platform holds it hidden / for review.
+    is_hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of polled items and the cursor to store with them (in one transaction)."""
+
+    items: list[Incoming]
+    cursor: str | None
+    # Raw page kept as a RawEvent for audit/replay (bytes as received).
+    raw: bytes = b""
+    has_more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RawEventData:
+    """What a connector's `parse` sees of a stored RawEvent: bytes and headers, nothing else."""
+
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    source: str = "webhook"
+
+
+# --- outbound ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundAction:
+    """One thing to do on a platform; serialised into the Outbox row's payload."""
+
+    kind: ActionKind
+    idempotency_key: str
+    target_external_id: str = ""  # the item answered / hidden / deleted
+    text: str = ""
+    thread_ref: str = ""  # private thread to write in
+    author_external_id: str = ""  # whose account to ban / message privately
+    post_external_id: str = ""
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "kind": str(self.kind),
+            "idempotency_key": self.idempotency_key,
+            "target_external_id": self.target_external_id,
+            "text": self.text,
+            "thread_ref": self.thread_ref,
+            "author_external_id": self.author_external_id,
+            "post_external_id": self.post_external_id,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> OutboundAction:
+        return cls(
+            kind=ActionKind(payload["kind"]),
+            idempotency_key=str(payload["idempotency_key"]),
+            target_external_id=str(payload.get("target_external_id", "")),
+            text=str(payload.get("text", "")),
+            thread_ref=str(payload.get("thread_ref", "")),
+            author_external_id=str(payload.get("author_external_id", "")),
+            post_external_id=str(payload.get("post_external_id", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The platform's answer to an outbound action: the id (and link) of what it created."""
+
+    platform_id: str = ""
+    url: str = ""
+
+
+# --- errors: what a failure means for the outbox and the channel's health ------
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises; `detail` is shown to the team."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BadSignature(ConnectorError):  # noqa: N818
+    """The webhook's signature or handshake token is wrong: 403, nothing stored."""
+
+
+class BadPayload(ConnectorError):  # noqa: N818
+    """The payload cannot be understood: 400 at the hook, or a failed RawEvent."""
+
+
+class TransientError(ConnectorError):
+    """Try again later with backoff (5xx, connection reset before sending)."""
+
+
+class RateLimited(ConnectorError):  # noqa: N818
+    """429 or exhausted quota: nothing for this channel before `retry_at`."""
+
+    def __init__(self, detail: str = "", retry_at: datetime | None = None) -> None:
+        super().__init__(detail)
+        self.retry_at = retry_at
+
+
+class UnknownResult(ConnectorError):  # noqa: N818
+    """The request may or may not have taken effect (timeout after sending): reconcile before retrying."""
+
+
+class PermissionDenied(ConnectorError):  # noqa: N818
+    """The token lacks a permission or the item cannot be acted on: fail, channel degraded."""
+
+
+class TokenRevoked(ConnectorError):  # noqa: N818
+    """The credentials are no longer valid: channel needs re-auth, items stay queued."""
+
+
+class Rejected(ConnectorError):  # noqa: N818
+    """The platform refused this action for good (validation, item gone): fail, no retry."""
+
+
+# --- the connector -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthTokens:
+    """Credentials obtained from an OAuth exchange or refresh, stored encrypted on the channel."""
+
+    credentials: dict[str, Any]
+    expires_at: datetime | None = None
+    # The account the token belongs to, when the exchange tells it.
+    account_id: str = ""
+    account_name: str = ""
+
+
+class Connector(ABC):
+    """One platform's adapter. Instantiated per channel with the shared HTTP client."""
+
+    platform: ClassVar[str]
+    label: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+    # Longest text the platform accepts in a reply (shown in the reply box).
+    max_reply_length: ClassVar[int] = 5000
+
+    def __init__(self, channel: Channel, http: PlatformHttp) -> None:
+        self.channel = channel
+        self.http = http
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    # inbound
+    def verify(self, request: HttpRequest) -> HttpResponse | None:
+        """Check the webhook's signature over the raw body, or answer a handshake.
+
+        Return an HttpResponse to answer a handshake (nothing stored), None when
+        the request is a genuine event to store; raise BadSignature otherwise.
+        """
+        raise BadSignature("this platform does not push webhooks")
+
+    @abstractmethod
+    def parse(self, raw: RawEventData) -> list[Incoming]:
+        """Pure: platform JSON → Incoming items. No DB, no network. Raise BadPayload."""
+
+    def poll(self, cursor: str | None) -> Page:
+        """Fetch items newer than `cursor` (only with Capability.POLL)."""
+        raise NotImplementedError
+
+    # outbound
+    def perform(self, action: OutboundAction) -> Delivery:
+        """Do `action` on the platform; raise one of the errors above on failure."""
+        raise Rejected(f"{self.platform} cannot {action.kind}")
+
+    def reconcile(self, action: OutboundAction) -> Delivery | None:
+        """After an UnknownResult: find what an earlier attempt created, or None if it did not happen."""
+        return None
+
+    # connection
+    def authorize_url(self, state: str, redirect_uri: str) -> str:
+        """The platform's consent page (only with Capability.OAUTH)."""
+        raise NotImplementedError
+
+    def exchange_code(self, code: str, redirect_uri: str) -> OAuthTokens:
+        """Trade the OAuth code for (long-lived) credentials."""
+        raise NotImplementedError
+
+    def refresh_credentials(self) -> OAuthTokens | None:
+        """Refresh credentials that expire soon; None when nothing to do."""
+        return None
+
+    def test_connection(self) -> str:
+        """Make one cheap authenticated call; return a human summary or raise a ConnectorError."""
+        raise NotImplementedError
+
+    def setup_instructions(self) -> dict[str, str]:
+        """What the team pastes into the platform (webhook fields to subscribe, etc.)."""
+        return {}

@@ -1,0 +1,130 @@
+"""The sender: delivers due Outbox rows through their connector, never twice.
+
+A row is claimed (state SENDING) in its own short transaction before the call,
+so two workers never send it together. After an ambiguous failure the row is
+UNKNOWN: the next attempt asks the connector to `reconcile` (find what the
+earlier attempt created) before performing again. A row left SENDING by a
+crashed worker is treated as UNKNOWN once stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .actions import (
+    backoff,
+    do_pause_channel,
+    do_record_delivery,
+    do_record_delivery_failure,
+    do_set_channel_health,
+)
+from .base import (
+    OutboundAction,
+    PermissionDenied,
+    RateLimited,
+    Rejected,
+    TokenRevoked,
+    TransientError,
+    UnknownResult,
+)
+from .choices import Health, OutboxState
+from .models import Channel, Outbox
+from .registry import connector_for
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+STALE_SENDING = timedelta(minutes=5)
+
+
+def _claim(limit: int) -> list[Outbox]:
+    now = timezone.now()
+    with transaction.atomic():
+        # A worker that died mid-send leaves SENDING rows: they are ambiguous.
+        Outbox.objects.filter(state=OutboxState.SENDING, updated_at__lt=now - STALE_SENDING).update(
+            state=OutboxState.UNKNOWN
+        )
+        rows = list(
+            Outbox.objects.select_for_update(skip_locked=True)
+            .filter(state__in=[OutboxState.QUEUED, OutboxState.UNKNOWN])
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .exclude(channel__paused_until__gt=now)
+            .exclude(channel__health=Health.NEEDS_REAUTH)
+            .order_by("next_attempt_at", "id")[:limit]
+        )
+        for row in rows:
+            row.was_unknown = row.state == OutboxState.UNKNOWN  # type: ignore[attr-defined]
+            row.state = OutboxState.SENDING
+            row.attempts += 1
+        Outbox.objects.bulk_update(rows, ["state", "attempts", "updated_at"]) if rows else None
+        # bulk_update does not touch auto_now: mark the claim time explicitly.
+        Outbox.objects.filter(pk__in=[r.pk for r in rows]).update(updated_at=now)
+    return rows
+
+
+def send_due(limit: int = 50) -> int:
+    """Send what is due; returns how many rows were attempted."""
+    rows = _claim(limit)
+    paused: set[int] = set()
+    for row in rows:
+        if row.channel_id in paused:
+            do_record_delivery_failure(row, row.last_error, final=False, retry_at=row.channel.paused_until)
+            continue
+        send_one(row, paused)
+    return len(rows)
+
+
+def send_one(row: Outbox, paused: set[int] | None = None) -> None:
+    """Attempt one claimed row and record the outcome."""
+    channel: Channel = row.channel
+    action = OutboundAction.from_payload(row.payload)
+    connector = connector_for(channel)
+    try:
+        delivery = None
+        if getattr(row, "was_unknown", False):
+            delivery = connector.reconcile(action)
+        if delivery is None:
+            delivery = connector.perform(action)
+    except RateLimited as exc:
+        retry_at = exc.retry_at or timezone.now() + backoff(row.attempts)
+        do_pause_channel(channel, retry_at)
+        if paused is not None:
+            paused.add(channel.pk)
+        # Waiting for a reset is not the action's fault: the attempt does not count.
+        row.attempts = max(0, row.attempts - 1)
+        row.save(update_fields=["attempts"])
+        do_record_delivery_failure(row, exc.detail or "rate limited", final=False, retry_at=retry_at)
+    except TokenRevoked as exc:
+        do_set_channel_health(channel, Health.NEEDS_REAUTH, exc.detail)
+        do_record_delivery_failure(row, exc.detail or "token revoked", final=False, waiting=True)
+    except UnknownResult as exc:
+        final = row.attempts >= MAX_ATTEMPTS
+        do_record_delivery_failure(
+            row, exc.detail, final=final, unknown=not final, retry_at=timezone.now() + backoff(row.attempts)
+        )
+    except TransientError as exc:
+        final = row.attempts >= MAX_ATTEMPTS
+        do_record_delivery_failure(row, exc.detail, final=final, retry_at=timezone.now() + backoff(row.attempts))
+    except PermissionDenied as exc:
+        do_set_channel_health(channel, Health.DEGRADED, exc.detail)
+        do_record_delivery_failure(row, exc.detail, final=True)
+    except Rejected as exc:
+        do_record_delivery_failure(row, exc.detail, final=True)
+    except Exception as exc:  # a connector bug must not lose the row or kill the worker
+        logger.exception("connector %s failed on outbox %s", channel.platform, row.pk)
+        final = row.attempts >= MAX_ATTEMPTS
+        do_record_delivery_failure(
+            row, f"{type(exc).__name__}: {exc}", final=final, unknown=not final,
+            retry_at=timezone.now() + backoff(row.attempts),
+        )
+    else:
+        do_record_delivery(row, delivery)
+        if channel.health == Health.DEGRADED:
+            do_set_channel_health(channel, Health.OK, "")
+    finally:
+        connector.http.close()

@@ -1,0 +1,231 @@
+"""The inbox domain: contacts and their identities, posts, conversations, messages, activity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .choices import ConversationKind, Delivery, Direction, Kind, Priority, Status, Verb
+
+
+class Contact(models.Model):
+    """A person in the community; one Identity per platform account."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="contacts")
+    display_name = models.CharField(_("name"), max_length=200)
+    avatar_url = models.URLField(max_length=500, blank=True, default="")
+    language = models.CharField(max_length=8, blank=True, default="")
+    # Set when this contact was merged into another one.
+    merged_into = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def first_name(self) -> str:
+        return self.display_name.split(" ")[0] if self.display_name else ""
+
+
+class Identity(models.Model):
+    """One platform account of a contact, unique per (channel, external_id)."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="identities")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
+    external_id = models.CharField(max_length=200)
+    handle = models.CharField(max_length=200, blank=True, default="")
+    display_name = models.CharField(max_length=200, blank=True, default="")
+    avatar_url = models.URLField(max_length=500, blank=True, default="")
+    profile_url = models.URLField(max_length=500, blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [
+            # do_receive resolves authors by (channel, external_id); also the dedupe guard.
+            models.UniqueConstraint(fields=["channel", "external_id"], name="identity_channel_ext_uniq"),
+        ]
+
+
+class Post(models.Model):
+    """The brand's own content that interactions hang under."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="posts")
+    external_id = models.CharField(max_length=200)
+    text = models.TextField(blank=True, default="")
+    url = models.URLField(max_length=500, blank=True, default="")
+    thumbnail_url = models.URLField(max_length=500, blank=True, default="")
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # do_receive links items to their post by (channel, external_id).
+            models.UniqueConstraint(fields=["channel", "external_id"], name="post_channel_ext_uniq"),
+        ]
+
+
+class Tag(models.Model):
+    """A label the team puts on conversations."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(_("name"), max_length=60)
+    color = models.CharField(max_length=16, default="grey")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # Tag lookup by name when tagging, and no duplicate names.
+            models.UniqueConstraint(fields=["workspace", "name"], name="tag_ws_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Conversation(models.Model):
+    """The unit of work: a comment thread by one author under a post, a private thread, a review."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="conversations")
+    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="conversations")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    post = models.ForeignKey(Post, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations")
+    # Threading key, unique per channel: "post:<id>:author:<id>", "private:<id>", "item:<id>".
+    thread_key = models.CharField(max_length=400)
+    kind = models.CharField(max_length=16, choices=ConversationKind.choices, default=ConversationKind.THREAD)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
+    priority = models.SmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    assignee = models.ForeignKey(
+        "workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_conversations"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="conversations")
+    # Denormalised from the latest inbound message, for the list.
+    preview = models.CharField(max_length=300, blank=True, default="")
+    last_kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.COMMENT)
+    language = models.CharField(max_length=8, blank=True, default="")
+    rating = models.SmallIntegerField(null=True, blank=True)
+    message_count = models.PositiveIntegerField(default=0)
+    # Since when the community waits for us (None when answered): "oldest waiting first".
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # do_receive threads items into conversations by (channel, thread_key).
+            models.UniqueConstraint(fields=["channel", "thread_key"], name="conversation_channel_thread_uniq"),
+        ]
+        indexes = [
+            # Inbox list, default sort: WHERE workspace=? AND status=? ORDER BY waiting_since, id.
+            models.Index(fields=["workspace", "status", "waiting_since", "id"], name="conv_ws_status_waiting_idx"),
+            # Inbox list, "newest" sort: ORDER BY last_activity_at DESC.
+            models.Index(fields=["workspace", "status", "-last_activity_at"], name="conv_ws_status_activity_idx"),
+            # "Mine" view and counts: WHERE workspace=? AND assignee=? AND status=?.
+            models.Index(fields=["workspace", "assignee", "status"], name="conv_ws_assignee_status_idx"),
+            # The contact panel: other conversations of a contact.
+            models.Index(fields=["contact", "-last_activity_at"], name="conv_contact_activity_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} — {self.preview[:40]}"
+
+
+class Message(models.Model):
+    """One item in a conversation: inbound, outbound or an internal note."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # The platform's id; empty for notes and for outbound messages not yet sent.
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    parent_external_id = models.CharField(max_length=200, blank=True, default="")
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.COMMENT)
+    is_private = models.BooleanField(default=False)
+    author_identity = models.ForeignKey(Identity, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    author_member = models.ForeignKey("workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    text = models.TextField(blank=True, default="")
+    url = models.URLField(max_length=500, blank=True, default="")
+    rating = models.SmallIntegerField(null=True, blank=True)
+    language = models.CharField(max_length=8, blank=True, default="")
+    sentiment = models.CharField(max_length=16, blank=True, default="")
+    intent = models.CharField(max_length=32, blank=True, default="")
+    toxicity = models.FloatField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    is_hidden = models.BooleanField(default=False)
+    delivery = models.CharField(max_length=16, choices=Delivery.choices, blank=True, default="")
+    delivery_error = models.TextField(blank=True, default="")
+    raw_event = models.ForeignKey("connectors.RawEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        constraints = [
+            # The idempotent upsert of do_receive: one row per platform item, whatever the retries.
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="message_channel_ext_uniq",
+            ),
+        ]
+        indexes = [
+            # The conversation timeline: WHERE conversation=? ORDER BY id.
+            models.Index(fields=["conversation", "id"], name="message_conv_idx"),
+        ]
+
+    @property
+    def when(self) -> datetime:
+        return self.sent_at or self.created_at
+
+
+class Note(Message):
+    """An internal note: a Message with direction note, never sent to a platform."""
+
+    class Meta:
+        proxy = True
+
+
+class Tombstone(models.Model):
+    """A platform item deleted before or after we saw it: a late "add" must not resurrect it."""
+
+    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="+")
+    external_id = models.CharField(max_length=200)
+    deleted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # do_receive checks (channel, external_id) before inserting.
+            models.UniqueConstraint(fields=["channel", "external_id"], name="tombstone_channel_ext_uniq"),
+        ]
+
+
+class Activity(models.Model):
+    """Append-only log of every state change: timeline, audit, metrics and live updates."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="activities")
+    message = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    channel = models.ForeignKey("connectors.Channel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey("workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    verb = models.CharField(max_length=32, choices=Verb.choices)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        indexes = [
+            # The live stream: WHERE workspace=? AND id > last_seen ORDER BY id.
+            models.Index(fields=["workspace", "id"], name="activity_ws_id_idx"),
+            # The conversation timeline: WHERE conversation=? ORDER BY id.
+            models.Index(fields=["conversation", "id"], name="activity_conv_idx"),
+        ]
+
+
+__all__ = ["Activity", "Contact", "Conversation", "Identity", "Message", "Note", "Post", "Tag", "Tombstone"]

@@ -1,0 +1,13 @@
+"""Background tasks of the inbox."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from .actions import do_wake_snoozed
+
+
+@task()
+def wake_snoozed() -> int:
+    """Reopen snoozed conversations whose time has come."""
+    return do_wake_snoozed()

@@ -1,0 +1,193 @@
+"""Cercle settings: everything comes from the environment, with safe defaults.
+
+`DATABASE_URL` picks the database: SQLite in the data directory by default (the
+embedded mode), PostgreSQL for scale (`postgres://user@host/db`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("CERCLE_DATA_DIR", Path.cwd() / "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key() -> str:
+    """The secret key: from the environment, or generated once into the data directory."""
+    if key := os.environ.get("CERCLE_SECRET_KEY"):
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(64))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _env_bool("CERCLE_DEBUG")
+ALLOWED_HOSTS = [h for h in os.environ.get("CERCLE_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CERCLE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "cercle.workspaces",
+    "cercle.connectors",
+    "cercle.inbox",
+    "cercle.moderation",
+    "cercle.workflow",
+    "cercle.simulator",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "cercle.workspaces.middleware.CurrentWorkspaceMiddleware",
+]
+
+ROOT_URLCONF = "cercle.urls"
+WSGI_APPLICATION = "cercle.wsgi.application"
+ASGI_APPLICATION = "cercle.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "cercle.workspaces.context_processors.workspace",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'cercle.sqlite3'}"),
+        conn_max_age=int(os.environ.get("CERCLE_DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers and the single writer overlap; IMMEDIATE takes the write
+    # lock at BEGIN so two processes never deadlock upgrading a read lock.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"].setdefault("TEST", {})
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "workspaces:login"
+LOGIN_REDIRECT_URL = "inbox:index"
+LOGOUT_REDIRECT_URL = "workspaces:login"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("fr", _("Français"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = _env_bool("CERCLE_SECURE_COOKIES")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# A webhook body larger than this is refused with 413 before it is stored.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CERCLE_MAX_BODY_BYTES", str(1024 * 1024)))
+CERCLE_MAX_WEBHOOK_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("CERCLE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "ingest", "outbox", "poll"],
+    }
+}
+
+# Connectors are registered by dotted path; core code never names a platform.
+CERCLE_CONNECTORS = [
+    c
+    for c in os.environ.get(
+        "CERCLE_CONNECTORS",
+        ",".join(
+            [
+                "cercle.connectors.simulator.connector.SimulatorConnector",
+            ]
+        ),
+    ).split(",")
+    if c
+]
+
+# Outbound HTTP: the egress guard refuses private and loopback addresses unless
+# the host is listed here (the demo lists the simulator's loopback address).
+CERCLE_EGRESS_ALLOW_HOSTS = [
+    h for h in os.environ.get("CERCLE_EGRESS_ALLOW_HOSTS", "").split(",") if h
+]
+CERCLE_HTTP_TIMEOUT = float(os.environ.get("CERCLE_HTTP_TIMEOUT", "10"))
+
+# How many RawEvents one ingest batch drains.
+CERCLE_INGEST_BATCH = int(os.environ.get("CERCLE_INGEST_BATCH", "500"))
+
+# Where the embedded SSE stream looks for new activity (seconds).
+CERCLE_LIVE_POLL_SECONDS = float(os.environ.get("CERCLE_LIVE_POLL_SECONDS", "0.5"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CERCLE_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "cercle": {"level": os.environ.get("CERCLE_LOG_LEVEL", "INFO"), "propagate": True},
+    },
+}

@@ -1,0 +1,10 @@
+"""Top-level URL map."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("cercle.inbox.urls")),
+    path("", include("cercle.workspaces.urls")),
+    path("", include("cercle.connectors.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
