@@ -53,8 +53,7 @@ def cmd_createworkspace(args: argparse.Namespace) -> int:
     from cercle.workspaces.choices import Role
 
     workspace = do_create_workspace(args.name, timezone=args.timezone, language=args.language)
-    user_model = get_user_model()
-    user = user_model.objects.filter(username=args.owner).first()
+    user = get_user_model().objects.filter(username=args.owner).first()
     if user is None:
         if not args.password:
             print("error: --password is required for a new owner", file=sys.stderr)
@@ -89,8 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--days", type=int, default=30, help="days of history to backfill (default 30)")
-    demo.add_argument("--rate", type=float, default=1.0, help="speed of the live community (1 = realistic-busy)")
+    demo.add_argument(
+        "--days", type=int, default=30, help="days of history to backfill (default 30)"
+    )
+    demo.add_argument(
+        "--rate", type=float, default=1.0, help="speed of the live community (1 = realistic-busy)"
+    )
     demo.set_defaults(func=cmd_demo)
 
     serve = sub.add_parser("serve", help=cmd_serve.__doc__)
@@ -102,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help=cmd_worker.__doc__)
     worker.add_argument("--processes", type=int, default=1)
-    worker.add_argument("--interval", type=float, default=0.2, help="seconds between queue checks when idle")
+    worker.add_argument(
+        "--interval", type=float, default=0.2, help="seconds between queue checks when idle"
+    )
     worker.set_defaults(func=cmd_worker)
 
     create = sub.add_parser("createworkspace", help=cmd_createworkspace.__doc__)

@@ -73,9 +73,14 @@ def _child(interval: float) -> None:
 
 def run_worker(processes: int = 1, interval: float = 0.2) -> int:
     stop = threading.Event()
-    scheduler = threading.Thread(target=_scheduler, args=(stop,), daemon=True, name="cercle-scheduler")
+    scheduler = threading.Thread(
+        target=_scheduler, args=(stop,), daemon=True, name="cercle-scheduler"
+    )
     scheduler.start()
-    children = [multiprocessing.Process(target=_child, args=(interval,), daemon=True) for _ in range(processes - 1)]
+    children = [
+        multiprocessing.Process(target=_child, args=(interval,), daemon=True)
+        for _ in range(processes - 1)
+    ]
     for child in children:
         child.start()
 

@@ -187,11 +187,11 @@ class ConnectorError(Exception):
         self.detail = detail
 
 
-class BadSignature(ConnectorError):  # noqa: N818
+class BadSignature(ConnectorError):
     """The webhook's signature or handshake token is wrong: 403, nothing stored."""
 
 
-class BadPayload(ConnectorError):  # noqa: N818
+class BadPayload(ConnectorError):
     """The payload cannot be understood: 400 at the hook, or a failed RawEvent."""
 
 
@@ -199,7 +199,7 @@ class TransientError(ConnectorError):
     """Try again later with backoff (5xx, connection reset before sending)."""
 
 
-class RateLimited(ConnectorError):  # noqa: N818
+class RateLimited(ConnectorError):
     """429 or exhausted quota: nothing for this channel before `retry_at`."""
 
     def __init__(self, detail: str = "", retry_at: datetime | None = None) -> None:
@@ -207,19 +207,19 @@ class RateLimited(ConnectorError):  # noqa: N818
         self.retry_at = retry_at
 
 
-class UnknownResult(ConnectorError):  # noqa: N818
+class UnknownResult(ConnectorError):
     """The request may or may not have taken effect (timeout after sending): reconcile before retrying."""
 
 
-class PermissionDenied(ConnectorError):  # noqa: N818
+class PermissionDenied(ConnectorError):
     """The token lacks a permission or the item cannot be acted on: fail, channel degraded."""
 
 
-class TokenRevoked(ConnectorError):  # noqa: N818
+class TokenRevoked(ConnectorError):
     """The credentials are no longer valid: channel needs re-auth, items stay queued."""
 
 
-class Rejected(ConnectorError):  # noqa: N818
+class Rejected(ConnectorError):
     """The platform refused this action for good (validation, item gone): fail, no retry."""
 
 

@@ -86,7 +86,9 @@ class PlatformHttp:
         )
         self.last_response: httpx.Response | None = None
 
-    def request(self, method: str, url: str, *, write: bool | None = None, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, url: str, *, write: bool | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """Send one request. `write` (default: not GET) decides whether a timeout is ambiguous."""
         if self.guarded:
             check_egress(url)
@@ -95,7 +97,12 @@ class PlatformHttp:
             response = self.client.request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise TransientError(f"cannot connect: {exc}") from exc
-        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except (
+            httpx.ReadTimeout,
+            httpx.WriteTimeout,
+            httpx.RemoteProtocolError,
+            httpx.ReadError,
+        ) as exc:
             if is_write:
                 raise UnknownResult(f"no answer after sending: {exc}") from exc
             raise TransientError(f"no answer: {exc}") from exc

@@ -16,7 +16,9 @@ from .choices import Health, OutboxState, RawEventStatus
 class Channel(models.Model):
     """One connected presence on a platform: a Page, a YouTube channel, a forum…"""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="channels")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="channels"
+    )
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     platform = models.CharField(_("platform"), max_length=32)
     name = models.CharField(_("name"), max_length=200)
@@ -64,14 +66,18 @@ class Channel(models.Model):
 class RawEvent(models.Model):
     """An inbound payload exactly as received (webhook body or polled page), kept for replay and audit."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="raw_events")
     received_at = models.DateTimeField(auto_now_add=True)
     # Where it came from: "webhook" or "poll".
     source = models.CharField(max_length=16, default="webhook")
     headers = models.JSONField(default=dict, blank=True)
     body = models.BinaryField()
-    status = models.CharField(max_length=16, choices=RawEventStatus.choices, default=RawEventStatus.PENDING)
+    status = models.CharField(
+        max_length=16, choices=RawEventStatus.choices, default=RawEventStatus.PENDING
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, default="")
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -88,10 +94,16 @@ class RawEvent(models.Model):
 class Outbox(models.Model):
     """One outbound action to perform on a platform, written with its Message in one transaction."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="outbox")
-    message = models.ForeignKey("inbox.Message", on_delete=models.CASCADE, null=True, blank=True, related_name="outbox")
-    conversation = models.ForeignKey("inbox.Conversation", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    message = models.ForeignKey(
+        "inbox.Message", on_delete=models.CASCADE, null=True, blank=True, related_name="outbox"
+    )
+    conversation = models.ForeignKey(
+        "inbox.Conversation", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     action = models.CharField(max_length=32)
     # The OutboundAction's fields (see connectors.base.OutboundAction).
     payload = models.JSONField(default=dict)

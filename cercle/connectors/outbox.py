@@ -73,7 +73,9 @@ def send_due(limit: int = 50) -> int:
     paused: set[int] = set()
     for row in rows:
         if row.channel_id in paused:
-            do_record_delivery_failure(row, row.last_error, final=False, retry_at=row.channel.paused_until)
+            do_record_delivery_failure(
+                row, row.last_error, final=False, retry_at=row.channel.paused_until
+            )
             continue
         send_one(row, paused)
     return len(rows)
@@ -98,18 +100,26 @@ def send_one(row: Outbox, paused: set[int] | None = None) -> None:
         # Waiting for a reset is not the action's fault: the attempt does not count.
         row.attempts = max(0, row.attempts - 1)
         row.save(update_fields=["attempts"])
-        do_record_delivery_failure(row, exc.detail or "rate limited", final=False, retry_at=retry_at)
+        do_record_delivery_failure(
+            row, exc.detail or "rate limited", final=False, retry_at=retry_at
+        )
     except TokenRevoked as exc:
         do_set_channel_health(channel, Health.NEEDS_REAUTH, exc.detail)
         do_record_delivery_failure(row, exc.detail or "token revoked", final=False, waiting=True)
     except UnknownResult as exc:
         final = row.attempts >= MAX_ATTEMPTS
         do_record_delivery_failure(
-            row, exc.detail, final=final, unknown=not final, retry_at=timezone.now() + backoff(row.attempts)
+            row,
+            exc.detail,
+            final=final,
+            unknown=not final,
+            retry_at=timezone.now() + backoff(row.attempts),
         )
     except TransientError as exc:
         final = row.attempts >= MAX_ATTEMPTS
-        do_record_delivery_failure(row, exc.detail, final=final, retry_at=timezone.now() + backoff(row.attempts))
+        do_record_delivery_failure(
+            row, exc.detail, final=final, retry_at=timezone.now() + backoff(row.attempts)
+        )
     except PermissionDenied as exc:
         do_set_channel_health(channel, Health.DEGRADED, exc.detail)
         do_record_delivery_failure(row, exc.detail, final=True)
@@ -119,7 +129,10 @@ def send_one(row: Outbox, paused: set[int] | None = None) -> None:
         logger.exception("connector %s failed on outbox %s", channel.platform, row.pk)
         final = row.attempts >= MAX_ATTEMPTS
         do_record_delivery_failure(
-            row, f"{type(exc).__name__}: {exc}", final=final, unknown=not final,
+            row,
+            f"{type(exc).__name__}: {exc}",
+            final=final,
+            unknown=not final,
             retry_at=timezone.now() + backoff(row.attempts),
         )
     else:

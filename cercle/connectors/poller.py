@@ -8,7 +8,14 @@ from datetime import timedelta
 from django.utils import timezone
 
 from .actions import do_pause_channel, do_set_channel_health, do_store_polled_page
-from .base import Capability, ConnectorError, PermissionDenied, RateLimited, TokenRevoked, TransientError
+from .base import (
+    Capability,
+    ConnectorError,
+    PermissionDenied,
+    RateLimited,
+    TokenRevoked,
+    TransientError,
+)
 from .choices import Health
 from .models import Channel
 from .registry import connector_class, connector_for
@@ -32,7 +39,11 @@ def due_channels() -> list[Channel]:
             continue
         if channel.paused_until and channel.paused_until > now:
             continue
-        interval = timedelta(seconds=float(channel.config.get("poll_interval", DEFAULT_POLL_INTERVAL.total_seconds())))
+        interval = timedelta(
+            seconds=float(
+                channel.config.get("poll_interval", DEFAULT_POLL_INTERVAL.total_seconds())
+            )
+        )
         if channel.last_polled_at is None or channel.last_polled_at + interval <= now:
             due.append(channel)
     return due

@@ -10,7 +10,9 @@ from django.utils import timezone
 DEFAULT_WAIT = timedelta(seconds=60)
 
 
-def retry_at_from_headers(headers: Mapping[str, str], default: timedelta = DEFAULT_WAIT) -> datetime:
+def retry_at_from_headers(
+    headers: Mapping[str, str], default: timedelta = DEFAULT_WAIT
+) -> datetime:
     """When to try again, from `Retry-After` (seconds or HTTP date) or `x-rate-limit-reset` (epoch)."""
     now = timezone.now()
     lowered = {k.lower(): v for k, v in headers.items()}

@@ -53,13 +53,17 @@ def _log(
     )
 
 
-def do_receive(channel: Channel, items: Sequence[Incoming], raw_event_id: int | None = None) -> ReceiveResult:
+def do_receive(
+    channel: Channel, items: Sequence[Incoming], raw_event_id: int | None = None
+) -> ReceiveResult:
     """Upsert inbound items of one channel: dedupe, thread, classify, route, log. Idempotent."""
     with transaction.atomic():
         return receive_items(channel, [(item, raw_event_id) for item in items])
 
 
-def _outbound_capability(conversation: Conversation, private: bool) -> tuple[ActionKind, Capability]:
+def _outbound_capability(
+    conversation: Conversation, private: bool
+) -> tuple[ActionKind, Capability]:
     caps = connector_class(conversation.channel.platform).capabilities
     if conversation.kind == "private":
         kind, cap = ActionKind.SEND_PRIVATE, Capability.SEND_PRIVATE
@@ -81,14 +85,18 @@ def _clean_text(text: str) -> str:
     return text
 
 
-def do_reply(member: Member, conversation: Conversation, text: str, *, private: bool = False) -> Message:
+def do_reply(
+    member: Member, conversation: Conversation, text: str, *, private: bool = False
+) -> Message:
     """Answer a conversation: an outbound Message (pending) and its Outbox row, in one transaction."""
     _require(member, "reply", conversation.workspace_id)
     text = _clean_text(text)
     action_kind, _cap = _outbound_capability(conversation, private)
     limit = connector_class(conversation.channel.platform).max_reply_length
     if len(text) > limit:
-        raise ActionRefused(_("The platform accepts at most %(limit)d characters.") % {"limit": limit})
+        raise ActionRefused(
+            _("The platform accepts at most %(limit)d characters.") % {"limit": limit}
+        )
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         target = (
@@ -117,8 +125,12 @@ def do_reply(member: Member, conversation: Conversation, text: str, *, private: 
             idempotency_key=uuid.uuid4().hex,
             target_external_id=(target.external_id or "") if target else "",
             text=text,
-            thread_ref=conversation.thread_key.removeprefix("private:") if conversation.kind == "private" else "",
-            author_external_id=target.author_identity.external_id if target and target.author_identity else "",
+            thread_ref=conversation.thread_key.removeprefix("private:")
+            if conversation.kind == "private"
+            else "",
+            author_external_id=target.author_identity.external_id
+            if target and target.author_identity
+            else "",
             post_external_id=conversation.post.external_id if conversation.post else "",
         )
         Outbox.objects.create(
@@ -139,7 +151,14 @@ def do_reply(member: Member, conversation: Conversation, text: str, *, private: 
         if conversation.status == Status.NEW:
             conversation.status = Status.OPEN
         conversation.save(
-            update_fields=["first_response_at", "waiting_since", "sla_due_at", "last_activity_at", "message_count", "status"]
+            update_fields=[
+                "first_response_at",
+                "waiting_since",
+                "sla_due_at",
+                "last_activity_at",
+                "message_count",
+                "status",
+            ]
         )
         _log(conversation, Verb.REPLIED, member, message, private=message.is_private)
         _enqueue_send()
@@ -196,7 +215,9 @@ def do_add_note(member: Member, conversation: Conversation, text: str) -> Messag
     return note
 
 
-def do_assign_conversation(member: Member, conversation: Conversation, assignee: Member | None) -> Conversation:
+def do_assign_conversation(
+    member: Member, conversation: Conversation, assignee: Member | None
+) -> Conversation:
     """Give the conversation to `assignee` (None: unassign)."""
     _require(member, "assign", conversation.workspace_id)
     if assignee is not None and assignee.workspace_id != conversation.workspace_id:
@@ -212,7 +233,9 @@ def do_assign_conversation(member: Member, conversation: Conversation, assignee:
         if assignee is None:
             _log(conversation, Verb.UNASSIGNED, member)
         else:
-            _log(conversation, Verb.ASSIGNED, member, assignee_id=assignee.pk, assignee=assignee.name)
+            _log(
+                conversation, Verb.ASSIGNED, member, assignee_id=assignee.pk, assignee=assignee.name
+            )
     return conversation
 
 
@@ -275,7 +298,14 @@ def do_wake_snoozed(now: datetime | None = None) -> int:
             conversation.status = Status.OPEN
             conversation.snoozed_until = None
             conversation.save(update_fields=["status", "snoozed_until"])
-            _log(conversation, Verb.STATUS_CHANGED, None, old=Status.SNOOZED, new=Status.OPEN, reason="snooze_ended")
+            _log(
+                conversation,
+                Verb.STATUS_CHANGED,
+                None,
+                old=Status.SNOOZED,
+                new=Status.OPEN,
+                reason="snooze_ended",
+            )
             woken += 1
     return woken
 

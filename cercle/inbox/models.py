@@ -13,12 +13,16 @@ from .choices import ConversationKind, Delivery, Direction, Kind, Priority, Stat
 class Contact(models.Model):
     """A person in the community; one Identity per platform account."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="contacts")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="contacts"
+    )
     display_name = models.CharField(_("name"), max_length=200)
     avatar_url = models.URLField(max_length=500, blank=True, default="")
     language = models.CharField(max_length=8, blank=True, default="")
     # Set when this contact was merged into another one.
-    merged_into = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -32,8 +36,12 @@ class Contact(models.Model):
 class Identity(models.Model):
     """One platform account of a contact, unique per (channel, external_id)."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="identities")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey(
+        "connectors.Channel", on_delete=models.CASCADE, related_name="identities"
+    )
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
     external_id = models.CharField(max_length=200)
     handle = models.CharField(max_length=200, blank=True, default="")
@@ -45,15 +53,21 @@ class Identity(models.Model):
         verbose_name_plural = "identities"
         constraints = [
             # do_receive resolves authors by (channel, external_id); also the dedupe guard.
-            models.UniqueConstraint(fields=["channel", "external_id"], name="identity_channel_ext_uniq"),
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="identity_channel_ext_uniq"
+            ),
         ]
 
 
 class Post(models.Model):
     """The brand's own content that interactions hang under."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="posts")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey(
+        "connectors.Channel", on_delete=models.CASCADE, related_name="posts"
+    )
     external_id = models.CharField(max_length=200)
     text = models.TextField(blank=True, default="")
     url = models.URLField(max_length=500, blank=True, default="")
@@ -63,14 +77,18 @@ class Post(models.Model):
     class Meta:
         constraints = [
             # do_receive links items to their post by (channel, external_id).
-            models.UniqueConstraint(fields=["channel", "external_id"], name="post_channel_ext_uniq"),
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="post_channel_ext_uniq"
+            ),
         ]
 
 
 class Tag(models.Model):
     """A label the team puts on conversations."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="tags")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="tags"
+    )
     name = models.CharField(_("name"), max_length=60)
     color = models.CharField(max_length=16, default="grey")
 
@@ -88,17 +106,33 @@ class Tag(models.Model):
 class Conversation(models.Model):
     """The unit of work: a comment thread by one author under a post, a private thread, a review."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="conversations")
-    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="conversations")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="conversations"
+    )
+    channel = models.ForeignKey(
+        "connectors.Channel", on_delete=models.CASCADE, related_name="conversations"
+    )
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
-    post = models.ForeignKey(Post, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations")
+    post = models.ForeignKey(
+        Post, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations"
+    )
     # Threading key, unique per channel: "post:<id>:author:<id>", "private:<id>", "item:<id>".
     thread_key = models.CharField(max_length=400)
-    kind = models.CharField(max_length=16, choices=ConversationKind.choices, default=ConversationKind.THREAD)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
-    priority = models.SmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    kind = models.CharField(
+        max_length=16, choices=ConversationKind.choices, default=ConversationKind.THREAD
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.NEW
+    )
+    priority = models.SmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
     assignee = models.ForeignKey(
-        "workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_conversations"
+        "workspaces.Member",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_conversations",
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="conversations")
     # Denormalised from the latest inbound message, for the list.
@@ -119,15 +153,25 @@ class Conversation(models.Model):
     class Meta:
         constraints = [
             # do_receive threads items into conversations by (channel, thread_key).
-            models.UniqueConstraint(fields=["channel", "thread_key"], name="conversation_channel_thread_uniq"),
+            models.UniqueConstraint(
+                fields=["channel", "thread_key"], name="conversation_channel_thread_uniq"
+            ),
         ]
         indexes = [
             # Inbox list, default sort: WHERE workspace=? AND status=? ORDER BY waiting_since, id.
-            models.Index(fields=["workspace", "status", "waiting_since", "id"], name="conv_ws_status_waiting_idx"),
+            models.Index(
+                fields=["workspace", "status", "waiting_since", "id"],
+                name="conv_ws_status_waiting_idx",
+            ),
             # Inbox list, "newest" sort: ORDER BY last_activity_at DESC.
-            models.Index(fields=["workspace", "status", "-last_activity_at"], name="conv_ws_status_activity_idx"),
+            models.Index(
+                fields=["workspace", "status", "-last_activity_at"],
+                name="conv_ws_status_activity_idx",
+            ),
             # "Mine" view and counts: WHERE workspace=? AND assignee=? AND status=?.
-            models.Index(fields=["workspace", "assignee", "status"], name="conv_ws_assignee_status_idx"),
+            models.Index(
+                fields=["workspace", "assignee", "status"], name="conv_ws_assignee_status_idx"
+            ),
             # The contact panel: other conversations of a contact.
             models.Index(fields=["contact", "-last_activity_at"], name="conv_contact_activity_idx"),
         ]
@@ -139,17 +183,27 @@ class Conversation(models.Model):
 class Message(models.Model):
     """One item in a conversation: inbound, outbound or an internal note."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="messages")
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey(
+        "connectors.Channel", on_delete=models.CASCADE, related_name="messages"
+    )
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
     # The platform's id; empty for notes and for outbound messages not yet sent.
-    external_id = models.CharField(max_length=200, null=True, blank=True)
+    external_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (NULL: not yet on the platform; unique when set)
     parent_external_id = models.CharField(max_length=200, blank=True, default="")
     direction = models.CharField(max_length=16, choices=Direction.choices)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.COMMENT)
     is_private = models.BooleanField(default=False)
-    author_identity = models.ForeignKey(Identity, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    author_member = models.ForeignKey("workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    author_identity = models.ForeignKey(
+        Identity, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author_member = models.ForeignKey(
+        "workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     text = models.TextField(blank=True, default="")
     url = models.URLField(max_length=500, blank=True, default="")
     rating = models.SmallIntegerField(null=True, blank=True)
@@ -164,7 +218,9 @@ class Message(models.Model):
     is_hidden = models.BooleanField(default=False)
     delivery = models.CharField(max_length=16, choices=Delivery.choices, blank=True, default="")
     delivery_error = models.TextField(blank=True, default="")
-    raw_event = models.ForeignKey("connectors.RawEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    raw_event = models.ForeignKey(
+        "connectors.RawEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -202,18 +258,30 @@ class Tombstone(models.Model):
     class Meta:
         constraints = [
             # do_receive checks (channel, external_id) before inserting.
-            models.UniqueConstraint(fields=["channel", "external_id"], name="tombstone_channel_ext_uniq"),
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="tombstone_channel_ext_uniq"
+            ),
         ]
 
 
 class Activity(models.Model):
     """Append-only log of every state change: timeline, audit, metrics and live updates."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="activities")
-    message = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    channel = models.ForeignKey("connectors.Channel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    actor = models.ForeignKey("workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    channel = models.ForeignKey(
+        "connectors.Channel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        "workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     verb = models.CharField(max_length=32, choices=Verb.choices)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -228,4 +296,14 @@ class Activity(models.Model):
         ]
 
 
-__all__ = ["Activity", "Contact", "Conversation", "Identity", "Message", "Note", "Post", "Tag", "Tombstone"]
+__all__ = [
+    "Activity",
+    "Contact",
+    "Conversation",
+    "Identity",
+    "Message",
+    "Note",
+    "Post",
+    "Tag",
+    "Tombstone",
+]

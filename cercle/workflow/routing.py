@@ -21,6 +21,10 @@ def route_conversations(conversations: Sequence[Conversation]) -> None:
     for conversation in conversations:
         if conversation.waiting_since and conversation.sla_due_at is None:
             conversation.sla_due_at = conversation.waiting_since + DEFAULT_SLA
-        if conversation.kind == ConversationKind.REVIEW and conversation.rating is not None:
-            if conversation.rating <= 2 and conversation.priority < Priority.HIGH:
-                conversation.priority = Priority.HIGH
+        is_bad_review = (
+            conversation.kind == ConversationKind.REVIEW
+            and conversation.rating is not None
+            and conversation.rating <= 2
+        )
+        if is_bad_review and conversation.priority < Priority.HIGH:
+            conversation.priority = Priority.HIGH

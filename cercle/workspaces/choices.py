@@ -14,8 +14,21 @@ class Role(models.TextChoices):
 
 # What each role may do. Checked by `Member.can`, in views and in actions.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.OWNER: frozenset({"view", "reply", "note", "assign", "moderate", "manage_channels", "manage_members", "manage_workspace"}),
-    Role.ADMIN: frozenset({"view", "reply", "note", "assign", "moderate", "manage_channels", "manage_members"}),
+    Role.OWNER: frozenset(
+        {
+            "view",
+            "reply",
+            "note",
+            "assign",
+            "moderate",
+            "manage_channels",
+            "manage_members",
+            "manage_workspace",
+        }
+    ),
+    Role.ADMIN: frozenset(
+        {"view", "reply", "note", "assign", "moderate", "manage_channels", "manage_members"}
+    ),
     Role.MANAGER: frozenset({"view", "reply", "note", "assign", "moderate", "manage_channels"}),
     Role.AGENT: frozenset({"view", "reply", "note", "assign", "moderate"}),
     Role.VIEWER: frozenset({"view", "note"}),

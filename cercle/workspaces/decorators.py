@@ -12,7 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 
-def member_required(permission: str = "view") -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def member_required(
+    permission: str = "view",
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)

@@ -29,7 +29,9 @@ class Member(models.Model):
     """A user's membership in a workspace, with a role."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
     display_name = models.CharField(_("display name"), max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -37,7 +39,9 @@ class Member(models.Model):
     class Meta:
         constraints = [
             # Serves the membership lookup done on every request (workspace, user).
-            models.UniqueConstraint(fields=["workspace", "user"], name="member_workspace_user_uniq"),
+            models.UniqueConstraint(
+                fields=["workspace", "user"], name="member_workspace_user_uniq"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,11 @@ from .models import Member
 
 
 def memberships(user: Any) -> QuerySet[Member]:
-    return Member.objects.filter(user=user).select_related("workspace", "user").order_by("workspace__name")
+    return (
+        Member.objects.filter(user=user)
+        .select_related("workspace", "user")
+        .order_by("workspace__name")
+    )
 
 
 def membership_for(user: Any, workspace_id: int | None) -> Member | None:

@@ -54,7 +54,9 @@ class SimulatorClient:
         return Delivery(platform_id=str(data.get("id", "")), url=str(data.get("url", "")))
 
     def find(self, idempotency_key: str) -> Delivery | None:
-        response = self.http.get(self.base + ACTIONS, params={"idempotency_key": idempotency_key}, headers=self.headers)
+        response = self.http.get(
+            self.base + ACTIONS, params={"idempotency_key": idempotency_key}, headers=self.headers
+        )
         if response.status_code == 404:
             return None
         data = self._check(response)

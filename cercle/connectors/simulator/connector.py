@@ -153,7 +153,9 @@ class SimulatorConnector(Connector):
         )
 
     def _client(self) -> SimulatorClient:
-        return SimulatorClient(self.http, self.channel.config.get("api_base", ""), self.channel.credentials)
+        return SimulatorClient(
+            self.http, self.channel.config.get("api_base", ""), self.channel.credentials
+        )
 
     def perform(self, action: OutboundAction) -> Delivery:
         return self._client().perform(action)
