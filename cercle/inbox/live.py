@@ -1,0 +1,1 @@
+"""Live updates: a server-sent-events stream fed from the Activity log."""
