@@ -1,0 +1,1 @@
+"""Instagram connector: Instagram Graph API (through Facebook Login) and its webhooks."""

@@ -1,0 +1,339 @@
+"""The Instagram connector: Instagram Graph API (Facebook Login), webhooks `object=instagram`.
+
+Credentials (encrypted, `channel.credentials`): `app_id`, `app_secret` (Meta
+app), `access_token` (the Page token that acts for the Instagram account),
+`user_access_token` (long-lived Facebook user token), `page_id`, and
+`expires_at` when the stored token expires. Settings (`channel.config`):
+`api_base` (default https://graph.facebook.com; the demo points it at the
+simulator), `poll_media` (how many recent media the catch-up poll scans),
+`comment_writes_per_hour` (to lower the published limit). The channel's
+`external_id` is the Instagram professional account id (IG user id).
+See README.md for the platform facts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from ..base import (
+    BadSignature,
+    Capability,
+    Connector,
+    Delivery,
+    Incoming,
+    OAuthTokens,
+    OutboundAction,
+    Page,
+    RawEventData,
+    Rejected,
+    TokenRevoked,
+    UnknownResult,
+)
+from . import inbound, outbound
+from .client import DEFAULT_DIALOG_BASE, InstagramClient, dialog_url
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+# Permissions asked at consent: read/answer comments, DMs, and find the Page's IG account.
+SCOPES = (
+    "instagram_basic",
+    "instagram_manage_comments",
+    "instagram_manage_messages",
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_metadata",
+    "business_management",
+)
+WEBHOOK_FIELDS = ("comments", "live_comments", "mentions", "messages", "message_edit")
+# Meta's hub.challenge is a number; anything else is not echoed back.
+CHALLENGE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+REFRESH_MARGIN = timedelta(days=7)
+DEFAULT_POLL_MEDIA = 10
+
+
+def sign(body: bytes, app_secret: str) -> str:
+    """The `X-Hub-Signature-256` value Meta sends: sha256=<hex HMAC-SHA256(app_secret, raw body)>."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(body: bytes, header: str, app_secret: str) -> bool:
+    """Constant-time check of a signature header over the raw bytes as received."""
+    if not app_secret or not header:
+        return False
+    return hmac.compare_digest(sign(body, app_secret).encode(), header.strip().encode())
+
+
+class InstagramConnector(Connector):
+    """One Instagram professional account, through the Graph API and Meta webhooks."""
+
+    platform = "instagram"
+    label = "Instagram"
+    capabilities = frozenset(
+        {
+            Capability.WEBHOOK,
+            Capability.POLL,
+            Capability.OAUTH,
+            Capability.REPLY,
+            Capability.PRIVATE_REPLY,
+            Capability.SEND_PRIVATE,
+            Capability.HIDE,
+            Capability.UNHIDE,
+            Capability.DELETE,
+            # No BAN and no LIKE: the Graph API offers neither for Instagram.
+        }
+    )
+    max_reply_length = outbound.MAX_COMMENT_CHARS
+
+    # --- configuration ------------------------------------------------------------
+
+    def _credential(self, name: str) -> str:
+        value = self.channel.credentials.get(name) or self.channel.config.get(name)
+        if not value:
+            # An operator may configure one Meta app for every channel.
+            value = getattr(settings, f"CERCLE_INSTAGRAM_{name.upper()}", "")
+        return str(value or "")
+
+    @property
+    def ig_user_id(self) -> str:
+        """The Instagram professional account id (IG user id) the channel acts as."""
+        return str(self.channel.external_id or self.channel.credentials.get("ig_user_id", ""))
+
+    def _client(self, access_token: str | None = None) -> InstagramClient:
+        return InstagramClient(
+            self.http,
+            api_base=str(self.channel.config.get("api_base", "")),
+            access_token=self._credential("access_token") if access_token is None else access_token,
+            app_secret=self._credential("app_secret"),
+        )
+
+    # --- inbound -------------------------------------------------------------------
+
+    def verify(self, request: HttpRequest) -> HttpResponse | None:
+        """Answer Meta's `hub.challenge` handshake, or check `X-Hub-Signature-256` over the raw body."""
+        if request.method == "GET":
+            mode = request.GET.get("hub.mode", "")
+            token = request.GET.get("hub.verify_token", "")
+            challenge = request.GET.get("hub.challenge", "")
+            expected = self.channel.verify_token or ""
+            if (
+                mode != "subscribe"
+                or not expected
+                or not hmac.compare_digest(token.encode(), expected.encode())
+                or not CHALLENGE.fullmatch(challenge)
+            ):
+                raise BadSignature("bad hub.verify_token or hub.challenge")
+            return HttpResponse(challenge, content_type="text/plain; charset=utf-8")
+        if not signature_ok(
+            request.body, request.headers.get(SIGNATURE_HEADER, ""), self._credential("app_secret")
+        ):
+            raise BadSignature(f"bad {SIGNATURE_HEADER}")
+        return None
+
+    def parse(self, raw: RawEventData) -> list[Incoming]:
+        """Webhook deliveries → items (pure). Polled pages are parsed by `poll` itself."""
+        return inbound.parse_webhook(raw.body, (self.ig_user_id,))
+
+    def poll(self, cursor: str | None) -> Page:
+        """Catch-up: comments on the account's recent media newer than the cursor (epoch seconds).
+
+        Webhooks are the main feed; this finds what a missed delivery lost. It
+        lists `GET /{ig-user-id}/media`, then `GET /{media-id}/comments` (with
+        replies expanded) for the most recent media, and keeps items at or
+        after the cursor (the inbox dedupes the overlap).
+        """
+        client = self._client()
+        since = float(cursor) if cursor and _is_number(cursor) else 0.0
+        limit = int(self.channel.config.get("poll_media", DEFAULT_POLL_MEDIA))
+        media_page = client.list_media(_need(self.ig_user_id, "account id"), limit)
+        brand = {self.ig_user_id}
+        items: list[Incoming] = []
+        raw: dict[str, Any] = {"media": media_page, "comments": {}}
+        newest = since
+        for media in (
+            media_page.get("data", [])[:limit] if isinstance(media_page.get("data"), list) else []
+        ):
+            if not isinstance(media, dict):
+                continue
+            post = inbound.media_post(media)
+            comments = client.list_comments(post.external_id)
+            raw["comments"][post.external_id] = comments
+            for item in inbound.polled_comments(comments, post, brand):
+                stamp = item.sent_at.timestamp() if item.sent_at else 0.0
+                if stamp >= since:
+                    items.append(item)
+                    newest = max(newest, stamp)
+        body = json.dumps(raw, ensure_ascii=False, sort_keys=True).encode()
+        return Page(
+            items=items, cursor=str(int(newest)) if newest else cursor, raw=body, has_more=False
+        )
+
+    # --- outbound ------------------------------------------------------------------
+
+    def _limit(self, bucket: str) -> int:
+        configured = self.channel.config.get(f"{bucket}_per_hour")
+        default = outbound.DEFAULT_LIMITS[bucket]
+        return min(default, int(configured)) if configured else default
+
+    def perform(self, action: OutboundAction) -> Delivery:
+        """Do the action; comment writes and private replies are counted per rolling hour first."""
+        from ..actions import do_update_channel_quota
+
+        client = self._client()
+        bucket = outbound.BUCKET_OF.get(action.kind)
+        if bucket is None:
+            return outbound.perform(client, self.ig_user_id, action)
+        limit = self._limit(bucket)
+        outbound.check_limit(self.channel.quota or {}, bucket, limit, timezone.now())
+        try:
+            delivery = outbound.perform(client, self.ig_user_id, action)
+        except UnknownResult:
+            # The write may have happened: it counts against the limit either way.
+            do_update_channel_quota(self.channel, self._counted(bucket, limit, client))
+            raise
+        do_update_channel_quota(self.channel, self._counted(bucket, limit, client))
+        return delivery
+
+    def _counted(self, bucket: str, limit: int, client: InstagramClient) -> dict[str, Any]:
+        return outbound.record_write(
+            self.channel.quota or {}, bucket, limit, timezone.now(), client.last_usage
+        )
+
+    def reconcile(self, action: OutboundAction) -> Delivery | None:
+        """Find what an ambiguous earlier attempt created (Instagram has no idempotency key)."""
+        return outbound.reconcile(self._client(), self.ig_user_id, action)
+
+    # --- connection ------------------------------------------------------------------
+
+    def authorize_url(self, state: str, redirect_uri: str) -> str:
+        """Facebook Login's consent dialog for the Instagram permissions."""
+        return dialog_url(
+            str(self.channel.config.get("dialog_base", DEFAULT_DIALOG_BASE)),
+            {
+                "client_id": _need(self._credential("app_id"), "Meta app id"),
+                "redirect_uri": redirect_uri,
+                "state": state,
+                "response_type": "code",
+                "scope": ",".join(SCOPES),
+            },
+        )
+
+    def exchange_code(self, code: str, redirect_uri: str) -> OAuthTokens:
+        """Code → short-lived user token → long-lived user token → the Page token of the IG account."""
+        app_id = _need(self._credential("app_id"), "Meta app id")
+        app_secret = _need(self._credential("app_secret"), "Meta app secret")
+        client = self._client(access_token="")
+        short = client.oauth_get(
+            {
+                "client_id": app_id,
+                "client_secret": app_secret,
+                "redirect_uri": redirect_uri,
+                "code": code,
+            }
+        )
+        return self._long_lived(client, str(short.get("access_token", "")), app_id, app_secret)
+
+    def _long_lived(
+        self, client: InstagramClient, user_token: str, app_id: str, app_secret: str
+    ) -> OAuthTokens:
+        if not user_token:
+            raise TokenRevoked("Meta returned no access token")
+        long = client.oauth_get(
+            {
+                "grant_type": "fb_exchange_token",
+                "client_id": app_id,
+                "client_secret": app_secret,
+                "fb_exchange_token": user_token,
+            }
+        )
+        long_token = str(long.get("access_token", "")) or user_token
+        expires_in = long.get("expires_in")
+        user_expires = (
+            timezone.now() + timedelta(seconds=int(expires_in))
+            if isinstance(expires_in, int)
+            else None
+        )
+        wanted_page = str(
+            self.channel.credentials.get("page_id") or self.channel.config.get("page_id") or ""
+        )
+        for page in client.pages(long_token):
+            account = page.get("instagram_business_account")
+            if not isinstance(account, dict) or not account.get("id"):
+                continue
+            if wanted_page and str(page.get("id")) != wanted_page:
+                continue
+            credentials = {
+                "app_id": app_id,
+                "app_secret": app_secret,
+                # A Page token obtained from a long-lived user token does not expire.
+                "access_token": str(page.get("access_token", "")),
+                "user_access_token": long_token,
+                "page_id": str(page.get("id", "")),
+                "ig_user_id": str(account["id"]),
+            }
+            if user_expires:
+                credentials["user_token_expires_at"] = user_expires.isoformat()
+            return OAuthTokens(
+                credentials=credentials,
+                expires_at=None,
+                account_id=str(account["id"]),
+                account_name=str(account.get("username", "")),
+            )
+        raise Rejected("no Facebook Page with a linked Instagram professional account was granted")
+
+    def refresh_credentials(self) -> OAuthTokens | None:
+        """Re-exchange the long-lived user token a week before it expires (Page tokens themselves do not)."""
+        credentials = self.channel.credentials
+        raw_expiry = credentials.get("expires_at") or credentials.get("user_token_expires_at")
+        if not raw_expiry:
+            return None
+        try:
+            expiry = datetime.fromisoformat(str(raw_expiry))
+        except ValueError:
+            return None
+        if expiry - timezone.now() > REFRESH_MARGIN:
+            return None
+        if expiry <= timezone.now():
+            raise TokenRevoked("the Instagram token expired: reconnect the channel")
+        app_id = _need(self._credential("app_id"), "Meta app id")
+        app_secret = _need(self._credential("app_secret"), "Meta app secret")
+        user_token = str(
+            credentials.get("user_access_token") or credentials.get("access_token") or ""
+        )
+        return self._long_lived(self._client(access_token=""), user_token, app_id, app_secret)
+
+    def test_connection(self) -> str:
+        """One cheap call: who the token acts as."""
+        data = self._client().get_user(_need(self.ig_user_id, "account id"))
+        return f"@{data.get('username', '')} ({data.get('id', '')})"
+
+    def setup_instructions(self) -> dict[str, str]:
+        """What to paste in the Meta app's Webhooks settings (product "Instagram")."""
+        return {
+            "object": "instagram",
+            "callback_url": f"/hooks/{self.channel.uuid}",
+            "verify_token": self.channel.verify_token,
+            "fields": ", ".join(WEBHOOK_FIELDS),
+            "signature": f"{SIGNATURE_HEADER} (HMAC-SHA256 with the app secret)",
+        }
+
+
+def _need(value: str, what: str) -> str:
+    if not value:
+        raise Rejected(f"the Instagram channel has no {what} configured")
+    return value
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,203 @@
+"""OutboundActions → Graph API calls, reconciliation after ambiguous results, and the write limits.
+
+Instagram takes no idempotency key, so after an UnknownResult (timeout after
+sending) `reconcile` looks for what the earlier attempt may have created:
+our own reply with the same text under the same comment thread, our own DM
+with the same text in the conversation, or the comment's current hidden /
+deleted state. Only when nothing is found does the sender perform again.
+
+Published write limits are counted per rolling hour in `channel.quota`
+(the connector stores the dict returned here through `do_update_channel_quota`):
+a write that would exceed one raises RateLimited *before* the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..base import ActionKind, Delivery, OutboundAction, RateLimited, Rejected
+from .client import InstagramClient
+
+WINDOW = timedelta(hours=1)
+COMMENT_WRITES = "comment_writes"
+PRIVATE_REPLIES = "private_replies"
+# Published limits per Instagram professional account and rolling hour:
+# 60 comment writes (Instagram Graph API rate limiting, "the /media/comments edge
+# limits writes to 60 writes per user per hour"); 750 private replies (Messenger
+# Platform rate limits, "Private Replies API").
+DEFAULT_LIMITS = {COMMENT_WRITES: 60, PRIVATE_REPLIES: 750}
+# Which counter an action spends (hide/unhide/delete are not comment creations).
+BUCKET_OF = {ActionKind.REPLY: COMMENT_WRITES, ActionKind.PRIVATE_REPLY: PRIVATE_REPLIES}
+# Instagram's longest comment, and the longest DM text (1000 bytes of UTF-8).
+MAX_COMMENT_CHARS = 2200
+MAX_MESSAGE_BYTES = 1000
+
+
+# --- rolling-hour write counters (pure: dict in, dict out) -------------------------
+
+
+def _window(quota: Mapping[str, Any], bucket: str, now: datetime) -> list[float]:
+    windows = quota.get("windows") if isinstance(quota.get("windows"), dict) else {}
+    stamps = windows.get(bucket, []) if isinstance(windows, dict) else []
+    floor = (now - WINDOW).timestamp()
+    return sorted(float(s) for s in stamps if isinstance(s, int | float) and s > floor)
+
+
+def limit_retry_at(
+    quota: Mapping[str, Any], bucket: str, limit: int, now: datetime
+) -> datetime | None:
+    """When the next write of `bucket` is allowed, or None if it is allowed now."""
+    stamps = _window(quota, bucket, now)
+    if len(stamps) < limit:
+        return None
+    # The oldest write still in the window leaves it one hour after it was made.
+    oldest = stamps[len(stamps) - limit]
+    return datetime.fromtimestamp(oldest, tz=UTC) + WINDOW
+
+
+def record_write(
+    quota: Mapping[str, Any], bucket: str, limit: int, now: datetime, usage_pct: int = 0
+) -> dict[str, Any]:
+    """The quota dict after one more write of `bucket` at `now` (older stamps dropped)."""
+    windows = dict(quota.get("windows") or {}) if isinstance(quota.get("windows"), dict) else {}
+    for name in list(windows):
+        windows[name] = _window(quota, name, now)
+    stamps = [*_window(quota, bucket, now), now.timestamp()]
+    windows[bucket] = stamps
+    comment_stamps = windows.get(COMMENT_WRITES, [])
+    resets = (
+        datetime.fromtimestamp(min(comment_stamps), tz=UTC) + WINDOW
+        if comment_stamps
+        else now + WINDOW
+    )
+    result = dict(quota)
+    result.update(
+        {
+            # The figures the UI shows: comment writes, the scarcest budget.
+            "used": len(comment_stamps),
+            "limit": limit
+            if bucket == COMMENT_WRITES
+            else int(quota.get("limit") or DEFAULT_LIMITS[COMMENT_WRITES]),
+            "resets_at": resets.isoformat(),
+            "windows": windows,
+            "usage_pct": usage_pct,
+        }
+    )
+    return result
+
+
+def check_limit(quota: Mapping[str, Any], bucket: str, limit: int, now: datetime) -> None:
+    """Raise RateLimited when one more write of `bucket` would exceed its published limit."""
+    retry_at = limit_retry_at(quota, bucket, limit, now)
+    if retry_at is not None:
+        raise RateLimited(f"Instagram allows {limit} {bucket.replace('_', ' ')} per hour", retry_at)
+
+
+# --- perform --------------------------------------------------------------------
+
+
+def _check_text(action: OutboundAction, private: bool) -> str:
+    text = action.text.strip()
+    if not text:
+        raise Rejected("empty text")
+    if private and len(text.encode()) > MAX_MESSAGE_BYTES:
+        raise Rejected(f"Instagram messages are limited to {MAX_MESSAGE_BYTES} bytes")
+    if not private and len(text) > MAX_COMMENT_CHARS:
+        raise Rejected(f"Instagram comments are limited to {MAX_COMMENT_CHARS} characters")
+    return text
+
+
+def _required(value: str, what: str) -> str:
+    if not value:
+        raise Rejected(f"the action has no {what}")
+    return value
+
+
+def perform(client: InstagramClient, ig_user_id: str, action: OutboundAction) -> Delivery:
+    """Do `action` on Instagram; the Delivery carries the id of what was created (or acted on)."""
+    kind = action.kind
+    if kind == ActionKind.REPLY:
+        target = _required(action.target_external_id, "comment to answer")
+        data = client.reply_to_comment(target, _check_text(action, private=False))
+        return Delivery(platform_id=str(data.get("id", "")))
+    if kind == ActionKind.PRIVATE_REPLY:
+        target = _required(action.target_external_id, "comment to answer")
+        data = client.send_message(
+            _required(ig_user_id, "account id"),
+            {"comment_id": target},
+            _check_text(action, private=True),
+        )
+        return Delivery(platform_id=str(data.get("message_id", "")))
+    if kind == ActionKind.SEND_PRIVATE:
+        recipient = _required(action.thread_ref or action.author_external_id, "recipient")
+        data = client.send_message(
+            _required(ig_user_id, "account id"),
+            {"id": recipient},
+            _check_text(action, private=True),
+        )
+        return Delivery(platform_id=str(data.get("message_id", "")))
+    if kind in (ActionKind.HIDE, ActionKind.UNHIDE):
+        target = _required(action.target_external_id, "comment")
+        data = client.set_hidden(target, kind == ActionKind.HIDE)
+        _require_success(data)
+        return Delivery(platform_id=target)
+    if kind == ActionKind.DELETE:
+        target = _required(action.target_external_id, "comment")
+        _require_success(client.delete_comment(target))
+        return Delivery(platform_id=target)
+    raise Rejected(f"Instagram's API cannot {kind}")
+
+
+def _require_success(data: Mapping[str, Any]) -> None:
+    if data.get("success") is False:
+        raise Rejected("Instagram refused the change")
+
+
+# --- reconcile ------------------------------------------------------------------
+
+
+def _same_text(a: Any, b: str) -> bool:
+    return isinstance(a, str) and " ".join(a.split()) == " ".join(b.split())
+
+
+def _from_id(item: Mapping[str, Any]) -> str:
+    person = item.get("from")
+    return str(person.get("id", "")) if isinstance(person, dict) else ""
+
+
+def reconcile(client: InstagramClient, ig_user_id: str, action: OutboundAction) -> Delivery | None:
+    """What an earlier, ambiguous attempt of `action` created, or None if it did not happen."""
+    kind = action.kind
+    if kind == ActionKind.REPLY:
+        target = _required(action.target_external_id, "comment to answer")
+        # A reply to a reply is attached to the top-level comment: look there.
+        parent = str(client.get_comment(target, fields="id,parent_id").get("parent_id") or "")
+        for reply in client.list_replies(parent or target):
+            if _from_id(reply) == ig_user_id and _same_text(reply.get("text"), action.text):
+                return Delivery(platform_id=str(reply.get("id", "")))
+        return None
+    if kind in (ActionKind.PRIVATE_REPLY, ActionKind.SEND_PRIVATE):
+        other = action.thread_ref if kind == ActionKind.SEND_PRIVATE else action.author_external_id
+        if not other:
+            return None
+        for message in client.conversation_messages(ig_user_id, other):
+            if _from_id(message) == ig_user_id and _same_text(message.get("message"), action.text):
+                return Delivery(platform_id=str(message.get("id", "")))
+        return None
+    if kind in (ActionKind.HIDE, ActionKind.UNHIDE):
+        target = _required(action.target_external_id, "comment")
+        hidden = client.get_comment(target, fields="id,hidden").get("hidden")
+        if hidden is (kind == ActionKind.HIDE):
+            return Delivery(platform_id=target)
+        return None
+    if kind == ActionKind.DELETE:
+        target = _required(action.target_external_id, "comment")
+        try:
+            client.get_comment(target, fields="id")
+        except Rejected:
+            # Code 100 "object does not exist": the earlier attempt deleted it.
+            return Delivery(platform_id=target)
+        return None
+    return None
