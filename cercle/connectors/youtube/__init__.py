@@ -1,0 +1,1 @@
+"""YouTube: comments and replies on a channel's videos (Data API v3, polled). See README.md."""

@@ -1,0 +1,368 @@
+"""HTTP client of the YouTube Data API v3 and Google OAuth 2.0: one constant per endpoint.
+
+Every request is counted against the channel's daily quota *before* it is sent
+(Google charges invalid and failed requests too), and every error answer is
+turned into one of the connector errors of `cercle.connectors.base`.
+
+Docs: https://developers.google.com/youtube/v3/docs and
+https://developers.google.com/youtube/v3/determine_quota_cost
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from django.utils import timezone
+
+from ..base import (
+    BadPayload,
+    PermissionDenied,
+    RateLimited,
+    Rejected,
+    TokenRevoked,
+    TransientError,
+)
+from ..http import PlatformHttp
+from ..ratelimit import retry_at_from_headers
+
+# --- endpoints ---------------------------------------------------------------------
+# https://developers.google.com/youtube/v3/docs (discovery document: rootUrl + "youtube/v3/")
+DEFAULT_API_BASE = "https://youtube.googleapis.com/youtube/v3"
+# https://developers.google.com/youtube/v3/docs/commentThreads/list
+COMMENT_THREADS = "/commentThreads"
+# https://developers.google.com/youtube/v3/docs/comments/list (GET), /insert (POST), /delete (DELETE)
+COMMENTS = "/comments"
+# https://developers.google.com/youtube/v3/docs/comments/setModerationStatus
+SET_MODERATION_STATUS = "/comments/setModerationStatus"
+# https://developers.google.com/youtube/v3/docs/channels/list
+CHANNELS = "/channels"
+# https://developers.google.com/identity/protocols/oauth2/web-server
+AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
+TOKEN_URL = "https://oauth2.googleapis.com/token"
+SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
+
+# --- quota ---------------------------------------------------------------------------
+# Units per call (https://developers.google.com/youtube/v3/determine_quota_cost).
+COST_LIST = 1
+COST_WRITE = 50
+DEFAULT_DAILY_LIMIT = 10_000
+# Google resets the daily quota at midnight Pacific time.
+QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
+
+# Error reasons (https://developers.google.com/youtube/v3/docs/errors).
+QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded", "dailyLimitExceededUnreg"})
+RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "servingLimitExceeded"})
+# 403 reasons about one item, not about the channel's permissions: refuse the action only.
+ITEM_REASONS = frozenset(
+    {"commentsDisabled", "commentNotFound", "videoNotFound", "processingFailure"}
+)
+
+MAX_PAGE = 100  # maxResults ceiling of commentThreads.list and comments.list
+
+
+def next_quota_reset(now: datetime) -> datetime:
+    """The next midnight in Pacific time, in UTC."""
+    local = now.astimezone(QUOTA_ZONE)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=QUOTA_ZONE)
+    return midnight.astimezone(UTC)
+
+
+class QuotaExhausted(RateLimited):
+    """Our own count says the day's units are spent (or reserved for replies)."""
+
+
+class QuotaBook:
+    """The channel's quota state `{"used", "limit", "resets_at"}`, counted before each call.
+
+    `save` persists the new state (the connector passes `do_update_channel_quota`),
+    so the count survives across processes; the platform's own 403 quotaExceeded
+    remains the authority and sets `used` to `limit`.
+    """
+
+    def __init__(
+        self,
+        state: Mapping[str, Any] | None,
+        limit: int,
+        save: Callable[[dict[str, Any]], None],
+        now: Callable[[], datetime] = timezone.now,
+    ) -> None:
+        self._save = save
+        self._now = now
+        self.state: dict[str, Any] = dict(state or {})
+        self.state["limit"] = limit
+        self._roll()
+
+    def _roll(self) -> None:
+        now = self._now()
+        resets_at = self.resets_at
+        if resets_at is None or resets_at <= now:
+            self.state["used"] = 0
+            self.state["resets_at"] = next_quota_reset(now).isoformat()
+
+    @property
+    def limit(self) -> int:
+        return int(self.state.get("limit") or DEFAULT_DAILY_LIMIT)
+
+    @property
+    def used(self) -> int:
+        return int(self.state.get("used") or 0)
+
+    @property
+    def resets_at(self) -> datetime | None:
+        value = self.state.get("resets_at")
+        if not value:
+            return None
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else None
+
+    def remaining(self) -> int:
+        self._roll()
+        return max(0, self.limit - self.used)
+
+    def spend(self, units: int, keep: int = 0) -> None:
+        """Count `units`; refuse when fewer than `units + keep` remain (keep: units reserved for others)."""
+        self._roll()
+        if self.used + units + keep > self.limit:
+            raise QuotaExhausted("YouTube daily quota spent", self.resets_at)
+        self.state["used"] = self.used + units
+        self._save(dict(self.state))
+
+    def exhaust(self) -> datetime:
+        """The platform said the quota is spent: believe it until the reset."""
+        self._roll()
+        self.state["used"] = self.limit
+        self._save(dict(self.state))
+        return self.resets_at or next_quota_reset(self._now())
+
+
+def _error_reasons(response: httpx.Response) -> tuple[list[str], str]:
+    """The `errors[].reason` list and the message of a Google API error body."""
+    try:
+        data = response.json()
+    except ValueError:
+        return [], response.text[:300]
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, str):  # OAuth token endpoint: {"error": "invalid_grant", ...}
+        return [error], str(data.get("error_description", ""))[:300]
+    if not isinstance(error, dict):
+        return [], response.text[:300]
+    reasons = [str(e.get("reason", "")) for e in error.get("errors") or [] if isinstance(e, dict)]
+    status = error.get("status")
+    if isinstance(status, str):
+        reasons.append(status)
+    return reasons, str(error.get("message", ""))[:300]
+
+
+class YouTubeClient:
+    """Calls of the YouTube Data API v3 for one channel.
+
+    `refresh` is called once on a 401 to get a fresh access token (None: no
+    way to refresh, the token is revoked).
+    """
+
+    def __init__(
+        self,
+        http: PlatformHttp,
+        *,
+        api_base: str,
+        access_token: str,
+        quota: QuotaBook,
+        refresh: Callable[[], str | None] | None = None,
+    ) -> None:
+        self.http = http
+        self.base = (api_base or DEFAULT_API_BASE).rstrip("/")
+        self.access_token = access_token
+        self.quota = quota
+        self.refresh = refresh
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        cost: int,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        keep: int = 0,
+    ) -> httpx.Response:
+        """Count the units, send, retry once with a refreshed token on 401, classify errors."""
+        refreshed = False
+        while True:
+            self.quota.spend(cost, keep=keep)
+            kwargs: dict[str, Any] = {
+                "params": dict(params or {}),
+                "headers": {
+                    "Authorization": f"Bearer {self.access_token}",
+                    "Accept": "application/json",
+                },
+            }
+            if body is not None:
+                kwargs["json"] = body
+            response = self.http.request(method, self.base + path, **kwargs)
+            if response.status_code == 401 and not refreshed and self.refresh is not None:
+                # A 401 means nothing was done: safe to retry a write with a new token.
+                new_token = self.refresh()
+                refreshed = True
+                if new_token:
+                    self.access_token = new_token
+                    continue
+            self.raise_for_status(response)
+            return response
+
+    def raise_for_status(self, response: httpx.Response) -> None:
+        """Turn an error answer into the connector error that says what to do next."""
+        status = response.status_code
+        if status < 400:
+            return
+        reasons, message = _error_reasons(response)
+        detail = f"YouTube {status}: {message or ', '.join(reasons) or 'error'}"
+        if status in (403, 429) and QUOTA_REASONS.intersection(reasons):
+            raise RateLimited(detail, self.quota.exhaust())
+        if status == 429 or (status == 403 and RATE_REASONS.intersection(reasons)):
+            raise RateLimited(detail, retry_at_from_headers(response.headers))
+        if status == 401:
+            raise TokenRevoked(detail)
+        if status == 403:
+            if ITEM_REASONS.intersection(reasons):
+                raise Rejected(detail)
+            raise PermissionDenied(detail)
+        if status >= 500:
+            raise TransientError(detail)
+        raise Rejected(detail)
+
+    @staticmethod
+    def json(response: httpx.Response) -> dict[str, Any]:
+        """The JSON object of a successful answer (a 2xx that is not JSON is the platform's fault)."""
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise TransientError(f"YouTube answered non-JSON ({response.status_code})") from exc
+        if not isinstance(data, dict):
+            raise TransientError("YouTube answered JSON that is not an object")
+        return data
+
+    # -- reads (1 unit each) ---------------------------------------------------------------
+
+    def list_threads(
+        self, channel_id: str, moderation_status: str, page_token: str = "", *, keep: int = 0
+    ) -> httpx.Response:
+        """One page of the channel's comment threads, newest first (commentThreads.list)."""
+        params: dict[str, Any] = {
+            "part": "snippet,replies",
+            "allThreadsRelatedToChannelId": channel_id,
+            "moderationStatus": moderation_status,
+            "order": "time",
+            "maxResults": MAX_PAGE,
+            "textFormat": "plainText",
+        }
+        if page_token:
+            params["pageToken"] = page_token
+        return self._send("GET", COMMENT_THREADS, cost=COST_LIST, params=params, keep=keep)
+
+    def list_replies(
+        self, parent_id: str, page_token: str = "", *, keep: int = 0
+    ) -> httpx.Response:
+        """One page of the replies to a top-level comment (comments.list?parentId=)."""
+        params: dict[str, Any] = {
+            "part": "snippet",
+            "parentId": parent_id,
+            "maxResults": MAX_PAGE,
+            "textFormat": "plainText",
+        }
+        if page_token:
+            params["pageToken"] = page_token
+        return self._send("GET", COMMENTS, cost=COST_LIST, params=params, keep=keep)
+
+    def get_comment(self, comment_id: str) -> dict[str, Any] | None:
+        """The comment with this id, or None when it no longer exists (comments.list?id=)."""
+        response = self._send(
+            "GET",
+            COMMENTS,
+            cost=COST_LIST,
+            params={"part": "snippet", "id": comment_id, "textFormat": "plainText"},
+        )
+        items = self.json(response).get("items")
+        if isinstance(items, list) and items and isinstance(items[0], dict):
+            return items[0]
+        return None
+
+    def my_channel(self) -> dict[str, Any]:
+        """The channel the token belongs to (channels.list?mine=true)."""
+        response = self._send(
+            "GET", CHANNELS, cost=COST_LIST, params={"part": "snippet", "mine": "true"}
+        )
+        items = self.json(response).get("items")
+        if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+            raise PermissionDenied("this Google account has no YouTube channel")
+        return items[0]
+
+    # -- writes (50 units each) -------------------------------------------------------------
+
+    def insert_reply(self, parent_id: str, text: str) -> dict[str, Any]:
+        """Reply under a top-level comment (comments.insert with snippet.parentId)."""
+        body = {"snippet": {"parentId": parent_id, "textOriginal": text}}
+        response = self._send(
+            "POST", COMMENTS, cost=COST_WRITE, params={"part": "snippet"}, body=body
+        )
+        return self.json(response)
+
+    def set_moderation_status(
+        self, comment_id: str, status: str, *, ban_author: bool = False
+    ) -> None:
+        """Publish, hold for review or reject a comment, optionally banning its author."""
+        params: dict[str, Any] = {"id": comment_id, "moderationStatus": status}
+        if ban_author:
+            params["banAuthor"] = "true"
+        self._send("POST", SET_MODERATION_STATUS, cost=COST_WRITE, params=params)
+
+    def delete_comment(self, comment_id: str) -> None:
+        """Delete a comment the channel wrote (comments.delete)."""
+        self._send("DELETE", COMMENTS, cost=COST_WRITE, params={"id": comment_id})
+
+
+# --- OAuth ---------------------------------------------------------------------------------
+
+
+def token_request(http: PlatformHttp, token_url: str, form: Mapping[str, str]) -> dict[str, Any]:
+    """POST to Google's token endpoint; `invalid_grant` means the grant is revoked or expired."""
+    response = http.request("POST", token_url, data=dict(form), write=False)
+    if response.status_code >= 500:
+        raise TransientError(f"Google token endpoint error {response.status_code}")
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise TransientError("Google token endpoint answered non-JSON") from exc
+    if not isinstance(data, dict):
+        raise BadPayload("Google token endpoint answered JSON that is not an object")
+    if response.status_code >= 400 or "error" in data:
+        error = str(data.get("error", ""))
+        detail = f"Google OAuth: {error} {data.get('error_description', '')}".strip()
+        if error in {"invalid_grant", "unauthorized_client", "invalid_client"}:
+            raise TokenRevoked(detail)
+        raise Rejected(detail)
+    if not isinstance(data.get("access_token"), str) or not data["access_token"]:
+        raise BadPayload("Google token endpoint gave no access_token")
+    return data
+
+
+def expiry(data: Mapping[str, Any], now: datetime | None = None) -> datetime | None:
+    """When a token from the token endpoint expires (`expires_in` seconds)."""
+    seconds = data.get("expires_in")
+    if isinstance(seconds, int | float) and seconds > 0:
+        return (now or timezone.now()) + timedelta(seconds=float(seconds))
+    return None
+
+
+def dumps(data: Any) -> bytes:
+    """Compact JSON bytes (for the raw copy of a polled page)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()

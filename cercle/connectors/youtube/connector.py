@@ -1,0 +1,442 @@
+"""The YouTube connector: comments and replies on the channel's videos, by polling.
+
+YouTube pushes nothing for comments, so the channel is polled with
+`commentThreads.list?allThreadsRelatedToChannelId=` once per moderation status
+(published, and heldForReview which arrive hidden), and `comments.list?parentId=`
+for replies beyond the few a thread carries. Every call costs quota units out of
+a daily budget shared with replies and moderation: the poll interval is derived
+from what remains. See README.md for the platform facts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..actions import do_store_credentials, do_update_channel_quota
+from ..base import (
+    BadPayload,
+    Capability,
+    Connector,
+    Delivery,
+    Incoming,
+    OAuthTokens,
+    OutboundAction,
+    Page,
+    RawEventData,
+    Rejected,
+    TokenRevoked,
+)
+from . import outbound
+from .client import (
+    AUTHORIZE_URL,
+    COST_LIST,
+    COST_WRITE,
+    DEFAULT_DAILY_LIMIT,
+    SCOPE,
+    TOKEN_URL,
+    QuotaBook,
+    QuotaExhausted,
+    YouTubeClient,
+    dumps,
+    expiry,
+    token_request,
+)
+from .inbound import ENVELOPE_KIND, activity_time, iter_threads, page_items, parse_body, parse_time
+
+DEFAULT_STATUSES = ("published", "heldForReview")
+# Units kept for replies and moderation: polling never spends them (50 writes a day).
+DEFAULT_WRITE_RESERVE = 50 * COST_WRITE
+DEFAULT_MIN_POLL_SECONDS = 60
+# Each sweep re-reads this much recent history, to see edits, approvals and new replies.
+DEFAULT_WINDOW_HOURS = 24
+# Overlap with the previous sweep's newest time: clocks and ordering are not exact.
+OVERLAP = timedelta(minutes=5)
+# At most this many comments.list pages per thread and per page of threads.
+MAX_REPLY_PAGES = 5
+# Refresh an access token this long before it expires (Google's last one hour).
+REFRESH_MARGIN = timedelta(minutes=5)
+
+
+@dataclass
+class Cursor:
+    """What the channel's cursor string holds (JSON), between polls and while paging."""
+
+    # Newest activity time seen by the last complete sweep.
+    since: str = ""
+    # No new sweep before this time (the quota plan).
+    next_at: str = ""
+    # Units the last complete sweep cost, to plan the next ones.
+    last_cost: int = 0
+    # While a sweep is in progress: which status, which page, what it saw so far.
+    status_index: int = 0
+    page_token: str = ""
+    in_sweep: bool = False
+    sweep_newest: str = ""
+    sweep_cost: int = 0
+    # Reply counts of recent threads, to read replies again only when the count moved.
+    reply_counts: dict[str, int] = field(default_factory=dict)
+    sweep_counts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, text: str | None) -> Cursor:
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return cls()  # an unreadable cursor: start a fresh sweep rather than stall
+        if not isinstance(data, dict):
+            return cls()
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        try:
+            return cls(**known)
+        except TypeError:
+            return cls()
+
+    def dump(self) -> str:
+        return json.dumps(self.__dict__, separators=(",", ":"), sort_keys=True)
+
+
+def _later(a: str, b: datetime | None) -> str:
+    """The later of an ISO time string and a datetime, as an ISO string."""
+    if b is None:
+        return a
+    current = parse_time(a) if a else None
+    return b.isoformat() if current is None or b > current else a
+
+
+class YouTubeConnector(Connector):
+    platform = "youtube"
+    label = "YouTube"
+    capabilities = frozenset(
+        {
+            Capability.POLL,
+            Capability.OAUTH,
+            Capability.REPLY,
+            Capability.HIDE,
+            Capability.UNHIDE,
+            Capability.DELETE,
+            Capability.BAN,
+        }
+    )
+    # https://developers.google.com/youtube/v3/docs/comments#snippet.textOriginal
+    max_reply_length = 10_000
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def _config_int(self, name: str, default: int) -> int:
+        try:
+            return int(self.channel.config.get(name, default))
+        except (TypeError, ValueError):
+            return default
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        configured = self.channel.config.get("moderation_statuses")
+        if (
+            isinstance(configured, list)
+            and configured
+            and all(isinstance(s, str) for s in configured)
+        ):
+            return tuple(configured)
+        return DEFAULT_STATUSES
+
+    @property
+    def brand_channel_id(self) -> str:
+        return self.channel.external_id
+
+    def _quota(self) -> QuotaBook:
+        limit = self._config_int("quota_limit", DEFAULT_DAILY_LIMIT)
+        return QuotaBook(
+            self.channel.quota, limit, lambda state: do_update_channel_quota(self.channel, state)
+        )
+
+    def _client(self, access_token: str | None = None) -> YouTubeClient:
+        credentials = self.channel.credentials
+        token = access_token or str(credentials.get("access_token", ""))
+        if access_token is None and self._expires_soon(credentials):
+            token = self._refresh_and_store() or token
+        return YouTubeClient(
+            self.http,
+            api_base=str(self.channel.config.get("api_base", "")),
+            access_token=token,
+            quota=self._quota(),
+            refresh=self._refresh_and_store if credentials.get("refresh_token") else None,
+        )
+
+    # -- inbound -------------------------------------------------------------------------------
+
+    def parse(self, raw: RawEventData) -> list[Incoming]:
+        """A stored page (our envelope) or any YouTube comment payload → Incoming items."""
+        return parse_body(raw.body, brand_channel_id=self.brand_channel_id)
+
+    def poll_interval(self) -> timedelta:
+        """Time between sweeps so polling spends what the day has left, minus the write reserve."""
+        quota = self._quota()
+        cursor = Cursor.load(self.channel.cursor)
+        return self._plan(quota, cursor.last_cost or len(self.statuses))
+
+    def _plan(self, quota: QuotaBook, sweep_cost: int) -> timedelta:
+        now = timezone.now()
+        minimum = timedelta(
+            seconds=max(1, self._config_int("min_poll_seconds", DEFAULT_MIN_POLL_SECONDS))
+        )
+        resets_at = quota.resets_at or now
+        available = quota.remaining() - self._config_int("write_reserve", DEFAULT_WRITE_RESERVE)
+        if available < sweep_cost:
+            return max(minimum, resets_at - now)
+        sweeps = available // max(1, sweep_cost)
+        return max(minimum, (resets_at - now) / sweeps)
+
+    def poll(self, cursor: str | None) -> Page:
+        """One page of one moderation status per call; `has_more` until the sweep is done."""
+        state = Cursor.load(cursor)
+        now = timezone.now()
+        next_at = parse_time(state.next_at) if state.next_at else None
+        if next_at is not None and now < next_at:
+            return Page(items=[], cursor=cursor, raw=b"", has_more=False)
+        if not self.brand_channel_id:
+            raise Rejected("the YouTube channel id is unknown: connect the channel again")
+        if not state.in_sweep:
+            state.in_sweep, state.status_index, state.page_token = True, 0, ""
+            state.sweep_newest, state.sweep_cost, state.sweep_counts = state.since, 0, {}
+        reserve = self._config_int("write_reserve", DEFAULT_WRITE_RESERVE)
+        client = self._client()
+        status = self.statuses[min(state.status_index, len(self.statuses) - 1)]
+        try:
+            envelope, cost = self._read_page(client, state, status, reserve)
+        except QuotaExhausted:
+            # What is left is kept for replies: resume this sweep after the reset.
+            state.next_at = (client.quota.resets_at or now).isoformat()
+            return Page(items=[], cursor=state.dump(), raw=b"", has_more=False)
+        items = page_items(envelope, brand_channel_id=self.brand_channel_id)
+        state.sweep_cost += cost
+        for item in items:
+            state.sweep_newest = _later(state.sweep_newest, item.sent_at)
+        next_token = str(envelope["threads"].get("nextPageToken") or "")
+        if next_token and not self._past_horizon(envelope["threads"], state, now):
+            state.page_token = next_token
+        elif state.status_index + 1 < len(self.statuses):
+            state.status_index, state.page_token = state.status_index + 1, ""
+        else:
+            self._end_sweep(state, client.quota)
+        return Page(items=items, cursor=state.dump(), raw=dumps(envelope), has_more=state.in_sweep)
+
+    def _horizon(self, state: Cursor, now: datetime) -> datetime:
+        window = now - timedelta(hours=self._config_int("window_hours", DEFAULT_WINDOW_HOURS))
+        since = parse_time(state.since) if state.since else None
+        return (min(since, window) if since else window) - OVERLAP
+
+    def _past_horizon(self, threads: dict[str, Any], state: Cursor, now: datetime) -> bool:
+        """True when this page already reaches threads older than the sweep must read."""
+        horizon = self._horizon(state, now)
+        for thread in iter_threads(threads):
+            top = (
+                thread.get("snippet", {}).get("topLevelComment")
+                if isinstance(thread.get("snippet"), dict)
+                else None
+            )
+            when = activity_time(top)
+            if when is not None and when < horizon:
+                return True
+        return False
+
+    def _read_page(
+        self, client: YouTubeClient, state: Cursor, status: str, reserve: int
+    ) -> tuple[dict[str, Any], int]:
+        """Fetch one page of threads and the missing replies of its recent threads."""
+        threads = client.json(
+            client.list_threads(self.brand_channel_id, status, state.page_token, keep=reserve)
+        )
+        cost = COST_LIST
+        horizon = self._horizon(state, timezone.now())
+        replies: list[dict[str, Any]] = []
+        for thread in iter_threads(threads):
+            snippet = thread.get("snippet")
+            if not isinstance(snippet, dict):
+                raise BadPayload("thread without snippet")
+            thread_id = str(thread.get("id") or "")
+            total = snippet.get("totalReplyCount")
+            total = total if isinstance(total, int) else 0
+            carried = (
+                thread.get("replies", {}).get("comments")
+                if isinstance(thread.get("replies"), dict)
+                else None
+            )
+            carried_count = len(carried) if isinstance(carried, list) else 0
+            when = activity_time(snippet.get("topLevelComment"))
+            if when is not None and when >= horizon:
+                state.sweep_counts[thread_id] = total
+            if total <= carried_count or state.reply_counts.get(thread_id) == total:
+                continue
+            page_token = ""
+            for _ in range(MAX_REPLY_PAGES):
+                page = client.json(client.list_replies(thread_id, page_token, keep=reserve))
+                cost += COST_LIST
+                replies.append(page)
+                page_token = str(page.get("nextPageToken") or "")
+                if not page_token:
+                    break
+            # Counted as seen only once read: a quota stop mid-thread reads it again next time.
+            state.reply_counts[thread_id] = total
+        envelope = {
+            "kind": ENVELOPE_KIND,
+            "channelId": self.brand_channel_id,
+            "moderationStatus": status,
+            "threads": threads,
+            "replies": replies,
+        }
+        return envelope, cost
+
+    def _end_sweep(self, state: Cursor, quota: QuotaBook) -> None:
+        state.in_sweep = False
+        state.since = state.sweep_newest
+        state.last_cost = max(1, state.sweep_cost)
+        state.reply_counts, state.sweep_counts = state.sweep_counts, {}
+        state.status_index, state.page_token, state.sweep_cost = 0, "", 0
+        state.next_at = (timezone.now() + self._plan(quota, state.last_cost)).isoformat()
+
+    # -- outbound -------------------------------------------------------------------------------
+
+    def perform(self, action: OutboundAction) -> Delivery:
+        return outbound.perform(self._client(), action, brand_channel_id=self.brand_channel_id)
+
+    def reconcile(self, action: OutboundAction) -> Delivery | None:
+        return outbound.reconcile(self._client(), action, brand_channel_id=self.brand_channel_id)
+
+    # -- connection -----------------------------------------------------------------------------
+
+    def _app(self) -> tuple[str, str]:
+        credentials = self.channel.credentials
+        # The operator's OAuth app, when not copied into the channel's credentials.
+        app = getattr(settings, "CERCLE_PLATFORM_APPS", {}).get(self.platform, {})
+        client_id = str(credentials.get("client_id") or app.get("client_id") or "")
+        client_secret = str(credentials.get("client_secret") or app.get("client_secret") or "")
+        if not client_id or not client_secret:
+            raise Rejected("the Google OAuth client id and secret are not set")
+        return client_id, client_secret
+
+    def _token_url(self) -> str:
+        return str(self.channel.config.get("token_url") or TOKEN_URL)
+
+    def authorize_url(self, state: str, redirect_uri: str) -> str:
+        """Google's consent page, asking for a refresh token (offline access)."""
+        client_id, _secret = self._app()
+        query = {
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": SCOPE,
+            "access_type": "offline",
+            # Without consent Google gives a refresh token only the first time.
+            "prompt": "consent",
+            "include_granted_scopes": "true",
+            "state": state,
+        }
+        return f"{self.channel.config.get('authorize_url') or AUTHORIZE_URL}?{urlencode(query)}"
+
+    def exchange_code(self, code: str, redirect_uri: str) -> OAuthTokens:
+        """Trade the code for an access token (1 h) and a refresh token; find the channel."""
+        client_id, client_secret = self._app()
+        data = token_request(
+            self.http,
+            self._token_url(),
+            {
+                "code": code,
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "redirect_uri": redirect_uri,
+                "grant_type": "authorization_code",
+            },
+        )
+        if not data.get("refresh_token"):
+            raise Rejected("Google gave no refresh token: remove Cercle's access and connect again")
+        credentials = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "access_token": str(data["access_token"]),
+            "refresh_token": str(data["refresh_token"]),
+        }
+        me = self._client(access_token=credentials["access_token"]).my_channel()
+        snippet: dict[str, Any] = me["snippet"] if isinstance(me.get("snippet"), dict) else {}
+        return OAuthTokens(
+            credentials=credentials,
+            expires_at=expiry(data),
+            account_id=str(me.get("id", "")),
+            account_name=str(snippet.get("title", "")),
+        )
+
+    @staticmethod
+    def _expires_soon(credentials: dict[str, Any]) -> bool:
+        if not credentials.get("refresh_token"):
+            return False
+        value = credentials.get("expires_at")
+        if not value:
+            return False
+        try:
+            expires_at = datetime.fromisoformat(str(value))
+        except ValueError:
+            return True
+        return expires_at - REFRESH_MARGIN <= timezone.now()
+
+    def refresh_credentials(self) -> OAuthTokens | None:
+        """A new access token when the current one expires within five minutes, else None."""
+        credentials = self.channel.credentials
+        if credentials.get("access_token") and not self._expires_soon(credentials):
+            return None
+        return self._refresh_tokens(credentials)
+
+    def _refresh_tokens(self, credentials: dict[str, Any]) -> OAuthTokens:
+        """Ask Google for a new access token with the refresh token (`invalid_grant`: revoked)."""
+        refresh_token = str(credentials.get("refresh_token") or "")
+        if not refresh_token:
+            raise TokenRevoked("no refresh token: connect the channel again")
+        client_id, client_secret = self._app()
+        data = token_request(
+            self.http,
+            self._token_url(),
+            {
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "refresh_token": refresh_token,
+                "grant_type": "refresh_token",
+            },
+        )
+        updated = dict(credentials)
+        updated.pop("expires_at", None)
+        updated["access_token"] = str(data["access_token"])
+        # Google usually keeps the refresh token; keep ours unless it sends a new one.
+        updated["refresh_token"] = str(data.get("refresh_token") or refresh_token)
+        return OAuthTokens(credentials=updated, expires_at=expiry(data))
+
+    def _refresh_and_store(self) -> str | None:
+        """Refresh now (token refused or about to expire) and keep it; None without a refresh token."""
+        credentials = self.channel.credentials
+        if not credentials.get("refresh_token"):
+            return None
+        tokens = self._refresh_tokens(credentials)
+        do_store_credentials(self.channel, tokens)
+        return str(tokens.credentials["access_token"])
+
+    def test_connection(self) -> str:
+        """One cheap call (channels.list, 1 unit): the channel's name and id."""
+        me = self._client().my_channel()
+        snippet: dict[str, Any] = me["snippet"] if isinstance(me.get("snippet"), dict) else {}
+        return f"{snippet.get('title', '')} ({me.get('id', '')})"
+
+    def setup_instructions(self) -> dict[str, str]:
+        """Nothing to paste on YouTube's side: it has no comment webhooks, Cercle polls."""
+        quota = self._quota()
+        return {
+            "webhook": "none (YouTube does not push comments; Cercle polls)",
+            "scope": SCOPE,
+            "quota": f"{quota.used}/{quota.limit} units used today, resets {quota.resets_at}",
+            "poll_interval_seconds": str(int(self.poll_interval().total_seconds())),
+        }

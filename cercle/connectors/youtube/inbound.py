@@ -1,0 +1,233 @@
+"""YouTube JSON → Incoming items. Pure functions: no database, no network.
+
+Shapes (https://developers.google.com/youtube/v3/docs/comments#resource and
+https://developers.google.com/youtube/v3/docs/commentThreads#resource):
+a `youtube#commentThread` holds `snippet.topLevelComment` (a `youtube#comment`)
+and some of its replies in `replies.comments`; a reply's `snippet.parentId` is
+the id of the top-level comment it answers.
+
+What the poller stores as the raw copy of a page is an envelope of the answers
+it got, so a stored page can be parsed again later:
+
+    {"kind": "cercle#youtubePage", "channelId": ..., "moderationStatus": ...,
+     "threads": <commentThreadListResponse>, "replies": [<commentListResponse>, ...]}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from ..base import Author, BadPayload, Incoming, PostRef
+
+ENVELOPE_KIND = "cercle#youtubePage"
+HIDDEN_STATUSES = frozenset({"heldForReview", "likelySpam", "rejected"})
+WATCH_URL = "https://www.youtube.com/watch?v="
+
+
+def _str(value: Any, limit: int = 10_000) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadPayload(f"expected a string, got {type(value).__name__}")
+    return value[:limit]
+
+
+def _obj(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadPayload(f"{what} must be an object")
+    return value
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 time of the API (`2022-12-17T04:19:11Z`), zone required."""
+    if not value:
+        return None
+    text = _str(value, 64)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadPayload(f"bad time {text!r}") from exc
+    if parsed.tzinfo is None:
+        raise BadPayload(f"time without zone {text!r}")
+    return parsed
+
+
+def video_url(video_id: str) -> str:
+    return WATCH_URL + quote(video_id, safe="-_") if video_id else ""
+
+
+def comment_url(video_id: str, comment_id: str) -> str:
+    """The link that opens the video with this comment highlighted."""
+    if not video_id:
+        return ""
+    return f"{video_url(video_id)}&lc={quote(comment_id, safe='-_.')}"
+
+
+def comment_item(
+    comment: Any,
+    *,
+    brand_channel_id: str,
+    default_status: str = "published",
+    video_id: str = "",
+) -> Incoming:
+    """One `youtube#comment` → an Incoming (top-level comment or reply)."""
+    comment = _obj(comment, "a comment")
+    external_id = _str(comment.get("id"), 200)
+    if not external_id:
+        raise BadPayload("comment without id")
+    snippet = _obj(comment.get("snippet"), "comment snippet")
+    author_id = ""
+    channel_ref = snippet.get("authorChannelId")
+    if isinstance(channel_ref, dict):
+        author_id = _str(channel_ref.get("value"), 200)
+    elif channel_ref is not None:
+        author_id = _str(channel_ref, 200)
+    name = _str(snippet.get("authorDisplayName"), 200)
+    if not author_id:
+        # Deleted or anonymous accounts: keep them apart by their shown name.
+        author_id = f"name:{name}" if name else "unknown"
+    profile_url = _str(snippet.get("authorChannelUrl"), 500)
+    handle = profile_url.rsplit("/", 1)[-1] if "/@" in profile_url else ""
+    author = Author(
+        external_id=author_id,
+        name=name,
+        handle=handle,
+        avatar_url=_str(snippet.get("authorProfileImageUrl"), 500),
+        profile_url=profile_url,
+    )
+    # textOriginal is what the author typed; textDisplay (asked as plainText) is the fallback
+    # when Google withholds the original.
+    text = _str(snippet.get("textOriginal")) or _str(snippet.get("textDisplay"))
+    published = parse_time(snippet.get("publishedAt"))
+    video = _str(snippet.get("videoId"), 200) or video_id
+    parent = _str(snippet.get("parentId"), 200)
+    status = _str(snippet.get("moderationStatus"), 40) or default_status
+    return Incoming(
+        external_id=external_id,
+        kind="reply" if parent else "comment",
+        author=author,
+        text=text,
+        sent_at=published,
+        post=PostRef(external_id=video, url=video_url(video)) if video else None,
+        parent_external_id=parent,
+        url=comment_url(video, external_id),
+        from_brand=bool(brand_channel_id) and author_id == brand_channel_id,
+        is_hidden=status in HIDDEN_STATUSES,
+    )
+
+
+def thread_items(
+    thread: Any, *, brand_channel_id: str, default_status: str = "published"
+) -> list[Incoming]:
+    """A `youtube#commentThread` → its top-level comment and the replies it carries."""
+    thread = _obj(thread, "a comment thread")
+    snippet = _obj(thread.get("snippet"), "thread snippet")
+    video_id = _str(snippet.get("videoId"), 200)
+    items = [
+        comment_item(
+            snippet.get("topLevelComment"),
+            brand_channel_id=brand_channel_id,
+            default_status=default_status,
+            video_id=video_id,
+        )
+    ]
+    replies = thread.get("replies")
+    if replies is not None:
+        comments = _obj(replies, "thread replies").get("comments") or []
+        if not isinstance(comments, list):
+            raise BadPayload("replies.comments must be a list")
+        items += [
+            comment_item(
+                c,
+                brand_channel_id=brand_channel_id,
+                default_status=default_status,
+                video_id=video_id,
+            )
+            for c in comments
+        ]
+    return items
+
+
+def _list_items(response: Any, what: str) -> list[Any]:
+    items = _obj(response, what).get("items")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise BadPayload(f"{what}.items must be a list")
+    return items
+
+
+def iter_threads(response: Any) -> Iterator[dict[str, Any]]:
+    """The thread objects of a commentThreadListResponse."""
+    for thread in _list_items(response, "commentThreadListResponse"):
+        yield _obj(thread, "a comment thread")
+
+
+def page_items(data: Any, *, brand_channel_id: str) -> list[Incoming]:
+    """Any stored YouTube payload → Incoming items, deduplicated by id (last one wins).
+
+    Accepts our poll envelope, a commentThreadListResponse, a commentListResponse,
+    a single commentThread or a single comment.
+    """
+    data = _obj(data, "payload")
+    kind = data.get("kind")
+    items: list[Incoming] = []
+    if kind == ENVELOPE_KIND:
+        status = _str(data.get("moderationStatus"), 40) or "published"
+        threads = data.get("threads")
+        if threads is not None:
+            for thread in iter_threads(threads):
+                items += thread_items(
+                    thread, brand_channel_id=brand_channel_id, default_status=status
+                )
+        replies = data.get("replies") or []
+        if not isinstance(replies, list):
+            raise BadPayload("replies must be a list of commentListResponse")
+        for response in replies:
+            items += [
+                comment_item(c, brand_channel_id=brand_channel_id, default_status=status)
+                for c in _list_items(response, "commentListResponse")
+            ]
+    elif kind == "youtube#commentThreadListResponse":
+        for thread in iter_threads(data):
+            items += thread_items(thread, brand_channel_id=brand_channel_id)
+    elif kind == "youtube#commentListResponse":
+        items += [
+            comment_item(c, brand_channel_id=brand_channel_id) for c in _list_items(data, kind)
+        ]
+    elif kind == "youtube#commentThread":
+        items += thread_items(data, brand_channel_id=brand_channel_id)
+    elif kind == "youtube#comment":
+        items.append(comment_item(data, brand_channel_id=brand_channel_id))
+    else:
+        raise BadPayload(f"unknown YouTube payload kind {kind!r}")
+    unique: dict[str, Incoming] = {}
+    for item in items:
+        unique[item.external_id] = item
+    return list(unique.values())
+
+
+def parse_body(body: bytes, *, brand_channel_id: str) -> list[Incoming]:
+    """Raw bytes → Incoming items; BadPayload for anything malformed."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadPayload(f"not JSON: {exc}") from exc
+    return page_items(data, brand_channel_id=brand_channel_id)
+
+
+def activity_time(comment: Any) -> datetime | None:
+    """The latest of a comment's publishedAt and updatedAt (None when it has neither)."""
+    if not isinstance(comment, dict) or not isinstance(comment.get("snippet"), dict):
+        return None
+    snippet = comment["snippet"]
+    times = [
+        t
+        for t in (parse_time(snippet.get("publishedAt")), parse_time(snippet.get("updatedAt")))
+        if t
+    ]
+    return max(times) if times else None
