@@ -1,0 +1,1 @@
+"""Facebook Pages connector: feed comments, mentions and Messenger through the Graph API."""
