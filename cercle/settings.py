@@ -162,6 +162,7 @@ CERCLE_CONNECTORS = [
         ",".join(
             [
                 "cercle.connectors.simulator.connector.SimulatorConnector",
+                "cercle.connectors.facebook.connector.FacebookConnector",
                 "cercle.connectors.youtube.connector.YouTubeConnector",
             ]
         ),
