@@ -164,6 +164,7 @@ CERCLE_CONNECTORS = [
                 "cercle.connectors.simulator.connector.SimulatorConnector",
                 "cercle.connectors.facebook.connector.FacebookConnector",
                 "cercle.connectors.youtube.connector.YouTubeConnector",
+                "cercle.connectors.x.connector.XConnector",
             ]
         ),
     ).split(",")

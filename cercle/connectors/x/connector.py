@@ -1,0 +1,338 @@
+"""The X connector: Account Activity webhooks, API v2 polling as catch-up, replies, DMs and moderation.
+
+See README.md in this package for the endpoints, auth, signature scheme,
+limits and what each X error means for the channel.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..base import (
+    BadPayload,
+    BadSignature,
+    Capability,
+    Connector,
+    Delivery,
+    Incoming,
+    OAuthTokens,
+    OutboundAction,
+    Page,
+    PermissionDenied,
+    RawEventData,
+    Rejected,
+)
+from . import outbound
+from .client import AUTHORIZE_URL, SCOPES, XClient, token_request
+from .inbound import load, newest_id, parse_body, parse_v2_dm_events, parse_v2_tweets
+
+SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+# Refresh an access token (2 hours of life) when less than this is left.
+REFRESH_MARGIN = timedelta(minutes=5)
+
+
+def signature(secret: str, payload: bytes) -> str:
+    """`sha256=` + base64 HMAC-SHA256 of `payload` with the app's consumer secret (webhooks and CRC)."""
+    digest = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
+    return "sha256=" + base64.b64encode(digest).decode()
+
+
+class XConnector(Connector):
+    platform = "x"
+    label = "X"
+    capabilities = frozenset(
+        {
+            Capability.WEBHOOK,
+            Capability.POLL,
+            Capability.OAUTH,
+            Capability.REPLY,
+            Capability.PRIVATE_REPLY,
+            Capability.SEND_PRIVATE,
+            Capability.HIDE,
+            Capability.UNHIDE,
+            Capability.DELETE,
+            Capability.BAN,
+            Capability.LIKE,
+        }
+    )
+    max_reply_length = 280
+
+    # --- who we are ------------------------------------------------------------------
+
+    @property
+    def brand_id(self) -> str:
+        """The brand's X user id (the channel's account)."""
+        return str(self.channel.external_id or self.channel.credentials.get("user_id", ""))
+
+    def _consumer_secret(self) -> str:
+        """The app's consumer secret (API key secret): X signs webhooks and CRC answers with it."""
+        from ..oauth import app_settings
+
+        return str(
+            self.channel.credentials.get("consumer_secret")
+            or app_settings(self.platform).get("consumer_secret")
+            or os.environ.get("CERCLE_X_CONSUMER_SECRET", "")
+        )
+
+    def _api_base(self) -> str:
+        return str(self.channel.config.get("api_base", "") or "")
+
+    # --- inbound ------------------------------------------------------------------------
+
+    def verify(self, request: HttpRequest) -> HttpResponse | None:
+        """Answer X's CRC challenge (GET), or check the signature of a delivery (POST)."""
+        secret = self._consumer_secret()
+        if not secret:
+            raise BadSignature("no consumer secret configured for this X channel")
+        if request.method == "GET":
+            token = request.GET.get("crc_token", "")
+            if not token:
+                raise BadSignature("GET without crc_token")
+            return JsonResponse({"response_token": signature(secret, token.encode())})
+        given = request.headers.get(SIGNATURE_HEADER, "")
+        expected = signature(secret, request.body)
+        if not given or not hmac.compare_digest(expected.encode(), given.encode()):
+            raise BadSignature(f"bad {SIGNATURE_HEADER}")
+        return None
+
+    def parse(self, raw: RawEventData) -> list[Incoming]:
+        return parse_body(raw.body, self.brand_id)
+
+    def poll(self, cursor: str | None) -> Page:
+        """Mentions since the last seen id (draining older pages first), then the latest DMs.
+
+        The cursor is JSON: {"m": since_id, "mp": next page while draining, "mn":
+        newest id of the drain, "d": newest DM event id seen}.
+        """
+        state = _load_cursor(cursor)
+        brand = self.brand_id
+        if not brand:
+            raise Rejected("the X channel has no account id")
+        client = self._client()
+        since, page_token = state.get("m", ""), state.get("mp", "")
+        mentions_raw = client.mentions(brand, since_id=since, pagination_token=page_token)
+        mentions = load(mentions_raw)
+        items = parse_v2_tweets(mentions, brand)
+        meta_value = mentions.get("meta")
+        meta: dict[str, Any] = meta_value if isinstance(meta_value, dict) else {}
+        newest = newest_id([str(meta.get("newest_id", "") or ""), state.get("mn", "")])
+        next_token = str(meta.get("next_token", "") or "")
+        new_state: dict[str, str] = {"d": state.get("d", "")}
+        # Without a since_id (first poll) we start from now: X only keeps 800 mentions anyway.
+        if since and next_token:
+            new_state.update(m=since, mp=next_token, mn=newest)
+            has_more = True
+        else:
+            new_state["m"] = newest or since
+            has_more = False
+        dm_answer: dict[str, Any] | None = None
+        if not has_more and self.channel.config.get("poll_dms", True):
+            dm_answer = load(client.dm_events())
+            dms = parse_v2_dm_events(dm_answer, brand, after_id=state.get("d", ""))
+            items += dms
+            new_state["d"] = newest_id([new_state["d"], *(i.external_id for i in dms)])
+        raw = json.dumps(
+            {"x_poll": {"mentions": mentions, "dm_events": dm_answer}}, ensure_ascii=False
+        )
+        return Page(
+            items=items,
+            cursor=json.dumps(new_state, sort_keys=True),
+            raw=raw.encode(),
+            has_more=has_more,
+        )
+
+    # --- outbound -----------------------------------------------------------------------
+
+    def perform(self, action: OutboundAction) -> Delivery:
+        return outbound.perform(self._client(), self._require_brand(), action)
+
+    def reconcile(self, action: OutboundAction) -> Delivery | None:
+        return outbound.reconcile(self._client(), self._require_brand(), action)
+
+    def _require_brand(self) -> str:
+        if not self.brand_id:
+            raise Rejected("the X channel has no account id")
+        return self.brand_id
+
+    def _client(self) -> XClient:
+        """A client with a fresh access token, counting the channel's rate-limit windows."""
+        from ..actions import do_store_credentials, do_update_channel_quota
+
+        tokens = self.refresh_credentials()
+        if tokens is not None:
+            # X rotates refresh tokens: the new one must be kept before anything else happens.
+            from ..oauth import merged_credentials
+
+            do_store_credentials(
+                self.channel,
+                OAuthTokens(
+                    credentials=merged_credentials(self.platform, self.channel.credentials, tokens),
+                    expires_at=tokens.expires_at,
+                ),
+            )
+        credentials = self.channel.credentials
+        return XClient(
+            self.http,
+            api_base=self._api_base(),
+            access_token=str(credentials.get("access_token", "")),
+            quota=self.channel.quota or {},
+            on_quota=lambda quota: do_update_channel_quota(self.channel, quota),
+        )
+
+    # --- connection -------------------------------------------------------------------------
+
+    def _pkce_verifier(self, redirect_uri: str) -> str:
+        """The PKCE code verifier, derived so the callback can rebuild it without storage.
+
+        `exchange_code` does not receive the `state`, so the verifier is an HMAC
+        of the workspace and redirect URI under the server's SECRET_KEY: secret,
+        and the same at the consent step and the callback.
+        """
+        message = f"cercle-x-pkce:{self.channel.workspace_id}:{redirect_uri}".encode()
+        digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def authorize_url(self, state: str, redirect_uri: str) -> str:
+        """X's consent page (OAuth 2.0 authorization code with PKCE, S256)."""
+        client_id = str(self.channel.credentials.get("client_id", ""))
+        if not client_id:
+            raise Rejected("no X client id configured")
+        challenge = base64.urlsafe_b64encode(
+            hashlib.sha256(self._pkce_verifier(redirect_uri).encode()).digest()
+        ).rstrip(b"=")
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": " ".join(SCOPES),
+            "state": state,
+            "code_challenge": challenge.decode(),
+            "code_challenge_method": "S256",
+        }
+        base = str(self.channel.config.get("authorize_url", "") or AUTHORIZE_URL)
+        return f"{base}?{urlencode(params)}"
+
+    def exchange_code(self, code: str, redirect_uri: str) -> OAuthTokens:
+        """Trade the code for an access token (2 h) and a refresh token, and name the account."""
+        answer = self._token(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": self._pkce_verifier(redirect_uri),
+            }
+        )
+        tokens = _tokens(answer, {})
+        me = XClient(
+            self.http, api_base=self._api_base(), access_token=tokens.credentials["access_token"]
+        ).me()
+        user_id = str(me.get("id", ""))
+        return OAuthTokens(
+            credentials={**tokens.credentials, "user_id": user_id},
+            expires_at=tokens.expires_at,
+            account_id=user_id,
+            account_name="@" + str(me.get("username", ""))
+            if me.get("username")
+            else str(me.get("name", "")),
+        )
+
+    def refresh_credentials(self) -> OAuthTokens | None:
+        """A new token pair when the access token expires within REFRESH_MARGIN; None otherwise."""
+        credentials = self.channel.credentials
+        refresh = str(credentials.get("refresh_token", ""))
+        expires_at = _when(credentials.get("expires_at"))
+        if not refresh or expires_at is None or expires_at - timezone.now() > REFRESH_MARGIN:
+            return None
+        answer = self._token({"grant_type": "refresh_token", "refresh_token": refresh})
+        return _tokens(answer, {"refresh_token": refresh})
+
+    def _token(self, form: dict[str, str]) -> dict[str, Any]:
+        credentials = self.channel.credentials
+        client_id = str(credentials.get("client_id", ""))
+        if not client_id:
+            raise Rejected("no X client id configured")
+        return token_request(
+            self.http,
+            api_base=self._api_base(),
+            client_id=client_id,
+            client_secret=str(credentials.get("client_secret", "")),
+            form=form,
+        )
+
+    def test_connection(self) -> str:
+        me = self._client().me()
+        if self.channel.external_id and str(me.get("id")) != self.channel.external_id:
+            raise PermissionDenied("the token belongs to another X account")
+        return f"@{me.get('username', '')} ({me.get('name', '')})"
+
+    def setup_instructions(self) -> dict[str, str]:
+        return {
+            _("Webhook (Account Activity API)"): _(
+                "Register this channel's webhook URL for your X app's Account Activity environment and "
+                "subscribe the account; X's CRC check is answered automatically with the app's consumer secret."
+            ),
+            _("Consumer secret"): _(
+                "Set CERCLE_X_CONSUMER_SECRET (API key secret of the app) on the server."
+            )
+            if not self._consumer_secret()
+            else _("configured"),
+            _("Scopes"): " ".join(SCOPES),
+            _("Polling"): _(
+                "Mentions and DMs are also polled as a catch-up for missed deliveries."
+            ),
+        }
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _load_cursor(cursor: str | None) -> dict[str, str]:
+    if not cursor:
+        return {}
+    if cursor.isdigit():  # a bare since_id
+        return {"m": cursor}
+    try:
+        data = json.loads(cursor)
+    except json.JSONDecodeError as exc:
+        raise BadPayload(f"unreadable X cursor {cursor[:60]!r}") from exc
+    if not isinstance(data, dict):
+        raise BadPayload("the X cursor must be an object")
+    return {k: str(v) for k, v in data.items() if isinstance(v, str | int) and str(v)}
+
+
+def _when(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def _tokens(answer: dict[str, Any], fallback: dict[str, str]) -> OAuthTokens:
+    credentials: dict[str, Any] = {"access_token": str(answer["access_token"])}
+    refresh = answer.get("refresh_token") or fallback.get("refresh_token")
+    if refresh:
+        credentials["refresh_token"] = str(refresh)
+    if answer.get("scope"):
+        credentials["scope"] = str(answer["scope"])
+    expires_in = answer.get("expires_in")
+    expires_at = (
+        timezone.now() + timedelta(seconds=int(expires_in))
+        if isinstance(expires_in, int | str) and str(expires_in).isdigit()
+        else None
+    )
+    return OAuthTokens(credentials=credentials, expires_at=expires_at)
