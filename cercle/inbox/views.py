@@ -1,14 +1,365 @@
-"""The team inbox: three panes, the conversation pane and the buttons that call actions."""
+"""The team inbox: three panes, the conversation pane and the buttons that call actions.
+
+Function views rendering Django templates; HTMX requests get partials (a pane),
+plain requests the full page, so every URL is shareable and works without
+JavaScript. Every lookup is scoped by the member's workspace (queries.*_for),
+every write goes through an action.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from functools import wraps
+from typing import Any
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from cercle.connectors.actions import do_retry_outbox
+from cercle.connectors.base import ActionKind, Capability
+from cercle.connectors.choices import OutboxState
+from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.workspaces.decorators import member_required
+from cercle.workspaces.models import Member
+
+from . import queries
+from .actions import (
+    ActionRefused,
+    do_add_note,
+    do_assign_conversation,
+    do_change_status,
+    do_moderate_message,
+    do_reply,
+    do_tag_conversation,
+    do_untag_conversation,
+)
+from .choices import ConversationKind, Kind, Status
+from .models import Conversation
+
+ViewFunc = Callable[..., HttpResponseBase]
+# Moderation buttons, in display order; each needs the capability of the same name.
+MODERATION_ACTIONS = (ActionKind.LIKE, ActionKind.HIDE, ActionKind.UNHIDE, ActionKind.DELETE, ActionKind.BAN)
 
 
-@member_required("view")
+def inbox_view(permission: str = "view") -> Callable[[ViewFunc], ViewFunc]:
+    """member_required + the workspace's time zone for everything rendered."""
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @member_required(permission)
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            _activate_timezone(request)
+            return view(request, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def _activate_timezone(request: HttpRequest) -> None:
+    member = getattr(request, "member", None)
+    if member is not None:
+        try:
+            timezone.activate(member.workspace.timezone)
+        except (ValueError, KeyError):
+            timezone.deactivate()
+
+
+def _member(request: HttpRequest) -> Member:
+    return request.member  # type: ignore[attr-defined,no-any-return]
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _htmx_target(request: HttpRequest) -> str:
+    htmx = getattr(request, "htmx", None)
+    return (htmx.target or "") if htmx else ""
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+def _list_context(request: HttpRequest, filters: queries.InboxFilters) -> dict[str, Any]:
+    member = _member(request)
+    return {
+        "filters": filters,
+        "page": queries.conversation_page(member, filters),
+        "view_counts": queries.view_counts(member),
+        "choices": queries.filter_choices(member),
+        "statuses": Status.choices,
+        "kinds": Kind.choices,
+    }
+
+
+@require_GET
+@inbox_view("view")
 def index(request: HttpRequest) -> HttpResponse:
-    """The inbox home: views, list, conversation."""
-    return render(request, "inbox/index.html", {})
+    """`/`: the three panes; an HTMX request aimed at the list gets the list (and fresh counts)."""
+    filters = queries.InboxFilters.from_query(request.GET)
+    context = _list_context(request, filters)
+    if _htmx_target(request) == "list":
+        # The filter form triggered it: do not replace the form the user is typing in.
+        context["swap_filters"] = getattr(request, "htmx").trigger != "filters"  # noqa: B009
+        return render(request, "inbox/_list_response.html", context)
+    context["has_conversation"] = False
+    return render(request, "inbox/index.html", context)
+
+
+@require_GET
+@inbox_view("view")
+def views_pane(request: HttpRequest) -> HttpResponse:
+    """The left pane alone (live counts refresh)."""
+    filters = queries.InboxFilters.from_query(request.GET)
+    return render(
+        request,
+        "inbox/_views.html",
+        {"filters": filters, "view_counts": queries.view_counts(_member(request))},
+    )
+
+
+@require_GET
+@inbox_view("view")
+def new_count(request: HttpRequest) -> JsonResponse:
+    """How many conversations of the current filters received something since the list was drawn."""
+    filters = queries.InboxFilters.from_query(request.GET)
+    try:
+        after = int(request.GET.get("after", "0"))
+    except ValueError:
+        after = 0
+    return JsonResponse({"count": queries.new_since(_member(request), filters, after)})
+
+
+def _capabilities(conversation: Conversation) -> tuple[frozenset[str], int]:
+    try:
+        cls = connector_class(conversation.channel.platform)
+    except UnknownPlatform:
+        return frozenset(), 0
+    return frozenset(str(c) for c in cls.capabilities), cls.max_reply_length
+
+
+def _platform_label(platform: str) -> str:
+    try:
+        return str(connector_class(platform).label)
+    except UnknownPlatform:
+        return platform
+
+
+def conversation_context(request: HttpRequest, conversation: Conversation, error: str = "") -> dict[str, Any]:
+    """Everything the conversation pane shows."""
+    member = _member(request)
+    caps, max_length = _capabilities(conversation)
+    is_private_thread = conversation.kind == ConversationKind.PRIVATE
+    can_public = (Capability.SEND_PRIVATE if is_private_thread else Capability.REPLY) in caps
+    can_private = not is_private_thread and Capability.PRIVATE_REPLY in caps
+    filters = queries.InboxFilters.from_query(request.GET)
+    return {
+        "conversation": conversation,
+        "timeline": queries.timeline(conversation),
+        "others": queries.other_conversations(conversation),
+        "capabilities": caps,
+        "moderation_actions": [str(a) for a in MODERATION_ACTIONS if str(a) in caps],
+        "max_reply_length": max_length,
+        "can_public": can_public,
+        "can_private": can_private,
+        "is_private_thread": is_private_thread,
+        "can_reply": member.can("reply") and (can_public or can_private),
+        "can_note": member.can("note"),
+        "can_assign": member.can("assign"),
+        "can_moderate": member.can("moderate"),
+        "members": queries.workspace_members(member),
+        "tags": queries.workspace_tags(member),
+        "platform_label": _platform_label(conversation.channel.platform),
+        "error": error,
+        "filters": filters,
+        "statuses": Status.choices,
+    }
+
+
+@require_GET
+@inbox_view("view")
+def conversation(request: HttpRequest, pk: int) -> HttpResponse:
+    """`/c/<id>/`: the right pane for HTMX, the whole inbox with it open otherwise."""
+    conv = queries.conversation_for(_member(request), pk)
+    if _is_htmx(request) and _htmx_target(request) == "conversation":
+        return render(request, "inbox/_conversation.html", conversation_context(request, conv))
+    filters = queries.InboxFilters.from_query(request.GET)
+    context = _list_context(request, filters)
+    context.update(conversation_context(request, conv))
+    context["has_conversation"] = True
+    return render(request, "inbox/index.html", context)
+
+
+@require_GET
+@inbox_view("view")
+def timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """The timeline alone (live refresh without touching the reply box)."""
+    conv = queries.conversation_for(_member(request), pk)
+    return render(request, "inbox/_timeline.html", conversation_context(request, conv))
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+def _after_action(request: HttpRequest, conv: Conversation, error: str = "", status: int = 200) -> HttpResponse:
+    """Re-draw the conversation pane (HTMX) or go back to the conversation page."""
+    conv = queries.conversation_for(_member(request), conv.pk)
+    if _is_htmx(request):
+        return render(
+            request, "inbox/_conversation.html", conversation_context(request, conv, error=error), status=status
+        )
+    if error:
+        messages.error(request, error)
+    url = reverse("inbox:conversation", args=[conv.pk])
+    back = request.POST.get("filters", "")
+    return redirect(f"{url}?{back}" if back and "\n" not in back else url)
+
+
+def _guarded(
+    request: HttpRequest, conv: Conversation, action: Callable[[], object]
+) -> HttpResponse:
+    """Run `action`; refusals and missing permissions become a clear message in the pane."""
+    try:
+        action()
+    except ActionRefused as exc:
+        return _after_action(request, conv, error=str(exc), status=422)
+    except PermissionDenied:
+        return _after_action(request, conv, error=_("Your role does not allow this."), status=403)
+    return _after_action(request, conv)
+
+
+@require_POST
+@inbox_view("view")
+def send(request: HttpRequest, pk: int) -> HttpResponse:
+    """The reply box: public reply, private reply, or internal note."""
+    member = _member(request)
+    conv = queries.conversation_for(member, pk)
+    mode = request.POST.get("mode", "reply")
+    text = request.POST.get("text", "")
+    if mode == "note":
+        return _guarded(request, conv, lambda: do_add_note(member, conv, text))
+    return _guarded(request, conv, lambda: do_reply(member, conv, text, private=mode == "private"))
+
+
+@require_POST
+@inbox_view("view")
+def assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Assign to me, to a member, or unassign (empty value)."""
+    member = _member(request)
+    conv = queries.conversation_for(member, pk)
+    value = request.POST.get("assignee", "")
+    assignee: Member | None
+    if value == "me":
+        assignee = member
+    elif value in ("", "none"):
+        assignee = None
+    else:
+        try:
+            assignee = queries.member_for(member, int(value))
+        except ValueError:
+            return _after_action(request, conv, error=_("Unknown member."), status=422)
+    return _guarded(request, conv, lambda: do_assign_conversation(member, conv, assignee))
+
+
+def snooze_time(value: str, now: datetime | None = None) -> datetime | None:
+    """When a snooze ends: a preset ("1h", "3h", "tomorrow", "nextweek") or a local date-time."""
+    now = timezone.localtime(now or timezone.now())
+    morning = time(9, 0)
+    if value == "1h":
+        return now + timedelta(hours=1)
+    if value == "3h":
+        return now + timedelta(hours=3)
+    if value == "tomorrow":
+        return timezone.make_aware(datetime.combine(now.date() + timedelta(days=1), morning))
+    if value == "nextweek":
+        days = 7 - now.weekday()
+        return timezone.make_aware(datetime.combine(now.date() + timedelta(days=days), morning))
+    parsed = parse_datetime(value) if value else None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+@require_POST
+@inbox_view("view")
+def change_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Close, reopen, mark pending, snooze until a time."""
+    member = _member(request)
+    conv = queries.conversation_for(member, pk)
+    status = request.POST.get("status", "")
+    until = None
+    if status == Status.SNOOZED:
+        try:
+            until = snooze_time(request.POST.get("until", "") or request.POST.get("snooze", ""))
+        except ValueError:
+            until = None
+    return _guarded(request, conv, lambda: do_change_status(member, conv, status, snooze_until=until))
+
+
+@require_POST
+@inbox_view("view")
+def tag(request: HttpRequest, pk: int) -> HttpResponse:
+    member = _member(request)
+    conv = queries.conversation_for(member, pk)
+    name = request.POST.get("name", "")
+    return _guarded(request, conv, lambda: do_tag_conversation(member, conv, name))
+
+
+@require_POST
+@inbox_view("view")
+def untag(request: HttpRequest, pk: int, tag_pk: int) -> HttpResponse:
+    member = _member(request)
+    conv = queries.conversation_for(member, pk)
+    the_tag = queries.tag_for(member, tag_pk)
+    return _guarded(request, conv, lambda: do_untag_conversation(member, conv, the_tag))
+
+
+@require_POST
+@inbox_view("view")
+def moderate(request: HttpRequest, message_pk: int) -> HttpResponse:
+    """Hide, unhide, delete, like a message or ban its author, where the platform allows it."""
+    member = _member(request)
+    message = queries.message_for(member, message_pk)
+    conv = queries.conversation_for(member, message.conversation_id)
+    try:
+        kind = ActionKind(request.POST.get("action", ""))
+    except ValueError:
+        return _after_action(request, conv, error=_("Unknown action."), status=422)
+    if kind not in MODERATION_ACTIONS:
+        return _after_action(request, conv, error=_("Unknown action."), status=422)
+    return _guarded(request, conv, lambda: do_moderate_message(member, message, kind))
+
+
+@require_POST
+@inbox_view("view")
+def retry(request: HttpRequest, outbox_pk: int) -> HttpResponse:
+    """Try a failed delivery again."""
+    member = _member(request)
+    outbox = queries.outbox_for(member, outbox_pk)
+    if outbox.conversation_id is None:
+        return redirect("inbox:index")
+    conv = queries.conversation_for(member, outbox.conversation_id)
+    if not member.can("reply"):
+        return _after_action(request, conv, error=_("Your role does not allow this."), status=403)
+    if outbox.state != OutboxState.FAILED:
+        return _after_action(request, conv, error=_("This delivery has not failed."), status=422)
+    do_retry_outbox(outbox)
+    return _after_action(request, conv)
+
+
+def list_url(filters: queries.InboxFilters, **overrides: Any) -> str:
+    """The inbox URL for these filters (used by templates through the tag library)."""
+    query = filters.querystring(**overrides)
+    return reverse("inbox:index") + (f"?{query}" if query else "")
+
+
+__all__ = ["conversation_context", "list_url", "snooze_time"]

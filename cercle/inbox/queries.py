@@ -1,0 +1,370 @@
+"""Reads of the inbox, always scoped by workspace: the list and its filters, counts, the timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from itertools import chain
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.http import Http404, QueryDict
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+
+from cercle.connectors.choices import OutboxState
+from cercle.connectors.models import Channel, Outbox
+from cercle.workspaces.models import Member
+
+from .choices import Direction, Kind, Status, Verb
+from .models import Activity, Conversation, Message, Tag
+from .search import conversation_search_filter
+
+PAGE_SIZE = 50
+# "All open", "Mine" and "Unassigned" show conversations that still wait for the team.
+OPEN_STATUSES = (Status.NEW, Status.OPEN)
+
+# The views of the left pane: name → (status filter, assignee filter).
+VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
+    "open": (OPEN_STATUSES, "any"),
+    "mine": (OPEN_STATUSES, "me"),
+    "unassigned": (OPEN_STATUSES, "none"),
+    "pending": ((Status.PENDING,), "any"),
+    "snoozed": ((Status.SNOOZED,), "any"),
+    "closed": ((Status.CLOSED,), "any"),
+    "all": (tuple(Status.values), "any"),
+}
+SORTS = ("waiting", "newest", "priority")
+# Activity verbs that already show as a message in the timeline.
+VERBS_SHOWN_AS_MESSAGES = {Verb.RECEIVED, Verb.REPLIED, Verb.NOTE_ADDED, Verb.CLASSIFIED, Verb.DELIVERED}
+# Filter names kept in the URL (shareable views).
+FILTER_KEYS = (
+    "view", "status", "channel", "platform", "kind", "language", "assignee", "tag", "from", "to", "q", "sort",
+)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class InboxFilters:
+    """What the list shows; parsed from (and written back to) the URL's query string."""
+
+    view: str = "open"
+    status: str = ""
+    channel: int | None = None
+    platform: str = ""
+    kind: str = ""
+    language: str = ""
+    assignee: str = ""  # "me", "none", "any" or a member id
+    tag: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    sort: str = "waiting"
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> InboxFilters:
+        """Parse GET parameters; anything malformed is ignored rather than refused."""
+        view = query.get("view", "open")
+        sort = query.get("sort", "waiting")
+        status = query.get("status", "")
+        return cls(
+            view=view if view in VIEWS else "open",
+            status=status if status in Status.values else "",
+            channel=_int_or_none(query.get("channel")),
+            platform=query.get("platform", "")[:32],
+            kind=query.get("kind", "") if query.get("kind", "") in Kind.values else "",
+            language=query.get("language", "")[:8],
+            assignee=query.get("assignee", "")[:12],
+            tag=_int_or_none(query.get("tag")),
+            date_from=parse_date(query.get("from", "")) if _is_date(query.get("from")) else None,
+            date_to=parse_date(query.get("to", "")) if _is_date(query.get("to")) else None,
+            q=query.get("q", "")[:200].strip(),
+            sort=sort if sort in SORTS else "waiting",
+            page=max(1, _int_or_none(query.get("page")) or 1),
+        )
+
+    def params(self, **overrides: Any) -> dict[str, str]:
+        """The non-default filters as URL parameters (page excluded unless overridden)."""
+        values: dict[str, Any] = {
+            "view": "" if self.view == "open" else self.view,
+            "status": self.status,
+            "channel": self.channel or "",
+            "platform": self.platform,
+            "kind": self.kind,
+            "language": self.language,
+            "assignee": self.assignee,
+            "tag": self.tag or "",
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "q": self.q,
+            "sort": "" if self.sort == "waiting" else self.sort,
+        }
+        values.update(overrides)
+        return {k: str(v) for k, v in values.items() if v not in ("", None)}
+
+    def querystring(self, **overrides: Any) -> str:
+        return urlencode(self.params(**overrides))
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether anything beyond the chosen view narrows the list."""
+        return bool(set(self.params()) - {"view", "sort"})
+
+
+def _is_date(value: str | None) -> bool:
+    try:
+        return bool(value) and parse_date(value or "") is not None
+    except ValueError:
+        return False
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+def filtered_conversations(member: Member, filters: InboxFilters) -> QuerySet[Conversation]:
+    """The workspace's conversations matching `filters`, unsorted."""
+    qs = Conversation.objects.filter(workspace_id=member.workspace_id)
+    statuses, assignee = VIEWS[filters.view]
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    elif filters.q and filters.view == "open":
+        pass  # a search without an explicit view looks at all history
+    else:
+        qs = qs.filter(status__in=statuses)
+    assignee = filters.assignee or assignee
+    if assignee == "me":
+        qs = qs.filter(assignee_id=member.pk)
+    elif assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif (member_id := _int_or_none(assignee)) is not None:
+        qs = qs.filter(assignee_id=member_id)
+    if filters.channel:
+        qs = qs.filter(channel_id=filters.channel)
+    if filters.platform:
+        qs = qs.filter(channel__platform=filters.platform)
+    if filters.kind:
+        qs = qs.filter(last_kind=filters.kind)
+    if filters.language:
+        qs = qs.filter(language=filters.language)
+    if filters.tag:
+        qs = qs.filter(tags__id=filters.tag)
+    if filters.date_from:
+        qs = qs.filter(last_activity_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        qs = qs.filter(last_activity_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    if filters.q:
+        condition = conversation_search_filter(member.workspace_id, filters.q)
+        if condition is not None:
+            qs = qs.filter(condition)
+    return qs
+
+
+def _sorted(qs: QuerySet[Conversation], sort: str) -> QuerySet[Conversation]:
+    if sort == "newest":
+        return qs.order_by("-last_activity_at", "-id")
+    if sort == "priority":
+        return qs.order_by("-priority", "sla_due_at", "waiting_since", "id")
+    # Oldest waiting first; answered conversations (no waiting_since) last.
+    return qs.order_by(F("waiting_since").asc(nulls_last=True), F("last_activity_at").desc(nulls_last=True), "id")
+
+
+@dataclass
+class ListPage:
+    """One page of the list."""
+
+    rows: list[Conversation]
+    page: int
+    has_next: bool
+    filters: InboxFilters
+    latest_activity_id: int = 0
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def conversation_page(member: Member, filters: InboxFilters) -> ListPage:
+    """One page (PAGE_SIZE rows) of the filtered, sorted list, with what each row shows."""
+    qs = _sorted(filtered_conversations(member, filters), filters.sort)
+    if filters.tag:
+        qs = qs.distinct()
+    offset = (filters.page - 1) * PAGE_SIZE
+    rows = list(
+        qs.select_related("channel", "contact", "assignee__user")[offset : offset + PAGE_SIZE + 1]
+    )
+    latest = Activity.objects.filter(workspace_id=member.workspace_id).aggregate(m=Max("id"))["m"] or 0
+    return ListPage(
+        rows=rows[:PAGE_SIZE],
+        page=filters.page,
+        has_next=len(rows) > PAGE_SIZE,
+        filters=filters,
+        latest_activity_id=latest,
+    )
+
+
+def new_since(member: Member, filters: InboxFilters, after_activity_id: int) -> int:
+    """How many conversations in the current filters received something after that activity id."""
+    received = Activity.objects.filter(
+        workspace_id=member.workspace_id, verb=Verb.RECEIVED, id__gt=after_activity_id
+    ).values("conversation_id")
+    return filtered_conversations(member, filters).filter(pk__in=received).distinct().count()
+
+
+@dataclass
+class ChannelView:
+    channel: Channel
+    open_count: int
+
+
+@dataclass
+class ViewCounts:
+    counts: dict[str, int]
+    channels: list[ChannelView] = field(default_factory=list)
+
+
+def view_counts(member: Member) -> ViewCounts:
+    """Live counts of the left pane's views (one query) and per-channel open counts (one query)."""
+    open_q = Q(status__in=OPEN_STATUSES)
+    counts = Conversation.objects.filter(workspace_id=member.workspace_id).aggregate(
+        open=Count("id", filter=open_q),
+        mine=Count("id", filter=open_q & Q(assignee_id=member.pk)),
+        unassigned=Count("id", filter=open_q & Q(assignee__isnull=True)),
+        pending=Count("id", filter=Q(status=Status.PENDING)),
+        snoozed=Count("id", filter=Q(status=Status.SNOOZED)),
+        closed=Count("id", filter=Q(status=Status.CLOSED)),
+    )
+    channels = list(
+        Channel.objects.filter(workspace_id=member.workspace_id, is_active=True)
+        .annotate(open_count=Count("conversations", filter=Q(conversations__status__in=OPEN_STATUSES)))
+        .order_by("name")
+    )
+    return ViewCounts(
+        counts={k: int(v or 0) for k, v in counts.items()},
+        channels=[ChannelView(c, c.open_count) for c in channels],  # type: ignore[attr-defined]
+    )
+
+
+def conversation_for(member: Member, pk: int) -> Conversation:
+    """The conversation `pk` of the member's workspace, or 404 (another workspace's id is a 404)."""
+    try:
+        return (
+            Conversation.objects.select_related("channel", "contact", "post", "assignee__user")
+            .prefetch_related("tags")
+            .get(pk=pk, workspace_id=member.workspace_id)
+        )
+    except Conversation.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def message_for(member: Member, pk: int) -> Message:
+    try:
+        return Message.objects.select_related("channel", "conversation", "author_identity").get(
+            pk=pk, workspace_id=member.workspace_id
+        )
+    except Message.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def outbox_for(member: Member, pk: int) -> Outbox:
+    try:
+        return Outbox.objects.get(pk=pk, workspace_id=member.workspace_id)
+    except Outbox.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def tag_for(member: Member, pk: int) -> Tag:
+    try:
+        return Tag.objects.get(pk=pk, workspace_id=member.workspace_id)
+    except Tag.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def member_for(member: Member, pk: int) -> Member:
+    try:
+        return Member.objects.select_related("user").get(pk=pk, workspace_id=member.workspace_id)
+    except Member.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@dataclass
+class TimelineItem:
+    """A message or an activity, in time order."""
+
+    kind: str  # "message" or "activity"
+    when: datetime
+    message: Message | None = None
+    activity: Activity | None = None
+    failed_outbox_id: int | None = None
+
+
+def timeline(conversation: Conversation) -> list[TimelineItem]:
+    """Messages (inbound, outbound, notes) and activities of a conversation, oldest first."""
+    messages = list(
+        conversation.messages.select_related("author_identity", "author_member__user").order_by("id")
+    )
+    failed = dict(
+        Outbox.objects.filter(
+            conversation_id=conversation.pk,
+            state=OutboxState.FAILED,
+            message__direction=Direction.OUTBOUND,
+        ).values_list("message_id", "id")
+    )
+    activities = list(
+        conversation.activities.exclude(verb__in=VERBS_SHOWN_AS_MESSAGES)
+        .select_related("actor__user")
+        .order_by("id")
+    )
+    items = chain(
+        (TimelineItem("message", m.when, message=m, failed_outbox_id=failed.get(m.pk)) for m in messages),
+        (TimelineItem("activity", a.created_at, activity=a) for a in activities),
+    )
+    return sorted(items, key=lambda i: i.when)
+
+
+def other_conversations(conversation: Conversation, limit: int = 10) -> list[Conversation]:
+    """The contact's other conversations, most recent first."""
+    return list(
+        Conversation.objects.filter(workspace_id=conversation.workspace_id, contact_id=conversation.contact_id)
+        .exclude(pk=conversation.pk)
+        .select_related("channel")
+        .order_by("-last_activity_at")[:limit]
+    )
+
+
+def workspace_members(member: Member) -> list[Member]:
+    return list(Member.objects.filter(workspace_id=member.workspace_id).select_related("user").order_by("id"))
+
+
+def workspace_tags(member: Member) -> list[Tag]:
+    return list(Tag.objects.filter(workspace_id=member.workspace_id).order_by("name"))
+
+
+def filter_choices(member: Member) -> dict[str, list[Any]]:
+    """Values offered by the filter form: channels, platforms, languages, tags, members."""
+    channels = list(Channel.objects.filter(workspace_id=member.workspace_id).order_by("name"))
+    languages = list(
+        Conversation.objects.filter(workspace_id=member.workspace_id)
+        .exclude(language="")
+        .values_list("language", flat=True)
+        .order_by("language")
+        .distinct()[:50]
+    )
+    return {
+        "channels": channels,
+        "platforms": sorted({c.platform for c in channels}),
+        "languages": languages,
+        "tags": workspace_tags(member),
+        "members": workspace_members(member),
+    }
+
+
+__all__ = ["PAGE_SIZE", "InboxFilters", "ListPage"]

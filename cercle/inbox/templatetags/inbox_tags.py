@@ -1,0 +1,148 @@
+"""Template helpers of the inbox: activity sentences, SLA state, list URLs, stars."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+from cercle.connectors.choices import HEALTH_COLOURS
+from cercle.connectors.registry import UnknownPlatform, connector_class
+from cercle.inbox.choices import Status, Verb
+from cercle.inbox.models import Activity, Conversation
+
+register = template.Library()
+
+# Below this, an SLA is "at risk" (amber).
+SLA_RISK = timedelta(minutes=15)
+
+
+@register.filter
+def sla_state(conversation: Conversation, now: datetime | None = None) -> str:
+    """"breached", "risk" or "" for the SLA due time of a conversation."""
+    due = conversation.sla_due_at
+    if due is None or conversation.status not in (Status.NEW, Status.OPEN, Status.PENDING):
+        return ""
+    now = now or timezone.now()
+    if due <= now:
+        return "breached"
+    if due - now < SLA_RISK:
+        return "risk"
+    return ""
+
+
+@register.filter
+def health_colour(health: str) -> str:
+    return HEALTH_COLOURS.get(health, "grey")  # type: ignore[call-overload,no-any-return]
+
+
+@register.filter
+def platform_label(platform: str) -> str:
+    try:
+        return str(connector_class(platform).label)
+    except UnknownPlatform:
+        return platform
+
+
+@register.filter
+def stars(rating: int | None) -> str:
+    """★★★☆☆ for a 1–5 rating."""
+    if rating is None:
+        return ""
+    rating = max(0, min(5, int(rating)))
+    return "★" * rating + "☆" * (5 - rating)
+
+
+@register.simple_tag
+def list_url(filters: Any, **overrides: Any) -> str:
+    """The inbox URL for the current filters with some changed (page=2, view="mine"…)."""
+    query = filters.querystring(**overrides) if filters is not None else ""
+    return reverse("inbox:index") + (f"?{query}" if query else "")
+
+
+@register.simple_tag
+def view_url(view: str, channel: int | None = None) -> str:
+    """A left-pane view: a fresh filter set (views are presets, not refinements)."""
+    params = []
+    if view != "open":
+        params.append(f"view={view}")
+    if channel:
+        params.append(f"channel={int(channel)}")
+    return reverse("inbox:index") + ("?" + "&".join(params) if params else "")
+
+
+@register.simple_tag
+def conversation_url(conversation_id: int, filters: Any = None) -> str:
+    query = filters.querystring() if filters is not None else ""
+    return reverse("inbox:conversation", args=[conversation_id]) + (f"?{query}" if query else "")
+
+
+def _status_label(value: str) -> str:
+    try:
+        return str(Status(value).label)
+    except ValueError:
+        return value
+
+
+@register.simple_tag
+def activity_line(activity: Activity) -> SafeString:
+    """One grey timeline line, every name and platform string escaped."""
+    actor = activity.actor.name if activity.actor else ""
+    data = activity.data if isinstance(activity.data, dict) else {}
+    verb = activity.verb
+    if verb == Verb.ASSIGNED:
+        text = _("%(actor)s assigned to %(name)s") if actor else _("Assigned to %(name)s")
+        return format_html_dict(text, actor=actor, name=data.get("assignee", ""))
+    if verb == Verb.UNASSIGNED:
+        return format_html_dict(_("%(actor)s unassigned") if actor else _("Unassigned"), actor=actor)
+    if verb == Verb.STATUS_CHANGED:
+        text = _("%(actor)s changed the status: %(old)s → %(new)s") if actor else _("Status: %(old)s → %(new)s")
+        return format_html_dict(
+            text, actor=actor, old=_status_label(data.get("old", "")), new=_status_label(data.get("new", ""))
+        )
+    if verb == Verb.TAGGED:
+        return format_html_dict(_("%(actor)s tagged “%(tag)s”") if actor else _("Tagged “%(tag)s”"), actor=actor, tag=data.get("tag", ""))
+    if verb == Verb.UNTAGGED:
+        return format_html_dict(
+            _("%(actor)s removed the tag “%(tag)s”") if actor else _("Tag “%(tag)s” removed"), actor=actor, tag=data.get("tag", "")
+        )
+    if verb == Verb.MODERATION_REQUESTED:
+        return format_html_dict(_("%(actor)s asked the platform: %(action)s"), actor=actor or _("Someone"), action=data.get("action", ""))
+    if verb == Verb.MODERATED:
+        return format_html_dict(_("Done on the platform: %(action)s"), action=data.get("action", ""))
+    if verb == Verb.DELIVERY_FAILED:
+        return format_html_dict(_("Delivery failed: %(error)s"), error=data.get("error", ""))
+    if verb == Verb.RULE_FIRED:
+        return format_html_dict(_("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", "")))
+    label = str(Verb(verb).label) if verb in Verb.values else verb
+    if actor:
+        return format_html("{} {}", actor, label)
+    return format_html("{}", label[:1].upper() + label[1:])
+
+
+def format_html_dict(text: str, **values: Any) -> SafeString:
+    """format_html for %(name)s-style translated strings: the text is trusted, the values escaped."""
+    from django.utils.html import conditional_escape
+    from django.utils.safestring import mark_safe
+
+    escaped = {k: conditional_escape(str(v)) for k, v in values.items()}
+    return mark_safe(conditional_escape(text) % escaped)  # noqa: S308 (every value escaped above)
+
+
+@register.filter
+def safe_url(url: str | None) -> str:
+    """The URL if it is http(s), else "": a platform could send `javascript:` links."""
+    url = (url or "").strip()
+    return url if url.lower().startswith(("https://", "http://")) else ""
+
+
+@register.filter
+def has(values: Any, item: str) -> bool:
+    """`caps|has:"hide"` in templates."""
+    return item in values
