@@ -171,6 +171,26 @@ CERCLE_CONNECTORS = [
     if c
 ]
 
+# Each platform's OAuth app (the operator registers it with the platform), read
+# generically from CERCLE_<PLATFORM>_CLIENT_ID / _CLIENT_SECRET (and an optional
+# _API_BASE override, e.g. to point the demo at the simulator); no platform is
+# named here. Client id/secret are copied into a new channel's encrypted
+# credentials; see docs/connectors.md.
+def _platform_apps() -> dict[str, dict[str, str]]:
+    apps: dict[str, dict[str, str]] = {}
+    for name, value in os.environ.items():
+        if name.startswith("CERCLE_") and name.endswith("_CLIENT_ID") and value:
+            platform = name.removeprefix("CERCLE_").removesuffix("_CLIENT_ID")
+            apps[platform.lower()] = {
+                "client_id": value,
+                "client_secret": os.environ.get(f"CERCLE_{platform}_CLIENT_SECRET", ""),
+                "api_base": os.environ.get(f"CERCLE_{platform}_API_BASE", ""),
+            }
+    return apps
+
+
+CERCLE_PLATFORM_APPS = _platform_apps()
+
 # Outbound HTTP: the egress guard refuses private and loopback addresses unless
 # the host is listed here (the demo lists the simulator's loopback address).
 CERCLE_EGRESS_ALLOW_HOSTS = [
