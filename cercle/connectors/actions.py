@@ -219,6 +219,8 @@ def do_store_credentials(channel: Channel, tokens: OAuthTokens) -> None:
         credentials = dict(tokens.credentials)
         if tokens.expires_at:
             credentials["expires_at"] = tokens.expires_at.isoformat()
+            # With expires_at, gives the token's lifetime (refresh at 10 % of it).
+            credentials["obtained_at"] = timezone.now().isoformat()
         locked.set_credentials(credentials)
         update = ["credentials_token"]
         if tokens.account_id and not locked.external_id:
@@ -231,6 +233,52 @@ def do_store_credentials(channel: Channel, tokens: OAuthTokens) -> None:
         released = Outbox.objects.filter(channel=channel, state=OutboxState.WAITING)
         Message.objects.filter(outbox__in=released, delivery=DeliveryState.WAITING).update(delivery=DeliveryState.PENDING)
         released.update(state=OutboxState.QUEUED, next_attempt_at=None)
+
+
+def do_deactivate_channel(channel: Channel, actor_id: int | None = None) -> int:
+    """Disconnect a channel: stop receiving and sending, forget its credentials.
+
+    Outbound items not yet delivered fail with a clear reason (nothing will send
+    them); the history stays. Returns how many outbox rows were failed.
+    """
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        locked.is_active = False
+        locked.set_credentials({})
+        locked.save(update_fields=["is_active", "credentials_token"])
+        channel.is_active, channel.credentials_token = False, ""
+        reason = "the channel was disconnected"
+        open_rows = Outbox.objects.filter(
+            channel=channel,
+            state__in=[OutboxState.QUEUED, OutboxState.UNKNOWN, OutboxState.WAITING],
+        )
+        Message.objects.filter(outbox__in=open_rows, direction="outbound").exclude(
+            delivery=DeliveryState.SENT
+        ).update(delivery=DeliveryState.FAILED, delivery_error=reason)
+        failed = open_rows.update(state=OutboxState.FAILED, last_error=reason, next_attempt_at=None)
+        Activity.objects.create(
+            workspace_id=channel.workspace_id,
+            channel=channel,
+            actor_id=actor_id,
+            verb=Verb.CHANNEL_HEALTH,
+            data={"event": "disconnected", "failed_outbox": failed},
+        )
+    return failed
+
+
+def do_reactivate_channel(channel: Channel, actor_id: int | None = None) -> None:
+    """Connect again a channel that was disconnected (its credentials are stored next)."""
+    with transaction.atomic():
+        updated = Channel.objects.filter(pk=channel.pk, is_active=False).update(is_active=True)
+        channel.is_active = True
+        if updated:
+            Activity.objects.create(
+                workspace_id=channel.workspace_id,
+                channel=channel,
+                actor_id=actor_id,
+                verb=Verb.CHANNEL_HEALTH,
+                data={"event": "connected"},
+            )
 
 
 # --- deliveries ----------------------------------------------------------------

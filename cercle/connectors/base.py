@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from .http import PlatformHttp
     from .models import Channel
 
@@ -237,6 +239,21 @@ class OAuthTokens:
     account_name: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class SetupField:
+    """A value typed in the "Add channel" form of a platform connected without OAuth.
+
+    Secret fields are stored encrypted in the channel's credentials, others in its config.
+    """
+
+    name: str
+    label: StrOrPromise
+    secret: bool = False
+    url: bool = False
+    required: bool = True
+    help_text: StrOrPromise = ""
+
+
 class Connector(ABC):
     """One platform's adapter. Instantiated per channel with the shared HTTP client."""
 
@@ -245,6 +262,8 @@ class Connector(ABC):
     capabilities: ClassVar[frozenset[Capability]]
     # Longest text the platform accepts in a reply (shown in the reply box).
     max_reply_length: ClassVar[int] = 5000
+    # Fields of the manual connection form (platforms without Capability.OAUTH).
+    setup_fields: ClassVar[tuple[SetupField, ...]] = ()
 
     def __init__(self, channel: Channel, http: PlatformHttp) -> None:
         self.channel = channel

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 STALE_SENDING = timedelta(minutes=5)
+# Payload flag: an earlier attempt may have taken effect, so reconcile before performing.
+MAYBE_SENT = "maybe_sent"
 
 
 def _claim(limit: int) -> list[Outbox]:
@@ -59,9 +61,14 @@ def _claim(limit: int) -> list[Outbox]:
         )
         for row in rows:
             row.was_unknown = row.state == OutboxState.UNKNOWN  # type: ignore[attr-defined]
+            if row.was_unknown and not row.payload.get(MAYBE_SENT):  # type: ignore[attr-defined]
+                # Remembered for good: a later rate limit, 5xx or reconnection puts the row
+                # back to QUEUED, and it must still look before posting again.
+                row.payload = {**row.payload, MAYBE_SENT: True}
             row.state = OutboxState.SENDING
             row.attempts += 1
-        Outbox.objects.bulk_update(rows, ["state", "attempts", "updated_at"]) if rows else None
+        if rows:
+            Outbox.objects.bulk_update(rows, ["state", "attempts", "payload", "updated_at"])
         # bulk_update does not touch auto_now: mark the claim time explicitly.
         Outbox.objects.filter(pk__in=[r.pk for r in rows]).update(updated_at=now)
     return rows
@@ -73,6 +80,9 @@ def send_due(limit: int = 50) -> int:
     paused: set[int] = set()
     for row in rows:
         if row.channel_id in paused:
+            # Not attempted: an earlier row of this batch paused the channel.
+            row.attempts = max(0, row.attempts - 1)
+            row.save(update_fields=["attempts"])
             do_record_delivery_failure(
                 row, row.last_error, final=False, retry_at=row.channel.paused_until
             )
@@ -88,7 +98,7 @@ def send_one(row: Outbox, paused: set[int] | None = None) -> None:
     connector = connector_for(channel)
     try:
         delivery = None
-        if getattr(row, "was_unknown", False):
+        if getattr(row, "was_unknown", False) or row.payload.get(MAYBE_SENT):
             delivery = connector.reconcile(action)
         if delivery is None:
             delivery = connector.perform(action)

@@ -40,3 +40,11 @@ def send_outbox() -> int:
 def poll_channels() -> int:
     """Poll the channels that are due."""
     return poll_due()
+
+
+@task(queue_name="poll")
+def refresh_credentials() -> int:
+    """Refresh credentials that expire soon; returns how many were refreshed."""
+    from .refresh import refresh_due_credentials
+
+    return refresh_due_credentials().refreshed

@@ -1,9 +1,16 @@
 from django.urls import path
 
-from . import hooks
+from . import hooks, views
 
 app_name = "connectors"
 
 urlpatterns = [
     path("hooks/<uuid:channel_uuid>", hooks.webhook, name="webhook"),
+    path("channels/", views.channel_list, name="list"),
+    path("channels/add/", views.channel_add, name="add"),
+    path("channels/add/<slug:platform>/", views.channel_add_manual, name="add_manual"),
+    path("channels/oauth/callback/", views.oauth_callback, name="oauth_callback"),
+    path("channels/<int:channel_id>/test/", views.channel_test, name="test"),
+    path("channels/<int:channel_id>/reconnect/", views.channel_reconnect, name="reconnect"),
+    path("channels/<int:channel_id>/disconnect/", views.channel_disconnect, name="disconnect"),
 ]

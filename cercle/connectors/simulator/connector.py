@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from ..base import (
     Author,
@@ -31,6 +32,7 @@ from ..base import (
     OutboundAction,
     PostRef,
     RawEventData,
+    SetupField,
 )
 from .client import SimulatorClient
 
@@ -81,6 +83,11 @@ class SimulatorConnector(Connector):
         }
     )
     max_reply_length = 5000
+    setup_fields = (
+        SetupField("api_base", _("API base URL"), url=True),
+        SetupField("access_token", _("Access token"), secret=True),
+        SetupField("webhook_secret", _("Webhook signing secret"), secret=True),
+    )
 
     def verify(self, request: HttpRequest) -> HttpResponse | None:
         secret = str(self.channel.credentials.get("webhook_secret", ""))

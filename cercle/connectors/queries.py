@@ -1,0 +1,159 @@
+"""Reads of the connectors app, always scoped by workspace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from cercle.workspaces.models import Workspace
+
+from .base import Capability, Connector
+from .choices import OutboxState
+from .models import Channel, Outbox
+from .registry import UnknownPlatform, connector_class, connector_classes
+
+
+def channels_for(workspace: Workspace) -> QuerySet[Channel]:
+    """The workspace's connected channels, by name."""
+    return Channel.objects.filter(workspace=workspace, is_active=True).order_by("name", "pk")
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Outbound items of a channel not yet delivered."""
+
+    queued: int = 0  # queued, being sent, or awaiting reconciliation
+    waiting: int = 0  # waiting for a reconnection
+    failed: int = 0  # given up; a person may retry them
+
+
+BACKLOG_STATES: dict[str, str] = {
+    OutboxState.QUEUED: "queued",
+    OutboxState.SENDING: "queued",
+    OutboxState.UNKNOWN: "queued",
+    OutboxState.WAITING: "waiting",
+    OutboxState.FAILED: "failed",
+}
+
+
+def backlog_for(channels: list[Channel]) -> dict[int, Backlog]:
+    """Backlog counts per channel, in one grouped query.
+
+    Filters on (channel, state) so the outbox_channel_state_idx index serves it and
+    delivered rows, the vast majority, are never read.
+    """
+    counts: dict[int, dict[str, int]] = {c.pk: {} for c in channels}
+    rows = (
+        Outbox.objects.filter(channel__in=[c.pk for c in channels], state__in=list(BACKLOG_STATES))
+        .values("channel_id", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        key = BACKLOG_STATES[row["state"]]
+        bucket = counts[row["channel_id"]]
+        bucket[key] = bucket.get(key, 0) + row["n"]
+    return {pk: Backlog(**bucket) for pk, bucket in counts.items()}
+
+
+def channel_for(workspace: Workspace, channel_id: int, *, active_only: bool = True) -> Channel:
+    """One channel of the workspace; another workspace's channel is a 404, like a missing one."""
+    qs = Channel.objects.filter(workspace=workspace, pk=channel_id)
+    if active_only:
+        qs = qs.filter(is_active=True)
+    channel = qs.first()
+    if channel is None:
+        raise Http404("no such channel")
+    return channel
+
+
+def find_account_channel(workspace: Workspace, platform: str, external_id: str) -> Channel | None:
+    """The workspace's channel (connected or not) for a platform account, to reconnect instead of duplicating."""
+    if not external_id:
+        return None
+    return Channel.objects.filter(
+        workspace=workspace, platform=platform, external_id=external_id
+    ).first()
+
+
+# What each capability lets a team do, in the words of the "Add channel" page (settings order kept).
+ABILITY_LABELS = {
+    Capability.WEBHOOK: _("receive new items instantly"),
+    Capability.POLL: _("fetch new items regularly"),
+    Capability.REPLY: _("reply publicly"),
+    Capability.PRIVATE_REPLY: _("answer a comment privately"),
+    Capability.SEND_PRIVATE: _("answer private messages"),
+    Capability.HIDE: _("hide comments"),
+    Capability.UNHIDE: _("unhide comments"),
+    Capability.DELETE: _("delete comments"),
+    Capability.BAN: _("ban authors"),
+    Capability.LIKE: _("like items"),
+}
+
+
+@dataclass(frozen=True)
+class PlatformChoice:
+    """A registered platform as offered on the "Add channel" page."""
+
+    platform: str
+    label: str
+    capabilities: frozenset[Capability]
+    uses_oauth: bool
+    # OAuth platforms need the operator's app (client id) before anyone can connect.
+    configured: bool
+    # What a team can do there, for the page ("reply", "hide"…).
+    abilities: list[str] = field(default_factory=list)
+
+
+def platform_choices(configured: set[str]) -> list[PlatformChoice]:
+    """Every registered platform in settings order, with what it can do."""
+    choices = []
+    for platform, cls in connector_classes().items():
+        uses_oauth = Capability.OAUTH in cls.capabilities
+        choices.append(
+            PlatformChoice(
+                platform=platform,
+                label=str(cls.label),
+                capabilities=cls.capabilities,
+                uses_oauth=uses_oauth,
+                configured=(platform in configured) if uses_oauth else bool(cls.setup_fields),
+                abilities=[
+                    str(label) for cap, label in ABILITY_LABELS.items() if cap in cls.capabilities
+                ],
+            )
+        )
+    return choices
+
+
+def connector_class_or_404(platform: str) -> type[Connector]:
+    """The registered connector class of `platform`, or 404 for an unknown name."""
+    try:
+        return connector_class(platform)
+    except UnknownPlatform as exc:
+        raise Http404("unknown platform") from exc
+
+
+def quota_view(channel: Channel) -> dict[str, object] | None:
+    """The channel's unit quota for display (used, limit, percent, reset time), when the platform counts units."""
+    quota = channel.quota or {}
+    used, limit = quota.get("used"), quota.get("limit")
+    if not isinstance(used, int | float) or not isinstance(limit, int | float) or limit <= 0:
+        return None
+    resets_at: datetime | None = None
+    raw_reset = quota.get("resets_at")
+    if isinstance(raw_reset, str):
+        try:
+            resets_at = parse_datetime(raw_reset)
+        except ValueError:
+            resets_at = None
+    return {
+        "used": used,
+        "limit": limit,
+        "percent": min(100, round(100 * used / limit)),
+        "resets_at": resets_at,
+    }
