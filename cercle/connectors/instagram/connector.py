@@ -57,6 +57,8 @@ WEBHOOK_FIELDS = ("comments", "live_comments", "mentions", "messages", "message_
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 REFRESH_MARGIN = timedelta(days=7)
 DEFAULT_POLL_MEDIA = 10
+# Meta's names of the app credentials → the generic OAuth names (settings.CERCLE_PLATFORM_APPS).
+GENERIC_NAMES = {"app_id": "client_id", "app_secret": "client_secret"}
 
 
 def sign(body: bytes, app_secret: str) -> str:
@@ -95,10 +97,14 @@ class InstagramConnector(Connector):
     # --- configuration ------------------------------------------------------------
 
     def _credential(self, name: str) -> str:
-        value = self.channel.credentials.get(name) or self.channel.config.get(name)
-        if not value:
-            # An operator may configure one Meta app for every channel.
-            value = getattr(settings, f"CERCLE_INSTAGRAM_{name.upper()}", "")
+        """A credential by its Meta name, or by the generic OAuth name the connect flow stores."""
+        credentials, config = self.channel.credentials, self.channel.config
+        generic = GENERIC_NAMES.get(name, name)
+        value = credentials.get(name) or credentials.get(generic) or config.get(name)
+        if not value and generic != name:
+            # The operator's Meta app, shared by every Instagram channel (settings.CERCLE_PLATFORM_APPS).
+            apps = getattr(settings, "CERCLE_PLATFORM_APPS", {}) or {}
+            value = (apps.get(self.platform) or {}).get(generic, "")
         return str(value or "")
 
     @property
@@ -106,10 +112,18 @@ class InstagramConnector(Connector):
         """The Instagram professional account id (IG user id) the channel acts as."""
         return str(self.channel.external_id or self.channel.credentials.get("ig_user_id", ""))
 
+    def _api_base(self) -> str:
+        apps = getattr(settings, "CERCLE_PLATFORM_APPS", {}) or {}
+        return str(
+            self.channel.config.get("api_base")
+            or (apps.get(self.platform) or {}).get("api_base")
+            or ""
+        )
+
     def _client(self, access_token: str | None = None) -> InstagramClient:
         return InstagramClient(
             self.http,
-            api_base=str(self.channel.config.get("api_base", "")),
+            api_base=self._api_base(),
             access_token=self._credential("access_token") if access_token is None else access_token,
             app_secret=self._credential("app_secret"),
         )
