@@ -162,8 +162,9 @@ CERCLE_CONNECTORS = [
         ",".join(
             [
                 "cercle.connectors.simulator.connector.SimulatorConnector",
-                "cercle.connectors.facebook.connector.FacebookConnector",
                 "cercle.connectors.youtube.connector.YouTubeConnector",
+                "cercle.connectors.instagram.connector.InstagramConnector",
+                "cercle.connectors.facebook.connector.FacebookConnector",
                 "cercle.connectors.x.connector.XConnector",
             ]
         ),
