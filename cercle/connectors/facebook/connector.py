@@ -86,13 +86,26 @@ class FacebookConnector(Connector):
         return self.channel.external_id or str(self.channel.config.get("page_id", ""))
 
     def _credentials(self) -> dict[str, Any]:
-        return self.channel.credentials
+        # Decrypting is not free and one action reads several keys: cache per token value.
+        token = self.channel.credentials_token
+        cached = getattr(self, "_credentials_cache", None)
+        if cached is None or cached[0] != token:
+            cached = (token, self.channel.credentials)
+            self._credentials_cache = cached
+        return dict(cached[1])
 
     def _app_id(self) -> str:
-        return str(self._credentials().get("app_id") or self.channel.config.get("app_id", ""))
+        # `client_id`/`client_secret`: the names the generic platform-app settings copy in.
+        credentials = self._credentials()
+        return str(
+            credentials.get("app_id")
+            or credentials.get("client_id")
+            or self.channel.config.get("app_id", "")
+        )
 
     def _app_secret(self) -> str:
-        return str(self._credentials().get("app_secret", ""))
+        credentials = self._credentials()
+        return str(credentials.get("app_secret") or credentials.get("client_secret", ""))
 
     def _client(self, token: str | None = None) -> GraphClient:
         credentials = self._credentials()
@@ -102,7 +115,7 @@ class FacebookConnector(Connector):
             access_token=token
             if token is not None
             else str(credentials.get("page_access_token") or credentials.get("access_token", "")),
-            app_secret=str(credentials.get("app_secret", "")),
+            app_secret=self._app_secret(),
             on_usage=self._record_usage,
         )
 
