@@ -184,7 +184,8 @@ def page_items(data: Any, *, brand_channel_id: str) -> list[Incoming]:
                 items += thread_items(
                     thread, brand_channel_id=brand_channel_id, default_status=status
                 )
-        replies = data.get("replies") or []
+        replies = data.get("replies")
+        replies = [] if replies is None else replies
         if not isinstance(replies, list):
             raise BadPayload("replies must be a list of commentListResponse")
         for response in replies:

@@ -1,0 +1,208 @@
+"""Polling YouTube: sweeps per moderation status, cursor, replies, quota plan, duplicates."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from django.test import Client
+from django.utils import timezone
+
+from cercle.connectors.choices import Health
+from cercle.connectors.models import Channel
+from cercle.connectors.poller import poll_channel
+from cercle.connectors.registry import connector_for
+from cercle.connectors.youtube.client import next_quota_reset
+from cercle.connectors.youtube.connector import Cursor
+from cercle.inbox.models import Message
+
+from .conftest import BRAND, FakeYouTube, empty_threads, fixture, query
+
+
+def _serve_fixtures(fake: FakeYouTube) -> None:
+    def threads(request: httpx.Request) -> httpx.Response:
+        status = query(request)["moderationStatus"]
+        name = (
+            "comment_threads_published.json"
+            if status == "published"
+            else "comment_threads_held.json"
+        )
+        return httpx.Response(200, json=fixture(name))
+
+    fake.on("GET", "/commentThreads", threads)
+    fake.on("GET", "/comments", fixture("comments_replies.json"))
+
+
+def test_a_sweep_reads_published_and_held_comments_into_messages(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    _serve_fixtures(fake)
+    poll_channel(yt_channel)
+    ids = set(Message.objects.filter(channel=yt_channel).values_list("external_id", flat=True))
+    assert ids == {
+        "UgyMS6bv4L1X96YX2Hl4AaABAg",
+        "UgyMS6bv4L1X96YX2Hl4AaABAg.9iPXEClD9lW9iPXOnXUqJF",
+        "UgxISZhP_62DIrtv2r94AaABAg",
+        "UgxISZhP_62DIrtv2r94AaABAg.9iPZ0Lq3k2m9iPZ2xYgHnB",
+        "UgxISZhP_62DIrtv2r94AaABAg.9iPZ9aa0Q3x9iPZAbCdEfG",
+        "UgwhHgsSs41dHB98XwJ4AaABAg",
+    }
+
+
+def test_thread_requests_carry_the_token_and_the_channel(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    _serve_fixtures(fake)
+    poll_channel(yt_channel)
+    calls = fake.calls("GET", "/commentThreads")
+    assert [
+        (query(r)["moderationStatus"], query(r)["allThreadsRelatedToChannelId"], query(r)["part"])
+        for r in calls
+    ] == [
+        ("published", BRAND, "snippet,replies"),
+        ("heldForReview", BRAND, "snippet,replies"),
+    ] and {r.headers["Authorization"] for r in calls} == {"Bearer ya29.current"}
+
+
+def test_replies_beyond_those_carried_are_listed_by_parent(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    _serve_fixtures(fake)
+    poll_channel(yt_channel)
+    # Only the thread with 7 replies and 1 carried needs comments.list.
+    assert [query(r)["parentId"] for r in fake.calls("GET", "/comments")] == [
+        "UgxISZhP_62DIrtv2r94AaABAg"
+    ]
+
+
+def test_the_same_items_polled_twice_give_one_message_each(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    _serve_fixtures(fake)
+    poll_channel(yt_channel)
+    Channel.objects.filter(pk=yt_channel.pk).update(cursor="")
+    yt_channel.refresh_from_db()
+    poll_channel(yt_channel)
+    assert len(fake.calls("GET", "/commentThreads")) == 4
+    assert Message.objects.filter(channel=yt_channel).count() == 6
+
+
+def test_the_cursor_keeps_the_newest_time_seen(fake: FakeYouTube, yt_channel: Channel) -> None:
+    _serve_fixtures(fake)
+    poll_channel(yt_channel)
+    yt_channel.refresh_from_db()
+    cursor = Cursor.load(yt_channel.cursor)
+    # The edit of the second thread (updatedAt 11:47) is not its publishing time: the newest *published* is 11:05.
+    assert (cursor.since, cursor.in_sweep) == ("2026-11-20T11:05:12+00:00", False)
+
+
+def test_no_new_sweep_before_the_planned_time(fake: FakeYouTube, yt_channel: Channel) -> None:
+    _serve_fixtures(fake)
+    poll_channel(yt_channel)
+    yt_channel.refresh_from_db()
+    poll_channel(yt_channel)
+    assert len(fake.calls("GET", "/commentThreads")) == 2
+
+
+def test_paging_follows_next_page_token_while_threads_are_recent(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    recent = fixture("comment_threads_held.json")
+    recent["items"][0]["snippet"]["topLevelComment"]["snippet"]["publishedAt"] = (
+        timezone.now().isoformat()
+    )
+    recent["items"][0]["snippet"]["topLevelComment"]["snippet"]["moderationStatus"] = "published"
+    recent["nextPageToken"] = "QURTSl9pMVNC"
+    older = fixture("comment_threads_published.json")
+    older["nextPageToken"] = "never-followed"
+    fake.on("GET", "/commentThreads", recent, older, empty_threads())
+    fake.on("GET", "/comments", fixture("comments_replies.json"))
+    poll_channel(yt_channel)
+    tokens = [query(r).get("pageToken", "") for r in fake.calls("GET", "/commentThreads")]
+    # Page 2 reaches threads older than the window: the sweep moves on to heldForReview.
+    assert tokens == ["", "QURTSl9pMVNC", ""]
+
+
+def test_each_call_is_counted_in_the_channel_quota(fake: FakeYouTube, yt_channel: Channel) -> None:
+    _serve_fixtures(fake)
+    poll_channel(yt_channel)
+    yt_channel.refresh_from_db()
+    assert (yt_channel.quota["used"], yt_channel.quota["limit"]) == (3, 10_000)
+
+
+def test_quota_resets_at_midnight_pacific_time() -> None:
+    # 2026-11-25 07:59 UTC is 23:59 on the 24th in Los Angeles (PST, UTC-8).
+    assert next_quota_reset(datetime(2026, 11, 25, 7, 59, tzinfo=UTC)) == datetime(
+        2026, 11, 25, 8, 0, tzinfo=UTC
+    )
+
+
+def test_poll_interval_grows_as_the_budget_shrinks(yt_channel: Channel) -> None:
+    connector = connector_for(yt_channel)
+    fresh = connector.poll_interval()
+    resets_at = next_quota_reset(timezone.now())
+    yt_channel.quota = {"used": 7_400, "limit": 10_000, "resets_at": resets_at.isoformat()}
+    # 10,000 - 7,400 - 2,500 reserved for replies = 100 units left: 50 sweeps of 2 calls until the reset.
+    expected = max(timedelta(seconds=60), (resets_at - timezone.now()) / 50)
+    tight = connector.poll_interval()
+    assert fresh == timedelta(seconds=60) and abs(tight - expected) < timedelta(seconds=5)
+
+
+def test_polling_never_spends_the_units_kept_for_replies(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    _serve_fixtures(fake)
+    resets_at = next_quota_reset(timezone.now())
+    Channel.objects.filter(pk=yt_channel.pk).update(
+        quota={"used": 7_500, "limit": 10_000, "resets_at": resets_at.isoformat()}
+    )
+    yt_channel.refresh_from_db()
+    poll_channel(yt_channel)
+    yt_channel.refresh_from_db()
+    assert fake.requests == [] and Cursor.load(yt_channel.cursor).next_at == resets_at.isoformat()
+
+
+def test_quota_exceeded_pauses_the_channel_until_the_reset(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    fake.on(
+        "GET", "/commentThreads", httpx.Response(403, json=fixture("error_quota_exceeded.json"))
+    )
+    poll_channel(yt_channel)
+    yt_channel.refresh_from_db()
+    assert (yt_channel.paused_until, yt_channel.quota["used"]) == (
+        next_quota_reset(timezone.now()),
+        10_000,
+    )
+
+
+def test_a_revoked_token_while_polling_asks_for_reauth(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    fake.on("GET", "/commentThreads", httpx.Response(401, json=fixture("error_unauthorized.json")))
+    fake.on(
+        "POST",
+        "https://oauth2.googleapis.com/token",
+        httpx.Response(400, json=fixture("oauth_invalid_grant.json")),
+    )
+    poll_channel(yt_channel)
+    yt_channel.refresh_from_db()
+    assert yt_channel.health == Health.NEEDS_REAUTH
+
+
+def test_a_server_error_while_polling_degrades_the_channel(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    fake.on("GET", "/commentThreads", httpx.Response(503, json=fixture("error_backend.json")))
+    poll_channel(yt_channel)
+    yt_channel.refresh_from_db()
+    assert yt_channel.health == Health.DEGRADED
+
+
+def test_the_webhook_endpoint_refuses_a_poll_only_channel(yt_channel: Channel) -> None:
+    body = json.dumps(fixture("comment_threads_published.json")).encode()
+    response = Client().post(
+        f"/hooks/{yt_channel.uuid}", data=body, content_type="application/json"
+    )
+    assert response.status_code == 404 and Message.objects.count() == 0
