@@ -1,0 +1,235 @@
+// The inbox's behaviour: live updates (SSE), keyboard shortcuts, drafts, the reply box.
+// Everything talks to the server through htmx; no data is ever turned into HTML here.
+(function () {
+  "use strict";
+
+  const $ = (selector, root) => (root || document).querySelector(selector);
+  const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
+  const listBox = $("#list");
+  if (!listBox) return;
+
+  // --- helpers ------------------------------------------------------------------------
+  function debounce(fn, ms) {
+    let timer = null;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(fn, ms);
+    };
+  }
+  function listState() {
+    const inner = $("#list-inner");
+    return {
+      latest: inner ? inner.dataset.latestActivity || "0" : "0",
+      query: inner ? inner.dataset.query || "" : "",
+      url: inner ? inner.dataset.listUrl || "/" : "/",
+    };
+  }
+  function openConversationId() {
+    const root = $("#conv-root");
+    return root ? root.dataset.conversation : null;
+  }
+  function isTyping(el) {
+    return el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
+  }
+
+  // --- live updates -------------------------------------------------------------------
+  const banner = () => $("#new-banner");
+  const refreshCounts = debounce(function () {
+    const state = listState();
+    htmx.ajax("GET", listBox.dataset.viewsUrl + (state.query ? "?" + state.query : ""), {
+      target: "#views", swap: "innerHTML",
+    });
+  }, 800);
+  const checkNew = debounce(function () {
+    const state = listState();
+    const sep = state.query ? "&" : "";
+    fetch(listBox.dataset.newCountUrl + "?" + state.query + sep + "after=" + encodeURIComponent(state.latest), {
+      credentials: "same-origin", headers: { "Accept": "application/json" },
+    }).then((r) => (r.ok ? r.json() : null)).then(function (data) {
+      const b = banner();
+      if (!data || !b) return;
+      if (data.count > 0) {
+        const template = data.count === 1 ? listBox.dataset.i18nNewOne : listBox.dataset.i18nNewMany;
+        b.textContent = template.replace("%(count)s", String(data.count));
+        b.hidden = false;
+      }
+    }).catch(function () { /* the next event tries again */ });
+  }, 500);
+  const refreshConversation = debounce(function () {
+    const root = $("#conv-root");
+    if (!root) return;
+    const text = $("#reply-text");
+    const busy = text && (text.value.trim() !== "" || document.activeElement === text);
+    if (busy) {
+      // Never touch the reply box while someone writes in it: refresh the timeline only.
+      htmx.ajax("GET", root.dataset.timelineUrl, { target: "#timeline", swap: "outerHTML" });
+    } else {
+      const url = window.location.pathname.indexOf("/c/") === 0 ? window.location.pathname + window.location.search : root.dataset.timelineUrl.replace(/timeline\/$/, "");
+      htmx.ajax("GET", url, { target: "#conversation", swap: "innerHTML" });
+    }
+  }, 300);
+
+  function onEvent(event) {
+    let data;
+    try { data = JSON.parse(event.data); } catch (e) { return; }
+    refreshCounts();
+    if (data.verb === "received") checkNew();
+    if (data.conversation && String(data.conversation) === openConversationId()) refreshConversation();
+  }
+
+  if (window.EventSource && listBox.dataset.liveUrl) {
+    const source = new EventSource(listBox.dataset.liveUrl + "?after=" + encodeURIComponent(listState().latest));
+    source.onmessage = onEvent;
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+
+  document.addEventListener("click", function (event) {
+    const b = event.target.closest && event.target.closest("#new-banner");
+    if (!b) return;
+    b.hidden = true;
+    htmx.ajax("GET", listState().url, { target: "#list", swap: "innerHTML" });
+  });
+
+  // --- panes, selection, drafts -------------------------------------------------------
+  let selected = -1;
+  function rows() { return $$("#list .conv-row"); }
+  function select(index, focus) {
+    const all = rows();
+    if (!all.length) return;
+    selected = Math.max(0, Math.min(all.length - 1, index));
+    all.forEach((row, i) => row.classList.toggle("is-selected", i === selected));
+    const link = $("a", all[selected]);
+    if (link && focus) link.focus();
+  }
+  function markOpen() {
+    const id = openConversationId();
+    rows().forEach(function (row, i) {
+      const open = row.dataset.conversation === id;
+      row.classList.toggle("is-open", open);
+      const link = $("a", row);
+      if (link) { if (open) link.setAttribute("aria-current", "true"); else link.removeAttribute("aria-current"); }
+      if (open && selected < 0) selected = i;
+    });
+    const main = $("main.inbox");
+    if (main) main.classList.toggle("has-conversation", !!id);
+  }
+
+  function replyForm() { return $("#replybox"); }
+  function currentMode(form) {
+    const checked = $("input[name=mode]:checked", form);
+    return checked ? checked.value : "note";
+  }
+  function updateReplyBox() {
+    const form = replyForm();
+    if (!form) return;
+    const text = $("#reply-text", form);
+    const counter = $("#charcount", form);
+    const mode = currentMode(form);
+    form.classList.toggle("mode-note", mode === "note");
+    if (!text || !counter) return;
+    const max = parseInt(form.dataset.max || "0", 10);
+    if (mode === "note" || !max) {
+      counter.textContent = text.value.length ? String(text.value.length) : "";
+      counter.classList.remove("over");
+    } else {
+      counter.textContent = text.value.length + " / " + max;
+      counter.classList.toggle("over", text.value.length > max);
+    }
+  }
+  function restoreDraft() {
+    const form = replyForm();
+    if (!form) return;
+    const text = $("#reply-text", form);
+    try {
+      const saved = window.localStorage.getItem(form.dataset.draftKey);
+      if (text && saved && !text.value) text.value = saved;
+    } catch (e) { /* storage may be disabled */ }
+    updateReplyBox();
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "reply-text") return;
+    const form = replyForm();
+    try { window.localStorage.setItem(form.dataset.draftKey, event.target.value); } catch (e) { /* ignore */ }
+    updateReplyBox();
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "mode") updateReplyBox();
+  });
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    const form = event.detail.elt;
+    if (form && form.id === "replybox") form.dataset.sentDraftKey = form.dataset.draftKey;
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    const form = event.detail.elt;
+    if (form && form.id === "replybox" && event.detail.xhr && event.detail.xhr.status === 200) {
+      try { window.localStorage.removeItem(form.dataset.sentDraftKey); } catch (e) { /* ignore */ }
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    const target = event.detail.target;
+    if (!target) return;
+    if (target.id === "conversation") { restoreDraft(); markOpen(); }
+    if (target.id === "list") { selected = -1; markOpen(); const b = banner(); if (b) b.hidden = true; }
+  });
+  restoreDraft();
+  markOpen();
+
+  // --- keyboard -----------------------------------------------------------------------
+  const help = $("#help");
+  function toggleHelp(show) {
+    if (!help) return;
+    help.hidden = !show;
+    if (show) { const close = $("#help-close"); if (close) close.focus(); }
+  }
+  if (help) {
+    $("#help-close").addEventListener("click", function () { toggleHelp(false); });
+    help.addEventListener("click", function (event) { if (event.target === help) toggleHelp(false); });
+  }
+  function clickIf(selector) {
+    const el = $(selector);
+    if (el) el.click();
+    return !!el;
+  }
+  function focusReply(mode) {
+    const form = replyForm();
+    if (!form) return;
+    const radio = $("input[name=mode][value=" + mode + "]", form) || (mode === "reply" && $("input[name=mode][value=private]", form));
+    if (radio) { radio.checked = true; }
+    updateReplyBox();
+    const text = $("#reply-text", form);
+    if (text) text.focus();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      if (help && !help.hidden) { toggleHelp(false); event.preventDefault(); return; }
+      if (isTyping(document.activeElement)) { document.activeElement.blur(); return; }
+    }
+    if (event.target.id === "reply-text" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      replyForm().requestSubmit();
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+    if (help && !help.hidden && event.key !== "?") return;
+    let handled = true;
+    switch (event.key) {
+      case "j": select(selected + 1, true); break;
+      case "k": select(selected - 1, true); break;
+      case "Enter": {
+        const row = rows()[selected];
+        if (row && document.activeElement !== $("a", row)) { const link = $("a", row); if (link) link.click(); }
+        else handled = false;
+        break;
+      }
+      case "r": focusReply("reply"); break;
+      case "n": focusReply("note"); break;
+      case "a": clickIf("#btn-assign-me"); break;
+      case "e": clickIf("#btn-close"); break;
+      case "/": { const q = $("#q"); if (q) { q.focus(); q.select(); } break; }
+      case "?": toggleHelp(help ? help.hidden : false); break;
+      default: handled = false;
+    }
+    if (handled) event.preventDefault();
+  });
+})();
