@@ -1,0 +1,241 @@
+"""The Instagram wire end to end: SimEvents → signed webhooks → /hooks → Messages; replies → the wire."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from cercle.connectors.actions import do_create_channel, do_ingest_pending
+from cercle.connectors.base import ActionKind
+from cercle.connectors.http import transport
+from cercle.connectors.outbox import send_due
+from cercle.connectors.poller import poll_channel
+from cercle.inbox.actions import do_moderate_message, do_reply
+from cercle.inbox.models import Conversation, Message
+from cercle.simulator.wire.base import FakeRequest, SimAction, SimAuthor, SimEvent, SimPost
+from cercle.simulator.wire.instagram import InstagramWire
+
+API_BASE = "http://sim.test/instagram/instagram-like"
+WHEN = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+POST = SimPost("ig-p1", "Notre nouvelle lampe Aurore ✨", "https://instagram.example/p/ig-p1", WHEN)
+CAMILLE = SimAuthor("ig-u1", "Camille Durand", "camille.durand", "fr")
+SAM = SimAuthor("ig-u2", "Sam Lee", "sam_lee", "en")
+
+
+def event(event_id: str, type: str = "comment", author: SimAuthor = CAMILLE, **extra) -> SimEvent:
+    defaults = {"text": "Ma commande n’est jamais arrivée 😕", "created_at": WHEN}
+    if type in {"comment", "reply"}:
+        defaults["post"] = POST
+    defaults.update(extra)
+    return SimEvent(id=event_id, type=type, author=author, **defaults)
+
+
+@pytest.fixture
+def actions() -> list[SimAction]:
+    return []
+
+
+@pytest.fixture
+def wire(actions) -> InstagramWire:
+    return InstagramWire("instagram-like", API_BASE, actions.append, salt="test")
+
+
+@pytest.fixture
+def channel(workspace, wire):
+    setup = wire.setup()
+    return do_create_channel(
+        workspace,
+        "instagram",
+        "@lumen on Instagram",
+        external_id=setup.external_id,
+        config=setup.config,
+        credentials=setup.credentials,
+    )
+
+
+@pytest.fixture
+def routed(wire) -> Iterator[list[httpx.Request]]:
+    """Every connector request goes to `wire.handle`, as the fake platform server would route it."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        url = str(request.url)
+        assert url.startswith(API_BASE)
+        path = request.url.path[len("/instagram/instagram-like") :]
+        response = wire.handle(
+            FakeRequest(
+                method=request.method,
+                path=path,
+                query=parse_qs(request.url.query.decode()),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=request.content,
+            )
+        )
+        return httpx.Response(response.status, content=response.body, headers=response.headers)
+
+    with transport(httpx.MockTransport(handler)):
+        yield seen
+
+
+def deliver(client, channel, wire, events) -> list[int]:
+    statuses = []
+    for delivery in wire.webhooks(events):
+        headers = {
+            "HTTP_" + k.upper().replace("-", "_"): v
+            for k, v in delivery.headers.items()
+            if k.lower() != "content-type"
+        }
+        response = client.post(
+            f"/hooks/{channel.uuid}", delivery.body, content_type="application/json", **headers
+        )
+        statuses.append(response.status_code)
+    do_ingest_pending()
+    return statuses
+
+
+def test_events_become_messages_through_the_real_hook(client, channel, wire):
+    events = [
+        event("ig-c1"),
+        event("ig-c2", type="reply", author=SAM, parent_id="ig-c1", text="Same here"),
+        event("ig-m1", type="message", thread_id="ig-t1", text="Bonjour, où est mon colis ?"),
+        event("ig-n1", type="mention", author=SAM, text="@lumen look at this"),
+    ]
+    assert deliver(client, channel, wire, events) == [200, 200, 200, 200]
+    kinds = dict(Message.objects.filter(channel=channel).values_list("external_id", "kind"))
+    assert kinds == {"ig-c1": "comment", "ig-c2": "reply", "ig-m1": "message", "ig-n1": "mention"}
+
+
+def test_comment_is_threaded_under_its_post(client, channel, wire):
+    deliver(client, channel, wire, [event("ig-c1")])
+    conversation = Conversation.objects.get(channel=channel)
+    assert (conversation.post.external_id, conversation.thread_key) == (
+        "ig-p1",
+        "post:ig-p1:author:ig-u1",
+    )
+
+
+def test_dm_edit_and_unsend_reach_the_inbox(client, channel, wire):
+    deliver(client, channel, wire, [event("ig-m1", type="message", thread_id="ig-t1")])
+    deliver(
+        client,
+        channel,
+        wire,
+        [event("ig-m1", type="message", thread_id="ig-t1", op="edit", text="Colis n°4521 ?")],
+    )
+    assert Message.objects.get(external_id="ig-m1").text == "Colis n°4521 ?"
+    deliver(client, channel, wire, [event("ig-m1", type="message", thread_id="ig-t1", op="delete")])
+    assert Message.objects.get(external_id="ig-m1").deleted_at is not None
+
+
+def test_brand_dm_is_an_echo_in_the_same_thread(client, channel, wire):
+    deliver(client, channel, wire, [event("ig-m1", type="message", thread_id="ig-t1")])
+    deliver(
+        client,
+        channel,
+        wire,
+        [
+            event(
+                "ig-m2", type="message", thread_id="ig-t1", from_brand=True, text="Il arrive demain"
+            )
+        ],
+    )
+    echo = Message.objects.get(external_id="ig-m2")
+    assert (echo.direction, echo.conversation_id) == (
+        "outbound",
+        Message.objects.get(external_id="ig-m1").conversation_id,
+    )
+
+
+def test_tampered_delivery_is_refused(client, channel, wire):
+    [delivery] = wire.webhooks([event("ig-c1")])
+    response = client.post(
+        f"/hooks/{channel.uuid}",
+        delivery.body.replace(b"jamais", b"toujours"),
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=delivery.headers["X-Hub-Signature-256"],
+    )
+    assert response.status_code == 403
+
+
+def test_reply_goes_through_the_connector_to_the_wire(
+    client, channel, wire, routed, actions, owner
+):
+    deliver(client, channel, wire, [event("ig-c1")])
+    conversation = Conversation.objects.get(channel=channel)
+    message = do_reply(owner, conversation, "Nous regardons cela tout de suite !")
+    send_due()
+    message.refresh_from_db()
+    [action] = actions
+    assert (action.kind, action.target_id, action.text, message.delivery, message.external_id) == (
+        "reply",
+        "ig-c1",
+        "Nous regardons cela tout de suite !",
+        "sent",
+        action.created_id,
+    )
+
+
+def test_private_reply_and_dm_reach_the_wire(client, channel, wire, routed, actions, owner):
+    deliver(
+        client, channel, wire, [event("ig-c1"), event("ig-m1", type="message", thread_id="ig-t1")]
+    )
+    comment_thread = Conversation.objects.get(channel=channel, kind="thread")
+    dm_thread = Conversation.objects.get(channel=channel, kind="private")
+    do_reply(owner, comment_thread, "Je vous écris en privé", private=True)
+    do_reply(owner, dm_thread, "Il arrive demain")
+    send_due()
+    assert sorted((a.kind, a.target_id) for a in actions) == [
+        ("private_reply", "ig-c1"),
+        ("send_private", "ig-t1"),
+    ]
+
+
+def test_moderation_reaches_the_wire(client, channel, wire, routed, actions, owner):
+    deliver(client, channel, wire, [event("ig-c1")])
+    message = Message.objects.get(external_id="ig-c1")
+    do_moderate_message(owner, message, ActionKind.HIDE)
+    send_due()
+    do_moderate_message(owner, message, ActionKind.DELETE)
+    send_due()
+    assert [(a.kind, a.target_id) for a in actions] == [("hide", "ig-c1"), ("delete", "ig-c1")]
+
+
+def test_revoked_token_on_the_wire_waits_for_reconnection(client, channel, wire, routed, owner):
+    deliver(client, channel, wire, [event("ig-c1")])
+    wire.revoked = True
+    message = do_reply(owner, Conversation.objects.get(channel=channel), "Merci !")
+    send_due()
+    message.refresh_from_db()
+    assert message.delivery == "waiting"
+
+
+def test_poll_catch_up_lists_published_comments(channel, wire, routed):
+    wire.publish(
+        [
+            event("ig-c1"),
+            event("ig-c2", type="reply", author=SAM, parent_id="ig-c1", text="Same here"),
+        ]
+    )
+    poll_channel(channel)
+    assert set(Message.objects.filter(channel=channel).values_list("external_id", flat=True)) == {
+        "ig-c1",
+        "ig-c2",
+    }
+
+
+def test_reconcile_finds_the_reply_the_wire_made(channel, wire, routed):
+    from cercle.connectors.base import OutboundAction
+    from cercle.connectors.registry import connector_for
+
+    wire.publish([event("ig-c1")])
+    connector = connector_for(channel)
+    action = OutboundAction(
+        kind=ActionKind.REPLY, idempotency_key="k", target_external_id="ig-c1", text="Merci !"
+    )
+    made = connector.perform(action)
+    assert connector.reconcile(action) == made
