@@ -1,0 +1,84 @@
+"""Full-text search: words anywhere in history, scoped by workspace, hostile syntax inert."""
+
+from __future__ import annotations
+
+import pytest
+
+from cercle.connectors.actions import do_create_channel
+from cercle.connectors.base import RawEventData
+from cercle.connectors.registry import connector_for
+from cercle.inbox.actions import do_add_note, do_receive
+from cercle.inbox.models import Conversation, Message
+from cercle.inbox.search import fts5_query, matching_conversation_ids
+from cercle.workspaces.actions import do_create_workspace
+from tests.conftest import sim_body, sim_event
+
+
+def receive(channel, *events):
+    return do_receive(channel, connector_for(channel).parse(RawEventData(body=sim_body(*events))))
+
+
+@pytest.fixture
+def convs(sim_channel):
+    receive(
+        sim_channel,
+        sim_event("c1", text="Ma commande n'est jamais arrivée", author={"id": "u1", "name": "A"}),
+        sim_event("c2", text="Where is my parcel?", author={"id": "u2", "name": "B"}),
+    )
+    return {c.contact.display_name: c.pk for c in Conversation.objects.select_related("contact")}
+
+
+def test_finds_by_word(workspace, convs):
+    assert matching_conversation_ids(workspace.pk, "parcel") == [convs["B"]]
+
+
+def test_all_words_must_match(workspace, convs):
+    assert matching_conversation_ids(workspace.pk, "commande parcel") == []
+
+
+def test_prefix_and_accents(workspace, convs):
+    assert matching_conversation_ids(workspace.pk, "arrivee comm") == [convs["A"]]
+
+
+def test_edited_text_is_reindexed(workspace, sim_channel, convs):
+    receive(sim_channel, sim_event("c2", op="edit", text="Where is my lamp?", author={"id": "u2", "name": "B"}))
+    assert (matching_conversation_ids(workspace.pk, "parcel"), matching_conversation_ids(workspace.pk, "lamp")) == (
+        [],
+        [convs["B"]],
+    )
+
+
+def test_deleted_rows_leave_the_index(workspace, convs):
+    Message.objects.filter(external_id="c2").delete()
+    assert matching_conversation_ids(workspace.pk, "parcel") == []
+
+
+def test_notes_are_searchable(workspace, owner, convs):
+    do_add_note(owner, Conversation.objects.get(pk=convs["A"]), "client VIP fidèle")
+    assert matching_conversation_ids(workspace.pk, "fidele") == [convs["A"]]
+
+
+def test_other_workspace_is_not_searched(convs):
+    other = do_create_workspace("Other")
+    channel = do_create_channel(other, "simulator", "Other forum", external_id="o-1")
+    receive(channel, sim_event("o1", text="parcel lost"))
+    assert matching_conversation_ids(other.pk, "parcel") != [] and convs["B"] not in matching_conversation_ids(
+        other.pk, "parcel"
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', 'parcel"', "*", "parcel*", "NEAR(parcel my)", "parcel OR", "AND", "(", ")", "-parcel", "col:parcel", "^", "'; DROP TABLE inbox_message; --", "\x00"],
+)
+def test_hostile_query_syntax_does_not_error(workspace, convs, query):
+    matching_conversation_ids(workspace.pk, query)  # must not raise
+    assert Message.objects.count() == 2
+
+
+def test_operator_words_are_plain_words():
+    assert fts5_query('NEAR "x" OR*') == '"NEAR"* "x"* "OR"*'
+
+
+def test_query_without_words_matches_nothing(workspace, convs):
+    assert matching_conversation_ids(workspace.pk, '"*()') == []
