@@ -32,6 +32,7 @@ class ManualChannelForm(forms.Form):
             if spec.url:
                 # The egress guard still vets the host when the connector calls it.
                 field = forms.URLField(
+                    assume_scheme="https",
                     label=spec.label,
                     required=spec.required,
                     help_text=spec.help_text,
