@@ -63,10 +63,10 @@ class FakeYouTube:
         return answer(request)
 
     def calls(self, method: str, path: str) -> list[httpx.Request]:
+        """Requests made to `path` (below the API base, or an absolute URL)."""
+        target = path if path.startswith("http") else API + path
         return [
-            r
-            for r in self.requests
-            if r.method == method and str(r.url).split("?")[0] == API + path
+            r for r in self.requests if r.method == method and str(r.url).split("?")[0] == target
         ]
 
 
