@@ -138,6 +138,8 @@ def parse_webhook(body: bytes) -> list[Incoming]:
                 items.extend(_feed(page_id, value))
             elif field == "mention":
                 items.extend(_mention(page_id, value))
+            elif field == "ratings":
+                items.extend(_rating(value))
         for event_value in array(entry.get("messaging"), "messaging"):
             items.extend(_messaging(page_id, obj(event_value, "a messaging event")))
     return items
@@ -241,6 +243,38 @@ def _mention(page_id: str, value: dict[str, Any]) -> list[Incoming]:
             sent_at=timestamp(value.get("created_time")),
             url=url,
             from_brand=author is not None and author.external_id == page_id,
+        )
+    ]
+
+
+def _rating(value: dict[str, Any]) -> list[Incoming]:
+    """A Page recommendation (review): `rating` 1..5 where Facebook still sends one."""
+    if text(value.get("item"), 64) != "rating":
+        return []  # comments and likes on reviews
+    op = _FEED_VERBS.get(text(value.get("verb"), 64) or "add")
+    story_id = text(value.get("open_graph_story_id"), 200)
+    if op is None:
+        return []
+    if not story_id:
+        raise BadPayload("rating without open_graph_story_id")
+    reviewer = text(value.get("reviewer_id"), 200)
+    rating = value.get("rating")
+    if rating is not None and (
+        isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
+    ):
+        raise BadPayload("rating must be an integer from 1 to 5")
+    return [
+        Incoming(
+            external_id=story_id,
+            kind="review",
+            op=op,
+            author=Author(external_id=reviewer, name=text(value.get("reviewer_name"), 200))
+            if reviewer
+            else None,
+            text=text(value.get("review_text")),
+            sent_at=timestamp(value.get("created_time")),
+            rating=rating,
+            url=post_url(story_id),
         )
     ]
 

@@ -133,6 +133,17 @@ def test_mention_in_a_post_is_a_mention_of_the_post():
     )
 
 
+def test_rating_is_a_review_with_its_stars():
+    item = only("webhook_ratings_add.json")
+    assert (item.kind, item.external_id, item.rating, item.author.name, item.text) == (
+        "review",
+        "904801129604590",
+        3,
+        "Tester",
+        "Ja ziemlich coole Sache",
+    )
+
+
 def test_messenger_text_is_a_private_message_in_the_person_thread():
     item = only("webhook_messaging_text.json")
     assert (item.kind, item.thread_ref, item.is_private, item.author.external_id, item.text) == (
