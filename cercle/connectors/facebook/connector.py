@@ -45,7 +45,7 @@ SCOPES = (
     "pages_manage_engagement",
     "pages_messaging",
 )
-WEBHOOK_FIELDS = ("feed", "mention", "messages", "message_echoes", "message_edits")
+WEBHOOK_FIELDS = ("feed", "mention", "ratings", "messages", "message_echoes", "message_edits")
 # Fields of a polled comment (https://developers.facebook.com/docs/graph-api/reference/comment/).
 COMMENT_FIELDS = "id,message,created_time,from,parent{id},is_hidden,permalink_url"
 # Messenger text messages are capped at 2000 characters, comments at 8000.
@@ -320,5 +320,5 @@ class FacebookConnector(Connector):
             "signature": _(
                 "Facebook signs every delivery with the app secret (X-Hub-Signature-256)."
             ),
-            "subscribe": f"POST /{graph.GRAPH_VERSION}/{self.page_id or '{page-id}'}/subscribed_apps?subscribed_fields=feed,mention,messages,message_echoes,message_edits",
+            "subscribe": f"POST /{graph.GRAPH_VERSION}/{self.page_id or '{page-id}'}/subscribed_apps?subscribed_fields={','.join(WEBHOOK_FIELDS)}",
         }
