@@ -155,5 +155,7 @@ def quota_view(channel: Channel) -> dict[str, object] | None:
         "used": used,
         "limit": limit,
         "percent": min(100, round(100 * used / limit)),
+        # The meter turns amber past 80 %: time to slow down before the platform refuses.
+        "high": limit * 0.8,
         "resets_at": resets_at,
     }

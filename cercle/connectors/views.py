@@ -77,6 +77,7 @@ class ChannelRow:
     health_colour: str
     health_label: str
     uses_oauth: bool
+    polls: bool
     quota: dict[str, object] | None
     paused_until: datetime | None
     backlog: Backlog
@@ -95,6 +96,7 @@ def _row(
         health_colour=HEALTH_COLOURS.get(Health(channel.health), "grey"),
         health_label=str(Health(channel.health).label),
         uses_oauth=False,
+        polls=False,
         quota=quota_view(channel),
         paused_until=channel.paused_until
         if channel.paused_until and channel.paused_until > now
@@ -108,6 +110,7 @@ def _row(
         return row
     row.label = str(cls.label)
     row.uses_oauth = Capability.OAUTH in cls.capabilities
+    row.polls = Capability.POLL in cls.capabilities
     if Capability.WEBHOOK in cls.capabilities:
         row.webhook_url = request.build_absolute_uri(
             reverse("connectors:webhook", kwargs={"channel_uuid": channel.uuid})
@@ -375,42 +378,38 @@ def _readable(channel: Channel) -> dict[str, Any]:
 @require_POST
 @member_required("manage_channels")
 def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
-    """Make one cheap authenticated call and say what happened."""
+    """Make one cheap authenticated call and say what happened, naming the channel."""
     channel = channel_for(_workspace(request), channel_id)
+    level, text = messages.ERROR, ""
     http = PlatformHttp()
     try:
         cls = connector_class(channel.platform)
         summary = cls(channel, http).test_connection()
     except TokenRevoked as exc:
         do_set_channel_health(channel, Health.NEEDS_REAUTH, exc.detail)
-        messages.error(
-            request,
-            _(
-                "Connection failed: the platform no longer accepts the credentials (%(detail)s). Reconnect the channel."
-            )
-            % {"detail": exc.detail or _("token revoked")},
-        )
+        text = _(
+            "Connection failed: the platform no longer accepts the credentials (%(detail)s). "
+            "Reconnect the channel."
+        ) % {"detail": exc.detail or _("token revoked")}
     except ConnectorError as exc:
-        messages.error(
-            request,
-            _("Connection failed (%(kind)s): %(detail)s")
-            % {"kind": type(exc).__name__, "detail": exc.detail or _("no detail given")},
-        )
+        text = _("Connection failed (%(kind)s): %(detail)s") % {
+            "kind": type(exc).__name__,
+            "detail": exc.detail or _("no detail given"),
+        }
     except (NotImplementedError, UnknownPlatform):
-        messages.error(request, _("This platform cannot test its connection."))
+        text = _("This platform cannot test its connection.")
     except EgressRefused as exc:
-        messages.error(
-            request, _("Connection refused by the egress guard: %(detail)s") % {"detail": exc}
-        )
+        text = _("Connection refused by the egress guard: %(detail)s") % {"detail": exc}
     except SecretUnreadable:
-        messages.error(request, _("The stored credentials cannot be read: reconnect the channel."))
+        text = _("The stored credentials cannot be read: reconnect the channel.")
     else:
-        messages.success(
-            request,
-            _("Connection works: %(summary)s") % {"summary": summary or _("the platform answered")},
-        )
+        level = messages.SUCCESS
+        text = _("Connection works: %(summary)s") % {
+            "summary": summary or _("the platform answered")
+        }
     finally:
         http.close()
+    messages.add_message(request, level, f"“{channel.name}” — {text}")
     return redirect(_list_url(channel))
 
 
