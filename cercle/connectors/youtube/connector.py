@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..actions import do_store_credentials, do_update_channel_quota
 from ..base import (
@@ -277,7 +278,7 @@ class YouTubeConnector(Connector):
             if total <= carried_count or state.reply_counts.get(thread_id) == total:
                 continue
             page_token = ""
-            for _ in range(MAX_REPLY_PAGES):
+            for _page in range(MAX_REPLY_PAGES):
                 page = client.json(client.list_replies(thread_id, page_token, keep=reserve))
                 cost += COST_LIST
                 replies.append(page)
@@ -328,7 +329,7 @@ class YouTubeConnector(Connector):
 
     def authorize_url(self, state: str, redirect_uri: str) -> str:
         """Google's consent page, asking for a refresh token (offline access)."""
-        client_id, _secret = self._app()
+        client_id = self._app()[0]
         query = {
             "client_id": client_id,
             "redirect_uri": redirect_uri,
@@ -433,10 +434,12 @@ class YouTubeConnector(Connector):
 
     def setup_instructions(self) -> dict[str, str]:
         """Nothing to paste on YouTube's side: it has no comment webhooks, Cercle polls."""
-        quota = self._quota()
         return {
-            "webhook": "none (YouTube does not push comments; Cercle polls)",
+            "webhook": _("None: YouTube does not push comments, Cercle polls them."),
             "scope": SCOPE,
-            "quota": f"{quota.used}/{quota.limit} units used today, resets {quota.resets_at}",
+            "redirect": _(
+                "Add Cercle's OAuth callback address to the authorised redirect URIs "
+                "of your Google Cloud OAuth client, and enable the YouTube Data API v3."
+            ),
             "poll_interval_seconds": str(int(self.poll_interval().total_seconds())),
         }
