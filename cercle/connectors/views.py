@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cercle.crypto import SecretUnreadable
@@ -459,6 +460,10 @@ def channel_disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
     failed = do_deactivate_channel(channel, _member(request).pk)
     text = _("Channel “%(name)s” disconnected.") % {"name": channel.name}
     if failed:
-        text += " " + _("%(count)d undelivered items were marked as failed.") % {"count": failed}
+        text += " " + ngettext(
+            "%(count)d undelivered item was marked as failed.",
+            "%(count)d undelivered items were marked as failed.",
+            failed,
+        ) % {"count": failed}
     messages.success(request, text)
     return redirect("connectors:list")
