@@ -257,7 +257,6 @@ class YouTubeConnector(Connector):
             client.list_threads(self.brand_channel_id, status, state.page_token, keep=reserve)
         )
         cost = COST_LIST
-        horizon = self._horizon(state, timezone.now())
         replies: list[dict[str, Any]] = []
         for thread in iter_threads(threads):
             snippet = thread.get("snippet")
@@ -272,21 +271,18 @@ class YouTubeConnector(Connector):
                 else None
             )
             carried_count = len(carried) if isinstance(carried, list) else 0
-            when = activity_time(snippet.get("topLevelComment"))
-            if when is not None and when >= horizon:
-                state.sweep_counts[thread_id] = total
-            if total <= carried_count or state.reply_counts.get(thread_id) == total:
-                continue
-            page_token = ""
-            for _page in range(MAX_REPLY_PAGES):
-                page = client.json(client.list_replies(thread_id, page_token, keep=reserve))
-                cost += COST_LIST
-                replies.append(page)
-                page_token = str(page.get("nextPageToken") or "")
-                if not page_token:
-                    break
-            # Counted as seen only once read: a quota stop mid-thread reads it again next time.
-            state.reply_counts[thread_id] = total
+            known = (state.reply_counts.get(thread_id), state.sweep_counts.get(thread_id))
+            if total > carried_count and total not in known:
+                page_token = ""
+                for _page in range(MAX_REPLY_PAGES):
+                    page = client.json(client.list_replies(thread_id, page_token, keep=reserve))
+                    cost += COST_LIST
+                    replies.append(page)
+                    page_token = str(page.get("nextPageToken") or "")
+                    if not page_token:
+                        break
+            # Recorded once read: a quota stop mid-page reads this thread's replies again.
+            state.sweep_counts[thread_id] = total
         envelope = {
             "kind": ENVELOPE_KIND,
             "channelId": self.brand_channel_id,

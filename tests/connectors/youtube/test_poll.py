@@ -206,3 +206,27 @@ def test_the_webhook_endpoint_refuses_a_poll_only_channel(yt_channel: Channel) -
         f"/hooks/{yt_channel.uuid}", data=body, content_type="application/json"
     )
     assert response.status_code == 404 and Message.objects.count() == 0
+
+
+def _next_sweep(channel: Channel) -> None:
+    """Poll again as if the planned interval had passed."""
+    channel.refresh_from_db()
+    cursor = Cursor.load(channel.cursor)
+    cursor.next_at = ""
+    Channel.objects.filter(pk=channel.pk).update(cursor=cursor.dump())
+    channel.refresh_from_db()
+    poll_channel(channel)
+
+
+def test_replies_are_read_again_only_when_the_count_moves(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    _serve_fixtures(fake)
+    poll_channel(yt_channel)
+    _next_sweep(yt_channel)  # same count: no comments.list
+    unchanged = len(fake.calls("GET", "/comments"))
+    grown = fixture("comment_threads_published.json")
+    grown["items"][1]["snippet"]["totalReplyCount"] = 8
+    fake.on("GET", "/commentThreads", grown, fixture("comment_threads_held.json"))
+    _next_sweep(yt_channel)
+    assert (unchanged, len(fake.calls("GET", "/comments"))) == (1, 2)
