@@ -107,7 +107,12 @@ def test_events_become_messages_through_the_real_hook(client, channel, wire):
     ]
     assert deliver(client, channel, wire, events) == [200, 200, 200, 200]
     kinds = dict(Message.objects.filter(channel=channel).values_list("external_id", "kind"))
-    assert kinds == {"ig-c1": "comment", "ig-c2": "reply", "ig-m1": "message", "ig-n1": "mention"}
+    assert kinds == {
+        "ig-c1": "comment",
+        "ig-c2": "reply",
+        "ig-m1": "message",
+        "mention:ig-n1-media:ig-n1": "mention",
+    }
 
 
 def test_comment_is_threaded_under_its_post(client, channel, wire):
@@ -239,3 +244,33 @@ def test_reconcile_finds_the_reply_the_wire_made(channel, wire, routed):
     )
     made = connector.perform(action)
     assert connector.reconcile(action) == made
+
+
+def test_reply_to_a_mention_reaches_the_wire_and_reconciles(
+    client, channel, wire, routed, actions, owner
+):
+    from cercle.connectors.base import OutboundAction
+    from cercle.connectors.registry import connector_for
+
+    deliver(
+        client,
+        channel,
+        wire,
+        [event("ig-n1", type="mention", author=SAM, text="@lumen look at this")],
+    )
+    mention = Message.objects.get(kind="mention")
+    do_reply(owner, mention.conversation, "Merci Sam !")
+    send_due()
+    [action] = actions
+    again = OutboundAction(
+        kind=ActionKind.REPLY,
+        idempotency_key="k",
+        target_external_id=mention.external_id,
+        text="Merci Sam !",
+    )
+    found = connector_for(channel).reconcile(again)
+    assert (action.kind, action.target_id, found.platform_id) == (
+        "reply",
+        "ig-n1",
+        action.created_id,
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,7 +44,12 @@ MEDIA_COMMENTS = "/{media_id}/comments"  # GET: comments of one media (poll catc
 # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
 USER_MEDIA = "/{ig_user_id}/media"  # GET: the account's recent media (poll catch-up)
 # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user
+# (also `mentioned_comment` / `mentioned_media` field expansions, to reconcile mention replies)
 USER = "/{ig_user_id}"  # GET fields=id,username: test the connection
+# https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/tags
+USER_TAGS = "/{ig_user_id}/tags"  # GET: media other accounts tagged the brand in (poll)
+# https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/mentions
+USER_MENTIONS = "/{ig_user_id}/mentions"  # POST media_id, comment_id?, message: answer a mention
 # https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message
 # https://developers.facebook.com/docs/messenger-platform/instagram/features/private-replies
 MESSAGES = "/{ig_user_id}/messages"  # POST: DM or private reply (recipient.comment_id)
@@ -57,7 +63,10 @@ ME_ACCOUNTS = "/me/accounts"  # GET: the Pages the user manages, with their link
 OAUTH_DIALOG = "/dialog/oauth"  # browser: the consent page (on www.facebook.com)
 
 COMMENT_FIELDS = "id,text,timestamp,username,from,hidden,parent_id"
-MEDIA_FIELDS = "id,caption,permalink,timestamp,media_product_type,thumbnail_url,media_url"
+MEDIA_FIELDS = (
+    "id,caption,permalink,timestamp,media_product_type,thumbnail_url,media_url,comments_count"
+)
+TAG_FIELDS = "id,caption,permalink,timestamp,username,media_type"
 
 # Graph API error codes → what they mean for the outbox and the channel.
 # https://developers.facebook.com/docs/graph-api/guides/error-handling
@@ -71,6 +80,7 @@ POLICY_BLOCK_CODE = 368  # temporarily blocked for policy violations
 ITEM_PERMISSION_SUBCODES = frozenset({2534022})
 DEFAULT_RATE_WAIT = timedelta(minutes=15)
 POLICY_BLOCK_WAIT = timedelta(hours=1)
+SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 USAGE_HEADERS = ("x-business-use-case-usage", "x-app-usage")
 
 
@@ -318,6 +328,48 @@ class InstagramClient:
             self.url(MEDIA_COMMENTS, media_id=media_id),
             params={"fields": f"{COMMENT_FIELDS},replies{{{COMMENT_FIELDS}}}", "limit": str(limit)},
         )
+
+    def list_tags(self, ig_user_id: str, limit: int) -> dict[str, Any]:
+        """GET /{ig-user-id}/tags: the latest media the brand was tagged in (raw page)."""
+        return self.call(
+            "GET",
+            self.url(USER_TAGS, ig_user_id=ig_user_id),
+            params={"fields": TAG_FIELDS, "limit": str(limit)},
+        )
+
+    # --- mentions (on other accounts' media) ----------------------------------------
+
+    def reply_to_mention(
+        self, ig_user_id: str, media_id: str, comment_id: str, text: str
+    ) -> dict[str, Any]:
+        """POST /{ig-user-id}/mentions → {"id": new comment id} under the mentioning comment or caption."""
+        data = {"media_id": media_id, "message": text}
+        if comment_id:
+            data["comment_id"] = comment_id
+        return self.call("POST", self.url(USER_MENTIONS, ig_user_id=ig_user_id), data=data)
+
+    def mention_replies(
+        self, ig_user_id: str, media_id: str, comment_id: str
+    ) -> list[dict[str, Any]]:
+        """The replies under a mentioning comment (or the comments of a mentioning caption's media)."""
+        for value in (media_id, comment_id):
+            # These ids are spliced into a field expansion: never let one close it.
+            if value and not SAFE_ID.fullmatch(value):
+                raise Rejected(f"not an Instagram id: {value[:40]!r}")
+        if comment_id:
+            field = "mentioned_comment"
+            fields = f"mentioned_comment.comment_id({comment_id}){{id,replies{{id,text,username,timestamp}}}}"
+            edge = "replies"
+        else:
+            field = "mentioned_media"
+            fields = (
+                f"mentioned_media.media_id({media_id}){{id,comments{{id,text,username,timestamp}}}}"
+            )
+            edge = "comments"
+        data = self.call("GET", self.url(USER, ig_user_id=ig_user_id), params={"fields": fields})
+        node = data.get(field)
+        block = node.get(edge) if isinstance(node, dict) else None
+        return _data_list(block) if isinstance(block, dict) else []
 
     def get_user(self, ig_user_id: str) -> dict[str, Any]:
         """GET /{ig-user-id}?fields=id,username,name."""

@@ -156,27 +156,36 @@ class InstagramConnector(Connector):
         return inbound.parse_webhook(raw.body, (self.ig_user_id,))
 
     def poll(self, cursor: str | None) -> Page:
-        """Catch-up: comments on the account's recent media newer than the cursor (epoch seconds).
+        """Catch-up for missed webhooks: new comments on recent media, and media the brand is tagged in.
 
-        Webhooks are the main feed; this finds what a missed delivery lost. It
-        lists `GET /{ig-user-id}/media`, then `GET /{media-id}/comments` (with
-        replies expanded) for the most recent media, and keeps items at or
-        after the cursor (the inbox dedupes the overlap).
+        One `GET /{ig-user-id}/media` per run (with `comments_count`); the
+        comments of a media (`GET /{media-id}/comments`, replies expanded) are
+        fetched only when its count changed since the last run, so a quiet
+        account costs one or two calls per poll. The cursor is JSON:
+        {"since": epoch seconds of the newest item seen, "counts": {media id: comments_count}}.
         """
+        state = _cursor_state(cursor)
+        since = float(state["since"])
+        known_counts: dict[str, Any] = state["counts"]
         client = self._client()
-        since = float(cursor) if cursor and _is_number(cursor) else 0.0
+        ig_user_id = _need(self.ig_user_id, "account id")
         limit = int(self.channel.config.get("poll_media", DEFAULT_POLL_MEDIA))
-        media_page = client.list_media(_need(self.ig_user_id, "account id"), limit)
-        brand = {self.ig_user_id}
+        media_page = client.list_media(ig_user_id, limit)
+        brand = {ig_user_id}
         items: list[Incoming] = []
         raw: dict[str, Any] = {"media": media_page, "comments": {}}
+        counts: dict[str, int] = {}
         newest = since
-        for media in (
-            media_page.get("data", [])[:limit] if isinstance(media_page.get("data"), list) else []
-        ):
+        listed = media_page.get("data")
+        for media in listed[:limit] if isinstance(listed, list) else []:
             if not isinstance(media, dict):
                 continue
             post = inbound.media_post(media)
+            count = media.get("comments_count")
+            if isinstance(count, int) and not isinstance(count, bool):
+                counts[post.external_id] = count
+                if count == 0 or known_counts.get(post.external_id) == count:
+                    continue  # nothing new under this media: spare the call
             comments = client.list_comments(post.external_id)
             raw["comments"][post.external_id] = comments
             for item in inbound.polled_comments(comments, post, brand):
@@ -184,10 +193,16 @@ class InstagramConnector(Connector):
                 if stamp >= since:
                     items.append(item)
                     newest = max(newest, stamp)
+        if self.channel.config.get("poll_tags", True):
+            tags = client.list_tags(ig_user_id, limit)
+            raw["tags"] = tags
+            tagged = tags.get("data")
+            for media in tagged if isinstance(tagged, list) else []:
+                if isinstance(media, dict):
+                    items.append(inbound.tagged_media_item(media))
         body = json.dumps(raw, ensure_ascii=False, sort_keys=True).encode()
-        return Page(
-            items=items, cursor=str(int(newest)) if newest else cursor, raw=body, has_more=False
-        )
+        next_cursor = json.dumps({"since": int(newest), "counts": counts}, sort_keys=True)
+        return Page(items=items, cursor=next_cursor, raw=body, has_more=False)
 
     # --- outbound ------------------------------------------------------------------
 
@@ -222,7 +237,10 @@ class InstagramConnector(Connector):
 
     def reconcile(self, action: OutboundAction) -> Delivery | None:
         """Find what an ambiguous earlier attempt created (Instagram has no idempotency key)."""
-        return outbound.reconcile(self._client(), self.ig_user_id, action)
+        username = str(
+            self.channel.credentials.get("username") or self.channel.config.get("username") or ""
+        )
+        return outbound.reconcile(self._client(), self.ig_user_id, action, username)
 
     # --- connection ------------------------------------------------------------------
 
@@ -291,6 +309,7 @@ class InstagramConnector(Connector):
                 "user_access_token": long_token,
                 "page_id": str(page.get("id", "")),
                 "ig_user_id": str(account["id"]),
+                "username": str(account.get("username", "")),
             }
             if user_expires:
                 credentials["user_token_expires_at"] = user_expires.isoformat()
@@ -345,9 +364,20 @@ def _need(value: str, what: str) -> str:
     return value
 
 
-def _is_number(value: str) -> bool:
+def _cursor_state(cursor: str | None) -> dict[str, Any]:
+    """The poll cursor as {"since": float, "counts": dict}; an older numeric cursor is a `since`."""
+    state: dict[str, Any] = {"since": 0.0, "counts": {}}
+    if not cursor:
+        return state
     try:
-        float(value)
+        data = json.loads(cursor)
     except ValueError:
-        return False
-    return True
+        return state
+    if isinstance(data, int | float) and not isinstance(data, bool):
+        state["since"] = float(data)
+    elif isinstance(data, dict):
+        if isinstance(data.get("since"), int | float):
+            state["since"] = float(data["since"])
+        if isinstance(data.get("counts"), dict):
+            state["counts"] = data["counts"]
+    return state

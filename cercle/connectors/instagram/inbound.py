@@ -27,6 +27,8 @@ from ..base import Author, BadPayload, Incoming, Op, PostRef
 
 COMMENT_FIELDS = frozenset({"comments", "live_comments"})
 MENTION_FIELD = "mentions"
+# Mentions live on other accounts' media: their ids carry the media id (see mention_id).
+MENTION_PREFIX = "mention:"
 MESSAGING_KEYS = ("messaging", "standby")
 # Attachment types that make a DM a share of content, or a story mention.
 SHARE_ATTACHMENTS = frozenset({"share", "ig_reel", "reel", "ig_post", "story_share"})
@@ -187,6 +189,26 @@ def comment_item(
     )
 
 
+def mention_id(media_id: str, comment_id: str = "") -> str:
+    """Our external id of a mention: it names the media (and comment) so a reply can be routed.
+
+    Answering a mention goes through `POST /{ig-user-id}/mentions` with the
+    media id and comment id, not through the comment's own edge: the media is
+    another account's, so both ids must travel with the item.
+    """
+    return (
+        f"{MENTION_PREFIX}{media_id}:{comment_id}" if comment_id else f"{MENTION_PREFIX}{media_id}"
+    )
+
+
+def split_mention_id(external_id: str) -> tuple[str, str] | None:
+    """(media id, comment id or "") of a mention's external id; None for any other item."""
+    if not external_id.startswith(MENTION_PREFIX):
+        return None
+    media_id, _sep, comment_id = external_id.removeprefix(MENTION_PREFIX).partition(":")
+    return (media_id, comment_id) if media_id else None
+
+
 def mention_item(value: Mapping[str, Any], sent_at: datetime | None) -> Incoming:
     """The brand was @mentioned in a comment (`comment_id`) or a caption (only `media_id`).
 
@@ -198,10 +220,30 @@ def mention_item(value: Mapping[str, Any], sent_at: datetime | None) -> Incoming
     media_id = _id(value.get("media_id"), "mentions media_id")
     comment_id = _str(value.get("comment_id"), MAX_ID, what="mentions comment_id")
     return Incoming(
-        external_id=comment_id or media_id,
+        external_id=mention_id(media_id, comment_id),
         kind="mention",
         sent_at=sent_at,
-        parent_external_id=media_id if comment_id else "",
+    )
+
+
+def tagged_media_item(media: Mapping[str, Any]) -> Incoming:
+    """A media another account tagged the brand in, as listed by `GET /{ig-user-id}/tags`."""
+    media_id = _id(media.get("id"), "tagged media id")
+    username = _str(media.get("username"), MAX_ID, what="username")
+    return Incoming(
+        external_id=mention_id(media_id),
+        kind="mention",
+        author=Author(
+            external_id=f"username:{username}" if username else f"media:{media_id}",
+            name=username,
+            handle=username,
+            profile_url=PROFILE_URL.format(username=username)
+            if USERNAME.fullmatch(username)
+            else "",
+        ),
+        text=_str(media.get("caption"), what="caption"),
+        sent_at=parse_time(media.get("timestamp")),
+        url=_str(media.get("permalink"), 500, what="permalink"),
     )
 
 

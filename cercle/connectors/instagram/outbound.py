@@ -19,6 +19,7 @@ from typing import Any
 
 from ..base import ActionKind, Delivery, OutboundAction, RateLimited, Rejected
 from .client import InstagramClient
+from .inbound import split_mention_id
 
 WINDOW = timedelta(hours=1)
 COMMENT_WRITES = "comment_writes"
@@ -118,6 +119,9 @@ def _required(value: str, what: str) -> str:
 def perform(client: InstagramClient, ig_user_id: str, action: OutboundAction) -> Delivery:
     """Do `action` on Instagram; the Delivery carries the id of what was created (or acted on)."""
     kind = action.kind
+    mention = split_mention_id(action.target_external_id)
+    if mention is not None:
+        return _perform_on_mention(client, ig_user_id, action, *mention)
     if kind == ActionKind.REPLY:
         target = _required(action.target_external_id, "comment to answer")
         data = client.reply_to_comment(target, _check_text(action, private=False))
@@ -150,6 +154,21 @@ def perform(client: InstagramClient, ig_user_id: str, action: OutboundAction) ->
     raise Rejected(f"Instagram's API cannot {kind}")
 
 
+def _perform_on_mention(
+    client: InstagramClient, ig_user_id: str, action: OutboundAction, media_id: str, comment_id: str
+) -> Delivery:
+    """A mention sits on another account's media: only a public answer is possible."""
+    if action.kind != ActionKind.REPLY:
+        raise Rejected(f"Instagram cannot {action.kind} an item on another account's media")
+    data = client.reply_to_mention(
+        _required(ig_user_id, "account id"),
+        media_id,
+        comment_id,
+        _check_text(action, private=False),
+    )
+    return Delivery(platform_id=str(data.get("id", "")))
+
+
 def _require_success(data: Mapping[str, Any]) -> None:
     if data.get("success") is False:
         raise Rejected("Instagram refused the change")
@@ -167,9 +186,21 @@ def _from_id(item: Mapping[str, Any]) -> str:
     return str(person.get("id", "")) if isinstance(person, dict) else ""
 
 
-def reconcile(client: InstagramClient, ig_user_id: str, action: OutboundAction) -> Delivery | None:
+def reconcile(
+    client: InstagramClient, ig_user_id: str, action: OutboundAction, username: str = ""
+) -> Delivery | None:
     """What an earlier, ambiguous attempt of `action` created, or None if it did not happen."""
     kind = action.kind
+    mention = split_mention_id(action.target_external_id)
+    if mention is not None:
+        if kind != ActionKind.REPLY:
+            return None
+        # On another account's media our comments are known by username only.
+        for reply in client.mention_replies(ig_user_id, *mention):
+            ours = not username or reply.get("username") == username
+            if ours and _same_text(reply.get("text"), action.text):
+                return Delivery(platform_id=str(reply.get("id", "")))
+        return None
     if kind == ActionKind.REPLY:
         target = _required(action.target_external_id, "comment to answer")
         # A reply to a reply is attached to the top-level comment: look there.

@@ -121,13 +121,20 @@ class InstagramWire(Wire):
         self._comments: dict[str, _Comment] = {}
         self._media: dict[str, dict[str, Any]] = {}
         self._messages: list[_Message] = []
+        self._mentions: dict[
+            str, dict[str, Any]
+        ] = {}  # comment id → mention on another account's media
         self._thread_of_user: dict[str, str] = {}  # IGSID → the simulator's thread id
         self._user_of_thread: dict[str, str] = {}
 
     def setup(self) -> ChannelSetup:
         return ChannelSetup(
             external_id=self.account_id,
-            config={"api_base": self.api_base, "sim_channel_key": self.channel_key},
+            config={
+                "api_base": self.api_base,
+                "sim_channel_key": self.channel_key,
+                "username": self.username,
+            },
             credentials={
                 "app_id": _digits("ig-app", self.channel_key, length=15),
                 "app_secret": self.app_secret,
@@ -178,6 +185,12 @@ class InstagramWire(Wire):
                 return self._record_comment(event)
             if event.type == "mention":
                 media_id = event.post.id if event.post is not None else f"{event.id}-media"
+                self._mentions[event.id] = {
+                    "media_id": media_id,
+                    "text": event.text,
+                    "username": event.author.handle,
+                    "replies": [],
+                }
                 return "changes", {
                     "field": "mentions",
                     "value": {"comment_id": event.id, "media_id": media_id},
@@ -280,6 +293,11 @@ class InstagramWire(Wire):
         form = _form(request)
         method = request.method.upper()
         if len(parts) == 1 and parts[0] == self.account_id and method == "GET":
+            fields = (request.query.get("fields") or [""])[0]
+            if fields.startswith("mentioned_comment.comment_id("):
+                return self._mentioned_comment(
+                    fields.removeprefix("mentioned_comment.comment_id(").split(")")[0]
+                )
             return _json(200, {"id": self.account_id, "username": self.username, "name": "Lumen"})
         if len(parts) == 2 and parts[0] == self.account_id:
             return self._account_edge(method, parts[1], request)
@@ -303,9 +321,25 @@ class InstagramWire(Wire):
     def _account_edge(self, method: str, edge: str, request: FakeRequest) -> FakeResponse:
         if edge == "media" and method == "GET":
             with self._lock:
-                media = sorted(self._media.values(), key=lambda m: m["timestamp"], reverse=True)
+                media = [
+                    {
+                        **m,
+                        "comments_count": sum(
+                            1
+                            for c in self._comments.values()
+                            if c.media_id == m["id"] and not c.deleted
+                        ),
+                    }
+                    for m in sorted(
+                        self._media.values(), key=lambda m: m["timestamp"], reverse=True
+                    )
+                ]
             limit = int((request.query.get("limit") or ["25"])[0])
             return _json(200, {"data": media[:limit]})
+        if edge == "tags" and method == "GET":
+            return _json(200, {"data": []})  # the community does not tag the brand in its own posts
+        if edge == "mentions" and method == "POST":
+            return self._reply_to_mention(_form(request))
         if edge == "messages" and method == "POST":
             return self._send_message(request)
         if edge == "conversations" and method == "GET":
@@ -354,6 +388,43 @@ class InstagramWire(Wire):
             SimAction(kind=kind, target_id=target, text=text, created_id=mid, raw=payload)
         )
         return _json(200, {"recipient_id": user, "message_id": mid})
+
+    def _reply_to_mention(self, form: dict[str, str]) -> FakeResponse:
+        comment_id, text = form.get("comment_id", ""), form.get("message", "")
+        if not text:
+            return _error(400, 100, "(#100) The parameter message is required")
+        with self._lock:
+            mention = self._mentions.get(comment_id)
+            if mention is None or mention["media_id"] != form.get("media_id"):
+                return _not_found(comment_id or form.get("media_id", ""))
+            created = _digits("mention-reply", self.channel_key, str(next(self._ids)))
+            mention["replies"].append(
+                {
+                    "id": created,
+                    "text": text,
+                    "username": self.username,
+                    "timestamp": _iso(datetime.now(UTC)),
+                }
+            )
+        self.on_action(
+            SimAction(
+                kind="reply", target_id=comment_id, text=text, created_id=created, raw=dict(form)
+            )
+        )
+        return _json(200, {"id": created})
+
+    def _mentioned_comment(self, comment_id: str) -> FakeResponse:
+        with self._lock:
+            mention = self._mentions.get(comment_id)
+            if mention is None:
+                return _not_found(comment_id)
+            node = {
+                "id": comment_id,
+                "text": mention["text"],
+                "username": mention["username"],
+                "replies": {"data": list(mention["replies"])},
+            }
+        return _json(200, {"id": self.account_id, "mentioned_comment": node})
 
     def _replies(self, method: str, comment_id: str, form: dict[str, str]) -> FakeResponse:
         with self._lock:

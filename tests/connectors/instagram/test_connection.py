@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +24,7 @@ MEDIA = "17918195224117851"
 def media_routes(graph) -> None:
     graph.on("GET", f"/{IG}/media", fixture_json("api_user_media.json"))
     graph.on("GET", f"/{MEDIA}/comments", fixture_json("api_media_comments.json"))
+    graph.on("GET", f"/{IG}/tags", {"data": []})
 
 
 # --- polling ---------------------------------------------------------------------------
@@ -61,9 +63,31 @@ def test_poll_advances_the_cursor_and_skips_older_items(graph, ig_channel):
     media_routes(graph)
     poll_channel(ig_channel)
     ig_channel.refresh_from_db()
-    page = connector_for(ig_channel).poll(ig_channel.cursor)
+    state = json.loads(ig_channel.cursor)
+    state["counts"] = {}  # force a re-read of the comments
+    page = connector_for(ig_channel).poll(json.dumps(state))
     # Only the newest comment is at or after the cursor (the inbox dedupes it).
     assert [item.external_id for item in page.items] == ["17870913679156914"]
+
+
+def test_poll_spares_the_comments_call_when_the_count_did_not_change(graph, ig_channel):
+    media_routes(graph)
+    poll_channel(ig_channel)
+    ig_channel.refresh_from_db()
+    poll_channel(ig_channel)
+    assert len(graph.sent("GET", f"/{MEDIA}/comments")) == 1
+
+
+def test_poll_turns_tagged_media_into_mentions(graph, ig_channel):
+    media_routes(graph)
+    graph.on("GET", f"/{IG}/tags", fixture_json("api_user_tags.json"))
+    poll_channel(ig_channel)
+    mention = Message.objects.get(external_id="mention:18011223344556677")
+    assert (mention.kind, mention.text, mention.author_identity.handle) == (
+        "mention",
+        "Ma lampe @maisonlumen dans le salon 😍",
+        "jo.martin",
+    )
 
 
 def test_poll_with_revoked_token_marks_needs_reauth(graph, ig_channel):

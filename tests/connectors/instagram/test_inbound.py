@@ -57,17 +57,16 @@ def test_our_own_comment_is_an_echo():
 
 def test_comment_mention_is_its_own_item_without_post():
     [item] = parse("webhook_mention_comment.json")
-    assert (item.kind, item.external_id, item.post, item.parent_external_id) == (
+    assert (item.kind, item.external_id, item.post) == (
         "mention",
-        "17894227972186120",
+        "mention:17918195224117852:17894227972186120",
         None,
-        "17918195224117852",
     )
 
 
 def test_caption_mention_uses_the_media_id():
     [item] = parse("webhook_mention_caption.json")
-    assert (item.kind, item.external_id) == ("mention", "17918195224117853")
+    assert (item.kind, item.external_id) == ("mention", "mention:17918195224117853")
 
 
 def test_unread_fields_are_ignored():

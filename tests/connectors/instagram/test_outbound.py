@@ -361,3 +361,62 @@ def test_too_long_dm_is_rejected_without_a_call(graph, owner, dm):
     do_reply(owner, dm.conversation, "é" * 600)  # 1200 bytes of UTF-8
     send_due()
     assert (Outbox.objects.get().state, graph.requests) == (OutboxState.FAILED, [])
+
+
+# --- mentions: another account's media ---------------------------------------------------
+
+MENTION = "mention:17918195224117852:17894227972186120"
+
+
+@pytest.fixture
+def mention(ig_channel) -> Message:
+    [message] = receive_fixture(ig_channel, "webhook_mention_comment.json")
+    return message
+
+
+def test_reply_to_a_mention_goes_through_the_mentions_edge(graph, owner, mention):
+    graph.on("POST", f"/{IG}/mentions", fixture_json("api_mention_reply.json"))
+    message = do_reply(owner, mention.conversation, "Merci pour la mention !")
+    send_due()
+    [request] = graph.sent("POST", f"/{IG}/mentions")
+    message.refresh_from_db()
+    assert (form(request), message.external_id) == (
+        {
+            "media_id": "17918195224117852",
+            "comment_id": "17894227972186120",
+            "message": "Merci pour la mention !",
+        },
+        "17911223344556677",
+    )
+
+
+def test_hiding_a_mention_is_refused_without_a_call(graph, owner, mention):
+    do_moderate_message(owner, mention, ActionKind.HIDE)
+    send_due()
+    assert (Outbox.objects.get().state, graph.requests) == (OutboxState.FAILED, [])
+
+
+def test_reconcile_of_mention_reply_reads_the_mentioned_comment(graph, ig_channel):
+    graph.on("GET", f"/{IG}", fixture_json("api_mentioned_comment.json"))
+    action = OutboundAction(
+        kind=ActionKind.REPLY,
+        idempotency_key="k",
+        target_external_id=MENTION,
+        text="Merci pour la mention !",
+    )
+    delivery = connector_for(ig_channel).reconcile(action)
+    assert (delivery.platform_id, graph.requests[0].url.params["fields"]) == (
+        "17911223344556677",
+        "mentioned_comment.comment_id(17894227972186120){id,replies{id,text,username,timestamp}}",
+    )
+
+
+def test_mention_ids_cannot_inject_field_expansions(graph, ig_channel):
+    action = OutboundAction(
+        kind=ActionKind.REPLY,
+        idempotency_key="k",
+        target_external_id="mention:1:2){access_token}",
+        text="x",
+    )
+    with pytest.raises(Exception, match="not an Instagram id"):
+        connector_for(ig_channel).reconcile(action)
