@@ -207,3 +207,30 @@ def test_the_fake_api_refuses_a_wrong_token(wire: YouTubeWire) -> None:
         )
     )
     assert (response.status, json.loads(response.body)["error"]["code"]) == (401, 401)
+
+
+def test_an_answer_to_our_reply_lands_in_the_same_thread(
+    wire: YouTubeWire, channel: Channel, owner: Member, actions: list[SimAction]
+) -> None:
+    wire.publish(EVENTS[:1])
+    poll_channel(channel)
+    do_reply(owner, Message.objects.get(channel=channel).conversation, "Débranchez-la 10 secondes")
+    send_due()
+    thanks = SimEvent(
+        id="e1-r1",
+        type="reply",
+        author=CAMILLE,
+        text="Merci, ça marche !",
+        created_at=datetime.now(UTC),
+        post=VIDEO,
+        parent_id=actions[0].created_id,
+    )
+    wire.publish([thanks])
+    _poll_now(channel)
+    first, answer = (
+        Message.objects.get(channel=channel, text=t) for t in ("Ma lampe clignote 😕", thanks.text)
+    )
+    assert (answer.parent_external_id, answer.conversation_id) == (
+        first.external_id,
+        first.conversation_id,
+    )

@@ -148,7 +148,8 @@ class YouTubeWire(Wire):
             self.author_sim_ids[author_id] = event.author.id
         parent = ""
         if event.type == "reply" and event.parent_id:
-            parent_comment = self.comments.get(self.sim_ids.get(event.parent_id, ""))
+            # A simulator id, or the platform id of a reply we created (a reaction answers it).
+            parent_comment = self.comments.get(self.sim_ids.get(event.parent_id, event.parent_id))
             if parent_comment is not None:
                 # YouTube threads are one level deep: answers to replies go under the top-level comment.
                 parent = parent_comment.parent_id or parent_comment.id
