@@ -57,6 +57,8 @@ DEFAULT_WRITE_RESERVE = 50 * COST_WRITE
 DEFAULT_MIN_POLL_SECONDS = 60
 # Each sweep re-reads this much recent history, to see edits, approvals and new replies.
 DEFAULT_WINDOW_HOURS = 24
+# The first sweep of a newly connected channel imports this much history.
+DEFAULT_BACKFILL_HOURS = 7 * 24
 # Overlap with the previous sweep's newest time: clocks and ordering are not exact.
 OVERLAP = timedelta(minutes=5)
 # At most this many comments.list pages per thread and per page of threads.
@@ -231,9 +233,12 @@ class YouTubeConnector(Connector):
         return Page(items=items, cursor=state.dump(), raw=dumps(envelope), has_more=state.in_sweep)
 
     def _horizon(self, state: Cursor, now: datetime) -> datetime:
-        window = now - timedelta(hours=self._config_int("window_hours", DEFAULT_WINDOW_HOURS))
+        """How far back this sweep reads: the window, further back after a long pause, or the backfill."""
         since = parse_time(state.since) if state.since else None
-        return (min(since, window) if since else window) - OVERLAP
+        if since is None:
+            return now - timedelta(hours=self._config_int("backfill_hours", DEFAULT_BACKFILL_HOURS))
+        window = now - timedelta(hours=self._config_int("window_hours", DEFAULT_WINDOW_HOURS))
+        return min(since, window) - OVERLAP
 
     def _past_horizon(self, threads: dict[str, Any], state: Cursor, now: datetime) -> bool:
         """True when this page already reaches threads older than the sweep must read."""

@@ -106,6 +106,8 @@ class YouTubeWire(Wire):
                 # The demo polls often; its quota is the simulator's, not Google's.
                 "quota_limit": 10_000_000,
                 "min_poll_seconds": 5,
+                # The demo's backfill publishes weeks of history before the first poll.
+                "backfill_hours": 24 * 400,
                 "poll_interval": 5,
             },
             credentials={

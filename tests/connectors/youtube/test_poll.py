@@ -116,12 +116,32 @@ def test_paging_follows_next_page_token_while_threads_are_recent(
     recent["nextPageToken"] = "QURTSl9pMVNC"
     older = fixture("comment_threads_published.json")
     older["nextPageToken"] = "never-followed"
+    for item in older["items"]:
+        item["snippet"]["topLevelComment"]["snippet"]["publishedAt"] = "2026-01-02T03:04:05Z"
+        item["snippet"]["topLevelComment"]["snippet"]["updatedAt"] = "2026-01-02T03:04:05Z"
     fake.on("GET", "/commentThreads", recent, older, empty_threads())
     fake.on("GET", "/comments", fixture("comments_replies.json"))
     poll_channel(yt_channel)
     tokens = [query(r).get("pageToken", "") for r in fake.calls("GET", "/commentThreads")]
-    # Page 2 reaches threads older than the window: the sweep moves on to heldForReview.
+    # Page 2 reaches threads older than the first sweep's 7 days: the sweep moves on to heldForReview.
     assert tokens == ["", "QURTSl9pMVNC", ""]
+
+
+def test_later_sweeps_read_back_one_day_only(fake: FakeYouTube, yt_channel: Channel) -> None:
+    two_days_ago = (timezone.now() - timedelta(days=2)).isoformat()
+    older = fixture("comment_threads_published.json")
+    for item in older["items"]:
+        item["snippet"]["topLevelComment"]["snippet"]["publishedAt"] = two_days_ago
+    older["nextPageToken"] = "QURTSl9pMVNC"
+    fake.on("GET", "/commentThreads", older)
+    fake.on("GET", "/comments", fixture("comments_replies.json"))
+    Channel.objects.filter(pk=yt_channel.pk).update(
+        cursor=Cursor(since=timezone.now().isoformat()).dump()
+    )
+    yt_channel.refresh_from_db()
+    poll_channel(yt_channel)
+    # Two-day-old threads are past a later sweep's window: no second page, for either status.
+    assert [query(r).get("pageToken", "") for r in fake.calls("GET", "/commentThreads")] == ["", ""]
 
 
 def test_each_call_is_counted_in_the_channel_quota(fake: FakeYouTube, yt_channel: Channel) -> None:
