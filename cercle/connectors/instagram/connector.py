@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..base import (
     BadSignature,
@@ -319,7 +320,11 @@ class InstagramConnector(Connector):
                 account_id=str(account["id"]),
                 account_name=str(account.get("username", "")),
             )
-        raise Rejected("no Facebook Page with a linked Instagram professional account was granted")
+        raise Rejected(
+            _(
+                "No Facebook Page with a linked Instagram professional account was granted to Cercle."
+            )
+        )
 
     def refresh_credentials(self) -> OAuthTokens | None:
         """Re-exchange the long-lived user token a week before it expires (Page tokens themselves do not)."""
@@ -334,7 +339,7 @@ class InstagramConnector(Connector):
         if expiry - timezone.now() > REFRESH_MARGIN:
             return None
         if expiry <= timezone.now():
-            raise TokenRevoked("the Instagram token expired: reconnect the channel")
+            raise TokenRevoked(_("The Instagram token expired: reconnect the channel."))
         app_id = _need(self._credential("app_id"), "Meta app id")
         app_secret = _need(self._credential("app_secret"), "Meta app secret")
         user_token = str(
@@ -345,7 +350,9 @@ class InstagramConnector(Connector):
     def test_connection(self) -> str:
         """One cheap call: who the token acts as."""
         data = self._client().get_user(_need(self.ig_user_id, "account id"))
-        return f"@{data.get('username', '')} ({data.get('id', '')})"
+        return _("Connected to the Instagram account @%(username)s.") % {
+            "username": str(data.get("username") or data.get("id") or "")[:100]
+        }
 
     def setup_instructions(self) -> dict[str, str]:
         """What to paste in the Meta app's Webhooks settings (product "Instagram")."""
@@ -354,7 +361,9 @@ class InstagramConnector(Connector):
             "callback_url": f"/hooks/{self.channel.uuid}",
             "verify_token": self.channel.verify_token,
             "fields": ", ".join(WEBHOOK_FIELDS),
-            "signature": f"{SIGNATURE_HEADER} (HMAC-SHA256 with the app secret)",
+            "signature": _(
+                "Instagram signs every delivery with the app secret (X-Hub-Signature-256)."
+            ),
         }
 
 

@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from ..base import ActionKind, Delivery, OutboundAction, RateLimited, Rejected
 from .client import InstagramClient
 from .inbound import split_mention_id
@@ -29,6 +32,14 @@ PRIVATE_REPLIES = "private_replies"
 # limits writes to 60 writes per user per hour"); 750 private replies (Messenger
 # Platform rate limits, "Private Replies API").
 DEFAULT_LIMITS = {COMMENT_WRITES: 60, PRIVATE_REPLIES: 750}
+LIMIT_MESSAGES = {
+    COMMENT_WRITES: gettext_lazy(
+        "Instagram allows %(limit)d comments per hour: waiting for the window."
+    ),
+    PRIVATE_REPLIES: gettext_lazy(
+        "Instagram allows %(limit)d private replies per hour: waiting for the window."
+    ),
+}
 # Which counter an action spends (hide/unhide/delete are not comment creations).
 BUCKET_OF = {ActionKind.REPLY: COMMENT_WRITES, ActionKind.PRIVATE_REPLY: PRIVATE_REPLIES}
 # Instagram's longest comment, and the longest DM text (1000 bytes of UTF-8).
@@ -93,7 +104,7 @@ def check_limit(quota: Mapping[str, Any], bucket: str, limit: int, now: datetime
     """Raise RateLimited when one more write of `bucket` would exceed its published limit."""
     retry_at = limit_retry_at(quota, bucket, limit, now)
     if retry_at is not None:
-        raise RateLimited(f"Instagram allows {limit} {bucket.replace('_', ' ')} per hour", retry_at)
+        raise RateLimited(LIMIT_MESSAGES[bucket] % {"limit": limit}, retry_at)
 
 
 # --- perform --------------------------------------------------------------------
@@ -104,9 +115,14 @@ def _check_text(action: OutboundAction, private: bool) -> str:
     if not text:
         raise Rejected("empty text")
     if private and len(text.encode()) > MAX_MESSAGE_BYTES:
-        raise Rejected(f"Instagram messages are limited to {MAX_MESSAGE_BYTES} bytes")
+        raise Rejected(
+            _("Instagram messages are limited to %(limit)d bytes.") % {"limit": MAX_MESSAGE_BYTES}
+        )
     if not private and len(text) > MAX_COMMENT_CHARS:
-        raise Rejected(f"Instagram comments are limited to {MAX_COMMENT_CHARS} characters")
+        raise Rejected(
+            _("Instagram comments are limited to %(limit)d characters.")
+            % {"limit": MAX_COMMENT_CHARS}
+        )
     return text
 
 
@@ -159,7 +175,7 @@ def _perform_on_mention(
 ) -> Delivery:
     """A mention sits on another account's media: only a public answer is possible."""
     if action.kind != ActionKind.REPLY:
-        raise Rejected(f"Instagram cannot {action.kind} an item on another account's media")
+        raise Rejected(_("Instagram only allows a public answer on another account's post."))
     data = client.reply_to_mention(
         _required(ig_user_id, "account id"),
         media_id,

@@ -233,7 +233,7 @@ def test_generic_client_credentials_are_accepted(workspace, settings):
 
 def test_connection_names_the_account(graph, ig_channel):
     graph.on("GET", f"/{IG}", fixture_json("api_user.json"))
-    assert connector_for(ig_channel).test_connection() == f"@maisonlumen ({IG})"
+    assert "@maisonlumen" in connector_for(ig_channel).test_connection()
 
 
 def test_setup_instructions_give_verify_token_and_fields(ig_channel):
