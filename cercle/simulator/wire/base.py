@@ -53,6 +53,11 @@ class SimEvent:
     thread_id: str = ""  # private-message thread
     rating: int | None = None  # reviews, 1..5
     from_brand: bool = False
+    # What the community generator meant (question, complaint, praise, spam…) and the
+    # product family: ground truth for tests, the demo's backfill and benchmarks.
+    # Wires never send these: a platform does not label its items.
+    category: str = ""
+    topic: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,456 @@
+"""Driving the community into Cercle: connecting channels, the live loop, the backfill.
+
+- `connect_channels` creates (or re-points) the demo's channels on the fake platform.
+- `WebhookSender` pushes events as the platform would: real HTTP POSTs of the
+  wire's signed bodies to `/hooks/<channel-uuid>` (or `publish` for poll-only wires).
+- `LiveCommunity` is the live loop: events at the week's rhythm, scaled by `rate`.
+- `backfill` writes N days of history quickly through the real pipeline
+  (RawEvents in bulk, then the ingest drain) and works the older conversations
+  like a team would (assigned, answered through the real sender, tagged,
+  closed, spam hidden), dated at simulated times.
+- `webhook_batches` turns generated events into signed simulator-wire bodies (benchmarks).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import random
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from django.conf import settings
+from django.db.models import Max
+
+from cercle.connectors.actions import do_create_channel, do_ingest_pending, do_store_raw_events
+from cercle.connectors.base import ActionKind
+from cercle.connectors.models import Channel
+from cercle.connectors.outbox import send_due
+from cercle.connectors.poller import poll_channel
+from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
+from cercle.inbox.actions import (
+    do_assign_conversation,
+    do_change_status,
+    do_moderate_message,
+    do_reply,
+    do_tag_conversation,
+)
+from cercle.inbox.choices import Direction, Status
+from cercle.inbox.models import Activity, Conversation, Message
+from cercle.workspaces.models import Member, Workspace
+
+from . import phrases as P
+from .actions import do_date_received_history, do_date_work, do_repoint_channel
+from .channels import CHANNELS, ChannelSpec, wire_class
+from .community import LIVE_PER_DAY, PARIS, Community, _poisson, hour_weight
+from .platform import FakePlatform
+from .wire.base import SimEvent, Wire
+from .wire.simulator import body_for
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+# Tags the backfilled team put on what they handled (the workspace speaks French).
+CATEGORY_TAGS = {
+    "question": "question",
+    "complaint": "réclamation",
+    "outage": "panne",
+    "praise": "compliment",
+    "review": "avis",
+    "spam": "spam",
+    "toxic": "toxique",
+    "troll": "troll",
+}
+
+
+def ensure_egress_allowed(host: str) -> None:
+    """Let this process's connectors reach the fake platform on a loopback address."""
+    if host not in settings.CERCLE_EGRESS_ALLOW_HOSTS:
+        settings.CERCLE_EGRESS_ALLOW_HOSTS = [*settings.CERCLE_EGRESS_ALLOW_HOSTS, host]
+
+
+# --- channels ----------------------------------------------------------------------------
+
+
+def connect_channels(
+    workspace: Workspace, platform: FakePlatform, specs: Iterable[ChannelSpec] = CHANNELS
+) -> dict[str, Channel]:
+    """Mount each simulated channel's wire on the platform and connect it in Cercle (idempotent)."""
+    channels: dict[str, Channel] = {}
+    for spec in specs:
+        wire = platform.add_wire(spec.key, wire_class(spec))
+        setup = wire.setup()
+        config = {**setup.config, "sim_channel_key": spec.key}
+        existing = Channel.objects.filter(
+            workspace=workspace, platform=wire.platform, external_id=setup.external_id
+        ).first()
+        if existing is None:
+            channels[spec.key] = do_create_channel(
+                workspace,
+                wire.platform,
+                spec.name,
+                external_id=setup.external_id,
+                config=config,
+                credentials=setup.credentials,
+            )
+        else:
+            channels[spec.key] = do_repoint_channel(existing, config, setup.credentials)
+    return channels
+
+
+# --- pushing events -----------------------------------------------------------------------
+
+
+class WebhookSender:
+    """Delivers events the way each channel's platform would: signed webhooks, or published for polling."""
+
+    def __init__(self, cercle_url: str, platform: FakePlatform, channels: dict[str, Channel], timeout: float = 10.0) -> None:
+        self.cercle_url = cercle_url.rstrip("/")
+        self.platform = platform
+        self.channels = channels
+        self.client = httpx.Client(timeout=timeout)
+        self.sent = 0
+        self.failed = 0
+        self._lock = threading.Lock()
+
+    def deliver(self, channel_key: str, events: list[SimEvent]) -> None:
+        """Push `events` of one channel; retries a little when Cercle is briefly unavailable."""
+        wire = self.platform.wires[channel_key]
+        channel = self.channels[channel_key]
+        self.platform.remember(channel_key, events)
+        deliveries = wire.webhooks(events)
+        if not deliveries:
+            wire.publish(events)
+            return
+        url = f"{self.cercle_url}/hooks/{channel.uuid}"
+        for delivery in deliveries:
+            ok = False
+            for attempt in range(4):
+                try:
+                    response = self.client.post(url, content=delivery.body, headers=delivery.headers)
+                    ok = response.status_code < 300
+                    if ok or response.status_code < 500:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5 * 2**attempt)
+            with self._lock:
+                if ok:
+                    self.sent += 1
+                else:
+                    self.failed += 1
+            if not ok:
+                logger.warning("webhook to %s refused or unreachable", url)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class LiveCommunity(threading.Thread):
+    """The live loop: the community keeps writing, at the week's rhythm times `rate`.
+
+    At rate 1 the simulated brand gets about LIVE_PER_DAY items a day (several a
+    minute at the evening peak, fewer at night). What follows an item in its
+    thread (the customer coming back, another customer answering) comes
+    `compress` times sooner than in the history, so a demo visitor sees it.
+    """
+
+    def __init__(
+        self,
+        community: Community,
+        deliver: Callable[[str, list[SimEvent]], None],
+        rate: float = 1.0,
+        seed: int = 1,
+        tick: float = 1.0,
+        compress: float = 10.0,
+    ) -> None:
+        super().__init__(name="sim-live", daemon=True)
+        self.community = community
+        self.deliver = deliver
+        self.rate = rate
+        self.tick = tick
+        self.compress = compress
+        self.rng = random.Random(seed)
+        self.stopping = threading.Event()
+        self.delivered = 0
+        self._pending: list[tuple[datetime, int, str, SimEvent]] = []
+        self._order = itertools.count()
+        self._run_id = f"L{int(time.time())}"
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.tick):
+            try:
+                self.step(datetime.now(UTC), self.tick)
+            except Exception:  # the demo must keep living through a hiccup
+                logger.exception("live community step failed")
+
+    def step(self, now: datetime, seconds: float) -> int:
+        """Create what the community writes during `seconds` before `now`; deliver what is due."""
+        expected = LIVE_PER_DAY * self.rate / 86_400 * seconds * hour_weight(now.astimezone(PARIS))
+        incident = self.community.incident_at(now)
+        if incident is not None:
+            expected *= incident.magnitude
+        for _ in range(_poisson(self.rng, expected)):
+            when = now - timedelta(seconds=self.rng.random() * seconds)
+            for key, event in self.community.make_events(self.rng, when, f"{self._run_id}-{next(self._order)}"):
+                if event.created_at > now:
+                    due = now + (event.created_at - now) / self.compress
+                    event = replace(event, created_at=due)
+                heapq.heappush(self._pending, (event.created_at, next(self._order), key, event))
+        batch: dict[str, list[SimEvent]] = defaultdict(list)
+        while self._pending and self._pending[0][0] <= now:
+            _due, _n, key, event = heapq.heappop(self._pending)
+            batch[key].append(event)
+        for key, events in batch.items():
+            self.deliver(key, events)
+            self.delivered += len(events)
+        return sum(len(e) for e in batch.values())
+
+
+# --- benchmarks --------------------------------------------------------------------------
+
+
+def webhook_batches(
+    events: Iterable[tuple[str, SimEvent]], batch_size: int = 50, secrets: dict[str, str] | None = None
+) -> list[tuple[str, bytes, dict[str, str]]]:
+    """Group events per channel into simulator-wire webhook bodies: [(channel_key, body, headers)].
+
+    With `secrets` (channel key → webhook secret) each body carries its signature header.
+    """
+    per_channel: dict[str, list[SimEvent]] = defaultdict(list)
+    for key, event in events:
+        per_channel[key].append(event)
+    batches = []
+    for key, items in per_channel.items():
+        for start in range(0, len(items), batch_size):
+            body = body_for(items[start : start + batch_size])
+            headers = {"Content-Type": "application/json"}
+            if secrets and key in secrets:
+                headers[SIGNATURE_HEADER] = sign(body, secrets[key])
+            batches.append((key, body, headers))
+    return batches
+
+
+# --- backfill ------------------------------------------------------------------------------
+
+
+@dataclass
+class BackfillReport:
+    events: int = 0
+    raw_events: int = 0
+    conversations: int = 0
+    replied: int = 0
+    moderated: int = 0
+    closed: int = 0
+    seconds: float = 0.0
+
+
+def _reply_time(rng: random.Random, received: datetime) -> datetime:
+    """When the team answered: minutes in business hours, next morning at night."""
+    when = received + timedelta(minutes=rng.lognormvariate(3.6, 0.9))  # median about 35 minutes
+    local = when.astimezone(PARIS)
+    if local.hour < 8:
+        when = local.replace(hour=8, minute=rng.randint(30, 59)).astimezone(UTC)
+    elif local.hour >= 21:
+        when = (local + timedelta(days=1)).replace(hour=8, minute=rng.randint(30, 59)).astimezone(UTC)
+    return when
+
+
+def _store(
+    platform: FakePlatform, channels: dict[str, Channel], events: list[tuple[str, SimEvent]], progress: Progress
+) -> int:
+    """Store the history as each wire would have delivered it: RawEvents in bulk, or pages polled."""
+    per_channel: dict[str, list[SimEvent]] = defaultdict(list)
+    for key, event in events:
+        per_channel[key].append(event)
+    stored = 0
+    for key, items in per_channel.items():
+        wire: Wire = platform.wires[key]
+        platform.remember(key, items)
+        bodies = [d.body for d in wire.webhooks(items)]
+        if bodies:
+            stored += do_store_raw_events(channels[key], bodies)
+        else:  # a poll-only platform: publish, then poll it through the real connector
+            wire.publish(items)
+            while poll_channel(channels[key]):
+                stored += 1
+        progress(f"  {key}: {len(items)} items stored")
+    return stored
+
+
+def _drain(progress: Progress) -> int:
+    total, last = 0, time.monotonic()
+    while True:
+        report = do_ingest_pending()
+        total += report.events
+        if report.events == 0:
+            return total
+        if time.monotonic() - last > 3:
+            progress(f"  ingested {total} raw events…")
+            last = time.monotonic()
+
+
+def backfill(
+    workspace: Workspace,
+    days: int = 30,
+    now: datetime | None = None,
+    *,
+    platform: FakePlatform | None = None,
+    channels: dict[str, Channel] | None = None,
+    community: Community | None = None,
+    seed: int = 42,
+    work: bool = True,
+    progress: Progress | None = None,
+) -> BackfillReport:
+    """Write `days` of community history into `workspace` through the real pipeline, then work it.
+
+    Without a `platform`, a fake platform is started for the duration (the
+    team's replies are delivered to it by the real sender).
+    """
+    started = time.monotonic()
+    say: Progress = progress or (lambda _line: None)
+    now = now or datetime.now(UTC)
+    community = community or (platform.community if platform else Community(seed))
+    own_platform = platform is None
+    platform = platform or FakePlatform(community).start()
+    ensure_egress_allowed(platform.host)
+    try:
+        channels = channels or connect_channels(workspace, platform)
+        report = BackfillReport()
+        events = community.events_between(now - timedelta(days=days), now)
+        report.events = len(events)
+        say(f"Backfill: {len(events)} community items over {days} days")
+        mark = Activity.objects.aggregate(last=Max("id"))["last"] or 0
+        _store(platform, channels, events, say)
+        report.raw_events = _drain(say)
+        do_date_received_history(workspace, since_id=mark)
+        report.conversations = Conversation.objects.filter(workspace=workspace).count()
+        say(f"  {report.conversations} conversations")
+        if work:
+            _work(workspace, platform, channels, events, now, report, seed, say)
+    finally:
+        if own_platform:
+            platform.stop()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _work(
+    workspace: Workspace,
+    platform: FakePlatform,
+    channels: dict[str, Channel],
+    events: list[tuple[str, SimEvent]],
+    now: datetime,
+    report: BackfillReport,
+    seed: int,
+    say: Progress,
+) -> None:
+    """Answer, assign, tag, close and moderate the older conversations, like the team did."""
+    members = list(Member.objects.filter(workspace=workspace).select_related("user").order_by("id"))
+    agents = [m for m in members if m.can("reply")]
+    lead = next((m for m in members if m.can("assign") and m.can("moderate")), None)
+    if not agents or lead is None:
+        say("  no team to work the history; leaving it all new")
+        return
+    rng = random.Random(seed * 31 + 7)
+    by_id = {(k, e.id): e for k, e in events if e.op == "create"}
+    first_items = (
+        Message.objects.filter(workspace=workspace, direction=Direction.INBOUND)
+        .order_by("conversation_id", "id")
+        .values_list("conversation_id", "channel_id", "external_id", "id")
+    )
+    key_of = {channel.pk: key for key, channel in channels.items()}
+    firsts: dict[int, tuple[SimEvent, int]] = {}
+    for conversation_id, channel_id, external_id, message_id in first_items:
+        if conversation_id in firsts:
+            continue
+        event = by_id.get((key_of.get(channel_id, ""), external_id or ""))
+        if event is not None:
+            firsts[conversation_id] = (event, message_id)
+    conversations = Conversation.objects.filter(
+        workspace=workspace, pk__in=list(firsts), status__in=[Status.NEW, Status.OPEN]
+    ).select_related("channel", "contact", "post")
+    # Reactions belong to the live demo, not to the history being written.
+    react, platform.react_probability = platform.react_probability, 0.0
+    dated: list[tuple[Conversation, datetime, int]] = []
+    last_print = time.monotonic()
+    try:
+        for conversation in conversations.order_by("id"):
+            event, message_id = firsts[conversation.pk]
+            received = conversation.last_inbound_at or event.created_at
+            age = now - received
+            mark = Activity.objects.filter(workspace=workspace).aggregate(last=Max("id"))["last"] or 0
+            when = _reply_time(rng, received)
+            if when >= now - timedelta(minutes=5):
+                continue
+            agent = rng.choice(agents)
+            category = event.category
+            if category in {"spam", "toxic"}:
+                if age > timedelta(hours=2) and rng.random() < 0.8:
+                    message = Message.objects.get(pk=message_id)
+                    do_moderate_message(lead, message, ActionKind.HIDE)
+                    do_tag_conversation(agent, conversation, CATEGORY_TAGS[category])
+                    do_change_status(agent, conversation, Status.CLOSED)
+                    report.moderated += 1
+                    report.closed += 1
+                    dated.append((conversation, when, mark))
+                continue
+            if category == "troll":
+                if rng.random() < 0.5 and age > timedelta(hours=6):
+                    do_change_status(agent, conversation, Status.CLOSED)
+                    report.closed += 1
+                    dated.append((conversation, when, mark))
+                continue
+            chance = 0.88 if age > timedelta(days=1) else 0.5 if age > timedelta(hours=3) else 0.12
+            if rng.random() >= chance:
+                continue
+            if rng.random() < 0.7:
+                do_assign_conversation(lead, conversation, agent)
+            if category in CATEGORY_TAGS:
+                do_tag_conversation(agent, conversation, CATEGORY_TAGS[category])
+            if event.topic and rng.random() < 0.6:
+                do_tag_conversation(agent, conversation, event.topic)
+            do_reply(agent, conversation, _brand_reply(rng, event, conversation))
+            report.replied += 1
+            if age > timedelta(days=1) and rng.random() < 0.8:
+                do_change_status(agent, conversation, Status.CLOSED)
+                report.closed += 1
+            elif rng.random() < 0.3:
+                do_change_status(agent, conversation, Status.PENDING)
+            dated.append((conversation, when, mark))
+            if time.monotonic() - last_print > 3:
+                say(f"  worked {len(dated)} conversations…")
+                last_print = time.monotonic()
+        say(f"  delivering {report.replied} replies and {report.moderated} moderations to the platform…")
+        while send_due(limit=200):
+            pass
+    finally:
+        platform.react_probability = react
+    for conversation, when, mark in dated:
+        do_date_work(conversation, when, mark)
+    say(f"  answered {report.replied}, closed {report.closed}, hid {report.moderated}")
+
+
+def _brand_reply(rng: random.Random, event: SimEvent, conversation: Conversation) -> str:
+    lang = event.author.language if event.author.language in P.BRAND_REPLIES else "en"
+    group = {
+        "question": "question",
+        "complaint": "complaint",
+        "outage": "complaint",
+        "praise": "praise",
+        "share": "praise",
+    }.get(event.category, "other")
+    if event.category == "review":
+        group = "praise" if (event.rating or 3) >= 4 else "complaint"
+    first = conversation.contact.first_name or event.author.name.split(" ")[0]
+    return rng.choice(P.BRAND_REPLIES[lang][group]).replace("{first}", first)
