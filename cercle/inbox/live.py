@@ -81,22 +81,26 @@ def event_stream(
     """The WSGI stream: frames for new activities, a heartbeat comment every 15 s, ends after max_seconds."""
     poll = poll_seconds if poll_seconds is not None else settings.CERCLE_LIVE_POLL_SECONDS
     max_seconds = max_seconds if max_seconds is not None else _max_seconds()
+    heartbeat = _heartbeat_seconds()
     started = last_sent = clock()
     yield f"retry: {RETRY_MS}\n\n"
-    while clock() - started < max_seconds:
-        events = fetch_events(workspace_id, after)
-        for event in events:
-            after = event["id"]
-            yield format_event(event)
-        now = clock()
-        if events:
-            last_sent = now
-        elif now - last_sent >= HEARTBEAT_SECONDS:
-            last_sent = now
-            yield ": heartbeat\n\n"
-        if len(events) < BATCH:
-            sleep(poll)
-    _close_connection()
+    try:
+        while clock() - started < max_seconds:
+            events = fetch_events(workspace_id, after)
+            for event in events:
+                after = event["id"]
+                yield format_event(event)
+            now = clock()
+            if events:
+                last_sent = now
+            elif now - last_sent >= heartbeat:
+                # Also how a WSGI stream learns that the browser went away: the write fails.
+                last_sent = now
+                yield ": heartbeat\n\n"
+            if len(events) < BATCH:
+                sleep(poll)
+    finally:
+        _close_connection()
 
 
 async def async_event_stream(
@@ -110,6 +114,7 @@ async def async_event_stream(
     poll = poll_seconds if poll_seconds is not None else settings.CERCLE_LIVE_POLL_SECONDS
     max_seconds = max_seconds if max_seconds is not None else _max_seconds()
     fetch = sync_to_async(fetch_events, thread_sensitive=False)
+    heartbeat = _heartbeat_seconds()
     loop = asyncio.get_running_loop()
     started = last_sent = loop.time()
     yield f"retry: {RETRY_MS}\n\n"
@@ -122,7 +127,7 @@ async def async_event_stream(
             now = loop.time()
             if events:
                 last_sent = now
-            elif now - last_sent >= HEARTBEAT_SECONDS:
+            elif now - last_sent >= heartbeat:
                 last_sent = now
                 yield ": heartbeat\n\n"
             if len(events) < BATCH:
@@ -134,6 +139,10 @@ async def async_event_stream(
 def _max_seconds() -> float:
     # Tests shorten streams so the threaded test server does not keep readers around.
     return float(getattr(settings, "CERCLE_LIVE_MAX_SECONDS", MAX_STREAM_SECONDS))
+
+
+def _heartbeat_seconds() -> float:
+    return float(getattr(settings, "CERCLE_LIVE_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS))
 
 
 def _close_connection() -> None:

@@ -42,6 +42,7 @@ from .actions import (
     do_untag_conversation,
 )
 from .choices import ConversationKind, Kind, Status
+from .middleware import activate_workspace_timezone, add_security_headers
 from .models import Conversation
 
 ViewFunc = Callable[..., HttpResponseBase]
@@ -56,21 +57,16 @@ def inbox_view(permission: str = "view") -> Callable[[ViewFunc], ViewFunc]:
         @member_required(permission)
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            _activate_timezone(request)
-            return view(request, *args, **kwargs)
+            activate_workspace_timezone(request)
+            try:
+                return add_security_headers(view(request, *args, **kwargs))
+            finally:
+                # Threads serve other requests next: leave no time zone behind.
+                timezone.deactivate()
 
         return wrapper  # type: ignore[return-value]
 
     return decorator
-
-
-def _activate_timezone(request: HttpRequest) -> None:
-    member = getattr(request, "member", None)
-    if member is not None:
-        try:
-            timezone.activate(member.workspace.timezone)
-        except (ValueError, KeyError):
-            timezone.deactivate()
 
 
 def _member(request: HttpRequest) -> Member:

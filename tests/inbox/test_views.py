@@ -295,3 +295,13 @@ def test_hostile_text_and_author_are_escaped(lea, sim_channel):
     for url in (reverse("inbox:index"), reverse("inbox:conversation", args=[conversation.pk])):
         body = lea.get(url).content.decode()
         assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body
+
+
+def test_pages_carry_a_content_security_policy(lea):
+    assert "default-src 'self'" in lea.get(reverse("inbox:index"))["Content-Security-Policy"]
+
+
+def test_times_are_shown_in_the_workspace_time_zone(lea, conversation):
+    # The message was sent at 09:30 UTC: 10:30 in Paris (the workspace's zone).
+    page = lea.get(reverse("inbox:conversation", args=[conversation.pk])).content.decode()
+    assert "10:30 a.m." in page
