@@ -65,6 +65,8 @@ TOKEN_CODES = frozenset({102, 190})
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, *range(80001, 80010)})
 PERMISSION_CODES = frozenset({3, 10, *range(200, 300)})
 TRANSIENT_CODES = frozenset({1, 2, 368})
+# Messenger: "This message is sent outside of allowed window" (code 10, subcode 2018278).
+OUT_OF_WINDOW = frozenset({(10, 2018278)})
 # Throttling without an estimate: the Graph windows roll over one hour.
 DEFAULT_THROTTLE_WAIT = timedelta(minutes=10)
 
@@ -156,6 +158,9 @@ def classify_error(response: httpx.Response) -> ConnectorError:
     subcode = error.get("error_subcode")
     message = str(error.get("message", ""))[:300]
     detail = f"Facebook #{code}{f'/{subcode}' if subcode else ''}: {message}"
+    if (code, subcode) in OUT_OF_WINDOW:
+        # The Messenger 24-hour window closed: this message cannot go, the Page is fine.
+        return Rejected(detail)
     if code in TOKEN_CODES:
         return TokenRevoked(detail)
     if code in RATE_LIMIT_CODES or response.status_code == 429:

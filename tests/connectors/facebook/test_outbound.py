@@ -113,6 +113,24 @@ def test_messenger_reply_is_a_response_to_the_person(graph, owner, messenger_thr
     }
 
 
+def test_messenger_reply_after_the_24_hour_window_fails_without_degrading_the_page(
+    graph, owner, fb_channel, messenger_thread
+):
+    error = {
+        "error": {
+            "message": "(#10) This message is sent outside of allowed window.",
+            "type": "OAuthException",
+            "code": 10,
+            "error_subcode": 2018278,
+        }
+    }
+    graph.on("POST", f"/{PAGE_ID}/messages", httpx.Response(400, json=error))
+    do_reply(owner, messenger_thread, "Toujours là ?")
+    send_due()
+    fb_channel.refresh_from_db()
+    assert (Outbox.objects.get().state, fb_channel.health) == (OutboxState.FAILED, Health.OK)
+
+
 def test_messenger_text_over_2000_characters_is_refused(graph, owner, messenger_thread):
     do_reply(owner, messenger_thread, "x" * 2001)
     send_due()
