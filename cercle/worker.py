@@ -28,7 +28,7 @@ def schedule_once(last_poll: float) -> float:
     """Enqueue the drains that have work; returns the time of the last poll enqueue."""
     from cercle.connectors.choices import OutboxState, RawEventStatus
     from cercle.connectors.models import Outbox, RawEvent
-    from cercle.connectors.tasks import ingest_pending, poll_channels, send_outbox
+    from cercle.connectors.tasks import ingest_pending, poll_channels, refresh_credentials, send_outbox
     from cercle.inbox.choices import Status
     from cercle.inbox.models import Conversation
     from cercle.inbox.tasks import wake_snoozed
@@ -44,6 +44,8 @@ def schedule_once(last_poll: float) -> float:
         send_outbox.enqueue()
     if time.monotonic() - last_poll >= POLL_EVERY:
         poll_channels.enqueue()
+        # A pass with nothing due makes no network call.
+        refresh_credentials.enqueue()
         if Conversation.objects.filter(status=Status.SNOOZED, snoozed_until__lte=now).exists():
             wake_snoozed.enqueue()
         last_poll = time.monotonic()
