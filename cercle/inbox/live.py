@@ -60,7 +60,12 @@ def fetch_events(workspace_id: int, after: int, limit: int = BATCH) -> list[dict
 
 
 def latest_event_id(workspace_id: int) -> int:
-    last = Activity.objects.filter(workspace_id=workspace_id).order_by("-id").values_list("id", flat=True).first()
+    last = (
+        Activity.objects.filter(workspace_id=workspace_id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
     return last or 0
 
 
@@ -177,4 +182,4 @@ def live(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "no-cache"
     # Tell reverse proxies (nginx) not to buffer the stream.
     response["X-Accel-Buffering"] = "no"
-    return response
+    return response  # type: ignore[return-value]  # member_required is typed for HttpResponse

@@ -8,6 +8,7 @@ CurrentWorkspaceMiddleware).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
@@ -20,7 +21,10 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def add_security_headers(response: HttpResponseBase) -> HttpResponseBase:
+ResponseT = TypeVar("ResponseT", bound=HttpResponseBase)
+
+
+def add_security_headers(response: ResponseT) -> ResponseT:
     """Set the CSP unless the view chose its own."""
     if "Content-Security-Policy" not in response:
         response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY

@@ -37,10 +37,27 @@ VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 SORTS = ("waiting", "newest", "priority")
 # Activity verbs that already show as a message in the timeline.
-VERBS_SHOWN_AS_MESSAGES = {Verb.RECEIVED, Verb.REPLIED, Verb.NOTE_ADDED, Verb.CLASSIFIED, Verb.DELIVERED}
+VERBS_SHOWN_AS_MESSAGES = {
+    Verb.RECEIVED,
+    Verb.REPLIED,
+    Verb.NOTE_ADDED,
+    Verb.CLASSIFIED,
+    Verb.DELIVERED,
+}
 # Filter names kept in the URL (shareable views).
 FILTER_KEYS = (
-    "view", "status", "channel", "platform", "kind", "language", "assignee", "tag", "from", "to", "q", "sort",
+    "view",
+    "status",
+    "channel",
+    "platform",
+    "kind",
+    "language",
+    "assignee",
+    "tag",
+    "from",
+    "to",
+    "q",
+    "sort",
 )
 
 
@@ -174,7 +191,9 @@ def _sorted(qs: QuerySet[Conversation], sort: str) -> QuerySet[Conversation]:
     if sort == "priority":
         return qs.order_by("-priority", "sla_due_at", "waiting_since", "id")
     # Oldest waiting first; answered conversations (no waiting_since) last.
-    return qs.order_by(F("waiting_since").asc(nulls_last=True), F("last_activity_at").desc(nulls_last=True), "id")
+    return qs.order_by(
+        F("waiting_since").asc(nulls_last=True), F("last_activity_at").desc(nulls_last=True), "id"
+    )
 
 
 @dataclass
@@ -201,7 +220,9 @@ def conversation_page(member: Member, filters: InboxFilters) -> ListPage:
     rows = list(
         qs.select_related("channel", "contact", "assignee__user")[offset : offset + PAGE_SIZE + 1]
     )
-    latest = Activity.objects.filter(workspace_id=member.workspace_id).aggregate(m=Max("id"))["m"] or 0
+    latest = (
+        Activity.objects.filter(workspace_id=member.workspace_id).aggregate(m=Max("id"))["m"] or 0
+    )
     return ListPage(
         rows=rows[:PAGE_SIZE],
         page=filters.page,
@@ -244,12 +265,14 @@ def view_counts(member: Member) -> ViewCounts:
     )
     channels = list(
         Channel.objects.filter(workspace_id=member.workspace_id, is_active=True)
-        .annotate(open_count=Count("conversations", filter=Q(conversations__status__in=OPEN_STATUSES)))
+        .annotate(
+            open_count=Count("conversations", filter=Q(conversations__status__in=OPEN_STATUSES))
+        )
         .order_by("name")
     )
     return ViewCounts(
         counts={k: int(v or 0) for k, v in counts.items()},
-        channels=[ChannelView(c, c.open_count) for c in channels],  # type: ignore[attr-defined]
+        channels=[ChannelView(c, c.open_count) for c in channels],
     )
 
 
@@ -309,7 +332,9 @@ class TimelineItem:
 def timeline(conversation: Conversation) -> list[TimelineItem]:
     """Messages (inbound, outbound, notes) and activities of a conversation, oldest first."""
     messages = list(
-        conversation.messages.select_related("author_identity", "author_member__user").order_by("id")
+        conversation.messages.select_related("author_identity", "author_member__user").order_by(
+            "id"
+        )
     )
     failed = dict(
         Outbox.objects.filter(
@@ -324,7 +349,10 @@ def timeline(conversation: Conversation) -> list[TimelineItem]:
         .order_by("id")
     )
     items = chain(
-        (TimelineItem("message", m.when, message=m, failed_outbox_id=failed.get(m.pk)) for m in messages),
+        (
+            TimelineItem("message", m.when, message=m, failed_outbox_id=failed.get(m.pk))
+            for m in messages
+        ),
         (TimelineItem("activity", a.created_at, activity=a) for a in activities),
     )
     return sorted(items, key=lambda i: i.when)
@@ -333,7 +361,9 @@ def timeline(conversation: Conversation) -> list[TimelineItem]:
 def other_conversations(conversation: Conversation, limit: int = 10) -> list[Conversation]:
     """The contact's other conversations, most recent first."""
     return list(
-        Conversation.objects.filter(workspace_id=conversation.workspace_id, contact_id=conversation.contact_id)
+        Conversation.objects.filter(
+            workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
+        )
         .exclude(pk=conversation.pk)
         .select_related("channel")
         .order_by("-last_activity_at")[:limit]
@@ -341,7 +371,11 @@ def other_conversations(conversation: Conversation, limit: int = 10) -> list[Con
 
 
 def workspace_members(member: Member) -> list[Member]:
-    return list(Member.objects.filter(workspace_id=member.workspace_id).select_related("user").order_by("id"))
+    return list(
+        Member.objects.filter(workspace_id=member.workspace_id)
+        .select_related("user")
+        .order_by("id")
+    )
 
 
 def workspace_tags(member: Member) -> list[Tag]:

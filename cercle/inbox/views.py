@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -45,9 +45,15 @@ from .choices import ConversationKind, Kind, Status
 from .middleware import activate_workspace_timezone, add_security_headers
 from .models import Conversation
 
-ViewFunc = Callable[..., HttpResponseBase]
+ViewFunc = Callable[..., HttpResponse]
 # Moderation buttons, in display order; each needs the capability of the same name.
-MODERATION_ACTIONS = (ActionKind.LIKE, ActionKind.HIDE, ActionKind.UNHIDE, ActionKind.DELETE, ActionKind.BAN)
+MODERATION_ACTIONS = (
+    ActionKind.LIKE,
+    ActionKind.HIDE,
+    ActionKind.UNHIDE,
+    ActionKind.DELETE,
+    ActionKind.BAN,
+)
 
 
 def inbox_view(permission: str = "view") -> Callable[[ViewFunc], ViewFunc]:
@@ -56,7 +62,7 @@ def inbox_view(permission: str = "view") -> Callable[[ViewFunc], ViewFunc]:
     def decorator(view: ViewFunc) -> ViewFunc:
         @member_required(permission)
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             activate_workspace_timezone(request)
             try:
                 return add_security_headers(view(request, *args, **kwargs))
@@ -64,13 +70,13 @@ def inbox_view(permission: str = "view") -> Callable[[ViewFunc], ViewFunc]:
                 # Threads serve other requests next: leave no time zone behind.
                 timezone.deactivate()
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorator
 
 
 def _member(request: HttpRequest) -> Member:
-    return request.member  # type: ignore[attr-defined,no-any-return]
+    return request.member  # type: ignore[attr-defined]
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -150,7 +156,9 @@ def _platform_label(platform: str) -> str:
         return platform
 
 
-def conversation_context(request: HttpRequest, conversation: Conversation, error: str = "") -> dict[str, Any]:
+def conversation_context(
+    request: HttpRequest, conversation: Conversation, error: str = ""
+) -> dict[str, Any]:
     """Everything the conversation pane shows."""
     member = _member(request)
     caps, max_length = _capabilities(conversation)
@@ -206,12 +214,17 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
 # --- writing ------------------------------------------------------------------------
 
 
-def _after_action(request: HttpRequest, conv: Conversation, error: str = "", status: int = 200) -> HttpResponse:
+def _after_action(
+    request: HttpRequest, conv: Conversation, error: str = "", status: int = 200
+) -> HttpResponse:
     """Re-draw the conversation pane (HTMX) or go back to the conversation page."""
     conv = queries.conversation_for(_member(request), conv.pk)
     if _is_htmx(request):
         return render(
-            request, "inbox/_conversation.html", conversation_context(request, conv, error=error), status=status
+            request,
+            "inbox/_conversation.html",
+            conversation_context(request, conv, error=error),
+            status=status,
         )
     if error:
         messages.error(request, error)
@@ -298,7 +311,9 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
             until = snooze_time(request.POST.get("until", "") or request.POST.get("snooze", ""))
         except ValueError:
             until = None
-    return _guarded(request, conv, lambda: do_change_status(member, conv, status, snooze_until=until))
+    return _guarded(
+        request, conv, lambda: do_change_status(member, conv, status, snooze_until=until)
+    )
 
 
 @require_POST

@@ -23,7 +23,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SKIP_REASON = "browser tests skipped: install Debian's chromium (apt-get install chromium) to run them"
+SKIP_REASON = (
+    "browser tests skipped: install Debian's chromium (apt-get install chromium) to run them"
+)
 PASSWORD = "correct horse battery"
 
 # Playwright's sync API runs an event loop in this thread; Django would refuse
@@ -72,7 +74,9 @@ def live_settings(settings: Any) -> Any:
 
 
 @pytest.fixture
-def page(browser: Any, live_server: Any, transactional_db: Any, live_settings: Any) -> Iterator[Any]:
+def page(
+    browser: Any, live_server: Any, transactional_db: Any, live_settings: Any
+) -> Iterator[Any]:
     """A fresh browser context and page; every dialog (alert, confirm) is recorded in `page.dialogs`."""
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
     context.set_default_timeout(10_000)

@@ -23,7 +23,11 @@ def receive(channel, *events):
 def test_hostile_text_and_author_stay_inert(page, owner, sim_channel):
     receive(
         sim_channel,
-        sim_event("x1", text=HOSTILE + " <script>alert(2)</script>", author={"id": "evil", "name": HOSTILE}),
+        sim_event(
+            "x1",
+            text=HOSTILE + " <script>alert(2)</script>",
+            author={"id": "evil", "name": HOSTILE},
+        ),
     )
     login(page, "lea")
     page.click(".conv-row a")

@@ -68,7 +68,9 @@ def test_stream_ends_and_sends_heartbeats(db):
 
 def test_frames_carry_no_platform_text(workspace, sim_channel):
     receive(sim_channel, sim_event("c1", text="secret words"))
-    assert "secret words" not in "".join(live.format_event(e) for e in live.fetch_events(workspace.pk, 0))
+    assert "secret words" not in "".join(
+        live.format_event(e) for e in live.fetch_events(workspace.pk, 0)
+    )
 
 
 def test_async_stream_yields_the_same_events(workspace, sim_channel, transactional_db):

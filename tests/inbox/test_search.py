@@ -41,8 +41,14 @@ def test_prefix_and_accents(workspace, convs):
 
 
 def test_edited_text_is_reindexed(workspace, sim_channel, convs):
-    receive(sim_channel, sim_event("c2", op="edit", text="Where is my lamp?", author={"id": "u2", "name": "B"}))
-    assert (matching_conversation_ids(workspace.pk, "parcel"), matching_conversation_ids(workspace.pk, "lamp")) == (
+    receive(
+        sim_channel,
+        sim_event("c2", op="edit", text="Where is my lamp?", author={"id": "u2", "name": "B"}),
+    )
+    assert (
+        matching_conversation_ids(workspace.pk, "parcel"),
+        matching_conversation_ids(workspace.pk, "lamp"),
+    ) == (
         [],
         [convs["B"]],
     )
@@ -62,14 +68,29 @@ def test_other_workspace_is_not_searched(convs):
     other = do_create_workspace("Other")
     channel = do_create_channel(other, "simulator", "Other forum", external_id="o-1")
     receive(channel, sim_event("o1", text="parcel lost"))
-    assert matching_conversation_ids(other.pk, "parcel") != [] and convs["B"] not in matching_conversation_ids(
-        other.pk, "parcel"
-    )
+    assert matching_conversation_ids(other.pk, "parcel") != [] and convs[
+        "B"
+    ] not in matching_conversation_ids(other.pk, "parcel")
 
 
 @pytest.mark.parametrize(
     "query",
-    ['"', 'parcel"', "*", "parcel*", "NEAR(parcel my)", "parcel OR", "AND", "(", ")", "-parcel", "col:parcel", "^", "'; DROP TABLE inbox_message; --", "\x00"],
+    [
+        '"',
+        'parcel"',
+        "*",
+        "parcel*",
+        "NEAR(parcel my)",
+        "parcel OR",
+        "AND",
+        "(",
+        ")",
+        "-parcel",
+        "col:parcel",
+        "^",
+        "'; DROP TABLE inbox_message; --",
+        "\x00",
+    ],
 )
 def test_hostile_query_syntax_does_not_error(workspace, convs, query):
     matching_conversation_ids(workspace.pk, query)  # must not raise

@@ -68,7 +68,9 @@ def test_conversation_page_shows_the_timeline(lea, conversation):
 
 def test_conversation_partial_for_htmx(lea, conversation):
     response = lea.get(
-        reverse("inbox:conversation", args=[conversation.pk]), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="conversation"
+        reverse("inbox:conversation", args=[conversation.pk]),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="conversation",
     )
     assert b"<html" not in response.content and b'id="timeline"' in response.content
 
@@ -79,12 +81,16 @@ def test_another_workspaces_conversation_is_a_404(client, conversation):
     do_add_member(other, user, Role.OWNER)
     login(client, "mallory")
     assert client.get(reverse("inbox:conversation", args=[conversation.pk])).status_code == 404
-    response = client.post(reverse("inbox:send", args=[conversation.pk]), {"mode": "note", "text": "x"})
+    response = client.post(
+        reverse("inbox:send", args=[conversation.pk]), {"mode": "note", "text": "x"}
+    )
     assert response.status_code == 404
 
 
 def test_reply_creates_an_outbound_message_and_outbox_row(lea, conversation):
-    lea.post(reverse("inbox:send", args=[conversation.pk]), {"mode": "reply", "text": "Nous regardons !"})
+    lea.post(
+        reverse("inbox:send", args=[conversation.pk]), {"mode": "reply", "text": "Nous regardons !"}
+    )
     message = Message.objects.get(conversation=conversation, direction="outbound")
     assert message.text == "Nous regardons !" and Outbox.objects.filter(message=message).exists()
 
@@ -95,8 +101,12 @@ def test_private_reply_is_private(lea, conversation):
 
 
 def test_note_creates_a_note(lea, conversation):
-    lea.post(reverse("inbox:send", args=[conversation.pk]), {"mode": "note", "text": "Client fidèle"})
-    assert Message.objects.filter(conversation=conversation, direction="note", text="Client fidèle").exists()
+    lea.post(
+        reverse("inbox:send", args=[conversation.pk]), {"mode": "note", "text": "Client fidèle"}
+    )
+    assert Message.objects.filter(
+        conversation=conversation, direction="note", text="Client fidèle"
+    ).exists()
 
 
 def test_empty_reply_is_refused_with_a_message(lea, conversation):
@@ -126,7 +136,10 @@ def test_viewer_sees_no_reply_modes(client, workspace, conversation):
     do_add_member(workspace, do_create_user("vic", "correct horse battery"), Role.VIEWER)
     login(client, "vic")
     response = client.get(reverse("inbox:conversation", args=[conversation.pk]))
-    assert b'name="mode" value="reply"' not in response.content and b'name="mode" value="note"' in response.content
+    assert (
+        b'name="mode" value="reply"' not in response.content
+        and b'name="mode" value="note"' in response.content
+    )
 
 
 def test_assign_to_me(lea, owner, conversation):
@@ -145,17 +158,23 @@ def test_assign_to_member_then_unassign(lea, agent, conversation):
 def test_assign_to_member_of_another_workspace_is_a_404(lea, conversation):
     other = do_create_workspace("Other")
     stranger = do_add_member(other, do_create_user("zed", "correct horse battery"), Role.AGENT)
-    response = lea.post(reverse("inbox:assign", args=[conversation.pk]), {"assignee": str(stranger.pk)})
+    response = lea.post(
+        reverse("inbox:assign", args=[conversation.pk]), {"assignee": str(stranger.pk)}
+    )
     assert response.status_code == 404
 
 
 def test_close_logs_a_status_change(lea, conversation):
     lea.post(reverse("inbox:status", args=[conversation.pk]), {"status": "closed"})
-    assert Activity.objects.filter(conversation=conversation, verb="status_changed", data__new="closed").exists()
+    assert Activity.objects.filter(
+        conversation=conversation, verb="status_changed", data__new="closed"
+    ).exists()
 
 
 def test_snooze_with_a_preset(lea, conversation):
-    lea.post(reverse("inbox:status", args=[conversation.pk]), {"status": "snoozed", "snooze": "tomorrow"})
+    lea.post(
+        reverse("inbox:status", args=[conversation.pk]), {"status": "snoozed", "snooze": "tomorrow"}
+    )
     conversation.refresh_from_db()
     assert conversation.status == "snoozed" and conversation.snoozed_until is not None
 
@@ -242,7 +261,10 @@ def test_tag_filter(lea, owner, three):
 
 def test_channel_filter(lea, workspace, three):
     other = do_create_channel(workspace, "simulator", "Reviews", external_id="rev-1")
-    receive(other, sim_event("r1", type="review", rating=2, text="Bof", author={"id": "u9", "name": "Zoé"}))
+    receive(
+        other,
+        sim_event("r1", type="review", rating=2, text="Bof", author={"id": "u9", "name": "Zoé"}),
+    )
     assert _names(lea.get(reverse("inbox:index"), {"channel": other.pk})) == {"Zoé"}
 
 
@@ -258,14 +280,23 @@ def test_search_covers_closed_conversations(lea, owner, three):
 
 
 def test_sort_newest_and_paging(lea, sim_channel, owner):
-    receive(sim_channel, *[sim_event(f"m{i}", author={"id": f"a{i}", "name": f"P{i:02d}"}) for i in range(55)])
+    receive(
+        sim_channel,
+        *[sim_event(f"m{i}", author={"id": f"a{i}", "name": f"P{i:02d}"}) for i in range(55)],
+    )
     first = lea.get(reverse("inbox:index"), {"sort": "newest"}).context["page"]
     second = lea.get(reverse("inbox:index"), {"sort": "newest", "page": 2}).context["page"]
     assert len(first.rows) == 50 and first.has_next and len(second.rows) == 5
 
 
 def test_list_partial_for_htmx_keeps_the_form(lea, three):
-    response = lea.get(reverse("inbox:index"), {"q": "lamp"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="list", HTTP_HX_TRIGGER="filters")
+    response = lea.get(
+        reverse("inbox:index"),
+        {"q": "lamp"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="list",
+        HTTP_HX_TRIGGER="filters",
+    )
     body = response.content.decode()
     assert 'id="list-inner"' in body and 'id="filters"' not in body
 

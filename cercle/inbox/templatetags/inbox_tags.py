@@ -25,7 +25,7 @@ SLA_RISK = timedelta(minutes=15)
 
 @register.filter
 def sla_state(conversation: Conversation, now: datetime | None = None) -> str:
-    """"breached", "risk" or "" for the SLA due time of a conversation."""
+    """ "breached", "risk" or "" for the SLA due time of a conversation."""
     due = conversation.sla_due_at
     if due is None or conversation.status not in (Status.NEW, Status.OPEN, Status.PENDING):
         return ""
@@ -39,7 +39,7 @@ def sla_state(conversation: Conversation, now: datetime | None = None) -> str:
 
 @register.filter
 def health_colour(health: str) -> str:
-    return HEALTH_COLOURS.get(health, "grey")  # type: ignore[call-overload,no-any-return]
+    return HEALTH_COLOURS.get(health, "grey")  # type: ignore[call-overload]
 
 
 @register.filter
@@ -100,26 +100,49 @@ def activity_line(activity: Activity) -> SafeString:
         text = _("%(actor)s assigned to %(name)s") if actor else _("Assigned to %(name)s")
         return format_html_dict(text, actor=actor, name=data.get("assignee", ""))
     if verb == Verb.UNASSIGNED:
-        return format_html_dict(_("%(actor)s unassigned") if actor else _("Unassigned"), actor=actor)
-    if verb == Verb.STATUS_CHANGED:
-        text = _("%(actor)s changed the status: %(old)s → %(new)s") if actor else _("Status: %(old)s → %(new)s")
         return format_html_dict(
-            text, actor=actor, old=_status_label(data.get("old", "")), new=_status_label(data.get("new", ""))
+            _("%(actor)s unassigned") if actor else _("Unassigned"), actor=actor
+        )
+    if verb == Verb.STATUS_CHANGED:
+        text = (
+            _("%(actor)s changed the status: %(old)s → %(new)s")
+            if actor
+            else _("Status: %(old)s → %(new)s")
+        )
+        return format_html_dict(
+            text,
+            actor=actor,
+            old=_status_label(data.get("old", "")),
+            new=_status_label(data.get("new", "")),
         )
     if verb == Verb.TAGGED:
-        return format_html_dict(_("%(actor)s tagged “%(tag)s”") if actor else _("Tagged “%(tag)s”"), actor=actor, tag=data.get("tag", ""))
+        return format_html_dict(
+            _("%(actor)s tagged “%(tag)s”") if actor else _("Tagged “%(tag)s”"),
+            actor=actor,
+            tag=data.get("tag", ""),
+        )
     if verb == Verb.UNTAGGED:
         return format_html_dict(
-            _("%(actor)s removed the tag “%(tag)s”") if actor else _("Tag “%(tag)s” removed"), actor=actor, tag=data.get("tag", "")
+            _("%(actor)s removed the tag “%(tag)s”") if actor else _("Tag “%(tag)s” removed"),
+            actor=actor,
+            tag=data.get("tag", ""),
         )
     if verb == Verb.MODERATION_REQUESTED:
-        return format_html_dict(_("%(actor)s asked the platform: %(action)s"), actor=actor or _("Someone"), action=data.get("action", ""))
+        return format_html_dict(
+            _("%(actor)s asked the platform: %(action)s"),
+            actor=actor or _("Someone"),
+            action=data.get("action", ""),
+        )
     if verb == Verb.MODERATED:
-        return format_html_dict(_("Done on the platform: %(action)s"), action=data.get("action", ""))
+        return format_html_dict(
+            _("Done on the platform: %(action)s"), action=data.get("action", "")
+        )
     if verb == Verb.DELIVERY_FAILED:
         return format_html_dict(_("Delivery failed: %(error)s"), error=data.get("error", ""))
     if verb == Verb.RULE_FIRED:
-        return format_html_dict(_("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", "")))
+        return format_html_dict(
+            _("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", ""))
+        )
     label = str(Verb(verb).label) if verb in Verb.values else verb
     if actor:
         return format_html("{} {}", actor, label)
