@@ -234,3 +234,19 @@ def test_an_answer_to_our_reply_lands_in_the_same_thread(
         first.external_id,
         first.conversation_id,
     )
+
+
+def test_a_comment_deleted_on_the_platform_is_deleted_after_two_sweeps(
+    wire: YouTubeWire, channel: Channel
+) -> None:
+    wire.publish(EVENTS[:2])
+    poll_channel(channel)
+    gone = SimEvent(
+        id="e2", type="reply", op="delete", author=SAM, text="", created_at=T0, parent_id="e1"
+    )
+    wire.publish([gone])
+    _poll_now(channel)
+    _poll_now(channel)
+    assert [m.text for m in Message.objects.filter(channel=channel, deleted_at__isnull=False)] == [
+        "Same here"
+    ]

@@ -49,7 +49,15 @@ from .client import (
     expiry,
     token_request,
 )
-from .inbound import ENVELOPE_KIND, activity_time, iter_threads, page_items, parse_body, parse_time
+from .inbound import (
+    ENVELOPE_KIND,
+    activity_time,
+    deletion_items,
+    iter_threads,
+    page_items,
+    parse_body,
+    parse_time,
+)
 
 DEFAULT_STATUSES = ("published", "heldForReview")
 # Units kept for replies and moderation: polling never spends them (50 writes a day).
@@ -71,7 +79,7 @@ REFRESH_MARGIN = timedelta(minutes=5)
 class Cursor:
     """What the channel's cursor string holds (JSON), between polls and while paging."""
 
-    # Newest activity time seen by the last complete sweep.
+    # When the last complete sweep started: anything newer may not have been listed yet.
     since: str = ""
     # No new sweep before this time (the quota plan).
     next_at: str = ""
@@ -81,11 +89,18 @@ class Cursor:
     status_index: int = 0
     page_token: str = ""
     in_sweep: bool = False
-    sweep_newest: str = ""
+    sweep_started: str = ""
     sweep_cost: int = 0
     # Reply counts of recent threads, to read replies again only when the count moved.
     reply_counts: dict[str, int] = field(default_factory=dict)
     sweep_counts: dict[str, int] = field(default_factory=dict)
+    # Ids listed by the last complete sweep → their thread's publishedAt: one missing
+    # from the next sweep (while its thread is within that sweep's horizon) was deleted.
+    seen: dict[str, str] = field(default_factory=dict)
+    sweep_seen: dict[str, str] = field(default_factory=dict)
+    # Missing from the last sweep once: deleted if the next one misses them too.
+    missing: dict[str, str] = field(default_factory=dict)
+    sweep_horizon: str = ""
 
     @classmethod
     def load(cls, text: str | None) -> Cursor:
@@ -105,14 +120,6 @@ class Cursor:
 
     def dump(self) -> str:
         return json.dumps(self.__dict__, separators=(",", ":"), sort_keys=True)
-
-
-def _later(a: str, b: datetime | None) -> str:
-    """The later of an ISO time string and a datetime, as an ISO string."""
-    if b is None:
-        return a
-    current = parse_time(a) if a else None
-    return b.isoformat() if current is None or b > current else a
 
 
 class YouTubeConnector(Connector):
@@ -209,7 +216,8 @@ class YouTubeConnector(Connector):
             raise Rejected("the YouTube channel id is unknown: connect the channel again")
         if not state.in_sweep:
             state.in_sweep, state.status_index, state.page_token = True, 0, ""
-            state.sweep_newest, state.sweep_cost, state.sweep_counts = state.since, 0, {}
+            state.sweep_started, state.sweep_cost, state.sweep_counts = now.isoformat(), 0, {}
+            state.sweep_seen, state.sweep_horizon = {}, self._horizon(state, now).isoformat()
         reserve = self._config_int("write_reserve", DEFAULT_WRITE_RESERVE)
         client = self._client()
         status = self.statuses[min(state.status_index, len(self.statuses) - 1)]
@@ -221,15 +229,14 @@ class YouTubeConnector(Connector):
             return Page(items=[], cursor=state.dump(), raw=b"", has_more=False)
         items = page_items(envelope, brand_channel_id=self.brand_channel_id)
         state.sweep_cost += cost
-        for item in items:
-            state.sweep_newest = _later(state.sweep_newest, item.sent_at)
         next_token = str(envelope["threads"].get("nextPageToken") or "")
-        if next_token and not self._past_horizon(envelope["threads"], state, now):
+        if next_token and not self._past_horizon(envelope["threads"], state):
             state.page_token = next_token
         elif state.status_index + 1 < len(self.statuses):
             state.status_index, state.page_token = state.status_index + 1, ""
         else:
-            self._end_sweep(state, client.quota)
+            envelope["deleted"] = self._end_sweep(state, client.quota)
+            items += deletion_items(envelope["deleted"])
         return Page(items=items, cursor=state.dump(), raw=dumps(envelope), has_more=state.in_sweep)
 
     def _horizon(self, state: Cursor, now: datetime) -> datetime:
@@ -240,9 +247,9 @@ class YouTubeConnector(Connector):
         window = now - timedelta(hours=self._config_int("window_hours", DEFAULT_WINDOW_HOURS))
         return min(since, window) - OVERLAP
 
-    def _past_horizon(self, threads: dict[str, Any], state: Cursor, now: datetime) -> bool:
+    def _past_horizon(self, threads: dict[str, Any], state: Cursor) -> bool:
         """True when this page already reaches threads older than the sweep must read."""
-        horizon = self._horizon(state, now)
+        horizon = parse_time(state.sweep_horizon) or timezone.now()
         for thread in iter_threads(threads):
             top = (
                 thread.get("snippet", {}).get("topLevelComment")
@@ -276,18 +283,26 @@ class YouTubeConnector(Connector):
                 else None
             )
             carried_count = len(carried) if isinstance(carried, list) else 0
+            # Which replies this page shows completely: the carried ones when they are all.
+            listed: list[Any] | None = None
+            if total <= carried_count:
+                listed = carried if isinstance(carried, list) else []
             known = (state.reply_counts.get(thread_id), state.sweep_counts.get(thread_id))
             if total > carried_count and total not in known:
-                page_token = ""
+                listed, page_token = [], ""
                 for _page in range(MAX_REPLY_PAGES):
                     page = client.json(client.list_replies(thread_id, page_token, keep=reserve))
                     cost += COST_LIST
                     replies.append(page)
+                    listed += page.get("items") or [] if isinstance(page.get("items"), list) else []
                     page_token = str(page.get("nextPageToken") or "")
                     if not page_token:
                         break
+                if page_token:
+                    listed = None  # more than we read: absence proves nothing
             # Recorded once read: a quota stop mid-page reads this thread's replies again.
             state.sweep_counts[thread_id] = total
+            self._note_seen(state, thread_id, snippet.get("topLevelComment"), listed)
         envelope = {
             "kind": ENVELOPE_KIND,
             "channelId": self.brand_channel_id,
@@ -297,13 +312,52 @@ class YouTubeConnector(Connector):
         }
         return envelope, cost
 
-    def _end_sweep(self, state: Cursor, quota: QuotaBook) -> None:
+    @staticmethod
+    def _note_seen(state: Cursor, thread_id: str, top: Any, replies: list[Any] | None) -> None:
+        """Remember what this sweep listed, keyed to the thread's time (for deletions)."""
+        snippet = top.get("snippet") if isinstance(top, dict) else None
+        published = parse_time(snippet.get("publishedAt")) if isinstance(snippet, dict) else None
+        if not thread_id or published is None:
+            return
+        when = published.isoformat()
+        state.sweep_seen[thread_id] = when
+        if replies is None:
+            # Replies not listed in full this time: presume the known ones are still there.
+            prefix = thread_id + "."
+            state.sweep_seen.update({k: v for k, v in state.seen.items() if k.startswith(prefix)})
+            return
+        for reply in replies:
+            if isinstance(reply, dict) and isinstance(reply.get("id"), str):
+                state.sweep_seen[reply["id"]] = when
+
+    def _end_sweep(self, state: Cursor, quota: QuotaBook) -> list[str]:
+        """Close the sweep and plan the next one; return the ids that vanished (deleted).
+
+        An id must be missing from two sweeps in a row: a comment moved between
+        `published` and `heldForReview` while the sweep read one list then the
+        other is missing from one sweep only.
+        """
+        horizon = parse_time(state.sweep_horizon) or timezone.now()
+
+        def in_window(when: str) -> bool:
+            return (parse_time(when) or horizon) > horizon
+
+        missing = {
+            comment_id: when
+            for comment_id, when in state.seen.items()
+            if comment_id not in state.sweep_seen and in_window(when)
+        }
+        vanished = [comment_id for comment_id in missing if comment_id in state.missing]
+        state.missing = {k: v for k, v in missing.items() if k not in state.missing}
+        state.seen = {k: v for k, v in state.sweep_seen.items() if in_window(v)} | state.missing
+        state.sweep_seen = {}
         state.in_sweep = False
-        state.since = state.sweep_newest
+        state.since = state.sweep_started
         state.last_cost = max(1, state.sweep_cost)
         state.reply_counts, state.sweep_counts = state.sweep_counts, {}
         state.status_index, state.page_token, state.sweep_cost = 0, "", 0
         state.next_at = (timezone.now() + self._plan(quota, state.last_cost)).isoformat()
+        return vanished
 
     # -- outbound -------------------------------------------------------------------------------
 

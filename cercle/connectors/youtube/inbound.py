@@ -10,7 +10,8 @@ What the poller stores as the raw copy of a page is an envelope of the answers
 it got, so a stored page can be parsed again later:
 
     {"kind": "cercle#youtubePage", "channelId": ..., "moderationStatus": ...,
-     "threads": <commentThreadListResponse>, "replies": [<commentListResponse>, ...]}
+     "threads": <commentThreadListResponse>, "replies": [<commentListResponse>, ...],
+     "deleted": [<ids the sweep no longer found>]}
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from ..base import Author, BadPayload, Incoming, PostRef
+from ..base import Author, BadPayload, Incoming, Op, PostRef
 
 ENVELOPE_KIND = "cercle#youtubePage"
 HIDDEN_STATUSES = frozenset({"heldForReview", "likelySpam", "rejected"})
@@ -193,6 +194,11 @@ def page_items(data: Any, *, brand_channel_id: str) -> list[Incoming]:
                 comment_item(c, brand_channel_id=brand_channel_id, default_status=status)
                 for c in _list_items(response, "commentListResponse")
             ]
+        deleted = data.get("deleted")
+        deleted = [] if deleted is None else deleted
+        if not isinstance(deleted, list) or not all(isinstance(i, str) and i for i in deleted):
+            raise BadPayload("deleted must be a list of comment ids")
+        items += deletion_items(deleted)
     elif kind == "youtube#commentThreadListResponse":
         for thread in iter_threads(data):
             items += thread_items(thread, brand_channel_id=brand_channel_id)
@@ -210,6 +216,14 @@ def page_items(data: Any, *, brand_channel_id: str) -> list[Incoming]:
     for item in items:
         unique[item.external_id] = item
     return list(unique.values())
+
+
+def deletion_items(comment_ids: list[str]) -> list[Incoming]:
+    """Comments a sweep no longer lists: deleted on YouTube (by their author or a moderator)."""
+    return [
+        Incoming(external_id=i[:200], kind="reply" if "." in i else "comment", op=Op.DELETE)
+        for i in comment_ids
+    ]
 
 
 def parse_body(body: bytes, *, brand_channel_id: str) -> list[Incoming]:

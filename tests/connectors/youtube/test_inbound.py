@@ -154,3 +154,13 @@ def test_approval_on_youtube_unhides_the_message(yt_channel: Channel) -> None:
         Message.objects.get(channel=yt_channel, external_id="UgwhHgsSs41dHB98XwJ4AaABAg").is_hidden
         is False
     )
+
+
+def test_envelope_of_a_sweep_end_replays_its_deletions(yt_channel: Channel) -> None:
+    envelope = {
+        "kind": ENVELOPE_KIND,
+        "threads": fixture("comment_threads_held.json"),
+        "deleted": ["Ugz1.Ugz2"],
+    }
+    items = page_items(envelope, brand_channel_id=BRAND)
+    assert [(i.external_id, i.kind, i.op) for i in items][-1] == ("Ugz1.Ugz2", "reply", "delete")

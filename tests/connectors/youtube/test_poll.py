@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from django.test import Client
@@ -88,13 +89,16 @@ def test_the_same_items_polled_twice_give_one_message_each(
     assert Message.objects.filter(channel=yt_channel).count() == 6
 
 
-def test_the_cursor_keeps_the_newest_time_seen(fake: FakeYouTube, yt_channel: Channel) -> None:
+def test_the_cursor_keeps_when_the_last_sweep_started(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
     _serve_fixtures(fake)
+    before = timezone.now()
     poll_channel(yt_channel)
     yt_channel.refresh_from_db()
     cursor = Cursor.load(yt_channel.cursor)
-    # The edit of the second thread (updatedAt 11:47) is not its publishing time: the newest *published* is 11:05.
-    assert (cursor.since, cursor.in_sweep) == ("2026-11-20T11:05:12+00:00", False)
+    since = datetime.fromisoformat(cursor.since)
+    assert before <= since <= timezone.now() and cursor.in_sweep is False
 
 
 def test_no_new_sweep_before_the_planned_time(fake: FakeYouTube, yt_channel: Channel) -> None:
@@ -250,3 +254,73 @@ def test_replies_are_read_again_only_when_the_count_moves(
     fake.on("GET", "/commentThreads", grown, fixture("comment_threads_held.json"))
     _next_sweep(yt_channel)
     assert (unchanged, len(fake.calls("GET", "/comments"))) == (1, 2)
+
+
+def _recent(payload: dict[str, Any]) -> dict[str, Any]:
+    """The fixture's comments moved to an hour ago, inside any sweep's horizon."""
+    when = (timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for comment in _comments(payload):
+        comment["snippet"]["publishedAt"] = comment["snippet"]["updatedAt"] = when
+    return payload
+
+
+def _comments(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for item in payload.get("items", []):
+        if item.get("kind") == "youtube#comment":
+            found.append(item)
+            continue
+        found.append(item["snippet"]["topLevelComment"])
+        found += item.get("replies", {}).get("comments", [])
+    return found
+
+
+def test_a_comment_missing_from_two_sweeps_is_deleted(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    published, held = (
+        _recent(fixture("comment_threads_published.json")),
+        _recent(fixture("comment_threads_held.json")),
+    )
+    fake.on("GET", "/comments", _recent(fixture("comments_replies.json")))
+    fake.on("GET", "/commentThreads", published, held)
+    poll_channel(yt_channel)
+    del published["items"][1]  # the edited thread and its replies are gone
+    fake.on("GET", "/commentThreads", published, held, published, held)
+    _next_sweep(yt_channel)
+    once = set(
+        Message.objects.filter(channel=yt_channel, deleted_at__isnull=False).values_list(
+            "external_id", flat=True
+        )
+    )
+    _next_sweep(yt_channel)
+    deleted = set(
+        Message.objects.filter(channel=yt_channel, deleted_at__isnull=False).values_list(
+            "external_id", flat=True
+        )
+    )
+    assert (once, deleted) == (
+        set(),
+        {
+            "UgxISZhP_62DIrtv2r94AaABAg",
+            "UgxISZhP_62DIrtv2r94AaABAg.9iPZ0Lq3k2m9iPZ2xYgHnB",
+            "UgxISZhP_62DIrtv2r94AaABAg.9iPZ9aa0Q3x9iPZAbCdEfG",
+        },
+    )
+
+
+def test_comments_older_than_the_horizon_are_never_deleted(
+    fake: FakeYouTube, yt_channel: Channel
+) -> None:
+    published = fixture("comment_threads_published.json")
+    for comment in _comments(published):
+        comment["snippet"]["publishedAt"] = (timezone.now() - timedelta(days=3)).isoformat()
+    fake.on("GET", "/comments", fixture("comments_replies.json"))
+    fake.on("GET", "/commentThreads", published, empty_threads())
+    poll_channel(yt_channel)  # the first sweep reads 7 days back
+    fake.on("GET", "/commentThreads", empty_threads())
+    _next_sweep(
+        yt_channel
+    )  # later sweeps read one day back: three-day-old threads are out of sight
+    _next_sweep(yt_channel)
+    assert Message.objects.filter(channel=yt_channel, deleted_at__isnull=False).count() == 0
