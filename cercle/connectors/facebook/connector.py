@@ -60,6 +60,8 @@ def sign(body: bytes, app_secret: str) -> str:
 
 
 class FacebookConnector(Connector):
+    """One Facebook Page: webhooks first, a feed poll as catch-up, Graph API calls for every action."""
+
     platform = "facebook"
     label = "Facebook"
     capabilities = frozenset(
