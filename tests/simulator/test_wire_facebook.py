@@ -207,3 +207,9 @@ def test_test_connection_names_the_simulated_page(channel, wire, routed):
     from cercle.connectors.registry import connector_for
 
     assert wire.page_name in connector_for(channel).test_connection()
+
+
+def test_the_demo_facebook_channel_speaks_this_wire():
+    from cercle.simulator.channels import CHANNELS_BY_KEY, wire_class
+
+    assert wire_class(CHANNELS_BY_KEY["facebook-like"]) is FacebookWire
