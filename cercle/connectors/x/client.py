@@ -187,7 +187,7 @@ class XClient:
         if self.on_quota is not None:
             self.on_quota(self.quota)
 
-    def _call(
+    def _send(
         self,
         method: str,
         template: str,
@@ -195,7 +195,8 @@ class XClient:
         path_args: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> httpx.Response:
+        """One authenticated call, inside its endpoint's window; raises what X's answer means."""
         key = endpoint_key(method, template)
         self._check_window(key)
         path = template.format(**{k: _segment(v) for k, v in (path_args or {}).items()})
@@ -207,7 +208,18 @@ class XClient:
         response = self.http.request(method, self.base + path, **kwargs)
         self._record_window(key, response)
         classify(response)
-        return _json(response)
+        return response
+
+    def _call(
+        self,
+        method: str,
+        template: str,
+        *,
+        path_args: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return _json(self._send(method, template, path_args=path_args, params=params, body=body))
 
     # --- reads -----------------------------------------------------------------
 
@@ -274,18 +286,8 @@ class XClient:
     def _raw(
         self, method: str, template: str, path_args: Mapping[str, str], params: Mapping[str, str]
     ) -> bytes:
-        key = endpoint_key(method, template)
-        self._check_window(key)
-        path = template.format(**{k: _segment(v) for k, v in path_args.items()})
-        response = self.http.request(
-            method,
-            self.base + path,
-            params=dict(params),
-            headers={"Authorization": f"Bearer {self.access_token}"},
-        )
-        self._record_window(key, response)
-        classify(response)
-        return response.content
+        """The answer's bytes as X sent them (polled pages are kept raw)."""
+        return self._send(method, template, path_args=path_args, params=params).content
 
     # --- writes ----------------------------------------------------------------
 
