@@ -178,7 +178,10 @@ class YouTubeConnector(Connector):
             api_base=str(self.channel.config.get("api_base", "")),
             access_token=token,
             quota=self._quota(),
-            refresh=self._refresh_and_store if credentials.get("refresh_token") else None,
+            # A token given explicitly (the OAuth exchange) is not refreshed from stored credentials.
+            refresh=self._refresh_and_store
+            if access_token is None and credentials.get("refresh_token")
+            else None,
         )
 
     # -- inbound -------------------------------------------------------------------------------
