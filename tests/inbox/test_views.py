@@ -336,3 +336,27 @@ def test_times_are_shown_in_the_workspace_time_zone(lea, conversation):
     # The message was sent at 09:30 UTC: 10:30 in Paris (the workspace's zone).
     page = lea.get(reverse("inbox:conversation", args=[conversation.pk])).content.decode()
     assert "10:30 a.m." in page
+
+
+def test_sla_states():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cercle.inbox.templatetags.inbox_tags import sla_label, sla_state
+
+    now = timezone.now()
+    late = Conversation(status="open", sla_due_at=now - timedelta(hours=2))
+    soon = Conversation(status="open", sla_due_at=now + timedelta(minutes=10))
+    later = Conversation(status="open", sla_due_at=now + timedelta(hours=3))
+    assert [sla_state(c, now) for c in (late, soon, later)] == ["breached", "risk", ""]
+    assert sla_label(late, now) == "late 2 h"
+
+
+def test_javascript_urls_are_not_links():
+    from cercle.inbox.templatetags.inbox_tags import safe_url
+
+    assert (safe_url("javascript:alert(1)"), safe_url("https://example.com/p")) == (
+        "",
+        "https://example.com/p",
+    )

@@ -37,6 +37,28 @@ def sla_state(conversation: Conversation, now: datetime | None = None) -> str:
     return ""
 
 
+def short_duration(delta: timedelta) -> str:
+    """5 d, 3 h, 12 min: the one unit that matters in a dense list."""
+    seconds = abs(int(delta.total_seconds()))
+    if seconds >= 86400:
+        return _("%(n)d d") % {"n": seconds // 86400}
+    if seconds >= 3600:
+        return _("%(n)d h") % {"n": seconds // 3600}
+    return _("%(n)d min") % {"n": max(1, seconds // 60)}
+
+
+@register.filter
+def sla_label(conversation: Conversation, now: datetime | None = None) -> str:
+    """ "late 2 h" or "due in 12 min" for the list row."""
+    due = conversation.sla_due_at
+    if due is None:
+        return ""
+    now = now or timezone.now()
+    if due <= now:
+        return _("late %(duration)s") % {"duration": short_duration(now - due)}
+    return _("due in %(duration)s") % {"duration": short_duration(due - now)}
+
+
 @register.filter
 def health_colour(health: str) -> str:
     return HEALTH_COLOURS.get(health, "grey")  # type: ignore[call-overload]
