@@ -265,3 +265,27 @@ def test_repeating_a_reply_is_taken_as_done_not_posted_twice(channel, wire, rout
     first = connector.perform(action)
     again = connector.perform(action)
     assert (again, len(actions)) == (first, 1)
+
+
+def test_delete_of_our_reply_reaches_the_wire_and_reconciles(channel, wire, routed, actions):
+    wire.publish([event("x-c1")])
+    connector = connector_for(channel)
+    reply = connector.perform(
+        OutboundAction(
+            kind=ActionKind.REPLY,
+            idempotency_key="r",
+            target_external_id=wire.x_id("x-c1"),
+            text="Oups",
+        )
+    )
+    delete = OutboundAction(
+        kind=ActionKind.DELETE, idempotency_key="d", target_external_id=reply.platform_id
+    )
+    before = connector.reconcile(delete)
+    connector.perform(delete)
+    after = connector.reconcile(delete)
+    assert (before, after and after.platform_id, actions[-1].kind) == (
+        None,
+        reply.platform_id,
+        "delete",
+    )

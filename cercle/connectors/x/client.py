@@ -45,7 +45,7 @@ DM_SEND_CONVERSATION = "/2/dm_conversations/{conversation_id}/messages"
 DM_SEND_PARTICIPANT = "/2/dm_conversations/with/{participant_id}/messages"
 # https://docs.x.com/x-api/posts/manage-tweets/introduction
 TWEETS = "/2/tweets"  # POST: create (replies carry reply.in_reply_to_tweet_id)
-TWEET = "/2/tweets/{tweet_id}"  # DELETE: our own post only
+TWEET = "/2/tweets/{tweet_id}"  # GET: look one up; DELETE: our own post only
 # https://docs.x.com/x-api/posts/hide-replies/introduction
 TWEET_HIDDEN = "/2/tweets/{tweet_id}/hidden"  # PUT {"hidden": bool}
 # https://docs.x.com/x-api/users/blocks/introduction
@@ -259,6 +259,21 @@ class XClient:
         """Our own most recent posts and replies (to find a reply an ambiguous attempt made)."""
         params = {"max_results": "100", "tweet.fields": TWEET_FIELDS, "exclude": "retweets"}
         return self._call("GET", USER_TWEETS, path_args={"user_id": user_id}, params=params)
+
+    def tweet_exists(self, tweet_id: str) -> bool:
+        """Whether X still has this post (a deleted one answers 200 with a not-found error)."""
+        answer = self._call(
+            "GET", TWEET, path_args={"tweet_id": tweet_id}, params={"tweet.fields": "id"}
+        )
+        if isinstance(answer.get("data"), dict):
+            return True
+        errors = answer.get("errors")
+        if isinstance(errors, list) and any(
+            isinstance(e, dict) and str(e.get("type", "")).endswith("/resource-not-found")
+            for e in errors
+        ):
+            return False
+        raise TransientError(f"X could not say whether post {tweet_id} exists")
 
     def conversation_events(
         self, *, conversation_id: str = "", participant_id: str = ""

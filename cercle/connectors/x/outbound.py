@@ -98,9 +98,14 @@ def perform(client: XClient, brand_id: str, action: OutboundAction) -> Delivery:
 def reconcile(client: XClient, brand_id: str, action: OutboundAction) -> Delivery | None:
     """What an earlier, ambiguous attempt of `action` created, or None if it did not happen.
 
-    Hide, unhide, block, like and delete set a state: doing them twice is
-    harmless, so there is nothing to find and the sender simply does them again.
+    Hide, unhide, block and like set a state: doing them twice is harmless, so
+    there is nothing to find and the sender simply does them again. A delete is
+    done when X no longer has the post (deleting it again would be refused).
     """
+    if action.kind == ActionKind.DELETE and action.target_external_id:
+        if client.tweet_exists(action.target_external_id):
+            return None
+        return Delivery(platform_id=action.target_external_id)
     if action.kind == ActionKind.REPLY:
         return find_reply(client, brand_id, action)
     if action.kind in (ActionKind.PRIVATE_REPLY, ActionKind.SEND_PRIVATE):

@@ -371,6 +371,11 @@ class XWire(Wire):
             return 200, {"data": state.users[self.brand_id]}, None
         if parts == ["tweets"] and method == "POST":
             return self._create_reply(body)
+        if len(parts) == 2 and parts[0] == "tweets" and method == "GET":
+            found = state.tweets.get(parts[1])
+            if found is None or found.deleted:
+                return 200, _not_found(parts[1]), None
+            return 200, {"data": found.v2()}, None
         if len(parts) == 2 and parts[0] == "tweets" and method == "DELETE":
             tweet = state.tweets.get(parts[1])
             if tweet is None or tweet.deleted:
@@ -599,6 +604,23 @@ def _json(status: int, payload: dict[str, Any]) -> FakeResponse:
     return FakeResponse(
         status=status, body=json.dumps(payload, ensure_ascii=False).encode(), headers=_headers()
     )
+
+
+def _not_found(tweet_id: str) -> dict[str, Any]:
+    """How API v2 answers a lookup of a post that is gone: 200 with a resource-not-found error."""
+    return {
+        "errors": [
+            {
+                "value": tweet_id,
+                "detail": f"Could not find tweet with id: [{tweet_id}].",
+                "title": "Not Found Error",
+                "resource_type": "tweet",
+                "parameter": "id",
+                "resource_id": tweet_id,
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }
+        ]
+    }
 
 
 def _problem(status: int, title: str, detail: str) -> FakeResponse:

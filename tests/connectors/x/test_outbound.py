@@ -417,3 +417,18 @@ def test_ambiguous_dm_is_found_in_the_conversation(
 def test_post_of_a_reply_names_the_brand_post_as_conversation(x_channel: Channel) -> None:
     conversation = reply_conversation(x_channel)
     assert conversation.post is not None and conversation.post.external_id == POST_ID
+
+
+def test_ambiguous_delete_is_done_when_the_post_is_gone(
+    x_channel: Channel, owner: Member, fake_x: FakeX, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [echo] = receive(x_channel, fixture_bytes("aaa_tweet_create_brand_reply.json"))
+    path = f"/2/tweets/{echo.external_id}"
+    fake_x.on("DELETE", path, timeout_after_recording)
+    fake_x.on("GET", path, answer("v2_tweet_not_found.json"))
+    outbox = do_moderate_message(owner, echo, ActionKind.DELETE)
+    send_due()
+    later(monkeypatch, timezone.now() + timedelta(minutes=1))
+    send_due()
+    outbox.refresh_from_db()
+    assert (outbox.state, len(fake_x.calls("DELETE", path))) == (OutboxState.DONE, 1)
