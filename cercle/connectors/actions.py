@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,8 +21,18 @@ from cercle.inbox.models import Activity, Message
 from cercle.inbox.receive import ReceiveResult, receive_items
 from cercle.workspaces.models import Workspace
 
-from .base import ActionKind, BadPayload, ConnectorError, Delivery, Incoming, OAuthTokens, RawEventData
+from .base import (
+    ActionKind,
+    BadPayload,
+    Connector,
+    ConnectorError,
+    Delivery,
+    Incoming,
+    OAuthTokens,
+    RawEventData,
+)
 from .choices import Health, OutboxState, RawEventStatus
+from .http import PlatformHttp
 from .models import Channel, Outbox, RawEvent
 from .registry import connector_class, connector_for
 
@@ -81,12 +92,39 @@ def do_store_raw_event(channel: Channel, body: bytes, headers: Mapping[str, str]
 
 
 def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "webhook") -> int:
-    """Bulk variant for backfills: store many payloads of one channel at once."""
-    RawEvent.objects.bulk_create(
-        [RawEvent(workspace_id=channel.workspace_id, channel=channel, body=b, source=source) for b in bodies],
-        batch_size=1000,
-    )
+    """Bulk variant for backfills: store many payloads of one channel at once, queue one drain."""
+    from .tasks import ingest_pending
+
+    with transaction.atomic():
+        RawEvent.objects.bulk_create(
+            [RawEvent(workspace_id=channel.workspace_id, channel=channel, body=b, source=source) for b in bodies],
+            batch_size=1000,
+        )
+        transaction.on_commit(lambda: ingest_pending.enqueue())
     return len(bodies)
+
+
+class _NoHttp(PlatformHttp):
+    """The HTTP client of parse-only connectors: `parse` is pure, so none is built.
+
+    Building an httpx client loads the CA bundle (about 0.1 s); the ingest
+    worker must not pay that per event, and parsing must never reach out.
+    """
+
+    def __init__(self) -> None:  # deliberately no super().__init__(): no client, no CA bundle
+        self.guarded = True
+        self.last_response = None
+
+    def request(self, method: str, url: str, *, write: bool | None = None, **kwargs: Any) -> httpx.Response:
+        raise RuntimeError("parse() must not make HTTP requests")
+
+    def close(self) -> None:
+        return None
+
+
+def _parser_for(channel: Channel) -> Connector:
+    """A connector for parsing only (no HTTP client)."""
+    return connector_for(channel, _NoHttp())
 
 
 @dataclass
@@ -114,25 +152,34 @@ def do_ingest_pending(limit: int | None = None) -> IngestReport:
 
 
 def _ingest_batch(limit: int) -> IngestReport:
+    """One transaction: claim up to `limit` pending events, parse each once, upsert per channel.
+
+    Queries per batch: the claim, the channels, the upsert's fixed set per
+    channel (see `inbox.receive`), one UPDATE marking the events done and one
+    for the failed ones, whatever the number of events.
+    """
     report = IngestReport(result=ReceiveResult())
     with transaction.atomic():
         events = list(
             RawEvent.objects.select_for_update(skip_locked=True)
             .filter(status=RawEventStatus.PENDING)
             .order_by("id")
-            .only("id", "channel_id", "body", "headers", "source", "attempts")[:limit]
+            .only("id", "channel_id", "body", "headers", "source")[:limit]
         )
         if not events:
             return report
         channels = {c.pk: c for c in Channel.objects.filter(pk__in={e.channel_id for e in events})}
+        parsers: dict[int, Connector] = {}
         by_channel: dict[int, list[tuple[Incoming, int | None]]] = defaultdict(list)
+        done: list[int] = []
         failed: list[RawEvent] = []
         now = timezone.now()
         for event in events:
             channel = channels[event.channel_id]
             try:
-                connector = connector_for(channel)
-                items = connector.parse(
+                if channel.pk not in parsers:
+                    parsers[channel.pk] = _parser_for(channel)
+                items = parsers[channel.pk].parse(
                     RawEventData(body=bytes(event.body), headers=event.headers or {}, source=event.source)
                 )
             except (ConnectorError, ValueError, KeyError, TypeError) as exc:
@@ -141,11 +188,11 @@ def _ingest_batch(limit: int) -> IngestReport:
                 event.processed_at = now
                 failed.append(event)
                 continue
+            done.append(event.pk)
             by_channel[event.channel_id].extend((item, event.pk) for item in items)
         for channel_id, items in by_channel.items():
             report.result.merge(receive_items(channels[channel_id], items))  # type: ignore[union-attr]
-        done_ids = [e.pk for e in events if e.status == RawEventStatus.PENDING]
-        RawEvent.objects.filter(pk__in=done_ids).update(status=RawEventStatus.DONE, processed_at=now)
+        RawEvent.objects.filter(pk__in=done).update(status=RawEventStatus.DONE, processed_at=now)
         if failed:
             RawEvent.objects.bulk_update(failed, ["status", "error", "processed_at"])
         report.events = len(events)

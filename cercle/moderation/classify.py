@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 from cercle.inbox.models import Message
 
-from .language import detect_language
+from .language import detect_languages
 
 
 def classify_messages(messages: Sequence[Message]) -> None:
     """Fill the classifier fields of unsaved or saved `messages` in place (no DB writes)."""
-    for message in messages:
-        if message.text and not message.language:
-            message.language = detect_language(message.text)
+    pending = [m for m in messages if m.text and not m.language]
+    for message, language in zip(pending, detect_languages(m.text for m in pending), strict=True):
+        message.language = language

@@ -1,0 +1,440 @@
+"""Inbound pipeline throughput against bare inserts of the same rows, measured in one run.
+
+    .venv/bin/python bench/ingest.py [--messages 100000] [--batch 500] [--seed 7]
+
+Backfills simulated community messages through the whole inbound pipeline
+(RawEvent → parse → upsert → thread → language → Activity) on a fresh database:
+SQLite in a temporary data directory, or PostgreSQL when DATABASE_URL points to
+one (a throw-away database `<name>_bench_<pid>` is created and dropped).
+
+Then it replays, with bare `cursor.executemany`, every row the pipeline inserted
+(raw events, contacts, identities, posts, conversations, messages, activities,
+tombstones) into the same tables of the same database, in transactions holding
+the rows of the same pipeline batches. It prints one line:
+
+    pipeline=<msgs/s> raw_insert=<msgs/s of equivalent rows> ratio=<pipeline/raw>
+
+Details (row counts, database, timings) go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The pipeline's tables, in foreign-key order (a row only points to tables before it).
+TABLES = [
+    "connectors_rawevent",
+    "inbox_contact",
+    "inbox_identity",
+    "inbox_post",
+    "inbox_conversation",
+    "inbox_message",
+    "inbox_tombstone",
+    "inbox_activity",
+]
+
+
+# --- the community -------------------------------------------------------------
+
+FR_OPENINGS = [
+    "Bonjour,",
+    "Salut !",
+    "Bonsoir,",
+    "Coucou,",
+    "Hello,",
+    "Madame, Monsieur,",
+    "",
+]
+FR_BODIES = [
+    "ma commande n'est toujours pas arrivée, pouvez-vous me dire où elle en est ?",
+    "la lampe que j'ai reçue clignote dès qu'on l'allume, c'est normal ?",
+    "est-ce que ce modèle existe en blanc ? je le trouve magnifique",
+    "je voudrais un remboursement, le colis était abîmé à la livraison",
+    "merci pour la réponse rapide, tout fonctionne parfaitement maintenant",
+    "quand est-ce que la nouvelle collection sera disponible en magasin ?",
+    "impossible de me connecter à mon compte depuis ce matin",
+    "super produit, je le recommande à tous mes amis",
+    "le service client ne répond pas au téléphone, c'est inadmissible",
+    "vous livrez en Belgique ? je n'ai pas trouvé l'information sur le site",
+    "j'adore la nouvelle vidéo, vous pourriez montrer le montage en détail ?",
+    "le code promo ne marche pas lors du paiement",
+]
+FR_ENDINGS = ["Merci d'avance.", "Cordialement", "Bonne journée !", "😡", "👍", "Merci !", ""]
+EN_OPENINGS = ["Hi,", "Hello!", "Hey team,", "Good morning,", "Dear support,", ""]
+EN_BODIES = [
+    "my order still hasn't arrived, can you tell me where it is?",
+    "the lamp I received flickers as soon as I switch it on, is that normal?",
+    "does this model come in white? it looks gorgeous",
+    "I would like a refund, the parcel was damaged on delivery",
+    "thanks for the quick answer, everything works perfectly now",
+    "when will the new collection be available in stores?",
+    "I can't log into my account since this morning",
+    "great product, I recommend it to all my friends",
+    "customer service does not answer the phone, this is unacceptable",
+    "do you ship to Canada? I couldn't find it on the website",
+    "love the new video, could you show the assembly in more detail?",
+    "the discount code does not work at checkout",
+]
+EN_ENDINGS = ["Thanks in advance.", "Regards", "Have a nice day!", "😡", "👍", "Thanks!", ""]
+FIRST_NAMES = [
+    "Camille",
+    "Léa",
+    "Hugo",
+    "Chloé",
+    "Lucas",
+    "Emma",
+    "Noah",
+    "Olivia",
+    "Liam",
+    "Inès",
+    "Jules",
+    "Ava",
+]
+LAST_NAMES = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Smith",
+    "Johnson",
+    "Moreau",
+    "Brown",
+    "Lefèvre",
+    "Taylor",
+    "Garcia",
+]
+
+
+@dataclass
+class Feed:
+    """Generated webhook bodies per channel key, and how many distinct messages they hold."""
+
+    bodies: dict[str, list[bytes]] = field(default_factory=dict)
+    messages: int = 0
+    events: int = 0
+
+
+def _text(rng: random.Random, language: str) -> str:
+    openings, bodies, endings = (
+        (FR_OPENINGS, FR_BODIES, FR_ENDINGS)
+        if language == "fr"
+        else (EN_OPENINGS, EN_BODIES, EN_ENDINGS)
+    )
+    parts = [rng.choice(openings), rng.choice(bodies)]
+    if rng.random() < 0.3:
+        parts.append(rng.choice(bodies))
+    parts.append(rng.choice(endings))
+    return " ".join(p for p in parts if p)
+
+
+def generate_feed(n: int, seed: int, start: datetime) -> Feed:
+    """`n` distinct messages over four channels, as simulator-wire webhook bodies.
+
+    Many authors (a few very active, a long tail), FR and EN, comment threads
+    under posts, replies, mentions, shares, private threads and reviews. Most
+    deliveries carry one event, some carry several; about 1 % are redelivered
+    (webhook retries), which the pipeline must dedupe.
+    """
+    import json
+
+    rng = random.Random(seed)
+    channel_kinds = {
+        "forum": [("comment", 0.6), ("reply", 0.3), ("mention", 0.1)],
+        "social": [("comment", 0.55), ("share", 0.15), ("mention", 0.15), ("reply", 0.15)],
+        "messages": [("message", 1.0)],
+        "reviews": [("review", 1.0)],
+    }
+    channel_weights = [("forum", 0.4), ("social", 0.3), ("messages", 0.18), ("reviews", 0.12)]
+    author_count = max(10, n // 6)
+    authors = []
+    for i in range(author_count):
+        language = "fr" if rng.random() < 0.6 else "en"
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        authors.append(
+            {
+                "id": f"u{i}",
+                "name": f"{first} {last}",
+                "handle": f"{first.lower()}{i}",
+                "avatar": f"https://avatars.example.com/u{i}.png",
+                "_lang": language,
+            }
+        )
+    posts: dict[str, list[dict[str, str]]] = {key: [] for key in channel_kinds}
+    recent: dict[str, list[str]] = {key: [] for key in channel_kinds}
+    pending: dict[str, list[dict[str, Any]]] = {key: [] for key in channel_kinds}
+    feed = Feed(bodies={key: [] for key in channel_kinds})
+    when = start
+
+    def flush(key: str) -> None:
+        events = pending[key]
+        if not events:
+            return
+        body = json.dumps({"events": events}, ensure_ascii=False).encode()
+        feed.bodies[key].append(body)
+        if rng.random() < 0.01:
+            feed.bodies[key].append(body)  # a webhook retry: same delivery again
+            feed.events += len(events)
+        feed.events += len(events)
+        pending[key] = []
+
+    for i in range(n):
+        key = rng.choices([k for k, _ in channel_weights], [w for _, w in channel_weights])[0]
+        kinds = channel_kinds[key]
+        kind = rng.choices([k for k, _ in kinds], [w for _, w in kinds])[0]
+        # Activity follows a long tail: a few authors write a lot.
+        author = authors[int(author_count * rng.random() ** 2.5)]
+        when += timedelta(seconds=rng.randint(1, 30))
+        event: dict[str, Any] = {
+            "type": kind,
+            "op": "create",
+            "id": f"{key}-{i}",
+            "author": {k: v for k, v in author.items() if not k.startswith("_")},
+            "text": _text(rng, author["_lang"]),
+            "created_at": when.isoformat(),
+        }
+        if kind in {"comment", "reply", "share"} or (kind == "mention" and rng.random() < 0.5):
+            if not posts[key] or rng.random() < 0.01:
+                number = len(posts[key])
+                posts[key].append(
+                    {
+                        "id": f"{key}-post-{number}",
+                        "text": f"Post {number}: notre nouvelle collection / our new collection",
+                        "url": f"https://example.com/{key}/posts/{number}",
+                        "published_at": when.isoformat(),
+                    }
+                )
+            event["post"] = rng.choice(posts[key][-10:])
+        if kind == "reply" and recent[key]:
+            event["parent_id"] = rng.choice(recent[key][-50:])
+        if kind == "message":
+            event["thread_id"] = f"thread-{author['id']}"
+        if kind == "review":
+            event["rating"] = rng.choices([1, 2, 3, 4, 5], [0.1, 0.1, 0.15, 0.3, 0.35])[0]
+        recent[key].append(event["id"])
+        pending[key].append(event)
+        # Most platforms deliver one event per request; some batch a few.
+        if rng.random() < 0.85:
+            flush(key)
+        feed.messages += 1
+    for key in channel_kinds:
+        flush(key)
+    return feed
+
+
+# --- the database --------------------------------------------------------------
+
+
+def setup_django(data_dir: str) -> None:
+    """Point Cercle at a fresh data directory (and a throw-away database) and migrate."""
+    os.environ["CERCLE_DATA_DIR"] = data_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cercle.settings")
+    os.environ.setdefault("CERCLE_LOG_LEVEL", "WARNING")
+    # Tasks enqueued by actions are not the point here; keep them out of the timing.
+    os.environ.setdefault("CERCLE_TASK_BACKEND", "django_tasks.backends.dummy.DummyBackend")
+    import django
+    from django.conf import settings
+
+    django.setup()
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        db["TEST"]["NAME"] = str(Path(data_dir) / "bench.sqlite3")
+    else:
+        db["TEST"]["NAME"] = f"{db['NAME']}_bench_{os.getpid()}"
+    from django.db import connection
+
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+
+
+def teardown_django() -> None:
+    from django.conf import settings
+    from django.db import connection
+
+    connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)
+
+
+def max_ids() -> dict[str, int]:
+    """Highest id of each pipeline table (batch boundaries for the replay)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        result = {}
+        for table in TABLES:
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+            result[table] = int(cursor.fetchone()[0])
+        return result
+
+
+# --- the run -------------------------------------------------------------------
+
+
+@dataclass
+class PipelineRun:
+    seconds: float
+    messages: int
+    # Per table, the id boundaries after setup, after storing, and after each ingest batch.
+    boundaries: list[dict[str, int]]
+
+
+def run_pipeline(feed: Feed, batch: int) -> PipelineRun:
+    """Store every body as a RawEvent, then drain the queue; time only those two."""
+    from cercle.connectors.actions import do_create_channel, do_ingest_pending, do_store_raw_events
+    from cercle.inbox.models import Message
+    from cercle.workspaces.actions import do_create_workspace
+
+    workspace = do_create_workspace("Maison Lumen (bench)")
+    channels = {
+        key: do_create_channel(
+            workspace,
+            "simulator",
+            f"Lumen {key}",
+            external_id=f"bench-{key}",
+            credentials={"webhook_secret": "bench"},
+        )
+        for key in feed.bodies
+    }
+    boundaries = [max_ids()]
+    elapsed = 0.0
+    started = time.perf_counter()
+    for key, bodies in feed.bodies.items():
+        for start in range(0, len(bodies), batch):
+            do_store_raw_events(channels[key], bodies[start : start + batch])
+    elapsed += time.perf_counter() - started
+    boundaries.append(max_ids())
+    while True:
+        started = time.perf_counter()
+        report = do_ingest_pending(batch)
+        elapsed += time.perf_counter() - started
+        if report.events == 0:
+            break
+        if report.failed:
+            print(f"warning: {report.failed} raw events failed", file=sys.stderr)
+        boundaries.append(max_ids())
+    return PipelineRun(seconds=elapsed, messages=Message.objects.count(), boundaries=boundaries)
+
+
+def _rows(table: str, low: int, high: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table} WHERE id > %s AND id <= %s ORDER BY id", [low, high])
+        columns = [c[0] for c in cursor.description]
+        rows = cursor.fetchall()
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        rows = [tuple(Jsonb(v) if isinstance(v, dict | list) else v for v in row) for row in rows]
+    return columns, rows
+
+
+def _slices(boundaries: list[dict[str, int]]) -> Iterator[dict[str, tuple[int, int]]]:
+    for before, after in itertools.pairwise(boundaries):
+        yield {table: (before[table], after[table]) for table in TABLES}
+
+
+def run_raw_insert(run: PipelineRun, batch: int) -> tuple[float, int]:
+    """Read back every row the pipeline inserted, delete them, insert them again with executemany.
+
+    Same tables (same indexes and constraints), same database, and one
+    transaction per pipeline batch holding the rows that batch wrote; raw
+    events are re-inserted `batch` rows per transaction, as they were stored.
+    Returns (seconds, rows).
+    """
+    from django.db import connection, transaction
+
+    slices = list(_slices(run.boundaries))
+    # Materialise outside the timing: (table, columns, rows) per transaction.
+    plan: list[list[tuple[str, list[str], list[tuple[Any, ...]]]]] = []
+    for number, bounds in enumerate(slices):
+        work = []
+        for table in TABLES:
+            low, high = bounds[table]
+            if high <= low:
+                continue
+            columns, rows = _rows(table, low, high)
+            if number == 0:
+                # The store phase: raw events in chunks of `batch`, one transaction each.
+                for start in range(0, len(rows), batch):
+                    plan.append([(table, columns, rows[start : start + batch])])
+                continue
+            work.append((table, columns, rows))
+        if work:
+            plan.append(work)
+    start_ids = run.boundaries[0]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in reversed(TABLES):
+            cursor.execute(f"DELETE FROM {table} WHERE id > %s", [start_ids[table]])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    total = 0
+    started = time.perf_counter()
+    for work in plan:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for table, columns, rows in work:
+                placeholders = ", ".join(["%s"] * len(columns))
+                names = ", ".join(connection.ops.quote_name(c) for c in columns)
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
+                total += len(rows)
+    return time.perf_counter() - started, total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500, help="raw events per ingest batch")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write cProfile stats of the pipeline phase to FILE"
+    )
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="cercle-bench-") as data_dir:
+        setup_django(data_dir)
+        try:
+            from django.db import connection
+
+            feed = generate_feed(args.messages, args.seed, datetime(2026, 11, 1, 8, 0, tzinfo=UTC))
+            if args.profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                run = profiler.runcall(run_pipeline, feed, args.batch)
+                profiler.dump_stats(args.profile)
+            else:
+                run = run_pipeline(feed, args.batch)
+            if run.messages != feed.messages:
+                print(
+                    f"error: {run.messages} messages stored, {feed.messages} expected",
+                    file=sys.stderr,
+                )
+                return 1
+            raw_seconds, rows = run_raw_insert(run, args.batch)
+        finally:
+            teardown_django()
+    pipeline = run.messages / run.seconds
+    raw = run.messages / raw_seconds
+    print(
+        f"database={connection.vendor} messages={run.messages} events={feed.events} "
+        f"raw_events={sum(len(b) for b in feed.bodies.values())} rows={rows} "
+        f"pipeline_s={run.seconds:.2f} raw_insert_s={raw_seconds:.2f}",
+        file=sys.stderr,
+    )
+    print(f"pipeline={pipeline:.0f} raw_insert={raw:.0f} ratio={pipeline / raw:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
