@@ -23,6 +23,13 @@ MAX_TERMS = 12
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
+# PostgreSQL: accent folding without the unaccent extension (which needs a
+# superuser): translate() is immutable, so the GIN index can hold it. Must stay
+# identical to the expression of migration 0002_message_search.
+PG_ACCENTS = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿ"
+PG_PLAIN = "aaaaaaceeeeiiiinooooouuuuyy"
+PG_DOCUMENT = f"to_tsvector('simple', translate(lower(m.text), '{PG_ACCENTS}', '{PG_PLAIN}'))"
+
 
 def search_terms(q: str) -> list[str]:
     """The words of a query, without any punctuation or operator characters."""
@@ -51,12 +58,15 @@ def conversation_search_filter(workspace_id: int, q: str) -> Q | None:
         )
         return Q(pk__in=RawSQL(sql, (fts5_query(q), workspace_id)))  # noqa: S611 (values are bound parameters)
     if connection.vendor == "postgresql":
-        # plainto_tsquery ignores operators; the expression matches the GIN index.
+        # The terms hold only word characters, so "a:* & b:*" cannot carry tsquery
+        # syntax; the document expression matches the GIN index.
         sql = (
-            "SELECT m.conversation_id FROM inbox_message m "
-            "WHERE m.workspace_id = %s AND to_tsvector('simple', m.text) @@ plainto_tsquery('simple', %s)"
+            "SELECT m.conversation_id FROM inbox_message m "  # noqa: S608 (constant expression)
+            f"WHERE m.workspace_id = %s AND {PG_DOCUMENT} @@ "
+            f"to_tsquery('simple', translate(lower(%s), '{PG_ACCENTS}', '{PG_PLAIN}'))"
         )
-        return Q(pk__in=RawSQL(sql, (workspace_id, " ".join(terms))))  # noqa: S611 (values are bound parameters)
+        tsquery = " & ".join(f"{term}:*" for term in terms)
+        return Q(pk__in=RawSQL(sql, (workspace_id, tsquery)))  # noqa: S611 (values are bound parameters)
     # Any other database: slow but correct.
     query = Q()
     for term in terms:

@@ -27,9 +27,11 @@ SQLITE_BACKWARD = [
     "DROP TRIGGER IF EXISTS inbox_message_fts_ai",
     "DROP TABLE IF EXISTS inbox_message_fts",
 ]
-# Serves search.conversation_search_filter: to_tsvector('simple', text) @@ plainto_tsquery(...).
+# Serves search.conversation_search_filter: <the same expression> @@ to_tsquery(...).
+# Accents folded with translate() (no unaccent extension needed); keep in sync with search.PG_DOCUMENT.
 POSTGRES_FORWARD = [
-    "CREATE INDEX IF NOT EXISTS inbox_message_text_fts_idx ON inbox_message USING GIN (to_tsvector('simple', text))",
+    "CREATE INDEX IF NOT EXISTS inbox_message_text_fts_idx ON inbox_message USING GIN "
+    "(to_tsvector('simple', translate(lower(text), 'àáâãäåçèéêëìíîïñòóôõöùúûüýÿ', 'aaaaaaceeeeiiiinooooouuuuyy')))",
 ]
 POSTGRES_BACKWARD = ["DROP INDEX IF EXISTS inbox_message_text_fts_idx"]
 
