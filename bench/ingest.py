@@ -123,8 +123,10 @@ class Feed:
     """Generated webhook bodies per channel key, and how many distinct messages they hold."""
 
     bodies: dict[str, list[bytes]] = field(default_factory=dict)
+    # Distinct messages the bodies create (0 when edits and deletes make it unknown).
     messages: int = 0
     events: int = 0
+    generator: str = "own"
 
 
 def _text(rng: random.Random, language: str) -> str:
@@ -234,11 +236,37 @@ def generate_feed(n: int, seed: int, start: datetime) -> Feed:
     return feed
 
 
+def community_feed(n: int, seed: int, start: datetime) -> Feed:
+    """`n` items of the simulator's community (cercle.simulator.community), one per delivery.
+
+    Its mix: FR and EN, threads under posts, private threads, reviews, follow-ups,
+    edits and deletes, over five channels; every channel speaks the simulator wire.
+    """
+    from cercle.simulator.community import generate_events
+    from cercle.simulator.wire.simulator import body_for
+
+    feed = Feed(generator="community")
+    for key, event in generate_events(n, seed, start):
+        feed.bodies.setdefault(key, []).append(body_for([event]))
+        feed.events += 1
+    return feed
+
+
+def make_feed(generator: str, n: int, seed: int, start: datetime) -> Feed:
+    if generator in {"auto", "community"}:
+        try:
+            return community_feed(n, seed, start)
+        except ImportError:
+            if generator == "community":
+                raise
+    return generate_feed(n, seed, start)
+
+
 # --- the database --------------------------------------------------------------
 
 
 def setup_django(data_dir: str) -> None:
-    """Point Cercle at a fresh data directory (and a throw-away database) and migrate."""
+    """Point Cercle at a temporary data directory and a throw-away database name."""
     os.environ["CERCLE_DATA_DIR"] = data_dir
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cercle.settings")
     os.environ.setdefault("CERCLE_LOG_LEVEL", "WARNING")
@@ -253,16 +281,40 @@ def setup_django(data_dir: str) -> None:
         db["TEST"]["NAME"] = str(Path(data_dir) / "bench.sqlite3")
     else:
         db["TEST"]["NAME"] = f"{db['NAME']}_bench_{os.getpid()}"
-    from django.db import connection
-
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
 
 
-def teardown_django() -> None:
+def create_database() -> str:
+    """Create (or re-create) the throw-away database and migrate it; the configured name."""
     from django.conf import settings
     from django.db import connection
 
-    connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)
+    configured = str(settings.DATABASES["default"]["NAME"])
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    return configured
+
+
+def drop_database(configured: str) -> None:
+    from django.db import connection
+
+    connection.creation.destroy_test_db(configured, verbosity=0)
+
+
+def create_channels(keys: list[str]) -> dict[str, Any]:
+    """The bench workspace and one simulator channel per key, through the actions."""
+    from cercle.connectors.actions import do_create_channel
+    from cercle.workspaces.actions import do_create_workspace
+
+    workspace = do_create_workspace("Maison Lumen (bench)")
+    return {
+        key: do_create_channel(
+            workspace,
+            "simulator",
+            f"Lumen {key}",
+            external_id=f"bench-{key}",
+            credentials={"webhook_secret": "bench"},
+        )
+        for key in keys
+    }
 
 
 def max_ids() -> dict[str, int]:
@@ -290,21 +342,10 @@ class PipelineRun:
 
 def run_pipeline(feed: Feed, batch: int) -> PipelineRun:
     """Store every body as a RawEvent, then drain the queue; time only those two."""
-    from cercle.connectors.actions import do_create_channel, do_ingest_pending, do_store_raw_events
+    from cercle.connectors.actions import do_ingest_pending, do_store_raw_events
     from cercle.inbox.models import Message
-    from cercle.workspaces.actions import do_create_workspace
 
-    workspace = do_create_workspace("Maison Lumen (bench)")
-    channels = {
-        key: do_create_channel(
-            workspace,
-            "simulator",
-            f"Lumen {key}",
-            external_id=f"bench-{key}",
-            credentials={"webhook_secret": "bench"},
-        )
-        for key in feed.bodies
-    }
+    channels = create_channels(list(feed.bodies))
     boundaries = [max_ids()]
     elapsed = 0.0
     started = time.perf_counter()
@@ -344,20 +385,17 @@ def _slices(boundaries: list[dict[str, int]]) -> Iterator[dict[str, tuple[int, i
         yield {table: (before[table], after[table]) for table in TABLES}
 
 
-def run_raw_insert(run: PipelineRun, batch: int) -> tuple[float, int]:
-    """Read back every row the pipeline inserted, delete them, insert them again with executemany.
+Plan = list[list[tuple[str, list[str], list[tuple[Any, ...]]]]]
 
-    Same tables (same indexes and constraints), same database, and one
-    transaction per pipeline batch holding the rows that batch wrote; raw
-    events are re-inserted `batch` rows per transaction, as they were stored.
-    Returns (seconds, rows).
+
+def read_back(run: PipelineRun, batch: int) -> Plan:
+    """Every row the pipeline inserted, grouped as it was written: one list per transaction.
+
+    Raw events go `batch` rows per transaction, as they were stored; then one
+    transaction per ingest batch with the rows of every table that batch wrote.
     """
-    from django.db import connection, transaction
-
-    slices = list(_slices(run.boundaries))
-    # Materialise outside the timing: (table, columns, rows) per transaction.
-    plan: list[list[tuple[str, list[str], list[tuple[Any, ...]]]]] = []
-    for number, bounds in enumerate(slices):
+    plan: Plan = []
+    for number, bounds in enumerate(_slices(run.boundaries)):
         work = []
         for table in TABLES:
             low, high = bounds[table]
@@ -365,20 +403,20 @@ def run_raw_insert(run: PipelineRun, batch: int) -> tuple[float, int]:
                 continue
             columns, rows = _rows(table, low, high)
             if number == 0:
-                # The store phase: raw events in chunks of `batch`, one transaction each.
-                for start in range(0, len(rows), batch):
-                    plan.append([(table, columns, rows[start : start + batch])])
-                continue
-            work.append((table, columns, rows))
+                plan.extend(
+                    [[(table, columns, rows[i : i + batch])] for i in range(0, len(rows), batch)]
+                )
+            else:
+                work.append((table, columns, rows))
         if work:
             plan.append(work)
-    start_ids = run.boundaries[0]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for table in reversed(TABLES):
-            cursor.execute(f"DELETE FROM {table} WHERE id > %s", [start_ids[table]])
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
+    return plan
+
+
+def replay(plan: Plan) -> tuple[float, int]:
+    """Insert the planned rows with bare `executemany`, one transaction per group: (seconds, rows)."""
+    from django.db import connection, transaction
+
     total = 0
     started = time.perf_counter()
     for work in plan:
@@ -397,16 +435,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=500, help="raw events per ingest batch")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--generator",
+        choices=["auto", "community", "own"],
+        default="auto",
+        help="the simulator's community (auto: when installed) or this file's generator",
+    )
+    parser.add_argument(
         "--profile", metavar="FILE", help="write cProfile stats of the pipeline phase to FILE"
     )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="cercle-bench-") as data_dir:
         setup_django(data_dir)
-        try:
-            from django.db import connection
+        from django.db import connection
 
-            feed = generate_feed(args.messages, args.seed, datetime(2026, 11, 1, 8, 0, tzinfo=UTC))
+        start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+        feed = make_feed(args.generator, args.messages, args.seed, start)
+        configured = create_database()
+        try:
             if args.profile:
                 import cProfile
 
@@ -415,20 +461,29 @@ def main(argv: list[str] | None = None) -> int:
                 profiler.dump_stats(args.profile)
             else:
                 run = run_pipeline(feed, args.batch)
-            if run.messages != feed.messages:
+            if feed.messages and run.messages != feed.messages:
+                print(f"error: {run.messages} messages, {feed.messages} expected", file=sys.stderr)
+                return 1
+            plan = read_back(run, args.batch)
+        finally:
+            drop_database(configured)
+        # The baseline starts from the same state: a fresh database, the same setup rows.
+        configured = create_database()
+        try:
+            create_channels(list(feed.bodies))
+            if max_ids() != run.boundaries[0]:
                 print(
-                    f"error: {run.messages} messages stored, {feed.messages} expected",
-                    file=sys.stderr,
+                    "error: the replay database does not start like the pipeline's", file=sys.stderr
                 )
                 return 1
-            raw_seconds, rows = run_raw_insert(run, args.batch)
+            raw_seconds, rows = replay(plan)
         finally:
-            teardown_django()
+            drop_database(configured)
     pipeline = run.messages / run.seconds
     raw = run.messages / raw_seconds
     print(
-        f"database={connection.vendor} messages={run.messages} events={feed.events} "
-        f"raw_events={sum(len(b) for b in feed.bodies.values())} rows={rows} "
+        f"database={connection.vendor} generator={feed.generator} messages={run.messages} "
+        f"events={feed.events} raw_events={sum(len(b) for b in feed.bodies.values())} rows={rows} "
         f"pipeline_s={run.seconds:.2f} raw_insert_s={raw_seconds:.2f}",
         file=sys.stderr,
     )

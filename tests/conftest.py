@@ -21,7 +21,9 @@ _real_connect = socket.socket.connect
 
 def _guarded_connect(self: socket.socket, address: Any) -> Any:
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and (host.startswith("127.") or host in {"localhost", "::1"} or host.startswith("/")):
+    if isinstance(host, str) and (
+        host.startswith("127.") or host in {"localhost", "::1"} or host.startswith("/")
+    ):
         return _real_connect(self, address)
     raise OSError(f"network blocked in tests: {address!r}")
 
@@ -86,10 +88,63 @@ def sim_event(
         "author": author or {"id": "u1", "name": "Camille Durand", "handle": "camille"},
     }
     if post is not None or type in {"comment", "reply"}:
-        event["post"] = post or {"id": "p1", "text": "Notre nouvelle lampe", "url": "https://example.com/p1"}
+        event["post"] = post or {
+            "id": "p1",
+            "text": "Notre nouvelle lampe",
+            "url": "https://example.com/p1",
+        }
     event.update(extra)
     return event
 
 
 def sim_body(*events: dict[str, Any]) -> bytes:
     return json.dumps({"events": list(events)}, ensure_ascii=False).encode()
+
+
+# --- databases -------------------------------------------------------------------
+
+
+def database_vendor() -> str:
+    """ "sqlite" or "postgresql": the database this run of the suite uses (DATABASE_URL)."""
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    return "postgresql" if "postgresql" in engine else "sqlite" if "sqlite" in engine else engine
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres` are skipped, with the reason, when the suite runs on SQLite."""
+    if database_vendor() == "postgresql":
+        return
+    skip = pytest.mark.skip(
+        reason="needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/cercle"
+    )
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+) -> Iterator[None]:
+    """On SQLite, test in a file (WAL), not in shared-cache memory.
+
+    In memory, a second connection (a thread playing a second worker, the live
+    server) gets "database table is locked" at once instead of waiting for the
+    writer like the real, file-based database does; the concurrency tests need
+    the real behaviour. Each test process gets its own file.
+    """
+    import shutil
+    import tempfile
+
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    directory = None
+    if "sqlite" in db["ENGINE"] and not db.get("TEST", {}).get("NAME"):
+        directory = tempfile.mkdtemp(prefix="cercle-test-db-")
+        db.setdefault("TEST", {})["NAME"] = f"{directory}/test.sqlite3"
+    yield
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)

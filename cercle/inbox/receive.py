@@ -22,8 +22,10 @@ SQLite's parameter limit):
    is slow to compile and to run on SQLite).
 
 Uniqueness is the database's job: the unique indexes on (channel,
-external_id) and (channel, thread_key) stop a concurrent worker's duplicate;
-the ingest action retries the batch, which then finds the rows already there.
+external_id) and (channel, thread_key) refuse a duplicate whatever happens;
+the ingest action retries a batch that hit one. On PostgreSQL the upserts of
+one channel are also serialised by a transaction-level advisory lock, so that
+a delete racing the add of the same item, in two workers, cannot both land.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ from .choices import ConversationKind, Delivery, Direction, Kind, Status, Verb
 from .models import Activity, Contact, Conversation, Identity, Message, Post, Tombstone
 
 PREVIEW_LENGTH = 300
+# First key of the advisory lock that serialises one channel's upserts (PostgreSQL).
+LOCK_NAMESPACE = 0x43524345  # "CRCE"
 # Parameters per INSERT statement (SQLite ≥ 3.32 allows 32766, PostgreSQL 65535).
 MAX_PARAMS = 30_000
 # Columns whose Python values are already what the database driver takes.
@@ -260,11 +264,27 @@ def update_rows(
         cursor.executemany(sql, params)
 
 
+def _lock_channel(channel: Channel) -> None:
+    """Serialise the upserts of one channel until the transaction ends (PostgreSQL).
+
+    Without it a delete and the add of the same item, handled by two workers
+    at once, each miss the other's uncommitted row: the tombstone lands, and
+    so does the message. SQLite already runs one writer at a time; PostgreSQL
+    workers still run in parallel across channels.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, channel.pk % 2**31]
+            )
+
+
 def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]) -> ReceiveResult:
     """Upsert `items` (each with the id of the RawEvent it came from) for one channel."""
     result = ReceiveResult()
     if not items:
         return result
+    _lock_channel(channel)
     now = timezone.now()
     entries = _collapse(items)
     result.skipped = len(items) - len(entries)
