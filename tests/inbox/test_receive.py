@@ -27,7 +27,11 @@ def test_comments_of_one_author_under_one_post_share_a_conversation(sim_channel)
 
 
 def test_language_is_detected(sim_channel):
-    _receive(sim_channel, sim_event("c1"), sim_event("c2", author={"id": "u2"}, text="My order never arrived, where is it?"))
+    _receive(
+        sim_channel,
+        sim_event("c1"),
+        sim_event("c2", author={"id": "u2"}, text="My order never arrived, where is it?"),
+    )
     assert Message.objects.get(external_id="c1").language == "fr"
     assert Message.objects.get(external_id="c2").language == "en"
 
@@ -48,3 +52,84 @@ def test_raw_event_ingest_writes_activity(sim_channel):
     report = do_ingest_pending()
     assert report.events == 1
     assert Activity.objects.filter(verb="received").count() == 2
+
+
+def test_a_new_conversation_is_written_with_its_counters_preview_and_sla(sim_channel):
+    _receive(
+        sim_channel,
+        sim_event("c1", text="Première question", created_at="2026-11-20T09:00:00+00:00"),
+        sim_event(
+            "c2", text="Deuxième   question\navec retour", created_at="2026-11-20T09:05:00+00:00"
+        ),
+    )
+    conversation = Conversation.objects.get(thread_key="post:p1:author:u1")
+    assert (conversation.message_count, conversation.preview) == (
+        2,
+        "Deuxième question avec retour",
+    )
+    assert conversation.waiting_since.isoformat() == "2026-11-20T09:00:00+00:00"
+    assert conversation.last_activity_at.isoformat() == "2026-11-20T09:05:00+00:00"
+    assert conversation.sla_due_at.isoformat() == "2026-11-20T10:00:00+00:00"
+
+
+def test_a_follow_up_updates_the_known_conversation(sim_channel):
+    _receive(sim_channel, sim_event("c1", created_at="2026-11-20T09:00:00+00:00"))
+    _receive(
+        sim_channel, sim_event("c2", text="Et alors ?", created_at="2026-11-20T11:00:00+00:00")
+    )
+    conversation = Conversation.objects.get(thread_key="post:p1:author:u1")
+    assert (conversation.message_count, conversation.preview) == (2, "Et alors ?")
+    assert conversation.last_activity_at.isoformat() == "2026-11-20T11:00:00+00:00"
+
+
+def test_a_new_message_reopens_a_closed_conversation_and_says_so(sim_channel):
+    _receive(sim_channel, sim_event("c1"))
+    Conversation.objects.update(status="closed")
+    _receive(sim_channel, sim_event("c2", text="Je relance"))
+    assert Conversation.objects.get().status == "open"
+    change = Activity.objects.get(verb="status_changed")
+    assert (change.data["old"], change.data["new"], change.message.external_id) == (
+        "closed",
+        "open",
+        "c2",
+    )
+
+
+def test_a_bad_review_is_high_priority(sim_channel):
+    _receive(
+        sim_channel, sim_event("r1", type="review", rating=1, text="Produit cassé, service nul")
+    )
+    assert Conversation.objects.get().priority == 2
+
+
+def test_an_edit_detects_the_language_again(sim_channel):
+    _receive(sim_channel, sim_event("c1", text="Bonjour, ma commande n'est jamais arrivée"))
+    _receive(sim_channel, sim_event("c1", op="edit", text="Sorry, my order never arrived at all"))
+    message = Message.objects.get(external_id="c1")
+    assert (message.language, message.edited_at is not None) == ("en", True)
+
+
+def test_text_without_letters_gets_no_language(sim_channel):
+    _receive(sim_channel, sim_event("c1", text="👍 👍"))
+    assert Message.objects.get(external_id="c1").language == ""
+
+
+def test_received_messages_are_saved_with_their_author_and_raw_event(sim_channel):
+    do_store_raw_event(sim_channel, sim_body(sim_event("c1")), {})
+    report = do_ingest_pending()
+    created = report.result.created[0]
+    message = Message.objects.select_related("author_identity__contact").get(pk=created.pk)
+    assert message.author_identity.contact.display_name == "Camille Durand"
+    assert message.raw_event_id is not None and message.raw_event_id == created.raw_event_id
+
+
+def test_a_repeat_author_keeps_one_contact(sim_channel):
+    _receive(sim_channel, sim_event("c1"))
+    _receive(sim_channel, sim_event("m1", type="message", thread_id="t1", text="En privé"))
+    assert Conversation.objects.values("contact").distinct().count() == 1
+
+
+def test_hidden_on_the_platform_is_mirrored(sim_channel):
+    _receive(sim_channel, sim_event("c1"))
+    _receive(sim_channel, sim_event("c1", op="edit", hidden=True))
+    assert Message.objects.get(external_id="c1").is_hidden is True
