@@ -18,7 +18,7 @@ from django.utils import timezone
 from cercle.inbox.choices import Delivery as DeliveryState
 from cercle.inbox.choices import Verb
 from cercle.inbox.models import Activity, Message
-from cercle.inbox.receive import ReceiveResult, receive_items
+from cercle.inbox.receive import ReceiveResult, insert_values, receive_items, update_rows
 from cercle.workspaces.models import Workspace
 
 from .base import (
@@ -95,11 +95,12 @@ def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "we
     """Bulk variant for backfills: store many payloads of one channel at once, queue one drain."""
     from .tasks import ingest_pending
 
+    rows = [
+        {"workspace_id": channel.workspace_id, "channel_id": channel.pk, "body": b, "source": source}
+        for b in bodies
+    ]
     with transaction.atomic():
-        RawEvent.objects.bulk_create(
-            [RawEvent(workspace_id=channel.workspace_id, channel=channel, body=b, source=source) for b in bodies],
-            batch_size=1000,
-        )
+        insert_values(RawEvent, rows)
         transaction.on_commit(lambda: ingest_pending.enqueue())
     return len(bodies)
 
@@ -160,41 +161,39 @@ def _ingest_batch(limit: int) -> IngestReport:
     """
     report = IngestReport(result=ReceiveResult())
     with transaction.atomic():
+        # Plain tuples: model instances would cost more than parsing.
         events = list(
             RawEvent.objects.select_for_update(skip_locked=True)
             .filter(status=RawEventStatus.PENDING)
             .order_by("id")
-            .only("id", "channel_id", "body", "headers", "source")[:limit]
+            .values_list("id", "channel_id", "body", "headers", "source")[:limit]
         )
         if not events:
             return report
-        channels = {c.pk: c for c in Channel.objects.filter(pk__in={e.channel_id for e in events})}
+        channels = {c.pk: c for c in Channel.objects.filter(pk__in={e[1] for e in events})}
         parsers: dict[int, Connector] = {}
         by_channel: dict[int, list[tuple[Incoming, int | None]]] = defaultdict(list)
         done: list[int] = []
         failed: list[RawEvent] = []
         now = timezone.now()
-        for event in events:
-            channel = channels[event.channel_id]
+        for event_id, channel_id, body, headers, source in events:
+            if channel_id not in parsers:
+                parsers[channel_id] = _parser_for(channels[channel_id])
             try:
-                if channel.pk not in parsers:
-                    parsers[channel.pk] = _parser_for(channel)
-                items = parsers[channel.pk].parse(
-                    RawEventData(body=bytes(event.body), headers=event.headers or {}, source=event.source)
-                )
+                raw = RawEventData(body=bytes(body), headers=headers or {}, source=source)
+                items = parsers[channel_id].parse(raw)
             except (ConnectorError, ValueError, KeyError, TypeError) as exc:
-                event.status = RawEventStatus.FAILED
-                event.error = f"{type(exc).__name__}: {exc}"[:2000]
-                event.processed_at = now
-                failed.append(event)
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                failed.append(
+                    RawEvent(id=event_id, status=RawEventStatus.FAILED, error=error, processed_at=now)
+                )
                 continue
-            done.append(event.pk)
-            by_channel[event.channel_id].extend((item, event.pk) for item in items)
-        for channel_id, items in by_channel.items():
-            report.result.merge(receive_items(channels[channel_id], items))  # type: ignore[union-attr]
+            done.append(event_id)
+            by_channel[channel_id].extend((item, event_id) for item in items)
+        for channel_id, entries in by_channel.items():
+            report.result.merge(receive_items(channels[channel_id], entries))  # type: ignore[union-attr]
         RawEvent.objects.filter(pk__in=done).update(status=RawEventStatus.DONE, processed_at=now)
-        if failed:
-            RawEvent.objects.bulk_update(failed, ["status", "error", "processed_at"])
+        update_rows(RawEvent, failed, ["status", "error", "processed_at"])
         report.events = len(events)
         report.failed = len(failed)
     return report

@@ -176,12 +176,22 @@ def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
     """The cheapest correct Python → database conversion of one field's values.
 
     Plain columns (text, numbers, booleans, foreign keys) go as they are (enum
-    members as their value: psycopg would send an Enum's *name*); datetimes and
-    anything else go through Django's own preparation.
+    members as their value: psycopg would send an Enum's *name*); datetimes
+    through the backend's adapter, remembering the last one (most rows of a
+    batch share `now`); anything else through Django's own preparation.
     """
     if isinstance(field, models.DateTimeField):
         adapt = connection.ops.adapt_datetimefield_value
-        return lambda value: None if value is None else adapt(value)
+        last: list[Any] = [None, None]
+
+        def convert_datetime(value: Any) -> Any:
+            if value is None:
+                return None
+            if value is not last[0]:
+                last[:] = [value, adapt(value)]
+            return last[1]
+
+        return convert_datetime
     target = field.target_field if isinstance(field, models.ForeignKey) else field
     if isinstance(target, _PLAIN_FIELDS):
         return lambda value: value.value if isinstance(value, enum.Enum) else value
@@ -198,6 +208,30 @@ def _concrete(model: type[models.Model], names: Sequence[str]) -> list[models.Fi
     return [f for f in fields if isinstance(f, models.Field)]
 
 
+def _insert(
+    model: type[models.Model],
+    fields: Sequence[models.Field[Any, Any]],
+    rows: Sequence[list[Any]],
+    returning: bool,
+) -> list[Any]:
+    """INSERT prepared `rows` (one value per field) in multi-row statements; their pks if `returning`."""
+    meta = model._meta
+    columns = ", ".join(_quote(f.column) for f in fields)
+    head = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608 - names from the model
+    tail = f" RETURNING {_quote(meta.pk.column)}" if returning and meta.pk else ""
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = max(1, _max_params() // len(fields))
+    pks: list[Any] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params = [value for row in chunk for value in row]
+            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
+            if tail:
+                pks.extend(pk for (pk,) in cursor.fetchall())
+    return pks
+
+
 def insert_rows(objs: Sequence[models.Model], *, returning: bool = True) -> None:
     """INSERT unsaved instances of one model in a few multi-row statements; set their pk.
 
@@ -208,8 +242,8 @@ def insert_rows(objs: Sequence[models.Model], *, returning: bool = True) -> None
     """
     if not objs:
         return
-    meta = type(objs[0])._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    model = type(objs[0])
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     now = timezone.now()
     for f in fields:
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -217,24 +251,42 @@ def insert_rows(objs: Sequence[models.Model], *, returning: bool = True) -> None
                 if getattr(obj, f.attname) is None or getattr(f, "auto_now", False):
                     setattr(obj, f.attname, now)
     converters = [(f.attname, _converter(f)) for f in fields]
-    columns = ", ".join(_quote(f.column) for f in fields)
-    head = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608 - names from the model
-    tail = f" RETURNING {_quote(meta.pk.column)}" if returning and meta.pk else ""
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_statement = max(1, _max_params() // len(fields))
-    with connection.cursor() as cursor:
-        for start in range(0, len(objs), per_statement):
-            chunk = objs[start : start + per_statement]
-            params = [
-                convert(getattr(obj, attname)) for obj in chunk for attname, convert in converters
-            ]
-            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
-            if tail:
-                for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                    obj.pk = pk
-            for obj in chunk:
-                obj._state.adding = False
-                obj._state.db = connection.alias
+    rows = [[convert(getattr(obj, attname)) for attname, convert in converters] for obj in objs]
+    pks = _insert(model, fields, rows, returning)
+    for obj, pk in zip(objs, pks, strict=False):
+        obj.pk = pk
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def insert_values(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, returning: bool = False
+) -> list[Any]:
+    """INSERT rows given as {attname: value} (missing fields take their default); their pks if asked.
+
+    For rows nobody reads back as objects (activity, raw events): building
+    model instances would cost more than the insert itself.
+    """
+    if not rows:
+        return []
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    defaults = {
+        f.attname: now
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        else f.get_default()
+        for f in fields
+    }
+    converters = [(f.attname, defaults[f.attname], _converter(f)) for f in fields]
+    prepared = [
+        [
+            convert(row.get(attname, default))
+            for attname, default, convert in converters
+        ]
+        for row in rows
+    ]
+    return _insert(model, fields, prepared, returning)
 
 
 def update_rows(
@@ -301,7 +353,7 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
             )
         )
 
-    activities: list[Activity] = []
+    activities: list[dict[str, Any]] = []
     new_entries: list[tuple[Incoming, int | None]] = []
     changed: list[Message] = []
     new_tombstones: list[Tombstone] = []
@@ -346,20 +398,21 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
 
     if new_entries:
         _create_new(channel, new_entries, now, result, activities)
-    insert_rows(activities, returning=False)
+    insert_values(Activity, activities)
     return result
 
 
-def _activity(message: Message, verb: str, now: datetime, **data: Any) -> Activity:
-    return Activity(
-        workspace_id=message.workspace_id,
-        conversation_id=message.conversation_id,
-        message_id=message.pk,
-        channel_id=message.channel_id,
-        verb=verb,
-        data=data,
-        created_at=now,
-    )
+def _activity(message: Message, verb: str, now: datetime, **data: Any) -> dict[str, Any]:
+    """An Activity row about `message`, for `insert_values`."""
+    return {
+        "workspace_id": message.workspace_id,
+        "conversation_id": message.conversation_id,
+        "message_id": message.pk,
+        "channel_id": message.channel_id,
+        "verb": verb,
+        "data": data,
+        "created_at": now,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,7 +527,7 @@ def _create_new(
     entries: Sequence[tuple[Incoming, int | None]],
     now: datetime,
     result: ReceiveResult,
-    activities: list[Activity],
+    activities: list[dict[str, Any]],
 ) -> None:
     authors = _resolve_authors(channel, entries)
     posts = _resolve_posts(channel, entries)
