@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import enum
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -208,6 +209,16 @@ def _concrete(model: type[models.Model], names: Sequence[str]) -> list[models.Fi
     return [f for f in fields if isinstance(f, models.Field)]
 
 
+@contextmanager
+def _server_bound_cursor() -> Iterator[Any]:
+    """A psycopg cursor with server-side parameter binding, in Django's current transaction."""
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
+
+
 def _insert(
     model: type[models.Model],
     fields: Sequence[models.Field[Any, Any]],
@@ -220,8 +231,19 @@ def _insert(
     head = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608 - names from the model
     tail = f" RETURNING {_quote(meta.pk.column)}" if returning and meta.pk else ""
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_statement = max(1, _max_params() // len(fields))
     pks: list[Any] = []
+    if connection.vendor == "postgresql":
+        # One short statement, pipelined, values bound server-side by psycopg's C
+        # dumpers: Django's client-side binding quotes every value in Python, and
+        # a multi-row VALUES is too long for psycopg's statement cache.
+        with _server_bound_cursor() as driver:
+            driver.executemany(head + one + tail, rows, returning=bool(tail))
+            while tail:
+                pks.append(driver.fetchone()[0])
+                if not driver.nextset():
+                    break
+        return pks
+    per_statement = max(1, _max_params() // len(fields))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
@@ -280,10 +302,7 @@ def insert_values(
     }
     converters = [(f.attname, defaults[f.attname], _converter(f)) for f in fields]
     prepared = [
-        [
-            convert(row.get(attname, default))
-            for attname, default, convert in converters
-        ]
+        [convert(row.get(attname, default)) for attname, default, convert in converters]
         for row in rows
     ]
     return _insert(model, fields, prepared, returning)
@@ -312,6 +331,10 @@ def update_rows(
         [convert(getattr(row, attname)) for attname, convert in converters] + [row.pk]
         for row in sorted(rows, key=lambda r: r.pk)
     ]
+    if connection.vendor == "postgresql":
+        with _server_bound_cursor() as driver:
+            driver.executemany(sql, params)
+        return
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
