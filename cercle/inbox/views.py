@@ -220,12 +220,10 @@ def _after_action(
     """Re-draw the conversation pane (HTMX) or go back to the conversation page."""
     conv = queries.conversation_for(_member(request), conv.pk)
     if _is_htmx(request):
-        return render(
-            request,
-            "inbox/_conversation.html",
-            conversation_context(request, conv, error=error),
-            status=status,
-        )
+        context = conversation_context(request, conv, error=error)
+        # The list row shows status, assignee and SLA: update it in place (out of band).
+        context["update_row"] = not error
+        return render(request, "inbox/_conversation.html", context, status=status)
     if error:
         messages.error(request, error)
     url = reverse("inbox:conversation", args=[conv.pk])

@@ -360,3 +360,16 @@ def test_javascript_urls_are_not_links():
         "",
         "https://example.com/p",
     )
+
+
+def test_action_response_updates_the_list_row_out_of_band(lea, conversation):
+    response = lea.post(
+        reverse("inbox:assign", args=[conversation.pk]),
+        {"assignee": "me"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="conversation",
+    )
+    assert (
+        f'id="row-{conversation.pk}"' in response.content.decode()
+        and 'hx-swap-oob="outerHTML"' in response.content.decode()
+    )

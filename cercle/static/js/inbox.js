@@ -226,6 +226,9 @@
       case "n": focusReply("note"); break;
       case "a": clickIf("#btn-assign-me"); break;
       case "e": clickIf("#btn-close"); break;
+      case "A": { const el = $("#assign-select"); if (el) el.focus(); break; }
+      case "t": { const el = $("#tag-name"); if (el) el.focus(); break; }
+      case "s": { const el = $("#snooze-select"); if (el) el.focus(); break; }
       case "/": { const q = $("#q"); if (q) { q.focus(); q.select(); } break; }
       case "?": toggleHelp(help ? help.hidden : false); break;
       default: handled = false;
