@@ -36,8 +36,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
 
@@ -49,6 +50,8 @@ from cercle.workflow.routing import route_conversations
 
 from .choices import ConversationKind, Delivery, Direction, Kind, Status, Verb
 from .models import Activity, Contact, Conversation, Identity, Message, Post, Tombstone
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 PREVIEW_LENGTH = 300
 # First key of the advisory lock that serialises one channel's upserts (PostgreSQL).
@@ -181,8 +184,11 @@ def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
     through the backend's adapter, remembering the last one (most rows of a
     batch share `now`); anything else through Django's own preparation.
     """
+    if isinstance(field, models.JSONField):
+        adapt_json, encoder = connection.ops.adapt_json_value, field.encoder
+        return lambda value: None if value is None else adapt_json(value, encoder)
     if isinstance(field, models.DateTimeField):
-        adapt = connection.ops.adapt_datetimefield_value
+        adapt = _datetime_adapter()
         last: list[Any] = [None, None]
 
         def convert_datetime(value: Any) -> Any:
@@ -197,6 +203,45 @@ def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
     if isinstance(target, _PLAIN_FIELDS):
         return lambda value: value.value if isinstance(value, enum.Enum) else value
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _datetime_adapter() -> Callable[[Any], Any]:
+    """The backend's datetime adapter; on SQLite, its aware-datetime case without the checks."""
+    adapt = connection.ops.adapt_datetimefield_value
+    if connection.vendor != "sqlite" or not settings.USE_TZ:
+        return adapt
+    zone = connection.timezone
+
+    def to_sqlite(value: Any) -> Any:
+        # What Django does for an aware value: naive in the connection's zone, then str().
+        if isinstance(value, datetime) and value.utcoffset() is not None:
+            return str(value.astimezone(zone).replace(tzinfo=None))
+        return adapt(value)
+
+    return to_sqlite
+
+
+def build(model: type[ModelT], rows: Iterable[dict[str, Any]]) -> list[ModelT]:
+    """Unsaved instances from {attname: value} rows, missing fields taking their default.
+
+    Built with positional arguments, Django's fast path (the keyword path
+    checks every related field and costs about twice as much per object).
+    """
+    fields = model._meta.concrete_fields
+    # Callable defaults (dict, list, uuid4…) are called per row, as Django does.
+    fixed = {f.attname: f.get_default() for f in fields if not callable(f.default)}
+    instances = []
+    for row in rows:
+        args = [
+            row[f.attname]
+            if f.attname in row
+            else fixed[f.attname]
+            if f.attname in fixed
+            else f.get_default()
+            for f in fields
+        ]
+        instances.append(model(*args))
+    return instances
 
 
 def _quote(name: str | None) -> str:
@@ -560,51 +605,52 @@ def _create_new(
         channel, list(dict.fromkeys(key for _, _, key, _ in keyed))
     )
     before = {c.pk: _snapshot(c) for c in conversations.values()}
-    new_conversations: list[Conversation] = []
+    opening: dict[str, dict[str, Any]] = {}  # thread key → the new conversation's values
     for item, _, key, conv_kind in keyed:
-        if key in conversations:
+        if key in conversations or key in opening:
             continue
         author = (
             authors.get(item.author.external_id) if item.author and not item.from_brand else None
         )
-        contact_id = author.contact_id if author else _brand_contact_id(channel, authors)
-        conversation = Conversation(
-            workspace_id=channel.workspace_id,
-            channel_id=channel.pk,
-            contact_id=contact_id,
-            post_id=posts.get(item.post.external_id) if item.post else None,
-            thread_key=key,
-            kind=conv_kind,
-            status=Status.NEW,
-        )
-        conversations[key] = conversation
-        new_conversations.append(conversation)
+        opening[key] = {
+            "workspace_id": channel.workspace_id,
+            "channel_id": channel.pk,
+            "contact_id": author.contact_id if author else _brand_contact_id(channel, authors),
+            "post_id": posts.get(item.post.external_id) if item.post else None,
+            "thread_key": key,
+            "kind": conv_kind,
+            "status": Status.NEW,
+        }
+    new_conversations = build(Conversation, opening.values())
+    conversations.update(zip(opening, new_conversations, strict=True))
 
-    messages: list[Message] = []
-    for item, raw_id, key, _ in keyed:
+    rows = []
+    for item, raw_id, _, _ in keyed:
         author = (
             authors.get(item.author.external_id) if item.author and not item.from_brand else None
         )
-        messages.append(
-            Message(
-                workspace_id=channel.workspace_id,
-                channel_id=channel.pk,
-                conversation=conversations[key],
-                external_id=item.external_id,
-                parent_external_id=item.parent_external_id[:200],
-                direction=Direction.OUTBOUND if item.from_brand else Direction.INBOUND,
-                kind=item.kind,
-                is_private=item.is_private or bool(item.thread_ref),
-                author_identity_id=author.identity_id if author else None,
-                text=item.text,
-                url=item.url[:500],
-                rating=item.rating,
-                sent_at=item.sent_at or now,
-                is_hidden=item.is_hidden,
-                delivery=Delivery.SENT if item.from_brand else "",
-                raw_event_id=raw_id,
-            )
+        rows.append(
+            {
+                "workspace_id": channel.workspace_id,
+                "channel_id": channel.pk,
+                "external_id": item.external_id,
+                "parent_external_id": item.parent_external_id[:200],
+                "direction": Direction.OUTBOUND if item.from_brand else Direction.INBOUND,
+                "kind": item.kind,
+                "is_private": item.is_private or bool(item.thread_ref),
+                "author_identity_id": author.identity_id if author else None,
+                "text": item.text,
+                "url": item.url[:500],
+                "rating": item.rating,
+                "sent_at": item.sent_at or now,
+                "is_hidden": item.is_hidden,
+                "delivery": Delivery.SENT if item.from_brand else "",
+                "raw_event_id": raw_id,
+            }
         )
+    messages = build(Message, rows)
+    for message, (_, _, key, _) in zip(messages, keyed, strict=True):
+        message.conversation = conversations[key]
     inbound = [m for m in messages if m.direction == Direction.INBOUND]
     classify_messages(inbound)
     # Counters, preview and waiting time, before anything is written: a new
