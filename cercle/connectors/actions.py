@@ -190,7 +190,9 @@ def _ingest_batch(limit: int) -> IngestReport:
                 continue
             done.append(event_id)
             by_channel[channel_id].extend((item, event_id) for item in items)
-        for channel_id, entries in by_channel.items():
+        # Channels in id order: receive_items locks each one (PostgreSQL), and two
+        # workers taking the same channels in different orders would deadlock.
+        for channel_id, entries in sorted(by_channel.items()):
             report.result.merge(receive_items(channels[channel_id], entries))  # type: ignore[union-attr]
         RawEvent.objects.filter(pk__in=done).update(status=RawEventStatus.DONE, processed_at=now)
         update_rows(RawEvent, failed, ["status", "error", "processed_at"])

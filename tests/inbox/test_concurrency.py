@@ -174,3 +174,23 @@ def test_items_land_in_the_workspace_of_the_channel_they_were_posted_to(sim_chan
 
 def test_the_vendor_helper_knows_this_database():
     assert database_vendor() == connection.vendor
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_taking_two_channels_in_opposite_orders_do_not_deadlock(sim_channel, workspace):
+    other = do_create_channel(
+        workspace,
+        "simulator",
+        "Reviews",
+        external_id="reviews-1",
+        credentials={"webhook_secret": SECRET, "access_token": "tok"},
+    )
+    # Claimed two by two in id order: one worker gets (ours, other), the next (other, ours).
+    for channel, item in [(sim_channel, "a"), (other, "b"), (other, "c"), (sim_channel, "d")]:
+        assert _post(channel, sim_body(sim_event(item))) == 200
+
+    def drain() -> int:
+        return do_ingest_pending(limit=2).events
+
+    assert sorted(_in_parallel(drain, drain)) == [2, 2]
+    assert Message.objects.count() == 4
