@@ -70,12 +70,17 @@ def do_create_channel(
         channel.set_credentials(credentials or {})
         channel.save()
         Activity.objects.create(
-            workspace=workspace, channel=channel, verb=Verb.CHANNEL_HEALTH, data={"health": Health.OK, "event": "connected"}
+            workspace=workspace,
+            channel=channel,
+            verb=Verb.CHANNEL_HEALTH,
+            data={"health": Health.OK, "event": "connected"},
         )
     return channel
 
 
-def do_store_raw_event(channel: Channel, body: bytes, headers: Mapping[str, str], source: str = "webhook") -> RawEvent:
+def do_store_raw_event(
+    channel: Channel, body: bytes, headers: Mapping[str, str], source: str = "webhook"
+) -> RawEvent:
     """Keep an inbound payload as received; the ingest task parses it later."""
     from .tasks import ingest_pending
 
@@ -96,7 +101,12 @@ def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "we
     from .tasks import ingest_pending
 
     rows = [
-        {"workspace_id": channel.workspace_id, "channel_id": channel.pk, "body": b, "source": source}
+        {
+            "workspace_id": channel.workspace_id,
+            "channel_id": channel.pk,
+            "body": b,
+            "source": source,
+        }
         for b in bodies
     ]
     with transaction.atomic():
@@ -116,7 +126,9 @@ class _NoHttp(PlatformHttp):
         self.guarded = True
         self.last_response = None
 
-    def request(self, method: str, url: str, *, write: bool | None = None, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, url: str, *, write: bool | None = None, **kwargs: Any
+    ) -> httpx.Response:
         raise RuntimeError("parse() must not make HTTP requests")
 
     def close(self) -> None:
@@ -185,7 +197,9 @@ def _ingest_batch(limit: int) -> IngestReport:
             except (ConnectorError, ValueError, KeyError, TypeError) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 failed.append(
-                    RawEvent(id=event_id, status=RawEventStatus.FAILED, error=error, processed_at=now)
+                    RawEvent(
+                        id=event_id, status=RawEventStatus.FAILED, error=error, processed_at=now
+                    )
                 )
                 continue
             done.append(event_id)
@@ -203,10 +217,14 @@ def _ingest_batch(limit: int) -> IngestReport:
 
 def do_replay_raw_event(raw: RawEvent) -> None:
     """Put a raw event back in the queue (after a connector fix)."""
-    RawEvent.objects.filter(pk=raw.pk).update(status=RawEventStatus.PENDING, error="", attempts=raw.attempts + 1)
+    RawEvent.objects.filter(pk=raw.pk).update(
+        status=RawEventStatus.PENDING, error="", attempts=raw.attempts + 1
+    )
 
 
-def do_store_polled_page(channel: Channel, items: list[Incoming], cursor: str | None, raw: bytes) -> ReceiveResult:
+def do_store_polled_page(
+    channel: Channel, items: list[Incoming], cursor: str | None, raw: bytes
+) -> ReceiveResult:
     """Store a polled page: its items, its raw copy and the new cursor, in one transaction."""
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
@@ -279,7 +297,9 @@ def do_store_credentials(channel: Channel, tokens: OAuthTokens) -> None:
         channel.external_id = locked.external_id
         do_set_channel_health(channel, Health.OK, "")
         released = Outbox.objects.filter(channel=channel, state=OutboxState.WAITING)
-        Message.objects.filter(outbox__in=released, delivery=DeliveryState.WAITING).update(delivery=DeliveryState.PENDING)
+        Message.objects.filter(outbox__in=released, delivery=DeliveryState.WAITING).update(
+            delivery=DeliveryState.PENDING
+        )
         released.update(state=OutboxState.QUEUED, next_attempt_at=None)
 
 
@@ -345,16 +365,18 @@ def do_record_delivery(outbox: Outbox, delivery: Delivery) -> None:
         outbox.platform_id = delivery.platform_id[:200]
         outbox.platform_url = delivery.url[:500]
         outbox.last_error = ""
-        outbox.save(update_fields=["state", "platform_id", "platform_url", "last_error", "updated_at"])
+        outbox.save(
+            update_fields=["state", "platform_id", "platform_url", "last_error", "updated_at"]
+        )
         message = outbox.message
         if message is None:
             return
         if outbox.action in (ActionKind.REPLY, ActionKind.PRIVATE_REPLY, ActionKind.SEND_PRIVATE):
             if delivery.platform_id:
                 # The platform's echo of our reply may have arrived first: it is the same item.
-                Message.objects.filter(channel_id=message.channel_id, external_id=delivery.platform_id).exclude(
-                    pk=message.pk
-                ).delete()
+                Message.objects.filter(
+                    channel_id=message.channel_id, external_id=delivery.platform_id
+                ).exclude(pk=message.pk).delete()
                 message.external_id = delivery.platform_id
             message.url = delivery.url[:500]
             message.delivery = DeliveryState.SENT
@@ -377,11 +399,23 @@ def do_record_delivery(outbox: Outbox, delivery: Delivery) -> None:
             message=message,
             channel_id=outbox.channel_id,
             verb=verb,
-            data={"action": outbox.action, "platform_id": delivery.platform_id, "url": delivery.url},
+            data={
+                "action": outbox.action,
+                "platform_id": delivery.platform_id,
+                "url": delivery.url,
+            },
         )
 
 
-def do_record_delivery_failure(outbox: Outbox, error: str, *, final: bool, waiting: bool = False, retry_at: datetime | None = None, unknown: bool = False) -> None:
+def do_record_delivery_failure(
+    outbox: Outbox,
+    error: str,
+    *,
+    final: bool,
+    waiting: bool = False,
+    retry_at: datetime | None = None,
+    unknown: bool = False,
+) -> None:
     """An attempt failed: schedule the next one, wait for reconnection, or give up (and say why)."""
     with transaction.atomic():
         outbox.last_error = error[:2000]
@@ -398,7 +432,13 @@ def do_record_delivery_failure(outbox: Outbox, error: str, *, final: bool, waiti
         message = outbox.message
         verb: str | None = None
         if message is not None and message.direction == "outbound":
-            new_state = DeliveryState.FAILED if final else DeliveryState.WAITING if waiting else DeliveryState.PENDING
+            new_state = (
+                DeliveryState.FAILED
+                if final
+                else DeliveryState.WAITING
+                if waiting
+                else DeliveryState.PENDING
+            )
             if message.delivery != new_state or message.delivery_error != outbox.last_error:
                 message.delivery = new_state
                 message.delivery_error = outbox.last_error if (final or waiting) else ""
