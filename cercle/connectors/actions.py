@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from cercle.inbox.choices import Delivery as DeliveryState
@@ -25,7 +25,6 @@ from .base import (
     ActionKind,
     BadPayload,
     Connector,
-    ConnectorError,
     Delivery,
     Incoming,
     OAuthTokens,
@@ -153,7 +152,11 @@ def do_ingest_pending(limit: int | None = None) -> IngestReport:
     The batch is claimed with SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL), so
     many workers share the queue; SQLite serialises writers anyway. A unique
     violation from a concurrent worker rolls the batch back and it is retried,
-    finding the rows the other worker wrote.
+    finding the rows the other worker wrote. A batch that fails for another
+    reason (a value the database refuses, a bug in a stage) is done again one
+    event at a time, so that only the guilty events are marked failed and the
+    queue keeps moving. Operational errors (lock timeout, lost connection)
+    propagate: the events stay pending for the next run.
     """
     limit = limit or settings.CERCLE_INGEST_BATCH
     for _attempt in range(3):
@@ -161,15 +164,22 @@ def do_ingest_pending(limit: int | None = None) -> IngestReport:
             return _ingest_batch(limit)
         except IntegrityError:
             logger.info("ingest batch raced another worker; retrying")
-    return _ingest_batch(limit)
+        except OperationalError:
+            raise
+        except Exception:
+            logger.exception("ingest batch failed; retrying it one event at a time")
+            break
+    return _ingest_batch(limit, isolate=True)
 
 
-def _ingest_batch(limit: int) -> IngestReport:
+def _ingest_batch(limit: int, isolate: bool = False) -> IngestReport:
     """One transaction: claim up to `limit` pending events, parse each once, upsert per channel.
 
     Queries per batch: the claim, the channels, the upsert's fixed set per
     channel (see `inbox.receive`), one UPDATE marking the events done and one
-    for the failed ones, whatever the number of events.
+    for the failed ones, whatever the number of events. With `isolate`, each
+    event is upserted alone in a savepoint and an event that fails is marked
+    failed with the reason (the slow path after a failed batch).
     """
     report = IngestReport(result=ReceiveResult())
     with transaction.atomic():
@@ -184,32 +194,50 @@ def _ingest_batch(limit: int) -> IngestReport:
             return report
         channels = {c.pk: c for c in Channel.objects.filter(pk__in={e[1] for e in events})}
         parsers: dict[int, Connector] = {}
-        by_channel: dict[int, list[tuple[Incoming, int | None]]] = defaultdict(list)
-        done: list[int] = []
-        failed: list[RawEvent] = []
-        now = timezone.now()
+        parsed: list[tuple[int, int, list[Incoming]]] = []  # (channel id, event id, items)
+        failed: dict[int, str] = {}
         for event_id, channel_id, body, headers, source in events:
             if channel_id not in parsers:
                 parsers[channel_id] = _parser_for(channels[channel_id])
             try:
                 raw = RawEventData(body=bytes(body), headers=headers or {}, source=source)
-                items = parsers[channel_id].parse(raw)
-            except (ConnectorError, ValueError, KeyError, TypeError) as exc:
-                error = f"{type(exc).__name__}: {exc}"[:2000]
-                failed.append(
-                    RawEvent(
-                        id=event_id, status=RawEventStatus.FAILED, error=error, processed_at=now
-                    )
-                )
-                continue
-            done.append(event_id)
-            by_channel[channel_id].extend((item, event_id) for item in items)
+                parsed.append((channel_id, event_id, parsers[channel_id].parse(raw)))
+            except (
+                Exception
+            ) as exc:  # parse() is pure: whatever it raises, this event is unreadable
+                failed[event_id] = f"{type(exc).__name__}: {exc}"
         # Channels in id order: receive_items locks each one (PostgreSQL), and two
         # workers taking the same channels in different orders would deadlock.
-        for channel_id, entries in sorted(by_channel.items()):
-            report.result.merge(receive_items(channels[channel_id], entries))  # type: ignore[union-attr]
+        parsed.sort(key=lambda p: (p[0], p[1]))
+        if isolate:
+            for channel_id, event_id, items in parsed:
+                try:
+                    with transaction.atomic():
+                        result = receive_items(channels[channel_id], [(i, event_id) for i in items])
+                except OperationalError:
+                    raise
+                except Exception as exc:
+                    logger.exception("raw event %s cannot be ingested", event_id)
+                    failed[event_id] = f"{type(exc).__name__}: {exc}"
+                    continue
+                report.result.merge(result)  # type: ignore[union-attr]
+        else:
+            by_channel: dict[int, list[tuple[Incoming, int | None]]] = defaultdict(list)
+            for channel_id, event_id, items in parsed:
+                by_channel[channel_id].extend((item, event_id) for item in items)
+            for channel_id, entries in by_channel.items():
+                report.result.merge(receive_items(channels[channel_id], entries))  # type: ignore[union-attr]
+        now = timezone.now()
+        done = [event_id for _, event_id, _ in parsed if event_id not in failed]
         RawEvent.objects.filter(pk__in=done).update(status=RawEventStatus.DONE, processed_at=now)
-        update_rows(RawEvent, failed, ["status", "error", "processed_at"])
+        update_rows(
+            RawEvent,
+            [
+                RawEvent(id=pk, status=RawEventStatus.FAILED, error=error[:2000], processed_at=now)
+                for pk, error in failed.items()
+            ],
+            ["status", "error", "processed_at"],
+        )
         report.events = len(events)
         report.failed = len(failed)
     return report

@@ -105,3 +105,38 @@ def test_the_batch_limit_is_respected(sim_channel):
     do_store_raw_events(sim_channel, _bodies("a", 5))
     assert do_ingest_pending(limit=2).events == 2
     assert RawEvent.objects.filter(status=RawEventStatus.PENDING).count() == 3
+
+
+def test_an_event_a_stage_chokes_on_fails_alone_and_the_queue_moves_on(sim_channel, monkeypatch):
+    import cercle.inbox.receive as receive
+
+    def rules(messages):
+        if any(m.text == "BOOM" for m in messages):
+            raise RuntimeError("a rule crashed")
+
+    monkeypatch.setattr(receive, "apply_rules", rules)
+    do_store_raw_events(
+        sim_channel, [sim_body(sim_event("c1")), sim_body(sim_event("c2", text="BOOM"))]
+    )
+    report = do_ingest_pending()
+    failed = RawEvent.objects.get(status=RawEventStatus.FAILED)
+    assert (report.failed, list(Message.objects.values_list("external_id", flat=True))) == (
+        1,
+        ["c1"],
+    )
+    assert "a rule crashed" in failed.error
+
+
+def test_a_connector_bug_while_parsing_fails_only_that_event(sim_channel, monkeypatch):
+    from cercle.connectors.simulator.connector import SimulatorConnector
+
+    real_parse = SimulatorConnector.parse
+
+    def parse(self, raw):
+        if b"c2" in raw.body:
+            raise AttributeError("'NoneType' object has no attribute 'get'")
+        return real_parse(self, raw)
+
+    monkeypatch.setattr(SimulatorConnector, "parse", parse)
+    do_store_raw_events(sim_channel, [sim_body(sim_event("c1")), sim_body(sim_event("c2"))])
+    assert (do_ingest_pending().failed, Message.objects.count()) == (1, 1)
