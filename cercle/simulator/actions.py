@@ -20,7 +20,9 @@ from cercle.inbox.models import Activity, Conversation, Message
 from cercle.workspaces.models import Workspace
 
 
-def do_repoint_channel(channel: Channel, config: dict[str, Any], credentials: dict[str, Any]) -> Channel:
+def do_repoint_channel(
+    channel: Channel, config: dict[str, Any], credentials: dict[str, Any]
+) -> Channel:
     """Give an existing demo channel the fake platform's new address and secrets (each run has its own)."""
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
@@ -65,13 +67,21 @@ def do_date_work(conversation: Conversation, when: datetime, since_activity_id: 
             .only("id", "message_id")
         )
         for offset, activity in enumerate(activities):
-            Activity.objects.filter(pk=activity.pk).update(created_at=when + timedelta(seconds=5 * offset))
+            Activity.objects.filter(pk=activity.pk).update(
+                created_at=when + timedelta(seconds=5 * offset)
+            )
         outbound = Message.objects.filter(
-            conversation=conversation, direction=Direction.OUTBOUND, pk__in=[a.message_id for a in activities if a.message_id]
+            conversation=conversation,
+            direction=Direction.OUTBOUND,
+            pk__in=[a.message_id for a in activities if a.message_id],
         )
         outbound.update(sent_at=when, created_at=when)
-        latest = Message.objects.filter(conversation=conversation).aggregate(last=Max("sent_at"))["last"]
+        latest = Message.objects.filter(conversation=conversation).aggregate(last=Max("sent_at"))[
+            "last"
+        ]
         fields: dict[str, Any] = {"last_activity_at": max(latest or when, when)}
-        if outbound.exists():  # the backfill answers a conversation once: this is the first response
+        if (
+            outbound.exists()
+        ):  # the backfill answers a conversation once: this is the first response
             fields["first_response_at"] = when
         Conversation.objects.filter(pk=conversation.pk).update(**fields)

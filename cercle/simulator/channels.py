@@ -43,23 +43,68 @@ class ChannelSpec:
 
 CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec(
-        "facebook-like", "Lumen on Facebook", "facebook", "fb", 0.30, 30, True, True, True, 0.06,
+        "facebook-like",
+        "Lumen on Facebook",
+        "facebook",
+        "fb",
+        0.30,
+        30,
+        True,
+        True,
+        True,
+        0.06,
         "https://facebook.example/lumen",
     ),
     ChannelSpec(
-        "instagram-like", "@lumen on Instagram", "instagram", "ig", 0.25, 20, True, True, False, 0.0,
+        "instagram-like",
+        "@lumen on Instagram",
+        "instagram",
+        "ig",
+        0.25,
+        20,
+        True,
+        True,
+        False,
+        0.0,
         "https://instagram.example/lumen",
     ),
     ChannelSpec(
-        "youtube-like", "Lumen on YouTube", "youtube", "yt", 0.13, 84, False, False, False, 0.0,
+        "youtube-like",
+        "Lumen on YouTube",
+        "youtube",
+        "yt",
+        0.13,
+        84,
+        False,
+        False,
+        False,
+        0.0,
         "https://youtube.example/@lumen",
     ),
     ChannelSpec(
-        "forum", "Lumen community forum", FALLBACK_PLATFORM, "fo", 0.20, 10, True, True, False, 0.0,
+        "forum",
+        "Lumen community forum",
+        FALLBACK_PLATFORM,
+        "fo",
+        0.20,
+        10,
+        True,
+        True,
+        False,
+        0.0,
         "https://forum.lumen.example",
     ),
     ChannelSpec(
-        "reviews", "Lumen reviews", FALLBACK_PLATFORM, "rv", 0.12, 0, False, False, False, 1.0,
+        "reviews",
+        "Lumen reviews",
+        FALLBACK_PLATFORM,
+        "rv",
+        0.12,
+        0,
+        False,
+        False,
+        False,
+        1.0,
         "https://reviews.example/lumen",
     ),
 )
@@ -73,7 +118,11 @@ def _wire_in_module(platform: str) -> type[Wire] | None:
     except ImportError:
         return None
     for value in vars(module).values():
-        if isinstance(value, type) and issubclass(value, Wire) and getattr(value, "platform", "") == platform:
+        if (
+            isinstance(value, type)
+            and issubclass(value, Wire)
+            and getattr(value, "platform", "") == platform
+        ):
             return value
     return None
 
@@ -85,5 +134,7 @@ def wire_class(spec: ChannelSpec) -> type[Wire]:
         cls = _wire_in_module(platform)
         if cls is not None:
             return cls
-        logger.info("no simulator wire for %s yet; %s uses the simulator platform", platform, spec.key)
+        logger.info(
+            "no simulator wire for %s yet; %s uses the simulator platform", platform, spec.key
+        )
     return SimulatorWire

@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from collections.abc import Sequence
 from functools import cache
 from itertools import accumulate
 from string import Formatter
@@ -39,7 +39,7 @@ EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 LANGUAGES = ("fr", "en")
 
 # Events per day of the backfilled history (before rhythm and bursts).
-HISTORY_PER_DAY = 110
+HISTORY_PER_DAY = 40
 # The live demo runs the same week much busier, so something happens every few seconds.
 LIVE_PER_DAY = 2400
 
@@ -104,7 +104,9 @@ class Incident:
 @cache
 def _compiled(template: str) -> tuple[tuple[str, str], ...]:
     """(literal, slot) pairs of a template: filled by concatenation, much faster than format()."""
-    return tuple((literal, field or "") for literal, field, _spec, _conv in Formatter().parse(template))
+    return tuple(
+        (literal, field or "") for literal, field, _spec, _conv in Formatter().parse(template)
+    )
 
 
 _STRIP_ACCENTS = str.maketrans("éèêëàâäîïôöûüùçÉÈÊÀÇ", "eeeeaaaiioouuucEEEAC")
@@ -144,7 +146,9 @@ def hour_weight(local: datetime) -> float:
 class Community:
     """The Lumen community for one seed. Cheap to build; thread-safe once built (read-only)."""
 
-    def __init__(self, seed: int = 42, authors: int = 220, channels: tuple[ChannelSpec, ...] = CHANNELS) -> None:
+    def __init__(
+        self, seed: int = 42, authors: int = 220, channels: tuple[ChannelSpec, ...] = CHANNELS
+    ) -> None:
         self.seed = seed
         self.channels = channels
         self.channel_keys = tuple(c.key for c in channels)
@@ -168,7 +172,8 @@ class Community:
 
     def _make_personas(self, rng: random.Random, count: int) -> list[Persona]:
         personas = []
-        moods, mood_weights = zip(*MOOD_MIX, strict=True)
+        moods = [mood for mood, _weight in MOOD_MIX]
+        mood_weights = [weight for _mood, weight in MOOD_MIX]
         keys = [c.key for c in self.channels]
         shares = [c.share for c in self.channels]
         used_names: set[str] = set()
@@ -179,7 +184,9 @@ class Community:
                 name = P.SPAM_NAMES[(index // 27) % len(P.SPAM_NAMES)]
                 if name in used_names:
                     name = f"{name} {index}"
-                handle = "".join(ch for ch in name.lower() if ch.isalnum() or ch == "_")[:20] + str(index)
+                handle = "".join(ch for ch in name.lower() if ch.isalnum() or ch == "_")[:20] + str(
+                    index
+                )
                 mood = "bot"
             else:
                 while True:
@@ -189,7 +196,14 @@ class Community:
                     if name not in used_names:
                         break
                 plain = (first + last).lower().translate(_STRIP_ACCENTS).replace("'", "")
-                handle = _pick(rng, [plain, first.lower().translate(_STRIP_ACCENTS) + str(rng.randint(1, 99)), plain[:10] + "_"])
+                handle = _pick(
+                    rng,
+                    [
+                        plain,
+                        first.lower().translate(_STRIP_ACCENTS) + str(rng.randint(1, 99)),
+                        plain[:10] + "_",
+                    ],
+                )
                 mood = rng.choices(moods, mood_weights)[0]
             used_names.add(name)
             author = SimAuthor(
@@ -248,7 +262,12 @@ class Community:
             version=f"2.{rng.randint(1, 9)}",
         )
         published = EPOCH + timedelta(hours=slot * spec.post_every_hours + rng.uniform(-2, 2))
-        post = SimPost(id=f"{spec.short}-post-{slot}", text=text, url=f"{spec.url}/posts/{slot}", published_at=published)
+        post = SimPost(
+            id=f"{spec.short}-post-{slot}",
+            text=text,
+            url=f"{spec.url}/posts/{slot}",
+            published_at=published,
+        )
         self._posts[key] = post
         return post
 
@@ -260,7 +279,14 @@ class Community:
         rng = random.Random(f"{self.seed}:incident:{ordinal}")
         incident = None
         if rng.random() < 0.11:
-            start = datetime(day.year, day.month, day.day, rng.randint(8, 20), _pick(rng, (0, 15, 30, 45)), tzinfo=PARIS)
+            start = datetime(
+                day.year,
+                day.month,
+                day.day,
+                rng.randint(8, 20),
+                _pick(rng, (0, 15, 30, 45)),
+                tzinfo=PARIS,
+            )
             incident = Incident(
                 start=start.astimezone(UTC),
                 hours=rng.uniform(1.5, 4.5),
@@ -276,14 +302,18 @@ class Community:
         found = (self.incident_on(day), self.incident_on(day - timedelta(days=1)))
         return tuple(i for i in found if i is not None)
 
-    def incident_at(self, when: datetime, near: tuple[Incident, ...] | None = None) -> Incident | None:
+    def incident_at(
+        self, when: datetime, near: tuple[Incident, ...] | None = None
+    ) -> Incident | None:
         """The outage going on at `when`, if any (`near`: `incidents_near` of a close time, to save work)."""
         for candidate in self.incidents_near(when) if near is None else near:
             if candidate.active(when):
                 return candidate
         return None
 
-    def _pick_post(self, rng: random.Random, spec: ChannelSpec, when: datetime, incident: Incident | None) -> SimPost:
+    def _pick_post(
+        self, rng: random.Random, spec: ChannelSpec, when: datetime, incident: Incident | None
+    ) -> SimPost:
         if incident is not None and rng.random() < 0.5:
             return SimPost(
                 id=f"{spec.short}-incident-{incident.start:%Y%m%d%H%M}",
@@ -312,7 +342,9 @@ class Community:
 
     # --- text ---------------------------------------------------------------------
 
-    def _slot(self, rng: random.Random, name: str, lang: str, persona: Persona, product: int) -> str:
+    def _slot(
+        self, rng: random.Random, name: str, lang: str, persona: Persona, product: int
+    ) -> str:
         forms = P.PRODUCT_FORMS[lang]
         if name in forms:
             return forms[name][product]
@@ -342,7 +374,9 @@ class Community:
             return _pick(rng, P.FIRST_NAMES[lang])
         return ""
 
-    def _fill(self, rng: random.Random, template: str, lang: str, persona: Persona, product: int) -> str:
+    def _fill(
+        self, rng: random.Random, template: str, lang: str, persona: Persona, product: int
+    ) -> str:
         parts = []
         for literal, slot in _compiled(template):
             parts.append(literal)
@@ -352,7 +386,14 @@ class Community:
         # A sentence opening on a slot ("{my_product} …") still starts with a capital.
         return text[:1].upper() + text[1:] if template.startswith("{") else text
 
-    def text(self, rng: random.Random, persona: Persona, category: str, product: int, rating: int | None = None) -> str:
+    def text(
+        self,
+        rng: random.Random,
+        persona: Persona,
+        category: str,
+        product: int,
+        rating: int | None = None,
+    ) -> str:
         """What `persona` writes for `category`, in their own style."""
         lang = persona.author.language
         if rating is not None:
@@ -367,7 +408,11 @@ class Community:
         if conversational and rng.random() < 0.22:
             pieces.append(self._fill(rng, _pick(rng, P.CONTEXT[lang]), lang, persona, product))
         pieces.append(core)
-        if persona.shouty and category in {"complaint", "toxic", "outage", "troll"} and rng.random() < 0.4:
+        if (
+            persona.shouty
+            and category in {"complaint", "toxic", "outage", "troll"}
+            and rng.random() < 0.4
+        ):
             pieces[-1] = core.upper().rstrip(".") + " !!!"[0 if lang == "fr" else 1 :]
         text = " ".join(pieces)
         if category in {"question", "complaint"} and rng.random() < persona.politeness * 0.7:
@@ -407,7 +452,11 @@ class Community:
         return self.channels[bisect_right(self._channel_cum, rng.random() * self._channel_cum[-1])]
 
     def make_events(
-        self, rng: random.Random, when: datetime, id_base: str, near: tuple[Incident, ...] | None = None
+        self,
+        rng: random.Random,
+        when: datetime,
+        id_base: str,
+        near: tuple[Incident, ...] | None = None,
     ) -> list[tuple[str, SimEvent]]:
         """One community item at `when` (its channel, author, kind picked by `rng`) and its aftermath.
 
@@ -419,7 +468,11 @@ class Community:
         author = persona.author
         lang = author.language
         incident = self.incident_at(when, near)
-        product = _pick(rng, persona.favourites) if rng.random() < 0.7 else rng.randrange(len(P.PRODUCTS[lang]))
+        product = (
+            _pick(rng, persona.favourites)
+            if rng.random() < 0.7
+            else rng.randrange(len(P.PRODUCTS[lang]))
+        )
         topic = P.PRODUCT_TOPICS[product]
         event_id = f"{spec.short}-{id_base}"
         if incident is not None and persona.mood != "bot" and rng.random() < 0.7:
@@ -433,7 +486,9 @@ class Community:
         post: SimPost | None = None
         thread_id = ""
         kind = "comment"
-        if spec.reviews >= 1.0 or (category in {"praise", "complaint"} and rng.random() < spec.reviews):
+        if spec.reviews >= 1.0 or (
+            category in {"praise", "complaint"} and rng.random() < spec.reviews
+        ):
             kind = "review"
             rating = rng.choices(REVIEW_STARS, REVIEW_WEIGHTS)[0]
             if category == "complaint":
@@ -449,7 +504,9 @@ class Community:
         else:
             if category in {"mention", "share"}:
                 category = "praise" if category == "share" else "question"
-            if spec.private_messages and rng.random() < (0.35 if category in {"complaint", "spam"} else 0.18):
+            if spec.private_messages and rng.random() < (
+                0.35 if category in {"complaint", "spam"} else 0.18
+            ):
                 kind = "message"
                 thread_id = f"dm-{spec.short}-{author.id}"
             elif spec.post_every_hours:
@@ -474,7 +531,9 @@ class Community:
             roll = rng.random()
             if roll < 0.22:  # the same customer comes back in their thread
                 later = when + timedelta(minutes=rng.uniform(4, 240))
-                again = self._fill(rng, _pick(rng, P.TEMPLATES[lang]["followup"]), lang, persona, product)
+                again = self._fill(
+                    rng, _pick(rng, P.TEMPLATES[lang]["followup"]), lang, persona, product
+                )
                 out.append(
                     (
                         spec.key,
@@ -549,7 +608,9 @@ class Community:
             )
         return out
 
-    def hour_events(self, hour_start: datetime, per_day: float = HISTORY_PER_DAY) -> list[tuple[str, SimEvent]]:
+    def hour_events(
+        self, hour_start: datetime, per_day: float = HISTORY_PER_DAY
+    ) -> list[tuple[str, SimEvent]]:
         """The items of the hour starting at `hour_start` (UTC, on the hour), aftermath included.
 
         Depends only on (seed, hour, per_day): regenerating a window gives the same ids and texts.
@@ -561,7 +622,9 @@ class Community:
         near = self.incidents_near(hour_start)
         events: list[tuple[str, SimEvent]] = []
         for n, offset in enumerate(offsets):
-            events.extend(self.make_events(rng, hour_start + timedelta(seconds=offset), f"{number}-{n}", near))
+            events.extend(
+                self.make_events(rng, hour_start + timedelta(seconds=offset), f"{number}-{n}", near)
+            )
         return events
 
     def events_between(
@@ -571,12 +634,16 @@ class Community:
         hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         events: list[tuple[str, SimEvent]] = []
         while hour < end:
-            events.extend(e for e in self.hour_events(hour, per_day) if start <= e[1].created_at < end)
+            events.extend(
+                e for e in self.hour_events(hour, per_day) if start <= e[1].created_at < end
+            )
             hour += timedelta(hours=1)
         events.sort(key=lambda e: e[1].created_at)
         return events
 
-    def reaction(self, rng: random.Random, target: SimEvent, reply_id: str, when: datetime) -> SimEvent | None:
+    def reaction(
+        self, rng: random.Random, target: SimEvent, reply_id: str, when: datetime
+    ) -> SimEvent | None:
         """The customer answers the brand's reply: thanks, or a follow-up question."""
         if target.from_brand or target.type in {"review", "share"}:
             return None

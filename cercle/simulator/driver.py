@@ -111,7 +111,13 @@ def connect_channels(
 class WebhookSender:
     """Delivers events the way each channel's platform would: signed webhooks, or published for polling."""
 
-    def __init__(self, cercle_url: str, platform: FakePlatform, channels: dict[str, Channel], timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        cercle_url: str,
+        platform: FakePlatform,
+        channels: dict[str, Channel],
+        timeout: float = 10.0,
+    ) -> None:
         self.cercle_url = cercle_url.rstrip("/")
         self.platform = platform
         self.channels = channels
@@ -134,7 +140,9 @@ class WebhookSender:
             ok = False
             for attempt in range(4):
                 try:
-                    response = self.client.post(url, content=delivery.body, headers=delivery.headers)
+                    response = self.client.post(
+                        url, content=delivery.body, headers=delivery.headers
+                    )
                     ok = response.status_code < 300
                     if ok or response.status_code < 500:
                         break
@@ -202,7 +210,9 @@ class LiveCommunity(threading.Thread):
             expected *= incident.magnitude
         for _ in range(_poisson(self.rng, expected)):
             when = now - timedelta(seconds=self.rng.random() * seconds)
-            for key, event in self.community.make_events(self.rng, when, f"{self._run_id}-{next(self._order)}"):
+            for key, event in self.community.make_events(
+                self.rng, when, f"{self._run_id}-{next(self._order)}"
+            ):
                 if event.created_at > now:
                     due = now + (event.created_at - now) / self.compress
                     event = replace(event, created_at=due)
@@ -221,7 +231,9 @@ class LiveCommunity(threading.Thread):
 
 
 def webhook_batches(
-    events: Iterable[tuple[str, SimEvent]], batch_size: int = 50, secrets: dict[str, str] | None = None
+    events: Iterable[tuple[str, SimEvent]],
+    batch_size: int = 50,
+    secrets: dict[str, str] | None = None,
 ) -> list[tuple[str, bytes, dict[str, str]]]:
     """Group events per channel into simulator-wire webhook bodies: [(channel_key, body, headers)].
 
@@ -262,12 +274,17 @@ def _reply_time(rng: random.Random, received: datetime) -> datetime:
     if local.hour < 8:
         when = local.replace(hour=8, minute=rng.randint(30, 59)).astimezone(UTC)
     elif local.hour >= 21:
-        when = (local + timedelta(days=1)).replace(hour=8, minute=rng.randint(30, 59)).astimezone(UTC)
+        when = (
+            (local + timedelta(days=1)).replace(hour=8, minute=rng.randint(30, 59)).astimezone(UTC)
+        )
     return when
 
 
 def _store(
-    platform: FakePlatform, channels: dict[str, Channel], events: list[tuple[str, SimEvent]], progress: Progress
+    platform: FakePlatform,
+    channels: dict[str, Channel],
+    events: list[tuple[str, SimEvent]],
+    progress: Progress,
 ) -> int:
     """Store the history as each wire would have delivered it: RawEvents in bulk, or pages polled."""
     per_channel: dict[str, list[SimEvent]] = defaultdict(list)
@@ -363,18 +380,21 @@ def _work(
         say("  no team to work the history; leaving it all new")
         return
     rng = random.Random(seed * 31 + 7)
+    # Platform wires give items their own ids: find the generated event by id, else by its text.
     by_id = {(k, e.id): e for k, e in events if e.op == "create"}
+    by_text = {(k, e.text): e for k, e in events if e.op == "create"}
     first_items = (
         Message.objects.filter(workspace=workspace, direction=Direction.INBOUND)
         .order_by("conversation_id", "id")
-        .values_list("conversation_id", "channel_id", "external_id", "id")
+        .values_list("conversation_id", "channel_id", "external_id", "text", "id")
     )
     key_of = {channel.pk: key for key, channel in channels.items()}
     firsts: dict[int, tuple[SimEvent, int]] = {}
-    for conversation_id, channel_id, external_id, message_id in first_items:
+    for conversation_id, channel_id, external_id, text, message_id in first_items:
         if conversation_id in firsts:
             continue
-        event = by_id.get((key_of.get(channel_id, ""), external_id or ""))
+        key = key_of.get(channel_id, "")
+        event = by_id.get((key, external_id or "")) or by_text.get((key, text))
         if event is not None:
             firsts[conversation_id] = (event, message_id)
     conversations = Conversation.objects.filter(
@@ -389,7 +409,9 @@ def _work(
             event, message_id = firsts[conversation.pk]
             received = conversation.last_inbound_at or event.created_at
             age = now - received
-            mark = Activity.objects.filter(workspace=workspace).aggregate(last=Max("id"))["last"] or 0
+            mark = (
+                Activity.objects.filter(workspace=workspace).aggregate(last=Max("id"))["last"] or 0
+            )
             when = _reply_time(rng, received)
             if when >= now - timedelta(minutes=5):
                 continue
@@ -431,7 +453,9 @@ def _work(
             if time.monotonic() - last_print > 3:
                 say(f"  worked {len(dated)} conversations…")
                 last_print = time.monotonic()
-        say(f"  delivering {report.replied} replies and {report.moderated} moderations to the platform…")
+        say(
+            f"  delivering {report.replied} replies and {report.moderated} moderations to the platform…"
+        )
         while send_due(limit=200):
             pass
     finally:

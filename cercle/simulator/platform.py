@@ -76,7 +76,9 @@ class FakePlatform:
 
     def start(self) -> FakePlatform:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sim-platform", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="sim-platform", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -105,7 +107,9 @@ class FakePlatform:
 
     def add_wire(self, channel_key: str, wire_cls: type[Wire]) -> Wire:
         """Create and mount the wire of a channel."""
-        wire = wire_cls(channel_key, self.api_base(wire_cls.platform, channel_key), self._listener(channel_key))
+        wire = wire_cls(
+            channel_key, self.api_base(wire_cls.platform, channel_key), self._listener(channel_key)
+        )
         self.wires[channel_key] = wire
         return wire
 
@@ -151,7 +155,11 @@ class FakePlatform:
             target = self._known.get((channel_key, action.target_id))
             if target is None:  # a private thread: answer the thread's latest known item
                 target = next(
-                    (e for (k, _), e in reversed(self._known.items()) if k == channel_key and e.thread_id == action.target_id),
+                    (
+                        e
+                        for (k, _), e in reversed(self._known.items())
+                        if k == channel_key and e.thread_id == action.target_id
+                    ),
                     None,
                 )
         if target is None or roll >= self.react_probability:
@@ -183,11 +191,17 @@ class FakePlatform:
 
     # --- HTTP ------------------------------------------------------------------------
 
-    def dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes, dict[str, str]]:
+    def dispatch(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes, dict[str, str]]:
         """Route one request: `/_sim/actions`, or `/<platform>/<channel_key>/<rest>` to a wire."""
         parts = urlsplit(raw_path)
         if parts.path == "/_sim/actions" and method == "GET":
-            return 200, json.dumps(self.actions_json()).encode(), {"Content-Type": "application/json"}
+            return (
+                200,
+                json.dumps(self.actions_json()).encode(),
+                {"Content-Type": "application/json"},
+            )
         segments = parts.path.split("/", 3)
         if len(segments) < 4:
             return 404, b'{"error": "no such channel"}', {"Content-Type": "application/json"}
@@ -196,7 +210,13 @@ class FakePlatform:
         if wire is None or wire.platform != platform:
             return 404, b'{"error": "no such channel"}', {"Content-Type": "application/json"}
         response = wire.handle(
-            FakeRequest(method=method, path="/" + rest, query=parse_qs(parts.query), headers=headers, body=body)
+            FakeRequest(
+                method=method,
+                path="/" + rest,
+                query=parse_qs(parts.query),
+                headers=headers,
+                body=body,
+            )
         )
         return response.status, response.body, response.headers
 
@@ -213,7 +233,11 @@ def _handler_for(platform: FakePlatform) -> type[BaseHTTPRequestHandler]:
                 status, payload, extra = platform.dispatch(self.command, self.path, headers, body)
             except Exception:
                 logger.exception("fake platform failed on %s %s", self.command, self.path)
-                status, payload, extra = 500, b'{"error": "simulator failure"}', {"Content-Type": "application/json"}
+                status, payload, extra = (
+                    500,
+                    b'{"error": "simulator failure"}',
+                    {"Content-Type": "application/json"},
+                )
             self.send_response(status)
             for name, value in extra.items():
                 self.send_header(name, value)
@@ -223,7 +247,9 @@ def _handler_for(platform: FakePlatform) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: the demo prints its own progress
+        def log_message(
+            self, format: str, *args: Any
+        ) -> None:  # quiet: the demo prints its own progress
             return
 
     return Handler

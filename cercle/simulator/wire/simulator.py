@@ -24,8 +24,8 @@ from .base import (
     FakeResponse,
     SimAction,
     SimEvent,
-    Wire,
     WebhookDelivery,
+    Wire,
 )
 
 # Actions that create an item on the platform (and so get a fresh id).
@@ -82,7 +82,9 @@ class SimulatorWire(Wire):
     # Events per webhook delivery (the platform pushes one by one by default).
     batch_size = 1
 
-    def __init__(self, channel_key: str, api_base: str, on_action: ActionListener, salt: str = "") -> None:
+    def __init__(
+        self, channel_key: str, api_base: str, on_action: ActionListener, salt: str = ""
+    ) -> None:
         super().__init__(channel_key, api_base, on_action)
         # Fresh secrets every run (the demo re-points its channels at each start).
         salt = salt or secrets.token_hex(16)
@@ -108,13 +110,19 @@ class SimulatorWire(Wire):
             deliveries.append(
                 WebhookDelivery(
                     body=body,
-                    headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self.webhook_secret)},
+                    headers={
+                        "Content-Type": "application/json",
+                        SIGNATURE_HEADER: sign(body, self.webhook_secret),
+                    },
                 )
             )
         return deliveries
 
     def handle(self, request: FakeRequest) -> FakeResponse:
-        if request.headers.get("authorization", "") != f"Bearer {self.access_token}" or self.revoked:
+        if (
+            request.headers.get("authorization", "") != f"Bearer {self.access_token}"
+            or self.revoked
+        ):
             return _json(401, {"error": "invalid token"})
         if request.path == "/me" and request.method == "GET":
             return _json(200, {"id": self.account_id, "name": f"Lumen ({self.channel_key})"})
@@ -138,7 +146,12 @@ class SimulatorWire(Wire):
         if not key:
             return _json(400, {"error": "Idempotency-Key required"})
         kind = str(payload["kind"])
-        target = str(payload.get("target_external_id") or payload.get("thread_ref") or payload.get("author_external_id") or "")
+        target = str(
+            payload.get("target_external_id")
+            or payload.get("thread_ref")
+            or payload.get("author_external_id")
+            or ""
+        )
         with self._lock:
             # The same key never creates twice: answer with what the first call made.
             if key in self._by_key:
@@ -147,7 +160,13 @@ class SimulatorWire(Wire):
             result = {"id": created, "url": f"{self.api_base}/items/{created}"}
             self._by_key[key] = result
         self.on_action(
-            SimAction(kind=kind, target_id=target, text=str(payload.get("text", "")), created_id=created, raw=payload)
+            SimAction(
+                kind=kind,
+                target_id=target,
+                text=str(payload.get("text", "")),
+                created_id=created,
+                raw=payload,
+            )
         )
         return _json(200, result)
 

@@ -1,0 +1,189 @@
+"""`cercle demo`: Cercle on SQLite with the living Lumen community, in one command.
+
+Sets up (idempotently) the "Lumen" workspace, its team and its simulated
+channels on a local fake platform, backfills a month of history through the
+real pipeline, then runs the web server and the worker as child processes and
+the fake platform and the live community in this one. Ctrl-C or SIGTERM stops
+everything cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+import httpx
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils.translation import gettext as _
+
+from cercle.inbox.models import Conversation
+from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
+from cercle.workspaces.choices import Role
+from cercle.workspaces.models import Workspace
+
+from .community import Community
+from .driver import LiveCommunity, WebhookSender, backfill, connect_channels, ensure_egress_allowed
+from .platform import FakePlatform
+
+WORKSPACE_SLUG = "lumen"
+OWNER = "demo"
+# username, display name, role: a bilingual team.
+TEAM = (
+    ("lea", "Léa Moreau", Role.AGENT),
+    ("tom", "Tom Baker", Role.AGENT),
+    ("ines", "Inès Haddad", Role.MANAGER),
+    ("paul", "Paul Durand", Role.VIEWER),
+)
+LOOPBACK = "127.0.0.1"
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _password() -> str:
+    """The demo password: made once, kept in the data directory (readable by its owner only)."""
+    path = Path(settings.DATA_DIR) / "demo_password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(9))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def setup_workspace(password: str) -> Workspace:
+    """The Lumen workspace, its owner `demo` and its team (created once, kept on re-runs)."""
+    workspace = Workspace.objects.filter(slug=WORKSPACE_SLUG).first()
+    if workspace is None:
+        workspace = do_create_workspace(
+            "Lumen", slug=WORKSPACE_SLUG, timezone="Europe/Paris", language="fr"
+        )
+    users = get_user_model().objects
+    for username, display, role in ((OWNER, "Camille Laurent", Role.OWNER), *TEAM):
+        user = users.filter(username=username).first()
+        if user is None:
+            first, last = display.split(" ", 1)
+            user = do_create_user(username, password, first_name=first, last_name=last)
+        do_add_member(workspace, user, role, display_name=display)
+    return workspace
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["CERCLE_DATA_DIR"] = str(settings.DATA_DIR)
+    env["CERCLE_EGRESS_ALLOW_HOSTS"] = ",".join(settings.CERCLE_EGRESS_ALLOW_HOSTS)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "cercle.settings")
+    return env
+
+
+def _wait_until_up(url: str, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=2.0)
+            return True
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    return False
+
+
+def run_demo(host: str = LOOPBACK, port: int = 8000, days: int = 30, rate: float = 1.0) -> int:
+    """Set up and run the demo until Ctrl-C / SIGTERM; returns the exit status."""
+    started = time.monotonic()
+    _say(_("Cercle demo — data in %(dir)s") % {"dir": settings.DATA_DIR})
+    call_command("migrate", interactive=False, verbosity=0)
+    _say(_("  database ready (%(s).1f s)") % {"s": time.monotonic() - started})
+    password = _password()
+    workspace = setup_workspace(password)
+
+    ensure_egress_allowed(LOOPBACK)
+    community = Community(seed=42)
+    platform = FakePlatform(community).start()
+    channels = connect_channels(workspace, platform)
+    _say(
+        _("  fake platform on %(url)s, %(n)d channels")
+        % {"url": platform.base_url, "n": len(channels)}
+    )
+
+    if Conversation.objects.filter(workspace=workspace).exists():
+        _say(_("  history already there: keeping it"))
+    elif days > 0:
+        report = backfill(
+            workspace,
+            days,
+            platform=platform,
+            channels=channels,
+            community=community,
+            progress=_say,
+        )
+        _say(
+            _("  backfill: %(c)d conversations from %(e)d items in %(s).1f s")
+            % {"c": report.conversations, "e": report.events, "s": report.seconds}
+        )
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, _on_signal)
+    env = _child_env()
+    # Our own interpreter and our own arguments: nothing here comes from outside.
+    commands = [
+        [sys.executable, "-m", "cercle", "serve", "--host", host, "--port", str(port)],
+        [sys.executable, "-m", "cercle", "worker"],
+    ]
+    children = [subprocess.Popen(command, env=env) for command in commands]  # noqa: S603
+    local = LOOPBACK if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+    cercle_url = f"http://{local}:{port}"
+    sender = WebhookSender(cercle_url, platform, channels)
+    live = LiveCommunity(community, sender.deliver, rate=rate)
+    try:
+        if not _wait_until_up(cercle_url + "/"):
+            _say(_("The web server did not start; stopping."))
+            return 1
+        platform.deliver = sender.deliver
+        live.start()
+        _say("")
+        _say(
+            _("Cercle is running: %(url)s  (ready in %(s).0f s)")
+            % {"url": cercle_url, "s": time.monotonic() - started}
+        )
+        _say(_("  log in as %(user)s / %(password)s") % {"user": OWNER, "password": password})
+        _say(
+            _("  team (same password): %(names)s")
+            % {"names": ", ".join(f"{u} ({r.label})" for u, _name, r in TEAM)}
+        )
+        _say(_("  the community writes live (rate %(rate)s). Ctrl-C to stop.") % {"rate": rate})
+        while not stop.wait(1.0):
+            if any(child.poll() is not None for child in children):
+                _say(_("A Cercle process exited; stopping."))
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _say(_("Stopping…"))
+        live.stop()
+        platform.deliver = None
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        live.join(timeout=5)
+        platform.stop()
+        sender.close()
+        signal.signal(signal.SIGTERM, previous)
+    return 0
