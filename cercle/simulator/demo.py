@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -84,9 +85,22 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _wait_until_up(url: str, timeout: float = 60.0) -> bool:
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(
+        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM
+    ) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            return False
         try:
             httpx.get(url, timeout=2.0)
             return True
@@ -98,6 +112,12 @@ def _wait_until_up(url: str, timeout: float = 60.0) -> bool:
 def run_demo(host: str = LOOPBACK, port: int = 8000, days: int = 30, rate: float = 1.0) -> int:
     """Set up and run the demo until Ctrl-C / SIGTERM; returns the exit status."""
     started = time.monotonic()
+    if not _port_free(host, port):
+        _say(
+            _("Port %(port)d on %(host)s is already in use: choose another with --port.")
+            % {"port": port, "host": host}
+        )
+        return 1
     _say(_("Cercle demo — data in %(dir)s") % {"dir": settings.DATA_DIR})
     call_command("migrate", interactive=False, verbosity=0)
     _say(_("  database ready (%(s).1f s)") % {"s": time.monotonic() - started})
@@ -146,10 +166,12 @@ def run_demo(host: str = LOOPBACK, port: int = 8000, days: int = 30, rate: float
     cercle_url = f"http://{local}:{port}"
     sender = WebhookSender(cercle_url, platform, channels)
     live = LiveCommunity(community, sender.deliver, rate=rate)
+    status = 0
     try:
-        if not _wait_until_up(cercle_url + "/"):
+        if not _wait_until_up(cercle_url + "/", children[0]):
             _say(_("The web server did not start; stopping."))
-            return 1
+            status = 1
+            return status
         platform.deliver = sender.deliver
         live.start()
         _say("")
@@ -166,6 +188,7 @@ def run_demo(host: str = LOOPBACK, port: int = 8000, days: int = 30, rate: float
         while not stop.wait(1.0):
             if any(child.poll() is not None for child in children):
                 _say(_("A Cercle process exited; stopping."))
+                status = 1
                 break
     except KeyboardInterrupt:
         pass
@@ -186,4 +209,4 @@ def run_demo(host: str = LOOPBACK, port: int = 8000, days: int = 30, rate: float
         platform.stop()
         sender.close()
         signal.signal(signal.SIGTERM, previous)
-    return 0
+    return status
