@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -541,33 +542,72 @@ def _max_params() -> int:
     return MAX_PARAMS
 
 
-def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
-    """The cheapest correct Python → database conversion of one field's values.
+Converter = Callable[[Any], Any]
 
-    Plain columns (text, numbers, booleans, foreign keys) go as they are (enum
-    members as their value: psycopg would send an Enum's *name*); datetimes
-    through the backend's adapter, remembering the last one (most rows of a
-    batch share `now`); anything else through Django's own preparation.
+
+def _converters(fields: Sequence[models.Field[Any, Any]]) -> list[tuple[int, Converter]]:
+    """(position, conversion) of the columns whose Python values the driver cannot take as they are.
+
+    Plain columns (text, numbers, booleans, foreign keys) need none on SQLite;
+    psycopg needs enum members as their value (it would send an Enum's *name*).
+    Datetimes go through the backend's adapter with one memo for the whole
+    statement (a row's datetimes are often the same object, most rows share
+    `now`); JSON through the backend's adapter; anything else through Django's
+    own preparation.
     """
-    if isinstance(field, models.JSONField):
-        adapt_json, encoder = connection.ops.adapt_json_value, field.encoder
-        return lambda value: None if value is None else adapt_json(value, encoder)
-    if isinstance(field, models.DateTimeField):
-        adapt = _datetime_adapter()
-        last: list[Any] = [None, None]
+    memo: dict[Any, Any] = {}
+    adapt_datetime = _datetime_adapter()
 
-        def convert_datetime(value: Any) -> Any:
-            if value is None:
-                return None
-            if value is not last[0]:
-                last[:] = [value, adapt(value)]
-            return last[1]
+    def convert_datetime(value: Any) -> Any:
+        if value is None:
+            return None
+        if value not in memo:
+            memo[value] = adapt_datetime(value)
+        return memo[value]
 
-        return convert_datetime
-    target = field.target_field if isinstance(field, models.ForeignKey) else field
-    if isinstance(target, _PLAIN_FIELDS):
-        return lambda value: value.value if isinstance(value, enum.Enum) else value
-    return lambda value: field.get_db_prep_save(value, connection)
+    def plain_for_psycopg(value: Any) -> Any:
+        return value.value if isinstance(value, enum.Enum) else value
+
+    conversions: list[tuple[int, Converter]] = []
+    for position, column in enumerate(fields):
+        target = column.target_field if isinstance(column, models.ForeignKey) else column
+        if isinstance(column, models.JSONField):
+            conversions.append((position, _json_converter(column)))
+        elif isinstance(column, models.DateTimeField):
+            conversions.append((position, convert_datetime))
+        elif isinstance(target, _PLAIN_FIELDS):
+            if connection.vendor != "sqlite":
+                conversions.append((position, plain_for_psycopg))
+        else:
+            conversions.append((position, _django_converter(column)))
+    return conversions
+
+
+def _json_converter(column: models.JSONField[Any, Any]) -> Converter:
+    adapt, encoder = connection.ops.adapt_json_value, column.encoder
+
+    def convert(value: Any) -> Any:
+        return None if value is None else adapt(value, encoder)
+
+    return convert
+
+
+def _django_converter(column: models.Field[Any, Any]) -> Converter:
+    def convert(value: Any) -> Any:
+        return column.get_db_prep_save(value, connection)
+
+    return convert
+
+
+def _as_list(values: Any) -> list[Any]:
+    """attrgetter gives a bare value for one attribute, a tuple for several."""
+    return list(values) if isinstance(values, tuple) else [values]
+
+
+def _prepared(values: list[Any], conversions: list[tuple[int, Converter]]) -> list[Any]:
+    for position, convert in conversions:
+        values[position] = convert(values[position])
+    return values
 
 
 def _datetime_adapter() -> Callable[[Any], Any]:
@@ -682,8 +722,9 @@ def insert_rows(objs: Sequence[models.Model], *, returning: bool = True) -> None
             for obj in objs:
                 if getattr(obj, f.attname) is None or getattr(f, "auto_now", False):
                     setattr(obj, f.attname, now)
-    converters = [(f.attname, _converter(f)) for f in fields]
-    rows = [[convert(getattr(obj, attname)) for attname, convert in converters] for obj in objs]
+    values_of = attrgetter(*(f.attname for f in fields))
+    conversions = _converters(fields)
+    rows = [_prepared(_as_list(values_of(obj)), conversions) for obj in objs]
     pks = _insert(model, fields, rows, returning)
     for obj, pk in zip(objs, pks, strict=False):
         obj.pk = pk
@@ -710,9 +751,9 @@ def insert_values(
         else f.get_default()
         for f in fields
     }
-    converters = [(f.attname, defaults[f.attname], _converter(f)) for f in fields]
+    conversions = _converters(fields)
     prepared = [
-        [convert(row.get(attname, default)) for attname, default, convert in converters]
+        _prepared([row.get(f.attname, defaults[f.attname]) for f in fields], conversions)
         for row in rows
     ]
     return _insert(model, fields, prepared, returning)
@@ -730,7 +771,8 @@ def update_rows(
     if not rows:
         return
     columns = _concrete(model, fields)
-    converters = [(f.attname, _converter(f)) for f in columns]
+    values_of = attrgetter(*(f.attname for f in columns))
+    conversions = _converters(columns)
     sets = ", ".join(f"{_quote(f.column)} = %s" for f in columns)
     table, pk = (
         _quote(model._meta.db_table),
@@ -738,7 +780,7 @@ def update_rows(
     )
     sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"  # noqa: S608 - names from the model
     params = [
-        [convert(getattr(row, attname)) for attname, convert in converters] + [row.pk]
+        [*_prepared(_as_list(values_of(row)), conversions), row.pk]
         for row in sorted(rows, key=lambda r: r.pk)
     ]
     if connection.vendor == "postgresql":
