@@ -280,30 +280,37 @@ def _resolve_authors(
             resolved[external_id] = _Author(identity_id, contact_id)
     missing = [authors[k] for k in keys if k not in resolved]
     if missing:
-        contacts = [
-            Contact(
-                workspace_id=channel.workspace_id,
-                display_name=(a.name or a.handle or a.external_id)[:200],
-                avatar_url=a.avatar_url[:500],
-            )
-            for a in missing
-        ]
-        insert_rows(contacts)
-        created = [
-            Identity(
-                workspace_id=channel.workspace_id,
-                channel_id=channel.pk,
-                contact_id=contact.pk,
-                external_id=a.external_id,
-                handle=a.handle[:200],
-                display_name=a.name[:200],
-                avatar_url=a.avatar_url[:500],
-                profile_url=a.profile_url[:500],
-            )
-            for a, contact in zip(missing, contacts, strict=True)
-        ]
-        insert_rows(created)
-        resolved.update({i.external_id: _Author(i.pk, i.contact_id) for i in created})
+        contact_ids = insert_values(
+            Contact,
+            [
+                {
+                    "workspace_id": channel.workspace_id,
+                    "display_name": (a.name or a.handle or a.external_id)[:200],
+                    "avatar_url": a.avatar_url[:500],
+                }
+                for a in missing
+            ],
+            returning=True,
+        )
+        identity_ids = insert_values(
+            Identity,
+            [
+                {
+                    "workspace_id": channel.workspace_id,
+                    "channel_id": channel.pk,
+                    "contact_id": contact_id,
+                    "external_id": a.external_id,
+                    "handle": a.handle[:200],
+                    "display_name": a.name[:200],
+                    "avatar_url": a.avatar_url[:500],
+                    "profile_url": a.profile_url[:500],
+                }
+                for a, contact_id in zip(missing, contact_ids, strict=True)
+            ],
+            returning=True,
+        )
+        for a, identity_id, contact_id in zip(missing, identity_ids, contact_ids, strict=True):
+            resolved[a.external_id] = _Author(identity_id, contact_id)
     return resolved
 
 
@@ -322,20 +329,23 @@ def _resolve_posts(
         )
     missing = [refs[k] for k in keys if k not in posts]
     if missing:
-        created = [
-            Post(
-                workspace_id=channel.workspace_id,
-                channel_id=channel.pk,
-                external_id=r.external_id,
-                text=r.text,
-                url=r.url[:500],
-                thumbnail_url=r.thumbnail_url[:500],
-                published_at=r.published_at,
-            )
-            for r in missing
-        ]
-        insert_rows(created)
-        posts.update({p.external_id: p.pk for p in created})
+        post_ids = insert_values(
+            Post,
+            [
+                {
+                    "workspace_id": channel.workspace_id,
+                    "channel_id": channel.pk,
+                    "external_id": r.external_id,
+                    "text": r.text,
+                    "url": r.url[:500],
+                    "thumbnail_url": r.thumbnail_url[:500],
+                    "published_at": r.published_at,
+                }
+                for r in missing
+            ],
+            returning=True,
+        )
+        posts.update(zip((r.external_id for r in missing), post_ids, strict=True))
     return posts
 
 
