@@ -336,6 +336,8 @@ def max_ids() -> dict[str, int]:
 @dataclass
 class PipelineRun:
     seconds: float
+    # CPU time of this process (on SQLite all of the work; steadier on a busy machine).
+    cpu_seconds: float
     messages: int
     # Per table, the id boundaries after setup, after storing, and after each ingest batch.
     boundaries: list[dict[str, int]]
@@ -348,23 +350,27 @@ def run_pipeline(feed: Feed, batch: int) -> PipelineRun:
 
     channels = create_channels(list(feed.bodies))
     boundaries = [max_ids()]
-    elapsed = 0.0
-    started = time.perf_counter()
+    elapsed = cpu = 0.0
+    started, cpu_started = time.perf_counter(), time.process_time()
     for key, bodies in feed.bodies.items():
         for start in range(0, len(bodies), batch):
             do_store_raw_events(channels[key], bodies[start : start + batch])
     elapsed += time.perf_counter() - started
+    cpu += time.process_time() - cpu_started
     boundaries.append(max_ids())
     while True:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         report = do_ingest_pending(batch)
         elapsed += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
         if report.events == 0:
             break
         if report.failed:
             print(f"warning: {report.failed} raw events failed", file=sys.stderr)
         boundaries.append(max_ids())
-    return PipelineRun(seconds=elapsed, messages=Message.objects.count(), boundaries=boundaries)
+    return PipelineRun(
+        seconds=elapsed, cpu_seconds=cpu, messages=Message.objects.count(), boundaries=boundaries
+    )
 
 
 def _rows(table: str, low: int, high: int) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -414,8 +420,10 @@ def read_back(run: PipelineRun, batch: int) -> Plan:
     return plan
 
 
-def replay(plan: Plan) -> tuple[float, int]:
-    """Insert the planned rows with bare `executemany`, one transaction per group: (seconds, rows).
+def replay(plan: Plan) -> tuple[float, float, int]:
+    """Insert the planned rows with bare `executemany`, one transaction per group.
+
+    Returns (seconds, CPU seconds of this process, rows).
 
     On PostgreSQL through a plain psycopg cursor (server-side binding, pipelined):
     the fastest bare path, so the baseline is not slowed by Django's client-side
@@ -432,7 +440,7 @@ def replay(plan: Plan) -> tuple[float, int]:
         return connection.cursor()
 
     total = 0
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for work in plan:
         with transaction.atomic(), driver_cursor() as cursor:
             for table, columns, rows in work:
@@ -440,7 +448,7 @@ def replay(plan: Plan) -> tuple[float, int]:
                 names = ", ".join(connection.ops.quote_name(c) for c in columns)
                 cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
                 total += len(rows)
-    return time.perf_counter() - started, total
+    return time.perf_counter() - started, time.process_time() - cpu_started, total
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -490,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                     "error: the replay database does not start like the pipeline's", file=sys.stderr
                 )
                 return 1
-            raw_seconds, rows = replay(plan)
+            raw_seconds, raw_cpu, rows = replay(plan)
         finally:
             drop_database(configured)
     pipeline = run.messages / run.seconds
@@ -498,7 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"database={connection.vendor} generator={feed.generator} messages={run.messages} "
         f"events={feed.events} raw_events={sum(len(b) for b in feed.bodies.values())} rows={rows} "
-        f"pipeline_s={run.seconds:.2f} raw_insert_s={raw_seconds:.2f}",
+        f"pipeline_s={run.seconds:.2f} raw_insert_s={raw_seconds:.2f} "
+        f"pipeline_cpu_s={run.cpu_seconds:.2f} raw_insert_cpu_s={raw_cpu:.2f} "
+        f"cpu_ratio={raw_cpu / run.cpu_seconds:.3f}",
         file=sys.stderr,
     )
     print(f"pipeline={pipeline:.0f} raw_insert={raw:.0f} ratio={pipeline / raw:.3f}")
