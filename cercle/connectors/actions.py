@@ -117,8 +117,9 @@ def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "we
 class _NoHttp(PlatformHttp):
     """The HTTP client of parse-only connectors: `parse` is pure, so none is built.
 
-    Building an httpx client loads the CA bundle (about 0.1 s); the ingest
-    worker must not pay that per event, and parsing must never reach out.
+    Building an httpx client costs milliseconds (it loaded the CA bundle,
+    ~0.1 s, before `connectors.http` shared one TLS context); the ingest worker
+    must not pay that per event, and parsing must never reach out.
     """
 
     def __init__(self) -> None:  # deliberately no super().__init__(): no client, no CA bundle
@@ -141,6 +142,8 @@ def _parser_for(channel: Channel) -> Connector:
 
 @dataclass
 class IngestReport:
+    """What one drain did: events claimed, events failed, and what the upsert changed."""
+
     events: int = 0
     failed: int = 0
     result: ReceiveResult | None = None
