@@ -710,7 +710,9 @@ def _insert(
             params = [value for row in chunk for value in row]
             cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
             if tail:
-                pks.extend(pk for (pk,) in cursor.fetchall())
+                # SQLite does not promise RETURNING's order, but gives the rows of
+                # one INSERT increasing ids (AUTOINCREMENT) in VALUES order.
+                pks.extend(sorted(pk for (pk,) in cursor.fetchall()))
     return pks
 
 
