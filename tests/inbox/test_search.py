@@ -103,3 +103,15 @@ def test_operator_words_are_plain_words():
 
 def test_query_without_words_matches_nothing(workspace, convs):
     assert matching_conversation_ids(workspace.pk, '"*()') == []
+
+
+def test_sqlite_plan_runs_the_match_once_then_fetches_by_key(workspace, convs):
+    from django.db import connection
+
+    from cercle.inbox.search import conversation_search_filter
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite plan")
+    plan = Conversation.objects.filter(conversation_search_filter(workspace.pk, "parcel")).explain()
+    # The FTS table is the outer loop; messages are then looked up by primary key.
+    assert "SEARCH m USING INTEGER PRIMARY KEY" in plan
