@@ -133,3 +133,12 @@ def test_hidden_on_the_platform_is_mirrored(sim_channel):
     _receive(sim_channel, sim_event("c1"))
     _receive(sim_channel, sim_event("c1", op="edit", hidden=True))
     assert Message.objects.get(external_id="c1").is_hidden is True
+
+
+def test_every_created_message_carries_the_id_of_its_own_row(sim_channel):
+    events = [
+        sim_event(f"c{i}", author={"id": f"u{i % 7}"}, text=f"Message {i}") for i in range(40)
+    ]
+    result = _receive(sim_channel, *events)
+    stored = dict(Message.objects.values_list("pk", "external_id"))
+    assert [stored[m.pk] for m in result.created] == [m.external_id for m in result.created]
