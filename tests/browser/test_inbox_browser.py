@@ -80,3 +80,25 @@ def test_a_new_message_shows_a_banner_instead_of_moving_rows(page, owner, sim_ch
     page.click("#new-banner")
     page.wait_for_selector(".conv-row:nth-child(2)")
     assert page.locator(".conv-row").count() == 2
+
+
+def test_a_draft_survives_a_reload(page, owner, sim_channel):
+    receive(sim_channel, sim_event("c1"))
+    conversation = Conversation.objects.get()
+    login(page, "lea")
+    page.goto(f"/c/{conversation.pk}/")
+    page.fill("#reply-text", "Brouillon à garder")
+    page.reload()
+    page.wait_for_selector("#reply-text")
+    assert page.input_value("#reply-text") == "Brouillon à garder"
+
+
+def test_note_key_switches_the_box_to_note_mode(page, owner, sim_channel):
+    receive(sim_channel, sim_event("c1"))
+    conversation = Conversation.objects.get()
+    login(page, "lea")
+    page.goto(f"/c/{conversation.pk}/")
+    page.keyboard.press("n")
+    assert (
+        page.is_checked("#mode-note") and page.evaluate("document.activeElement.id") == "reply-text"
+    )

@@ -373,3 +373,13 @@ def test_action_response_updates_the_list_row_out_of_band(lea, conversation):
         f'id="row-{conversation.pk}"' in response.content.decode()
         and 'hx-swap-oob="outerHTML"' in response.content.decode()
     )
+
+
+def test_workspace_switcher_changes_the_inbox(lea, owner, conversation):
+    other = do_create_workspace("Second brand")
+    do_add_member(other, owner.user, Role.OWNER)
+    channel = do_create_channel(other, "simulator", "Second forum", external_id="s-1")
+    receive(channel, sim_event("s1", text="Message de la seconde marque"))
+    assert "Message de la seconde marque" not in lea.get(reverse("inbox:index")).content.decode()
+    lea.post(reverse("workspaces:switch"), {"workspace": other.pk})
+    assert "Message de la seconde marque" in lea.get(reverse("inbox:index")).content.decode()
