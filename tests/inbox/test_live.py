@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from django.test import RequestFactory
 from django.urls import reverse
@@ -84,7 +85,9 @@ def test_async_stream_yields_the_same_events(workspace, sim_channel, transaction
                 return json.loads(chunk.split("data: ", 1)[1])
         return None
 
-    event = asyncio.run(first_event())
+    # In its own thread: Playwright's sync API may hold an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        event = pool.submit(asyncio.run, first_event()).result(timeout=30)
     assert event is not None and event["verb"] in {"channel_health", "received"}
 
 
