@@ -24,15 +24,24 @@ import httpx
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db.models import Min
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.inbox.models import Conversation
+from cercle.inbox.models import Conversation, Message
 from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
 from cercle.workspaces.choices import Role
 from cercle.workspaces.models import Workspace
 
 from .community import Community
-from .driver import LiveCommunity, WebhookSender, backfill, connect_channels, ensure_egress_allowed
+from .driver import (
+    LiveCommunity,
+    WebhookSender,
+    backfill,
+    connect_channels,
+    ensure_egress_allowed,
+    prime_wires,
+)
 from .platform import FakePlatform
 
 WORKSPACE_SLUG = "lumen"
@@ -89,6 +98,8 @@ def _port_free(host: str, port: int) -> bool:
     with socket.socket(
         socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM
     ) as probe:
+        # Like uvicorn: connections of a previous run in TIME_WAIT do not make the port busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -134,7 +145,15 @@ def run_demo(host: str = LOOPBACK, port: int = 8000, days: int = 30, rate: float
     )
 
     if Conversation.objects.filter(workspace=workspace).exists():
-        _say(_("  history already there: keeping it"))
+        oldest = Message.objects.filter(workspace=workspace).aggregate(first=Min("sent_at"))[
+            "first"
+        ]
+        span = (timezone.now() - oldest).days + 1 if oldest else max(days, 1)
+        primed = prime_wires(platform, community, span)
+        _say(
+            _("  history already there: keeping it (%(n)d items known to the platform)")
+            % {"n": primed}
+        )
     elif days > 0:
         report = backfill(
             workspace,

@@ -227,6 +227,25 @@ class LiveCommunity(threading.Thread):
         return sum(len(e) for e in batch.values())
 
 
+def prime_wires(
+    platform: FakePlatform, community: Community, days: int, now: datetime | None = None
+) -> int:
+    """On a re-run, tell the new wires what the community already wrote (nothing is delivered).
+
+    The history is regenerated (it is deterministic) so that replies to old
+    conversations find their targets; poll-only platforms list it again and
+    their connector skips what it already has.
+    """
+    now = now or datetime.now(UTC)
+    per_channel: dict[str, list[SimEvent]] = defaultdict(list)
+    for key, event in community.events_between(now - timedelta(days=days), now):
+        per_channel[key].append(event)
+    for key, items in per_channel.items():
+        platform.remember(key, items)
+        platform.wires[key].publish(items)
+    return sum(len(items) for items in per_channel.values())
+
+
 # --- benchmarks --------------------------------------------------------------------------
 
 

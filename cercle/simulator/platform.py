@@ -88,7 +88,8 @@ class FakePlatform:
             timers, self._timers = self._timers, []
         for timer in timers:
             timer.cancel()
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() waits for serve_forever: only when it runs
+            self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
