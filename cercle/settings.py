@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "cercle.workspaces.middleware.CurrentWorkspaceMiddleware",
+    "cercle.inbox.middleware.WorkspaceLocaleAndCSPMiddleware",
 ]
 
 ROOT_URLCONF = "cercle.urls"
