@@ -35,7 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
 messages: $(STAMP)
-	cd cercle && ../$(BIN)/cercle manage makemessages -l fr --ignore '*/migrations/*' && ../$(BIN)/cercle manage compilemessages
+	cd cercle && export CERCLE_DATA_DIR=$${CERCLE_DATA_DIR:-$(CURDIR)/var} && ../$(BIN)/cercle manage makemessages -l fr --ignore '*/migrations/*' --ignore 'static/*' --no-obsolete --add-location file && ../$(BIN)/cercle manage compilemessages -l fr
 
 clean:
 	rm -rf $(VENV) var
