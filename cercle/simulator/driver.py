@@ -438,11 +438,12 @@ def _work(
             category = event.category
             if category in {"spam", "toxic"}:
                 if age > timedelta(hours=2) and rng.random() < 0.8:
-                    message = Message.objects.get(pk=message_id)
-                    do_moderate_message(lead, message, ActionKind.HIDE)
+                    if conversation.kind != "private":  # a private message cannot be hidden
+                        message = Message.objects.get(pk=message_id)
+                        do_moderate_message(lead, message, ActionKind.HIDE)
+                        report.moderated += 1
                     do_tag_conversation(agent, conversation, CATEGORY_TAGS[category])
                     do_change_status(agent, conversation, Status.CLOSED)
-                    report.moderated += 1
                     report.closed += 1
                     dated.append((conversation, when, mark))
                 continue
@@ -461,7 +462,7 @@ def _work(
                 do_tag_conversation(agent, conversation, CATEGORY_TAGS[category])
             if event.topic and rng.random() < 0.6:
                 do_tag_conversation(agent, conversation, event.topic)
-            do_reply(agent, conversation, _brand_reply(rng, event, conversation))
+            do_reply(agent, conversation, _brand_reply(rng, event, conversation, agent))
             report.replied += 1
             if age > timedelta(days=1) and rng.random() < 0.8:
                 do_change_status(agent, conversation, Status.CLOSED)
@@ -484,7 +485,13 @@ def _work(
     say(f"  answered {report.replied}, closed {report.closed}, hid {report.moderated}")
 
 
-def _brand_reply(rng: random.Random, event: SimEvent, conversation: Conversation) -> str:
+# Closers that keep two answers from being identical (X refuses duplicate content).
+REPLY_CLOSERS = ("", " 💡", " 🙂", " 🙏", " ✨", " 🚲", " 👋", " 😊")
+
+
+def _brand_reply(
+    rng: random.Random, event: SimEvent, conversation: Conversation, agent: Member
+) -> str:
     lang = event.author.language if event.author.language in P.BRAND_REPLIES else "en"
     group = {
         "question": "question",
@@ -496,4 +503,8 @@ def _brand_reply(rng: random.Random, event: SimEvent, conversation: Conversation
     if event.category == "review":
         group = "praise" if (event.rating or 3) >= 4 else "complaint"
     first = conversation.contact.first_name or event.author.name.split(" ")[0]
-    return rng.choice(P.BRAND_REPLIES[lang][group]).replace("{first}", first)
+    text = rng.choice(P.BRAND_REPLIES[lang][group]).replace("{first}", first)
+    if group in {"question", "complaint"}:
+        text += f" (ref. {rng.randint(10000, 99999)})"
+    # Community managers sign with their initials.
+    return f"{text}{rng.choice(REPLY_CLOSERS)} ^{agent.initials}"

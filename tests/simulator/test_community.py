@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from cercle.simulator.channels import CHANNELS
 from cercle.simulator.community import PARIS, Community, generate_events
 
 START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
@@ -116,10 +117,4 @@ def test_generate_events_is_fast_and_reproducible():
     assert [e.id for _, e in events] == [
         e.id for _, e in generate_events(2000, seed=1, start=START)
     ]
-    assert {key for key, _ in events} == {
-        "facebook-like",
-        "instagram-like",
-        "youtube-like",
-        "forum",
-        "reviews",
-    }
+    assert {key for key, _ in events} == {spec.key for spec in CHANNELS}

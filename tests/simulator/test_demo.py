@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from cercle.connectors.models import Channel
+from cercle.simulator.channels import CHANNELS
 from cercle.simulator.demo import setup_workspace
 from cercle.simulator.driver import connect_channels
 from cercle.simulator.platform import FakePlatform
@@ -29,7 +30,7 @@ def test_a_second_run_repoints_the_same_channels_at_the_new_platform(workspace):
     finally:
         first.stop()
         second.stop()
-    assert Channel.objects.filter(workspace=workspace).count() == len(channels) == 5
+    assert Channel.objects.filter(workspace=workspace).count() == len(channels) == len(CHANNELS)
     forum = Channel.objects.get(pk=channels["forum"].pk)
     assert forum.config["api_base"].startswith(second.base_url)
     assert (
