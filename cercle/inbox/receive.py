@@ -438,6 +438,10 @@ def _create_new(
     # conversation is inserted once, with its final values.
     reopened = [_thread_message(message, now) for message in messages]
 
+    # Routing must be idempotent anyway (every batch touching a conversation
+    # routes it again): routing the new ones before their insert writes them
+    # once; the pass after the rules below only changes what the rules changed.
+    route_conversations(new_conversations)
     insert_rows(new_conversations)
     for conversation in new_conversations:
         before[conversation.pk] = _snapshot(conversation)
