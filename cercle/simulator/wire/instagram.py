@@ -145,23 +145,20 @@ class InstagramWire(Wire):
     # --- SimEvents → webhook deliveries ---------------------------------------------------
 
     def webhooks(self, events: list[SimEvent]) -> list[WebhookDelivery]:
-        payloads: list[tuple[str, dict[str, Any]]] = []
+        # Comment values carry no time of their own: Meta stamps each entry, so
+        # every event gets its own entry stamped with when it was written.
+        entries: list[dict[str, Any]] = []
         for event in events:
             converted = self._record(event)
             if converted is not None:
-                payloads.append(converted)
+                key, item = converted
+                entries.append(
+                    {"id": self.account_id, "time": int(event.created_at.timestamp()), key: [item]}
+                )
         deliveries = []
-        for start in range(0, len(payloads), self.batch_size):
-            chunk = payloads[start : start + self.batch_size]
-            entry: dict[str, Any] = {
-                "id": self.account_id,
-                "time": int(datetime.now(UTC).timestamp()),
-            }
-            for key, item in chunk:
-                entry.setdefault(key, []).append(item)
-            body = json.dumps(
-                {"object": "instagram", "entry": [entry]}, ensure_ascii=False
-            ).encode()
+        for start in range(0, len(entries), self.batch_size):
+            chunk = entries[start : start + self.batch_size]
+            body = json.dumps({"object": "instagram", "entry": chunk}, ensure_ascii=False).encode()
             deliveries.append(
                 WebhookDelivery(
                     body=body,
