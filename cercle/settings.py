@@ -35,8 +35,12 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("CERCLE_DEBUG")
-ALLOWED_HOSTS = [h for h in os.environ.get("CERCLE_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CERCLE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("CERCLE_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("CERCLE_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -173,6 +177,7 @@ CERCLE_CONNECTORS = [
     ).split(",")
     if c
 ]
+
 
 # Each platform's OAuth app (the operator registers it with the platform), read
 # generically from CERCLE_<PLATFORM>_CLIENT_ID / _CLIENT_SECRET (and an optional

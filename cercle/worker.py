@@ -28,7 +28,12 @@ def schedule_once(last_poll: float) -> float:
     """Enqueue the drains that have work; returns the time of the last poll enqueue."""
     from cercle.connectors.choices import OutboxState, RawEventStatus
     from cercle.connectors.models import Outbox, RawEvent
-    from cercle.connectors.tasks import ingest_pending, poll_channels, refresh_credentials, send_outbox
+    from cercle.connectors.tasks import (
+        ingest_pending,
+        poll_channels,
+        refresh_credentials,
+        send_outbox,
+    )
     from cercle.inbox.choices import Status
     from cercle.inbox.models import Conversation
     from cercle.inbox.tasks import wake_snoozed

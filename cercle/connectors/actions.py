@@ -256,9 +256,17 @@ def do_replay_raw_event(raw: RawEvent) -> None:
 def do_store_polled_page(
     channel: Channel, items: list[Incoming], cursor: str | None, raw: bytes
 ) -> ReceiveResult:
-    """Store a polled page: its items, its raw copy and the new cursor, in one transaction."""
+    """Store a polled page: its items, its raw copy and the new cursor, in one transaction.
+
+    A page that brings nothing and leaves the cursor where it was only records
+    the time of the poll: quiet channels do not fill the RawEvent table.
+    """
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        if not items and (cursor or "") == locked.cursor:
+            locked.last_polled_at = timezone.now()
+            locked.save(update_fields=["last_polled_at"])
+            return ReceiveResult()
         event = RawEvent.objects.create(
             workspace_id=channel.workspace_id,
             channel=channel,
