@@ -15,10 +15,11 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from cercle.db_bulk import insert_values, update_rows
 from cercle.inbox.choices import Delivery as DeliveryState
 from cercle.inbox.choices import Verb
 from cercle.inbox.models import Activity, Message
-from cercle.inbox.receive import ReceiveResult, insert_values, receive_items, update_rows
+from cercle.inbox.receive import ReceiveResult, receive_items
 from cercle.workspaces.models import Workspace
 
 from .base import (
