@@ -61,11 +61,18 @@ FILTER_KEYS = (
 )
 
 
+# Ids the database can hold (a signed 64-bit integer): a larger one crashes the query.
+MAX_ID = 2**63 - 1
+# Deeper pages than this are empty anyway; the bound keeps OFFSET within an integer.
+MAX_PAGE = 1_000_000
+
+
 def _int_or_none(value: str | None) -> int | None:
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except ValueError:
         return None
+    return number if number is not None and abs(number) <= MAX_ID else None
 
 
 @dataclass
@@ -105,7 +112,7 @@ class InboxFilters:
             date_to=parse_date(query.get("to", "")) if _is_date(query.get("to")) else None,
             q=query.get("q", "")[:200].strip(),
             sort=sort if sort in SORTS else "waiting",
-            page=max(1, _int_or_none(query.get("page")) or 1),
+            page=min(MAX_PAGE, max(1, _int_or_none(query.get("page")) or 1)),
         )
 
     def params(self, **overrides: Any) -> dict[str, str]:
@@ -138,9 +145,11 @@ class InboxFilters:
 
 def _is_date(value: str | None) -> bool:
     try:
-        return bool(value) and parse_date(value or "") is not None
+        day = parse_date(value or "") if value else None
     except ValueError:
         return False
+    # The first and last years cannot be turned into a day's start and end in every time zone.
+    return day is not None and 1 < day.year < 9999
 
 
 def _day_start(day: date) -> datetime:

@@ -1,0 +1,53 @@
+"""Defects found in review: each test failed before its fix."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from cercle.inbox.models import Conversation
+from tests.conftest import sim_event
+from tests.inbox.test_views import receive
+
+# Larger than any id the database can hold (a signed 64-bit integer).
+HUGE = "9" * 30
+
+
+@pytest.fixture
+def lea(owner) -> Client:
+    # Server errors become responses, as a browser would see them.
+    client = Client(raise_request_exception=False)
+    assert client.login(username="lea", password="correct horse battery")
+    return client
+
+
+@pytest.fixture
+def conversation(sim_channel) -> Conversation:
+    receive(sim_channel, sim_event("c1"))
+    return Conversation.objects.get(channel=sim_channel)
+
+
+# --- malformed filters of the inbox list -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url_name", "query"),
+    [
+        ("inbox:index", f"channel={HUGE}"),
+        ("inbox:index", f"page={HUGE}"),
+        ("inbox:index", "to=9999-12-31"),
+        ("inbox:index", "from=0001-01-01"),
+        ("inbox:new_count", f"channel={HUGE}"),
+        ("inbox:new_count", "to=9999-12-31"),
+        ("inbox:new_count", "from=0001-01-01"),
+    ],
+)
+def test_out_of_range_filters_are_ignored_not_a_server_error(lea, conversation, url_name, query):
+    response = lea.get(f"{reverse(url_name)}?{query}")
+    assert response.status_code == 200
+
+
+def test_out_of_range_page_on_a_conversation_page_is_ignored(lea, conversation):
+    response = lea.get(f"{reverse('inbox:conversation', args=[conversation.pk])}?page={HUGE}")
+    assert response.status_code == 200
