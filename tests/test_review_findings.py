@@ -51,3 +51,16 @@ def test_out_of_range_filters_are_ignored_not_a_server_error(lea, conversation, 
 def test_out_of_range_page_on_a_conversation_page_is_ignored(lea, conversation):
     response = lea.get(f"{reverse('inbox:conversation', args=[conversation.pk])}?page={HUGE}")
     assert response.status_code == 200
+
+
+# --- snooze dates -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("until", ["9999-12-31T23:59:00+00:00", "9999-12-31T23:30:00-10:00"])
+def test_snoozing_until_the_last_year_is_refused_not_a_server_error(lea, conversation, until):
+    response = lea.post(
+        reverse("inbox:status", args=[conversation.pk]),
+        {"status": "snoozed", "until": until},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 422

@@ -291,6 +291,9 @@ def snooze_time(value: str, now: datetime | None = None) -> datetime | None:
         days = 7 - now.weekday()
         return timezone.make_aware(datetime.combine(now.date() + timedelta(days=days), morning))
     parsed = parse_datetime(value) if value else None
+    if parsed is not None and not 1 < parsed.year < 9999:
+        # Shown in another time zone, the last year overflows: every page of it would crash.
+        return None
     if parsed is not None and timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
     return parsed
