@@ -64,3 +64,11 @@ def test_snoozing_until_the_last_year_is_refused_not_a_server_error(lea, convers
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 422
+
+
+# --- workspace switcher -----------------------------------------------------------------
+
+
+def test_switching_to_an_out_of_range_workspace_id_is_a_400(lea):
+    response = lea.post(reverse("workspaces:switch"), {"workspace": HUGE})
+    assert response.status_code == 400

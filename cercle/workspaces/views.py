@@ -24,6 +24,8 @@ def switch_workspace(request: HttpRequest) -> HttpResponse:
         workspace_id = int(request.POST.get("workspace", ""))
     except ValueError:
         return HttpResponseBadRequest("bad workspace")
+    if not 0 < workspace_id < 2**63:  # beyond the database's integers the query crashes
+        return HttpResponseBadRequest("bad workspace")
     if not memberships(request.user).filter(workspace_id=workspace_id).exists():
         return HttpResponseBadRequest("not a member of that workspace")
     request.session[SESSION_KEY] = workspace_id
