@@ -6,8 +6,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from cercle.connectors.models import RawEvent
+from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
 from cercle.inbox.models import Conversation
-from tests.conftest import sim_event
+from tests.conftest import sim_body, sim_event
 from tests.inbox.test_views import receive
 
 # Larger than any id the database can hold (a signed 64-bit integer).
@@ -72,3 +74,23 @@ def test_snoozing_until_the_last_year_is_refused_not_a_server_error(lea, convers
 def test_switching_to_an_out_of_range_workspace_id_is_a_400(lea):
     response = lea.post(reverse("workspaces:switch"), {"workspace": HUGE})
     assert response.status_code == 400
+
+
+# --- the webhook endpoint ---------------------------------------------------------------
+
+
+def _signed_post(client: Client, channel, body: bytes, **extra):
+    header = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
+    headers = {header: sign(body, "s3cret"), **extra}
+    return client.post(
+        reverse("connectors:webhook", kwargs={"channel_uuid": channel.uuid}),
+        data=body,
+        content_type="application/json",
+        **headers,
+    )
+
+
+def test_webhook_with_a_non_numeric_content_length_is_a_400_and_stores_nothing(sim_channel):
+    client = Client(raise_request_exception=False)
+    response = _signed_post(client, sim_channel, sim_body(sim_event("c1")), CONTENT_LENGTH="abc")
+    assert (response.status_code, RawEvent.objects.count()) == (400, 0)

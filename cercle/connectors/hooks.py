@@ -32,7 +32,10 @@ def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     channel = Channel.objects.filter(uuid=channel_uuid, is_active=True).first()
     if channel is None:
         return _error(404, "unknown channel")
-    length = int(request.headers.get("Content-Length") or 0)
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        return _error(400, "bad Content-Length")
     if length > settings.CERCLE_MAX_WEBHOOK_BYTES:
         return _error(413, "payload too large")
     try:
