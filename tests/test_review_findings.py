@@ -94,3 +94,9 @@ def test_webhook_with_a_non_numeric_content_length_is_a_400_and_stores_nothing(s
     client = Client(raise_request_exception=False)
     response = _signed_post(client, sim_channel, sim_body(sim_event("c1")), CONTENT_LENGTH="abc")
     assert (response.status_code, RawEvent.objects.count()) == (400, 0)
+
+
+def test_webhook_with_json_nested_too_deep_is_a_400_and_stores_nothing(sim_channel):
+    client = Client(raise_request_exception=False)
+    response = _signed_post(client, sim_channel, b"[" * 100_000 + b"]" * 100_000)
+    assert (response.status_code, RawEvent.objects.count()) == (400, 0)

@@ -64,7 +64,8 @@ def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         connector.parse(RawEventData(body=body, headers=headers))
-    except (BadPayload, ValueError, KeyError, TypeError) as exc:
+    # RecursionError: JSON nested deeper than Python's stack (a few kB of "[").
+    except (BadPayload, ValueError, KeyError, TypeError, RecursionError) as exc:
         return _error(400, f"malformed payload: {exc}"[:300])
     do_store_raw_event(channel, body, headers)
     return HttpResponse(status=200)
