@@ -100,3 +100,15 @@ def test_webhook_with_json_nested_too_deep_is_a_400_and_stores_nothing(sim_chann
     client = Client(raise_request_exception=False)
     response = _signed_post(client, sim_channel, b"[" * 100_000 + b"]" * 100_000)
     assert (response.status_code, RawEvent.objects.count()) == (400, 0)
+
+
+def test_webhook_with_a_non_ascii_signature_is_a_403_and_stores_nothing(sim_channel):
+    client = Client(raise_request_exception=False)
+    header = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
+    response = client.post(
+        reverse("connectors:webhook", kwargs={"channel_uuid": sim_channel.uuid}),
+        data=sim_body(sim_event("c1")),
+        content_type="application/json",
+        **{header: "signé"},
+    )
+    assert (response.status_code, RawEvent.objects.count()) == (403, 0)

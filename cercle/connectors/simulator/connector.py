@@ -92,7 +92,10 @@ class SimulatorConnector(Connector):
     def verify(self, request: HttpRequest) -> HttpResponse | None:
         secret = str(self.channel.credentials.get("webhook_secret", ""))
         given = request.headers.get(SIGNATURE_HEADER, "")
-        if not secret or not hmac.compare_digest(sign(request.body, secret), given):
+        # Bytes: compare_digest refuses (TypeError) str with non-ASCII characters.
+        if not secret or not hmac.compare_digest(
+            sign(request.body, secret).encode(), given.encode()
+        ):
             raise BadSignature("bad X-Simulator-Signature")
         return None
 
