@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
 from cercle.connectors.models import RawEvent
 from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
 from cercle.inbox.models import Conversation
+from cercle.inbox.queries import InboxFilters
 from tests.conftest import sim_body, sim_event
 from tests.inbox.test_views import receive
 
@@ -112,3 +114,12 @@ def test_webhook_with_a_non_ascii_signature_is_a_403_and_stores_nothing(sim_chan
         **{header: "signé"},
     )
     assert (response.status_code, RawEvent.objects.count()) == (403, 0)
+
+
+# --- NUL characters (PostgreSQL refuses them in text: a 500 there) ----------------------
+
+
+@pytest.mark.parametrize("name", ["platform", "language"])
+def test_nul_characters_are_dropped_from_text_filters(name):
+    filters = InboxFilters.from_query(QueryDict(f"{name}=fr%00"))
+    assert getattr(filters, name) == "fr"

@@ -103,9 +103,10 @@ class InboxFilters:
             view=view if view in VIEWS else "open",
             status=status if status in Status.values else "",
             channel=_int_or_none(query.get("channel")),
-            platform=query.get("platform", "")[:32],
+            # PostgreSQL refuses NUL in text parameters (a 500): drop it.
+            platform=query.get("platform", "").replace("\x00", "")[:32],
             kind=query.get("kind", "") if query.get("kind", "") in Kind.values else "",
-            language=query.get("language", "")[:8],
+            language=query.get("language", "").replace("\x00", "")[:8],
             assignee=query.get("assignee", "")[:12],
             tag=_int_or_none(query.get("tag")),
             date_from=parse_date(query.get("from", "")) if _is_date(query.get("from")) else None,
