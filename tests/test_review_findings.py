@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from cercle.connectors.models import RawEvent
 from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
-from cercle.inbox.models import Conversation
+from cercle.inbox.models import Conversation, Message
 from cercle.inbox.queries import InboxFilters
 from tests.conftest import sim_body, sim_event
 from tests.inbox.test_views import receive
@@ -123,3 +123,35 @@ def test_webhook_with_a_non_ascii_signature_is_a_403_and_stores_nothing(sim_chan
 def test_nul_characters_are_dropped_from_text_filters(name):
     filters = InboxFilters.from_query(QueryDict(f"{name}=fr%00"))
     assert getattr(filters, name) == "fr"
+
+
+def test_nul_characters_are_dropped_from_a_note(lea, conversation):
+    response = lea.post(
+        reverse("inbox:send", args=[conversation.pk]),
+        {"mode": "note", "text": "a\x00b"},
+        HTTP_HX_REQUEST="true",
+    )
+    note = Message.objects.filter(conversation=conversation, direction="note").first()
+    assert (response.status_code, note and note.text) == (200, "ab")
+
+
+def test_nul_characters_are_dropped_from_a_reply(lea, conversation):
+    response = lea.post(
+        reverse("inbox:send", args=[conversation.pk]),
+        {"mode": "reply", "text": "a\x00b"},
+        HTTP_HX_REQUEST="true",
+    )
+    reply = Message.objects.filter(conversation=conversation, direction="outbound").first()
+    assert (response.status_code, reply and reply.text) == (200, "ab")
+
+
+def test_nul_characters_are_dropped_from_a_tag_name(lea, conversation):
+    response = lea.post(
+        reverse("inbox:tag", args=[conversation.pk]),
+        {"name": "vip\x00"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert (response.status_code, list(conversation.tags.values_list("name", flat=True))) == (
+        200,
+        ["vip"],
+    )

@@ -77,7 +77,8 @@ def _outbound_capability(
 
 
 def _clean_text(text: str) -> str:
-    text = text.strip()
+    # NUL means nothing in a message, and PostgreSQL refuses it in text (a 500).
+    text = text.replace("\x00", "").strip()
     if not text:
         raise ActionRefused(_("The text is empty."))
     if len(text) > MAX_TEXT_LENGTH:
@@ -265,7 +266,7 @@ def do_change_status(
 def do_tag_conversation(member: Member, conversation: Conversation, name: str) -> Tag:
     """Put the tag `name` on the conversation, creating the tag if needed."""
     _require(member, "assign", conversation.workspace_id)
-    name = " ".join(name.split())[:60]
+    name = " ".join(name.replace("\x00", "").split())[:60]
     if not name:
         raise ActionRefused(_("The tag is empty."))
     with transaction.atomic():
