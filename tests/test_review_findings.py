@@ -155,3 +155,22 @@ def test_nul_characters_are_dropped_from_a_tag_name(lea, conversation):
         200,
         ["vip"],
     )
+
+
+def test_nul_characters_sent_by_a_platform_are_dropped_on_receipt(sim_channel):
+    receive(
+        sim_channel,
+        sim_event(
+            "c1",
+            text="a\x00b",
+            author={"id": "u1", "name": "Cam\x00ille", "handle": "cam"},
+            post={"id": "p1", "text": "lamp\x00", "url": "https://example.com/p1"},
+        ),
+    )
+    message = Message.objects.select_related("author_identity", "conversation__post").get()
+    texts = (
+        message.text,
+        message.author_identity.display_name,
+        message.conversation.post.text,
+    )
+    assert texts == ("ab", "Camille", "lamp")

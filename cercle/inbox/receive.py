@@ -31,7 +31,7 @@ a delete racing the add of the same item, in two workers, cannot both land.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -138,10 +138,42 @@ def thread_key(item: Incoming) -> tuple[str, str]:
     return f"author:{author}", ConversationKind.THREAD
 
 
+# The string fields of an item and of its parts, checked for NUL characters.
+_ITEM_STRINGS = ("external_id", "kind", "text", "parent_external_id", "thread_ref", "url")
+_AUTHOR_STRINGS = ("external_id", "name", "handle", "avatar_url", "profile_url")
+_POST_STRINGS = ("external_id", "text", "url", "thumbnail_url")
+
+
+def _without_nul(item: Incoming) -> Incoming:
+    """The item with NUL characters taken out of its strings (itself when it has none).
+
+    PostgreSQL refuses NUL in text: one such character sent by a platform would
+    fail its whole event (the message never arrives) and send its batch down the
+    slow one-event-at-a-time path.
+    """
+    author, post = item.author, item.post
+    if author is not None:
+        author = _clean_strings(author, _AUTHOR_STRINGS)
+    if post is not None:
+        post = _clean_strings(post, _POST_STRINGS)
+    cleaned = _clean_strings(item, _ITEM_STRINGS)
+    if author is item.author and post is item.post:
+        return cleaned
+    return replace(cleaned, author=author, post=post)
+
+
+def _clean_strings(obj: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        if "\x00" in getattr(obj, name):
+            return replace(obj, **{n: getattr(obj, n).replace("\x00", "") for n in names})
+    return obj
+
+
 def _collapse(items: Sequence[tuple[Incoming, int | None]]) -> list[tuple[Incoming, int | None]]:
     """One entry per external id, in arrival order; a delete anywhere wins over upserts."""
     latest: dict[str, tuple[Incoming, int | None]] = {}
     for item, raw_id in items:
+        item = _without_nul(item)
         previous = latest.get(item.external_id)
         if previous is not None and previous[0].op == Op.DELETE:
             continue
