@@ -174,3 +174,77 @@ def test_nul_characters_sent_by_a_platform_are_dropped_on_receipt(sim_channel):
         message.conversation.post.text,
     )
     assert texts == ("ab", "Camille", "lamp")
+
+
+# --- guards: roles and workspaces on every button (no defect found; kept as regression) --
+
+
+@pytest.fixture
+def targets(owner, conversation):
+    """A tag, an inbound message and a failed outbox row of `conversation`, by URL."""
+    from cercle.connectors.models import Outbox
+    from cercle.inbox.actions import do_reply, do_tag_conversation
+
+    tag = do_tag_conversation(owner, conversation, "vip")
+    inbound = Message.objects.get(conversation=conversation, direction="inbound")
+    reply = do_reply(owner, conversation, "Bonjour !")
+    outbox = Outbox.objects.get(message=reply)
+    Outbox.objects.filter(pk=outbox.pk).update(state="failed")
+    pk = conversation.pk
+    return [
+        (reverse("inbox:send", args=[pk]), {"mode": "reply", "text": "hi"}),
+        (reverse("inbox:assign", args=[pk]), {"assignee": "me"}),
+        (reverse("inbox:status", args=[pk]), {"status": "closed"}),
+        (reverse("inbox:tag", args=[pk]), {"name": "urgent"}),
+        (reverse("inbox:untag", args=[pk, tag.pk]), {}),
+        (reverse("inbox:moderate", args=[inbound.pk]), {"action": "hide"}),
+        (reverse("inbox:retry", args=[outbox.pk]), {}),
+    ]
+
+
+def _state() -> tuple[int, int, list[tuple[str, int | None]]]:
+    from cercle.connectors.models import Outbox
+    from cercle.inbox.models import Activity
+
+    conversations = list(Conversation.objects.order_by("pk").values_list("status", "assignee_id"))
+    queued = Outbox.objects.filter(state="queued").count()
+    return Activity.objects.count(), queued, conversations
+
+
+def _member_client(workspace, username: str, role: str) -> Client:
+    from cercle.workspaces.actions import do_add_member, do_create_user
+
+    do_add_member(workspace, do_create_user(username, "correct horse battery"), role)
+    client = Client(raise_request_exception=False)
+    assert client.login(username=username, password="correct horse battery")
+    return client
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_a_viewer_can_press_no_button_of_a_conversation(workspace, targets, index):
+    client = _member_client(workspace, "vic", "viewer")
+    url, data = targets[index]
+    before = _state()
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert (response.status_code, _state()) == (403, before)
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_another_workspace_gets_a_404_on_every_button(targets, index):
+    from cercle.workspaces.actions import do_create_workspace
+
+    client = _member_client(do_create_workspace("Other brand"), "mallory", "owner")
+    url, data = targets[index]
+    before = _state()
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert (response.status_code, _state()) == (404, before)
+
+
+@pytest.mark.parametrize(
+    "name", ["connectors:test", "connectors:disconnect", "connectors:reconnect"]
+)
+def test_an_agent_cannot_manage_channels(workspace, sim_channel, name):
+    client = _member_client(workspace, "sam", "agent")
+    response = client.post(reverse(name, args=[sim_channel.pk]))
+    sim_channel.refresh_from_db()
+    assert (response.status_code, sim_channel.is_active) == (403, True)
