@@ -248,3 +248,23 @@ def test_an_agent_cannot_manage_channels(workspace, sim_channel, name):
     response = client.post(reverse(name, args=[sim_channel.pk]))
     sim_channel.refresh_from_db()
     assert (response.status_code, sim_channel.is_active) == (403, True)
+
+
+# --- a channel whose connector is no longer installed -----------------------------------
+
+
+@pytest.mark.parametrize("button", ["reply", "hide"])
+def test_buttons_of_an_uninstalled_platform_are_refused_not_a_server_error(
+    lea, conversation, button
+):
+    from cercle.connectors.models import Channel, Outbox
+
+    Channel.objects.filter(pk=conversation.channel_id).update(platform="myspace")
+    if button == "reply":
+        url = reverse("inbox:send", args=[conversation.pk])
+        data = {"mode": "reply", "text": "Bonjour"}
+    else:
+        inbound = Message.objects.get(conversation=conversation)
+        url, data = reverse("inbox:moderate", args=[inbound.pk]), {"action": "hide"}
+    response = lea.post(url, data, HTTP_HX_REQUEST="true")
+    assert (response.status_code, Outbox.objects.count()) == (422, 0)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from cercle.connectors.base import ActionKind, Capability, Incoming, OutboundAction
 from cercle.connectors.models import Channel, Outbox
-from cercle.connectors.registry import connector_class
+from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.workspaces.models import Member
 
 from .choices import ACTIVE_STATUSES, Delivery, Direction, Kind, Status, Verb
@@ -61,10 +61,18 @@ def do_receive(
         return receive_items(channel, [(item, raw_event_id) for item in items])
 
 
+def _platform_capabilities(channel: Channel) -> frozenset[Capability]:
+    """What the channel's platform can do; nothing when its connector is no longer installed."""
+    try:
+        return connector_class(channel.platform).capabilities
+    except UnknownPlatform:
+        return frozenset()
+
+
 def _outbound_capability(
     conversation: Conversation, private: bool
 ) -> tuple[ActionKind, Capability]:
-    caps = connector_class(conversation.channel.platform).capabilities
+    caps = _platform_capabilities(conversation.channel)
     if conversation.kind == "private":
         kind, cap = ActionKind.SEND_PRIVATE, Capability.SEND_PRIVATE
     elif private:
@@ -170,7 +178,7 @@ def do_moderate_message(member: Member, message: Message, kind: ActionKind) -> O
     """Hide, unhide, delete, like a message or ban its author on the platform, through the outbox."""
     _require(member, "moderate", message.workspace_id)
     capability = Capability(str(kind))
-    if capability not in connector_class(message.channel.platform).capabilities:
+    if capability not in _platform_capabilities(message.channel):
         raise ActionRefused(_("This channel cannot do that."))
     if not message.external_id:
         raise ActionRefused(_("This message is not on the platform."))
