@@ -268,3 +268,57 @@ def test_buttons_of_an_uninstalled_platform_are_refused_not_a_server_error(
         url, data = reverse("inbox:moderate", args=[inbound.pk]), {"action": "hide"}
     response = lea.post(url, data, HTTP_HX_REQUEST="true")
     assert (response.status_code, Outbox.objects.count()) == (422, 0)
+
+
+# --- guards: the webhook endpoint refuses clearly and stores nothing (no defect found) ----
+
+
+def test_webhook_of_an_unknown_channel_is_a_404_and_stores_nothing(sim_channel):
+    import uuid
+
+    response = Client().post(
+        reverse("connectors:webhook", kwargs={"channel_uuid": uuid.uuid4()}),
+        data=sim_body(sim_event("c1")),
+        content_type="application/json",
+    )
+    assert (response.status_code, RawEvent.objects.count()) == (404, 0)
+
+
+def test_webhook_of_a_disconnected_channel_is_a_404_and_stores_nothing(sim_channel):
+    from cercle.connectors.actions import do_deactivate_channel
+
+    do_deactivate_channel(sim_channel)
+    response = _signed_post(Client(), sim_channel, sim_body(sim_event("c1")))
+    assert (response.status_code, RawEvent.objects.count()) == (404, 0)
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete", "head", "options"])
+def test_webhook_with_another_method_is_a_405(sim_channel, method):
+    url = reverse("connectors:webhook", kwargs={"channel_uuid": sim_channel.uuid})
+    assert getattr(Client(), method)(url).status_code == 405
+
+
+@pytest.mark.parametrize("signature", ["", "sha256=00", "sha256=" + "0" * 64])
+def test_webhook_with_a_bad_signature_is_a_403_and_stores_nothing(sim_channel, signature):
+    header = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
+    response = Client().post(
+        reverse("connectors:webhook", kwargs={"channel_uuid": sim_channel.uuid}),
+        data=sim_body(sim_event("c1")),
+        content_type="application/json",
+        **{header: signature},
+    )
+    assert (response.status_code, RawEvent.objects.count()) == (403, 0)
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"\xff", b"null", b"[]", b"{}", b'{"events":[1]}', b'{"events":[{"id":"1"}]}']
+)
+def test_webhook_with_a_malformed_payload_is_a_400_and_stores_nothing(sim_channel, body):
+    response = _signed_post(Client(), sim_channel, body)
+    assert (response.status_code, RawEvent.objects.count()) == (400, 0)
+
+
+def test_a_well_formed_signed_delivery_is_stored(sim_channel):
+    """The helper above signs correctly: the refusals are about what each test changes."""
+    response = _signed_post(Client(), sim_channel, sim_body(sim_event("c1")))
+    assert (response.status_code, RawEvent.objects.count()) == (200, 1)
