@@ -8,4 +8,11 @@
       el.form.requestSubmit();
     }
   });
+  // Destructive forms (disconnect a channel) ask first; the question is plain text.
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
 })();
