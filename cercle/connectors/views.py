@@ -180,7 +180,14 @@ def channel_add_manual(request: HttpRequest, platform: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         workspace = _workspace(request)
         external_id = form.cleaned_data["external_id"].strip()
-        if find_account_channel(workspace, platform, external_id) is not None:
+        known = find_account_channel(workspace, platform, external_id)
+        if known is not None and not known.is_active:
+            # A disconnected account comes back with its history and the new secrets.
+            do_reactivate_channel(known, request.member.pk)  # type: ignore[attr-defined]
+            do_store_credentials(known, OAuthTokens(credentials=form.credentials()))
+            messages.success(request, _("Channel “%(name)s” connected.") % {"name": known.name})
+            return redirect(_list_url(known))
+        if known is not None:
             form.add_error("external_id", _("This account is already connected in this workspace."))
         else:
             try:

@@ -272,6 +272,22 @@ def test_manual_add_refuses_an_account_already_connected(owner_client, sim_chann
     assert (response.status_code, Channel.objects.filter(name="Duplicate").exists()) == (200, False)
 
 
+def test_manual_add_of_a_disconnected_account_brings_it_back(owner_client, sim_channel):
+    owner_client.post(reverse("connectors:disconnect", args=[sim_channel.pk]))
+    owner_client.post(
+        reverse("connectors:add_manual", args=["simulator"]),
+        {
+            "name": "Forum again",
+            "external_id": sim_channel.external_id,
+            "setup_api_base": "https://sim.example/api",
+            "setup_access_token": "new-token",
+            "setup_webhook_secret": "new-secret",
+        },
+    )
+    sim_channel.refresh_from_db()
+    assert (sim_channel.is_active, sim_channel.credentials["access_token"]) == (True, "new-token")
+
+
 def test_manual_add_refuses_a_bad_url(owner_client):
     owner_client.post(
         reverse("connectors:add_manual", args=["simulator"]),
