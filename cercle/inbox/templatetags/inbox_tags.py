@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from cercle.connectors.choices import HEALTH_COLOURS
 from cercle.connectors.registry import UnknownPlatform, connector_class
@@ -112,6 +113,21 @@ def _status_label(value: str) -> str:
         return value
 
 
+def _action_label(action: str) -> str:
+    """The team's words for an outbound action code (hide, ban…); unknown codes as they are."""
+    labels = {
+        "reply": _("reply"),
+        "private_reply": _("private reply"),
+        "send_private": _("private message"),
+        "hide": _("hide"),
+        "unhide": _("unhide"),
+        "delete": _("delete"),
+        "ban": _("ban the author"),
+        "like": _("like"),
+    }
+    return str(labels.get(action, action))
+
+
 @register.simple_tag
 def activity_line(activity: Activity) -> SafeString:
     """One grey timeline line, every name and platform string escaped."""
@@ -123,7 +139,8 @@ def activity_line(activity: Activity) -> SafeString:
         return format_html_dict(text, actor=actor, name=data.get("assignee", ""))
     if verb == Verb.UNASSIGNED:
         return format_html_dict(
-            _("%(actor)s unassigned") if actor else _("Unassigned"), actor=actor
+            _("%(actor)s unassigned") if actor else pgettext("conversation", "Unassigned"),
+            actor=actor,
         )
     if verb == Verb.STATUS_CHANGED:
         text = (
@@ -153,11 +170,11 @@ def activity_line(activity: Activity) -> SafeString:
         return format_html_dict(
             _("%(actor)s asked the platform: %(action)s"),
             actor=actor or _("Someone"),
-            action=data.get("action", ""),
+            action=_action_label(data.get("action", "")),
         )
     if verb == Verb.MODERATED:
         return format_html_dict(
-            _("Done on the platform: %(action)s"), action=data.get("action", "")
+            _("Done on the platform: %(action)s"), action=_action_label(data.get("action", ""))
         )
     if verb == Verb.DELIVERY_FAILED:
         return format_html_dict(_("Delivery failed: %(error)s"), error=data.get("error", ""))
