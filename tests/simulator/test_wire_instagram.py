@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
 from cercle.connectors.actions import do_create_channel, do_ingest_pending
 from cercle.connectors.base import ActionKind
-from cercle.connectors.http import transport
 from cercle.connectors.outbox import send_due
 from cercle.connectors.poller import poll_channel
 from cercle.inbox.actions import do_moderate_message, do_reply
 from cercle.inbox.models import Conversation, Message
-from cercle.simulator.wire.base import FakeRequest, SimAction, SimAuthor, SimEvent, SimPost
+from cercle.simulator.wire.base import SimAction, SimAuthor, SimEvent, SimPost
 from cercle.simulator.wire.instagram import InstagramWire
+from tests.simulator.wire_routing import routed_to
 
 API_BASE = "http://sim.test/instagram/instagram-like"
 WHEN = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -60,25 +59,7 @@ def channel(workspace, wire):
 @pytest.fixture
 def routed(wire) -> Iterator[list[httpx.Request]]:
     """Every connector request goes to `wire.handle`, as the fake platform server would route it."""
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        url = str(request.url)
-        assert url.startswith(API_BASE)
-        path = request.url.path[len("/instagram/instagram-like") :]
-        response = wire.handle(
-            FakeRequest(
-                method=request.method,
-                path=path,
-                query=parse_qs(request.url.query.decode()),
-                headers={k.lower(): v for k, v in request.headers.items()},
-                body=request.content,
-            )
-        )
-        return httpx.Response(response.status, content=response.body, headers=response.headers)
-
-    with transport(httpx.MockTransport(handler)):
+    with routed_to(wire) as seen:
         yield seen
 
 

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
 from cercle.connectors.actions import do_create_channel, do_ingest_pending
 from cercle.connectors.base import ActionKind, OutboundAction
-from cercle.connectors.http import transport
 from cercle.connectors.outbox import send_due
 from cercle.connectors.poller import poll_channel
 from cercle.connectors.registry import connector_for
 from cercle.inbox.actions import do_moderate_message, do_reply
 from cercle.inbox.models import Conversation, Message
-from cercle.simulator.wire.base import FakeRequest, SimAction, SimAuthor, SimEvent, SimPost
+from cercle.simulator.wire.base import SimAction, SimAuthor, SimEvent, SimPost
 from cercle.simulator.wire.x import XWire
+from tests.simulator.wire_routing import routed_to
 
 pytestmark = pytest.mark.django_db
 
@@ -64,23 +63,7 @@ def channel(workspace, wire):
 @pytest.fixture
 def routed(wire) -> Iterator[list[httpx.Request]]:
     """Every connector request goes to `wire.handle`, as the fake platform server would route it."""
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        assert str(request.url).startswith(API_BASE)
-        response = wire.handle(
-            FakeRequest(
-                method=request.method,
-                path=request.url.path[len(PREFIX) :],
-                query=parse_qs(request.url.query.decode()),
-                headers={k.lower(): v for k, v in request.headers.items()},
-                body=request.content,
-            )
-        )
-        return httpx.Response(response.status, content=response.body, headers=response.headers)
-
-    with transport(httpx.MockTransport(handler)):
+    with routed_to(wire) as seen:
         yield seen
 
 
