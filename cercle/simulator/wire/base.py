@@ -67,6 +67,13 @@ class WebhookDelivery:
     body: bytes
     headers: dict[str, str]
 
+    @classmethod
+    def signed_json(cls, body: bytes, signature_header: str, signature: str) -> WebhookDelivery:
+        """A JSON delivery carrying the platform's signature header."""
+        return cls(
+            body=body, headers={"Content-Type": "application/json", signature_header: signature}
+        )
+
 
 @dataclass(frozen=True)
 class FakeRequest:

@@ -133,13 +133,7 @@ class FacebookWire(Wire):
             # Facebook signs the escaped-unicode JSON it sends; json.dumps escapes by default.
             body = json.dumps({"object": "page", "entry": [entry]}, separators=(",", ":")).encode()
             deliveries.append(
-                WebhookDelivery(
-                    body=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        SIGNATURE_HEADER: sign(body, self.app_secret),
-                    },
-                )
+                WebhookDelivery.signed_json(body, SIGNATURE_HEADER, sign(body, self.app_secret))
             )
         return deliveries
 

@@ -160,13 +160,7 @@ class InstagramWire(Wire):
             chunk = entries[start : start + self.batch_size]
             body = json.dumps({"object": "instagram", "entry": chunk}, ensure_ascii=False).encode()
             deliveries.append(
-                WebhookDelivery(
-                    body=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        SIGNATURE_HEADER: sign(body, self.app_secret),
-                    },
-                )
+                WebhookDelivery.signed_json(body, SIGNATURE_HEADER, sign(body, self.app_secret))
             )
         return deliveries
 

@@ -108,13 +108,7 @@ class SimulatorWire(Wire):
         for start in range(0, len(events), self.batch_size):
             body = body_for(events[start : start + self.batch_size])
             deliveries.append(
-                WebhookDelivery(
-                    body=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        SIGNATURE_HEADER: sign(body, self.webhook_secret),
-                    },
-                )
+                WebhookDelivery.signed_json(body, SIGNATURE_HEADER, sign(body, self.webhook_secret))
             )
         return deliveries
 

@@ -202,12 +202,8 @@ class XWire(Wire):
                 {"for_user_id": self.brand_id, **payload}, ensure_ascii=False
             ).encode()
             deliveries.append(
-                WebhookDelivery(
-                    body=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        SIGNATURE_HEADER: signature(self.consumer_secret, body),
-                    },
+                WebhookDelivery.signed_json(
+                    body, SIGNATURE_HEADER, signature(self.consumer_secret, body)
                 )
             )
         return deliveries
