@@ -455,9 +455,15 @@ def do_record_delivery_failure(
     waiting: bool = False,
     retry_at: datetime | None = None,
     unknown: bool = False,
+    counts_as_attempt: bool = True,
 ) -> None:
-    """An attempt failed: schedule the next one, wait for reconnection, or give up (and say why)."""
+    """An attempt failed: schedule the next one, wait for reconnection, or give up (and say why).
+
+    `counts_as_attempt=False` gives the claimed attempt back (a rate limit is not the action's fault).
+    """
     with transaction.atomic():
+        if not counts_as_attempt:
+            outbox.attempts = max(0, outbox.attempts - 1)
         outbox.last_error = error[:2000]
         if final:
             outbox.state = OutboxState.FAILED
@@ -468,7 +474,9 @@ def do_record_delivery_failure(
         else:
             outbox.state = OutboxState.QUEUED
         outbox.next_attempt_at = retry_at
-        outbox.save(update_fields=["state", "last_error", "next_attempt_at", "updated_at"])
+        outbox.save(
+            update_fields=["state", "attempts", "last_error", "next_attempt_at", "updated_at"]
+        )
         message = outbox.message
         verb: str | None = None
         if message is not None and message.direction == "outbound":

@@ -60,8 +60,7 @@ def _claim(limit: int) -> list[Outbox]:
             .order_by("next_attempt_at", "id")[:limit]
         )
         for row in rows:
-            row.was_unknown = row.state == OutboxState.UNKNOWN  # type: ignore[attr-defined]
-            if row.was_unknown and not row.payload.get(MAYBE_SENT):  # type: ignore[attr-defined]
+            if row.state == OutboxState.UNKNOWN and not row.payload.get(MAYBE_SENT):
                 # Remembered for good: a later rate limit, 5xx or reconnection puts the row
                 # back to QUEUED, and it must still look before posting again.
                 row.payload = {**row.payload, MAYBE_SENT: True}
@@ -81,10 +80,12 @@ def send_due(limit: int = 50) -> int:
     for row in rows:
         if row.channel_id in paused:
             # Not attempted: an earlier row of this batch paused the channel.
-            row.attempts = max(0, row.attempts - 1)
-            row.save(update_fields=["attempts"])
             do_record_delivery_failure(
-                row, row.last_error, final=False, retry_at=row.channel.paused_until
+                row,
+                row.last_error,
+                final=False,
+                retry_at=row.channel.paused_until,
+                counts_as_attempt=False,
             )
             continue
         send_one(row, paused)
@@ -98,7 +99,7 @@ def send_one(row: Outbox, paused: set[int] | None = None) -> None:
     connector = connector_for(channel)
     try:
         delivery = None
-        if getattr(row, "was_unknown", False) or row.payload.get(MAYBE_SENT):
+        if row.payload.get(MAYBE_SENT):
             delivery = connector.reconcile(action)
         if delivery is None:
             delivery = connector.perform(action)
@@ -108,10 +109,12 @@ def send_one(row: Outbox, paused: set[int] | None = None) -> None:
         if paused is not None:
             paused.add(channel.pk)
         # Waiting for a reset is not the action's fault: the attempt does not count.
-        row.attempts = max(0, row.attempts - 1)
-        row.save(update_fields=["attempts"])
         do_record_delivery_failure(
-            row, exc.detail or "rate limited", final=False, retry_at=retry_at
+            row,
+            exc.detail or "rate limited",
+            final=False,
+            retry_at=retry_at,
+            counts_as_attempt=False,
         )
     except TokenRevoked as exc:
         do_set_channel_health(channel, Health.NEEDS_REAUTH, exc.detail)
