@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types pytest test-postgres bench messages clean
+.PHONY: demo test lint imports types pytest test-postgres bench messages clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,14 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy cercle
 
+# The layers of DESIGN.md §3 import one way (contract in pyproject.toml).
+imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
 pytest: $(STAMP)
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
-test: lint types pytest
+test: lint imports types pytest
 
 # The suite again on PostgreSQL (CI runs it where PostgreSQL is reachable).
 test-postgres: $(STAMP)

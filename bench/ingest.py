@@ -302,7 +302,7 @@ def drop_database(configured: str) -> None:
 
 def create_channels(keys: list[str]) -> dict[str, Any]:
     """The bench workspace and one simulator channel per key, through the actions."""
-    from cercle.connectors.actions import do_create_channel
+    from cercle.pipeline.actions import do_create_channel
     from cercle.workspaces.actions import do_create_workspace
 
     workspace = do_create_workspace("Maison Lumen (bench)")
@@ -345,8 +345,8 @@ class PipelineRun:
 
 def run_pipeline(feed: Feed, batch: int) -> PipelineRun:
     """Store every body as a RawEvent, then drain the queue; time only those two."""
-    from cercle.connectors.actions import do_ingest_pending, do_store_raw_events
     from cercle.inbox.models import Message
+    from cercle.pipeline.actions import do_ingest_pending, do_store_raw_events
 
     channels = create_channels(list(feed.bodies))
     boundaries = [max_ids()]

@@ -39,7 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run background tasks (ingest, outbox, polling) and the periodic scheduler."""
     _setup()
-    from cercle.worker import run_worker
+    from cercle.pipeline.worker import run_worker
 
     return run_worker(processes=args.processes, interval=args.interval)
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "cercle.inbox",
     "cercle.moderation",
     "cercle.workflow",
+    "cercle.pipeline",
     "cercle.simulator",
 ]
 

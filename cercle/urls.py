@@ -5,6 +5,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("cercle.inbox.urls")),
     path("", include("cercle.workspaces.urls")),
-    path("", include("cercle.connectors.urls")),
+    path("", include("cercle.pipeline.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from cercle.connectors.actions import do_create_channel
 from cercle.connectors.models import Channel
+from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
 from cercle.workspaces.choices import Role
 from cercle.workspaces.models import Member, Workspace

@@ -7,10 +7,11 @@ from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
-from cercle.connectors.models import RawEvent
 from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
 from cercle.inbox.models import Conversation, Message
 from cercle.inbox.queries import InboxFilters
+from cercle.pipeline.models import RawEvent
+from cercle.workspaces.actors import system
 from tests.conftest import sim_body, sim_event
 from tests.inbox.test_views import receive
 
@@ -85,7 +86,7 @@ def _signed_post(client: Client, channel, body: bytes, **extra):
     header = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
     headers = {header: sign(body, "s3cret"), **extra}
     return client.post(
-        reverse("connectors:webhook", kwargs={"channel_uuid": channel.uuid}),
+        reverse("pipeline:webhook", kwargs={"channel_uuid": channel.uuid}),
         data=body,
         content_type="application/json",
         **headers,
@@ -108,7 +109,7 @@ def test_webhook_with_a_non_ascii_signature_is_a_403_and_stores_nothing(sim_chan
     client = Client(raise_request_exception=False)
     header = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
     response = client.post(
-        reverse("connectors:webhook", kwargs={"channel_uuid": sim_channel.uuid}),
+        reverse("pipeline:webhook", kwargs={"channel_uuid": sim_channel.uuid}),
         data=sim_body(sim_event("c1")),
         content_type="application/json",
         **{header: "signé"},
@@ -182,8 +183,8 @@ def test_nul_characters_sent_by_a_platform_are_dropped_on_receipt(sim_channel):
 @pytest.fixture
 def targets(owner, conversation):
     """A tag, an inbound message and a failed outbox row of `conversation`, by URL."""
-    from cercle.connectors.models import Outbox
     from cercle.inbox.actions import do_reply, do_tag_conversation
+    from cercle.inbox.models import Outbox
 
     tag = do_tag_conversation(owner, conversation, "vip")
     inbound = Message.objects.get(conversation=conversation, direction="inbound")
@@ -203,8 +204,8 @@ def targets(owner, conversation):
 
 
 def _state() -> tuple[int, int, list[tuple[str, int | None]]]:
-    from cercle.connectors.models import Outbox
-    from cercle.inbox.models import Activity
+    from cercle.inbox.models import Outbox
+    from cercle.workspaces.models import Activity
 
     conversations = list(Conversation.objects.order_by("pk").values_list("status", "assignee_id"))
     queued = Outbox.objects.filter(state="queued").count()
@@ -240,9 +241,7 @@ def test_another_workspace_gets_a_404_on_every_button(targets, index):
     assert (response.status_code, _state()) == (404, before)
 
 
-@pytest.mark.parametrize(
-    "name", ["connectors:test", "connectors:disconnect", "connectors:reconnect"]
-)
+@pytest.mark.parametrize("name", ["pipeline:test", "pipeline:disconnect", "pipeline:reconnect"])
 def test_an_agent_cannot_manage_channels(workspace, sim_channel, name):
     client = _member_client(workspace, "sam", "agent")
     response = client.post(reverse(name, args=[sim_channel.pk]))
@@ -257,7 +256,8 @@ def test_an_agent_cannot_manage_channels(workspace, sim_channel, name):
 def test_buttons_of_an_uninstalled_platform_are_refused_not_a_server_error(
     lea, conversation, button
 ):
-    from cercle.connectors.models import Channel, Outbox
+    from cercle.connectors.models import Channel
+    from cercle.inbox.models import Outbox
 
     Channel.objects.filter(pk=conversation.channel_id).update(platform="myspace")
     if button == "reply":
@@ -277,7 +277,7 @@ def test_webhook_of_an_unknown_channel_is_a_404_and_stores_nothing(sim_channel):
     import uuid
 
     response = Client().post(
-        reverse("connectors:webhook", kwargs={"channel_uuid": uuid.uuid4()}),
+        reverse("pipeline:webhook", kwargs={"channel_uuid": uuid.uuid4()}),
         data=sim_body(sim_event("c1")),
         content_type="application/json",
     )
@@ -285,16 +285,16 @@ def test_webhook_of_an_unknown_channel_is_a_404_and_stores_nothing(sim_channel):
 
 
 def test_webhook_of_a_disconnected_channel_is_a_404_and_stores_nothing(sim_channel):
-    from cercle.connectors.actions import do_deactivate_channel
+    from cercle.pipeline.actions import do_deactivate_channel
 
-    do_deactivate_channel(sim_channel)
+    do_deactivate_channel(sim_channel, system(sim_channel.workspace_id))
     response = _signed_post(Client(), sim_channel, sim_body(sim_event("c1")))
     assert (response.status_code, RawEvent.objects.count()) == (404, 0)
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete", "head", "options"])
 def test_webhook_with_another_method_is_a_405(sim_channel, method):
-    url = reverse("connectors:webhook", kwargs={"channel_uuid": sim_channel.uuid})
+    url = reverse("pipeline:webhook", kwargs={"channel_uuid": sim_channel.uuid})
     assert getattr(Client(), method)(url).status_code == 405
 
 
@@ -302,7 +302,7 @@ def test_webhook_with_another_method_is_a_405(sim_channel, method):
 def test_webhook_with_a_bad_signature_is_a_403_and_stores_nothing(sim_channel, signature):
     header = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
     response = Client().post(
-        reverse("connectors:webhook", kwargs={"channel_uuid": sim_channel.uuid}),
+        reverse("pipeline:webhook", kwargs={"channel_uuid": sim_channel.uuid}),
         data=sim_body(sim_event("c1")),
         content_type="application/json",
         **{header: signature},

@@ -1,4 +1,4 @@
-"""States of channels, raw events and outbox rows, with their colours."""
+"""Health of channels, with its colours, and the kinds of platform items."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -13,19 +13,12 @@ class Health(models.TextChoices):
 HEALTH_COLOURS = {Health.OK: "green", Health.DEGRADED: "amber", Health.NEEDS_REAUTH: "red"}
 
 
-class RawEventStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    DONE = "done", _("Processed")
-    FAILED = "failed", _("Failed")
+class ItemKind(models.TextChoices):
+    """What a platform item is; connectors produce it, the inbox stores it (inbox.choices.Kind)."""
 
-
-class OutboxState(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    SENDING = "sending", _("Sending")
-    UNKNOWN = "unknown", _("Result unknown")  # the platform may or may not have done it
-    WAITING = "waiting", _("Waiting for reconnection")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
-
-
-OUTBOX_OPEN_STATES = (OutboxState.QUEUED, OutboxState.UNKNOWN, OutboxState.WAITING)
+    COMMENT = "comment", _("Comment")
+    REPLY = "reply", _("Reply")
+    MENTION = "mention", _("Mention")
+    SHARE = "share", _("Share")
+    MESSAGE = "message", _("Private message")
+    REVIEW = "review", _("Review")

@@ -6,46 +6,20 @@ request ever leaves the machine.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
 
+from cercle.core.egress import EgressRefused, EgressUnresolvable, check_egress
+
 from .base import TransientError, UnknownResult
 
-
-class EgressRefused(Exception):
-    """A request to a private, loopback or otherwise internal address was refused."""
-
-
-def _host_allowed(host: str) -> bool:
-    allowed = set(settings.CERCLE_EGRESS_ALLOW_HOSTS)
-    return host in allowed or "*" in allowed
-
-
-def check_egress(url: str) -> None:
-    """Refuse URLs that resolve to non-public addresses (SSRF guard), unless allow-listed."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise EgressRefused(f"refused URL scheme or host: {url!r}")
-    host = parts.hostname
-    if _host_allowed(host):
-        return
-    try:
-        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise TransientError(f"cannot resolve {host}: {exc}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise EgressRefused(f"refused non-public address {address} for {host}")
+__all__ = ["EgressRefused", "PlatformHttp", "set_transport_factory", "transport"]
 
 
 TransportFactory = Callable[[], httpx.BaseTransport | None]
@@ -104,7 +78,10 @@ class PlatformHttp:
     ) -> httpx.Response:
         """Send one request. `write` (default: not GET) decides whether a timeout is ambiguous."""
         if self.guarded:
-            check_egress(url)
+            try:
+                check_egress(url)
+            except EgressUnresolvable as exc:
+                raise TransientError(str(exc)) from exc
         is_write = method.upper() not in {"GET", "HEAD"} if write is None else write
         try:
             response = self.client.request(method, url, **kwargs)

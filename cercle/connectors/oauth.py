@@ -110,7 +110,7 @@ def merged_credentials(
 
 def redirect_uri(request: HttpRequest) -> str:
     """The callback URL registered with every platform's OAuth app."""
-    return request.build_absolute_uri(reverse("connectors:oauth_callback"))
+    return request.build_absolute_uri(reverse("pipeline:oauth_callback"))
 
 
 def _pending(session: SessionBase) -> dict[str, dict[str, Any]]:

@@ -8,17 +8,20 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cercle.connectors.base import ActionKind, Capability, Incoming, OutboundAction
-from cercle.connectors.models import Channel, Outbox
+from cercle.connectors.models import Channel
 from cercle.connectors.registry import UnknownPlatform, connector_class
-from cercle.workspaces.models import Member
+from cercle.core import clock
+from cercle.inbox.choices import ACTIVE_STATUSES, Delivery, Direction, Kind, OutboxState, Status
+from cercle.inbox.models import Conversation, Message, Outbox, Tag
+from cercle.workspaces.actors import Actor, actor_fields, require, system
+from cercle.workspaces.choices import Verb
+from cercle.workspaces.models import Activity, Member
 
-from .choices import ACTIVE_STATUSES, Delivery, Direction, Kind, Status, Verb
-from .models import Activity, Conversation, Message, Tag
 from .receive import ReceiveResult, receive_items
+from .signals import outbox_written
 
 # The longest reply or note we accept from the UI, whatever the platform.
 MAX_TEXT_LENGTH = 20_000
@@ -28,28 +31,23 @@ class ActionRefused(ValueError):
     """The action cannot be done (empty text, platform cannot do it, wrong state); the message says why."""
 
 
-def _require(member: Member, permission: str, workspace_id: int) -> None:
-    if member.workspace_id != workspace_id or not member.can(permission):
-        raise PermissionDenied(permission)
-
-
 def _log(
-    conversation: Conversation | None,
+    conversation: Conversation,
     verb: str,
-    actor: Member | None = None,
+    actor: Actor | None = None,
     message: Message | None = None,
     **data: object,
 ) -> Activity:
-    assert conversation is not None or message is not None
-    workspace_id = conversation.workspace_id if conversation else message.workspace_id  # type: ignore[union-attr]
+    """One Activity row about `conversation`, by `actor` (None: the platform)."""
     return Activity.objects.create(
-        workspace_id=workspace_id,
+        workspace_id=conversation.workspace_id,
         conversation=conversation,
         message=message,
-        channel_id=conversation.channel_id if conversation else None,
-        actor=actor,
+        channel_id=conversation.channel_id,
         verb=verb,
         data=dict(data),
+        created_at=clock.now(),
+        **actor_fields(actor),
     )
 
 
@@ -95,10 +93,10 @@ def _clean_text(text: str) -> str:
 
 
 def do_reply(
-    member: Member, conversation: Conversation, text: str, *, private: bool = False
+    actor: Actor, conversation: Conversation, text: str, *, private: bool = False
 ) -> Message:
     """Answer a conversation: an outbound Message (pending) and its Outbox row, in one transaction."""
-    _require(member, "reply", conversation.workspace_id)
+    require(actor, "reply", conversation.workspace_id)
     text = _clean_text(text)
     action_kind, _cap = _outbound_capability(conversation, private)
     limit = connector_class(conversation.channel.platform).max_reply_length
@@ -115,7 +113,7 @@ def do_reply(
             .select_related("author_identity")
             .first()
         )
-        now = timezone.now()
+        now = clock.now()
         message = Message.objects.create(
             workspace_id=conversation.workspace_id,
             channel_id=conversation.channel_id,
@@ -123,7 +121,7 @@ def do_reply(
             direction=Direction.OUTBOUND,
             kind=Kind.MESSAGE if action_kind != ActionKind.REPLY else Kind.REPLY,
             is_private=action_kind != ActionKind.REPLY,
-            author_member=member,
+            author_member=actor if isinstance(actor, Member) else None,
             text=text,
             parent_external_id=(target.external_id or "") if target else "",
             delivery=Delivery.PENDING,
@@ -169,14 +167,14 @@ def do_reply(
                 "status",
             ]
         )
-        _log(conversation, Verb.REPLIED, member, message, private=message.is_private)
+        _log(conversation, Verb.REPLIED, actor, message, private=message.is_private)
         _enqueue_send()
     return message
 
 
-def do_moderate_message(member: Member, message: Message, kind: ActionKind) -> Outbox:
+def do_moderate_message(actor: Actor, message: Message, kind: ActionKind) -> Outbox:
     """Hide, unhide, delete, like a message or ban its author on the platform, through the outbox."""
-    _require(member, "moderate", message.workspace_id)
+    require(actor, "moderate", message.workspace_id)
     capability = Capability(str(kind))
     if capability not in _platform_capabilities(message.channel):
         raise ActionRefused(_("This channel cannot do that."))
@@ -199,14 +197,14 @@ def do_moderate_message(member: Member, message: Message, kind: ActionKind) -> O
             payload=action.to_payload(),
             idempotency_key=action.idempotency_key,
         )
-        _log(message.conversation, Verb.MODERATION_REQUESTED, member, message, action=str(kind))
+        _log(message.conversation, Verb.MODERATION_REQUESTED, actor, message, action=str(kind))
         _enqueue_send()
     return outbox
 
 
-def do_add_note(member: Member, conversation: Conversation, text: str) -> Message:
+def do_add_note(actor: Actor, conversation: Conversation, text: str) -> Message:
     """An internal note: visible to the team, never sent."""
-    _require(member, "note", conversation.workspace_id)
+    require(actor, "note", conversation.workspace_id)
     text = _clean_text(text)
     with transaction.atomic():
         note = Message.objects.create(
@@ -215,20 +213,20 @@ def do_add_note(member: Member, conversation: Conversation, text: str) -> Messag
             conversation=conversation,
             direction=Direction.NOTE,
             kind=Kind.MESSAGE,
-            author_member=member,
+            author_member=actor if isinstance(actor, Member) else None,
             text=text,
-            sent_at=timezone.now(),
+            sent_at=clock.now(),
         )
         Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=note.sent_at)
-        _log(conversation, Verb.NOTE_ADDED, member, note)
+        _log(conversation, Verb.NOTE_ADDED, actor, note)
     return note
 
 
 def do_assign_conversation(
-    member: Member, conversation: Conversation, assignee: Member | None
+    actor: Actor, conversation: Conversation, assignee: Member | None
 ) -> Conversation:
     """Give the conversation to `assignee` (None: unassign)."""
-    _require(member, "assign", conversation.workspace_id)
+    require(actor, "assign", conversation.workspace_id)
     if assignee is not None and assignee.workspace_id != conversation.workspace_id:
         raise PermissionDenied("assignee of another workspace")
     with transaction.atomic():
@@ -240,22 +238,22 @@ def do_assign_conversation(
             conversation.status = Status.OPEN
         conversation.save(update_fields=["assignee", "status"])
         if assignee is None:
-            _log(conversation, Verb.UNASSIGNED, member)
+            _log(conversation, Verb.UNASSIGNED, actor)
         else:
             _log(
-                conversation, Verb.ASSIGNED, member, assignee_id=assignee.pk, assignee=assignee.name
+                conversation, Verb.ASSIGNED, actor, assignee_id=assignee.pk, assignee=assignee.name
             )
     return conversation
 
 
 def do_change_status(
-    member: Member, conversation: Conversation, status: str, *, snooze_until: datetime | None = None
+    actor: Actor, conversation: Conversation, status: str, *, snooze_until: datetime | None = None
 ) -> Conversation:
     """Move the conversation to `status` (close, reopen, snooze until a time)."""
-    _require(member, "assign", conversation.workspace_id)
+    require(actor, "assign", conversation.workspace_id)
     if status not in Status.values:
         raise ActionRefused(_("Unknown status."))
-    if status == Status.SNOOZED and (snooze_until is None or snooze_until <= timezone.now()):
+    if status == Status.SNOOZED and (snooze_until is None or snooze_until <= clock.now()):
         raise ActionRefused(_("Choose when the conversation comes back."))
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
@@ -267,13 +265,13 @@ def do_change_status(
         if status == Status.CLOSED:
             conversation.sla_due_at = None
         conversation.save(update_fields=["status", "snoozed_until", "sla_due_at"])
-        _log(conversation, Verb.STATUS_CHANGED, member, old=old, new=status)
+        _log(conversation, Verb.STATUS_CHANGED, actor, old=old, new=status)
     return conversation
 
 
-def do_tag_conversation(member: Member, conversation: Conversation, name: str) -> Tag:
+def do_tag_conversation(actor: Actor, conversation: Conversation, name: str) -> Tag:
     """Put the tag `name` on the conversation, creating the tag if needed."""
-    _require(member, "assign", conversation.workspace_id)
+    require(actor, "assign", conversation.workspace_id)
     name = " ".join(name.replace("\x00", "").split())[:60]
     if not name:
         raise ActionRefused(_("The tag is empty."))
@@ -281,24 +279,24 @@ def do_tag_conversation(member: Member, conversation: Conversation, name: str) -
         tag, _created = Tag.objects.get_or_create(workspace_id=conversation.workspace_id, name=name)
         if not conversation.tags.filter(pk=tag.pk).exists():
             conversation.tags.add(tag)
-            _log(conversation, Verb.TAGGED, member, tag=tag.name)
+            _log(conversation, Verb.TAGGED, actor, tag=tag.name)
     return tag
 
 
-def do_untag_conversation(member: Member, conversation: Conversation, tag: Tag) -> None:
+def do_untag_conversation(actor: Actor, conversation: Conversation, tag: Tag) -> None:
     """Take the tag off the conversation."""
-    _require(member, "assign", conversation.workspace_id)
+    require(actor, "assign", conversation.workspace_id)
     if tag.workspace_id != conversation.workspace_id:
         raise PermissionDenied("tag of another workspace")
     with transaction.atomic():
         if conversation.tags.filter(pk=tag.pk).exists():
             conversation.tags.remove(tag)
-            _log(conversation, Verb.UNTAGGED, member, tag=tag.name)
+            _log(conversation, Verb.UNTAGGED, actor, tag=tag.name)
 
 
 def do_wake_snoozed(now: datetime | None = None) -> int:
     """Bring back snoozed conversations whose time has come; returns how many."""
-    now = now or timezone.now()
+    now = now or clock.now()
     woken = 0
     with transaction.atomic():
         for conversation in Conversation.objects.select_for_update().filter(
@@ -310,7 +308,7 @@ def do_wake_snoozed(now: datetime | None = None) -> int:
             _log(
                 conversation,
                 Verb.STATUS_CHANGED,
-                None,
+                system(conversation.workspace_id),
                 old=Status.SNOOZED,
                 new=Status.OPEN,
                 reason="snooze_ended",
@@ -319,10 +317,36 @@ def do_wake_snoozed(now: datetime | None = None) -> int:
     return woken
 
 
-def _enqueue_send() -> None:
-    from cercle.connectors.tasks import send_outbox
+def do_retry_delivery(actor: Actor, outbox: Outbox) -> bool:
+    """Try a failed delivery again (a person asked); False when it was not failed any more."""
+    require(actor, "reply", outbox.workspace_id)
+    with transaction.atomic():
+        retried = Outbox.objects.filter(pk=outbox.pk, state=OutboxState.FAILED).update(
+            state=OutboxState.QUEUED, next_attempt_at=None, attempts=0
+        )
+        if not retried:
+            return False
+        if outbox.message_id:
+            Message.objects.filter(pk=outbox.message_id, direction=Direction.OUTBOUND).update(
+                delivery=Delivery.PENDING, delivery_error=""
+            )
+        Activity.objects.create(
+            workspace_id=outbox.workspace_id,
+            conversation_id=outbox.conversation_id,
+            message_id=outbox.message_id,
+            channel_id=outbox.channel_id,
+            verb=Verb.DELIVERY_RETRIED,
+            data={"action": outbox.action, "error": outbox.last_error[:300]},
+            created_at=clock.now(),
+            **actor_fields(actor),
+        )
+        _enqueue_send()
+    return True
 
-    transaction.on_commit(lambda: send_outbox.enqueue())
+
+def _enqueue_send() -> None:
+    """Wake the sender once the transaction that wrote Outbox rows commits."""
+    transaction.on_commit(lambda: outbox_written.send(sender=Outbox))
 
 
 __all__ = [
@@ -334,6 +358,7 @@ __all__ = [
     "do_moderate_message",
     "do_receive",
     "do_reply",
+    "do_retry_delivery",
     "do_tag_conversation",
     "do_untag_conversation",
     "do_wake_snoozed",

@@ -1,7 +1,9 @@
-"""Statuses, kinds and verbs of the inbox, with their colours."""
+"""Statuses, kinds and delivery states of the inbox, with their colours."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from cercle.connectors.choices import ItemKind
 
 
 class Status(models.TextChoices):
@@ -36,13 +38,8 @@ class Direction(models.TextChoices):
     NOTE = "note", _("Note")
 
 
-class Kind(models.TextChoices):
-    COMMENT = "comment", _("Comment")
-    REPLY = "reply", _("Reply")
-    MENTION = "mention", _("Mention")
-    SHARE = "share", _("Share")
-    MESSAGE = "message", _("Private message")
-    REVIEW = "review", _("Review")
+# The item kind is shared with the connectors, which produce it.
+Kind = ItemKind
 
 
 class ConversationKind(models.TextChoices):
@@ -67,24 +64,13 @@ DELIVERY_COLOURS = {
 }
 
 
-class Verb(models.TextChoices):
-    RECEIVED = "received", _("received")
-    EDITED = "edited", _("edited on the platform")
-    DELETED = "deleted", _("deleted on the platform")
-    CLASSIFIED = "classified", _("classified")
-    REPLIED = "replied", _("replied")
-    NOTE_ADDED = "note_added", _("added a note")
-    ASSIGNED = "assigned", _("assigned")
-    UNASSIGNED = "unassigned", _("unassigned")
-    STATUS_CHANGED = "status_changed", _("changed the status")
-    TAGGED = "tagged", _("tagged")
-    UNTAGGED = "untagged", _("untagged")
-    DELIVERED = "delivered", _("delivered")
-    DELIVERY_FAILED = "delivery_failed", _("delivery failed")
-    DELIVERY_WAITING = "delivery_waiting", _("waiting for reconnection")
-    MODERATION_REQUESTED = "moderation_requested", _("asked the platform to moderate")
-    MODERATED = "moderated", _("moderated on the platform")
-    HIDDEN = "hidden", _("hidden")
-    UNHIDDEN = "unhidden", _("unhidden")
-    RULE_FIRED = "rule_fired", _("rule fired")
-    CHANNEL_HEALTH = "channel_health", _("channel health changed")
+class OutboxState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    UNKNOWN = "unknown", _("Result unknown")  # the platform may or may not have done it
+    WAITING = "waiting", _("Waiting for reconnection")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+OUTBOX_OPEN_STATES = (OutboxState.QUEUED, OutboxState.UNKNOWN, OutboxState.WAITING)

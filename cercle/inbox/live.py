@@ -25,8 +25,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from cercle.workspaces.decorators import member_required
-
-from .models import Activity
+from cercle.workspaces.models import Activity
 
 HEARTBEAT_SECONDS = 15.0
 MAX_STREAM_SECONDS = 300.0

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import ConversationKind, Delivery, Direction, Kind, Priority, Status, Verb
+from .choices import ConversationKind, Delivery, Direction, Kind, OutboxState, Priority, Status
 
 
 class Contact(models.Model):
@@ -219,7 +219,7 @@ class Message(models.Model):
     delivery = models.CharField(max_length=16, choices=Delivery.choices, blank=True, default="")
     delivery_error = models.TextField(blank=True, default="")
     raw_event = models.ForeignKey(
-        "connectors.RawEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "pipeline.RawEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
     class Meta:
@@ -264,45 +264,61 @@ class Tombstone(models.Model):
         ]
 
 
-class Activity(models.Model):
-    """Append-only log of every state change: timeline, audit, metrics and live updates."""
+class Outbox(models.Model):
+    """One outbound action to perform on a platform, written with its Message in one transaction.
+
+    The inbox writes it (a reply, a moderation); the pipeline's sender drains it.
+    """
 
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
     )
-    conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    channel = models.ForeignKey(
+        "connectors.Channel", on_delete=models.CASCADE, related_name="outbox"
     )
     message = models.ForeignKey(
-        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="outbox"
     )
-    channel = models.ForeignKey(
-        "connectors.Channel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    actor = models.ForeignKey(
-        "workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    verb = models.CharField(max_length=32, choices=Verb.choices)
-    data = models.JSONField(default=dict, blank=True)
+    action = models.CharField(max_length=32)
+    # The OutboundAction's fields (see connectors.base.OutboundAction).
+    payload = models.JSONField(default=dict)
+    # Sent to the platform where it supports one, and used to reconcile otherwise.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=16, choices=OutboxState.choices, default=OutboxState.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    platform_id = models.CharField(max_length=200, blank=True, default="")
+    platform_url = models.URLField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "activities"
         indexes = [
-            # The live stream: WHERE workspace=? AND id > last_seen ORDER BY id.
-            models.Index(fields=["workspace", "id"], name="activity_ws_id_idx"),
-            # The conversation timeline: WHERE conversation=? ORDER BY id.
-            models.Index(fields=["conversation", "id"], name="activity_conv_idx"),
+            # The sender picks due rows: WHERE state IN (queued, unknown) ORDER BY next_attempt_at.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="outbox_due_idx",
+                condition=models.Q(state__in=[OutboxState.QUEUED, OutboxState.UNKNOWN]),
+            ),
+            # Waiting rows are released per channel when it is reconnected.
+            models.Index(
+                fields=["channel", "state"],
+                name="outbox_channel_state_idx",
+            ),
         ]
 
 
 __all__ = [
-    "Activity",
     "Contact",
     "Conversation",
     "Identity",
     "Message",
     "Note",
+    "Outbox",
     "Post",
     "Tag",
     "Tombstone",

@@ -13,12 +13,12 @@ from django.http import Http404, QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from cercle.connectors.choices import OutboxState
-from cercle.connectors.models import Channel, Outbox
-from cercle.workspaces.models import Member
+from cercle.connectors.models import Channel
+from cercle.inbox.choices import Direction, Kind, OutboxState, Status
+from cercle.inbox.models import Conversation, Message, Outbox, Tag
+from cercle.workspaces.choices import Verb
+from cercle.workspaces.models import Activity, Member
 
-from .choices import Direction, Kind, Status, Verb
-from .models import Activity, Conversation, Message, Tag
 from .search import conversation_search_filter
 
 PAGE_SIZE = 50

@@ -40,13 +40,12 @@ from django.utils import timezone
 
 from cercle.connectors.base import Incoming, Op
 from cercle.connectors.models import Channel
-from cercle.db_bulk import build, insert_rows, insert_values, update_rows
-from cercle.moderation.classify import classify_messages
-from cercle.moderation.rules import apply_rules
-from cercle.workflow.routing import route_conversations
-
-from .choices import ConversationKind, Delivery, Direction, Kind, Status, Verb
-from .models import Activity, Contact, Conversation, Identity, Message, Post, Tombstone
+from cercle.core.db_bulk import build, insert_rows, insert_values, update_rows
+from cercle.inbox import stages
+from cercle.inbox.choices import ConversationKind, Delivery, Direction, Kind, Status
+from cercle.inbox.models import Contact, Conversation, Identity, Message, Post, Tombstone
+from cercle.workspaces.choices import Verb
+from cercle.workspaces.models import Activity
 
 PREVIEW_LENGTH = 300
 # First key of the advisory lock that serialises one channel's upserts (PostgreSQL).
@@ -256,7 +255,7 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
         else:
             result.skipped += 1
     if result.edited:
-        classify_messages(result.edited)
+        stages.classify(result.edited)
     update_rows(Message, changed, MESSAGE_CHANGE_FIELDS)
     if new_tombstones:
         Tombstone.objects.bulk_create(new_tombstones, ignore_conflicts=True)
@@ -459,7 +458,7 @@ def _create_new(
     for message, (_, _, key, _) in zip(messages, keyed, strict=True):
         message.conversation = conversations[key]
     inbound = [m for m in messages if m.direction == Direction.INBOUND]
-    classify_messages(inbound)
+    stages.classify(inbound)
     # Counters, preview and waiting time, before anything is written: a new
     # conversation is inserted once, with its final values.
     reopened = [_thread_message(message, now) for message in messages]
@@ -467,7 +466,7 @@ def _create_new(
     # Routing must be idempotent anyway (every batch touching a conversation
     # routes it again): routing the new ones before their insert writes them
     # once; the pass after the rules below only changes what the rules changed.
-    route_conversations(new_conversations)
+    stages.route(new_conversations)
     insert_rows(new_conversations)
     for conversation in new_conversations:
         before[conversation.pk] = _snapshot(conversation)
@@ -475,11 +474,11 @@ def _create_new(
         # Re-assigning the (now saved) instance sets conversation_id and keeps it cached.
         message.conversation = message.conversation
     insert_rows(messages)
-    apply_rules(inbound)
+    stages.apply_rules(inbound)
     result.created += messages
 
     touched = list({m.conversation_id: m.conversation for m in messages}.values())
-    route_conversations(touched)
+    stages.route(touched)
     update_rows(
         Conversation, [c for c in touched if _snapshot(c) != before[c.pk]], CONVERSATION_FIELDS
     )

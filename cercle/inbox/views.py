@@ -23,10 +23,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from cercle.connectors.actions import do_retry_outbox
 from cercle.connectors.base import ActionKind, Capability
-from cercle.connectors.choices import OutboxState
 from cercle.connectors.registry import UnknownPlatform, connector_class
+from cercle.inbox.choices import OutboxState
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.models import Member
 
@@ -38,6 +37,7 @@ from .actions import (
     do_change_status,
     do_moderate_message,
     do_reply,
+    do_retry_delivery,
     do_tag_conversation,
     do_untag_conversation,
 )
@@ -364,7 +364,7 @@ def retry(request: HttpRequest, outbox_pk: int) -> HttpResponse:
         return _after_action(request, conv, error=_("Your role does not allow this."), status=403)
     if outbox.state != OutboxState.FAILED:
         return _after_action(request, conv, error=_("This delivery has not failed."), status=422)
-    do_retry_outbox(outbox)
+    do_retry_delivery(member, outbox)
     return _after_action(request, conv)
 
 

@@ -15,9 +15,10 @@ from django.db import transaction
 from django.db.models import Max, Min, OuterRef, Subquery
 
 from cercle.connectors.models import Channel
-from cercle.inbox.choices import Direction, Verb
-from cercle.inbox.models import Activity, Conversation, Message
-from cercle.workspaces.models import Workspace
+from cercle.inbox.choices import Direction
+from cercle.inbox.models import Conversation, Message
+from cercle.workspaces.choices import Verb
+from cercle.workspaces.models import Activity, Workspace
 
 
 def do_repoint_channel(

@@ -28,11 +28,8 @@ import httpx
 from django.conf import settings
 from django.db.models import Max
 
-from cercle.connectors.actions import do_create_channel, do_ingest_pending, do_store_raw_events
 from cercle.connectors.base import ActionKind
 from cercle.connectors.models import Channel
-from cercle.connectors.outbox import send_due
-from cercle.connectors.poller import poll_channel
 from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
 from cercle.inbox.actions import (
     do_assign_conversation,
@@ -42,8 +39,11 @@ from cercle.inbox.actions import (
     do_tag_conversation,
 )
 from cercle.inbox.choices import Direction, Status
-from cercle.inbox.models import Activity, Conversation, Message
-from cercle.workspaces.models import Member, Workspace
+from cercle.inbox.models import Conversation, Message
+from cercle.pipeline.actions import do_create_channel, do_ingest_pending, do_store_raw_events
+from cercle.pipeline.poller import poll_channel
+from cercle.pipeline.sender import send_due
+from cercle.workspaces.models import Activity, Member, Workspace
 
 from . import phrases as P
 from .actions import do_date_received_history, do_date_work, do_repoint_channel

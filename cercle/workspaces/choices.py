@@ -1,4 +1,4 @@
-"""Roles of a member in a workspace, from most to least powerful."""
+"""Roles of a member in a workspace, the verbs of the Activity log, and the kinds of automation."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -12,24 +12,71 @@ class Role(models.TextChoices):
     VIEWER = "viewer", _("Viewer")
 
 
+class Permission(models.TextChoices):
+    """What an actor may do; a role is a set of these (ROLE_PERMISSIONS)."""
+
+    VIEW = "view", _("Read the inbox")
+    REPLY = "reply", _("Reply")
+    NOTE = "note", _("Write notes")
+    ASSIGN = "assign", _("Assign, tag, change status")
+    MODERATE = "moderate", _("Moderate on the platforms")
+    MANAGE_CHANNELS = "manage_channels", _("Manage channels")
+    MANAGE_MEMBERS = "manage_members", _("Manage members")
+    MANAGE_WORKSPACE = "manage_workspace", _("Manage the workspace")
+
+
 # What each role may do. Checked by `Member.can`, in views and in actions.
+_AGENT = frozenset(
+    {Permission.VIEW, Permission.REPLY, Permission.NOTE, Permission.ASSIGN, Permission.MODERATE}
+)
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.OWNER: frozenset(
-        {
-            "view",
-            "reply",
-            "note",
-            "assign",
-            "moderate",
-            "manage_channels",
-            "manage_members",
-            "manage_workspace",
-        }
-    ),
-    Role.ADMIN: frozenset(
-        {"view", "reply", "note", "assign", "moderate", "manage_channels", "manage_members"}
-    ),
-    Role.MANAGER: frozenset({"view", "reply", "note", "assign", "moderate", "manage_channels"}),
-    Role.AGENT: frozenset({"view", "reply", "note", "assign", "moderate"}),
-    Role.VIEWER: frozenset({"view", "note"}),
+    Role.OWNER: _AGENT
+    | {Permission.MANAGE_CHANNELS, Permission.MANAGE_MEMBERS, Permission.MANAGE_WORKSPACE},
+    Role.ADMIN: _AGENT | {Permission.MANAGE_CHANNELS, Permission.MANAGE_MEMBERS},
+    Role.MANAGER: _AGENT | {Permission.MANAGE_CHANNELS},
+    Role.AGENT: _AGENT,
+    Role.VIEWER: frozenset({Permission.VIEW, Permission.NOTE}),
 }
+
+
+class AutomationKind(models.TextChoices):
+    """The automations that act through the same actions as people (see workspaces.actors)."""
+
+    PIPELINE = "pipeline", _("Inbound pipeline")
+    RULE = "rule", _("Rule")
+    SLA_POLICY = "sla_policy", _("SLA policy")
+    ROUTING = "routing", _("Routing")
+    IMPORT = "import", _("Import")
+    SYSTEM = "system", _("Cercle")
+
+
+class Verb(models.TextChoices):
+    RECEIVED = "received", _("received")
+    EDITED = "edited", _("edited on the platform")
+    DELETED = "deleted", _("deleted on the platform")
+    CLASSIFIED = "classified", _("classified")
+    REPLIED = "replied", _("replied")
+    NOTE_ADDED = "note_added", _("added a note")
+    ASSIGNED = "assigned", _("assigned")
+    UNASSIGNED = "unassigned", _("unassigned")
+    STATUS_CHANGED = "status_changed", _("changed the status")
+    TAGGED = "tagged", _("tagged")
+    UNTAGGED = "untagged", _("untagged")
+    DELIVERED = "delivered", _("delivered")
+    DELIVERY_FAILED = "delivery_failed", _("delivery failed")
+    DELIVERY_WAITING = "delivery_waiting", _("waiting for reconnection")
+    MODERATION_REQUESTED = "moderation_requested", _("asked the platform to moderate")
+    MODERATED = "moderated", _("moderated on the platform")
+    HIDDEN = "hidden", _("hidden")
+    UNHIDDEN = "unhidden", _("unhidden")
+    RULE_FIRED = "rule_fired", _("rule fired")
+    CHANNEL_HEALTH = "channel_health", _("channel health changed")
+    CHANNEL_CONNECTED = "channel_connected", _("connected the channel")
+    CHANNEL_DISCONNECTED = "channel_disconnected", _("disconnected the channel")
+    CHANNEL_PAUSED = "channel_paused", _("channel paused by the platform's rate limit")
+    CREDENTIALS_STORED = "credentials_stored", _("stored new credentials")
+    DELIVERY_RETRIED = "delivery_retried", _("asked to try the delivery again")
+    WORKSPACE_CREATED = "workspace_created", _("created the workspace")
+    WORKSPACE_CHANGED = "workspace_changed", _("changed the workspace's settings")
+    MEMBER_ADDED = "member_added", _("added a member")
+    MEMBER_ROLE_CHANGED = "member_role_changed", _("changed a member's role")

@@ -1,4 +1,4 @@
-"""Workspaces (one organisation each) and the members who work in them."""
+"""Workspaces (one organisation each), the members who work in them, and the Activity log."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import ROLE_PERMISSIONS, Role
+from cercle.core import clock
+
+from .choices import ROLE_PERMISSIONS, AutomationKind, Role, Verb
 
 
 class Workspace(models.Model):
@@ -59,3 +61,49 @@ class Member(models.Model):
     def can(self, permission: str) -> bool:
         """Whether this member's role allows `permission` (see choices.ROLE_PERMISSIONS)."""
         return permission in ROLE_PERMISSIONS.get(self.role, frozenset())
+
+
+class Activity(models.Model):
+    """Append-only log of every state change: timeline, audit, metrics and live updates.
+
+    It lives here, at the bottom of the domain, because every layer writes it:
+    workspace and member changes, channel health, the inbox, rules and policies.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        "inbox.Conversation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    message = models.ForeignKey(
+        "inbox.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    channel = models.ForeignKey(
+        "connectors.Channel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Who acted: a member, or an automation (see workspaces.actors); both empty for the platform.
+    actor = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    automation = models.CharField(
+        max_length=16, choices=AutomationKind.choices, blank=True, default=""
+    )
+    automation_name = models.CharField(max_length=200, blank=True, default="")
+    # The rule or policy row that acted, when there is one.
+    automation_ref = models.BigIntegerField(null=True, blank=True)
+    verb = models.CharField(max_length=32, choices=Verb.choices)
+    data = models.JSONField(default=dict, blank=True)
+    # Set by the action from `core.clock` (an import of history sets the time of the work).
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        indexes = [
+            # The live stream: WHERE workspace=? AND id > last_seen ORDER BY id.
+            models.Index(fields=["workspace", "id"], name="activity_ws_id_idx"),
+            # The conversation timeline: WHERE conversation=? ORDER BY id.
+            models.Index(fields=["conversation", "id"], name="activity_conv_idx"),
+        ]

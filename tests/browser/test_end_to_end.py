@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from cercle.connectors.actions import do_create_channel, do_ingest_pending
-from cercle.connectors.outbox import send_due
 from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_create_channel, do_ingest_pending
+from cercle.pipeline.sender import send_due
 from cercle.simulator.platform import FakePlatform
 from cercle.simulator.wire.base import SimAuthor, SimEvent, SimPost
 from cercle.simulator.wire.facebook import FacebookWire

@@ -18,11 +18,13 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from cercle.connectors.actions import do_create_channel, do_ingest_pending
-from cercle.connectors.models import Channel, RawEvent
+from cercle.connectors.models import Channel
 from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
-from cercle.inbox.models import Activity, Message, Tombstone
+from cercle.inbox.models import Message, Tombstone
+from cercle.pipeline.actions import do_create_channel, do_ingest_pending
+from cercle.pipeline.models import RawEvent
 from cercle.workspaces.actions import do_create_workspace
+from cercle.workspaces.models import Activity
 from tests.conftest import database_vendor, sim_body, sim_event
 
 SECRET = "s3cret"
@@ -31,7 +33,7 @@ SECRET = "s3cret"
 def _post(channel: Channel, body: bytes, secret: str = SECRET) -> int:
     """POST `body` to the channel's webhook like the platform does; the status code."""
     response = Client().post(
-        reverse("connectors:webhook", args=[channel.uuid]),
+        reverse("pipeline:webhook", args=[channel.uuid]),
         data=body,
         content_type="application/json",
         headers={SIGNATURE_HEADER: sign(body, secret)},

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from django.test import RequestFactory
 from django.urls import reverse
 
-from cercle.connectors.actions import do_create_channel
 from cercle.connectors.base import RawEventData
 from cercle.connectors.registry import connector_for
 from cercle.inbox import live
 from cercle.inbox.actions import do_receive
+from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.actions import do_create_workspace
 from tests.conftest import sim_body, sim_event
 
@@ -88,7 +88,7 @@ def test_async_stream_yields_the_same_events(workspace, sim_channel, transaction
     # In its own thread: Playwright's sync API may hold an event loop in this one.
     with ThreadPoolExecutor(1) as pool:
         event = pool.submit(asyncio.run, first_event()).result(timeout=30)
-    assert event is not None and event["verb"] in {"channel_health", "received"}
+    assert event is not None and event["verb"] in {"channel_connected", "received"}
 
 
 def test_live_view_needs_login(client, db):

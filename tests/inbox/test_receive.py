@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from cercle.connectors.actions import do_ingest_pending, do_store_raw_event
 from cercle.connectors.base import RawEventData
 from cercle.connectors.registry import connector_for
 from cercle.inbox.actions import do_receive
-from cercle.inbox.models import Activity, Conversation, Message
+from cercle.inbox.models import Conversation, Message
+from cercle.pipeline.actions import do_ingest_pending, do_store_raw_event
+from cercle.workspaces.models import Activity
 from tests.conftest import sim_body, sim_event
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from cercle.connectors.actions import do_create_channel
 from cercle.connectors.base import RawEventData
 from cercle.connectors.registry import connector_for
 from cercle.inbox.actions import do_add_note, do_receive
 from cercle.inbox.models import Conversation, Message
 from cercle.inbox.search import fts5_query, matching_conversation_ids
+from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.actions import do_create_workspace
 from tests.conftest import sim_body, sim_event
 

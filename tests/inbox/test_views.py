@@ -6,14 +6,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from cercle.connectors.actions import do_create_channel, do_record_delivery_failure
 from cercle.connectors.base import RawEventData
-from cercle.connectors.models import Outbox
 from cercle.connectors.registry import connector_for
 from cercle.inbox.actions import do_receive, do_reply
-from cercle.inbox.models import Activity, Conversation, Message
+from cercle.inbox.models import Conversation, Message, Outbox
+from cercle.pipeline.actions import do_create_channel, do_record_delivery_failure
 from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
 from cercle.workspaces.choices import Role
+from cercle.workspaces.models import Activity
 from tests.conftest import sim_body, sim_event
 
 HOSTILE = "<img src=x onerror=alert(1)>"

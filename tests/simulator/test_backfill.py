@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cercle.connectors.models import RawEvent
 from cercle.inbox.models import Conversation, Message
+from cercle.pipeline.models import RawEvent
 from cercle.simulator.community import Community
 from cercle.simulator.driver import LiveCommunity, backfill
 

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from cercle.connectors.actions import do_ingest_pending, do_store_raw_events
 from cercle.connectors.base import ActionKind, OutboundAction
-from cercle.connectors.models import RawEvent
-from cercle.connectors.outbox import send_due
 from cercle.connectors.registry import connector_for
 from cercle.inbox.actions import do_reply
 from cercle.inbox.models import Conversation, Message
+from cercle.pipeline.actions import do_ingest_pending, do_store_raw_events
+from cercle.pipeline.models import RawEvent
+from cercle.pipeline.sender import send_due
 from cercle.simulator.channels import CHANNELS_BY_KEY
 from cercle.simulator.driver import WebhookSender, connect_channels
 from cercle.simulator.platform import FakePlatform

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from cercle.connectors.actions import do_create_channel, do_ingest_pending
 from cercle.connectors.base import ActionKind
 from cercle.connectors.choices import Health
-from cercle.connectors.outbox import send_due
-from cercle.connectors.poller import poll_channel
 from cercle.inbox.actions import do_moderate_message, do_reply
 from cercle.inbox.models import Conversation, Message
+from cercle.pipeline.actions import do_create_channel, do_ingest_pending
+from cercle.pipeline.poller import poll_channel
+from cercle.pipeline.sender import send_due
 from cercle.simulator.wire.base import SimAction, SimAuthor, SimEvent, SimPost
 from cercle.simulator.wire.facebook import FacebookWire, mid
 from tests.simulator.wire_routing import routed_to

@@ -15,15 +15,15 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from cercle.connectors.actions import do_create_channel
 from cercle.connectors.base import ActionKind
 from cercle.connectors.http import transport
 from cercle.connectors.models import Channel
-from cercle.connectors.outbox import send_due
-from cercle.connectors.poller import poll_channel
 from cercle.connectors.youtube.connector import Cursor
 from cercle.inbox.actions import do_moderate_message, do_reply
 from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_create_channel
+from cercle.pipeline.poller import poll_channel
+from cercle.pipeline.sender import send_due
 from cercle.simulator.wire.base import FakeRequest, SimAction, SimAuthor, SimEvent, SimPost
 from cercle.simulator.wire.youtube import YouTubeWire
 from cercle.workspaces.models import Member, Workspace

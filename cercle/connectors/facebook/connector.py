@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cercle.connectors.state import save_quota
+
 from ..base import (
     BadSignature,
     Capability,
@@ -122,10 +124,9 @@ class FacebookConnector(Connector):
         )
 
     def _record_usage(self, quota: dict[str, Any]) -> None:
-        from ..actions import do_update_channel_quota
 
         if quota != self.channel.quota:
-            do_update_channel_quota(self.channel, quota)
+            save_quota(self.channel, quota)
 
     # --- inbound -----------------------------------------------------------------
 

@@ -25,6 +25,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cercle.connectors.state import save_quota
+
 from ..base import (
     BadSignature,
     Capability,
@@ -214,7 +216,6 @@ class InstagramConnector(Connector):
 
     def perform(self, action: OutboundAction) -> Delivery:
         """Do the action; comment writes and private replies are counted per rolling hour first."""
-        from ..actions import do_update_channel_quota
 
         client = self._client()
         bucket = outbound.BUCKET_OF.get(action.kind)
@@ -226,9 +227,9 @@ class InstagramConnector(Connector):
             delivery = outbound.perform(client, self.ig_user_id, action)
         except UnknownResult:
             # The write may have happened: it counts against the limit either way.
-            do_update_channel_quota(self.channel, self._counted(bucket, limit, client))
+            save_quota(self.channel, self._counted(bucket, limit, client))
             raise
-        do_update_channel_quota(self.channel, self._counted(bucket, limit, client))
+        save_quota(self.channel, self._counted(bucket, limit, client))
         return delivery
 
     def _counted(self, bucket: str, limit: int, client: InstagramClient) -> dict[str, Any]:

@@ -7,7 +7,7 @@ with the same text in the conversation, or the comment's current hidden /
 deleted state. Only when nothing is found does the sender perform again.
 
 Published write limits are counted per rolling hour in `channel.quota`
-(the connector stores the dict returned here through `do_update_channel_quota`):
+(the connector stores the dict returned here through `connectors.state.save_quota`):
 a write that would exceed one raises RateLimited *before* the call.
 """
 

@@ -20,6 +20,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cercle.connectors.state import save_quota, store_credentials
+
 from ..base import (
     BadPayload,
     BadSignature,
@@ -168,14 +170,13 @@ class XConnector(Connector):
 
     def _client(self) -> XClient:
         """A client with a fresh access token, counting the channel's rate-limit windows."""
-        from ..actions import do_store_credentials, do_update_channel_quota
 
         tokens = self.refresh_credentials()
         if tokens is not None:
             # X rotates refresh tokens: the new one must be kept before anything else happens.
             from ..oauth import merged_credentials
 
-            do_store_credentials(
+            store_credentials(
                 self.channel,
                 OAuthTokens(
                     credentials=merged_credentials(self.platform, self.channel.credentials, tokens),
@@ -188,7 +189,7 @@ class XConnector(Connector):
             api_base=self._api_base(),
             access_token=str(credentials.get("access_token", "")),
             quota=self.channel.quota or {},
-            on_quota=lambda quota: do_update_channel_quota(self.channel, quota),
+            on_quota=lambda quota: save_quota(self.channel, quota),
         )
 
     # --- connection -------------------------------------------------------------------------

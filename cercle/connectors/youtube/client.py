@@ -79,7 +79,7 @@ class QuotaExhausted(RateLimited):
 class QuotaBook:
     """The channel's quota state `{"used", "limit", "resets_at"}`, counted before each call.
 
-    `save` persists the new state (the connector passes `do_update_channel_quota`),
+    `save` persists the new state (the connector passes `connectors.state.save_quota`),
     so the count survives across processes; the platform's own 403 quotaExceeded
     remains the authority and sets `used` to `limit`.
     """

@@ -20,7 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..actions import do_store_credentials, do_update_channel_quota
+from cercle.connectors.state import save_quota, store_credentials
+
 from ..base import (
     BadPayload,
     Capability,
@@ -164,9 +165,7 @@ class YouTubeConnector(Connector):
 
     def _quota(self) -> QuotaBook:
         limit = self._config_int("quota_limit", DEFAULT_DAILY_LIMIT)
-        return QuotaBook(
-            self.channel.quota, limit, lambda state: do_update_channel_quota(self.channel, state)
-        )
+        return QuotaBook(self.channel.quota, limit, lambda state: save_quota(self.channel, state))
 
     def _client(self, access_token: str | None = None) -> YouTubeClient:
         credentials = self.channel.credentials
@@ -481,7 +480,7 @@ class YouTubeConnector(Connector):
         if not credentials.get("refresh_token"):
             return None
         tokens = self._refresh_tokens(credentials)
-        do_store_credentials(self.channel, tokens)
+        store_credentials(self.channel, tokens)
         return str(tokens.credentials["access_token"])
 
     def test_connection(self) -> str:

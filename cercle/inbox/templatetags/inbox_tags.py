@@ -15,8 +15,10 @@ from django.utils.translation import pgettext
 
 from cercle.connectors.choices import HEALTH_COLOURS
 from cercle.connectors.registry import UnknownPlatform, connector_class
-from cercle.inbox.choices import Status, Verb
-from cercle.inbox.models import Activity, Conversation
+from cercle.inbox.choices import Status
+from cercle.inbox.models import Conversation
+from cercle.workspaces.choices import Verb
+from cercle.workspaces.models import Activity
 
 register = template.Library()
 

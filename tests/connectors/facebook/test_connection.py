@@ -9,12 +9,12 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from cercle.connectors.actions import do_create_channel, do_store_credentials
 from cercle.connectors.base import OAuthTokens, Rejected, TokenRevoked
 from cercle.connectors.choices import Health
-from cercle.connectors.poller import poll_channel
 from cercle.connectors.registry import connector_for
 from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_create_channel, do_store_credentials
+from cercle.pipeline.poller import poll_channel
 
 from .conftest import APP_SECRET, PAGE_ID, PAGE_TOKEN, fixture_json, graph_error
 

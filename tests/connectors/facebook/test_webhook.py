@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from cercle.connectors.actions import do_ingest_pending
-from cercle.connectors.models import RawEvent
 from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_ingest_pending
+from cercle.pipeline.models import RawEvent
 
 from .conftest import fixture_bytes, signed_headers
 

@@ -12,7 +12,6 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from cercle.connectors.actions import do_create_channel
 from cercle.connectors.base import RawEventData
 from cercle.connectors.http import transport
 from cercle.connectors.instagram.connector import sign
@@ -20,6 +19,7 @@ from cercle.connectors.models import Channel
 from cercle.connectors.registry import connector_for
 from cercle.inbox.actions import do_receive
 from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_create_channel
 
 FIXTURES = Path(__file__).resolve().parents[3] / "cercle" / "connectors" / "instagram" / "fixtures"
 IG = "17841405793187218"

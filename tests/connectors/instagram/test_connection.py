@@ -9,13 +9,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
-from cercle.connectors.actions import do_store_credentials
 from cercle.connectors.base import TokenRevoked
 from cercle.connectors.choices import Health
 from cercle.connectors.models import Channel
-from cercle.connectors.poller import poll_channel
 from cercle.connectors.registry import connector_for
 from cercle.inbox.models import Message, Post
+from cercle.pipeline.actions import do_store_credentials
+from cercle.pipeline.poller import poll_channel
 from tests.connectors.instagram.conftest import APP_SECRET, IG, fixture_json
 
 MEDIA = "17918195224117851"
@@ -222,7 +222,7 @@ def _tokens(**extra):
 
 
 def test_generic_client_credentials_are_accepted(workspace, settings):
-    from cercle.connectors.actions import do_create_channel
+    from cercle.pipeline.actions import do_create_channel
 
     settings.CERCLE_PLATFORM_APPS = {
         "instagram": {"client_id": "999", "client_secret": "s", "api_base": ""}

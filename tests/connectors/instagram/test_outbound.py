@@ -9,15 +9,16 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from cercle.connectors.actions import do_pause_channel, do_store_credentials
 from cercle.connectors.base import ActionKind, OAuthTokens, OutboundAction, RateLimited
-from cercle.connectors.choices import Health, OutboxState
+from cercle.connectors.choices import Health
 from cercle.connectors.instagram.client import appsecret_proof
-from cercle.connectors.models import Channel, Outbox
-from cercle.connectors.outbox import send_due
+from cercle.connectors.models import Channel
 from cercle.connectors.registry import connector_for
 from cercle.inbox.actions import do_moderate_message, do_reply
-from cercle.inbox.models import Message
+from cercle.inbox.choices import OutboxState
+from cercle.inbox.models import Message, Outbox
+from cercle.pipeline.actions import do_pause_channel, do_store_credentials
+from cercle.pipeline.sender import send_due
 from tests.connectors.instagram.conftest import (
     APP_SECRET,
     IG,

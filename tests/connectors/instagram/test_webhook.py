@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from cercle.connectors.actions import do_ingest_pending
 from cercle.connectors.instagram.connector import sign, signature_ok
-from cercle.connectors.models import RawEvent
 from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_ingest_pending
+from cercle.pipeline.models import RawEvent
 from tests.connectors.instagram.conftest import APP_SECRET, fixture_bytes, signed_headers
 
 # An independent vector: `openssl dgst -sha256 -hmac 'ig-app-secret'` over these exact bytes

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from cercle.connectors.actions import do_create_channel
 from cercle.connectors.http import transport
 from cercle.connectors.models import Channel
+from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.models import Workspace
 
 FIXTURES = Path(__file__).resolve().parents[3] / "cercle" / "connectors" / "x" / "fixtures"

@@ -13,9 +13,9 @@ import pytest
 from cercle.connectors.base import PermissionDenied, TokenRevoked
 from cercle.connectors.http import PlatformHttp
 from cercle.connectors.models import Channel
-from cercle.connectors.outbox import send_due
 from cercle.connectors.x.connector import XConnector
 from cercle.inbox.actions import do_reply
+from cercle.pipeline.sender import send_due
 from cercle.workspaces.models import Member
 
 from .conftest import BRAND_ID, FakeX, answer

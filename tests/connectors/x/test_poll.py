@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from cercle.connectors.choices import Health
 from cercle.connectors.models import Channel
-from cercle.connectors.poller import poll_channel
 from cercle.inbox.models import Message
+from cercle.pipeline.poller import poll_channel
 
 from .conftest import BRAND_ID, FakeX, answer, fixture_json
 

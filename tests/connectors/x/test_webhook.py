@@ -7,10 +7,11 @@ import json
 import pytest
 from django.test import Client
 
-from cercle.connectors.actions import do_ingest_pending
-from cercle.connectors.models import Channel, RawEvent
+from cercle.connectors.models import Channel
 from cercle.connectors.x.connector import signature
 from cercle.inbox.models import Conversation, Message
+from cercle.pipeline.actions import do_ingest_pending
+from cercle.pipeline.models import RawEvent
 
 from .conftest import CONSUMER_SECRET, POST_ID, fixture_bytes
 

@@ -11,9 +11,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from cercle.connectors.actions import do_create_channel
 from cercle.connectors.http import transport
 from cercle.connectors.models import Channel
+from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.models import Workspace
 
 FIXTURES = Path(__file__).resolve().parents[3] / "cercle" / "connectors" / "youtube" / "fixtures"

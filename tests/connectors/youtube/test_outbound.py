@@ -9,7 +9,6 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from cercle.connectors.actions import do_store_credentials
 from cercle.connectors.base import (
     ActionKind,
     OAuthTokens,
@@ -20,14 +19,16 @@ from cercle.connectors.base import (
     TokenRevoked,
     TransientError,
 )
-from cercle.connectors.choices import Health, OutboxState
-from cercle.connectors.models import Channel, Outbox
-from cercle.connectors.outbox import send_due
+from cercle.connectors.choices import Health
+from cercle.connectors.models import Channel
 from cercle.connectors.registry import connector_for
 from cercle.connectors.youtube.client import next_quota_reset
 from cercle.connectors.youtube.inbound import page_items
 from cercle.inbox.actions import do_moderate_message, do_receive, do_reply
-from cercle.inbox.models import Message
+from cercle.inbox.choices import OutboxState
+from cercle.inbox.models import Message, Outbox
+from cercle.pipeline.actions import do_store_credentials
+from cercle.pipeline.sender import send_due
 from cercle.workspaces.models import Member
 
 from .conftest import BRAND, TOKEN_URL, FakeYouTube, fixture, query

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from cercle.connectors.choices import Health
 from cercle.connectors.models import Channel
-from cercle.connectors.poller import poll_channel
 from cercle.connectors.registry import connector_for
 from cercle.connectors.youtube.client import next_quota_reset
 from cercle.connectors.youtube.connector import Cursor
 from cercle.inbox.models import Message
+from cercle.pipeline.poller import poll_channel
 
 from .conftest import BRAND, FakeYouTube, empty_threads, fixture, query
 

@@ -10,12 +10,12 @@ from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from cercle.connectors.base import Capability, Connector
+from cercle.connectors.models import Channel
+from cercle.connectors.registry import UnknownPlatform, connector_class, connector_classes
+from cercle.inbox.choices import OutboxState
+from cercle.inbox.models import Outbox
 from cercle.workspaces.models import Workspace
-
-from .base import Capability, Connector
-from .choices import OutboxState
-from .models import Channel, Outbox
-from .registry import UnknownPlatform, connector_class, connector_classes
 
 
 def channels_for(workspace: Workspace) -> QuerySet[Channel]:

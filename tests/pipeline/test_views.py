@@ -9,19 +9,19 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from cercle.connectors.actions import (
+from cercle.connectors.base import RawEventData
+from cercle.connectors.choices import Health
+from cercle.connectors.http import transport
+from cercle.connectors.models import Channel
+from cercle.connectors.registry import connector_for
+from cercle.inbox.actions import do_receive, do_reply
+from cercle.inbox.choices import Delivery, OutboxState
+from cercle.inbox.models import Conversation, Message, Outbox
+from cercle.pipeline.actions import (
     do_create_channel,
     do_record_delivery_failure,
     do_set_channel_health,
 )
-from cercle.connectors.base import RawEventData
-from cercle.connectors.choices import Health, OutboxState
-from cercle.connectors.http import transport
-from cercle.connectors.models import Channel, Outbox
-from cercle.connectors.registry import connector_for
-from cercle.inbox.actions import do_receive, do_reply
-from cercle.inbox.choices import Delivery
-from cercle.inbox.models import Conversation, Message
 from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
 from cercle.workspaces.choices import Role
 from tests.conftest import sim_body, sim_event
@@ -62,16 +62,16 @@ def _messages(response: Any) -> list[str]:
 
 
 def test_list_shows_webhook_url_and_verify_token_to_managers(owner_client, sim_channel):
-    response = owner_client.get(reverse("connectors:list"))
+    response = owner_client.get(reverse("pipeline:list"))
     expected_url = "http://testserver" + reverse(
-        "connectors:webhook", kwargs={"channel_uuid": sim_channel.uuid}
+        "pipeline:webhook", kwargs={"channel_uuid": sim_channel.uuid}
     )
     assert expected_url in response.content.decode()
     assert sim_channel.verify_token in response.content.decode()
 
 
 def test_list_hides_verify_token_from_agents(agent, sim_channel):
-    response = _client(agent).get(reverse("connectors:list"))
+    response = _client(agent).get(reverse("pipeline:list"))
     assert response.status_code == 200
     assert sim_channel.name in response.content.decode()
     assert sim_channel.verify_token not in response.content.decode()
@@ -79,14 +79,14 @@ def test_list_hides_verify_token_from_agents(agent, sim_channel):
 
 def test_list_shows_health_detail_escaped(owner_client, sim_channel):
     do_set_channel_health(sim_channel, Health.DEGRADED, '<img src=x onerror="alert(1)">')
-    body = owner_client.get(reverse("connectors:list")).content.decode()
+    body = owner_client.get(reverse("pipeline:list")).content.decode()
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in body
     assert "<img src=x" not in body
 
 
 def test_list_shows_health_dot_colour(owner_client, sim_channel):
     do_set_channel_health(sim_channel, Health.NEEDS_REAUTH, "token revoked")
-    body = owner_client.get(reverse("connectors:list")).content.decode()
+    body = owner_client.get(reverse("pipeline:list")).content.decode()
     assert "dot dot-red" in body
 
 
@@ -94,7 +94,7 @@ def test_list_shows_outbox_backlog(owner_client, sim_channel, owner):
     _outbox_row(sim_channel, owner, "one")
     waiting = _outbox_row(sim_channel, owner, "two")
     do_record_delivery_failure(waiting, "token revoked", final=False, waiting=True)
-    response = owner_client.get(reverse("connectors:list"))
+    response = owner_client.get(reverse("pipeline:list"))
     row = response.context["rows"][0]
     assert (row.backlog.queued, row.backlog.waiting, row.backlog.failed) == (1, 1, 0)
 
@@ -103,18 +103,18 @@ def test_list_shows_youtube_style_quota(owner_client, sim_channel):
     Channel.objects.filter(pk=sim_channel.pk).update(
         quota={"used": 2500, "limit": 10000, "resets_at": "2026-11-26T08:00:00+00:00"}
     )
-    row = owner_client.get(reverse("connectors:list")).context["rows"][0]
+    row = owner_client.get(reverse("pipeline:list")).context["rows"][0]
     assert (row.quota["used"], row.quota["limit"], row.quota["percent"]) == (2500, 10000, 25)
 
 
 def test_list_excludes_other_workspaces_channels(owner_client, sim_channel, other_channel):
-    body = owner_client.get(reverse("connectors:list")).content.decode()
+    body = owner_client.get(reverse("pipeline:list")).content.decode()
     assert other_channel.name not in body
 
 
 def test_empty_list_teaches_how_to_add(owner_client):
-    body = owner_client.get(reverse("connectors:list")).content.decode()
-    assert reverse("connectors:add") in body
+    body = owner_client.get(reverse("pipeline:list")).content.decode()
+    assert reverse("pipeline:add") in body
 
 
 # --- test connection ------------------------------------------------------------------
@@ -126,26 +126,26 @@ def _platform(status: int, body: dict[str, Any]) -> httpx.MockTransport:
 
 def test_test_connection_success_shows_the_account(owner_client, sim_channel):
     with transport(_platform(200, {"name": "Lumen community"})):
-        response = owner_client.post(reverse("connectors:test", args=[sim_channel.pk]), follow=True)
+        response = owner_client.post(reverse("pipeline:test", args=[sim_channel.pk]), follow=True)
     assert any("Lumen community" in m for m in _messages(response))
 
 
 def test_test_connection_failure_shows_the_detail(owner_client, sim_channel):
     with transport(_platform(403, {"error": "missing scope pages_manage_metadata"})):
-        response = owner_client.post(reverse("connectors:test", args=[sim_channel.pk]), follow=True)
+        response = owner_client.post(reverse("pipeline:test", args=[sim_channel.pk]), follow=True)
     assert any("missing scope pages_manage_metadata" in m for m in _messages(response))
 
 
 def test_test_connection_with_revoked_token_marks_needs_reauth(owner_client, sim_channel):
     with transport(_platform(401, {})):
-        owner_client.post(reverse("connectors:test", args=[sim_channel.pk]))
+        owner_client.post(reverse("pipeline:test", args=[sim_channel.pk]))
     sim_channel.refresh_from_db()
     assert sim_channel.health == Health.NEEDS_REAUTH
 
 
 def test_test_connection_of_another_workspace_is_404(owner_client, other_channel):
     with transport(_platform(200, {"name": "x"})):
-        response = owner_client.post(reverse("connectors:test", args=[other_channel.pk]))
+        response = owner_client.post(reverse("pipeline:test", args=[other_channel.pk]))
     assert response.status_code == 404
 
 
@@ -156,7 +156,7 @@ def test_disconnect_deactivates_forgets_credentials_and_fails_backlog(
     owner_client, sim_channel, owner
 ):
     row = _outbox_row(sim_channel, owner)
-    owner_client.post(reverse("connectors:disconnect", args=[sim_channel.pk]))
+    owner_client.post(reverse("pipeline:disconnect", args=[sim_channel.pk]))
     sim_channel.refresh_from_db()
     row.refresh_from_db()
     message = Message.objects.get(pk=row.message_id)
@@ -169,18 +169,18 @@ def test_disconnect_deactivates_forgets_credentials_and_fails_backlog(
 
 
 def test_disconnected_channel_leaves_the_list(owner_client, sim_channel):
-    owner_client.post(reverse("connectors:disconnect", args=[sim_channel.pk]))
-    assert owner_client.get(reverse("connectors:list")).context["rows"] == []
+    owner_client.post(reverse("pipeline:disconnect", args=[sim_channel.pk]))
+    assert owner_client.get(reverse("pipeline:list")).context["rows"] == []
 
 
 def test_disconnect_of_another_workspace_is_404_and_changes_nothing(owner_client, other_channel):
-    response = owner_client.post(reverse("connectors:disconnect", args=[other_channel.pk]))
+    response = owner_client.post(reverse("pipeline:disconnect", args=[other_channel.pk]))
     other_channel.refresh_from_db()
     assert (response.status_code, other_channel.is_active) == (404, True)
 
 
 def test_disconnect_needs_post(owner_client, sim_channel):
-    response = owner_client.get(reverse("connectors:disconnect", args=[sim_channel.pk]))
+    response = owner_client.get(reverse("pipeline:disconnect", args=[sim_channel.pk]))
     sim_channel.refresh_from_db()
     assert (response.status_code, sim_channel.is_active) == (405, True)
 
@@ -189,32 +189,30 @@ def test_disconnect_needs_post(owner_client, sim_channel):
 
 
 def test_agent_cannot_open_the_add_page(agent):
-    assert _client(agent).get(reverse("connectors:add")).status_code == 403
+    assert _client(agent).get(reverse("pipeline:add")).status_code == 403
 
 
 def test_agent_cannot_add_a_channel(agent):
     response = _client(agent).post(
-        reverse("connectors:add_manual", args=["simulator"]),
+        reverse("pipeline:add_manual", args=["simulator"]),
         {"name": "Sneaky", "setup_api_base": "https://sim.example/api"},
     )
     assert (response.status_code, Channel.objects.filter(name="Sneaky").exists()) == (403, False)
 
 
 def test_agent_cannot_disconnect(agent, sim_channel):
-    response = _client(agent).post(reverse("connectors:disconnect", args=[sim_channel.pk]))
+    response = _client(agent).post(reverse("pipeline:disconnect", args=[sim_channel.pk]))
     sim_channel.refresh_from_db()
     assert (response.status_code, sim_channel.is_active) == (403, True)
 
 
 def test_viewer_cannot_test_connection(workspace, sim_channel):
     viewer = do_add_member(workspace, do_create_user("vic", "correct horse battery"), Role.VIEWER)
-    assert (
-        _client(viewer).post(reverse("connectors:test", args=[sim_channel.pk])).status_code == 403
-    )
+    assert _client(viewer).post(reverse("pipeline:test", args=[sim_channel.pk])).status_code == 403
 
 
 def test_anonymous_is_sent_to_login(client, sim_channel):
-    response = client.get(reverse("connectors:list"))
+    response = client.get(reverse("pipeline:list"))
     assert (response.status_code, reverse("workspaces:login") in response["Location"]) == (
         302,
         True,
@@ -225,23 +223,23 @@ def test_anonymous_is_sent_to_login(client, sim_channel):
 
 
 def test_add_page_lists_platforms_with_what_they_can_do(owner_client):
-    response = owner_client.get(reverse("connectors:add"))
+    response = owner_client.get(reverse("pipeline:add"))
     simulator = next(p for p in response.context["platforms"] if p.platform == "simulator")
     assert "reply publicly" in simulator.abilities
 
 
 def test_add_page_post_of_manual_platform_leads_to_its_form(owner_client):
-    response = owner_client.post(reverse("connectors:add"), {"platform": "simulator"})
-    assert response["Location"] == reverse("connectors:add_manual", args=["simulator"])
+    response = owner_client.post(reverse("pipeline:add"), {"platform": "simulator"})
+    assert response["Location"] == reverse("pipeline:add_manual", args=["simulator"])
 
 
 def test_add_unknown_platform_is_404(owner_client):
-    assert owner_client.post(reverse("connectors:add"), {"platform": "myspace"}).status_code == 404
+    assert owner_client.post(reverse("pipeline:add"), {"platform": "myspace"}).status_code == 404
 
 
 def test_manual_add_creates_channel_with_encrypted_secrets(owner_client, workspace):
     owner_client.post(
-        reverse("connectors:add_manual", args=["simulator"]),
+        reverse("pipeline:add_manual", args=["simulator"]),
         {
             "name": "Forum Lumen",
             "external_id": "forum-9",
@@ -260,7 +258,7 @@ def test_manual_add_creates_channel_with_encrypted_secrets(owner_client, workspa
 
 def test_manual_add_refuses_an_account_already_connected(owner_client, sim_channel):
     response = owner_client.post(
-        reverse("connectors:add_manual", args=["simulator"]),
+        reverse("pipeline:add_manual", args=["simulator"]),
         {
             "name": "Duplicate",
             "external_id": sim_channel.external_id,
@@ -273,9 +271,9 @@ def test_manual_add_refuses_an_account_already_connected(owner_client, sim_chann
 
 
 def test_manual_add_of_a_disconnected_account_brings_it_back(owner_client, sim_channel):
-    owner_client.post(reverse("connectors:disconnect", args=[sim_channel.pk]))
+    owner_client.post(reverse("pipeline:disconnect", args=[sim_channel.pk]))
     owner_client.post(
-        reverse("connectors:add_manual", args=["simulator"]),
+        reverse("pipeline:add_manual", args=["simulator"]),
         {
             "name": "Forum again",
             "external_id": sim_channel.external_id,
@@ -290,7 +288,7 @@ def test_manual_add_of_a_disconnected_account_brings_it_back(owner_client, sim_c
 
 def test_manual_add_refuses_a_bad_url(owner_client):
     owner_client.post(
-        reverse("connectors:add_manual", args=["simulator"]),
+        reverse("pipeline:add_manual", args=["simulator"]),
         {
             "name": "Bad",
             "setup_api_base": "javascript:alert(1)",
@@ -308,7 +306,7 @@ def test_manual_reconnect_stores_new_secret_keeps_others_and_releases_waiting(
     do_set_channel_health(sim_channel, Health.NEEDS_REAUTH, "revoked")
     do_record_delivery_failure(row, "revoked", final=False, waiting=True)
     owner_client.post(
-        reverse("connectors:reconnect", args=[sim_channel.pk]),
+        reverse("pipeline:reconnect", args=[sim_channel.pk]),
         {"setup_access_token": "fresh-token", "setup_webhook_secret": ""},
     )
     sim_channel.refresh_from_db()
@@ -323,7 +321,7 @@ def test_manual_reconnect_stores_new_secret_keeps_others_and_releases_waiting(
 
 def test_manual_reconnect_cannot_move_the_channel_elsewhere(owner_client, sim_channel):
     owner_client.post(
-        reverse("connectors:reconnect", args=[sim_channel.pk]),
+        reverse("pipeline:reconnect", args=[sim_channel.pk]),
         {
             "setup_access_token": "t",
             "setup_api_base": "https://evil.example/api",

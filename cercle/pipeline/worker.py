@@ -26,17 +26,17 @@ POLL_EVERY = 30.0
 
 def schedule_once(last_poll: float) -> float:
     """Enqueue the drains that have work; returns the time of the last poll enqueue."""
-    from cercle.connectors.choices import OutboxState, RawEventStatus
-    from cercle.connectors.models import Outbox, RawEvent
-    from cercle.connectors.tasks import (
+    from cercle.inbox.choices import OutboxState, Status
+    from cercle.inbox.models import Conversation, Outbox
+    from cercle.inbox.tasks import wake_snoozed
+    from cercle.pipeline.choices import RawEventStatus
+    from cercle.pipeline.models import RawEvent
+    from cercle.pipeline.tasks import (
         ingest_pending,
         poll_channels,
         refresh_credentials,
         send_outbox,
     )
-    from cercle.inbox.choices import Status
-    from cercle.inbox.models import Conversation
-    from cercle.inbox.tasks import wake_snoozed
 
     close_old_connections()
     now = timezone.now()

@@ -16,14 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .actions import (
-    backoff,
-    do_pause_channel,
-    do_record_delivery,
-    do_record_delivery_failure,
-    do_set_channel_health,
-)
-from .base import (
+from cercle.connectors.base import (
     OutboundAction,
     PermissionDenied,
     RateLimited,
@@ -32,9 +25,18 @@ from .base import (
     TransientError,
     UnknownResult,
 )
-from .choices import Health, OutboxState
-from .models import Channel, Outbox
-from .registry import connector_for
+from cercle.connectors.choices import Health
+from cercle.connectors.models import Channel
+from cercle.connectors.registry import connector_for
+from cercle.inbox.choices import OutboxState
+from cercle.inbox.models import Outbox
+from cercle.pipeline.actions import (
+    backoff,
+    do_pause_channel,
+    do_record_delivery,
+    do_record_delivery_failure,
+    do_set_channel_health,
+)
 
 logger = logging.getLogger(__name__)
 

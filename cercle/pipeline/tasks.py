@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from .actions import do_ingest_pending
-from .outbox import send_due
-from .poller import poll_due
+from cercle.pipeline.actions import do_ingest_pending
+from cercle.pipeline.poller import poll_due
+from cercle.pipeline.sender import send_due
 
 # Upper bound of batches one task run drains before yielding to other tasks.
 MAX_BATCHES_PER_RUN = 50
@@ -45,6 +45,11 @@ def poll_channels() -> int:
 @task(queue_name="poll")
 def refresh_credentials() -> int:
     """Refresh credentials that expire soon; returns how many were refreshed."""
-    from .refresh import refresh_due_credentials
+    from cercle.pipeline.refresh import refresh_due_credentials
 
     return refresh_due_credentials().refreshed
+
+
+def wake_sender(sender: object, **kwargs: object) -> None:
+    """Receiver of `inbox.signals.outbox_written`: drain the outbox soon."""
+    send_outbox.enqueue()

@@ -10,17 +10,19 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from cercle.connectors.actions import do_store_credentials
 from cercle.connectors.base import OAuthTokens, RawEventData
-from cercle.connectors.choices import Health, OutboxState
+from cercle.connectors.choices import Health
 from cercle.connectors.http import transport
-from cercle.connectors.models import Channel, Outbox
-from cercle.connectors.outbox import send_due
+from cercle.connectors.models import Channel
 from cercle.connectors.registry import connector_for
 from cercle.connectors.simulator.connector import SimulatorConnector
 from cercle.inbox.actions import do_receive, do_reply
-from cercle.inbox.choices import Delivery, Verb
-from cercle.inbox.models import Activity, Conversation, Message
+from cercle.inbox.choices import Delivery, OutboxState
+from cercle.inbox.models import Conversation, Message, Outbox
+from cercle.pipeline.actions import do_store_credentials
+from cercle.pipeline.sender import send_due
+from cercle.workspaces.choices import Verb
+from cercle.workspaces.models import Activity
 from tests.conftest import sim_body, sim_event
 
 

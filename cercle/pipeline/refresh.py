@@ -19,15 +19,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from cercle.crypto import SecretUnreadable
-
-from . import oauth
-from .actions import do_set_channel_health, do_store_credentials
-from .base import ConnectorError, TokenRevoked
-from .choices import Health
-from .http import PlatformHttp
-from .models import Channel
-from .registry import UnknownPlatform, connector_class
+from cercle.connectors import oauth
+from cercle.connectors.base import ConnectorError, TokenRevoked
+from cercle.connectors.choices import Health
+from cercle.connectors.http import PlatformHttp
+from cercle.connectors.models import Channel
+from cercle.connectors.registry import UnknownPlatform, connector_class
+from cercle.core.crypto import SecretUnreadable
+from cercle.pipeline.actions import do_set_channel_health, do_store_credentials
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from . import hooks, views
+from cercle.pipeline import hooks, views
 
-app_name = "connectors"
+app_name = "pipeline"
 
 urlpatterns = [
     path("hooks/<uuid:channel_uuid>", hooks.webhook, name="webhook"),

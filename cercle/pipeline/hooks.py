@@ -13,10 +13,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .actions import do_store_raw_event
-from .base import BadPayload, BadSignature, Capability, RawEventData
-from .models import Channel
-from .registry import UnknownPlatform, connector_for
+from cercle.connectors.base import BadPayload, BadSignature, Capability, RawEventData
+from cercle.connectors.models import Channel
+from cercle.connectors.registry import UnknownPlatform, connector_for
+from cercle.pipeline.actions import do_store_raw_event
 
 logger = logging.getLogger(__name__)
 

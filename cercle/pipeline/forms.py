@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .base import Connector
+from cercle.connectors.base import Connector
 
 
 class ManualChannelForm(forms.Form):

@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cercle.connectors import oauth
-from cercle.connectors.actions import do_create_channel, do_deactivate_channel, do_store_credentials
 from cercle.connectors.base import (
     ActionKind,
     Author,
@@ -30,14 +29,17 @@ from cercle.connectors.base import (
     TokenRevoked,
     TransientError,
 )
-from cercle.connectors.choices import Health, OutboxState
-from cercle.connectors.models import Channel, Outbox
-from cercle.connectors.outbox import send_due
-from cercle.connectors.refresh import refresh_due_at, refresh_due_credentials
+from cercle.connectors.choices import Health
+from cercle.connectors.models import Channel
 from cercle.connectors.registry import connector_classes
 from cercle.inbox.actions import do_receive, do_reply
-from cercle.inbox.models import Conversation
+from cercle.inbox.choices import OutboxState
+from cercle.inbox.models import Conversation, Outbox
+from cercle.pipeline.actions import do_create_channel, do_deactivate_channel, do_store_credentials
+from cercle.pipeline.refresh import refresh_due_at, refresh_due_credentials
+from cercle.pipeline.sender import send_due
 from cercle.workspaces.actions import do_add_member, do_create_workspace
+from cercle.workspaces.actors import system
 from cercle.workspaces.choices import Role
 
 AUTHORIZE = "https://auth.fake.example/authorize"
@@ -102,7 +104,7 @@ class FakeOAuthConnector(Connector):
 def fake_platform(settings: Any) -> Iterator[type[FakeOAuthConnector]]:
     settings.CERCLE_CONNECTORS = [
         "cercle.connectors.simulator.connector.SimulatorConnector",
-        "tests.connectors.test_oauth.FakeOAuthConnector",
+        "tests.pipeline.test_oauth.FakeOAuthConnector",
     ]
     settings.CERCLE_PLATFORM_APPS = {
         "fakeoauth": {"client_id": "app-123", "client_secret": "app-secret", "api_base": ""}
@@ -128,20 +130,20 @@ def owner_client(owner: Any) -> Client:
 
 def _start(client: Client, url: str | None = None) -> str:
     """Start a flow; returns the state sent to the platform."""
-    response = client.post(url or reverse("connectors:add"), {"platform": "fakeoauth"})
+    response = client.post(url or reverse("pipeline:add"), {"platform": "fakeoauth"})
     assert response.status_code == 302
     return parse_qs(urlsplit(response["Location"]).query)["state"][0]
 
 
 def _callback(client: Client, **params: str) -> Any:
-    return client.get(reverse("connectors:oauth_callback"), params)
+    return client.get(reverse("pipeline:oauth_callback"), params)
 
 
 # --- starting --------------------------------------------------------------------------
 
 
 def test_start_redirects_to_the_platform_with_app_and_callback(owner_client):
-    response = owner_client.post(reverse("connectors:add"), {"platform": "fakeoauth"})
+    response = owner_client.post(reverse("pipeline:add"), {"platform": "fakeoauth"})
     query = parse_qs(urlsplit(response["Location"]).query)
     assert (
         response["Location"].startswith(AUTHORIZE),
@@ -150,13 +152,13 @@ def test_start_redirects_to_the_platform_with_app_and_callback(owner_client):
     ) == (
         True,
         ["app-123"],
-        ["http://testserver" + reverse("connectors:oauth_callback")],
+        ["http://testserver" + reverse("pipeline:oauth_callback")],
     )
 
 
 def test_start_without_app_configured_explains_and_does_not_redirect(owner_client, settings):
     settings.CERCLE_PLATFORM_APPS = {}
-    response = owner_client.post(reverse("connectors:add"), {"platform": "fakeoauth"}, follow=True)
+    response = owner_client.post(reverse("pipeline:add"), {"platform": "fakeoauth"}, follow=True)
     assert any("CERCLE_FAKEOAUTH_CLIENT_ID" in str(m) for m in response.context["messages"])
 
 
@@ -172,7 +174,7 @@ def test_valid_state_and_code_create_the_channel(owner_client, workspace):
     response = _callback(owner_client, state=state, code="good-code")
     channel = Channel.objects.get(workspace=workspace, platform="fakeoauth")
     assert (response["Location"], channel.name, channel.external_id) == (
-        reverse("connectors:list") + f"#channel-{channel.pk}",
+        reverse("pipeline:list") + f"#channel-{channel.pk}",
         "Lumen Page",
         "acct-1",
     )
@@ -202,7 +204,7 @@ def test_exchange_gets_the_app_secret_and_the_same_redirect_uri(owner_client):
     exchange = FakeOAuthConnector.exchanges[0]
     assert (exchange["secret"], exchange["redirect_uri"]) == (
         "app-secret",
-        "http://testserver" + reverse("connectors:oauth_callback"),
+        "http://testserver" + reverse("pipeline:oauth_callback"),
     )
 
 
@@ -303,7 +305,7 @@ def test_switching_workspace_mid_flow_stores_nothing(owner_client, owner):
 def test_agent_cannot_start_or_finish_a_flow(agent):
     client = Client()
     client.force_login(agent.user)
-    assert client.post(reverse("connectors:add"), {"platform": "fakeoauth"}).status_code == 403
+    assert client.post(reverse("pipeline:add"), {"platform": "fakeoauth"}).status_code == 403
     assert _callback(client, state="x", code="good-code").status_code == 403
 
 
@@ -348,7 +350,7 @@ def test_revoked_token_leaves_the_reply_waiting(oauth_channel, owner):
 
 def test_reconnect_releases_waiting_rows_and_they_are_sent_once(owner_client, oauth_channel, owner):
     row = _waiting_reply(oauth_channel, owner)
-    state = _start(owner_client, reverse("connectors:reconnect", args=[oauth_channel.pk]))
+    state = _start(owner_client, reverse("pipeline:reconnect", args=[oauth_channel.pk]))
     _callback(owner_client, state=state, code="good-code")
     oauth_channel.refresh_from_db()
     row.refresh_from_db()
@@ -363,13 +365,13 @@ def test_reconnect_releases_waiting_rows_and_they_are_sent_once(owner_client, oa
 
 
 def test_reconnect_does_not_create_a_second_channel(owner_client, oauth_channel, workspace):
-    state = _start(owner_client, reverse("connectors:reconnect", args=[oauth_channel.pk]))
+    state = _start(owner_client, reverse("pipeline:reconnect", args=[oauth_channel.pk]))
     _callback(owner_client, state=state, code="good-code")
     assert Channel.objects.filter(workspace=workspace, platform="fakeoauth").count() == 1
 
 
 def test_reconnect_with_another_account_is_refused(owner_client, oauth_channel):
-    state = _start(owner_client, reverse("connectors:reconnect", args=[oauth_channel.pk]))
+    state = _start(owner_client, reverse("pipeline:reconnect", args=[oauth_channel.pk]))
     response = _callback(owner_client, state=state, code="other-code")
     oauth_channel.refresh_from_db()
     assert (response.status_code, oauth_channel.credentials["access_token"]) == (400, "revoked")
@@ -385,7 +387,7 @@ def test_adding_an_account_already_connected_reconnects_it(owner_client, oauth_c
 
 
 def test_adding_a_disconnected_account_brings_it_back(owner_client, oauth_channel):
-    do_deactivate_channel(oauth_channel)
+    do_deactivate_channel(oauth_channel, system(oauth_channel.workspace_id))
     _callback(owner_client, state=_start(owner_client), code="good-code")
     oauth_channel.refresh_from_db()
     assert (oauth_channel.is_active, oauth_channel.credentials["client_secret"]) == (
@@ -397,7 +399,7 @@ def test_adding_a_disconnected_account_brings_it_back(owner_client, oauth_channe
 def test_reconnect_of_another_workspace_channel_is_404(owner_client):
     other = do_create_workspace("Autre Maison")
     foreign = do_create_channel(other, "fakeoauth", "Foreign", external_id="acct-9")
-    response = owner_client.post(reverse("connectors:reconnect", args=[foreign.pk]))
+    response = owner_client.post(reverse("pipeline:reconnect", args=[foreign.pk]))
     assert response.status_code == 404
 
 
@@ -504,7 +506,7 @@ def test_inactive_channels_are_not_refreshed(oauth_channel):
 
 
 def test_refresh_task_runs_a_pass(oauth_channel):
-    from cercle.connectors.tasks import refresh_credentials
+    from cercle.pipeline.tasks import refresh_credentials
 
     _expiring(oauth_channel, timedelta(minutes=5))
     FakeOAuthConnector.refresh_result = "fresh"

@@ -1,4 +1,4 @@
-"""Every write of the connectors app: raw events, ingestion batches, channel state, deliveries."""
+"""Every write of the pipeline: raw events, ingestion batches, channel state, deliveries."""
 
 from __future__ import annotations
 
@@ -12,17 +12,12 @@ from typing import Any
 
 import httpx
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from cercle.db_bulk import insert_values, update_rows
-from cercle.inbox.choices import Delivery as DeliveryState
-from cercle.inbox.choices import Verb
-from cercle.inbox.models import Activity, Message
-from cercle.inbox.receive import ReceiveResult, receive_items
-from cercle.workspaces.models import Workspace
-
-from .base import (
+from cercle.connectors.base import (
     ActionKind,
     BadPayload,
     Connector,
@@ -31,20 +26,41 @@ from .base import (
     OAuthTokens,
     RawEventData,
 )
-from .choices import Health, OutboxState, RawEventStatus
-from .http import PlatformHttp
-from .models import Channel, Outbox, RawEvent
-from .registry import connector_class, connector_for
+from cercle.connectors.choices import Health
+from cercle.connectors.http import PlatformHttp
+from cercle.connectors.models import Channel
+from cercle.connectors.registry import connector_class, connector_for
+from cercle.core import clock
+from cercle.core.db_bulk import insert_values, update_rows
+from cercle.inbox.choices import Delivery as DeliveryState
+from cercle.inbox.choices import OutboxState
+from cercle.inbox.models import Message, Outbox
+from cercle.inbox.receive import ReceiveResult, receive_items
+from cercle.pipeline.choices import RawEventStatus
+from cercle.pipeline.models import RawEvent
+from cercle.workspaces.actors import Actor, actor_fields, require, system
+from cercle.workspaces.choices import Verb
+from cercle.workspaces.models import Activity, Workspace
 
 logger = logging.getLogger(__name__)
 
 # Headers worth keeping with a raw event (signatures, delivery ids, content type).
 KEPT_HEADER_PREFIXES = ("content-type", "x-", "user-agent")
-MAX_INGEST_ATTEMPTS = 5
 
 
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items() if k.lower().startswith(KEPT_HEADER_PREFIXES)}
+
+
+def _log_channel(channel: Channel, verb: str, actor: Actor | None, **data: Any) -> None:
+    Activity.objects.create(
+        workspace_id=channel.workspace_id,
+        channel=channel,
+        verb=verb,
+        data=data,
+        created_at=clock.now(),
+        **actor_fields(actor),
+    )
 
 
 def do_create_channel(
@@ -55,9 +71,12 @@ def do_create_channel(
     external_id: str = "",
     config: dict[str, Any] | None = None,
     credentials: dict[str, Any] | None = None,
+    actor: Actor | None = None,
 ) -> Channel:
-    """Connect a channel (the platform must be registered)."""
+    """Connect a new channel (the platform must be registered); `actor` defaults to Cercle itself."""
     connector_class(platform)  # raises UnknownPlatform
+    actor = actor or system(workspace.pk)
+    require(actor, "manage_channels", workspace.pk)
     with transaction.atomic():
         channel = Channel(
             workspace=workspace,
@@ -69,20 +88,84 @@ def do_create_channel(
         )
         channel.set_credentials(credentials or {})
         channel.save()
-        Activity.objects.create(
-            workspace=workspace,
-            channel=channel,
-            verb=Verb.CHANNEL_HEALTH,
-            data={"health": Health.OK, "event": "connected"},
-        )
+        _log_channel(channel, Verb.CHANNEL_CONNECTED, actor, platform=platform)
     return channel
+
+
+class AccountMismatch(ValueError):
+    """A reconnect signed in with another account than the channel's: nothing was changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """What `do_connect_channel` did: the channel, and whether it is new."""
+
+    channel: Channel
+    created: bool
+
+
+def do_connect_channel(
+    actor: Actor,
+    workspace: Workspace,
+    platform: str,
+    tokens: OAuthTokens,
+    *,
+    name: str = "",
+    config: dict[str, Any] | None = None,
+    reconnecting: Channel | None = None,
+) -> Connection:
+    """Connect an account, or reconnect the channel that already has it, in one transaction.
+
+    The channel is `reconnecting` (a reconnect asked from its row), else the
+    workspace's channel of `tokens.account_id` on this platform, else a new one.
+    A disconnected channel comes back with its history; its new credentials are
+    stored and the deliveries waiting for it are released.
+    """
+    require(actor, "manage_channels", workspace.pk)
+    connector_class(platform)  # raises UnknownPlatform
+    account = tokens.account_id
+    with transaction.atomic():
+        existing = reconnecting
+        if existing is None and account:
+            existing = (
+                Channel.objects.select_for_update()
+                .filter(workspace=workspace, platform=platform, external_id=account)
+                .first()
+            )
+        if existing is not None:
+            if existing.workspace_id != workspace.pk:
+                raise PermissionDenied("channel of another workspace")
+            if account and existing.external_id and account != existing.external_id:
+                raise AccountMismatch(existing.name)
+            if not existing.is_active:
+                do_reactivate_channel(existing, actor)
+            do_store_credentials(existing, tokens, actor=actor)
+            return Connection(existing, created=False)
+        try:
+            with transaction.atomic():  # a savepoint: a double submit may have created it
+                channel = do_create_channel(
+                    workspace,
+                    platform,
+                    name or tokens.account_name or platform,
+                    external_id=account,
+                    config=config,
+                    actor=actor,
+                )
+        except IntegrityError:
+            channel = Channel.objects.select_for_update().get(
+                workspace=workspace, platform=platform, external_id=account
+            )
+            do_store_credentials(channel, tokens, actor=actor)
+            return Connection(channel, created=False)
+        do_store_credentials(channel, tokens, actor=actor)
+        return Connection(channel, created=True)
 
 
 def do_store_raw_event(
     channel: Channel, body: bytes, headers: Mapping[str, str], source: str = "webhook"
 ) -> RawEvent:
     """Keep an inbound payload as received; the ingest task parses it later."""
-    from .tasks import ingest_pending
+    from cercle.pipeline.tasks import ingest_pending
 
     with transaction.atomic():
         raw = RawEvent.objects.create(
@@ -98,7 +181,7 @@ def do_store_raw_event(
 
 def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "webhook") -> int:
     """Bulk variant for backfills: store many payloads of one channel at once, queue one drain."""
-    from .tasks import ingest_pending
+    from cercle.pipeline.tasks import ingest_pending
 
     rows = [
         {
@@ -247,13 +330,6 @@ def _ingest_batch(limit: int, isolate: bool = False) -> IngestReport:
     return report
 
 
-def do_replay_raw_event(raw: RawEvent) -> None:
-    """Put a raw event back in the queue (after a connector fix)."""
-    RawEvent.objects.filter(pk=raw.pk).update(
-        status=RawEventStatus.PENDING, error="", attempts=raw.attempts + 1
-    )
-
-
 def do_store_polled_page(
     channel: Channel, items: list[Incoming], cursor: str | None, raw: bytes
 ) -> ReceiveResult:
@@ -299,27 +375,36 @@ def do_set_channel_health(channel: Channel, health: str, detail: str = "") -> No
         locked.save(update_fields=["health", "health_detail"])
         channel.health, channel.health_detail = locked.health, locked.health_detail
         if changed:
-            Activity.objects.create(
-                workspace_id=channel.workspace_id,
-                channel=channel,
-                verb=Verb.CHANNEL_HEALTH,
-                data={"health": health, "detail": detail[:300]},
+            _log_channel(channel, Verb.CHANNEL_HEALTH, None, health=health, detail=detail[:300])
+
+
+def do_pause_channel(channel: Channel, until: datetime, reason: str = "") -> None:
+    """No outbound call on this channel before `until` (rate limit or quota).
+
+    Logs an Activity when a pause starts, not on every call that meets or extends it.
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        starts = (
+            Channel.objects.filter(pk=channel.pk)
+            .filter(Q(paused_until__isnull=True) | Q(paused_until__lte=now))
+            .exists()
+        )
+        Channel.objects.filter(pk=channel.pk).update(paused_until=until)
+        channel.paused_until = until
+        if starts and until > now:
+            _log_channel(
+                channel, Verb.CHANNEL_PAUSED, None, until=until.isoformat(), reason=reason[:300]
             )
 
 
-def do_pause_channel(channel: Channel, until: datetime) -> None:
-    """No outbound call on this channel before `until` (rate limit or quota)."""
-    Channel.objects.filter(pk=channel.pk).update(paused_until=until)
-    channel.paused_until = until
+def do_store_credentials(
+    channel: Channel, tokens: OAuthTokens, *, actor: Actor | None = None
+) -> None:
+    """Keep new credentials (encrypted) and release items waiting for a reconnection.
 
-
-def do_update_channel_quota(channel: Channel, quota: dict[str, Any]) -> None:
-    Channel.objects.filter(pk=channel.pk).update(quota=quota)
-    channel.quota = quota
-
-
-def do_store_credentials(channel: Channel, tokens: OAuthTokens) -> None:
-    """Keep new credentials (encrypted) and release items waiting for a reconnection."""
+    `actor` is the member who connected, or None for Cercle's own token refresh.
+    """
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
         credentials = dict(tokens.credentials)
@@ -340,15 +425,23 @@ def do_store_credentials(channel: Channel, tokens: OAuthTokens) -> None:
         Message.objects.filter(outbox__in=released, delivery=DeliveryState.WAITING).update(
             delivery=DeliveryState.PENDING
         )
-        released.update(state=OutboxState.QUEUED, next_attempt_at=None)
+        released_count = released.update(state=OutboxState.QUEUED, next_attempt_at=None)
+        _log_channel(
+            channel,
+            Verb.CREDENTIALS_STORED,
+            actor or system(channel.workspace_id, "token refresh"),
+            expires_at=tokens.expires_at.isoformat() if tokens.expires_at else None,
+            released=released_count,
+        )
 
 
-def do_deactivate_channel(channel: Channel, actor_id: int | None = None) -> int:
+def do_deactivate_channel(channel: Channel, actor: Actor) -> int:
     """Disconnect a channel: stop receiving and sending, forget its credentials.
 
     Outbound items not yet delivered fail with a clear reason (nothing will send
     them); the history stays. Returns how many outbox rows were failed.
     """
+    require(actor, "manage_channels", channel.workspace_id)
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
         locked.is_active = False
@@ -364,29 +457,18 @@ def do_deactivate_channel(channel: Channel, actor_id: int | None = None) -> int:
             delivery=DeliveryState.SENT
         ).update(delivery=DeliveryState.FAILED, delivery_error=reason)
         failed = open_rows.update(state=OutboxState.FAILED, last_error=reason, next_attempt_at=None)
-        Activity.objects.create(
-            workspace_id=channel.workspace_id,
-            channel=channel,
-            actor_id=actor_id,
-            verb=Verb.CHANNEL_HEALTH,
-            data={"event": "disconnected", "failed_outbox": failed},
-        )
+        _log_channel(channel, Verb.CHANNEL_DISCONNECTED, actor, failed_outbox=failed)
     return failed
 
 
-def do_reactivate_channel(channel: Channel, actor_id: int | None = None) -> None:
+def do_reactivate_channel(channel: Channel, actor: Actor) -> None:
     """Connect again a channel that was disconnected (its credentials are stored next)."""
+    require(actor, "manage_channels", channel.workspace_id)
     with transaction.atomic():
         updated = Channel.objects.filter(pk=channel.pk, is_active=False).update(is_active=True)
         channel.is_active = True
         if updated:
-            Activity.objects.create(
-                workspace_id=channel.workspace_id,
-                channel=channel,
-                actor_id=actor_id,
-                verb=Verb.CHANNEL_HEALTH,
-                data={"event": "connected"},
-            )
+            _log_channel(channel, Verb.CHANNEL_CONNECTED, actor, platform=channel.platform)
 
 
 # --- deliveries ----------------------------------------------------------------
@@ -503,21 +585,6 @@ def do_record_delivery_failure(
                 verb=verb,
                 data={"action": outbox.action, "error": error[:300]},
             )
-
-
-def do_retry_outbox(outbox: Outbox) -> None:
-    """A person asked to try a failed delivery again."""
-    from .tasks import send_outbox
-
-    with transaction.atomic():
-        Outbox.objects.filter(pk=outbox.pk, state=OutboxState.FAILED).update(
-            state=OutboxState.QUEUED, next_attempt_at=None, attempts=0
-        )
-        if outbox.message_id:
-            Message.objects.filter(pk=outbox.message_id, direction="outbound").update(
-                delivery=DeliveryState.PENDING, delivery_error=""
-            )
-        transaction.on_commit(lambda: send_outbox.enqueue())
 
 
 def backoff(attempts: int) -> timedelta:

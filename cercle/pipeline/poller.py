@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .actions import do_pause_channel, do_set_channel_health, do_store_polled_page
-from .base import (
+from cercle.connectors.base import (
     Capability,
     ConnectorError,
     PermissionDenied,
@@ -16,9 +15,10 @@ from .base import (
     TokenRevoked,
     TransientError,
 )
-from .choices import Health
-from .models import Channel
-from .registry import connector_class, connector_for
+from cercle.connectors.choices import Health
+from cercle.connectors.models import Channel
+from cercle.connectors.registry import connector_class, connector_for
+from cercle.pipeline.actions import do_pause_channel, do_set_channel_health, do_store_polled_page
 
 logger = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ def _run(statements_by_vendor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("inbox", "0001_initial")]
+    dependencies = [("inbox", "0002_initial")]
 
     operations = [
         migrations.RunPython(

@@ -7,10 +7,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cercle.connectors.actions import do_ingest_pending, do_store_raw_events
-from cercle.connectors.choices import RawEventStatus
-from cercle.connectors.models import RawEvent
-from cercle.inbox.models import Activity, Message
+from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_ingest_pending, do_store_raw_events
+from cercle.pipeline.choices import RawEventStatus
+from cercle.pipeline.models import RawEvent
+from cercle.workspaces.models import Activity
 from tests.conftest import sim_body, sim_event
 
 
@@ -83,7 +84,7 @@ def test_parsing_builds_no_http_client(sim_channel, monkeypatch: pytest.MonkeyPa
 
 
 def test_events_of_several_channels_land_in_their_own_channel(sim_channel, workspace):
-    from cercle.connectors.actions import do_create_channel
+    from cercle.pipeline.actions import do_create_channel
 
     other = do_create_channel(workspace, "simulator", "Reviews", external_id="reviews-1")
     do_store_raw_events(sim_channel, [sim_body(sim_event("same-id"))])
@@ -108,13 +109,13 @@ def test_the_batch_limit_is_respected(sim_channel):
 
 
 def test_an_event_a_stage_chokes_on_fails_alone_and_the_queue_moves_on(sim_channel, monkeypatch):
-    import cercle.inbox.receive as receive
+    from cercle.inbox import stages
 
     def rules(messages):
         if any(m.text == "BOOM" for m in messages):
             raise RuntimeError("a rule crashed")
 
-    monkeypatch.setattr(receive, "apply_rules", rules)
+    monkeypatch.setattr(stages, "_rules", [rules])
     do_store_raw_events(
         sim_channel, [sim_body(sim_event("c1")), sim_body(sim_event("c2", text="BOOM"))]
     )

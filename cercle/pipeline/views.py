@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,23 +21,23 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cercle.crypto import SecretUnreadable
-from cercle.workspaces.decorators import member_required
-
-from . import oauth
-from .actions import (
-    do_create_channel,
+from cercle.connectors import oauth
+from cercle.connectors.base import Capability, Connector, ConnectorError, OAuthTokens, TokenRevoked
+from cercle.connectors.choices import HEALTH_COLOURS, Health
+from cercle.connectors.http import PlatformHttp
+from cercle.connectors.models import Channel
+from cercle.connectors.registry import UnknownPlatform, connector_class
+from cercle.core.crypto import SecretUnreadable
+from cercle.core.egress import EgressRefused
+from cercle.pipeline.actions import (
+    AccountMismatch,
+    do_connect_channel,
     do_deactivate_channel,
-    do_reactivate_channel,
     do_set_channel_health,
     do_store_credentials,
 )
-from .base import Capability, Connector, ConnectorError, OAuthTokens, TokenRevoked
-from .choices import HEALTH_COLOURS, Health
-from .forms import ManualChannelForm
-from .http import EgressRefused, PlatformHttp
-from .models import Channel
-from .queries import (
+from cercle.pipeline.forms import ManualChannelForm
+from cercle.pipeline.queries import (
     Backlog,
     backlog_for,
     channel_for,
@@ -48,7 +47,7 @@ from .queries import (
     platform_choices,
     quota_view,
 )
-from .registry import UnknownPlatform, connector_class
+from cercle.workspaces.decorators import member_required
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ def _member(request: HttpRequest) -> Any:
 
 
 def _list_url(channel: Channel | None = None) -> str:
-    url = reverse("connectors:list")
+    url = reverse("pipeline:list")
     return f"{url}#channel-{channel.pk}" if channel is not None else url
 
 
@@ -114,7 +113,7 @@ def _row(
     row.polls = Capability.POLL in cls.capabilities
     if Capability.WEBHOOK in cls.capabilities:
         row.webhook_url = request.build_absolute_uri(
-            reverse("connectors:webhook", kwargs={"channel_uuid": channel.uuid})
+            reverse("pipeline:webhook", kwargs={"channel_uuid": channel.uuid})
         )
     if manage:
         try:
@@ -142,7 +141,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
         rows = [_row(request, c, backlogs.get(c.pk, Backlog()), http, manage) for c in channels]
     finally:
         http.close()
-    return render(request, "connectors/list.html", {"rows": rows, "can_manage": manage})
+    return render(request, "pipeline/list.html", {"rows": rows, "can_manage": manage})
 
 
 # --- adding ----------------------------------------------------------------------
@@ -157,10 +156,10 @@ def channel_add(request: HttpRequest) -> HttpResponse:
         cls = connector_class_or_404(platform)
         if Capability.OAUTH in cls.capabilities:
             return _start_oauth(request, cls, channel=None)
-        return redirect("connectors:add_manual", platform=platform)
+        return redirect("pipeline:add_manual", platform=platform)
     return render(
         request,
-        "connectors/add.html",
+        "pipeline/add.html",
         {"platforms": platform_choices(oauth.configured_platforms())},
     )
 
@@ -175,42 +174,32 @@ def channel_add_manual(request: HttpRequest, platform: str) -> HttpResponse:
             request,
             _("%(platform)s is connected from the list of platforms.") % {"platform": cls.label},
         )
-        return redirect("connectors:add")
+        return redirect("pipeline:add")
     form = ManualChannelForm(cls, request.POST or None)
     if request.method == "POST" and form.is_valid():
         workspace = _workspace(request)
         external_id = form.cleaned_data["external_id"].strip()
         known = find_account_channel(workspace, platform, external_id)
-        if known is not None and not known.is_active:
-            # A disconnected account comes back with its history and the new secrets.
-            do_reactivate_channel(known, request.member.pk)  # type: ignore[attr-defined]
-            do_store_credentials(known, OAuthTokens(credentials=form.credentials()))
-            messages.success(request, _("Channel “%(name)s” connected.") % {"name": known.name})
-            return redirect(_list_url(known))
-        if known is not None:
+        if known is not None and known.is_active:
             form.add_error("external_id", _("This account is already connected in this workspace."))
         else:
-            try:
-                channel = do_create_channel(
-                    workspace,
-                    platform,
-                    form.cleaned_data["name"],
-                    external_id=external_id,
-                    config=form.config(),
-                    credentials=form.credentials(),
-                )
-            except IntegrityError:
-                form.add_error(
-                    "external_id", _("This account is already connected in this workspace.")
-                )
-            else:
-                messages.success(
-                    request, _("Channel “%(name)s” connected.") % {"name": channel.name}
-                )
-                return redirect(_list_url(channel))
+            # A disconnected account comes back with its history and the new secrets.
+            connection = do_connect_channel(
+                _member(request),
+                workspace,
+                platform,
+                OAuthTokens(credentials=form.credentials(), account_id=external_id),
+                name=form.cleaned_data["name"],
+                config=form.config(),
+                reconnecting=known,
+            )
+            messages.success(
+                request, _("Channel “%(name)s” connected.") % {"name": connection.channel.name}
+            )
+            return redirect(_list_url(connection.channel))
     return render(
         request,
-        "connectors/add_manual.html",
+        "pipeline/add_manual.html",
         {"form": form, "label": cls.label, "platform": platform},
     )
 
@@ -229,7 +218,7 @@ def _start_oauth(
             )
             % {"platform": cls.label, "env": cls.platform.upper()},
         )
-        return redirect("connectors:add" if channel is None else "connectors:list")
+        return redirect("pipeline:add" if channel is None else "pipeline:list")
     if channel is None:
         subject = oauth.pre_connect_channel(workspace.pk, cls.platform)
     else:
@@ -245,7 +234,7 @@ def _start_oauth(
         messages.error(
             request, _("%(platform)s cannot be connected this way.") % {"platform": cls.label}
         )
-        return redirect("connectors:add")
+        return redirect("pipeline:add")
     finally:
         http.close()
     # The consent page is on the platform's site: an off-site redirect on purpose.
@@ -253,7 +242,7 @@ def _start_oauth(
 
 
 def _oauth_error(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
-    return render(request, "connectors/oauth_error.html", {"message": message}, status=status)
+    return render(request, "pipeline/oauth_error.html", {"message": message}, status=status)
 
 
 @require_GET
@@ -326,50 +315,37 @@ def _store_connection(
 ) -> HttpResponse:
     """Create the channel, or update the existing one for this account (reconnect), then go to the list."""
     workspace = _workspace(request)
-    member_id = _member(request).pk
-    channel = reconnecting or find_account_channel(workspace, cls.platform, tokens.account_id)
-    if channel is not None:
-        if (
-            reconnecting is not None
-            and tokens.account_id
-            and channel.external_id
-            and tokens.account_id != channel.external_id
-        ):
-            return _oauth_error(
-                request,
-                _(
-                    "You signed in with a different account than the one of “%(name)s”. Nothing was "
-                    "changed; sign in with the right account, or add the other one as a new channel."
-                )
-                % {"name": channel.name},
-            )
-        credentials = oauth.merged_credentials(cls.platform, _readable(channel), tokens)
-        if not channel.is_active:
-            do_reactivate_channel(channel, member_id)
-        do_store_credentials(channel, dataclasses.replace(tokens, credentials=credentials))
-        messages.success(request, _("Channel “%(name)s” reconnected.") % {"name": channel.name})
-        return redirect(_list_url(channel))
-    credentials = oauth.stored_credentials(
-        tokens, oauth.merged_credentials(cls.platform, {}, tokens), timezone.now()
-    )
+    known = reconnecting or find_account_channel(workspace, cls.platform, tokens.account_id)
+    previous = _readable(known) if known is not None else {}
+    credentials = oauth.merged_credentials(cls.platform, previous, tokens)
+    if known is None:
+        credentials = oauth.stored_credentials(tokens, credentials, timezone.now())
     try:
-        channel = do_create_channel(
+        connection = do_connect_channel(
+            _member(request),
             workspace,
             cls.platform,
-            tokens.account_name or str(cls.label),
-            external_id=tokens.account_id,
+            dataclasses.replace(tokens, credentials=credentials),
+            name=tokens.account_name or str(cls.label),
             config=oauth.new_channel_config(cls.platform),
-            credentials=credentials,
+            reconnecting=reconnecting,
         )
-    except IntegrityError:
-        # A double submit created it a moment ago: treat as a reconnect.
-        existing = find_account_channel(workspace, cls.platform, tokens.account_id)
-        if existing is None:
-            raise
-        do_store_credentials(existing, dataclasses.replace(tokens, credentials=credentials))
-        channel = existing
-    messages.success(request, _("Channel “%(name)s” connected.") % {"name": channel.name})
-    return redirect(_list_url(channel))
+    except AccountMismatch:
+        return _oauth_error(
+            request,
+            _(
+                "You signed in with a different account than the one of “%(name)s”. Nothing was "
+                "changed; sign in with the right account, or add the other one as a new channel."
+            )
+            % {"name": known.name if known else ""},
+        )
+    text = (
+        _("Channel “%(name)s” connected.")
+        if connection.created
+        else _("Channel “%(name)s” reconnected.")
+    )
+    messages.success(request, text % {"name": connection.channel.name})
+    return redirect(_list_url(connection.channel))
 
 
 def _readable(channel: Channel) -> dict[str, Any]:
@@ -449,12 +425,12 @@ def channel_reconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
     form.fields["external_id"].disabled = True
     if request.method == "POST" and form.is_valid():
         credentials = {**_readable(channel), **form.credentials()}
-        do_store_credentials(channel, OAuthTokens(credentials=credentials))
+        do_store_credentials(channel, OAuthTokens(credentials=credentials), actor=_member(request))
         messages.success(request, _("Channel “%(name)s” reconnected.") % {"name": channel.name})
         return redirect(_list_url(channel))
     return render(
         request,
-        "connectors/add_manual.html",
+        "pipeline/add_manual.html",
         {"form": form, "label": cls.label, "platform": channel.platform, "channel": channel},
     )
 
@@ -464,7 +440,7 @@ def channel_reconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
 def channel_disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
     """Deactivate a channel: nothing more is received or sent; its history stays."""
     channel = channel_for(_workspace(request), channel_id)
-    failed = do_deactivate_channel(channel, _member(request).pk)
+    failed = do_deactivate_channel(channel, _member(request))
     text = _("Channel “%(name)s” disconnected.") % {"name": channel.name}
     if failed:
         text += " " + ngettext(
@@ -473,4 +449,4 @@ def channel_disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
             failed,
         ) % {"count": failed}
     messages.success(request, text)
-    return redirect("connectors:list")
+    return redirect("pipeline:list")

@@ -1,0 +1,10 @@
+"""States of raw inbound events."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RawEventStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Processed")
+    FAILED = "failed", _("Failed")

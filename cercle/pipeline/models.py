@@ -1,0 +1,37 @@
+"""Raw inbound events: every payload exactly as received, drained by the ingest worker."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from cercle.pipeline.choices import RawEventStatus
+
+
+class RawEvent(models.Model):
+    """An inbound payload exactly as received (webhook body or polled page), kept for replay and audit."""
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey(
+        "connectors.Channel", on_delete=models.CASCADE, related_name="raw_events"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    # Where it came from: "webhook" or "poll".
+    source = models.CharField(max_length=16, default="webhook")
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.BinaryField()
+    status = models.CharField(
+        max_length=16, choices=RawEventStatus.choices, default=RawEventStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The ingest worker drains pending events oldest first: WHERE status='pending' ORDER BY id.
+            models.Index(
+                fields=["id"], name="rawevent_pending_idx", condition=models.Q(status="pending")
+            ),
+        ]
