@@ -426,6 +426,8 @@ def _create_new(
             "thread_key": key,
             "kind": conv_kind,
             "status": Status.NEW,
+            # When the community opened it (an imported history keeps its dates).
+            "created_at": min(item.sent_at or now, now),
         }
     new_conversations = build(Conversation, opening.values())
     conversations.update(zip(opening, new_conversations, strict=True))
@@ -496,7 +498,10 @@ def _create_new(
                     reason="new_message",
                 )
             )
-        activities.append(_activity(message, Verb.RECEIVED, now, kind=message.kind))
+        # Stamped with the platform's time of the item (never in the future): response
+        # times count from when the community wrote, and imported history keeps its dates.
+        received_at = min(message.sent_at or now, now)
+        activities.append(_activity(message, Verb.RECEIVED, received_at, kind=message.kind))
 
 
 def _thread_message(message: Message, now: datetime) -> str:
