@@ -43,6 +43,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -73,7 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "cercle.workspaces.middleware.CurrentWorkspaceMiddleware",
-    "cercle.inbox.middleware.WorkspaceLocaleAndCSPMiddleware",
+    "cercle.core.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "cercle.urls"

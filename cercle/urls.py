@@ -1,5 +1,6 @@
 """Top-level URL map."""
 
+from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
@@ -7,4 +8,6 @@ urlpatterns = [
     path("", include("cercle.workspaces.urls")),
     path("", include("cercle.pipeline.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Operators (staff users): a read-only view of channels, raw events, outbox, members, activity.
+    path("admin/", admin.site.urls),
 ]
