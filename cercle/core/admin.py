@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # django-stubs: ModelAdmin is generic only in stubs
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     """A model admin that lists and shows rows, and refuses to add, change or delete them."""
 
     list_per_page = 50
