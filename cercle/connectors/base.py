@@ -109,6 +109,9 @@ class Incoming:
     from_brand: bool = False
     # The platform holds it hidden / for review.
     is_hidden: bool = False
+    # Sent by a machine (e-mail `Auto-Submitted`, `Precedence: bulk`…): rules and
+    # auto-replies must never answer it, or two robots answer each other forever.
+    auto_submitted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
