@@ -105,7 +105,7 @@ def _body_html(entry: Any) -> str:
 
 # Character references no text may hold: NUL and UTF-16 surrogates (decimal 55296–57343).
 _BAD_REFS = re.compile(
-    rb"&#(?:[xX]0*(?:[dD][89a-fA-F][0-9a-fA-F]{2}|0)|0*(?:5529[6-9]|55[3-9]\d\d|56\d\d\d|57[0-2]\d\d|573[0-3]\d|574[0-3])|0+);"
+    rb"&#(?:[xX]0*(?:[dD][89a-fA-F][0-9a-fA-F]{2}|0)|0*(?:5529[6-9]|55[3-9]\d\d|56\d\d\d|57[0-2]\d\d|573[0-3]\d|5734[0-3])|0+);"
 )
 
 
