@@ -3,8 +3,8 @@
 - IMAP: pymap (https://github.com/icgood/pymap), its in-memory `dict` backend,
   run as a child process on a free loopback port, one user.
 - SMTP: aiosmtpd (https://aiosmtpd.aio-libs.org), in a thread of this process;
-  it keeps every message it accepts in `received` (and, with `deliver_to_inbox`,
-  also files it into the IMAP mailbox, like a real mail host would).
+  it keeps every message it accepts in `received` (and, with `file_into`,
+  also files it into an IMAP mailbox, like a host that keeps sent mail).
 
 Both packages are in the `dev` extra. `available()` says whether they are
 installed, so tests can skip with a clear message when they are not.
@@ -12,18 +12,17 @@ installed, so tests can skip with a clear message when they are not.
 
 from __future__ import annotations
 
-import importlib.util
+import asyncio
 import imaplib
+import importlib.util
 import socket
-import subprocess  # noqa: S404 (a fixed command: our own interpreter running pymap)
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-MISSING_MESSAGE = (
-    "the loopback mail servers need pymap and aiosmtpd: pip install -e '.[dev]'"
-)
+MISSING_MESSAGE = "the loopback mail servers need pymap and aiosmtpd: pip install -e '.[dev]'"
 
 
 def available() -> bool:
@@ -62,11 +61,14 @@ class LoopbackMail:
     """Start with `start()`, stop with `stop()`; addresses are 127.0.0.1 and the two ports."""
 
     user: str = "support@lumen.test"
-    password: str = "loopback-pass"  # noqa: S105 (a loopback test server's password)
+    password: str = "loopback-pass"
     host: str = "127.0.0.1"
     imap_port: int = 0
     smtp_port: int = 0
-    deliver_to_inbox: bool = False
+    # File every accepted message into this mailbox too (a "Sent" folder, or the demo's inbox).
+    file_into: str = ""
+    # Seconds the server waits before answering DATA (after keeping the message).
+    data_delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     _imap: subprocess.Popen[bytes] | None = None
     _smtp: Any = None
@@ -87,14 +89,19 @@ class LoopbackMail:
                 "import sys, pymap.config, pysasl.hashing;"
                 "pymap.config.BuiltinHash = pysasl.hashing.Cleartext;"
                 "from pymap.main import main; sys.exit(main())",
-                "--host", self.host,
-                "--port", str(self.imap_port),
+                "--host",
+                self.host,
+                "--port",
+                str(self.imap_port),
                 "--no-tls",
-                "--no-service", "admin",
+                "--no-service",
+                "admin",
                 "dict",
-                "--demo-user", self.user,
-                "--demo-password", self.password,
-            ],  # fmt: skip
+                "--demo-user",
+                self.user,
+                "--demo-password",
+                self.password,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -128,8 +135,10 @@ class LoopbackMail:
                 outer.received.append(
                     Received(str(envelope.mail_from), list(envelope.rcpt_tos), data)
                 )
-                if outer.deliver_to_inbox:
-                    outer.deliver(data)
+                if outer.file_into:
+                    outer.deliver(data, outer.file_into)
+                if outer.data_delay:
+                    await asyncio.sleep(outer.data_delay)
                 return "250 2.0.0 queued"
 
         def authenticator(
@@ -140,7 +149,7 @@ class LoopbackMail:
                 and auth_data.login.decode() == self.user
                 and auth_data.password.decode() == self.password
             )
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         self._smtp = Controller(
             Handler(),
@@ -176,7 +185,9 @@ class LoopbackMail:
         """Put a message into a mailbox (IMAP APPEND), as if it had just arrived."""
         client = self.imap()
         try:
-            typ, data = client.append(f'"{mailbox}"', None, None, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+            typ, data = client.append(
+                f'"{mailbox}"', None, None, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            )
             if typ != "OK":
                 raise RuntimeError(f"APPEND failed: {data!r}")
         finally:

@@ -25,10 +25,9 @@ from __future__ import annotations
 import imaplib
 import re
 import smtplib
-import socket
 import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -149,7 +148,9 @@ class ImapSession:
         return out
 
     def fetch_headers(self, uid: int) -> bytes:
-        fields = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID SUBJECT FROM REPLY-TO REFERENCES IN-REPLY-TO)]"
+        fields = (
+            "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID SUBJECT FROM REPLY-TO REFERENCES IN-REPLY-TO)]"
+        )
         return self.fetch([uid], fields).get(uid, b"")
 
 
@@ -186,10 +187,8 @@ class MailTransport:
         except (OSError, imaplib.IMAP4.abort) as exc:
             raise TransientError(f"IMAP connection lost: {exc}") from exc
         finally:
-            try:
+            with suppress(OSError, imaplib.IMAP4.error):
                 conn.logout()
-            except (OSError, imaplib.IMAP4.error):
-                pass
 
     # -- SMTP ------------------------------------------------------------------------------
 
@@ -237,7 +236,7 @@ class MailTransport:
                 raise _by_code(exc.smtp_code, f"sender refused: {_text(exc.smtp_error)}") from exc
             except smtplib.SMTPDataError as exc:
                 raise _by_code(exc.smtp_code, f"message refused: {_text(exc.smtp_error)}") from exc
-            except (smtplib.SMTPServerDisconnected, TimeoutError, socket.timeout, OSError) as exc:
+            except (smtplib.SMTPServerDisconnected, TimeoutError, OSError) as exc:
                 raise UnknownResult(f"SMTP connection lost while sending: {exc}") from exc
             if refused:
                 raise _classify(refused, "recipient refused")

@@ -205,9 +205,7 @@ class EmailConnector(Connector):
         if batch:
             state.last_uid = max(batch)
         raw_page = envelope(settings.mailbox, uidvalidity, messages) if messages else b""
-        return Page(
-            items=items, cursor=state.dump(), raw=raw_page, has_more=len(uids) > len(batch)
-        )
+        return Page(items=items, cursor=state.dump(), raw=raw_page, has_more=len(uids) > len(batch))
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -222,18 +220,27 @@ class EmailConnector(Connector):
                 headers = session.fetch_headers(uids[-1]) if uids else b""
             if headers:
                 address, subject, references, own = reply_to_address(headers)
-                return outbound.Answered(address or action.author_external_id, subject, references, own or target)
+                return outbound.Answered(
+                    address or action.author_external_id, subject, references, own or target
+                )
         # Not in the mailbox any more: thread on what the action carries.
-        references = [action.thread_ref] if action.thread_ref and action.thread_ref != target else []
+        references = (
+            [action.thread_ref] if action.thread_ref and action.thread_ref != target else []
+        )
         return outbound.Answered(action.author_external_id, "", references, target)
 
     def perform(self, action: OutboundAction) -> Delivery:
         settings = self.mail_settings()
         if not settings.from_address:
             raise Rejected("the mailbox has no sender address")
-        outbound.refuse_injection(action.target_external_id, action.thread_ref, action.author_external_id)
+        outbound.refuse_injection(
+            action.target_external_id, action.thread_ref, action.author_external_id
+        )
         message = outbound.build_reply(
-            action, self._answered(action), from_address=settings.from_address, from_name=self.channel.name
+            action,
+            self._answered(action),
+            from_address=settings.from_address,
+            from_name=self.channel.name,
         )
         recipient = str(message["To"].addresses[0].addr_spec)
         self.transport().send(message, [recipient])

@@ -165,9 +165,7 @@ def reply_to_address(headers: bytes) -> tuple[str, str, list[str], str]:
     sender = getaddresses([_header(msg, "From")]) or []
     address = next((a for _n, a in reply_to + sender if "@" in a), "")
     own = message_ids(_header(msg, "Message-ID"))
-    references = message_ids(_header(msg, "References")) or message_ids(
-        _header(msg, "In-Reply-To")
-    )
+    references = message_ids(_header(msg, "References")) or message_ids(_header(msg, "In-Reply-To"))
     return address, tidy(_header(msg, "Subject")), references, own[0] if own else ""
 
 

@@ -97,7 +97,9 @@ class RssConnector(Connector):
             "feed_url",
             gettext_lazy("Feed address (RSS or Atom)"),
             url=True,
-            help_text=gettext_lazy("The address of the site's feed, e.g. https://blog.example/feed."),
+            help_text=gettext_lazy(
+                "The address of the site's feed, e.g. https://blog.example/feed."
+            ),
         ),
         SetupField(
             "keywords",

@@ -8,9 +8,7 @@ from .conftest import BRAND, eml
 
 
 def test_a_new_mail_opens_its_own_thread_with_its_subject() -> None:
-    item = parse_message(
-        eml("rfc5322_a1_1_hello.eml"), mailbox="INBOX", uidvalidity=42, uid=7
-    )
+    item = parse_message(eml("rfc5322_a1_1_hello.eml"), mailbox="INBOX", uidvalidity=42, uid=7)
     assert (item.external_id, item.thread_ref, item.kind, item.is_private, item.text) == (
         "1234@local.machine.example",
         "1234@local.machine.example",
