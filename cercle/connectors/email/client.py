@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
+from cercle.core.egress import EgressRefused, EgressUnresolvable, check_egress
+
 from ..base import PermissionDenied, Rejected, TokenRevoked, TransientError, UnknownResult
-from ..http import EgressRefused, check_egress
 
 TLS_MODES = ("ssl", "starttls", "none")
 DEFAULT_TIMEOUT = 20.0
@@ -70,6 +71,8 @@ def guard_host(host: str, port: int) -> None:
         check_egress(f"https://{host}:{port}/")
     except EgressRefused as exc:
         raise PermissionDenied(f"mail host refused: {exc}") from exc
+    except EgressUnresolvable as exc:
+        raise TransientError(str(exc)) from exc
 
 
 def _tls_context() -> ssl.SSLContext:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from cercle.connectors.actions import do_create_channel
 from cercle.connectors.models import Channel
+from cercle.pipeline.actions import do_create_channel
 from cercle.simulator import mailserver
 from cercle.workspaces.models import Workspace
 

@@ -7,9 +7,9 @@ import json
 from cercle.connectors.base import RawEventData
 from cercle.connectors.choices import Health
 from cercle.connectors.models import Channel
-from cercle.connectors.poller import poll_channel
 from cercle.connectors.registry import connector_for
 from cercle.inbox.models import Conversation, Message
+from cercle.pipeline.poller import poll_channel
 from cercle.simulator.mailserver import LoopbackMail, free_port
 from cercle.workspaces.models import Workspace
 

@@ -7,16 +7,17 @@ from email.message import EmailMessage
 
 import pytest
 
-from cercle.connectors.actions import do_store_credentials
 from cercle.connectors.base import ActionKind, OAuthTokens, OutboundAction, Rejected
-from cercle.connectors.choices import Health, OutboxState
+from cercle.connectors.choices import Health
 from cercle.connectors.email.outbound import Answered, build_reply
-from cercle.connectors.models import Channel, Outbox
-from cercle.connectors.outbox import send_due
-from cercle.connectors.poller import poll_channel
+from cercle.connectors.models import Channel
 from cercle.connectors.registry import connector_for
 from cercle.inbox.actions import do_reply
-from cercle.inbox.models import Conversation, Message
+from cercle.inbox.choices import OutboxState
+from cercle.inbox.models import Conversation, Message, Outbox
+from cercle.pipeline.actions import do_store_credentials
+from cercle.pipeline.poller import poll_channel
+from cercle.pipeline.sender import send_due
 from cercle.simulator.mailserver import LoopbackMail, free_port
 from cercle.workspaces.models import Member, Workspace
 

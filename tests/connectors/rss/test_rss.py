@@ -10,15 +10,15 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from cercle.connectors.actions import do_create_channel
 from cercle.connectors.base import ActionKind, Capability, OutboundAction, Rejected
 from cercle.connectors.choices import Health
 from cercle.connectors.http import transport
 from cercle.connectors.models import Channel
-from cercle.connectors.poller import poll_channel
 from cercle.connectors.registry import connector_for
 from cercle.connectors.rss.inbound import parse_feed
 from cercle.inbox.models import Conversation, Message
+from cercle.pipeline.actions import do_create_channel
+from cercle.pipeline.poller import poll_channel
 from cercle.workspaces.models import Workspace
 
 FIXTURES = Path(__file__).resolve().parents[3] / "cercle" / "connectors" / "rss" / "fixtures"
