@@ -248,3 +248,23 @@ def test_a_feed_cannot_be_answered(channel: Channel) -> None:
 
 def test_connection_test_counts_items(channel: Channel, site: FakeSite) -> None:
     assert connector_for(channel).test_connection().startswith("4 items in the feed, 2 kept")
+
+
+def test_the_demo_blog_feed_reads_back_through_the_connector() -> None:
+    from cercle.simulator.blogfeed import BlogPost, render_feed
+
+    post = BlogPost(
+        guid="blog-1",
+        title="Test de la lampe Maison Lumen",
+        link="https://blog.example/lampe",
+        author="Chloé <Bernard> & co",
+        published=datetime(2026, 11, 23, 8, 0, tzinfo=UTC),
+        html="<p>Une belle lampe, <b>livrée</b> en retard.</p>",
+    )
+    body = render_feed("Blog", "https://blog.example/", "Déco", [post])
+    [item] = parse_feed(body, "https://blog.example/feed.xml", ["lumen"])
+    assert (item.external_id, item.author and item.author.name, item.text) == (
+        "guid:blog-1",
+        "Chloé <Bernard> & co",
+        "Test de la lampe Maison Lumen\n\nUne belle lampe, livrée en retard.",
+    )
