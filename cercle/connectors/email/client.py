@@ -241,6 +241,10 @@ class MailTransport:
                 raise _by_code(exc.smtp_code, f"message refused: {_text(exc.smtp_error)}") from exc
             except (smtplib.SMTPServerDisconnected, TimeoutError, OSError) as exc:
                 raise UnknownResult(f"SMTP connection lost while sending: {exc}") from exc
+            except smtplib.SMTPResponseException as exc:
+                raise _by_code(exc.smtp_code, _text(exc.smtp_error)) from exc
+            except smtplib.SMTPException as exc:
+                raise UnknownResult(f"SMTP error while sending: {exc}") from exc
             if refused:
                 raise _classify(refused, "recipient refused")
 

@@ -240,7 +240,7 @@ class EmailConnector(Connector):
             action,
             self._answered(action),
             from_address=settings.from_address,
-            from_name=self.channel.name,
+            from_name=" ".join(self.channel.name.split()),
         )
         recipient = str(message["To"].addresses[0].addr_spec)
         self.transport().send(message, [recipient])

@@ -194,6 +194,19 @@ def test_a_timeout_after_data_is_reconciled_from_the_sent_folder_and_not_resent(
     ) and message.external_id
 
 
+def test_a_line_break_in_the_channel_name_cannot_add_headers(
+    mail: LoopbackMail, thread: Channel, owner: Member
+) -> None:
+    Channel.objects.filter(pk=thread.pk).update(name="Lumen\r\nBcc: victim@c.example")
+    answer(owner, thread)
+    send_due()
+    sent = received_mail(mail)
+    assert (sent["Bcc"], str(sent["From"])) == (
+        None,
+        '"Lumen Bcc: victim@c.example" <support@lumen.test>',
+    )
+
+
 # --- header injection (pure) ---------------------------------------------------------------
 
 
