@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import imaplib
 import json
+import time
+
+import pytest
 
 from cercle.connectors.base import RawEventData
 from cercle.connectors.choices import Health
+from cercle.connectors.email import connector as email_connector
 from cercle.connectors.models import Channel
 from cercle.connectors.registry import connector_for
 from cercle.inbox.models import Conversation, Message
@@ -87,6 +92,27 @@ def test_a_new_uidvalidity_resyncs_the_mailbox_without_duplicates(
     channel.refresh_from_db()
     assert json.loads(channel.cursor)["uidvalidity"] != before
     assert Message.objects.filter(channel=channel).count() == 4
+
+
+def test_a_long_backlog_is_read_in_pages(
+    mail: LoopbackMail, mailbox: str, channel: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(email_connector, "PAGE_SIZE", 2)
+    deliver(mail, mailbox, *THREAD, "html_only.eml", "auto_reply.eml")
+    poll_channel(channel)
+    assert Message.objects.filter(channel=channel).count() == 5
+
+
+def test_the_first_poll_imports_recent_mail_only(
+    mail: LoopbackMail, mailbox: str, channel: Channel
+) -> None:
+    client = mail.imap()
+    old = imaplib.Time2Internaldate(time.time() - 60 * 86400)
+    client.append(f'"{mailbox}"', None, old, eml(THREAD[0]).replace(b"\n", b"\r\n"))
+    client.logout()
+    deliver(mail, mailbox, THREAD[1])
+    poll_channel(channel)
+    assert list(Message.objects.values_list("external_id", flat=True)) == ["3456@example.net"]
 
 
 def test_the_stored_page_parses_to_the_same_items(

@@ -207,6 +207,17 @@ def test_a_line_break_in_the_channel_name_cannot_add_headers(
     )
 
 
+def test_a_recipient_refused_for_now_is_retried(
+    mail: LoopbackMail, mailbox: str, channel: Channel, owner: Member
+) -> None:
+    raw = b"From: Busy <busy@later.test>\r\nMessage-ID: <b@later.test>\r\n\r\nhello\r\n"
+    mail.deliver(raw, mailbox)
+    poll_channel(channel)
+    answer(owner, channel)
+    send_due()
+    assert Outbox.objects.get().state == OutboxState.QUEUED
+
+
 # --- header injection (pure) ---------------------------------------------------------------
 
 
