@@ -178,7 +178,11 @@ class LoopbackMail:
     def imap(self) -> imaplib.IMAP4:
         """A logged-in IMAP client (the caller logs out)."""
         client = imaplib.IMAP4(self.host, self.imap_port, timeout=10)
-        client.login(self.user, self.password)
+        if (self.user + self.password).isascii():
+            client.login(self.user, self.password)
+        else:
+            secret = f"\0{self.user}\0{self.password}".encode()
+            client.authenticate("PLAIN", lambda _challenge: secret)
         return client
 
     def deliver(self, raw: bytes, mailbox: str = "INBOX") -> None:

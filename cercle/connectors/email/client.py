@@ -182,10 +182,7 @@ class MailTransport:
         except (OSError, imaplib.IMAP4.error) as exc:
             raise TransientError(f"cannot connect to IMAP {end.host}:{end.port}: {exc}") from exc
         try:
-            try:
-                conn.login(end.user, end.password)
-            except imaplib.IMAP4.error as exc:
-                raise TokenRevoked(f"IMAP login refused for {end.user}: {exc}") from exc
+            _imap_login(conn, end)
             yield ImapSession(conn)
         except (OSError, imaplib.IMAP4.abort) as exc:
             raise TransientError(f"IMAP connection lost: {exc}") from exc
@@ -212,6 +209,9 @@ class MailTransport:
                     client.starttls(context=_tls_context())
             if end.user:
                 client.login(end.user, end.password)
+        except UnicodeEncodeError as exc:
+            # smtplib sends AUTH in ASCII only.
+            raise TokenRevoked("the SMTP user name or password has non-ASCII characters") from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise TokenRevoked(f"SMTP login refused for {end.user}: {exc.smtp_code}") from exc
         except smtplib.SMTPNotSupportedError as exc:
@@ -247,6 +247,26 @@ class MailTransport:
                 raise UnknownResult(f"SMTP error while sending: {exc}") from exc
             if refused:
                 raise _classify(refused, "recipient refused")
+
+
+# Login answers that say "not now" rather than "wrong credentials" (RFC 5530).
+TEMPORARY_LOGIN = ("UNAVAILABLE", "INUSE", "SERVERBUG", "LIMIT")
+
+
+def _imap_login(conn: imaplib.IMAP4, end: Endpoint) -> None:
+    """LOGIN (AUTHENTICATE PLAIN in UTF-8 for a non-ASCII password); refused → TokenRevoked."""
+    try:
+        if (end.user + end.password).isascii():
+            conn.login(end.user, end.password)
+        else:
+            secret = f"\0{end.user}\0{end.password}".encode()
+            conn.authenticate("PLAIN", lambda _challenge: secret)
+    except imaplib.IMAP4.abort as exc:
+        raise TransientError(f"IMAP connection lost at login: {exc}") from exc
+    except imaplib.IMAP4.error as exc:
+        if any(code in str(exc).upper() for code in TEMPORARY_LOGIN):
+            raise TransientError(f"IMAP login not possible now: {exc}") from exc
+        raise TokenRevoked(f"IMAP login refused for {end.user}: {exc}") from exc
 
 
 def _by_code(code: int, detail: str) -> Exception:
