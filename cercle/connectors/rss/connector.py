@@ -92,6 +92,8 @@ class RssConnector(Connector):
     platform = "rss"
     label = "RSS / Atom"
     capabilities = frozenset({Capability.POLL})
+    # Someone else's site: once every 15 minutes is polite (a 304 costs it little).
+    default_poll_seconds = 15 * 60
     setup_fields = (
         SetupField(
             "feed_url",

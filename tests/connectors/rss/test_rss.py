@@ -268,3 +268,16 @@ def test_the_demo_blog_feed_reads_back_through_the_connector() -> None:
         "Chloé <Bernard> & co",
         "Test de la lampe Maison Lumen\n\nUne belle lampe, livrée en retard.",
     )
+
+
+def test_a_feed_is_polled_every_fifteen_minutes_by_default(channel: Channel) -> None:
+    from cercle.pipeline.poller import due_channels
+
+    Channel.objects.filter(pk=channel.pk).update(
+        last_polled_at=timezone.now() - timedelta(minutes=5)
+    )
+    early = channel in due_channels()
+    Channel.objects.filter(pk=channel.pk).update(
+        last_polled_at=timezone.now() - timedelta(minutes=16)
+    )
+    assert (early, channel in due_channels()) == (False, True)
