@@ -19,10 +19,44 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from typing import Any
 
 MISSING_MESSAGE = "the loopback mail servers need pymap and aiosmtpd: pip install -e '.[dev]'"
+
+
+def compose(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    sender_name: str = "",
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: Sequence[str] = (),
+    date: datetime | None = None,
+    html: str = "",
+) -> bytes:
+    """A customer's mail as bytes (for `LoopbackMail.deliver`); ids without angle brackets."""
+    message = EmailMessage()
+    message["From"] = f"{sender_name} <{sender}>" if sender_name else sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(date or datetime.now().astimezone())
+    message["Message-ID"] = f"<{message_id}>" if message_id else make_msgid(domain="client.test")
+    if in_reply_to:
+        message["In-Reply-To"] = f"<{in_reply_to}>"
+    if references:
+        message["References"] = " ".join(f"<{r}>" for r in references)
+    message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
+    return bytes(message)
 
 
 def available() -> bool:

@@ -15,7 +15,7 @@ from cercle.connectors.models import Channel
 from cercle.connectors.registry import connector_for
 from cercle.inbox.models import Conversation, Message
 from cercle.pipeline.poller import poll_channel
-from cercle.simulator.mailserver import LoopbackMail, free_port
+from cercle.simulator.mailserver import LoopbackMail, compose, free_port
 from cercle.workspaces.models import Workspace
 
 from .conftest import eml, make_channel
@@ -113,6 +113,29 @@ def test_the_first_poll_imports_recent_mail_only(
     deliver(mail, mailbox, THREAD[1])
     poll_channel(channel)
     assert list(Message.objects.values_list("external_id", flat=True)) == ["3456@example.net"]
+
+
+def test_a_french_mail_with_both_parts_reads_as_its_plain_text(
+    mail: LoopbackMail, mailbox: str, channel: Channel
+) -> None:
+    mail.deliver(
+        compose(
+            sender="camille@client.example",
+            sender_name="Camille Durand",
+            to="support@lumen.test",
+            subject="Où est ma commande ?",
+            body="Bonjour, ma lampe n'est jamais arrivée.",
+            html="<p>Bonjour, ma lampe <b>n'est jamais arrivée</b>.</p>",
+            message_id="fr-1@client.example",
+        ),
+        mailbox,
+    )
+    poll_channel(channel)
+    message = Message.objects.get(channel=channel)
+    assert (message.text, message.author_identity and message.author_identity.display_name) == (
+        "Où est ma commande ?\n\nBonjour, ma lampe n'est jamais arrivée.",
+        "Camille Durand",
+    )
 
 
 def test_the_stored_page_parses_to_the_same_items(
