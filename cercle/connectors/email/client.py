@@ -39,7 +39,7 @@ from ..base import PermissionDenied, Rejected, TokenRevoked, TransientError, Unk
 TLS_MODES = ("ssl", "starttls", "none")
 DEFAULT_TIMEOUT = 20.0
 # Bytes fetched of one message at most (attachments beyond are not needed for the inbox).
-MAX_FETCH = 2 * 1024 * 1024
+MAX_FETCH = 512 * 1024
 # Characters a message id may hold when we put it into an IMAP command.
 SAFE_ID = re.compile(r"^[^\s<>\"\\()\x00-\x1f\x7f]{1,250}$")
 

@@ -33,7 +33,7 @@ from . import outbound
 from .client import DEFAULT_TIMEOUT, TLS_MODES, Endpoint, MailSettings, MailTransport
 from .inbound import envelope, parse_envelope, parse_message, reply_to_address
 
-PAGE_SIZE = 50
+PAGE_SIZE = 20
 DEFAULT_BACKFILL_DAYS = 14
 
 
