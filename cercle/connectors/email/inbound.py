@@ -60,6 +60,51 @@ def is_auto_submitted(msg: Message) -> bool:
     return _header(msg, "Return-Path").strip() == "<>"
 
 
+_ATTRIBUTION = re.compile(r"(wrote|a écrit|schrieb|escribió|ha scritto)\s*:\s*$", re.IGNORECASE)
+_FORWARDED_HISTORY = re.compile(
+    r"^\s*-{2,}\s*(original message|message d'origine|ursprüngliche nachricht)\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
+
+
+def strip_quoted_tail(text: str) -> str:
+    """The mail without the history quoted below it (only below: inline answers are kept).
+
+    A trailing block of `>` lines and its "On …, X wrote:" line go, and so does
+    everything from an Outlook "-----Original Message-----" line. A mail that is
+    nothing but quotes is kept whole.
+    """
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if _FORWARDED_HISTORY.match(line):
+            lines = lines[:index]
+            break
+    end = len(lines)
+    while end > 0 and (lines[end - 1].startswith(">") or not lines[end - 1].strip()):
+        end -= 1
+    if any(line.startswith(">") for line in lines[end:]):
+        if end > 0 and _ATTRIBUTION.search(lines[end - 1]):
+            end -= 1
+            # A long attribution is often wrapped onto two lines.
+            if (
+                end > 0
+                and lines[end - 1].strip()
+                and re.match(r"^(On|Le|Am|El|Il) ", lines[end - 1])
+            ):
+                end -= 1
+        lines = lines[:end]
+    kept = "\n".join(lines).strip()
+    return kept or text
+
+
+def _guess_decode(payload: bytes) -> str:
+    """Bytes of a part whose charset is missing or unknown: UTF-8, else Windows-1252."""
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload.decode("cp1252", "replace")
+
+
 def body_text(msg: Message) -> str:
     """Plain text of the message: text/plain preferred, sanitised HTML otherwise."""
     if not isinstance(msg, EmailMessage):
@@ -67,16 +112,19 @@ def body_text(msg: Message) -> str:
     part = msg.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
+    content: Any
     try:
+        if part.get_content_charset() is None:
+            raise LookupError("no charset declared")
         content = part.get_content()
-    except (LookupError, ValueError, AssertionError):  # unknown charset, broken encoding
+    except (LookupError, ValueError, AssertionError):  # unknown or missing charset
         payload = part.get_payload(decode=True)
-        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+        content = _guess_decode(payload) if isinstance(payload, bytes) else ""
     if not isinstance(content, str):
         return ""
     if part.get_content_subtype() == "html":
-        return html_to_text(content)
-    return tidy(content)
+        return strip_quoted_tail(html_to_text(content))
+    return strip_quoted_tail(tidy(content))
 
 
 def parse_message(

@@ -75,3 +75,30 @@ def test_our_own_address_is_an_echo_of_the_brand() -> None:
     raw = f"From: Lumen <{BRAND}>\r\nMessage-ID: <e@lumen.test>\r\n\r\nhi\r\n".encode()
     item = parse_message(raw, mailbox="INBOX", uidvalidity=1, uid=1, brand_address=BRAND)
     assert item.from_brand
+
+
+def test_the_history_quoted_below_an_answer_is_left_out() -> None:
+    raw = (
+        "From: a@b.example\r\nMessage-ID: <q@b>\r\nIn-Reply-To: <p@b>\r\n\r\n"
+        "Merci, c'est reçu.\r\n\r\nLe lun. 23 nov. 2026 à 10:00, Support Lumen\r\n"
+        "<support@lumen.test> a écrit :\r\n> Votre lampe part demain.\r\n>\r\n> L'équipe\r\n"
+    ).encode()
+    assert parse_message(raw, mailbox="INBOX", uidvalidity=1, uid=1).text == "Merci, c'est reçu."
+
+
+def test_answers_written_between_quotes_are_kept() -> None:
+    raw = (
+        b"From: a@b.example\r\nMessage-ID: <q2@b>\r\nIn-Reply-To: <p@b>\r\n\r\n"
+        b"> Quelle couleur ?\r\nBleu.\r\n> Quelle taille ?\r\nGrande.\r\n"
+    )
+    assert parse_message(raw, mailbox="INBOX", uidvalidity=1, uid=1).text == (
+        "> Quelle couleur ?\nBleu.\n> Quelle taille ?\nGrande."
+    )
+
+
+def test_an_outlook_history_is_left_out() -> None:
+    raw = (
+        b"From: a@b.example\r\nMessage-ID: <q3@b>\r\n\r\nD'accord.\r\n\r\n"
+        b"-----Original Message-----\r\nFrom: Support\r\nSent: Monday\r\n\r\nBonjour\r\n"
+    )
+    assert parse_message(raw, mailbox="INBOX", uidvalidity=1, uid=1).text == "D'accord."
