@@ -51,7 +51,7 @@ def render_feed(
         ET.SubElement(item, f"{{{DC}}}creator").text = post.author
         ET.SubElement(item, "pubDate").text = format_datetime(post.published)
         ET.SubElement(item, f"{{{CONTENT}}}encoded").text = post.html
-    return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(rss, encoding="utf-8", xml_declaration=True))
 
 
 def etag_of(body: bytes) -> str:

@@ -82,7 +82,7 @@ def _http_url(value: Any) -> str:
     value = clean(value).strip()
     if urlsplit(value).scheme not in {"http", "https"} or len(value) > MAX_URL:
         return ""
-    return value
+    return str(value)
 
 
 def _when(entry: Any) -> datetime | None:
