@@ -120,19 +120,55 @@ class ConnectionSampler(threading.Thread):
                 self.stop.wait(0.01)
 
 
+class OpenTabs:
+    """Browser tabs holding the live stream open (each a long request) while webhooks arrive."""
+
+    def __init__(self, url: str, session: str, count: int) -> None:
+        self.url, self.session = url, session
+        self.statuses: list[int] = []
+        self.opened = threading.Barrier(count + 1)
+        self.done = threading.Event()
+        self.threads = [threading.Thread(target=self._tab, daemon=True) for _ in range(count)]
+
+    def _tab(self) -> None:
+        try:
+            with (
+                httpx.Client(timeout=60, cookies={"sessionid": self.session}) as client,
+                client.stream("GET", self.url) as response,
+            ):
+                self.statuses.append(response.status_code)
+                lines = response.iter_lines()
+                next(lines, None)  # the stream has started
+                self.opened.wait()
+                self.done.wait()
+        except (httpx.HTTPError, threading.BrokenBarrierError):
+            return
+
+    def __enter__(self) -> OpenTabs:
+        for thread in self.threads:
+            thread.start()
+        self.opened.wait(timeout=60)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+
+
 def test_concurrent_webhooks_on_postgresql_get_no_5xx_and_stay_under_the_connection_cap(
-    server: str, sim_channel: Any
+    server: str, sim_channel: Any, owner: Any, client: Any
 ) -> None:
+    client.force_login(owner.user)
+    tabs = OpenTabs(server + reverse("inbox:live"), client.cookies["sessionid"].value, POOL_MAX + 2)
     url = server + reverse("pipeline:webhook", kwargs={"channel_uuid": sim_channel.uuid})
     bodies = [sim_body(sim_event(f"c{i}")) for i in range(WEBHOOKS)]
     start = threading.Barrier(WEBHOOKS)
 
     limits = httpx.Limits(max_connections=WEBHOOKS, max_keepalive_connections=0)
-    client = httpx.Client(timeout=60, limits=limits)
+    platform = httpx.Client(timeout=60, limits=limits)
 
     def deliver(body: bytes) -> int:
         start.wait()  # all at once
-        response = client.post(
+        response = platform.post(
             url,
             content=body,
             headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, "s3cret")},
@@ -142,12 +178,16 @@ def test_concurrent_webhooks_on_postgresql_get_no_5xx_and_stay_under_the_connect
     sampler = ConnectionSampler()
     sampler.start()
     try:
-        with ThreadPoolExecutor(max_workers=WEBHOOKS) as pool:
+        # More open tabs than pooled connections: a waiting stream must not hold one.
+        with tabs, ThreadPoolExecutor(max_workers=WEBHOOKS) as pool:
             statuses = list(pool.map(deliver, bodies))
     finally:
         sampler.stop.set()
         sampler.join()
-        client.close()
-
-    assert (sorted(set(statuses)), RawEvent.objects.count()) == ([200], WEBHOOKS)
+        platform.close()
+    assert (sorted(set(statuses)), sorted(set(tabs.statuses)), RawEvent.objects.count()) == (
+        [200],
+        [200],
+        WEBHOOKS,
+    )
     assert 0 < sampler.most <= POOL_MAX
