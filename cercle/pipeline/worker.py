@@ -176,9 +176,10 @@ def run_worker(processes: int = 1, interval: float = 0.2) -> int:
         target=_scheduler, args=(stop,), daemon=True, name="cercle-scheduler"
     )
     scheduler.start()
+    # Spawned, not forked: a forked child would share the parent's pooled database sockets.
+    spawn = multiprocessing.get_context("spawn")
     children = [
-        multiprocessing.Process(target=_child, args=(interval,), daemon=True)
-        for _ in range(processes - 1)
+        spawn.Process(target=_child, args=(interval,), daemon=True) for _ in range(processes - 1)
     ]
     for child in children:
         child.start()
@@ -187,7 +188,7 @@ def run_worker(processes: int = 1, interval: float = 0.2) -> int:
         stop.set()
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         run_until_stopped(lambda: _run_db_worker(interval), stop, "task worker")
     except KeyboardInterrupt:
@@ -196,4 +197,5 @@ def run_worker(processes: int = 1, interval: float = 0.2) -> int:
         stop.set()
         for child in children:
             child.terminate()
+        signal.signal(signal.SIGTERM, previous)
     return 0
