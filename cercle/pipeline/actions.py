@@ -165,7 +165,7 @@ def do_store_raw_event(
     channel: Channel, body: bytes, headers: Mapping[str, str], source: str = "webhook"
 ) -> RawEvent:
     """Keep an inbound payload as received; the ingest task parses it later."""
-    from cercle.pipeline.tasks import ingest_pending
+    from cercle.pipeline.tasks import enqueue_ingest
 
     with transaction.atomic():
         raw = RawEvent.objects.create(
@@ -175,13 +175,13 @@ def do_store_raw_event(
             headers=kept_headers(headers),
             source=source,
         )
-        transaction.on_commit(lambda: ingest_pending.enqueue())
+        transaction.on_commit(enqueue_ingest)
     return raw
 
 
 def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "webhook") -> int:
     """Bulk variant for backfills: store many payloads of one channel at once, queue one drain."""
-    from cercle.pipeline.tasks import ingest_pending
+    from cercle.pipeline.tasks import enqueue_ingest
 
     rows = [
         {
@@ -194,7 +194,7 @@ def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "we
     ]
     with transaction.atomic():
         insert_values(RawEvent, rows)
-        transaction.on_commit(lambda: ingest_pending.enqueue())
+        transaction.on_commit(enqueue_ingest)
     return len(bodies)
 
 

@@ -17,6 +17,7 @@ from cercle.connectors.base import BadPayload, BadSignature, Capability, RawEven
 from cercle.connectors.models import Channel
 from cercle.connectors.registry import UnknownPlatform, connector_for
 from cercle.pipeline.actions import do_store_raw_event
+from cercle.pipeline.unavailable import database_unavailable_is_503
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ def _error(status: int, message: str) -> JsonResponse:
 
 
 @csrf_exempt
+@database_unavailable_is_503
 def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     if request.method not in {"GET", "POST"}:
         return _error(405, "method not allowed")
