@@ -25,7 +25,7 @@ from ..base import (
     TokenRevoked,
     TransientError,
 )
-from ..http import PlatformHttp
+from ..http import EgressRefused, PlatformHttp
 from ..ratelimit import retry_at_from_headers
 
 # https://docs.discourse.org/#tag/Posts/operation/createTopicPostPM (POST: a reply or a PM answer)
@@ -138,7 +138,13 @@ class DiscourseClient:
             kwargs["params"] = dict(params)
         if body is not None:
             kwargs["json"] = dict(body)
-        response = self.http.request(method, self.site + path, **kwargs)
+        try:
+            response = self.http.request(method, self.site + path, **kwargs)
+        except EgressRefused as exc:
+            # A forum on a private network must be allow-listed by the operator.
+            raise PermissionDenied(
+                f"{exc} (CERCLE_EGRESS_ALLOW_HOSTS lists allowed hosts)"
+            ) from exc
         classify(response)
         return response
 

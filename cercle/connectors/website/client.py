@@ -25,7 +25,7 @@ from ..base import (
     TokenRevoked,
     TransientError,
 )
-from ..http import PlatformHttp
+from ..http import EgressRefused, PlatformHttp
 from ..ratelimit import retry_at_from_headers
 
 SIGNATURE_HEADER = "X-Cercle-Signature"
@@ -100,15 +100,20 @@ class SiteClient:
 
     def send(self, action: Mapping[str, Any]) -> dict[str, Any]:
         body = json.dumps(action, ensure_ascii=False, separators=(",", ":")).encode()
-        response = self.http.post(
-            self.callback_url,
-            content=body,
-            headers={
-                "Content-Type": "application/json",
-                SIGNATURE_HEADER: sign(body, self.secret),
-                "Idempotency-Key": str(action.get("idempotency_key", "")),
-            },
-        )
+        try:
+            response = self.http.post(
+                self.callback_url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    SIGNATURE_HEADER: sign(body, self.secret),
+                    "Idempotency-Key": str(action.get("idempotency_key", "")),
+                },
+            )
+        except EgressRefused as exc:
+            raise PermissionDenied(
+                f"{exc} (CERCLE_EGRESS_ALLOW_HOSTS lists allowed hosts)"
+            ) from exc
         classify(response)
         try:
             data = response.json() if response.content.strip() else {}
