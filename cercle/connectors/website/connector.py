@@ -44,7 +44,8 @@ class WebsiteConnector(Connector):
     """One website: items pushed by the site (signed), and the widget's visitors."""
 
     platform = "website"
-    label = "Website"
+    # Not a brand name: shown in the team's language ("Site web").
+    label = gettext_lazy("Website")  # type: ignore[assignment]  # every reader does str(cls.label)
     capabilities = frozenset(
         {
             Capability.WEBHOOK,

@@ -75,12 +75,13 @@ def test_future_delivery_is_refused(client: Client, web_channel: Channel) -> Non
 
 @pytest.mark.parametrize(
     "signature",
-    ["", "v1=abc", "t=abc,v1=00", "sha256=00", f"t={int(time.time())},v1=" + "0" * 64],
+    ["", "v1=abc", "t=abc,v1=00", "sha256=00", "t={now},v1=" + "0" * 64],
 )
 def test_missing_malformed_or_wrong_signature_is_refused(
     client: Client, web_channel: Channel, signature: str
 ) -> None:
     body = fixture_bytes("site_comment.json")
+    signature = signature.replace("{now}", str(int(time.time())))
     response = push(client, web_channel, body, signature=signature)
     assert (response.status_code, RawEvent.objects.count()) == (403, 0)
 
