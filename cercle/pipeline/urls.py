@@ -1,13 +1,12 @@
 from django.urls import path
 
-from cercle.connectors.website import views as widget
-from cercle.pipeline import hooks, views
+from cercle.pipeline import hooks, views, widget
 
 app_name = "pipeline"
 
 urlpatterns = [
     path("hooks/<uuid:channel_uuid>", hooks.webhook, name="webhook"),
-    # The website widget (called from other sites, without cookies): see website/views.py.
+    # The website widget (called from other sites, without cookies): see pipeline/widget.py.
     path("w/<uuid:channel_uuid>/widget.js", widget.widget_js, name="widget_js"),
     path("w/<uuid:channel_uuid>/messages", widget.submit, name="widget_submit"),
     path("w/<uuid:channel_uuid>/thread", widget.thread, name="widget_thread"),

@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 from django.utils import timezone
 
+from cercle.core.egress import EgressRefused
+
 from ..base import (
     PermissionDenied,
     RateLimited,
@@ -25,7 +27,7 @@ from ..base import (
     TokenRevoked,
     TransientError,
 )
-from ..http import EgressRefused, PlatformHttp
+from ..http import PlatformHttp
 from ..ratelimit import retry_at_from_headers
 
 # https://docs.discourse.org/#tag/Posts/operation/createTopicPostPM (POST: a reply or a PM answer)

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from cercle.core.egress import EgressRefused
+
 from ..base import (
     BadSignature,
     PermissionDenied,
@@ -25,7 +27,7 @@ from ..base import (
     TokenRevoked,
     TransientError,
 )
-from ..http import EgressRefused, PlatformHttp
+from ..http import PlatformHttp
 from ..ratelimit import retry_at_from_headers
 
 SIGNATURE_HEADER = "X-Cercle-Signature"

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from django.test import Client
 
-from cercle.connectors.actions import do_create_channel
 from cercle.connectors.discourse.connector import sign
 from cercle.connectors.http import transport
 from cercle.connectors.models import Channel
+from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.models import Workspace
 
 FIXTURES = Path(__file__).resolve().parents[3] / "cercle" / "connectors" / "discourse" / "fixtures"

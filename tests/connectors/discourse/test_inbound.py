@@ -7,12 +7,13 @@ import itertools
 import pytest
 from django.test import Client
 
-from cercle.connectors.actions import do_ingest_pending
 from cercle.connectors.base import RawEventData
 from cercle.connectors.discourse.connector import DiscourseConnector
 from cercle.connectors.http import PlatformHttp
-from cercle.connectors.models import Channel, RawEvent
+from cercle.connectors.models import Channel
 from cercle.inbox.models import Message, Post
+from cercle.pipeline.actions import do_ingest_pending
+from cercle.pipeline.models import RawEvent
 
 from .conftest import SITE, deliver, fixture_bytes
 

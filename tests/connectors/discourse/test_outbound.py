@@ -9,15 +9,16 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from cercle.connectors.actions import do_store_credentials
 from cercle.connectors.base import ActionKind, OAuthTokens, RawEventData
-from cercle.connectors.choices import Health, OutboxState
+from cercle.connectors.choices import Health
 from cercle.connectors.discourse.connector import DiscourseConnector
 from cercle.connectors.http import PlatformHttp
-from cercle.connectors.models import Channel, Outbox
-from cercle.connectors.outbox import send_due
+from cercle.connectors.models import Channel
 from cercle.inbox.actions import do_moderate_message, do_receive, do_reply
-from cercle.inbox.models import Message
+from cercle.inbox.choices import OutboxState
+from cercle.inbox.models import Message, Outbox
+from cercle.pipeline.actions import do_store_credentials
+from cercle.pipeline.sender import send_due
 from cercle.workspaces.models import Member
 
 from .conftest import API_KEY, API_USERNAME, SITE, FakeForum, answer, fixture_bytes

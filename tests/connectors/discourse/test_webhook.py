@@ -7,10 +7,11 @@ import json
 import pytest
 from django.test import Client
 
-from cercle.connectors.actions import do_ingest_pending
 from cercle.connectors.discourse.connector import sign
-from cercle.connectors.models import Channel, RawEvent
+from cercle.connectors.models import Channel
 from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_ingest_pending
+from cercle.pipeline.models import RawEvent
 
 from .conftest import SECRET, deliver, fixture_bytes
 

@@ -14,10 +14,10 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from cercle.connectors.actions import do_create_channel
 from cercle.connectors.http import transport
 from cercle.connectors.models import Channel
 from cercle.connectors.website.client import sign
+from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.models import Workspace
 
 FIXTURES = Path(__file__).resolve().parents[3] / "cercle" / "connectors" / "website" / "fixtures"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from cercle.connectors.actions import do_ingest_pending
 from cercle.connectors.base import RawEventData
 from cercle.connectors.http import PlatformHttp
 from cercle.connectors.models import Channel
 from cercle.connectors.website.connector import WebsiteConnector
 from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_ingest_pending
 
 from .conftest import SITE, fixture_bytes, push
 

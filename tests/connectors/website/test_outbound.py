@@ -8,14 +8,15 @@ import httpx
 import pytest
 from django.test import Client
 
-from cercle.connectors.actions import do_ingest_pending
 from cercle.connectors.base import ActionKind
-from cercle.connectors.choices import Health, OutboxState
-from cercle.connectors.models import Channel, Outbox
-from cercle.connectors.outbox import send_due
+from cercle.connectors.choices import Health
+from cercle.connectors.models import Channel
 from cercle.connectors.website.client import SIGNATURE_HEADER, check_signature
 from cercle.inbox.actions import do_moderate_message, do_reply
-from cercle.inbox.models import Message
+from cercle.inbox.choices import OutboxState
+from cercle.inbox.models import Message, Outbox
+from cercle.pipeline.actions import do_ingest_pending
+from cercle.pipeline.sender import send_due
 from cercle.workspaces.models import Member
 
 from .conftest import CALLBACK, SECRET, FakeSite, fixture_bytes, push

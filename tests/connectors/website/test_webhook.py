@@ -8,11 +8,12 @@ import time
 import pytest
 from django.test import Client
 
-from cercle.connectors.actions import do_ingest_pending
 from cercle.connectors.base import BadSignature
-from cercle.connectors.models import Channel, RawEvent
+from cercle.connectors.models import Channel
 from cercle.connectors.website.client import check_signature, sign
 from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_ingest_pending
+from cercle.pipeline.models import RawEvent
 
 from .conftest import SECRET, fixture_bytes, push
 

@@ -7,13 +7,14 @@ import json
 import pytest
 from django.test import Client
 
-from cercle.connectors.actions import do_create_channel, do_ingest_pending
 from cercle.connectors.base import ActionKind
-from cercle.connectors.models import Channel, RawEvent
-from cercle.connectors.outbox import send_due
-from cercle.connectors.website.views import visitor_key
+from cercle.connectors.models import Channel
 from cercle.inbox.actions import do_moderate_message, do_reply
 from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_create_channel, do_ingest_pending
+from cercle.pipeline.models import RawEvent
+from cercle.pipeline.sender import send_due
+from cercle.pipeline.widget import visitor_key
 from cercle.workspaces.models import Member
 
 from .conftest import SHOP, SITE, FakeSite

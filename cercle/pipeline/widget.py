@@ -1,10 +1,7 @@
-"""The widget's endpoints: its script, a visitor's submissions, a visitor's thread.
+"""The website widget's endpoints: its script, a visitor's submissions, a visitor's thread.
 
-MUST MOVE to the pipeline layer (with the hooks view) once the restructure has
-landed: these views read inbox rows and store raw events, which the adapter
-layer may not do. They sit here only until `cercle/pipeline/` exists.
-
-They are called from pages of another site, without cookies:
+They sit in the pipeline layer beside the hooks view: they store raw events and
+read the inbox, which the website connector (an adapter) may not do. They are called from pages of another site, without cookies:
 * CORS is granted to the channel's allowed origins only, and only here;
 * no cookie is read or set, so no CSRF token is needed: a visitor is known by
   a random token its browser keeps in localStorage and sends in the
@@ -31,12 +28,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from ..actions import do_store_raw_event
-from ..base import BadPayload, RawEventData
-from ..http import PlatformHttp
-from ..models import Channel
-from .connector import WIDGET_SOURCE, WebsiteConnector, origin_of
-from .inbound import MAX_TEXT, clean, visitor_thread
+from cercle.connectors.base import BadPayload, RawEventData
+from cercle.connectors.http import PlatformHttp
+from cercle.connectors.models import Channel
+from cercle.connectors.website.connector import WIDGET_SOURCE, WebsiteConnector, origin_of
+from cercle.connectors.website.inbound import MAX_TEXT, clean, visitor_thread
+from cercle.inbox.choices import Delivery, Direction
+from cercle.inbox.models import Message
+from cercle.pipeline.actions import do_store_raw_event
 
 VISITOR_HEADER = "X-Cercle-Visitor"
 MAX_BODY = 16 * 1024
@@ -220,9 +219,6 @@ def submit(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
 @csrf_exempt
 def thread(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     """The visitor's thread: its messages and the brand's sent answers, oldest first."""
-    from cercle.inbox.choices import Delivery, Direction
-    from cercle.inbox.models import Message
-
     found = _preflight_or_origin(request, channel_uuid, {"GET"})
     if isinstance(found, HttpResponse):
         return found
