@@ -131,6 +131,11 @@ class DiscourseConnector(Connector):
             return HttpResponse("OK", content_type="text/plain; charset=utf-8")
         return None
 
+    def delivery_id(self, raw: RawEventData) -> str:
+        """`X-Discourse-Event-Id`: Discourse's retries and "Redeliver" keep it."""
+        event_id = raw.headers.get(EVENT_ID_HEADER.lower(), "").strip()
+        return f"event:{event_id}" if event_id.isdigit() and len(event_id) <= 20 else ""
+
     def parse(self, raw: RawEventData) -> list[Incoming]:
         if raw.source == "poll":
             return parse_latest(raw.body, site=self.site, brand_username=self.api_username)

@@ -8,6 +8,7 @@ where answers to site-pushed items are POSTed). Credentials: `webhook_secret`.
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse
@@ -120,6 +121,11 @@ class WebsiteConnector(Connector):
         """`X-Cercle-Signature` over the timestamp and the raw body, at most 5 minutes old."""
         check_signature(request.headers.get(SIGNATURE_HEADER, ""), request.body, self._secret())
         return None
+
+    def delivery_id(self, raw: RawEventData) -> str:
+        """The signature itself: a delivery replayed inside its 5 minutes is stored once."""
+        header = raw.headers.get(SIGNATURE_HEADER.lower(), "")
+        return "sig:" + hashlib.sha256(header.encode()).hexdigest() if header else ""
 
     def parse(self, raw: RawEventData) -> list[Incoming]:
         if raw.source == WIDGET_SOURCE:

@@ -99,11 +99,26 @@ def test_huge_payload_is_a_413(client: Client, discourse_channel: Channel, setti
     assert deliver(client, discourse_channel, body).status_code == 413
 
 
-def test_redelivery_of_the_same_event_gives_one_message(
+def test_redelivery_of_the_same_event_is_acknowledged_and_stored_once(
+    client: Client, discourse_channel: Channel
+) -> None:
+    body = fixture_bytes("webhook_post_created_reply.json")
+    first = deliver(client, discourse_channel, body, event_id="9001")
+    again = deliver(client, discourse_channel, body, event_id="9001")
+    assert (first.status_code, again.status_code, RawEvent.objects.count()) == (200, 200, 1)
+
+
+def test_the_same_post_under_two_event_ids_gives_one_message(
     client: Client, discourse_channel: Channel
 ) -> None:
     body = fixture_bytes("webhook_post_created_reply.json")
     deliver(client, discourse_channel, body, event_id="9001")
-    deliver(client, discourse_channel, body, event_id="9001")
+    deliver(client, discourse_channel, body, event_id="9002")
     do_ingest_pending()
-    assert Message.objects.filter(channel=discourse_channel).count() == 1
+    assert (
+        RawEvent.objects.count(),
+        Message.objects.filter(channel=discourse_channel).count(),
+    ) == (
+        2,
+        1,
+    )

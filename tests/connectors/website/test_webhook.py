@@ -123,11 +123,21 @@ def test_huge_payload_is_a_413(client: Client, web_channel: Channel, settings) -
     assert push(client, web_channel, body).status_code == 413
 
 
-def test_replayed_delivery_inside_the_window_gives_one_message(
+def test_replayed_delivery_inside_the_window_is_stored_once(
     client: Client, web_channel: Channel
 ) -> None:
     body = fixture_bytes("site_comment.json")
-    push(client, web_channel, body)
+    header = sign(body, SECRET)
+    first = push(client, web_channel, body, signature=header)
+    again = push(client, web_channel, body, signature=header)
+    assert (first.status_code, again.status_code, RawEvent.objects.count()) == (200, 200, 1)
+
+
+def test_the_same_item_sent_again_later_gives_one_message(
+    client: Client, web_channel: Channel
+) -> None:
+    body = fixture_bytes("site_comment.json")
+    push(client, web_channel, body, at=int(time.time()) - 10)
     push(client, web_channel, body)
     do_ingest_pending()
-    assert Message.objects.count() == 1
+    assert (RawEvent.objects.count(), Message.objects.count()) == (2, 1)
