@@ -101,6 +101,13 @@ def classify(response: httpx.Response) -> None:
     raise Rejected(f"Discourse refused the request ({status}): {detail}")
 
 
+def _number(value: str, what: str) -> int:
+    """A Discourse id we stored, as the number its API expects."""
+    if not value.isdigit() or len(value) > 20:
+        raise Rejected(f"not a Discourse {what} id: {value[:40]!r}")
+    return int(value)
+
+
 def _segment(value: str) -> str:
     """A path segment from an id we stored: digits or a username, nothing that changes the path."""
     if not value or not all(c.isalnum() or c in "-_." for c in value) or value in {".", ".."}:
@@ -189,13 +196,13 @@ class DiscourseClient:
     def create_post(
         self, topic_id: str, raw: str, reply_to_post_number: int | None = None
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"topic_id": int(_segment(topic_id)), "raw": raw}
+        body: dict[str, Any] = {"topic_id": _number(topic_id, "topic"), "raw": raw}
         if reply_to_post_number:
             body["reply_to_post_number"] = reply_to_post_number
         return self._call("POST", POSTS, body=body)
 
     def post_action(self, post_id: str, action_type: int, **extra: Any) -> dict[str, Any]:
-        body = {"id": int(_segment(post_id)), "post_action_type_id": action_type, **extra}
+        body = {"id": _number(post_id, "post"), "post_action_type_id": action_type, **extra}
         return self._call("POST", POST_ACTIONS, body=body)
 
     def unhide(self, post_id: str) -> dict[str, Any]:
