@@ -269,3 +269,14 @@ def test_thread_of_another_workspace_channel_is_separate(
 
 def test_thread_without_token_is_a_400(client: Client, web_channel: Channel) -> None:
     assert client.get(url(web_channel, "thread"), HTTP_ORIGIN=SITE).status_code == 400
+
+
+def test_team_notes_never_reach_the_widget(
+    client: Client, web_channel: Channel, owner: Member
+) -> None:
+    from cercle.inbox.actions import do_add_note
+
+    submit(client, web_channel)
+    do_ingest_pending()
+    do_add_note(owner, Message.objects.get().conversation, "Client difficile, voir le ticket 12")
+    assert [m["from"] for m in read(client, web_channel).json()["messages"]] == ["visitor"]
