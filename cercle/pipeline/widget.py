@@ -31,8 +31,9 @@ from django.views.decorators.csrf import csrf_exempt
 from cercle.connectors.base import BadPayload, RawEventData
 from cercle.connectors.http import PlatformHttp
 from cercle.connectors.models import Channel
+from cercle.connectors.text import clean
 from cercle.connectors.website.connector import WIDGET_SOURCE, WebsiteConnector, origin_of
-from cercle.connectors.website.inbound import MAX_TEXT, clean, visitor_thread
+from cercle.connectors.website.inbound import MAX_TEXT, visitor_thread
 from cercle.inbox.choices import Delivery, Direction
 from cercle.inbox.models import Message
 from cercle.pipeline.actions import do_store_raw_event

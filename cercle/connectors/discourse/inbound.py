@@ -25,14 +25,12 @@ A delivery carries one object under a key named after its event type
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.utils.html import strip_tags
-
 from ..base import Author, BadPayload, Incoming, Op, PostRef
+from ..text import clean, html_to_text
 
 MAX_TEXT = 65_000  # Discourse's own max_post_length is 32 000 by default
 REGULAR = 1  # Post.types[:regular]; 2 moderator_action, 3 small_action, 4 whisper
@@ -40,12 +38,6 @@ PRIVATE_MESSAGE = "private_message"
 DELETE_EVENTS = frozenset({"post_destroyed"})
 # Event types we act on; anything else a forum sends (user, category, group…) is acknowledged.
 HANDLED_TYPES = frozenset({"post", "topic", "flag", "ping"})
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def clean(value: str) -> str:
-    """NUL removed, lone surrogates (from `\\ud800` escapes) replaced: text any database takes."""
-    return _LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
 
 
 def _obj(value: Any, what: str) -> Mapping[str, Any]:
@@ -115,7 +107,7 @@ def _text(post: Mapping[str, Any]) -> str:
     if isinstance(raw, str):
         return _str(raw, MAX_TEXT).strip()
     # Older forums leave `raw` out of the webhook: the text of the rendered HTML.
-    return _str(strip_tags(_str(post.get("cooked"), MAX_TEXT)), MAX_TEXT).strip()
+    return html_to_text(_str(post.get("cooked"), MAX_TEXT))
 
 
 def post_item(

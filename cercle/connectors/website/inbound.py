@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from ..base import Author, BadPayload, Incoming, Op, PostRef
+from ..text import clean
 
 MAX_TEXT = 10_000
 MAX_ITEMS = 100
@@ -30,14 +31,6 @@ SITE_KINDS = frozenset({"comment", "reply", "message", "review", "mention"})
 WIDGET_KINDS = {"comment": "comment", "contact": "message"}
 _ID = re.compile(r"^[A-Za-z0-9._:@/-]{1,150}$")
 _VISITOR = re.compile(r"^[0-9a-f]{32}$")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# Controls that mean nothing in a message (tabs and line breaks stay).
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean(value: str) -> str:
-    """NUL and control characters removed, lone surrogates replaced: text any database takes."""
-    return _LONE_SURROGATE.sub("\ufffd", _CONTROLS.sub("", value))
 
 
 def load(body: bytes) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def test_hostile_text_is_kept_as_text_without_nul_or_lone_surrogate(
     [message] = ingest(
         client, discourse_channel, ("webhook_post_created_hostile.json", "post_created")
     )
-    assert message.text == "<script>alert('xss')</script> nul \ufffd lone"
+    assert message.text == "<script>alert('xss')</script> nul  lone"
 
 
 def test_flag_hides_the_flagged_post(client: Client, discourse_channel: Channel) -> None:
