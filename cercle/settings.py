@@ -195,6 +195,8 @@ CERCLE_CONNECTORS = [
                 "cercle.connectors.x.connector.XConnector",
                 "cercle.connectors.rss.connector.RssConnector",
                 "cercle.connectors.email.connector.EmailConnector",
+                "cercle.connectors.discourse.connector.DiscourseConnector",
+                "cercle.connectors.website.connector.WebsiteConnector",
             ]
         ),
     ).split(",")

@@ -162,19 +162,35 @@ def do_connect_channel(
 
 
 def do_store_raw_event(
-    channel: Channel, body: bytes, headers: Mapping[str, str], source: str = "webhook"
-) -> RawEvent:
-    """Keep an inbound payload as received; the ingest task parses it later."""
+    channel: Channel,
+    body: bytes,
+    headers: Mapping[str, str],
+    source: str = "webhook",
+    *,
+    delivery_id: str = "",
+) -> RawEvent | None:
+    """Keep an inbound payload as received; the ingest task parses it later.
+
+    With a `delivery_id` already stored for the channel (a platform's retry),
+    nothing is stored and None is returned.
+    """
     from cercle.pipeline.tasks import enqueue_ingest
 
     with transaction.atomic():
-        raw = RawEvent.objects.create(
-            workspace_id=channel.workspace_id,
-            channel=channel,
-            body=body,
-            headers=kept_headers(headers),
-            source=source,
-        )
+        try:
+            with transaction.atomic():
+                raw = RawEvent.objects.create(
+                    workspace_id=channel.workspace_id,
+                    channel=channel,
+                    body=body,
+                    headers=kept_headers(headers),
+                    source=source,
+                    delivery_id=delivery_id[:200],
+                )
+        except IntegrityError:
+            if not delivery_id:
+                raise
+            return None
         transaction.on_commit(enqueue_ingest)
     return raw
 

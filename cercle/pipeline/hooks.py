@@ -64,10 +64,12 @@ def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     if request.method != "POST":
         return _error(405, "method not allowed")
     headers = {k.lower(): v for k, v in request.headers.items()}
+    raw = RawEventData(body=body, headers=headers)
     try:
-        connector.parse(RawEventData(body=body, headers=headers))
+        connector.parse(raw)
     # RecursionError: JSON nested deeper than Python's stack (a few kB of "[").
     except (BadPayload, ValueError, KeyError, TypeError, RecursionError) as exc:
         return _error(400, f"malformed payload: {exc}"[:300])
-    do_store_raw_event(channel, body, headers)
+    # A retry of a delivery already stored is acknowledged, not stored twice.
+    do_store_raw_event(channel, body, headers, delivery_id=connector.delivery_id(raw))
     return HttpResponse(status=200)
