@@ -261,7 +261,7 @@ class Connector(ABC):
     """One platform's adapter. Instantiated per channel with the shared HTTP client."""
 
     platform: ClassVar[str]
-    label: ClassVar[str]
+    label: ClassVar[StrOrPromise]  # shown to people (translatable)
     capabilities: ClassVar[frozenset[Capability]]
     # Longest text the platform accepts in a reply (shown in the reply box).
     max_reply_length: ClassVar[int] = 5000
