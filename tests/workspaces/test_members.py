@@ -196,7 +196,9 @@ def test_another_workspaces_member_is_a_404(owner, client):
 @pytest.fixture
 def sams_conversations(sim_channel, owner, agent):
     items = connector_for(sim_channel).parse(
-        RawEventData(body=sim_body(sim_event("c1"), sim_event("c2", author={"id": "u2", "name": "B"})))
+        RawEventData(
+            body=sim_body(sim_event("c1"), sim_event("c2", author={"id": "u2", "name": "B"}))
+        )
     )
     do_receive(sim_channel, items)
     open_one, closed_one = Conversation.objects.filter(channel=sim_channel).order_by("pk")
