@@ -9,7 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 
+from cercle.connectors.base import RawEventData
+from cercle.connectors.registry import connector_for
 from cercle.core import clock
+from cercle.inbox.actions import do_assign_conversation, do_receive
+from cercle.inbox.models import Conversation
 from cercle.workspaces.actions import (
     ActionRefused,
     do_add_member,
@@ -20,10 +24,12 @@ from cercle.workspaces.actions import (
     do_create_team,
     do_create_user,
     do_create_workspace,
+    do_deactivate_member,
 )
 from cercle.workspaces.choices import Role, Verb
 from cercle.workspaces.models import Activity, Member, Team, Workspace
 from cercle.workspaces.queries import AUDIT_PAGE_SIZE
+from tests.conftest import sim_body, sim_event
 
 PASSWORD = "correct horse battery"
 HOSTILE = '<img src=x onerror=alert(1)>"><script>alert(2)</script>'
@@ -201,13 +207,6 @@ def test_the_audit_page_filters_by_actor_verb_and_date(owner, agent, workspace, 
 
 
 def test_the_audit_page_filters_automations(owner, agent, workspace, client, sim_channel):
-    from cercle.connectors.base import RawEventData
-    from cercle.connectors.registry import connector_for
-    from cercle.inbox.actions import do_assign_conversation, do_receive
-    from cercle.inbox.models import Conversation
-    from cercle.workspaces.actions import do_deactivate_member
-    from tests.conftest import sim_body, sim_event
-
     do_receive(
         sim_channel, connector_for(sim_channel).parse(RawEventData(body=sim_body(sim_event("c1"))))
     )
