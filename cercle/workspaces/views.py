@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .actions import (
@@ -37,7 +38,14 @@ from .actions import (
     invitation_for_token,
     mail_server_configured,
 )
-from .choices import AVAILABILITY_COLOURS, ROLE_PERMISSIONS, AutomationKind, Permission, Role, Verb
+from .choices import (
+    ROLE_PERMISSIONS,
+    AutomationKind,
+    Availability,
+    Permission,
+    Role,
+    Verb,
+)
 from .decorators import member_required
 from .forms import (
     AcceptForm,
@@ -147,7 +155,6 @@ def members_page(request: HttpRequest) -> HttpResponse:
             "who_may_change": roles_allowed(Permission.MANAGE_MEMBERS),
             "shown_link": shown_link,
             "mail_configured": mail_server_configured(),
-            "availability_colours": AVAILABILITY_COLOURS,
             "active_tab": "members",
         },
     )
@@ -403,17 +410,38 @@ def audit_page_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+# How the audit page names the keys of an Activity's data (others are shown as they are).
+_AUDIT_KEYS = {
+    "member": gettext_lazy("member"),
+    "role": gettext_lazy("role"),
+    "old": gettext_lazy("before"),
+    "new": gettext_lazy("after"),
+    "email": gettext_lazy("e-mail"),
+    "team": gettext_lazy("team"),
+    "old_name": gettext_lazy("former name"),
+    "added": gettext_lazy("added"),
+    "removed": gettext_lazy("removed"),
+    "fields": gettext_lazy("fields"),
+    "changes": gettext_lazy("changes"),
+    "availability": gettext_lazy("availability"),
+    "assignee": gettext_lazy("assignee"),
+    "tag": gettext_lazy("tag"),
+}
+# Values shown by their label in the reader's language (a role, an availability).
+_AUDIT_VALUES = {**dict(Role.choices), **dict(Availability.choices)}
+
+
 def audit_summary(activity: Activity) -> list[tuple[str, str]]:
     """The Activity's data as (key, text) pairs, shown escaped: names in it are untrusted."""
     pairs: list[tuple[str, str]] = []
     for key, value in (activity.data or {}).items():
-        if key.endswith("_id") or key in {"member_id", "team_id"}:
+        if key.endswith("_id"):
             continue
         if isinstance(value, list | dict):
             text = json.dumps(value, ensure_ascii=False)
         else:
-            text = str(value)
-        pairs.append((str(key)[:40], text[:300]))
+            text = str(_AUDIT_VALUES.get(value, value) if isinstance(value, str) else value)
+        pairs.append((str(_AUDIT_KEYS.get(key, key))[:40], text[:300]))
     return pairs
 
 

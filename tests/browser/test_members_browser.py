@@ -31,8 +31,11 @@ def test_an_invitation_link_shown_to_the_owner_lets_a_newcomer_join(
     newcomer.wait_for_selector("#list")
     if shots := os.environ.get("CERCLE_SCREENSHOTS"):
         page.set_viewport_size({"width": 1440, "height": 900})
-        page.goto("/settings/members/")
-        page.screenshot(path=f"{shots}/members.png", full_page=True)
+        for name in ("members", "teams", "workspace", "audit"):
+            page.goto(f"/settings/{name}/")
+            page.screenshot(path=f"{shots}/{name}.png", full_page=True)
+        page.goto("/profile/")
+        page.screenshot(path=f"{shots}/profile.png", full_page=True)
     newcomer.context.close()
     assert Member.objects.get(user__username="nina").role == "manager"
 
