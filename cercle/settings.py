@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "cercle.moderation",
     "cercle.workflow",
     "cercle.pipeline",
+    "cercle.insights",
     "cercle.simulator",
 ]
 

@@ -33,12 +33,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.utils import timezone
 
-from cercle.connectors.base import Incoming, Op
+from cercle.connectors.base import Author, Incoming, Op, PostRef
 from cercle.connectors.models import Channel
 from cercle.core.db_bulk import build, insert_rows, insert_values, update_rows
 from cercle.inbox import stages
@@ -137,6 +137,8 @@ def thread_key(item: Incoming) -> tuple[str, str]:
     return f"author:{author}", ConversationKind.THREAD
 
 
+_Cleaned = TypeVar("_Cleaned", Incoming, Author, PostRef)
+
 # The string fields of an item and of its parts, checked for NUL characters.
 _ITEM_STRINGS = ("external_id", "kind", "text", "parent_external_id", "thread_ref", "url")
 _AUTHOR_STRINGS = ("external_id", "name", "handle", "avatar_url", "profile_url")
@@ -161,7 +163,7 @@ def _without_nul(item: Incoming) -> Incoming:
     return replace(cleaned, author=author, post=post)
 
 
-def _clean_strings(obj: Any, names: tuple[str, ...]) -> Any:
+def _clean_strings(obj: _Cleaned, names: tuple[str, ...]) -> _Cleaned:
     for name in names:
         if "\x00" in getattr(obj, name):
             return replace(obj, **{n: getattr(obj, n).replace("\x00", "") for n in names})
