@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -12,6 +13,7 @@ from django.urls import reverse
 
 from cercle.connectors.base import RawEventData
 from cercle.connectors.registry import connector_for
+from cercle.core import clock
 from cercle.inbox import actions as inbox_actions
 from cercle.inbox.actions import do_assign_conversation, do_change_status, do_receive
 from cercle.inbox.models import Conversation
@@ -24,6 +26,7 @@ from cercle.workspaces.actions import (
     do_create_workspace,
     do_deactivate_member,
     do_invite_member,
+    do_revoke_invitation,
 )
 from cercle.workspaces.choices import AutomationKind, Role, Verb
 from cercle.workspaces.models import Activity, Invitation, Member
@@ -113,6 +116,19 @@ def test_an_invitation_link_works_once(owner):
     do_accept_invitation(token, username="nina", password="a long enough secret")
     with pytest.raises(ActionRefused):
         do_accept_invitation(token, username="nina2", password="a long enough secret")
+
+
+def test_an_expired_invitation_is_refused(owner):
+    token = token_of(invite(owner).url)
+    with clock.at(clock.now() + timedelta(days=8)), pytest.raises(ActionRefused):
+        do_accept_invitation(token, username="nina", password="a long enough secret")
+
+
+def test_a_revoked_invitation_link_no_longer_opens(owner, client):
+    sent = invite(owner)
+    do_revoke_invitation(owner, sent.invitation)
+    response = client.get(reverse("workspaces:accept", args=[token_of(sent.url)]))
+    assert response.status_code == 404
 
 
 def test_a_logged_in_user_joins_with_their_existing_login(owner, client):
