@@ -382,7 +382,7 @@ def other_conversations(conversation: Conversation, limit: int = 10) -> list[Con
 
 def workspace_members(member: Member) -> list[Member]:
     return list(
-        Member.objects.filter(workspace_id=member.workspace_id)
+        Member.objects.filter(workspace_id=member.workspace_id, is_active=True)
         .select_related("user")
         .order_by("id")
     )
