@@ -151,6 +151,7 @@ def conversation_context(
     can_public = (Capability.SEND_PRIVATE if is_private_thread else Capability.REPLY) in caps
     can_private = not is_private_thread and Capability.PRIVATE_REPLY in caps
     filters = queries.InboxFilters.from_query(request.GET)
+    can_reply = member.can("reply") and (can_public or can_private)
     return {
         "conversation": conversation,
         "timeline": queries.timeline(conversation),
@@ -161,7 +162,9 @@ def conversation_context(
         "can_public": can_public,
         "can_private": can_private,
         "is_private_thread": is_private_thread,
-        "can_reply": member.can("reply") and (can_public or can_private),
+        "can_reply": can_reply,
+        # The reply box's mode when nothing was typed: a public answer where one is possible.
+        "default_mode": ("reply" if can_public else "private") if can_reply else "note",
         "can_note": member.can("note"),
         "can_assign": member.can("assign"),
         "can_moderate": member.can("moderate"),
@@ -200,7 +203,11 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _after_action(
-    request: HttpRequest, conv: Conversation, error: str = "", status: int = 200
+    request: HttpRequest,
+    conv: Conversation,
+    error: str = "",
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """Re-draw the conversation pane (HTMX) or go back to the conversation page."""
     conv = queries.conversation_for(_member(request), conv.pk)
@@ -208,6 +215,7 @@ def _after_action(
         context = conversation_context(request, conv, error=error)
         # The list row shows status, assignee and SLA: update it in place (out of band).
         context["update_row"] = not error
+        context.update(extra or {})
         return render(request, "inbox/_conversation.html", context, status=status)
     if error:
         messages.error(request, error)
@@ -217,16 +225,29 @@ def _after_action(
 
 
 def _guarded(
-    request: HttpRequest, conv: Conversation, action: Callable[[], object]
+    request: HttpRequest,
+    conv: Conversation,
+    action: Callable[[], object],
+    *,
+    on_error: dict[str, Any] | None = None,
+    on_success: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    """Run `action`; refusals and missing permissions become a clear message in the pane."""
+    """Run `action`; refusals and missing permissions become a clear message in the pane.
+
+    `on_error` / `on_success` add to the re-drawn pane's context (the reply box
+    keeps what was typed after a refusal, and starts empty after a send).
+    """
     try:
         action()
     except ActionRefused as exc:
-        return _after_action(request, conv, error=str(exc), status=422)
+        return _after_action(request, conv, error=str(exc), status=422, extra=on_error)
     except PermissionDenied:
-        return _after_action(request, conv, error=_("Your role does not allow this."), status=403)
-    return _after_action(request, conv)
+        error = _("Your role does not allow this.")
+        return _after_action(request, conv, error=error, status=403, extra=on_error)
+    return _after_action(request, conv, extra=on_success)
+
+
+SEND_MODES = ("reply", "private", "note")
 
 
 @require_POST
@@ -235,11 +256,36 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
     """The reply box: public reply, private reply, or internal note."""
     member = _member(request)
     conv = queries.conversation_for(member, pk)
-    mode = request.POST.get("mode", "reply")
+    mode = request.POST.get("mode", "")
     text = request.POST.get("text", "")
+    if mode not in SEND_MODES:
+        # No silent default: a form that lost its mode must not turn a note into a reply.
+        return _after_action(
+            request,
+            conv,
+            error=_("Choose how to send it: reply or note."),
+            status=422,
+            extra={"draft_text": text},
+        )
+    # After a send the box is empty and back to its default mode, and the browser's
+    # draft of it is dropped; after a refusal it keeps the text in the mode it was written.
+    kept = {"draft_text": text, "draft_mode": mode}
+    sent = {"sent_draft": True}
     if mode == "note":
-        return _guarded(request, conv, lambda: do_add_note(member, conv, text))
-    return _guarded(request, conv, lambda: do_reply(member, conv, text, private=mode == "private"))
+        return _guarded(
+            request,
+            conv,
+            lambda: do_add_note(member, conv, text),
+            on_error=kept,
+            on_success=sent,
+        )
+    return _guarded(
+        request,
+        conv,
+        lambda: do_reply(member, conv, text, private=mode == "private"),
+        on_error=kept,
+        on_success=sent,
+    )
 
 
 @require_POST

@@ -136,34 +136,58 @@
       counter.classList.toggle("over", text.value.length > max);
     }
   }
+  // Drafts: kept in this browser per member and conversation while unsent, with the mode they
+  // were written in (a note's text must never come back as a public reply). The server marks the
+  // reply box it draws after a successful send (data-sent-draft-key): the draft is gone then.
+  function readDraft(key) {
+    try {
+      const raw = window.localStorage.getItem(key);
+      if (!raw) return null;
+      const draft = JSON.parse(raw);
+      if (draft && typeof draft.text === "string" && typeof draft.mode === "string") return draft;
+    } catch (e) { /* storage disabled, or an old plain-text draft */ }
+    try { window.localStorage.removeItem(key); } catch (e) { /* ignore */ }
+    return null;
+  }
+  function saveDraft(form) {
+    const text = $("#reply-text", form);
+    if (!text || !form.dataset.draftKey) return;
+    try {
+      if (text.value === "") window.localStorage.removeItem(form.dataset.draftKey);
+      else window.localStorage.setItem(form.dataset.draftKey, JSON.stringify({ text: text.value, mode: currentMode(form) }));
+    } catch (e) { /* storage may be disabled or full */ }
+  }
   function restoreDraft() {
     const form = replyForm();
     if (!form) return;
+    if (form.dataset.sentDraftKey) {
+      try { window.localStorage.removeItem(form.dataset.sentDraftKey); } catch (e) { /* ignore */ }
+    }
     const text = $("#reply-text", form);
-    try {
-      const saved = window.localStorage.getItem(form.dataset.draftKey);
-      if (text && saved && !text.value) text.value = saved;
-    } catch (e) { /* storage may be disabled */ }
+    const draft = form.dataset.draftKey ? readDraft(form.dataset.draftKey) : null;
+    if (text && draft && !text.value) {
+      const radio = $("input[name=mode][value=" + draft.mode + "]", form);
+      if (radio) {
+        radio.checked = true;
+        text.value = draft.text;
+      } else if (draft.mode === "note") {
+        // A note cannot be written here any more (role changed): never offer its text as a reply.
+        try { window.localStorage.removeItem(form.dataset.draftKey); } catch (e) { /* ignore */ }
+      }
+    }
     updateReplyBox();
   }
   document.addEventListener("input", function (event) {
     if (event.target.id !== "reply-text") return;
     const form = replyForm();
-    try { window.localStorage.setItem(form.dataset.draftKey, event.target.value); } catch (e) { /* ignore */ }
+    if (form) saveDraft(form);
     updateReplyBox();
   });
   document.addEventListener("change", function (event) {
-    if (event.target.name === "mode") updateReplyBox();
-  });
-  document.body.addEventListener("htmx:beforeRequest", function (event) {
-    const form = event.detail.elt;
-    if (form && form.id === "replybox") form.dataset.sentDraftKey = form.dataset.draftKey;
-  });
-  document.body.addEventListener("htmx:afterRequest", function (event) {
-    const form = event.detail.elt;
-    if (form && form.id === "replybox" && event.detail.xhr && event.detail.xhr.status === 200) {
-      try { window.localStorage.removeItem(form.dataset.sentDraftKey); } catch (e) { /* ignore */ }
-    }
+    if (event.target.name !== "mode") return;
+    const form = replyForm();
+    if (form) saveDraft(form);
+    updateReplyBox();
   });
   document.body.addEventListener("htmx:afterSettle", function (event) {
     const target = event.detail.target;
@@ -194,7 +218,7 @@
     const form = replyForm();
     if (!form) return;
     const radio = $("input[name=mode][value=" + mode + "]", form) || (mode === "reply" && $("input[name=mode][value=private]", form));
-    if (radio) { radio.checked = true; }
+    if (radio) { radio.checked = true; saveDraft(form); }
     updateReplyBox();
     const text = $("#reply-text", form);
     if (text) text.focus();
@@ -207,7 +231,9 @@
     }
     if (event.target.id === "reply-text" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      replyForm().requestSubmit();
+      const form = replyForm();
+      // Nothing to send: a stray Ctrl+Enter in an empty box does nothing.
+      if (form && event.target.value.trim() !== "") form.requestSubmit();
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
