@@ -57,8 +57,12 @@ FILTER_KEYS = (
     "from",
     "to",
     "q",
+    "scope",
     "sort",
 )
+# Where a search looks: all history (every status, every assignee) unless the user narrows it.
+SEARCH_ALL = "all"
+SEARCH_IN_VIEW = "view"
 
 
 # Ids the database can hold (a signed 64-bit integer): a larger one crashes the query.
@@ -90,6 +94,7 @@ class InboxFilters:
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
+    scope: str = SEARCH_ALL
     sort: str = "waiting"
     page: int = 1
 
@@ -111,7 +116,8 @@ class InboxFilters:
             tag=_int_or_none(query.get("tag")),
             date_from=parse_date(query.get("from", "")) if _is_date(query.get("from")) else None,
             date_to=parse_date(query.get("to", "")) if _is_date(query.get("to")) else None,
-            q=query.get("q", "")[:200].strip(),
+            q=query.get("q", "")[:200].replace("\x00", "").strip(),
+            scope=SEARCH_IN_VIEW if query.get("scope") == SEARCH_IN_VIEW else SEARCH_ALL,
             sort=sort if sort in SORTS else "waiting",
             page=min(MAX_PAGE, max(1, _int_or_none(query.get("page")) or 1)),
         )
@@ -130,6 +136,7 @@ class InboxFilters:
             "from": self.date_from.isoformat() if self.date_from else "",
             "to": self.date_to.isoformat() if self.date_to else "",
             "q": self.q,
+            "scope": self.scope if self.q and self.scope != SEARCH_ALL else "",
             "sort": "" if self.sort == "waiting" else self.sort,
         }
         values.update(overrides)
@@ -141,7 +148,12 @@ class InboxFilters:
     @property
     def is_filtered(self) -> bool:
         """Whether anything beyond the chosen view narrows the list."""
-        return bool(set(self.params()) - {"view", "sort"})
+        return bool(set(self.params()) - {"view", "sort", "scope"})
+
+    @property
+    def searches_all_history(self) -> bool:
+        """A search the user has not narrowed to the current view: every status, every assignee."""
+        return bool(self.q) and self.scope == SEARCH_ALL
 
 
 def _is_date(value: str | None) -> bool:
@@ -161,11 +173,13 @@ def filtered_conversations(member: Member, filters: InboxFilters) -> QuerySet[Co
     """The workspace's conversations matching `filters`, unsorted."""
     qs = Conversation.objects.filter(workspace_id=member.workspace_id)
     statuses, assignee = VIEWS[filters.view]
+    if filters.searches_all_history:
+        # "Search all history": the view's own limits (its statuses, "mine") do not apply;
+        # the filters the user chose (status, assignee, channel…) still narrow it.
+        statuses, assignee = tuple(Status.values), "any"
     if filters.status:
         qs = qs.filter(status=filters.status)
-    elif filters.q and filters.view == "open":
-        pass  # a search without an explicit view looks at all history
-    else:
+    elif set(statuses) != set(Status.values):
         qs = qs.filter(status__in=statuses)
     assignee = filters.assignee or assignee
     if assignee == "me":

@@ -102,6 +102,21 @@ def view_url(view: str, channel: int | None = None) -> str:
     return reverse("inbox:index") + ("?" + "&".join(params) if params else "")
 
 
+@register.filter
+def view_label(view: str) -> str:
+    """The left pane's name of a view ("All open", "Closed"…), in the team's language."""
+    labels = {
+        "open": _("All open"),
+        "mine": _("Mine"),
+        "unassigned": pgettext("view", "Unassigned"),
+        "pending": _("Pending"),
+        "snoozed": pgettext("view", "Snoozed"),
+        "closed": pgettext("view", "Closed"),
+        "all": _("All conversations"),
+    }
+    return str(labels.get(view, view))
+
+
 @register.simple_tag
 def conversation_url(conversation_id: int, filters: Any = None) -> str:
     query = filters.querystring() if filters is not None else ""
