@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from cercle.connectors.base import RawEventData
 from cercle.connectors.registry import connector_for
@@ -37,8 +38,8 @@ def test_a_sent_note_is_gone_from_the_box_and_ctrl_enter_cannot_publish_it(
     page.keyboard.press("Control+Enter")
     page.wait_for_selector(f"#timeline .item-note:has-text('{NOTE}')")
     # The new box: empty, in its default mode (public reply).
-    page.wait_for_function("document.querySelector('#reply-text').value === ''")
-    assert page.is_checked("#replybox input[name=mode][value=reply]")
+    expect(page.locator("#reply-text")).to_have_value("")
+    expect(page.locator("#replybox input[name=mode][value=reply]")).to_be_checked()
     # One more Ctrl+Enter, then a reload and another: nothing is published.
     page.focus("#reply-text")
     page.keyboard.press("Control+Enter")
@@ -67,5 +68,5 @@ def test_an_unsent_note_comes_back_after_a_reload_as_a_note(page, owner, sim_cha
     page.keyboard.press("n")
     page.keyboard.type(NOTE)
     page.reload()
-    page.wait_for_function(f"document.querySelector('#reply-text').value === {NOTE!r}")
-    assert page.is_checked("#replybox input[name=mode][value=note]")
+    expect(page.locator("#reply-text")).to_have_value(NOTE)
+    expect(page.locator("#replybox input[name=mode][value=note]")).to_be_checked()
