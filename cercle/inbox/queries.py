@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404, QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -198,10 +199,13 @@ def filtered_conversations(member: Member, filters: InboxFilters) -> QuerySet[Co
         qs = qs.filter(language=filters.language)
     if filters.tag:
         qs = qs.filter(tags__id=filters.tag)
+    if filters.date_from or filters.date_to:
+        # From/To is about when the community wrote: the latest arrival, not our own activity.
+        qs = qs.alias(arrived=Coalesce("last_inbound_at", "created_at"))
     if filters.date_from:
-        qs = qs.filter(last_activity_at__gte=_day_start(filters.date_from))
+        qs = qs.filter(arrived__gte=_day_start(filters.date_from))
     if filters.date_to:
-        qs = qs.filter(last_activity_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+        qs = qs.filter(arrived__lt=_day_start(filters.date_to + timedelta(days=1)))
     if filters.q:
         condition = conversation_search_filter(member.workspace_id, filters.q)
         if condition is not None:

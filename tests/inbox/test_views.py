@@ -346,9 +346,12 @@ def test_sla_states():
     from cercle.inbox.templatetags.inbox_tags import sla_label, sla_state
 
     now = timezone.now()
-    late = Conversation(status="open", sla_due_at=now - timedelta(hours=2))
-    soon = Conversation(status="open", sla_due_at=now + timedelta(minutes=10))
-    later = Conversation(status="open", sla_due_at=now + timedelta(hours=3))
+    waiting = now - timedelta(hours=3)
+    late = Conversation(status="open", waiting_since=waiting, sla_due_at=now - timedelta(hours=2))
+    soon = Conversation(
+        status="open", waiting_since=waiting, sla_due_at=now + timedelta(minutes=10)
+    )
+    later = Conversation(status="open", waiting_since=waiting, sla_due_at=now + timedelta(hours=3))
     assert [sla_state(c, now) for c in (late, soon, later)] == ["breached", "risk", ""]
     assert sla_label(late, now) == "late 2 h"
 
