@@ -355,6 +355,12 @@ class TimelineItem:
     message: Message | None = None
     activity: Activity | None = None
     failed_outbox_id: int | None = None
+    # Moderation done on the platform ("like", "ban"…) and asked but not done yet.
+    moderated: frozenset[str] = frozenset()
+    moderation_pending: frozenset[str] = frozenset()
+    author_banned: bool = False
+    # The moderation buttons this item offers (set by the view: platform and permissions).
+    actions: list[str] = field(default_factory=list)
 
 
 def timeline(conversation: Conversation) -> list[TimelineItem]:
@@ -376,14 +382,50 @@ def timeline(conversation: Conversation) -> list[TimelineItem]:
         .select_related("actor__user")
         .order_by("id")
     )
+    done, asked, banned = _moderation_state(conversation, messages)
     items = chain(
         (
-            TimelineItem("message", m.when, message=m, failed_outbox_id=failed.get(m.pk))
+            TimelineItem(
+                "message",
+                m.when,
+                message=m,
+                failed_outbox_id=failed.get(m.pk),
+                moderated=frozenset(done.get(m.pk, ())),
+                moderation_pending=frozenset(asked.get(m.pk, set()) - done.get(m.pk, set())),
+                author_banned=m.author_identity_id in banned,
+            )
             for m in messages
         ),
         (TimelineItem("activity", a.created_at, activity=a) for a in activities),
     )
     return sorted(items, key=lambda i: i.when)
+
+
+def _moderation_state(
+    conversation: Conversation, messages: list[Message]
+) -> tuple[dict[int, set[str]], dict[int, set[str]], set[int]]:
+    """Per message, the moderation done and asked; and the authors banned (in any conversation)."""
+    done: dict[int, set[str]] = {}
+    asked: dict[int, set[str]] = {}
+    rows = Activity.objects.filter(
+        conversation_id=conversation.pk,
+        verb__in=(Verb.MODERATED, Verb.MODERATION_REQUESTED),
+        message__isnull=False,
+    ).values_list("message_id", "verb", "data")
+    for message_id, verb, data in rows:
+        action = str(data.get("action", "")) if isinstance(data, dict) else ""
+        target = done if verb == Verb.MODERATED else asked
+        target.setdefault(message_id, set()).add(action)
+    authors = {m.author_identity_id for m in messages if m.author_identity_id}
+    banned = set(
+        Activity.objects.filter(
+            workspace_id=conversation.workspace_id,
+            verb=Verb.MODERATED,
+            data__action="ban",
+            message__author_identity_id__in=authors,
+        ).values_list("message__author_identity_id", flat=True)
+    )
+    return done, asked, banned
 
 
 def other_conversations(conversation: Conversation, limit: int = 10) -> list[Conversation]:

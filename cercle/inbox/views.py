@@ -41,8 +41,8 @@ from .actions import (
     do_tag_conversation,
     do_untag_conversation,
 )
-from .choices import ConversationKind, Kind, Status
-from .models import Conversation
+from .choices import ConversationKind, Direction, Kind, Status
+from .models import Conversation, Message
 
 ViewFunc = Callable[..., HttpResponse]
 # Moderation buttons, in display order; each needs the capability of the same name.
@@ -134,6 +134,37 @@ def _capabilities(conversation: Conversation) -> tuple[frozenset[str], int]:
     return frozenset(str(c) for c in cls.capabilities), cls.max_reply_length
 
 
+def allowed_moderation(message: Message) -> list[ActionKind]:
+    """The moderation actions the platform allows on this item, in display order."""
+    try:
+        cls = connector_class(message.channel.platform)
+    except UnknownPlatform:
+        return []
+    allowed = cls.moderation_actions(message.kind, is_private=message.is_private)
+    return [action for action in MODERATION_ACTIONS if action in allowed]
+
+
+def _offered_actions(item: queries.TimelineItem) -> list[str]:
+    """The buttons under one inbound item: what applies, minus what is done or under way."""
+    m = item.message
+    if m is None or m.direction != Direction.INBOUND or not m.external_id or m.deleted_at:
+        return []
+    offered = []
+    for action in allowed_moderation(m):
+        if action in item.moderation_pending:
+            continue
+        if action == ActionKind.HIDE and m.is_hidden:
+            continue
+        if action == ActionKind.UNHIDE and not m.is_hidden:
+            continue
+        if action == ActionKind.LIKE and ActionKind.LIKE in item.moderated:
+            continue
+        if action == ActionKind.BAN and item.author_banned:
+            continue
+        offered.append(str(action))
+    return offered
+
+
 def _platform_label(platform: str) -> str:
     try:
         return str(connector_class(platform).label)
@@ -152,12 +183,17 @@ def conversation_context(
     can_private = not is_private_thread and Capability.PRIVATE_REPLY in caps
     filters = queries.InboxFilters.from_query(request.GET)
     can_reply = member.can("reply") and (can_public or can_private)
+    items = queries.timeline(conversation)
+    if member.can("moderate"):
+        for item in items:
+            if item.message is not None:
+                item.message.channel = conversation.channel
+                item.actions = _offered_actions(item)
     return {
         "conversation": conversation,
-        "timeline": queries.timeline(conversation),
+        "timeline": items,
         "others": queries.other_conversations(conversation),
         "capabilities": caps,
-        "moderation_actions": [str(a) for a in MODERATION_ACTIONS if str(a) in caps],
         "max_reply_length": max_length,
         "can_public": can_public,
         "can_private": can_private,
@@ -379,6 +415,10 @@ def moderate(request: HttpRequest, message_pk: int) -> HttpResponse:
         return _after_action(request, conv, error=_("Unknown action."), status=422)
     if kind not in MODERATION_ACTIONS:
         return _after_action(request, conv, error=_("Unknown action."), status=422)
+    if kind not in allowed_moderation(message):
+        return _after_action(
+            request, conv, error=_("The platform does not allow this on this item."), status=422
+        )
     return _guarded(request, conv, lambda: do_moderate_message(member, message, kind))
 
 
