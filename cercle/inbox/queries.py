@@ -213,6 +213,11 @@ def filtered_conversations(member: Member, filters: InboxFilters) -> QuerySet[Co
     return qs
 
 
+def in_list(member: Member, filters: InboxFilters, conversation: Conversation) -> bool:
+    """Whether `conversation` belongs to the list drawn with `filters` (after an action changed it)."""
+    return filtered_conversations(member, filters).filter(pk=conversation.pk).exists()
+
+
 def _sorted(qs: QuerySet[Conversation], sort: str) -> QuerySet[Conversation]:
     if sort == "newest":
         return qs.order_by("-last_activity_at", "-id")

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -172,6 +172,13 @@ def _platform_label(platform: str) -> str:
         return platform
 
 
+def _shown_filters(request: HttpRequest) -> queries.InboxFilters:
+    """The filters of the list on screen: in the URL, or sent along with a button's form."""
+    if request.method == "POST" and "filters" in request.POST:
+        return queries.InboxFilters.from_query(QueryDict(request.POST.get("filters", "")))
+    return queries.InboxFilters.from_query(request.GET)
+
+
 def conversation_context(
     request: HttpRequest, conversation: Conversation, error: str = ""
 ) -> dict[str, Any]:
@@ -181,7 +188,7 @@ def conversation_context(
     is_private_thread = conversation.kind == ConversationKind.PRIVATE
     can_public = (Capability.SEND_PRIVATE if is_private_thread else Capability.REPLY) in caps
     can_private = not is_private_thread and Capability.PRIVATE_REPLY in caps
-    filters = queries.InboxFilters.from_query(request.GET)
+    filters = _shown_filters(request)
     can_reply = member.can("reply") and (can_public or can_private)
     items = queries.timeline(conversation)
     if member.can("moderate"):
@@ -246,11 +253,16 @@ def _after_action(
     extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """Re-draw the conversation pane (HTMX) or go back to the conversation page."""
-    conv = queries.conversation_for(_member(request), conv.pk)
+    member = _member(request)
+    conv = queries.conversation_for(member, conv.pk)
     if _is_htmx(request):
         context = conversation_context(request, conv, error=error)
-        # The list row shows status, assignee and SLA: update it in place (out of band).
+        # The list row shows status, assignee and SLA: update it in place (out of band),
+        # or take it out of the list when it no longer belongs there (closed from "All open").
         context["update_row"] = not error
+        if not error:
+            shown = _shown_filters(request)
+            context["row_left_list"] = not queries.in_list(member, shown, conv)
         context.update(extra or {})
         return render(request, "inbox/_conversation.html", context, status=status)
     if error:

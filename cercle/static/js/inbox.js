@@ -55,26 +55,38 @@
       }
     }).catch(function () { /* the next event tries again */ });
   }, 500);
+  let refreshFor = null;
   const refreshConversation = debounce(function () {
     const root = $("#conv-root");
-    if (!root) return;
+    // The team may have moved on (closed it with `e`, opened another) since the event came.
+    if (!root || root.dataset.conversation !== refreshFor) return;
     const text = $("#reply-text");
     const busy = text && (text.value.trim() !== "" || document.activeElement === text);
+    const headers = { "X-Cercle-Refresh": refreshFor };
     if (busy) {
       // Never touch the reply box while someone writes in it: refresh the timeline only.
-      htmx.ajax("GET", root.dataset.timelineUrl, { target: "#timeline", swap: "outerHTML" });
+      htmx.ajax("GET", root.dataset.timelineUrl, { target: "#timeline", swap: "outerHTML", headers: headers });
     } else {
-      const url = window.location.pathname.indexOf("/c/") === 0 ? window.location.pathname + window.location.search : root.dataset.timelineUrl.replace(/timeline\/$/, "");
-      htmx.ajax("GET", url, { target: "#conversation", swap: "innerHTML" });
+      const url = root.dataset.timelineUrl.replace(/timeline\/$/, "") + window.location.search;
+      htmx.ajax("GET", url, { target: "#conversation", swap: "innerHTML", headers: headers });
     }
   }, 300);
+  // A live refresh that lands after the team opened another conversation is dropped.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    const config = event.detail.requestConfig;
+    const refreshing = config && config.headers && config.headers["X-Cercle-Refresh"];
+    if (refreshing && refreshing !== openConversationId()) event.detail.shouldSwap = false;
+  });
 
   function onEvent(event) {
     let data;
     try { data = JSON.parse(event.data); } catch (e) { return; }
     refreshCounts();
     if (data.verb === "received") checkNew();
-    if (data.conversation && String(data.conversation) === openConversationId()) refreshConversation();
+    if (data.conversation && String(data.conversation) === openConversationId()) {
+      refreshFor = String(data.conversation);
+      refreshConversation();
+    }
   }
 
   if (window.EventSource && listBox.dataset.liveUrl) {
@@ -189,10 +201,35 @@
     if (form) saveDraft(form);
     updateReplyBox();
   });
+  // `e` closes the open conversation and opens the next one of the list (the previous one
+  // when it was the last); the closed row leaves a list of open conversations (the server
+  // says so out of band).
+  let nextAfterClose = null;
+  function closeAndNext() {
+    const button = $("#btn-close");
+    const id = openConversationId();
+    if (!button || !id) return;
+    const all = rows();
+    const index = all.findIndex((row) => row.dataset.conversation === id);
+    const next = index >= 0 ? all[index + 1] || all[index - 1] : all[0];
+    nextAfterClose = next ? { closing: id, next: next.dataset.conversation } : null;
+    button.click();
+  }
+  function openNextAfterClose() {
+    const pending = nextAfterClose;
+    nextAfterClose = null;
+    // Only once the close went through (the pane shows "Reopen"), never after a refusal.
+    if (!pending || openConversationId() !== pending.closing || !$("#btn-reopen")) return;
+    refreshFor = null;  // the closed one's live refresh would bring it back
+    const row = rows().find((r) => r.dataset.conversation === pending.next);
+    const link = row && $("a", row);
+    if (link) { link.click(); link.focus(); }
+  }
+
   document.body.addEventListener("htmx:afterSettle", function (event) {
     const target = event.detail.target;
     if (!target) return;
-    if (target.id === "conversation") { restoreDraft(); markOpen(); }
+    if (target.id === "conversation") { restoreDraft(); markOpen(); openNextAfterClose(); }
     if (target.id === "list") { selected = -1; markOpen(); const b = banner(); if (b) b.hidden = true; }
   });
   restoreDraft();
@@ -251,7 +288,7 @@
       case "r": focusReply("reply"); break;
       case "n": focusReply("note"); break;
       case "a": clickIf("#btn-assign-me"); break;
-      case "e": clickIf("#btn-close"); break;
+      case "e": closeAndNext(); break;
       case "A": { const el = $("#assign-select"); if (el) el.focus(); break; }
       case "t": { const el = $("#tag-name"); if (el) el.focus(); break; }
       case "s": { const el = $("#snooze-select"); if (el) el.focus(); break; }
