@@ -35,6 +35,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         **where,
         workers=args.processes,
         log_level="warning",
+        # uvicorn's records go through Django's LOGGING (root handler and its filters):
+        # one format, and no traceback for a client that went away.
+        log_config=None,
         proxy_headers=True,
         timeout_graceful_shutdown=2,
     )

@@ -248,7 +248,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # 403s and clients that went away keep their line but print no traceback.
+    "filters": {"quiet": {"()": "cercle.logfilters.QuietOrdinaryErrors"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("CERCLE_LOG_LEVEL", "WARNING")},
     "loggers": {
         "cercle": {"level": os.environ.get("CERCLE_LOG_LEVEL", "INFO"), "propagate": True},
