@@ -54,7 +54,7 @@ def test_the_server_answers_on_the_socket_the_demo_bound(tmp_path):
         "DJANGO_SETTINGS_MODULE": "cercle.settings",
     }
     fd = listener.fileno()
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [sys.executable, "-m", "cercle", "serve", "--fd", str(fd)], env=env, pass_fds=(fd,)
     )
     listener.close()
