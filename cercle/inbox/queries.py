@@ -199,13 +199,14 @@ def filtered_conversations(member: Member, filters: InboxFilters) -> QuerySet[Co
         qs = qs.filter(language=filters.language)
     if filters.tag:
         qs = qs.filter(tags__id=filters.tag)
-    if filters.date_from or filters.date_to:
-        # From/To is about when the community wrote: the latest arrival, not our own activity.
-        qs = qs.alias(arrived=Coalesce("last_inbound_at", "created_at"))
+    # From/To is about when the community wrote: the latest arrival, not our own activity.
+    bounds: dict[str, datetime] = {}
     if filters.date_from:
-        qs = qs.filter(arrived__gte=_day_start(filters.date_from))
+        bounds["arrived__gte"] = _day_start(filters.date_from)
     if filters.date_to:
-        qs = qs.filter(arrived__lt=_day_start(filters.date_to + timedelta(days=1)))
+        bounds["arrived__lt"] = _day_start(filters.date_to + timedelta(days=1))
+    if bounds:
+        qs = qs.alias(arrived=Coalesce("last_inbound_at", "created_at")).filter(**bounds)
     if filters.q:
         condition = conversation_search_filter(member.workspace_id, filters.q)
         if condition is not None:
