@@ -224,6 +224,8 @@ def _run_demo(
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, _on_signal)
+    # Ctrl-C reaches the children too: stop quietly rather than report that one "exited".
+    previous_int = signal.signal(signal.SIGINT, _on_signal)
     env = _child_env()
     # Our own interpreter and our own arguments: nothing here comes from outside.
     fd = listener.fileno()
@@ -243,8 +245,9 @@ def _run_demo(
     status = 0
     try:
         if not _wait_until_up(cercle_url + "/", children[0]):
-            _say(_("The web server did not start; stopping."))
-            status = 1
+            if not stop.is_set():
+                _say(_("The web server did not start; stopping."))
+                status = 1
             return status
         platform.deliver = sender.deliver
         live.start()
@@ -283,4 +286,5 @@ def _run_demo(
         platform.stop()
         sender.close()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     return status
