@@ -249,7 +249,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     # 403s and clients that went away keep their line but print no traceback.
-    "filters": {"quiet": {"()": "cercle.logfilters.QuietOrdinaryErrors"}},
+    "filters": {"quiet": {"()": "cercle.core.logfilters.QuietOrdinaryErrors"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet"]}
     },

@@ -28,7 +28,7 @@ def test_a_403_is_logged_without_a_traceback(client, workspace, server_log):
     user = do_create_user("paul", "correct horse battery")
     do_add_member(workspace, user, Role.VIEWER)
     client.force_login(user)
-    response = client.post(reverse("connectors:add"))
+    response = client.post(reverse("pipeline:add"))
     log = server_log.getvalue()
     assert (response.status_code, "Forbidden" in log, "Traceback" in log) == (403, True, False)
 

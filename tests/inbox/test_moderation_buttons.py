@@ -6,12 +6,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from cercle.connectors.actions import do_record_delivery
 from cercle.connectors.base import ActionKind, Capability, Delivery, RawEventData
-from cercle.connectors.models import Outbox
 from cercle.connectors.registry import connector_class, connector_for
 from cercle.inbox.actions import do_moderate_message, do_receive
-from cercle.inbox.models import Message
+from cercle.inbox.models import Message, Outbox
+from cercle.pipeline.actions import do_record_delivery
 from tests.conftest import sim_body, sim_event
 
 
