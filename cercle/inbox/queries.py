@@ -152,6 +152,11 @@ class InboxFilters:
         return bool(set(self.params()) - {"view", "sort", "scope"})
 
     @property
+    def is_narrowed(self) -> bool:
+        """Whether a filter the user chose (status, channel, date…) narrows a search."""
+        return bool(set(self.params()) - {"view", "sort", "scope", "q"})
+
+    @property
     def searches_all_history(self) -> bool:
         """A search the user has not narrowed to the current view: every status, every assignee."""
         return bool(self.q) and self.scope == SEARCH_ALL

@@ -183,3 +183,11 @@ def test_the_search_scope_is_shown_with_the_results(client, owner, people):
     client.force_login(owner.user)
     response = client.get(reverse("inbox:index"), {"q": "lampe", "view": "closed"})
     assert "Searching all history" in response.content.decode()
+
+
+def test_a_plain_search_says_it_covers_everything(client, owner, people):
+    from django.urls import reverse
+
+    client.force_login(owner.user)
+    page = client.get(reverse("inbox:index"), {"q": "lampe"}).content.decode()
+    assert "Searching all history: every status, every assignee." in page
