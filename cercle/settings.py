@@ -243,6 +243,13 @@ CERCLE_INGEST_BATCH = int(os.environ.get("CERCLE_INGEST_BATCH", "500"))
 
 # Where the embedded SSE stream looks for new activity (seconds).
 CERCLE_LIVE_POLL_SECONDS = float(os.environ.get("CERCLE_LIVE_POLL_SECONDS", "0.5"))
+# Languages a community plausibly writes in (ISO 639-1), besides each workspace's own:
+# language detection answers only among these, else "unknown".
+CERCLE_LANGUAGES = [
+    code.strip()
+    for code in os.environ.get("CERCLE_LANGUAGES", "fr,en,de,es,it,nl,pt").split(",")
+    if code.strip()
+]
 
 LOGGING = {
     "version": 1,
