@@ -256,12 +256,23 @@ CERCLE_INGEST_BATCH = int(os.environ.get("CERCLE_INGEST_BATCH", "500"))
 
 # Where the embedded SSE stream looks for new activity (seconds).
 CERCLE_LIVE_POLL_SECONDS = float(os.environ.get("CERCLE_LIVE_POLL_SECONDS", "0.5"))
+# Languages a community plausibly writes in (ISO 639-1), besides each workspace's own:
+# language detection answers only among these, else "unknown".
+CERCLE_LANGUAGES = [
+    code.strip()
+    for code in os.environ.get("CERCLE_LANGUAGES", "fr,en,de,es,it,nl,pt").split(",")
+    if code.strip()
+]
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # 403s and clients that went away keep their line but print no traceback.
+    "filters": {"quiet": {"()": "cercle.core.logfilters.QuietOrdinaryErrors"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("CERCLE_LOG_LEVEL", "WARNING")},
     "loggers": {
         "cercle": {"level": os.environ.get("CERCLE_LOG_LEVEL", "INFO"), "propagate": True},
