@@ -110,7 +110,9 @@ def test_the_customer_answering_our_reply_arrives_as_a_webhook(
         send_due()
         sender.close()
     reaction = (
-        RawEvent.objects.filter(channel=channels["reviews"], source="webhook").order_by("-id").first()
+        RawEvent.objects.filter(channel=channels["reviews"], source="webhook")
+        .order_by("-id")
+        .first()
     )
     event = json.loads(bytes(reaction.body))["events"][0]
     assert (event["author"]["id"], event["parent_id"]) == ("u0001", platform.actions[0].created_id)

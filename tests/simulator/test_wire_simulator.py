@@ -24,7 +24,9 @@ def platform():
 def test_webhooks_are_signed_and_parse_back_into_the_same_items(platform, workspace):
     channels = connect_channels(workspace, platform)
     events = [
-        e for k, e in Community(2).events_between(START, START + timedelta(days=2)) if k == "reviews"
+        e
+        for k, e in Community(2).events_between(START, START + timedelta(days=2))
+        if k == "reviews"
     ]
     wire = platform.wires["reviews"]
     connector = connector_for(channels["reviews"])
