@@ -281,6 +281,17 @@ class Connector(ABC):
         """
         raise BadSignature("this platform does not push webhooks")
 
+    def accounts(self, raw: RawEventData) -> set[str] | None:
+        """The platform accounts a verified delivery is addressed to, or None when it has no address.
+
+        Platforms whose one app serves many accounts (Meta) name the account of
+        each part of a delivery: the hook stores the delivery once for each
+        channel owning one of them (same platform, `external_id`), and `parse`
+        keeps only the parts of its own channel. None: the delivery belongs to
+        the channel whose URL received it. Pure; raise BadPayload.
+        """
+        return None
+
     @abstractmethod
     def parse(self, raw: RawEventData) -> list[Incoming]:
         """Pure: platform JSON → Incoming items. No DB, no network. Raise BadPayload."""

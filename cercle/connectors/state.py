@@ -39,3 +39,21 @@ def store_credentials(channel: Channel, tokens: OAuthTokens) -> None:
     if _credentials_store is None:
         raise RuntimeError("no credentials store installed (is cercle.pipeline installed?)")
     _credentials_store(channel, tokens)
+
+
+def count_unknown_accounts(channel: Channel, accounts: set[str]) -> None:
+    """Count a delivery that reached `channel` for accounts no channel owns (shown on its page).
+
+    Bookkeeping like the quota (no Activity: nothing was stored, and a flood of
+    foreign deliveries must not flood the log).
+    """
+    from django.db.models import F
+    from django.utils import timezone
+
+    from .models import Channel
+
+    Channel.objects.filter(pk=channel.pk).update(
+        unknown_account_deliveries=F("unknown_account_deliveries") + 1,
+        unknown_account_last=sorted(accounts)[0][:200],
+        unknown_account_last_at=timezone.now(),
+    )

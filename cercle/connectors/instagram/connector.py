@@ -13,10 +13,7 @@ See README.md for the platform facts.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +25,6 @@ from django.utils.translation import gettext as _
 from cercle.connectors.state import save_quota
 
 from ..base import (
-    BadSignature,
     Capability,
     Connector,
     Delivery,
@@ -41,10 +37,13 @@ from ..base import (
     TokenRevoked,
     UnknownResult,
 )
+from ..meta import webhooks
+from ..meta.webhooks import SIGNATURE_HEADER, sign, signature_ok
 from . import inbound, outbound
 from .client import DEFAULT_DIALOG_BASE, InstagramClient, dialog_url
 
-SIGNATURE_HEADER = "X-Hub-Signature-256"
+__all__ = ["SIGNATURE_HEADER", "InstagramConnector", "sign", "signature_ok"]
+
 # Permissions asked at consent: read/answer comments, DMs, and find the Page's IG account.
 SCOPES = (
     "instagram_basic",
@@ -56,24 +55,10 @@ SCOPES = (
     "business_management",
 )
 WEBHOOK_FIELDS = ("comments", "live_comments", "mentions", "messages", "message_edit")
-# Meta's hub.challenge is a number; anything else is not echoed back.
-CHALLENGE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 REFRESH_MARGIN = timedelta(days=7)
 DEFAULT_POLL_MEDIA = 10
 # Meta's names of the app credentials → the generic OAuth names (settings.CERCLE_PLATFORM_APPS).
 GENERIC_NAMES = {"app_id": "client_id", "app_secret": "client_secret"}
-
-
-def sign(body: bytes, app_secret: str) -> str:
-    """The `X-Hub-Signature-256` value Meta sends: sha256=<hex HMAC-SHA256(app_secret, raw body)>."""
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_ok(body: bytes, header: str, app_secret: str) -> bool:
-    """Constant-time check of a signature header over the raw bytes as received."""
-    if not app_secret or not header:
-        return False
-    return hmac.compare_digest(sign(body, app_secret).encode(), header.strip().encode())
 
 
 class InstagramConnector(Connector):
@@ -135,27 +120,16 @@ class InstagramConnector(Connector):
 
     def verify(self, request: HttpRequest) -> HttpResponse | None:
         """Answer Meta's `hub.challenge` handshake, or check `X-Hub-Signature-256` over the raw body."""
-        if request.method == "GET":
-            mode = request.GET.get("hub.mode", "")
-            token = request.GET.get("hub.verify_token", "")
-            challenge = request.GET.get("hub.challenge", "")
-            expected = self.channel.verify_token or ""
-            if (
-                mode != "subscribe"
-                or not expected
-                or not hmac.compare_digest(token.encode(), expected.encode())
-                or not CHALLENGE.fullmatch(challenge)
-            ):
-                raise BadSignature("bad hub.verify_token or hub.challenge")
-            return HttpResponse(challenge, content_type="text/plain; charset=utf-8")
-        if not signature_ok(
-            request.body, request.headers.get(SIGNATURE_HEADER, ""), self._credential("app_secret")
-        ):
-            raise BadSignature(f"bad {SIGNATURE_HEADER}")
-        return None
+        return webhooks.verify_request(
+            request, self.channel.verify_token or "", self._credential("app_secret")
+        )
+
+    def accounts(self, raw: RawEventData) -> set[str]:
+        """The Instagram accounts a delivery's entries are for (one Meta app serves many)."""
+        return webhooks.entry_accounts(raw.body, inbound.WEBHOOK_OBJECT)
 
     def parse(self, raw: RawEventData) -> list[Incoming]:
-        """Webhook deliveries → items (pure). Polled pages are parsed by `poll` itself."""
+        """The entries of this channel's account only (pure). Polled pages are parsed by `poll`."""
         return inbound.parse_webhook(raw.body, (self.ig_user_id,))
 
     def poll(self, cursor: str | None) -> Page:
@@ -234,7 +208,11 @@ class InstagramConnector(Connector):
 
     def _counted(self, bucket: str, limit: int, client: InstagramClient) -> dict[str, Any]:
         return outbound.record_write(
-            self.channel.quota or {}, bucket, limit, timezone.now(), client.last_usage
+            self.channel.quota or {},
+            bucket,
+            limit,
+            timezone.now(),
+            client.last_usage.percent if client.last_usage else 0,
         )
 
     def reconcile(self, action: OutboundAction) -> Delivery | None:
