@@ -318,8 +318,14 @@ class Connector(ABC):
         """Trade the OAuth code for (long-lived) credentials."""
         raise NotImplementedError
 
-    def refresh_credentials(self) -> OAuthTokens | None:
-        """Refresh credentials that expire soon; None when nothing to do."""
+    def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
+        """Refresh credentials that expire soon; None when nothing to do.
+
+        Called only by `cercle.pipeline.refresh`, under the channel's row lock;
+        a connector never refreshes (nor stores credentials) on its own.
+        `force`: the platform refused the access token, refresh it even if it
+        does not look due.
+        """
         return None
 
     def test_connection(self) -> str:

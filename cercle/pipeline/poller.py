@@ -17,8 +17,9 @@ from cercle.connectors.base import (
 )
 from cercle.connectors.choices import Health
 from cercle.connectors.models import Channel
-from cercle.connectors.registry import connector_class, connector_for
+from cercle.connectors.registry import connector_class
 from cercle.pipeline.actions import do_pause_channel, do_set_channel_health, do_store_polled_page
+from cercle.pipeline.refresh import fresh_connector
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def due_channels() -> list[Channel]:
 
 def poll_channel(channel: Channel) -> int:
     """Fetch pages until caught up (bounded); each page is stored with its cursor atomically."""
-    connector = connector_for(channel)
+    connector = fresh_connector(channel)
     received = 0
     try:
         for _ in range(MAX_PAGES_PER_RUN):

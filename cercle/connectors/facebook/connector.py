@@ -276,7 +276,7 @@ class FacebookConnector(Connector):
         user_token, user_expires = self._long_lived(short)
         return self._page_token(user_token, user_expires)
 
-    def refresh_credentials(self) -> OAuthTokens | None:
+    def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
         """Renew a Page token that expires (one from a short-lived user token) while the user token lives."""
         credentials = self._credentials()
         expires_at = timestamp(credentials.get("expires_at") or None)

@@ -305,7 +305,7 @@ class InstagramConnector(Connector):
             )
         )
 
-    def refresh_credentials(self) -> OAuthTokens | None:
+    def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
         """Re-exchange the long-lived user token a week before it expires (Page tokens themselves do not)."""
         credentials = self.channel.credentials
         raw_expiry = credentials.get("expires_at") or credentials.get("user_token_expires_at")

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.connectors.state import save_quota, store_credentials
+from cercle.connectors.state import refresh_now, save_quota
 
 from ..base import (
     BadPayload,
@@ -168,17 +168,16 @@ class YouTubeConnector(Connector):
         return QuotaBook(self.channel.quota, limit, lambda state: save_quota(self.channel, state))
 
     def _client(self, access_token: str | None = None) -> YouTubeClient:
+        """A client with the stored token (the pipeline refreshes it before use, under the row lock)."""
         credentials = self.channel.credentials
         token = access_token or str(credentials.get("access_token", ""))
-        if access_token is None and self._expires_soon(credentials):
-            token = self._refresh_and_store() or token
         return YouTubeClient(
             self.http,
             api_base=str(self.channel.config.get("api_base", "")),
             access_token=token,
             quota=self._quota(),
             # A token given explicitly (the OAuth exchange) is not refreshed from stored credentials.
-            refresh=self._refresh_and_store
+            refresh=self._refresh_refused
             if access_token is None and credentials.get("refresh_token")
             else None,
         )
@@ -444,10 +443,10 @@ class YouTubeConnector(Connector):
             return True
         return expires_at - REFRESH_MARGIN <= timezone.now()
 
-    def refresh_credentials(self) -> OAuthTokens | None:
-        """A new access token when the current one expires within five minutes, else None."""
+    def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
+        """A new access token when the current one expires within five minutes (or `force`), else None."""
         credentials = self.channel.credentials
-        if credentials.get("access_token") and not self._expires_soon(credentials):
+        if not force and credentials.get("access_token") and not self._expires_soon(credentials):
             return None
         return self._refresh_tokens(credentials)
 
@@ -474,14 +473,16 @@ class YouTubeConnector(Connector):
         updated["refresh_token"] = str(data.get("refresh_token") or refresh_token)
         return OAuthTokens(credentials=updated, expires_at=expiry(data))
 
-    def _refresh_and_store(self) -> str | None:
-        """Refresh now (token refused or about to expire) and keep it; None without a refresh token."""
-        credentials = self.channel.credentials
-        if not credentials.get("refresh_token"):
-            return None
-        tokens = self._refresh_tokens(credentials)
-        store_credentials(self.channel, tokens)
-        return str(tokens.credentials["access_token"])
+    def _refresh_refused(self) -> str | None:
+        """Google refused the access token (401): the token to retry with once, or None.
+
+        The pipeline refreshes under the channel's row lock (`state.refresh_now`);
+        when another worker already did, its new token is the one to use.
+        """
+        refused = str(self.channel.credentials.get("access_token", ""))
+        refresh_now(self.channel)
+        current = str(self.channel.credentials.get("access_token", ""))
+        return current if current and current != refused else None
 
     def test_connection(self) -> str:
         """One cheap call (channels.list, 1 unit): the channel's name and id."""
