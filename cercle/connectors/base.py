@@ -12,7 +12,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
     from .http import PlatformHttp
     from .models import Channel
+
+
+# Time between polls of a channel whose connector names none.
+DEFAULT_POLL_SECONDS = 60.0
 
 
 class Capability(enum.StrEnum):
@@ -120,6 +124,8 @@ class Page:
     # Raw page kept as a RawEvent for audit/replay (bytes as received).
     raw: bytes = b""
     has_more: bool = False
+    # When to poll next (a quota plan, a reset); None: after the channel's poll interval.
+    next_poll_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +305,14 @@ class Connector(ABC):
     def poll(self, cursor: str | None) -> Page:
         """Fetch items newer than `cursor` (only with Capability.POLL)."""
         raise NotImplementedError
+
+    def poll_interval(self) -> timedelta:
+        """Time between two polls when the last page named no time (`config["poll_interval"]`, seconds)."""
+        try:
+            seconds = float(self.channel.config.get("poll_interval", DEFAULT_POLL_SECONDS))
+        except (TypeError, ValueError):
+            seconds = DEFAULT_POLL_SECONDS
+        return timedelta(seconds=max(1.0, seconds))
 
     # outbound
     def perform(self, action: OutboundAction) -> Delivery:

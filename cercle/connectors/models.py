@@ -33,8 +33,6 @@ class Channel(models.Model):
     cursor = models.TextField(blank=True, default="")
     health = models.CharField(max_length=16, choices=Health.choices, default=Health.OK)
     health_detail = models.TextField(blank=True, default="")
-    # Quota: {"used": int, "limit": int, "resets_at": iso} where the platform counts units.
-    quota = models.JSONField(default=dict, blank=True)
     # No outbound call before this time (429 or exhausted quota).
     paused_until = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)

@@ -1,6 +1,6 @@
 """What a connector may record about its own channel while it talks to the platform.
 
-Quota counters are adapter bookkeeping (no Activity: they change on every
+Quota counters live in `connectors.quota` (no Activity: they change on every
 call). Refreshing credentials is not a connector's business: the pipeline does
 it under the channel's row lock (`cercle.pipeline.refresh`). A connector whose
 token the platform refuses mid-call asks for it through `refresh_now`, a hook
@@ -11,7 +11,7 @@ pipeline.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .models import Channel
@@ -19,14 +19,6 @@ if TYPE_CHECKING:
 # refresh(channel, force=True) -> whether it refreshed; updates `channel` in place.
 CredentialsRefresher = Callable[["Channel"], bool]
 _refresher: CredentialsRefresher | None = None
-
-
-def save_quota(channel: Channel, quota: dict[str, Any]) -> None:
-    """Keep the channel's quota counters (what the platform's headers or our own count say)."""
-    from .models import Channel
-
-    Channel.objects.filter(pk=channel.pk).update(quota=quota)
-    channel.quota = quota
 
 
 def set_credentials_refresher(refresher: CredentialsRefresher) -> None:

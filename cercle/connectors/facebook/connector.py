@@ -17,8 +17,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.connectors.state import save_quota
-
 from ..base import (
     Capability,
     Connector,
@@ -31,7 +29,7 @@ from ..base import (
     Rejected,
 )
 from ..meta import webhooks
-from ..meta.graph import Usage
+from ..meta.graph import usage_recorder
 from ..meta.webhooks import SIGNATURE_HEADER, sign
 from . import client as graph
 from .client import GraphClient
@@ -116,22 +114,8 @@ class FacebookConnector(Connector):
             if token is not None
             else str(credentials.get("page_access_token") or credentials.get("access_token", "")),
             app_secret=self._app_secret(),
-            on_usage=self._record_usage,
+            on_usage=usage_recorder(self.channel),
         )
-
-    def _record_usage(self, usage: Usage) -> None:
-        """Keep the percentage Meta reports as the channel's quota meter."""
-        quota: dict[str, Any] = {
-            "used": usage.percent,
-            "limit": 100,
-            "unit": "percent",
-            "headers": usage.headers,
-        }
-        regain = usage.regain_at()
-        if regain is not None:
-            quota["resets_at"] = regain.isoformat()
-        if quota != self.channel.quota:
-            save_quota(self.channel, quota)
 
     # --- inbound -----------------------------------------------------------------
 

@@ -22,11 +22,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.connectors.state import save_quota
-
+from .. import quota
 from ..base import (
     Capability,
     Connector,
+    ConnectorError,
     Delivery,
     Incoming,
     OAuthTokens,
@@ -38,7 +38,9 @@ from ..base import (
     UnknownResult,
 )
 from ..meta import webhooks
+from ..meta.graph import usage_recorder
 from ..meta.webhooks import SIGNATURE_HEADER, sign, signature_ok
+from ..quota import Window
 from . import inbound, outbound
 from .client import DEFAULT_DIALOG_BASE, InstagramClient, dialog_url
 
@@ -114,6 +116,7 @@ class InstagramConnector(Connector):
             api_base=self._api_base(),
             access_token=self._credential("access_token") if access_token is None else access_token,
             app_secret=self._credential("app_secret"),
+            on_usage=usage_recorder(self.channel),
         )
 
     # --- inbound -------------------------------------------------------------------
@@ -188,32 +191,31 @@ class InstagramConnector(Connector):
         default = outbound.DEFAULT_LIMITS[bucket]
         return min(default, int(configured)) if configured else default
 
+    def quota_window(self, bucket: str) -> Window:
+        """The rolling-hour window a comment write or a private reply is counted in."""
+        return Window(
+            name=bucket,
+            limit=self._limit(bucket),
+            period=outbound.WINDOW,
+            rolling=True,
+            message=outbound.LIMIT_MESSAGES[bucket],
+        )
+
     def perform(self, action: OutboundAction) -> Delivery:
         """Do the action; comment writes and private replies are counted per rolling hour first."""
-
         client = self._client()
         bucket = outbound.BUCKET_OF.get(action.kind)
         if bucket is None:
             return outbound.perform(client, self.ig_user_id, action)
-        limit = self._limit(bucket)
-        outbound.check_limit(self.channel.quota or {}, bucket, limit, timezone.now())
+        window = self.quota_window(bucket)
+        quota.take(self.channel, window)
         try:
-            delivery = outbound.perform(client, self.ig_user_id, action)
+            return outbound.perform(client, self.ig_user_id, action)
         except UnknownResult:
-            # The write may have happened: it counts against the limit either way.
-            save_quota(self.channel, self._counted(bucket, limit, client))
+            raise  # the write may have happened: it stays counted
+        except ConnectorError:
+            quota.give_back(self.channel, window)  # refused: nothing was written
             raise
-        save_quota(self.channel, self._counted(bucket, limit, client))
-        return delivery
-
-    def _counted(self, bucket: str, limit: int, client: InstagramClient) -> dict[str, Any]:
-        return outbound.record_write(
-            self.channel.quota or {},
-            bucket,
-            limit,
-            timezone.now(),
-            client.last_usage.percent if client.last_usage else 0,
-        )
 
     def reconcile(self, action: OutboundAction) -> Delivery | None:
         """Find what an ambiguous earlier attempt created (Instagram has no idempotency key)."""

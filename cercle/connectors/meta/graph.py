@@ -17,11 +17,12 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from django.utils import timezone
 
+from .. import quota
 from ..base import (
     ConnectorError,
     PermissionDenied,
@@ -32,6 +33,9 @@ from ..base import (
 )
 from ..http import PlatformHttp
 from ..ratelimit import retry_at_from_headers
+
+if TYPE_CHECKING:
+    from ..models import Channel
 
 # The one pinned Graph API version (https://developers.facebook.com/docs/graph-api/changelog).
 GRAPH_VERSION = "v21.0"
@@ -290,3 +294,18 @@ def expires_at(answer: Mapping[str, Any]) -> datetime | None:
     if isinstance(expires_in, int) and not isinstance(expires_in, bool) and expires_in > 0:
         return timezone.now() + timedelta(seconds=expires_in)
     return None
+
+
+# The window Meta's usage headers describe: percentages of the app's, Page's or account's limits.
+USAGE_WINDOW = "graph_usage"
+USAGE_PERIOD = timedelta(hours=1)
+
+
+def usage_recorder(channel: Channel) -> UsageListener:
+    """A listener that keeps Meta's reported usage as the channel's `graph_usage` quota window."""
+
+    def record(usage: Usage) -> None:
+        resets_at = usage.regain_at() or timezone.now() + USAGE_PERIOD
+        quota.observe(channel, USAGE_WINDOW, limit=100, used=usage.percent, resets_at=resets_at)
+
+    return record

@@ -20,8 +20,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.connectors.state import save_quota
-
 from ..base import (
     BadPayload,
     BadSignature,
@@ -180,8 +178,7 @@ class XConnector(Connector):
             self.http,
             api_base=self._api_base(),
             access_token=str(credentials.get("access_token", "")),
-            quota=self.channel.quota or {},
-            on_quota=lambda quota: save_quota(self.channel, quota),
+            channel=self.channel,
         )
 
     # --- connection -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.connectors.state import refresh_now, save_quota
+from cercle.connectors.state import refresh_now
 
 from ..base import (
     BadPayload,
@@ -82,8 +82,6 @@ class Cursor:
 
     # When the last complete sweep started: anything newer may not have been listed yet.
     since: str = ""
-    # No new sweep before this time (the quota plan).
-    next_at: str = ""
     # Units the last complete sweep cost, to plan the next ones.
     last_cost: int = 0
     # While a sweep is in progress: which status, which page, what it saw so far.
@@ -164,8 +162,7 @@ class YouTubeConnector(Connector):
         return self.channel.external_id
 
     def _quota(self) -> QuotaBook:
-        limit = self._config_int("quota_limit", DEFAULT_DAILY_LIMIT)
-        return QuotaBook(self.channel.quota, limit, lambda state: save_quota(self.channel, state))
+        return QuotaBook(self.channel, self._config_int("quota_limit", DEFAULT_DAILY_LIMIT))
 
     def _client(self, access_token: str | None = None) -> YouTubeClient:
         """A client with the stored token (the pipeline refreshes it before use, under the row lock)."""
@@ -210,9 +207,6 @@ class YouTubeConnector(Connector):
         """One page of one moderation status per call; `has_more` until the sweep is done."""
         state = Cursor.load(cursor)
         now = timezone.now()
-        next_at = parse_time(state.next_at) if state.next_at else None
-        if next_at is not None and now < next_at:
-            return Page(items=[], cursor=cursor, raw=b"", has_more=False)
         if not self.brand_channel_id:
             raise Rejected("the YouTube channel id is unknown: connect the channel again")
         if not state.in_sweep:
@@ -226,8 +220,13 @@ class YouTubeConnector(Connector):
             envelope, cost = self._read_page(client, state, status, reserve)
         except QuotaExhausted:
             # What is left is kept for replies: resume this sweep after the reset.
-            state.next_at = (client.quota.resets_at or now).isoformat()
-            return Page(items=[], cursor=state.dump(), raw=b"", has_more=False)
+            return Page(
+                items=[],
+                cursor=state.dump(),
+                raw=b"",
+                has_more=False,
+                next_poll_at=client.quota.resets_at,
+            )
         items = page_items(envelope, brand_channel_id=self.brand_channel_id)
         state.sweep_cost += cost
         next_token = str(envelope["threads"].get("nextPageToken") or "")
@@ -236,9 +235,18 @@ class YouTubeConnector(Connector):
         elif state.status_index + 1 < len(self.statuses):
             state.status_index, state.page_token = state.status_index + 1, ""
         else:
-            envelope["deleted"] = self._end_sweep(state, client.quota)
+            envelope["deleted"] = self._end_sweep(state)
             items += deletion_items(envelope["deleted"])
-        return Page(items=items, cursor=state.dump(), raw=dumps(envelope), has_more=state.in_sweep)
+        return Page(
+            items=items,
+            cursor=state.dump(),
+            raw=dumps(envelope),
+            has_more=state.in_sweep,
+            # After a complete sweep, the next one when the quota plan allows it.
+            next_poll_at=None
+            if state.in_sweep
+            else now + self._plan(client.quota, state.last_cost),
+        )
 
     def _horizon(self, state: Cursor, now: datetime) -> datetime:
         """How far back this sweep reads: the window, further back after a long pause, or the backfill."""
@@ -331,7 +339,7 @@ class YouTubeConnector(Connector):
             if isinstance(reply, dict) and isinstance(reply.get("id"), str):
                 state.sweep_seen[reply["id"]] = when
 
-    def _end_sweep(self, state: Cursor, quota: QuotaBook) -> list[str]:
+    def _end_sweep(self, state: Cursor) -> list[str]:
         """Close the sweep and plan the next one; return the ids that vanished (deleted).
 
         An id must be missing from two sweeps in a row: a comment moved between
@@ -357,7 +365,6 @@ class YouTubeConnector(Connector):
         state.last_cost = max(1, state.sweep_cost)
         state.reply_counts, state.sweep_counts = state.sweep_counts, {}
         state.status_index, state.page_token, state.sweep_cost = 0, "", 0
-        state.next_at = (timezone.now() + self._plan(quota, state.last_cost)).isoformat()
         return vanished
 
     # -- outbound -------------------------------------------------------------------------------
