@@ -24,10 +24,6 @@ if TYPE_CHECKING:
     from .models import Channel
 
 
-# Time between polls of a channel whose connector names none.
-DEFAULT_POLL_SECONDS = 60.0
-
-
 class Capability(enum.StrEnum):
     """What a channel of a platform can do; the UI and the rules offer only these."""
 
@@ -113,6 +109,9 @@ class Incoming:
     from_brand: bool = False
     # The platform holds it hidden / for review.
     is_hidden: bool = False
+    # Sent by a machine (e-mail `Auto-Submitted`, `Precedence: bulk`…): rules and
+    # auto-replies must never answer it, or two robots answer each other forever.
+    auto_submitted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +269,8 @@ class Connector(ABC):
     max_reply_length: ClassVar[int] = 5000
     # Fields of the manual connection form (platforms without Capability.OAUTH).
     setup_fields: ClassVar[tuple[SetupField, ...]] = ()
+    # Seconds between two polls (Capability.POLL) unless the channel's config sets `poll_interval`.
+    default_poll_seconds: ClassVar[float] = 60
 
     def __init__(self, channel: Channel, http: PlatformHttp) -> None:
         self.channel = channel
@@ -302,16 +303,28 @@ class Connector(ABC):
     def parse(self, raw: RawEventData) -> list[Incoming]:
         """Pure: platform JSON → Incoming items. No DB, no network. Raise BadPayload."""
 
+    def delivery_id(self, raw: RawEventData) -> str:
+        """The platform's id of this delivery, the same on each retry of it; "" when it has none.
+
+        The hooks view stores a delivery id once per channel (a unique index):
+        a platform's retry or redelivery is acknowledged and not stored again.
+        """
+        return ""
+
     def poll(self, cursor: str | None) -> Page:
         """Fetch items newer than `cursor` (only with Capability.POLL)."""
         raise NotImplementedError
 
     def poll_interval(self) -> timedelta:
-        """Time between two polls when the last page named no time (`config["poll_interval"]`, seconds)."""
+        """Time between two polls when the last page named no time.
+
+        The channel's `config["poll_interval"]` (seconds), else the connector's
+        `default_poll_seconds`.
+        """
         try:
-            seconds = float(self.channel.config.get("poll_interval", DEFAULT_POLL_SECONDS))
+            seconds = float(self.channel.config.get("poll_interval", self.default_poll_seconds))
         except (TypeError, ValueError):
-            seconds = DEFAULT_POLL_SECONDS
+            seconds = self.default_poll_seconds
         return timedelta(seconds=max(1.0, seconds))
 
     # outbound

@@ -33,12 +33,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.utils import timezone
 
-from cercle.connectors.base import Incoming, Op
+from cercle.connectors.base import Author, Incoming, Op, PostRef
 from cercle.connectors.models import Channel
 from cercle.core.db_bulk import build, insert_rows, insert_values, update_rows
 from cercle.inbox import stages
@@ -137,6 +137,8 @@ def thread_key(item: Incoming) -> tuple[str, str]:
     return f"author:{author}", ConversationKind.THREAD
 
 
+_Cleaned = TypeVar("_Cleaned", Incoming, Author, PostRef)
+
 # The string fields of an item and of its parts, checked for NUL characters.
 _ITEM_STRINGS = ("external_id", "kind", "text", "parent_external_id", "thread_ref", "url")
 _AUTHOR_STRINGS = ("external_id", "name", "handle", "avatar_url", "profile_url")
@@ -161,7 +163,7 @@ def _without_nul(item: Incoming) -> Incoming:
     return replace(cleaned, author=author, post=post)
 
 
-def _clean_strings(obj: Any, names: tuple[str, ...]) -> Any:
+def _clean_strings(obj: _Cleaned, names: tuple[str, ...]) -> _Cleaned:
     for name in names:
         if "\x00" in getattr(obj, name):
             return replace(obj, **{n: getattr(obj, n).replace("\x00", "") for n in names})
@@ -263,6 +265,9 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
     if new_entries:
         _create_new(channel, new_entries, now, result, activities)
     insert_values(Activity, activities)
+    # Rules act through the inbox's actions on the rows just written, so they run last:
+    # nothing of this batch writes after them (an earlier run would be overwritten).
+    stages.apply_rules([m for m in result.created if m.direction == Direction.INBOUND])
     return result
 
 
@@ -426,6 +431,8 @@ def _create_new(
             "thread_key": key,
             "kind": conv_kind,
             "status": Status.NEW,
+            # When the community opened it (an imported history keeps its dates).
+            "created_at": min(item.sent_at or now, now),
         }
     new_conversations = build(Conversation, opening.values())
     conversations.update(zip(opening, new_conversations, strict=True))
@@ -474,7 +481,6 @@ def _create_new(
         # Re-assigning the (now saved) instance sets conversation_id and keeps it cached.
         message.conversation = message.conversation
     insert_rows(messages)
-    stages.apply_rules(inbound)
     result.created += messages
 
     touched = list({m.conversation_id: m.conversation for m in messages}.values())
@@ -496,7 +502,10 @@ def _create_new(
                     reason="new_message",
                 )
             )
-        activities.append(_activity(message, Verb.RECEIVED, now, kind=message.kind))
+        # Stamped with the platform's time of the item (never in the future): response
+        # times count from when the community wrote, and imported history keeps its dates.
+        received_at = min(message.sent_at or now, now)
+        activities.append(_activity(message, Verb.RECEIVED, received_at, kind=message.kind))
 
 
 def _thread_message(message: Message, now: datetime) -> str:

@@ -32,6 +32,7 @@ from cercle.connectors.models import Channel
 from cercle.connectors.registry import UnknownPlatform, connector_for
 from cercle.connectors.state import count_unknown_accounts
 from cercle.pipeline.actions import do_store_raw_event
+from cercle.pipeline.unavailable import database_unavailable_is_503
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def route(
 
 
 @csrf_exempt
+@database_unavailable_is_503
 def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     if request.method not in {"GET", "POST"}:
         return _error(405, "method not allowed")
@@ -150,7 +152,9 @@ def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
         owners = route(channel, connector, raw, request)
     except Malformed as exc:
         return _error(400, str(exc))
+    # A retry of a delivery already stored is acknowledged, not stored twice.
+    delivery_id = connector.delivery_id(raw)
     with transaction.atomic():
         for owner in owners:
-            do_store_raw_event(owner, raw.body, headers)
+            do_store_raw_event(owner, raw.body, headers, delivery_id=delivery_id)
     return HttpResponse(status=200)
