@@ -19,6 +19,7 @@ from cercle.connectors.base import (
     TransientError,
 )
 from cercle.connectors.choices import Health
+from cercle.connectors.http import PlatformHttp
 from cercle.connectors.models import Channel
 from cercle.connectors.registry import connector_class
 from cercle.pipeline.actions import do_pause_channel, do_set_channel_health, do_store_polled_page
@@ -30,7 +31,11 @@ MAX_PAGES_PER_RUN = 20
 
 
 def due_channels(now: datetime | None = None) -> list[Channel]:
-    """Active channels whose connector polls and whose `next_poll_at` has come (or was never set)."""
+    """Active channels whose connector polls and whose `next_poll_at` has come.
+
+    A channel without a `next_poll_at` (never polled since the schedule became
+    a field) is due once its connector's interval has passed since `last_polled_at`.
+    """
     now = now or timezone.now()
     due = []
     candidates = (
@@ -45,8 +50,16 @@ def due_channels(now: datetime | None = None) -> list[Channel]:
             cls = connector_class(channel.platform)
         except LookupError:
             continue
-        if Capability.POLL in cls.capabilities:
-            due.append(channel)
+        if Capability.POLL not in cls.capabilities:
+            continue
+        if channel.next_poll_at is None and channel.last_polled_at is not None:
+            connector = cls(channel, PlatformHttp())
+            try:
+                if channel.last_polled_at + connector.poll_interval() > now:
+                    continue
+            finally:
+                connector.http.close()
+        due.append(channel)
     return due
 
 
