@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -113,43 +113,51 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)] if value not in (None, "") else []
 
 
+def _text_contains(value: Any, message: Message, facts: Facts) -> bool:
+    folded = (message.text or "")[:MAX_TEXT].casefold()
+    return any(word.casefold() in folded for word in _as_list(value) if word)
+
+
+def _text_matches(value: Any, message: Message, facts: Facts) -> bool:
+    text = (message.text or "")[:MAX_TEXT]
+    try:
+        found = regex.search(str(value), text, flags=regex.IGNORECASE, timeout=REGEX_TIMEOUT)
+    except (regex.error, TimeoutError):
+        return False
+    return found is not None
+
+
+def _author_hidden_at_least(value: Any, message: Message, facts: Facts) -> bool:
+    identity = message.author_identity_id
+    return identity is not None and facts.hidden_count[identity] >= int(value or 0)
+
+
+Check = Callable[[Any, Message, Facts], bool]
+# One check per condition field: (the condition's value, the message, the batch's facts) → holds.
+CHECKS: dict[str, Check] = {
+    ConditionField.CHANNEL: lambda v, m, f: str(m.channel_id) in _as_list(v),
+    ConditionField.PLATFORM: lambda v, m, f: f.platform_of.get(m.channel_id, "") in _as_list(v),
+    ConditionField.KIND: lambda v, m, f: m.kind in _as_list(v),
+    ConditionField.LANGUAGE: lambda v, m, f: m.language in _as_list(v),
+    ConditionField.TEXT_CONTAINS: _text_contains,
+    ConditionField.TEXT_MATCHES: _text_matches,
+    ConditionField.SENTIMENT: lambda v, m, f: m.sentiment in _as_list(v),
+    ConditionField.INTENT: lambda v, m, f: m.intent in _as_list(v),
+    ConditionField.TOXICITY_AT_LEAST: lambda v, m, f: (
+        m.toxicity is not None and m.toxicity >= float(v or 0)
+    ),
+    ConditionField.FIRST_TIME_AUTHOR: lambda v, m, f: (m.pk in f.first_time) == bool(v),
+    ConditionField.AUTHOR_HIDDEN_AT_LEAST: _author_hidden_at_least,
+    ConditionField.CONVERSATION_STATUS: lambda v, m, f: (
+        f.status_of.get(m.conversation_id, "") in _as_list(v)
+    ),
+}
+
+
 def holds(condition: dict[str, Any], message: Message, facts: Facts) -> bool:
     """Whether one condition holds for `message` (unknown fields never hold)."""
-    name, value = condition.get("field"), condition.get("value")
-    text = (message.text or "")[:MAX_TEXT]
-    if name == ConditionField.CHANNEL:
-        return str(message.channel_id) in _as_list(value)
-    if name == ConditionField.PLATFORM:
-        return facts.platform_of.get(message.channel_id, "") in _as_list(value)
-    if name == ConditionField.KIND:
-        return message.kind in _as_list(value)
-    if name == ConditionField.LANGUAGE:
-        return message.language in _as_list(value)
-    if name == ConditionField.TEXT_CONTAINS:
-        folded = text.casefold()
-        return any(word.casefold() in folded for word in _as_list(value) if word)
-    if name == ConditionField.TEXT_MATCHES:
-        try:
-            return (
-                regex.search(str(value), text, flags=regex.IGNORECASE, timeout=REGEX_TIMEOUT)
-                is not None
-            )
-        except (regex.error, TimeoutError):
-            return False
-    if name == ConditionField.SENTIMENT:
-        return message.sentiment in _as_list(value)
-    if name == ConditionField.INTENT:
-        return message.intent in _as_list(value)
-    if name == ConditionField.TOXICITY_AT_LEAST:
-        return message.toxicity is not None and message.toxicity >= float(value or 0)
-    if name == ConditionField.FIRST_TIME_AUTHOR:
-        return (message.pk in facts.first_time) == bool(value)
-    if name == ConditionField.AUTHOR_HIDDEN_AT_LEAST:
-        identity = message.author_identity_id
-        return identity is not None and facts.hidden_count[identity] >= int(value or 0)
-    if name == ConditionField.CONVERSATION_STATUS:
-        return facts.status_of.get(message.conversation_id, "") in _as_list(value)
-    return False
+    check = CHECKS.get(str(condition.get("field")))
+    return check is not None and check(condition.get("value"), message, facts)
 
 
 def fires(rule: Rule, message: Message, facts: Facts) -> bool:
@@ -194,51 +202,76 @@ def _over_limit(rule: Rule, channel_id: int) -> bool:
     return done >= rule.hourly_limit
 
 
+def _platform_action(
+    rule: Rule, actor: Automation, conversation: Conversation, message: Message, kind: str
+) -> bool:
+    platform_kind = PLATFORM_ACTIONS[RuleAction(kind)]
+    if Capability(str(platform_kind)) not in _capabilities(conversation.channel):
+        return False
+    if _over_limit(rule, conversation.channel_id):
+        logger.info("rule %s: hourly limit reached on channel %s", rule.pk, conversation.channel_id)
+        return False
+    do_moderate_message(actor, message, platform_kind)
+    return True
+
+
+def _assign(rule: Rule, actor: Automation, conversation: Conversation, value: Any) -> bool:
+    member = Member.objects.filter(pk=value, workspace_id=rule.workspace_id, is_active=True).first()
+    if member is None:
+        return False
+    do_assign_conversation(actor, conversation, member)
+    return True
+
+
+def _reply(
+    rule: Rule, actor: Automation, conversation: Conversation, action: dict[str, Any]
+) -> bool:
+    if not action.get("value") or _over_limit(rule, conversation.channel_id):
+        return False
+    do_reply(actor, conversation, str(action["value"]), private=bool(action.get("private")))
+    return True
+
+
+def _act(
+    rule: Rule,
+    actor: Automation,
+    conversation: Conversation,
+    message: Message,
+    action: dict[str, Any],
+) -> bool:
+    """Do one action; whether it was done."""
+    kind, value = str(action.get("type")), action.get("value")
+    if kind in PLATFORM_ACTIONS:
+        return _platform_action(rule, actor, conversation, message, kind)
+    if kind == RuleAction.ASSIGN:
+        return _assign(rule, actor, conversation, value)
+    if kind == RuleAction.REPLY:
+        return _reply(rule, actor, conversation, action)
+    if kind == RuleAction.TAG and value:
+        do_tag_conversation(actor, conversation, str(value))
+    elif kind == RuleAction.PRIORITY:
+        do_set_priority(actor, conversation, int(value or 0), reason="rule")
+    elif kind == RuleAction.STATUS and value:
+        do_change_status(actor, conversation, str(value))
+    elif kind == RuleAction.MARK_SPAM:
+        do_tag_conversation(actor, conversation, "spam")
+        do_change_status(actor, conversation, Status.CLOSED)
+    else:
+        return False
+    return True
+
+
 def perform(rule: Rule, message: Message) -> list[str]:
     """Do the rule's actions on `message`; the names of those done (refused ones are skipped)."""
     actor = rule_actor(rule)
     conversation = Conversation.objects.select_related("channel").get(pk=message.conversation_id)
     done: list[str] = []
     for action in rule.actions:
-        kind, value = action.get("type"), action.get("value")
         try:
-            if kind == RuleAction.TAG and value:
-                do_tag_conversation(actor, conversation, str(value))
-            elif kind == RuleAction.ASSIGN:
-                member = Member.objects.filter(
-                    pk=value, workspace_id=rule.workspace_id, is_active=True
-                ).first()
-                if member is None:
-                    continue
-                do_assign_conversation(actor, conversation, member)
-            elif kind == RuleAction.PRIORITY:
-                do_set_priority(actor, conversation, int(value or 0), reason="rule")
-            elif kind == RuleAction.STATUS and value:
-                do_change_status(actor, conversation, str(value))
-            elif kind == RuleAction.MARK_SPAM:
-                do_tag_conversation(actor, conversation, "spam")
-                do_change_status(actor, conversation, Status.CLOSED)
-            elif kind in PLATFORM_ACTIONS:
-                platform_kind = PLATFORM_ACTIONS[RuleAction(kind)]
-                if Capability(str(platform_kind)) not in _capabilities(conversation.channel):
-                    continue
-                if _over_limit(rule, conversation.channel_id):
-                    logger.info(
-                        "rule %s: hourly limit reached on channel %s",
-                        rule.pk,
-                        conversation.channel_id,
-                    )
-                    continue
-                do_moderate_message(actor, message, platform_kind)
-            elif kind == RuleAction.REPLY and value:
-                if _over_limit(rule, conversation.channel_id):
-                    continue
-                do_reply(actor, conversation, str(value), private=bool(action.get("private")))
-            else:
-                continue
+            if _act(rule, actor, conversation, message, action):
+                done.append(str(action.get("type")))
         except ActionRefused:
             continue
-        done.append(str(kind))
     return done
 
 

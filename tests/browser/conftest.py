@@ -80,6 +80,10 @@ def page(
     """A fresh browser context and page; every dialog (alert, confirm) is recorded in `page.dialogs`."""
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
     context.set_default_timeout(10_000)
+    # Assertions wait as long as actions: two cores shared by xdist workers can be slow.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=10_000)
     pg = context.new_page()
     pg.dialogs = []
 
