@@ -183,40 +183,66 @@ def filtered_conversations(member: Member, filters: InboxFilters) -> QuerySet[Co
         # "Search all history": the view's own limits (its statuses, "mine") do not apply;
         # the filters the user chose (status, assignee, channel…) still narrow it.
         statuses, assignee = tuple(Status.values), "any"
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    elif set(statuses) != set(Status.values):
-        qs = qs.filter(status__in=statuses)
-    assignee = filters.assignee or assignee
-    if assignee == "me":
-        qs = qs.filter(assignee_id=member.pk)
-    elif assignee == "none":
-        qs = qs.filter(assignee__isnull=True)
-    elif (member_id := _int_or_none(assignee)) is not None:
-        qs = qs.filter(assignee_id=member_id)
-    if filters.channel:
-        qs = qs.filter(channel_id=filters.channel)
-    if filters.platform:
-        qs = qs.filter(channel__platform=filters.platform)
-    if filters.kind:
-        qs = qs.filter(last_kind=filters.kind)
-    if filters.language:
-        qs = qs.filter(language=filters.language)
-    if filters.tag:
-        qs = qs.filter(tags__id=filters.tag)
-    # From/To is about when the community wrote: the latest arrival, not our own activity.
-    bounds: dict[str, datetime] = {}
-    if filters.date_from:
-        bounds["arrived__gte"] = _day_start(filters.date_from)
-    if filters.date_to:
-        bounds["arrived__lt"] = _day_start(filters.date_to + timedelta(days=1))
-    if bounds:
-        qs = qs.alias(arrived=Coalesce("last_inbound_at", "created_at")).filter(**bounds)
+    qs = _filter_status(qs, filters.status, statuses)
+    qs = _filter_assignee(qs, member, filters.assignee or assignee)
+    for lookup, value in _field_lookups(filters):
+        if value:
+            qs = qs.filter(**{lookup: value})
+    qs = _filter_arrival(qs, filters.date_from, filters.date_to)
     if filters.q:
         condition = conversation_search_filter(member.workspace_id, filters.q)
         if condition is not None:
             qs = qs.filter(condition)
     return qs
+
+
+def _filter_status(
+    qs: QuerySet[Conversation], status: str, view_statuses: tuple[str, ...]
+) -> QuerySet[Conversation]:
+    """The status the user chose, else the view's statuses (no filter when they are all)."""
+    if status:
+        return qs.filter(status=status)
+    if set(view_statuses) != set(Status.values):
+        return qs.filter(status__in=view_statuses)
+    return qs
+
+
+def _filter_assignee(
+    qs: QuerySet[Conversation], member: Member, assignee: str
+) -> QuerySet[Conversation]:
+    """`me`, `none`, a member id, or anything else (`any`, malformed): no filter."""
+    if assignee == "me":
+        return qs.filter(assignee_id=member.pk)
+    if assignee == "none":
+        return qs.filter(assignee__isnull=True)
+    if (member_id := _int_or_none(assignee)) is not None:
+        return qs.filter(assignee_id=member_id)
+    return qs
+
+
+def _field_lookups(filters: InboxFilters) -> tuple[tuple[str, object], ...]:
+    """The filters that narrow by equality on one field: (lookup, value), unset when falsy."""
+    return (
+        ("channel_id", filters.channel),
+        ("channel__platform", filters.platform),
+        ("last_kind", filters.kind),
+        ("language", filters.language),
+        ("tags__id", filters.tag),
+    )
+
+
+def _filter_arrival(
+    qs: QuerySet[Conversation], date_from: date | None, date_to: date | None
+) -> QuerySet[Conversation]:
+    """From/To is about when the community wrote: the latest arrival, not our own activity."""
+    bounds: dict[str, datetime] = {}
+    if date_from:
+        bounds["arrived__gte"] = _day_start(date_from)
+    if date_to:
+        bounds["arrived__lt"] = _day_start(date_to + timedelta(days=1))
+    if not bounds:
+        return qs
+    return qs.alias(arrived=Coalesce("last_inbound_at", "created_at")).filter(**bounds)
 
 
 def in_list(member: Member, filters: InboxFilters, conversation: Conversation) -> bool:

@@ -24,6 +24,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cercle.connectors.base import (
+    Connector,
+    Delivery,
     OutboundAction,
     PermissionDenied,
     RateLimited,
@@ -145,24 +147,9 @@ def send_one(row: Outbox, paused: set[int] | None = None) -> None:
     action = OutboundAction.from_payload(row.payload)
     connector = fresh_connector(channel)  # refreshes a due token under the row lock
     try:
-        delivery = None
-        if row.payload.get(MAYBE_SENT):
-            delivery = connector.reconcile(action)
-        if delivery is None:
-            delivery = connector.perform(action)
+        delivery = _deliver(connector, action, maybe_sent=bool(row.payload.get(MAYBE_SENT)))
     except RateLimited as exc:
-        retry_at = exc.retry_at or timezone.now() + backoff(row.attempts)
-        do_pause_channel(channel, retry_at)
-        if paused is not None:
-            paused.add(channel.pk)
-        # Waiting for a reset is not the action's fault: the attempt does not count.
-        do_record_delivery_failure(
-            row,
-            exc.detail or "rate limited",
-            final=False,
-            retry_at=retry_at,
-            counts_as_attempt=False,
-        )
+        _wait_for_rate_limit(row, exc, paused)
     except TokenRevoked as exc:
         do_set_channel_health(channel, Health.NEEDS_REAUTH, exc.detail)
         do_record_delivery_failure(row, exc.detail or "token revoked", final=False, waiting=True)
@@ -201,3 +188,28 @@ def send_one(row: Outbox, paused: set[int] | None = None) -> None:
             do_set_channel_health(channel, Health.OK, "")
     finally:
         connector.http.close()
+
+
+def _deliver(connector: Connector, action: OutboundAction, *, maybe_sent: bool) -> Delivery:
+    """What an earlier attempt already did (when it may have taken effect), else perform now."""
+    delivery = connector.reconcile(action) if maybe_sent else None
+    if delivery is None:
+        delivery = connector.perform(action)
+    return delivery
+
+
+def _wait_for_rate_limit(row: Outbox, exc: RateLimited, paused: set[int] | None) -> None:
+    """Pause the row's channel until the limit resets and put the row back for then."""
+    channel: Channel = row.channel
+    retry_at = exc.retry_at or timezone.now() + backoff(row.attempts)
+    do_pause_channel(channel, retry_at)
+    if paused is not None:
+        paused.add(channel.pk)
+    # Waiting for a reset is not the action's fault: the attempt does not count.
+    do_record_delivery_failure(
+        row,
+        exc.detail or "rate limited",
+        final=False,
+        retry_at=retry_at,
+        counts_as_attempt=False,
+    )

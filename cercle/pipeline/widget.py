@@ -143,6 +143,47 @@ def widget_js(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     return response
 
 
+def _json_object(request: HttpRequest) -> dict[str, Any] | HttpResponse:
+    """The request's body as a JSON object, or the error response saying why it is not one."""
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        return _error(400, "bad Content-Length")
+    if length > MAX_BODY or len(request.body) > MAX_BODY:
+        return _error(413, "message too large")
+    try:
+        data = json.loads(request.body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _error(400, "the body must be JSON")
+    if not isinstance(data, dict):
+        return _error(400, "the body must be a JSON object")
+    return data
+
+
+def _text_and_name(data: dict[str, Any]) -> tuple[str, str] | HttpResponse:
+    """The submission's cleaned text and name, or the error response saying what is wrong."""
+    text, name = data.get("text"), data.get("name", "")
+    if not isinstance(text, str) or not isinstance(name, str):
+        return _error(400, "text and name must be strings")
+    text, name = clean(text).strip(), clean(name).strip()
+    if len(text) > MAX_WIDGET_TEXT:
+        return _error(413, f"at most {MAX_WIDGET_TEXT} characters")
+    if not text:
+        return _error(400, "the message is empty")
+    if len(name) > MAX_NAME:
+        return _error(400, f"a name has at most {MAX_NAME} characters")
+    return text, name
+
+
+def _page_of(data: dict[str, Any], origin: str) -> dict[str, str]:
+    """The page a comment hangs under: only pages of the site itself, else none."""
+    page_url = data.get("page_url")
+    if isinstance(page_url, str) and len(page_url) <= 500 and origin_of(page_url) == origin:
+        title = data.get("page_title")
+        return {"url": page_url, "title": clean(title)[:300] if isinstance(title, str) else ""}
+    return {}
+
+
 @csrf_exempt
 def submit(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     """A visitor's comment or contact message → a stored RawEvent (ingested like any delivery)."""
@@ -150,18 +191,9 @@ def submit(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     channel, connector, origin = found
-    try:
-        length = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        return _cors(_error(400, "bad Content-Length"), origin)
-    if length > MAX_BODY or len(request.body) > MAX_BODY:
-        return _cors(_error(413, "message too large"), origin)
-    try:
-        data = json.loads(request.body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _cors(_error(400, "the body must be JSON"), origin)
-    if not isinstance(data, dict):
-        return _cors(_error(400, "the body must be a JSON object"), origin)
+    data = _json_object(request)
+    if isinstance(data, HttpResponse):
+        return _cors(data, origin)
     visitor = _visitor(request, data)
     if not visitor:
         return _cors(_error(400, "missing or malformed visitor token"), origin)
@@ -171,22 +203,11 @@ def submit(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
         return _cors(
             _error(429, "too many messages; try again later", Retry_After=str(wait)), origin
         )
-    text, name = data.get("text"), data.get("name", "")
-    if not isinstance(text, str) or not isinstance(name, str):
-        return _cors(_error(400, "text and name must be strings"), origin)
-    text, name = clean(text).strip(), clean(name).strip()
-    if len(text) > MAX_WIDGET_TEXT:
-        return _cors(_error(413, f"at most {MAX_WIDGET_TEXT} characters"), origin)
-    if not text:
-        return _cors(_error(400, "the message is empty"), origin)
-    if len(name) > MAX_NAME:
-        return _cors(_error(400, f"a name has at most {MAX_NAME} characters"), origin)
-    page: dict[str, str] = {}
-    page_url = data.get("page_url")
-    # Only pages of the site itself become the content a comment hangs under.
-    if isinstance(page_url, str) and len(page_url) <= 500 and origin_of(page_url) == origin:
-        title = data.get("page_title")
-        page = {"url": page_url, "title": clean(title)[:300] if isinstance(title, str) else ""}
+    fields = _text_and_name(data)
+    if isinstance(fields, HttpResponse):
+        return _cors(fields, origin)
+    text, name = fields
+    page = _page_of(data, origin)
     item_id = uuid.uuid4().hex
     body = json.dumps(
         {

@@ -151,40 +151,77 @@ def reconcile(
     if mention is not None:
         if kind != ActionKind.REPLY:
             return None
-        # On another account's media our comments are known by username only.
-        for reply in client.mention_replies(ig_user_id, *mention):
-            ours = not username or reply.get("username") == username
-            if ours and _same_text(reply.get("text"), action.text):
-                return Delivery(platform_id=str(reply.get("id", "")))
-        return None
+        return _find_mention_reply(client, ig_user_id, action, mention, username)
     if kind == ActionKind.REPLY:
-        target = _required(action.target_external_id, "comment to answer")
-        # A reply to a reply is attached to the top-level comment: look there.
-        parent = str(client.get_comment(target, fields="id,parent_id").get("parent_id") or "")
-        for reply in client.list_replies(parent or target):
-            if _from_id(reply) == ig_user_id and _same_text(reply.get("text"), action.text):
-                return Delivery(platform_id=str(reply.get("id", "")))
-        return None
+        return _find_reply(client, ig_user_id, action)
     if kind in (ActionKind.PRIVATE_REPLY, ActionKind.SEND_PRIVATE):
-        other = action.thread_ref if kind == ActionKind.SEND_PRIVATE else action.author_external_id
-        if not other:
-            return None
-        for message in client.conversation_messages(ig_user_id, other):
-            if _from_id(message) == ig_user_id and _same_text(message.get("message"), action.text):
-                return Delivery(platform_id=str(message.get("id", "")))
-        return None
+        return _find_message(client, ig_user_id, action)
     if kind in (ActionKind.HIDE, ActionKind.UNHIDE):
-        target = _required(action.target_external_id, "comment")
-        hidden = client.get_comment(target, fields="id,hidden").get("hidden")
-        if hidden is (kind == ActionKind.HIDE):
-            return Delivery(platform_id=target)
-        return None
+        return _hidden_as_wanted(client, action)
     if kind == ActionKind.DELETE:
-        target = _required(action.target_external_id, "comment")
-        try:
-            client.get_comment(target, fields="id")
-        except Rejected:
-            # Code 100 "object does not exist": the earlier attempt deleted it.
-            return Delivery(platform_id=target)
+        return _already_deleted(client, action)
+    return None
+
+
+def _find_mention_reply(
+    client: InstagramClient,
+    ig_user_id: str,
+    action: OutboundAction,
+    mention: tuple[str, str],
+    username: str,
+) -> Delivery | None:
+    """Our answer under another account's media: known by username only there."""
+    for reply in client.mention_replies(ig_user_id, *mention):
+        ours = not username or reply.get("username") == username
+        if ours and _same_text(reply.get("text"), action.text):
+            return Delivery(platform_id=str(reply.get("id", "")))
+    return None
+
+
+def _find_reply(
+    client: InstagramClient, ig_user_id: str, action: OutboundAction
+) -> Delivery | None:
+    """Our reply with the same text in the comment's thread."""
+    target = _required(action.target_external_id, "comment to answer")
+    # A reply to a reply is attached to the top-level comment: look there.
+    parent = str(client.get_comment(target, fields="id,parent_id").get("parent_id") or "")
+    for reply in client.list_replies(parent or target):
+        if _from_id(reply) == ig_user_id and _same_text(reply.get("text"), action.text):
+            return Delivery(platform_id=str(reply.get("id", "")))
+    return None
+
+
+def _find_message(
+    client: InstagramClient, ig_user_id: str, action: OutboundAction
+) -> Delivery | None:
+    """Our DM with the same text in the conversation with the other person."""
+    if action.kind == ActionKind.SEND_PRIVATE:
+        other = action.thread_ref
+    else:
+        other = action.author_external_id
+    if not other:
         return None
+    for message in client.conversation_messages(ig_user_id, other):
+        if _from_id(message) == ig_user_id and _same_text(message.get("message"), action.text):
+            return Delivery(platform_id=str(message.get("id", "")))
+    return None
+
+
+def _hidden_as_wanted(client: InstagramClient, action: OutboundAction) -> Delivery | None:
+    """The comment already has the hidden state the hide/unhide asked for."""
+    target = _required(action.target_external_id, "comment")
+    hidden = client.get_comment(target, fields="id,hidden").get("hidden")
+    if hidden is (action.kind == ActionKind.HIDE):
+        return Delivery(platform_id=target)
+    return None
+
+
+def _already_deleted(client: InstagramClient, action: OutboundAction) -> Delivery | None:
+    """The comment no longer exists: the earlier attempt deleted it."""
+    target = _required(action.target_external_id, "comment")
+    try:
+        client.get_comment(target, fields="id")
+    except Rejected:
+        # Code 100 "object does not exist": the earlier attempt deleted it.
+        return Delivery(platform_id=target)
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ..base import ActionKind, Delivery, OutboundAction, Rejected
@@ -39,60 +40,86 @@ def _require(value: str, what: str, action: OutboundAction) -> str:
 
 def perform(client: XClient, brand_id: str, action: OutboundAction) -> Delivery:
     """Do `action` on X as the brand account `brand_id`."""
-    kind = action.kind
-    if kind == ActionKind.REPLY:
-        target = _require(action.target_external_id, "the post to answer", action)
-        try:
-            data = client.create_reply(action.text, target)
-        except DuplicateContent:
-            # Same text already posted: if it is our reply to this post, it is this action, done.
-            found = find_reply(client, brand_id, action)
-            if found is None:
-                raise
-            return found
-        post_id = str(data.get("id", ""))
-        return Delivery(platform_id=post_id, url=tweet_url(post_id))
-    if kind in (ActionKind.PRIVATE_REPLY, ActionKind.SEND_PRIVATE):
-        conversation = action.thread_ref if kind == ActionKind.SEND_PRIVATE else ""
-        participant = (
-            ""
-            if conversation
-            else _require(action.author_external_id, "the person to write to", action)
-        )
-        data = client.send_dm(action.text, conversation_id=conversation, participant_id=participant)
-        thread = str(data.get("dm_conversation_id", "") or conversation)
-        return Delivery(
-            platform_id=str(data.get("dm_event_id", "")),
-            url=f"{WEB}/messages/{thread}" if thread else "",
-        )
-    if kind in (ActionKind.HIDE, ActionKind.UNHIDE):
-        target = _require(action.target_external_id, "the reply to hide", action)
-        wanted = kind == ActionKind.HIDE
-        data = client.set_hidden(target, wanted)
-        if data.get("hidden") is not wanted:
-            raise Rejected(f"X did not {kind} the reply")
-        return Delivery(platform_id=target, url=tweet_url(target))
-    if kind == ActionKind.DELETE:
-        target = _require(action.target_external_id, "the post to delete", action)
-        if action.author_external_id and action.author_external_id != brand_id:
-            raise Rejected("X only lets an account delete its own posts; hide the reply instead")
-        data = client.delete_tweet(target)
-        if data.get("deleted") is not True:
-            raise Rejected("X did not delete the post")
-        return Delivery(platform_id=target)
-    if kind == ActionKind.BAN:
-        target = _require(action.author_external_id, "the account to block", action)
-        data = client.block(brand_id, target)
-        if data.get("blocking") is not True:
-            raise Rejected("X did not block the account")
-        return Delivery(platform_id=target, url="")
-    if kind == ActionKind.LIKE:
-        target = _require(action.target_external_id, "the post to like", action)
-        data = client.like(brand_id, target)
-        if data.get("liked") is not True:
-            raise Rejected("X did not like the post")
-        return Delivery(platform_id=target, url=tweet_url(target))
-    raise Rejected(f"X cannot {kind}")
+    do = _PERFORMERS.get(action.kind)
+    if do is None:
+        raise Rejected(f"X cannot {action.kind}")
+    return do(client, brand_id, action)
+
+
+def _reply(client: XClient, brand_id: str, action: OutboundAction) -> Delivery:
+    target = _require(action.target_external_id, "the post to answer", action)
+    try:
+        data = client.create_reply(action.text, target)
+    except DuplicateContent:
+        # Same text already posted: if it is our reply to this post, it is this action, done.
+        found = find_reply(client, brand_id, action)
+        if found is None:
+            raise
+        return found
+    post_id = str(data.get("id", ""))
+    return Delivery(platform_id=post_id, url=tweet_url(post_id))
+
+
+def _send_dm(client: XClient, brand_id: str, action: OutboundAction) -> Delivery:
+    conversation = action.thread_ref if action.kind == ActionKind.SEND_PRIVATE else ""
+    participant = (
+        ""
+        if conversation
+        else _require(action.author_external_id, "the person to write to", action)
+    )
+    data = client.send_dm(action.text, conversation_id=conversation, participant_id=participant)
+    thread = str(data.get("dm_conversation_id", "") or conversation)
+    return Delivery(
+        platform_id=str(data.get("dm_event_id", "")),
+        url=f"{WEB}/messages/{thread}" if thread else "",
+    )
+
+
+def _set_hidden(client: XClient, brand_id: str, action: OutboundAction) -> Delivery:
+    target = _require(action.target_external_id, "the reply to hide", action)
+    wanted = action.kind == ActionKind.HIDE
+    data = client.set_hidden(target, wanted)
+    if data.get("hidden") is not wanted:
+        raise Rejected(f"X did not {action.kind} the reply")
+    return Delivery(platform_id=target, url=tweet_url(target))
+
+
+def _delete(client: XClient, brand_id: str, action: OutboundAction) -> Delivery:
+    target = _require(action.target_external_id, "the post to delete", action)
+    if action.author_external_id and action.author_external_id != brand_id:
+        raise Rejected("X only lets an account delete its own posts; hide the reply instead")
+    data = client.delete_tweet(target)
+    if data.get("deleted") is not True:
+        raise Rejected("X did not delete the post")
+    return Delivery(platform_id=target)
+
+
+def _block(client: XClient, brand_id: str, action: OutboundAction) -> Delivery:
+    target = _require(action.author_external_id, "the account to block", action)
+    data = client.block(brand_id, target)
+    if data.get("blocking") is not True:
+        raise Rejected("X did not block the account")
+    return Delivery(platform_id=target, url="")
+
+
+def _like(client: XClient, brand_id: str, action: OutboundAction) -> Delivery:
+    target = _require(action.target_external_id, "the post to like", action)
+    data = client.like(brand_id, target)
+    if data.get("liked") is not True:
+        raise Rejected("X did not like the post")
+    return Delivery(platform_id=target, url=tweet_url(target))
+
+
+_PERFORMERS: dict[ActionKind, Callable[[XClient, str, OutboundAction], Delivery]] = {
+    ActionKind.REPLY: _reply,
+    ActionKind.PRIVATE_REPLY: _send_dm,
+    ActionKind.SEND_PRIVATE: _send_dm,
+    ActionKind.HIDE: _set_hidden,
+    ActionKind.UNHIDE: _set_hidden,
+    ActionKind.DELETE: _delete,
+    ActionKind.BAN: _block,
+    ActionKind.LIKE: _like,
+}
 
 
 def reconcile(client: XClient, brand_id: str, action: OutboundAction) -> Delivery | None:

@@ -176,46 +176,58 @@ def page_items(data: Any, *, brand_channel_id: str) -> list[Incoming]:
     """
     data = _obj(data, "payload")
     kind = data.get("kind")
-    items: list[Incoming] = []
     if kind == ENVELOPE_KIND:
-        status = _str(data.get("moderationStatus"), 40) or "published"
-        threads = data.get("threads")
-        if threads is not None:
-            for thread in iter_threads(threads):
-                items += thread_items(
-                    thread, brand_channel_id=brand_channel_id, default_status=status
-                )
-        replies = data.get("replies")
-        replies = [] if replies is None else replies
-        if not isinstance(replies, list):
-            raise BadPayload("replies must be a list of commentListResponse")
-        for response in replies:
-            items += [
-                comment_item(c, brand_channel_id=brand_channel_id, default_status=status)
-                for c in _list_items(response, "commentListResponse")
-            ]
-        deleted = data.get("deleted")
-        deleted = [] if deleted is None else deleted
-        if not isinstance(deleted, list) or not all(isinstance(i, str) and i for i in deleted):
-            raise BadPayload("deleted must be a list of comment ids")
-        items += deletion_items(deleted)
+        items = _envelope_items(data, brand_channel_id=brand_channel_id)
     elif kind == "youtube#commentThreadListResponse":
-        for thread in iter_threads(data):
-            items += thread_items(thread, brand_channel_id=brand_channel_id)
+        items = [
+            item
+            for thread in iter_threads(data)
+            for item in thread_items(thread, brand_channel_id=brand_channel_id)
+        ]
     elif kind == "youtube#commentListResponse":
-        items += [
+        items = [
             comment_item(c, brand_channel_id=brand_channel_id) for c in _list_items(data, kind)
         ]
     elif kind == "youtube#commentThread":
-        items += thread_items(data, brand_channel_id=brand_channel_id)
+        items = thread_items(data, brand_channel_id=brand_channel_id)
     elif kind == "youtube#comment":
-        items.append(comment_item(data, brand_channel_id=brand_channel_id))
+        items = [comment_item(data, brand_channel_id=brand_channel_id)]
     else:
         raise BadPayload(f"unknown YouTube payload kind {kind!r}")
     unique: dict[str, Incoming] = {}
     for item in items:
         unique[item.external_id] = item
     return list(unique.values())
+
+
+def _envelope_items(data: dict[str, Any], *, brand_channel_id: str) -> list[Incoming]:
+    """Our poll envelope → the items of its threads, its extra replies and its deletions."""
+    status = _str(data.get("moderationStatus"), 40) or "published"
+    items: list[Incoming] = []
+    threads = data.get("threads")
+    if threads is not None:
+        for thread in iter_threads(threads):
+            items += thread_items(thread, brand_channel_id=brand_channel_id, default_status=status)
+    for response in _envelope_list(data, "replies", "a list of commentListResponse"):
+        items += [
+            comment_item(c, brand_channel_id=brand_channel_id, default_status=status)
+            for c in _list_items(response, "commentListResponse")
+        ]
+    deleted = _envelope_list(data, "deleted", "a list of comment ids")
+    if not all(isinstance(i, str) and i for i in deleted):
+        raise BadPayload("deleted must be a list of comment ids")
+    items += deletion_items(deleted)
+    return items
+
+
+def _envelope_list(data: dict[str, Any], key: str, what: str) -> list[Any]:
+    """The envelope's list under `key` (empty when absent); BadPayload when it is not a list."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadPayload(f"{key} must be {what}")
+    return value
 
 
 def deletion_items(comment_ids: list[str]) -> list[Incoming]:
