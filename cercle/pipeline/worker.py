@@ -12,6 +12,7 @@ import multiprocessing
 import signal
 import threading
 import time
+from datetime import datetime, timedelta
 
 from django.core.management import call_command
 from django.db import close_old_connections
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 SCHEDULE_EVERY = 1.0  # seconds
 POLL_EVERY = 30.0
+CLASSIFY_STALE = timedelta(minutes=10)
 
 
 def schedule_once(last_poll: float) -> float:
@@ -37,6 +39,8 @@ def schedule_once(last_poll: float) -> float:
         refresh_credentials,
         send_outbox,
     )
+    from cercle.moderation.actions import pending_messages
+    from cercle.moderation.tasks import classify_pending
 
     close_old_connections()
     now = timezone.now()
@@ -47,6 +51,8 @@ def schedule_once(last_poll: float) -> float:
     )
     if due.exists():
         send_outbox.enqueue()
+    if pending_messages(limit=1) and not _classify_in_flight(now):
+        classify_pending.enqueue()
     if time.monotonic() - last_poll >= POLL_EVERY:
         poll_channels.enqueue()
         # A pass with nothing due makes no network call.
@@ -55,6 +61,23 @@ def schedule_once(last_poll: float) -> float:
             wake_snoozed.enqueue()
         last_poll = time.monotonic()
     return last_poll
+
+
+def _classify_in_flight(now: datetime) -> bool:
+    """Whether a classify drain is queued or running (one at a time: two would label the same
+    newest batch twice, since the models run outside any lock). A run older than
+    CLASSIFY_STALE is presumed dead with its worker."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    return (
+        DBTaskResult.objects.filter(queue_name="classify")
+        .filter(
+            Q(status=TaskResultStatus.READY)
+            | Q(status=TaskResultStatus.RUNNING, started_at__gte=now - CLASSIFY_STALE)
+        )
+        .exists()
+    )
 
 
 def _scheduler(stop: threading.Event) -> None:
