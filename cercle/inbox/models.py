@@ -158,10 +158,11 @@ class Conversation(models.Model):
             ),
         ]
         indexes = [
-            # Inbox list, default sort: WHERE workspace=? AND status=? ORDER BY waiting_since, id.
+            # Inbox list, default sort: WHERE workspace=? AND status=?
+            # ORDER BY priority DESC, waiting_since, id.
             models.Index(
-                fields=["workspace", "status", "waiting_since", "id"],
-                name="conv_ws_status_waiting_idx",
+                fields=["workspace", "status", "-priority", "waiting_since", "id"],
+                name="conv_ws_status_prio_wait_idx",
             ),
             # Inbox list, "newest" sort: ORDER BY last_activity_at DESC.
             models.Index(

@@ -8,9 +8,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cercle.db_bulk import insert_values, update_rows
-from cercle.inbox.choices import Direction, Priority, Verb
-from cercle.inbox.models import Activity, Conversation, Message
+from cercle.core.db_bulk import insert_values, update_rows
+from cercle.inbox.choices import Direction, Priority
+from cercle.inbox.models import Conversation, Message
+from cercle.workspaces.actors import Automation, actor_fields
+from cercle.workspaces.choices import AutomationKind, Verb
+from cercle.workspaces.models import Activity
 
 from .classify import Labels, label_texts
 from .priority import next_priority, suggested_priority
@@ -93,12 +96,18 @@ def do_classify_pending(limit: int = BATCH_SIZE) -> int:
                     "verb": Verb.CLASSIFIED,
                     "data": _activity_data(labels, changed.get(message.pk)),
                     "created_at": now,
+                    **actor_fields(_classifiers(message.workspace_id)),
                 }
                 for message, labels in done
                 if labels is not NOTHING_TO_READ
             ],
         )
     return len(done)
+
+
+def _classifiers(workspace_id: int) -> Automation:
+    """The actor of labels and the priority changes they cause (the inbound pipeline's classifiers)."""
+    return Automation(workspace_id=workspace_id, kind=AutomationKind.PIPELINE, name="Classifiers")
 
 
 def _reprioritise(done: list[tuple[Message, Labels]]) -> dict[int, tuple[int, int]]:
