@@ -144,9 +144,7 @@ def _reprioritise(done: list[tuple[Message, Labels]]) -> dict[int, tuple[int, in
         another = conversation.pk in waiting or (
             len(items) > 1 and any(labels.needs_reply for _, labels in items)
         )
-        new = next_priority(
-            conversation.priority, Priority(suggested), another_needs_reply=another
-        )
+        new = next_priority(conversation.priority, Priority(suggested), another_needs_reply=another)
         if new != conversation.priority:
             # The Activity of the newest message carries the change.
             newest = max(items, key=lambda item: item[0].pk)[0]

@@ -31,6 +31,8 @@ def schedule_once(last_poll: float) -> float:
     from cercle.inbox.choices import OutboxState, Status
     from cercle.inbox.models import Conversation, Outbox
     from cercle.inbox.tasks import wake_snoozed
+    from cercle.moderation.actions import pending_messages
+    from cercle.moderation.tasks import classify_pending
     from cercle.pipeline.choices import RawEventStatus
     from cercle.pipeline.models import RawEvent
     from cercle.pipeline.tasks import (
@@ -39,8 +41,6 @@ def schedule_once(last_poll: float) -> float:
         refresh_credentials,
         send_outbox,
     )
-    from cercle.moderation.actions import pending_messages
-    from cercle.moderation.tasks import classify_pending
 
     close_old_connections()
     now = timezone.now()

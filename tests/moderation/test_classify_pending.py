@@ -34,7 +34,10 @@ def test_receiving_stores_the_language_at_once_and_leaves_the_rest_to_the_worker
 def test_the_drain_fills_every_label_in_batches(sim_channel):
     _receive(
         sim_channel,
-        *[_comment(f"c{i}", f"user{i}", f"Merci pour la livraison rapide n°{i} !") for i in range(5)],
+        *[
+            _comment(f"c{i}", f"user{i}", f"Merci pour la livraison rapide n°{i} !")
+            for i in range(5)
+        ],
     )
     labelled = [do_classify_pending(limit=2) for _ in range(4)]
     message = Message.objects.get(external_id="c0")
@@ -56,7 +59,9 @@ def test_the_task_labels_what_is_missing_and_logs_who_did_it(sim_channel):
 def test_an_edit_is_labelled_again(sim_channel):
     _receive(sim_channel, _comment("c1", "ana", "Super produit, merci !"))
     do_classify_pending()
-    _receive(sim_channel, sim_event("c1", op="edit", text="Produit cassé, je veux un remboursement."))
+    _receive(
+        sim_channel, sim_event("c1", op="edit", text="Produit cassé, je veux un remboursement.")
+    )
     do_classify_pending()
     assert Message.objects.get(external_id="c1").sentiment == "negative"
 
@@ -70,7 +75,10 @@ def test_a_toxic_complaint_outranks_praise_in_the_default_sort(sim_channel, owne
     do_classify_pending()
     page = conversation_page(owner, InboxFilters())
     previews = [conversation.preview for conversation in page.rows]
-    assert previews == ["Ferme ta boutique, vous êtes nuls.", "Merci, votre équipe est formidable !"]
+    assert previews == [
+        "Ferme ta boutique, vous êtes nuls.",
+        "Merci, votre équipe est formidable !",
+    ]
 
 
 def test_praise_after_a_question_does_not_bury_the_question(sim_channel):

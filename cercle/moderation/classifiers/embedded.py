@@ -31,7 +31,8 @@ class HeadClassifier(Classifier):
     def head(self) -> Head:
         path = self._path
         if path is None:
-            override = model_dir() / f"{self.head_name}.npz" if model_dir() else None
+            directory = model_dir()
+            override = directory / f"{self.head_name}.npz" if directory else None
             path = override if override and override.exists() else shipped(self.head_name)
         return Head.load(path)
 

@@ -30,9 +30,10 @@ class NeedsReply(Classifier):
         intents = batch.predictions.get("intent")
         if intents is None:
             raise LookupError("needs_reply runs after an intent classifier (CERCLE_CLASSIFIERS)")
-        toxicity = batch.predictions.get("toxicity") or [None] * len(batch)
+        toxic = [p.label in NOT_FOR_A_REPLY for p in batch.predictions.get("toxicity", [])]
+        toxic += [False] * (len(batch) - len(toxic))
         out = []
-        for intent, toxic in zip(intents, toxicity, strict=True):
-            answer = intent.label in NEEDS_REPLY and not (toxic and toxic.label in NOT_FOR_A_REPLY)
+        for intent, for_moderators in zip(intents, toxic, strict=True):
+            answer = intent.label in NEEDS_REPLY and not for_moderators
             out.append(Prediction("yes" if answer else "no", intent.score, VERSION))
         return out

