@@ -111,3 +111,18 @@ def test_the_priority_ladder():
         Priority.NORMAL,
         Priority.LOW,
     ]
+
+
+def test_the_conversation_shows_the_labels_once_the_worker_has_spoken(client, sim_channel, owner):
+    from django.urls import reverse
+
+    _receive(sim_channel, _comment("c1", "ana", "Ferme ta boutique, vous êtes nuls."))
+    assert client.login(username="lea", password="correct horse battery")
+    url = reverse("inbox:conversation", args=[Conversation.objects.get().pk])
+    before = client.get(url).content.decode()
+    do_classify_pending()
+    after = client.get(url).content.decode()
+    assert ('data-label="toxicity:insult"' in before, 'data-label="toxicity:insult"' in after) == (
+        False,
+        True,
+    )
