@@ -185,8 +185,8 @@ CERCLE_CONNECTORS = [
 
 
 # The classification stage (cercle.moderation.classifiers): one embedder and the
-# classifiers that run on its vectors, by dotted path, in order (needs_reply reads
-# the intent). Everything ships inside registry packages and loads offline. An
+# classifiers that run on its vectors, by dotted path, in order (sentiment and
+# needs_reply read the intent). Everything ships inside registry packages and loads offline. An
 # operator points CERCLE_MODEL_DIR at a directory of heads (<task>.npz) that replace
 # the shipped ones, or names their own Embedder/Classifier classes (e.g. for a larger
 # ONNX or transformers model downloaded elsewhere); see docs/classifiers.md.
@@ -199,8 +199,8 @@ CERCLE_CLASSIFIERS = [
         "CERCLE_CLASSIFIERS",
         ",".join(
             [
-                "cercle.moderation.classifiers.embedded.SentimentHead",
                 "cercle.moderation.classifiers.embedded.IntentHead",
+                "cercle.moderation.classifiers.embedded.SentimentHead",
                 "cercle.moderation.classifiers.toxicity.RuleToxicity",
                 "cercle.moderation.classifiers.reply.NeedsReply",
             ]

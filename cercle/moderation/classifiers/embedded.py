@@ -57,12 +57,37 @@ class HeadClassifier(Classifier):
         ]
 
 
+# Praise is positive and a complaint negative, whatever the tone: when the sentiment head
+# calls one of them neutral (it does for short, plain praise such as "Your staff are
+# incredibly kind." read through the 4-bit model) and the intent head is sure, the intent wins.
+_POLARITY_OF_INTENT = {"praise": "positive", "complaint": "negative"}
+SURE_INTENT = 0.5
+
+
 class SentimentHead(HeadClassifier):
-    """negative / neutral / positive: sentiment.ai's e5-small MLP head (see weights/README.md)."""
+    """negative / neutral / positive: sentiment.ai's e5-small MLP head (see weights/README.md).
+
+    Runs after the intent classifier when both are configured: a "neutral" on a
+    message the intent head is sure is praise (or a complaint) becomes positive
+    (negative), with the intent's score; the model name then ends in "+intent".
+    """
 
     task: ClassVar[str] = "sentiment"
     labels: ClassVar[tuple[str, ...]] = ("negative", "neutral", "positive")
     head_name: ClassVar[str] = "sentiment"
+
+    def classify(self, batch: Batch) -> list[Prediction]:
+        predictions = super().classify(batch)
+        intents = batch.predictions.get("intent")
+        if intents is None:
+            return predictions
+        out = []
+        for prediction, intent in zip(predictions, intents, strict=True):
+            polarity = _POLARITY_OF_INTENT.get(intent.label)
+            if prediction.label == "neutral" and polarity and intent.score >= SURE_INTENT:
+                prediction = Prediction(polarity, intent.score, prediction.model + "+intent")
+            out.append(prediction)
+        return out
 
 
 # A question mark, or a French/English question opening, makes "question" the answer
