@@ -126,3 +126,22 @@ def test_the_conversation_shows_the_labels_once_the_worker_has_spoken(client, si
         False,
         True,
     )
+
+
+def test_the_scheduler_starts_one_classify_drain_at_a_time(sim_channel, monkeypatch):
+    import time
+
+    from django_tasks_db.models import DBTaskResult
+
+    from cercle.pipeline import worker
+    from cercle.pipeline.worker import schedule_once
+
+    # The test's connection is the test's transaction: the worker must not close it.
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
+
+    schedule_once(time.monotonic())
+    queued_when_idle = DBTaskResult.objects.filter(queue_name="classify").count()
+    _receive(sim_channel, _comment("c1", "ana", "Vous livrez en Belgique ?"))
+    schedule_once(time.monotonic())
+    schedule_once(time.monotonic())
+    assert (queued_when_idle, DBTaskResult.objects.filter(queue_name="classify").count()) == (0, 1)
