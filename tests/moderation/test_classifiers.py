@@ -128,3 +128,19 @@ def test_a_head_in_the_model_directory_replaces_the_shipped_one(settings, tmp_pa
         "request",
         True,
     )
+
+
+def test_a_long_message_is_read_by_its_opening_and_its_verdict():
+    from cercle.moderation.classifiers.embedders import MAX_CHARS, excerpt
+
+    review = "Le début est prometteur. " + "Il se passe des choses. " * 40 + "Bref, à éviter."
+    read = excerpt(review)
+    assert (
+        read.startswith("Le début"),
+        read.endswith("Bref, à éviter."),
+        len(read) <= MAX_CHARS + 3,
+    ) == (
+        True,
+        True,
+        True,
+    )
