@@ -32,6 +32,8 @@ def excerpt(text: str) -> str:
     if len(flat) <= MAX_CHARS:
         return flat or "."
     return f"{flat[:HEAD_CHARS]} … {flat[-(MAX_CHARS - HEAD_CHARS) :]}"
+
+
 # Texts per call into the engine: large enough to amortise the call, small enough
 # that one batch of long e-mails does not hold the worker for long.
 CHUNK = 32

@@ -19,7 +19,7 @@ from cercle.moderation.choices import (
 register = template.Library()
 
 
-def _chip(kind: str, value: str, label: str, colour: str, score: float | None) -> dict[str, Any]:
+def _chip(kind: str, value: str, label: object, colour: str, score: float | None) -> dict[str, Any]:
     certainty = f" — {round(score * 100)} %" if score is not None else ""
     return {"kind": kind, "value": value, "label": label, "colour": colour, "title": certainty}
 
