@@ -80,11 +80,13 @@ class Head:
             if i < last:
                 z = np.maximum(z, 0.0)
         z = z / self.temperature
+        out: npt.NDArray[np.float32]
         if self.output == "sigmoid":
-            return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+            out = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        else:
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            out = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+        return out
 
 
 def shipped(name: str) -> Path:
