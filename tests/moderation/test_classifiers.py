@@ -130,17 +130,9 @@ def test_a_head_in_the_model_directory_replaces_the_shipped_one(settings, tmp_pa
     )
 
 
-def test_a_long_message_is_read_by_its_opening_and_its_verdict():
+def test_a_long_message_is_read_by_its_opening_only():
     from cercle.moderation.classifiers.embedders import MAX_CHARS, excerpt
 
-    review = "Le début est prometteur. " + "Il se passe des choses. " * 40 + "Bref, à éviter."
+    review = "Le début   est prometteur.\n" + "Il se passe des choses. " * 40 + "Bref, à éviter."
     read = excerpt(review)
-    assert (
-        read.startswith("Le début"),
-        read.endswith("Bref, à éviter."),
-        len(read) <= MAX_CHARS + 3,
-    ) == (
-        True,
-        True,
-        True,
-    )
+    assert (read.startswith("Le début est prometteur. Il"), len(read)) == (True, MAX_CHARS)

@@ -19,19 +19,15 @@ from .base import Embedder, Vectors
 
 # e5 reads up to 512 tokens, but its cost grows with every token (measured on one core:
 # ~14 texts/s at 128 characters, ~6 at 256, ~3.6 at 512). Most social messages fit in 256
-# characters; a longer one (a review, an e-mail) is read by its opening and its end, where
-# people put their verdict ("Bref, à éviter."): on French book reviews that reads 4 points
-# more accurately than the first 256 characters, at the same cost.
+# characters; a longer one (a review, an e-mail) is read by its opening. (Reading its
+# opening and its end instead was tried: +4.4 points on 250 French reviews, -0.6 on
+# another 500 and -2.4 on spam — no clear gain, so the simpler cut stays.)
 MAX_CHARS = 256
-HEAD_CHARS = 160
 
 
 def excerpt(text: str) -> str:
-    """What the embedder reads of `text`: all of it up to MAX_CHARS, else its start and its end."""
-    flat = " ".join(text.split())
-    if len(flat) <= MAX_CHARS:
-        return flat or "."
-    return f"{flat[:HEAD_CHARS]} … {flat[-(MAX_CHARS - HEAD_CHARS) :]}"
+    """What the embedder reads of `text`: its first MAX_CHARS characters, spaces collapsed."""
+    return " ".join(text[: MAX_CHARS * 4].split())[:MAX_CHARS] or "."
 
 
 # Texts per call into the engine: large enough to amortise the call, small enough
