@@ -34,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import create_database, drop_database, make_feed, run_pipeline, setup_django
 
 
-def answer_some(share: float, seed: int) -> int:
-    """The team answers `share` of the conversations, 5 to 240 minutes after they started waiting."""
+def answer_some(share: float, seed: int, limit: int) -> int:
+    """The team answers `share` of the conversations (at most `limit`), 5 to 240 minutes after
+    they started waiting, through the real actions dated with the clock."""
     from cercle.core import clock
     from cercle.inbox.actions import do_change_status, do_reply
     from cercle.inbox.models import Conversation
@@ -48,10 +49,10 @@ def answer_some(share: float, seed: int) -> int:
         return 0
     member = do_add_member(first.workspace, do_create_user("bench", "bench-password-1"), Role.OWNER)
     answered = 0
-    waiting = Conversation.objects.filter(waiting_since__isnull=False).only(
-        "id", "workspace_id", "channel_id", "kind", "waiting_since", "thread_key", "post_id"
-    )
-    for conversation in waiting.iterator(chunk_size=2000):
+    waiting = list(Conversation.objects.filter(waiting_since__isnull=False).order_by("id"))
+    for conversation in waiting:
+        if answered >= limit:
+            break
         if rng.random() >= share or conversation.waiting_since is None:
             continue
         when = conversation.waiting_since + timedelta(minutes=rng.uniform(5, 240))
@@ -84,9 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--answered", type=float, default=0.6, help="share of conversations answered"
     )
+    parser.add_argument(
+        "--answer-limit", type=int, default=20_000, help="at most this many replies"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     messages = 20_000 if args.quick else args.messages
+    limit = 2_000 if args.quick else args.answer_limit
 
     with tempfile.TemporaryDirectory(prefix="cercle-bench-") as data_dir:
         setup_django(data_dir)
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             run = run_pipeline(feed, 500)
             print(f"ingested {run.messages} messages in {run.seconds:.1f} s", file=sys.stderr)
-            answered = answer_some(args.answered, args.seed)
+            answered = answer_some(args.answered, args.seed, limit)
             print(f"answered {answered} conversations", file=sys.stderr)
 
             from cercle.inbox.models import Message

@@ -99,12 +99,22 @@ TEMPLATES = [
     },
 ]
 
+# Database connections. Under ASGI each request runs in a thread of its own, so a
+# persistent connection (CONN_MAX_AGE > 0) is left behind by every request and a
+# busy server exhausts PostgreSQL's connections (Django's docs: turn them off
+# under ASGI). So connections are not persistent by default, and on PostgreSQL
+# each process borrows them from a psycopg pool of at most CERCLE_DB_POOL_MAX
+# (a request waits up to CERCLE_DB_POOL_TIMEOUT seconds for one, then gets a
+# 503); CERCLE_DB_POOL_MAX=0 turns the pool off. See docs/operations.md.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'cercle.sqlite3'}"),
-        conn_max_age=int(os.environ.get("CERCLE_DB_CONN_MAX_AGE", "60")),
+        conn_max_age=int(os.environ.get("CERCLE_DB_CONN_MAX_AGE", "0")),
+        # A connection broken by a database restart is replaced, not handed out.
+        conn_health_checks=True,
     )
 }
+CERCLE_DB_POOL_MAX = int(os.environ.get("CERCLE_DB_POOL_MAX", "10"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and the single writer overlap; IMMEDIATE takes the write
     # lock at BEGIN so two processes never deadlock upgrading a read lock.
@@ -113,6 +123,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
     }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif "postgresql" in DATABASES["default"]["ENGINE"] and CERCLE_DB_POOL_MAX > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(int(os.environ.get("CERCLE_DB_POOL_MIN", "1")), CERCLE_DB_POOL_MAX),
+        "max_size": CERCLE_DB_POOL_MAX,
+        "timeout": float(os.environ.get("CERCLE_DB_POOL_TIMEOUT", "10")),
+    }
+    # A pooled connection goes back to the pool at the end of each request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"].setdefault("TEST", {})
 
@@ -177,6 +195,8 @@ CERCLE_CONNECTORS = [
                 "cercle.connectors.x.connector.XConnector",
                 "cercle.connectors.rss.connector.RssConnector",
                 "cercle.connectors.email.connector.EmailConnector",
+                "cercle.connectors.discourse.connector.DiscourseConnector",
+                "cercle.connectors.website.connector.WebsiteConnector",
             ]
         ),
     ).split(",")
@@ -237,6 +257,13 @@ CERCLE_EGRESS_ALLOW_HOSTS = [
     h for h in os.environ.get("CERCLE_EGRESS_ALLOW_HOSTS", "").split(",") if h
 ]
 CERCLE_HTTP_TIMEOUT = float(os.environ.get("CERCLE_HTTP_TIMEOUT", "10"))
+
+# A reply left "sending" this long by a stopped worker is reconciled, then sent at most once.
+CERCLE_OUTBOX_STALE_SECONDS = int(os.environ.get("CERCLE_OUTBOX_STALE_SECONDS", "300"))
+# Finished background-task rows are deleted after this many days (by the worker, hourly).
+CERCLE_TASK_RESULTS_KEEP_DAYS = float(os.environ.get("CERCLE_TASK_RESULTS_KEEP_DAYS", "7"))
+# A webhook answered 503 while the database is unreachable asks the platform to retry after this.
+CERCLE_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("CERCLE_UNAVAILABLE_RETRY_AFTER", "30"))
 
 # How many RawEvents one ingest batch drains.
 CERCLE_INGEST_BATCH = int(os.environ.get("CERCLE_INGEST_BATCH", "500"))

@@ -290,6 +290,14 @@ class Connector(ABC):
     def parse(self, raw: RawEventData) -> list[Incoming]:
         """Pure: platform JSON → Incoming items. No DB, no network. Raise BadPayload."""
 
+    def delivery_id(self, raw: RawEventData) -> str:
+        """The platform's id of this delivery, the same on each retry of it; "" when it has none.
+
+        The hooks view stores a delivery id once per channel (a unique index):
+        a platform's retry or redelivery is acknowledged and not stored again.
+        """
+        return ""
+
     def poll(self, cursor: str | None) -> Page:
         """Fetch items newer than `cursor` (only with Capability.POLL)."""
         raise NotImplementedError

@@ -274,6 +274,9 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
     if new_entries:
         _create_new(channel, new_entries, now, result, activities)
     insert_values(Activity, activities)
+    # Rules act through the inbox's actions on the rows just written, so they run last:
+    # nothing of this batch writes after them (an earlier run would be overwritten).
+    stages.apply_rules([m for m in result.created if m.direction == Direction.INBOUND])
     return result
 
 
@@ -487,7 +490,6 @@ def _create_new(
         # Re-assigning the (now saved) instance sets conversation_id and keeps it cached.
         message.conversation = message.conversation
     insert_rows(messages)
-    stages.apply_rules(inbound)
     result.created += messages
 
     touched = list({m.conversation_id: m.conversation for m in messages}.values())
