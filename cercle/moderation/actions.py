@@ -3,6 +3,7 @@ the labels of the classifiers (with the priority they set)."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from typing import Any
 
@@ -33,7 +34,7 @@ from .choices import ConditionField, RuleAction, RuleMode, SuggestionState
 from .classify import Labels, label_texts
 from .models import HouseRule, Rule, Suggestion
 from .priority import next_priority, suggested_priority
-from .rules import log_fired, perform, validate_pattern
+from .rules import log_fired, perform, run_rules, validate_pattern
 
 
 def _check(conditions: list[dict[str, Any]], actions: list[dict[str, Any]]) -> None:
@@ -162,6 +163,8 @@ def do_undo_activity(actor: Actor, activity: Activity) -> None:
         do_moderate_message(actor, Message.objects.get(pk=activity.message_id), ActionKind.UNHIDE)
 
 
+logger = logging.getLogger(__name__)
+
 # Messages per classification batch: the embedder's cost is per text, so larger
 # batches only amortise the per-batch queries; 64 keeps one batch around a second
 # or two of work, so newer messages never wait long behind a backlog.
@@ -246,7 +249,23 @@ def do_classify_pending(limit: int = BATCH_SIZE) -> int:
                 if labels is not NOTHING_TO_READ
             ],
         )
+    _run_rules_on_labels([m.pk for m, labels in done if labels is not NOTHING_TO_READ])
     return len(done)
+
+
+def _run_rules_on_labels(message_ids: list[int]) -> None:
+    """Rules on sentiment, intent or toxicity can only fire now that the labels exist.
+
+    The labels are committed first: a rule that fails (a platform down) is logged
+    and does not take the labels with it; rules that already fired on a message
+    in the pipeline's pass do not fire twice (the rule engine checks).
+    """
+    if not message_ids:
+        return
+    try:
+        run_rules(list(Message.objects.filter(pk__in=message_ids).order_by("pk")))
+    except Exception:
+        logger.exception("rules after classification failed for %d messages", len(message_ids))
 
 
 def _classifiers(workspace_id: int) -> Automation:

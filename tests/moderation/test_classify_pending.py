@@ -145,3 +145,22 @@ def test_the_scheduler_starts_one_classify_drain_at_a_time(sim_channel, monkeypa
     schedule_once(time.monotonic())
     schedule_once(time.monotonic())
     assert (queued_when_idle, DBTaskResult.objects.filter(queue_name="classify").count()) == (0, 1)
+
+
+def test_a_rule_on_intent_fires_once_the_worker_has_labelled_the_message(sim_channel, owner):
+    from cercle.moderation.actions import do_save_rule
+    from cercle.moderation.choices import RuleMode
+
+    do_save_rule(
+        owner,
+        sim_channel.workspace,
+        name="Complaints to the care team",
+        conditions=[{"field": "intent", "value": ["complaint"]}],
+        actions=[{"type": "tag", "value": "care"}],
+        mode=RuleMode.LIVE,
+    )
+    _receive(sim_channel, _comment("c1", "ana", "Colis cassé et toujours pas remboursé !"))
+    tagged_at_once = Conversation.objects.get().tags.filter(name="care").exists()
+    do_classify_pending()
+    tagged_later = Conversation.objects.get().tags.filter(name="care").exists()
+    assert (tagged_at_once, tagged_later) == (False, True)
