@@ -174,6 +174,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CERCLE_MAX_BODY_BYTES", str(1024 * 1024)))
 CERCLE_MAX_WEBHOOK_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
+# Outgoing mail (invitations, later notifications). With no CERCLE_EMAIL_HOST, no
+# mail is sent: the members page shows the invitation link to the admin instead.
+EMAIL_HOST = os.environ.get("CERCLE_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("CERCLE_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("CERCLE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("CERCLE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("CERCLE_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("CERCLE_EMAIL_FROM", "Cercle <cercle@localhost>")
+EMAIL_BACKEND = os.environ.get(
+    "CERCLE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("CERCLE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
@@ -270,12 +283,23 @@ CERCLE_INGEST_BATCH = int(os.environ.get("CERCLE_INGEST_BATCH", "500"))
 
 # Where the embedded SSE stream looks for new activity (seconds).
 CERCLE_LIVE_POLL_SECONDS = float(os.environ.get("CERCLE_LIVE_POLL_SECONDS", "0.5"))
+# Languages a community plausibly writes in (ISO 639-1), besides each workspace's own:
+# language detection answers only among these, else "unknown".
+CERCLE_LANGUAGES = [
+    code.strip()
+    for code in os.environ.get("CERCLE_LANGUAGES", "fr,en,de,es,it,nl,pt").split(",")
+    if code.strip()
+]
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # 403s and clients that went away keep their line but print no traceback.
+    "filters": {"quiet": {"()": "cercle.core.logfilters.QuietOrdinaryErrors"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("CERCLE_LOG_LEVEL", "WARNING")},
     "loggers": {
         "cercle": {"level": os.environ.get("CERCLE_LOG_LEVEL", "INFO"), "propagate": True},

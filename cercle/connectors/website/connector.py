@@ -46,7 +46,7 @@ class WebsiteConnector(Connector):
 
     platform = "website"
     # Not a brand name: shown in the team's language ("Site web").
-    label = gettext_lazy("Website")  # type: ignore[assignment]  # every reader does str(cls.label)
+    label = gettext_lazy("Website")
     capabilities = frozenset(
         {
             Capability.WEBHOOK,

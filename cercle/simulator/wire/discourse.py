@@ -88,7 +88,8 @@ class DiscourseWire(Wire):
 
     def setup(self) -> ChannelSetup:
         return ChannelSetup(
-            external_id=self.api_base,
+            # Stable across demo runs (the fake server's port changes): the forum's public address.
+            external_id=f"https://forum.lumen.example/{self.channel_key}",
             config={"api_base": self.api_base, "api_username": API_USERNAME},
             credentials={"api_key": self.api_key, "webhook_secret": self.webhook_secret},
         )
