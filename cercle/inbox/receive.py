@@ -69,7 +69,14 @@ MESSAGE_FIELDS = (
     "is_hidden",
 )
 # What an edit, a delete or a hide on the platform changes on our copy.
-MESSAGE_CHANGE_FIELDS = ("text", "edited_at", "deleted_at", "language", "is_hidden")
+MESSAGE_CHANGE_FIELDS = (
+    "text",
+    "edited_at",
+    "deleted_at",
+    "language",
+    "is_hidden",
+    "classified_at",
+)
 # The conversation fields the pipeline maintains and routing may set.
 CONVERSATION_FIELDS = (
     "message_count",
@@ -248,6 +255,8 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
             message.text = item.text
             message.edited_at = now
             message.language = ""
+            # New text, new labels: the classify_pending drain picks it up again.
+            message.classified_at = None
             changed.append(message)
             result.edited.append(message)
             activities.append(_activity(message, Verb.EDITED, now))

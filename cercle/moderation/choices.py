@@ -1,4 +1,4 @@
-"""Choices of the moderation app: rule modes, what a rule can look at and do, suggestion states."""
+"""Choices of the moderation app: rules, suggestions, and the labels of the classifiers."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -44,3 +44,42 @@ class SuggestionState(models.TextChoices):
     PENDING = "pending", _("Waiting for a decision")
     ACCEPTED = "accepted", _("Accepted")
     DISMISSED = "dismissed", _("Dismissed")
+
+
+class Sentiment(models.TextChoices):
+    POSITIVE = "positive", _("Positive")
+    NEUTRAL = "neutral", _("Neutral")
+    NEGATIVE = "negative", _("Negative")
+
+
+SENTIMENT_COLOURS = {
+    Sentiment.POSITIVE: "green",
+    Sentiment.NEUTRAL: "grey",
+    Sentiment.NEGATIVE: "red",
+}
+
+
+class Intent(models.TextChoices):
+    QUESTION = "question", _("Question")
+    COMPLAINT = "complaint", _("Complaint")
+    PRAISE = "praise", _("Praise")
+    REQUEST = "request", _("Request")
+    SPAM = "spam", _("Spam")
+    OTHER = "other", _("Other")
+
+
+INTENT_COLOURS = {
+    Intent.QUESTION: "blue",
+    Intent.COMPLAINT: "red",
+    Intent.PRAISE: "green",
+    Intent.REQUEST: "amber",
+    Intent.SPAM: "grey",
+    Intent.OTHER: "grey",
+}
+
+
+class Toxicity(models.TextChoices):
+    INSULT = "insult", _("Insult")
+    HATE = "hate", _("Hate")
+    THREAT = "threat", _("Threat")
+    OBSCENE = "obscene", _("Obscene")

@@ -1,23 +1,30 @@
-"""The classification stage of the inbound pipeline.
+"""The classification stage of the inbound pipeline, in two steps.
 
-Runs on every batch of new inbound messages before rules and routing. Today it
-sets the language; sentiment, intent and toxicity plug in here (their issue)
-behind the same call, so the pipeline does not change.
+1. Inline, in `do_receive`, on every batch of new inbound messages:
+   `classify_messages` sets the language only (fastText, ~40,000 texts/s), so a
+   burst never slows ingestion and rules can already match on language.
+2. In the worker, a moment later: the `classify_pending` drain
+   (`actions.do_classify_pending`) gives the messages whose labels are missing
+   their sentiment, intent, toxicity and needs-reply, in batches, through the
+   classifiers configured in `settings.CERCLE_CLASSIFIERS` (`label_texts`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cercle.inbox.models import Message
 from cercle.workspaces.models import Workspace
 
+from .classifiers.base import Batch, Prediction
+from .classifiers.registry import classifiers, embedder
 from .language import detect_languages
 
 
 def classify_messages(messages: Sequence[Message]) -> None:
-    """Fill the classifier fields of unsaved or saved `messages` in place (no DB writes).
+    """The inline step: fill the language of unsaved or saved `messages` in place (no DB writes).
 
     The language is chosen among the workspace's language and `CERCLE_LANGUAGES`.
     """
@@ -33,3 +40,55 @@ def classify_messages(messages: Sequence[Message]) -> None:
         detected = detect_languages((m.text for m in batch), own)
         for message, language in zip(batch, detected, strict=True):
             message.language = language
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What the classifiers said about one text, in the shape of Message's fields."""
+
+    sentiment: str = ""
+    sentiment_score: float | None = None
+    intent: str = ""
+    intent_score: float | None = None
+    toxicity: float | None = None
+    toxicity_category: str = ""
+    needs_reply: bool | None = None
+    needs_reply_score: float | None = None
+    classified_by: str = ""
+
+    @property
+    def is_toxic(self) -> bool:
+        return bool(self.toxicity_category)
+
+    @classmethod
+    def from_predictions(cls, predictions: dict[str, Prediction]) -> Labels:
+        fields: dict[str, object] = {}
+        if sentiment := predictions.get("sentiment"):
+            fields |= {"sentiment": sentiment.label, "sentiment_score": sentiment.score}
+        if intent := predictions.get("intent"):
+            fields |= {"intent": intent.label, "intent_score": intent.score}
+        if toxic := predictions.get("toxicity"):
+            clean = toxic.label == "clean"
+            fields |= {
+                "toxicity": 0.0 if clean else toxic.score,
+                "toxicity_category": "" if clean else toxic.label,
+            }
+        if reply := predictions.get("needs_reply"):
+            fields |= {"needs_reply": reply.label == "yes", "needs_reply_score": reply.score}
+        # One string names every model that spoke: "sentiment=…;intent=…", for audits and
+        # for re-classifying what an older model labelled.
+        fields["classified_by"] = ";".join(
+            f"{task}={prediction.model}" for task, prediction in predictions.items()
+        )[:300]
+        return cls(**fields)  # type: ignore[arg-type]  # keys are the dataclass fields above
+
+
+def label_texts(texts: Sequence[str], languages: Sequence[str] | None = None) -> list[Labels]:
+    """Run every configured classifier over `texts` (one batch, embeddings computed once)."""
+    batch = Batch(texts=texts, languages=languages or [""] * len(texts), embedder=embedder)
+    for classifier in classifiers():
+        batch.predictions[classifier.task] = classifier.classify(batch)
+    return [
+        Labels.from_predictions({task: preds[i] for task, preds in batch.predictions.items()})
+        for i in range(len(texts))
+    ]

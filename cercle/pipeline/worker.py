@@ -23,6 +23,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django.core.management import call_command
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 SCHEDULE_EVERY = 5.0  # seconds between scheduler ticks
 POLL_EVERY = 30.0
+# A classify drain running for longer than this is presumed dead with its worker.
+CLASSIFY_STALE = timedelta(minutes=10)
 PRUNE_EVERY = 3600.0
 # Waits after a database error: the first, doubling up to the cap.
 DB_RETRY_FIRST = 1.0
@@ -54,6 +57,8 @@ def schedule_once(last_poll: float) -> float:
     from cercle.inbox.choices import OutboxState, Status
     from cercle.inbox.models import Conversation, Outbox
     from cercle.inbox.tasks import wake_snoozed
+    from cercle.moderation.actions import pending_messages
+    from cercle.moderation.tasks import classify_pending
     from cercle.pipeline.choices import RawEventStatus
     from cercle.pipeline.models import RawEvent
     from cercle.pipeline.sender import recover_stale_sending
@@ -76,6 +81,8 @@ def schedule_once(last_poll: float) -> float:
     )
     if due.exists():
         enqueue_once(send_outbox)
+    if pending_messages(limit=1) and not _classify_in_flight(now):
+        enqueue_once(classify_pending)
     if time.monotonic() - last_poll >= POLL_EVERY:
         enqueue_once(poll_channels)
         # A pass with nothing due makes no network call.
@@ -84,6 +91,19 @@ def schedule_once(last_poll: float) -> float:
             enqueue_once(wake_snoozed)
         last_poll = time.monotonic()
     return last_poll
+
+
+def _classify_in_flight(now: datetime) -> bool:
+    """Whether a classify drain is running (one at a time: two would label the same newest
+    batch twice, since the models run outside any lock; `enqueue_once` covers the waiting one)."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        queue_name="classify",
+        status=TaskResultStatus.RUNNING,
+        started_at__gte=now - CLASSIFY_STALE,
+    ).exists()
 
 
 def _tick(clock: _Clock) -> None:

@@ -1,0 +1,86 @@
+"""Classification throughput per worker process, against the language-only stage measured in the same run.
+
+    .venv/bin/python bench/classify.py [--texts 600] [--batch 64] [--seed 7]
+
+Texts are the simulated FR/EN community's messages (questions, complaints,
+praise, spam, trolling…). One process, one embedder thread: the figures are per
+worker process (`cercle worker --processes N` runs N of them). Measured:
+
+- language: the inline step of the inbound pipeline (fastText), the baseline;
+- embeddings: the configured embedder alone (multilingual-e5-small, 4-bit);
+- stage: every configured classifier (sentiment, intent, toxicity, needs-reply),
+  embeddings included — what the classify_pending drain spends per batch,
+  before its database writes.
+
+Prints one line:
+
+    classify language=<texts/s> embeddings=<texts/s> stage=<texts/s> embeddings_ratio=<embeddings/language> stage_ratio=<stage/language> rss_mb=<after loading and running>
+
+Details go to stderr. CPU time is what is measured (time.process_time), so a
+busy shared machine slows the figures less than wall time would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cercle.settings")
+
+
+def texts_per_second(
+    run: Callable[[Sequence[str]], object], texts: Sequence[str], batch: int
+) -> float:
+    started = time.process_time()
+    for start in range(0, len(texts), batch):
+        run(texts[start : start + batch])
+    return len(texts) / max(time.process_time() - started, 1e-9)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--texts", type=int, default=600)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from cercle.moderation.classifiers import registry
+    from cercle.moderation.classify import label_texts
+    from cercle.moderation.language import detect_languages
+    from cercle.simulator.community import generate_events
+
+    events = generate_events(args.texts * 2, seed=args.seed)
+    texts = [event.text for _, event in events if event.text.strip()][: args.texts]
+    # The language step caches repeated short texts; make every text unique so it cannot.
+    texts = [f"{text} #{i}" for i, text in enumerate(texts)]
+    chars = sum(len(t) for t in texts) / len(texts)
+    print(f"{len(texts)} texts, {chars:.0f} characters on average", file=sys.stderr)
+
+    started = time.perf_counter()
+    embedder = registry.embedder()
+    label_texts(texts[:2])  # load every classifier once, outside the timings
+    print(f"models loaded in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+
+    language = texts_per_second(detect_languages, texts, args.batch)
+    embeddings = texts_per_second(embedder.embed, texts, args.batch)
+    stage = texts_per_second(label_texts, texts, args.batch)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"classify language={language:.0f} embeddings={embeddings:.1f} stage={stage:.1f} "
+        f"embeddings_ratio={embeddings / language:.5f} stage_ratio={stage / language:.5f} "
+        f"rss_mb={rss_mb:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""Background tasks of moderation (django-tasks). Each is an idempotent drain."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from .actions import do_classify_pending
+
+# Upper bound of batches one task run drains before yielding to other tasks.
+MAX_BATCHES_PER_RUN = 20
+
+
+@task(queue_name="classify")
+def classify_pending() -> int:
+    """Label the inbound messages whose labels are missing, batch after batch."""
+    total = 0
+    for _ in range(MAX_BATCHES_PER_RUN):
+        labelled = do_classify_pending()
+        total += labelled
+        if labelled == 0:
+            break
+    return total
