@@ -109,6 +109,14 @@ class Incoming:
     from_brand: bool = False
     # The platform holds it hidden / for review.
     is_hidden: bool = False
+    # When the platform says this state of the item came to be (the edit, hide or
+    # creation time of this delivery: Meta's `entry.time`, YouTube's `updatedAt`…);
+    # None when it does not say. Deliveries are applied only when newer than what
+    # is stored: by this time where both have one, else by arrival order.
+    changed_at: datetime | None = None
+    # The delivery carries ids only (Instagram mention webhooks): the item is stored
+    # as "loading" and the pipeline's enrich step fetches it with `Connector.enrich`.
+    needs_enrichment: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +295,15 @@ class Connector(ABC):
 
     def poll(self, cursor: str | None) -> Page:
         """Fetch items newer than `cursor` (only with Capability.POLL)."""
+        raise NotImplementedError
+
+    def enrich(self, external_ids: list[str]) -> list[Incoming]:
+        """Fetch the full items (text, author, link) of items that arrived with ids only.
+
+        Returns one item per id it could fetch (an id it cannot find is left out);
+        raises a ConnectorError for the whole call (TransientError, RateLimited…).
+        Only called for items a connector emitted with `needs_enrichment`.
+        """
         raise NotImplementedError
 
     # outbound

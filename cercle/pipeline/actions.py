@@ -6,7 +6,7 @@ import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -230,6 +230,7 @@ class IngestReport:
 
     events: int = 0
     failed: int = 0
+    partial: int = 0  # events stored except some of their items
     result: ReceiveResult | None = None
 
 
@@ -296,18 +297,15 @@ def _ingest_batch(limit: int, isolate: bool = False) -> IngestReport:
         # Channels in id order: receive_items locks each one (PostgreSQL), and two
         # workers taking the same channels in different orders would deadlock.
         parsed.sort(key=lambda p: (p[0], p[1]))
+        partial: dict[int, list[dict[str, str]]] = {}
         if isolate:
             for channel_id, event_id, items in parsed:
-                try:
-                    with transaction.atomic():
-                        result = receive_items(channels[channel_id], [(i, event_id) for i in items])
-                except OperationalError:
-                    raise
-                except Exception as exc:
-                    logger.exception("raw event %s cannot be ingested", event_id)
-                    failed[event_id] = f"{type(exc).__name__}: {exc}"
-                    continue
-                report.result.merge(result)  # type: ignore[union-attr]
+                outcome = _receive_isolated(channels[channel_id], event_id, items)
+                report.result.merge(outcome.result)  # type: ignore[union-attr]
+                if outcome.error:
+                    failed[event_id] = outcome.error
+                elif outcome.item_errors:
+                    partial[event_id] = outcome.item_errors
         else:
             by_channel: dict[int, list[tuple[Incoming, int | None]]] = defaultdict(list)
             for channel_id, event_id, items in parsed:
@@ -315,7 +313,7 @@ def _ingest_batch(limit: int, isolate: bool = False) -> IngestReport:
             for channel_id, entries in by_channel.items():
                 report.result.merge(receive_items(channels[channel_id], entries))  # type: ignore[union-attr]
         now = timezone.now()
-        done = [event_id for _, event_id, _ in parsed if event_id not in failed]
+        done = [e for _, e, _ in parsed if e not in failed and e not in partial]
         RawEvent.objects.filter(pk__in=done).update(status=RawEventStatus.DONE, processed_at=now)
         update_rows(
             RawEvent,
@@ -325,9 +323,77 @@ def _ingest_batch(limit: int, isolate: bool = False) -> IngestReport:
             ],
             ["status", "error", "processed_at"],
         )
+        update_rows(
+            RawEvent,
+            [
+                RawEvent(
+                    id=pk,
+                    status=RawEventStatus.PARTIAL,
+                    error=_partial_summary(errors),
+                    item_errors=errors,
+                    processed_at=now,
+                )
+                for pk, errors in partial.items()
+            ],
+            ["status", "error", "item_errors", "processed_at"],
+        )
+        _enqueue_enrichment(report.result)  # type: ignore[arg-type]
         report.events = len(events)
         report.failed = len(failed)
+        report.partial = len(partial)
     return report
+
+
+@dataclass
+class _Isolated:
+    """One event upserted alone: what it stored, and why it or some of its items could not be."""
+
+    result: ReceiveResult
+    error: str = ""  # the whole event failed
+    item_errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _receive_isolated(channel: Channel, event_id: int, items: list[Incoming]) -> _Isolated:
+    """Upsert one event in a savepoint; when it fails, each of its items in its own.
+
+    The slow path after a failed batch: the good items of an event are stored
+    and only the guilty ones are left out, each kept with its reason.
+    Operational errors (lock timeout, lost connection) propagate.
+    """
+    try:
+        with transaction.atomic():
+            return _Isolated(receive_items(channel, [(i, event_id) for i in items]))
+    except OperationalError:
+        raise
+    except Exception as exc:
+        logger.exception("raw event %s cannot be ingested whole", event_id)
+        whole = _reason(exc)
+    if len(items) < 2:
+        return _Isolated(ReceiveResult(), error=whole)
+    outcome = _Isolated(ReceiveResult())
+    for item in items:
+        try:
+            with transaction.atomic():
+                outcome.result.merge(receive_items(channel, [(item, event_id)]))
+        except OperationalError:
+            raise
+        except Exception as exc:
+            logger.exception("item %s of raw event %s cannot be ingested", item.external_id, event_id)
+            outcome.item_errors.append({"external_id": item.external_id, "error": _reason(exc)})
+    if len(outcome.item_errors) == len(items):
+        return _Isolated(ReceiveResult(), error=whole)
+    return outcome
+
+
+def _partial_summary(errors: list[dict[str, str]]) -> str:
+    first = errors[0]
+    return (f"{len(errors)} item(s) not stored; first: {first['external_id']}: {first['error']}")[
+        :2000
+    ]
 
 
 def do_store_polled_page(

@@ -26,6 +26,9 @@ class RawEvent(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    # Status "partial": the items that could not be stored, [{"external_id", "error"}…];
+    # the event's other items were stored.
+    item_errors = models.JSONField(default=list, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
