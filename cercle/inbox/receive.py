@@ -242,9 +242,12 @@ def _is_newer(item: Incoming, raw_id: int | None, message: Message) -> bool:
     ids only grow). A delivery with no way to tell (no time, no raw event) is
     applied, as are rows stored before versions were kept.
     """
-    if item.changed_at is not None and message.version_at is not None:
-        if item.changed_at != message.version_at:
-            return item.changed_at > message.version_at
+    if (
+        item.changed_at is not None
+        and message.version_at is not None
+        and item.changed_at != message.version_at
+    ):
+        return item.changed_at > message.version_at
     if raw_id is None or message.version_seq is None:
         return True
     return raw_id > message.version_seq

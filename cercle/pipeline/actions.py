@@ -33,7 +33,7 @@ from cercle.connectors.registry import connector_class, connector_for
 from cercle.core import clock
 from cercle.core.db_bulk import insert_values, update_rows
 from cercle.inbox.choices import Delivery as DeliveryState
-from cercle.inbox.choices import OutboxState
+from cercle.inbox.choices import Enrichment, OutboxState
 from cercle.inbox.models import Message, Outbox
 from cercle.inbox.receive import ReceiveResult, receive_items
 from cercle.pipeline.choices import RawEventStatus
@@ -382,7 +382,9 @@ def _receive_isolated(channel: Channel, event_id: int, items: list[Incoming]) ->
         except OperationalError:
             raise
         except Exception as exc:
-            logger.exception("item %s of raw event %s cannot be ingested", item.external_id, event_id)
+            logger.exception(
+                "item %s of raw event %s cannot be ingested", item.external_id, event_id
+            )
             outcome.item_errors.append({"external_id": item.external_id, "error": _reason(exc)})
     if len(outcome.item_errors) == len(items):
         return _Isolated(ReceiveResult(), error=whole)
@@ -394,6 +396,45 @@ def _partial_summary(errors: list[dict[str, str]]) -> str:
     return (f"{len(errors)} item(s) not stored; first: {first['external_id']}: {first['error']}")[
         :2000
     ]
+
+
+def _enqueue_enrichment(result: ReceiveResult) -> None:
+    """After commit, start the enrich step for channels that received items with ids only."""
+    channels = {m.channel_id for m in result.created if m.enrichment == Enrichment.LOADING}
+    if not channels:
+        return
+    from cercle.pipeline.tasks import enrich_items
+
+    def enqueue() -> None:
+        for channel_id in sorted(channels):
+            enrich_items.enqueue(channel_id)
+
+    transaction.on_commit(enqueue)
+
+
+@dataclass(frozen=True, slots=True)
+class Enriched:
+    """What `do_store_enriched` did."""
+
+    fetched: int
+    unavailable: int
+
+
+def do_store_enriched(channel: Channel, items: list[Incoming], asked: list[str]) -> Enriched:
+    """Apply what the enrich step fetched for the loading items `asked`, in one transaction.
+
+    The fetched items go through the normal upsert (which completes the loading
+    messages); an asked item the platform did not return is marked unavailable,
+    so it stops showing "loading" and is not fetched again.
+    """
+    with transaction.atomic():
+        result = receive_items(channel, [(item, None) for item in items])
+        found = {item.external_id for item in items}
+        missing = [i for i in asked if i not in found]
+        unavailable = Message.objects.filter(
+            channel=channel, external_id__in=missing, enrichment=Enrichment.LOADING
+        ).update(enrichment=Enrichment.UNAVAILABLE)
+    return Enriched(fetched=len(result.filled), unavailable=unavailable)
 
 
 def do_store_polled_page(
@@ -419,6 +460,7 @@ def do_store_polled_page(
             processed_at=timezone.now(),
         )
         result = receive_items(locked, [(item, event.pk) for item in items])
+        _enqueue_enrichment(result)
         locked.cursor = cursor or ""
         locked.last_polled_at = timezone.now()
         locked.save(update_fields=["cursor", "last_polled_at"])
