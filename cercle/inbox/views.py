@@ -165,6 +165,7 @@ def conversation_context(
     is_private_thread = conversation.kind == ConversationKind.PRIVATE
     can_public = (Capability.SEND_PRIVATE if is_private_thread else Capability.REPLY) in caps
     can_private = not is_private_thread and Capability.PRIVATE_REPLY in caps
+    reply_gone = queries.reply_target_deleted(conversation)
     filters = queries.InboxFilters.from_query(request.GET)
     return {
         "conversation": conversation,
@@ -176,7 +177,8 @@ def conversation_context(
         "can_public": can_public,
         "can_private": can_private,
         "is_private_thread": is_private_thread,
-        "can_reply": member.can("reply") and (can_public or can_private),
+        "can_reply": member.can("reply") and (can_public or can_private) and not reply_gone,
+        "reply_gone": reply_gone,
         "can_note": member.can("note"),
         "can_assign": member.can("assign"),
         "can_moderate": member.can("moderate"),
