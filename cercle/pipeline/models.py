@@ -37,4 +37,10 @@ class RawEvent(models.Model):
             models.Index(
                 fields=["id"], name="rawevent_pending_idx", condition=models.Q(status="pending")
             ),
+            # The channel page counts what could not be stored: WHERE channel IN … AND status IN (failed, partial).
+            models.Index(
+                fields=["channel"],
+                name="rawevent_unstored_idx",
+                condition=models.Q(status__in=["failed", "partial"]),
+            ),
         ]

@@ -74,3 +74,18 @@ def test_an_item_a_stage_chokes_on_is_left_out_and_the_event_says_which(sim_chan
         ["c2"],
     )
     assert "a rule crashed" in event.item_errors[0]["error"]
+
+
+def test_the_channel_page_counts_the_deliveries_not_fully_stored(client, owner, sim_channel):
+    from django.urls import reverse
+
+    RawEvent.objects.create(
+        workspace_id=sim_channel.workspace_id,
+        channel=sim_channel,
+        body=b"{}",
+        status=RawEventStatus.PARTIAL,
+        item_errors=[{"external_id": "c2", "error": "RuntimeError: boom"}],
+    )
+    assert client.login(username="lea", password="correct horse battery")
+    page = client.get(reverse("pipeline:list")).content.decode()
+    assert "1 delivery not fully stored" in page
