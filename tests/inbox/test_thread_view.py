@@ -25,7 +25,11 @@ def lea(client: Client, owner) -> Client:
 
 
 def _page(client: Client, conversation: Conversation) -> str:
-    return client.get(reverse("inbox:conversation", args=[conversation.pk])).content.decode()
+    """The conversation pane alone (as HTMX asks for it): the list beside it shows other previews."""
+    return client.get(
+        reverse("inbox:conversation", args=[conversation.pk]),
+        headers={"HX-Request": "true", "HX-Target": "conversation"},
+    ).content.decode()
 
 
 def test_a_reply_to_another_authors_comment_shows_the_comment_it_answers(lea, sim_channel):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from cercle.inbox.models import Contact, Message
-from cercle.inbox.receive import clean_text
 from cercle.pipeline.actions import do_ingest_pending, do_store_raw_event
 from cercle.pipeline.choices import RawEventStatus
 from cercle.pipeline.models import RawEvent
@@ -44,6 +43,8 @@ def test_nul_characters_are_removed_from_every_platform_string(sim_channel):
 
 
 def test_clean_text_keeps_valid_text_as_it_is():
+    from cercle.inbox.receive import clean_text
+
     text = "Déjà vu 👍"
     assert clean_text(text) is text
 
