@@ -38,14 +38,14 @@ sys.path.insert(0, str(ROOT))
 
 # The pipeline's tables, in foreign-key order (a row only points to tables before it).
 TABLES = [
-    "connectors_rawevent",
+    "pipeline_rawevent",
     "inbox_contact",
     "inbox_identity",
     "inbox_post",
     "inbox_conversation",
     "inbox_message",
     "inbox_tombstone",
-    "inbox_activity",
+    "workspaces_activity",
 ]
 
 
