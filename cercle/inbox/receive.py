@@ -416,6 +416,15 @@ def _fill(
     result.filled += filled
 
 
+def recount_deleted(channel: Channel, messages: Sequence[Message]) -> None:
+    """Counters and preview of conversations whose `messages` were just deleted by us.
+
+    For deletions that do not come through `receive_items` (the team deleting
+    an item from Cercle): the platform's later notice finds them deleted already.
+    """
+    _recount(channel, ReceiveResult(deleted=list(messages)))
+
+
 def _recount(channel: Channel, result: ReceiveResult) -> None:
     """Keep the counters and the preview of conversations whose items changed (one query).
 

@@ -35,7 +35,7 @@ from cercle.core.db_bulk import insert_values, update_rows
 from cercle.inbox.choices import Delivery as DeliveryState
 from cercle.inbox.choices import Enrichment, OutboxState
 from cercle.inbox.models import Message, Outbox
-from cercle.inbox.receive import ReceiveResult, receive_items
+from cercle.inbox.receive import ReceiveResult, receive_items, recount_deleted
 from cercle.pipeline.choices import RawEventStatus
 from cercle.pipeline.models import RawEvent
 from cercle.workspaces.actors import Actor, actor_fields, require, system
@@ -617,11 +617,14 @@ def do_record_delivery(outbox: Outbox, delivery: Delivery) -> None:
             effects = _MODERATION_EFFECTS.get(outbox.action, {})
             for name, value in effects.items():
                 setattr(message, name, value)
-            if outbox.action == ActionKind.DELETE:
+            deleting = outbox.action == ActionKind.DELETE and message.deleted_at is None
+            if deleting:
                 message.deleted_at = timezone.now()
                 effects = {"deleted_at": message.deleted_at}
             if effects:
                 message.save(update_fields=list(effects))
+            if deleting and message.direction == "inbound":
+                recount_deleted(message.channel, [message])
             verb = Verb.MODERATED
         Activity.objects.create(
             workspace_id=outbox.workspace_id,

@@ -71,9 +71,10 @@ def backlog_for(channels: list[Channel]) -> dict[int, Backlog]:
         .values("channel_id")
         .annotate(n=Count("id"))
         .order_by()
+        .values_list("channel_id", "n")
     )
-    for row in unstored:
-        counts[row["channel_id"]]["unstored"] = row["n"]
+    for channel_id, n in unstored:
+        counts[channel_id]["unstored"] = n
     return {pk: Backlog(**bucket) for pk, bucket in counts.items()}
 
 

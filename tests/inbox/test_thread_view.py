@@ -75,3 +75,16 @@ def test_an_item_still_loading_says_so_in_the_list_and_the_timeline(lea, sim_cha
     conversation = Conversation.objects.get()
     listed = lea.get(reverse("inbox:index")).content.decode()
     assert ("loading…" in listed, "loading…" in _page(lea, conversation)) == (True, True)
+
+
+def test_deleting_an_item_from_cercle_updates_its_conversations_counts(owner, sim_channel):
+    from cercle.connectors.base import ActionKind, Delivery
+    from cercle.inbox.actions import do_moderate_message
+    from cercle.inbox.models import Message
+    from cercle.pipeline.actions import do_record_delivery
+
+    receive(sim_channel, sim_event("c1", text="Premier"), sim_event("c2", text="Second"))
+    outbox = do_moderate_message(owner, Message.objects.get(external_id="c2"), ActionKind.DELETE)
+    do_record_delivery(outbox, Delivery())
+    conversation = Conversation.objects.get()
+    assert (conversation.message_count, conversation.preview) == (1, "Premier")
