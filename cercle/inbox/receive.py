@@ -411,6 +411,9 @@ def _fill(
         filled.append(message)
         if author is not None:
             result.authors[message.conversation_id] = author.contact_id
+    # Classified now that the text is known. Rules are not run again here: none
+    # exist yet, and the rules engine must load the conversations in one query
+    # before running on `result.filled` (these rows carry only their ids).
     stages.classify([m for m in filled if m.direction == Direction.INBOUND])
     update_rows(Message, filled, MESSAGE_FILL_FIELDS)
     result.filled += filled
