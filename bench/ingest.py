@@ -143,6 +143,55 @@ def _text(rng: random.Random, language: str) -> str:
     return " ".join(p for p in parts if p)
 
 
+def _make_authors(rng: random.Random, count: int) -> list[dict[str, str]]:
+    """`count` authors as webhook `author` objects; `_lang` (not sent) is the language they write."""
+    authors = []
+    for i in range(count):
+        language = "fr" if rng.random() < 0.6 else "en"
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        authors.append(
+            {
+                "id": f"u{i}",
+                "name": f"{first} {last}",
+                "handle": f"{first.lower()}{i}",
+                "avatar": f"https://avatars.example.com/u{i}.png",
+                "_lang": language,
+            }
+        )
+    return authors
+
+
+def _link_event(
+    rng: random.Random,
+    event: dict[str, Any],
+    posts: list[dict[str, str]],
+    recent: list[str],
+    key: str,
+    when: datetime,
+) -> None:
+    """Attach `event` to its context on channel `key`: the post it sits under (now and then a
+    new one), the recent item it replies to, its private thread, or its star rating."""
+    kind = event["type"]
+    if kind in {"comment", "reply", "share"} or (kind == "mention" and rng.random() < 0.5):
+        if not posts or rng.random() < 0.01:
+            number = len(posts)
+            posts.append(
+                {
+                    "id": f"{key}-post-{number}",
+                    "text": f"Post {number}: notre nouvelle collection / our new collection",
+                    "url": f"https://example.com/{key}/posts/{number}",
+                    "published_at": when.isoformat(),
+                }
+            )
+        event["post"] = rng.choice(posts[-10:])
+    if kind == "reply" and recent:
+        event["parent_id"] = rng.choice(recent[-50:])
+    if kind == "message":
+        event["thread_id"] = f"thread-{event['author']['id']}"
+    if kind == "review":
+        event["rating"] = rng.choices([1, 2, 3, 4, 5], [0.1, 0.1, 0.15, 0.3, 0.35])[0]
+
+
 def generate_feed(n: int, seed: int, start: datetime) -> Feed:
     """`n` distinct messages over four channels, as simulator-wire webhook bodies.
 
@@ -162,19 +211,7 @@ def generate_feed(n: int, seed: int, start: datetime) -> Feed:
     }
     channel_weights = [("forum", 0.4), ("social", 0.3), ("messages", 0.18), ("reviews", 0.12)]
     author_count = max(10, n // 6)
-    authors = []
-    for i in range(author_count):
-        language = "fr" if rng.random() < 0.6 else "en"
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        authors.append(
-            {
-                "id": f"u{i}",
-                "name": f"{first} {last}",
-                "handle": f"{first.lower()}{i}",
-                "avatar": f"https://avatars.example.com/u{i}.png",
-                "_lang": language,
-            }
-        )
+    authors = _make_authors(rng, author_count)
     posts: dict[str, list[dict[str, str]]] = {key: [] for key in channel_kinds}
     recent: dict[str, list[str]] = {key: [] for key in channel_kinds}
     pending: dict[str, list[dict[str, Any]]] = {key: [] for key in channel_kinds}
@@ -208,24 +245,7 @@ def generate_feed(n: int, seed: int, start: datetime) -> Feed:
             "text": _text(rng, author["_lang"]),
             "created_at": when.isoformat(),
         }
-        if kind in {"comment", "reply", "share"} or (kind == "mention" and rng.random() < 0.5):
-            if not posts[key] or rng.random() < 0.01:
-                number = len(posts[key])
-                posts[key].append(
-                    {
-                        "id": f"{key}-post-{number}",
-                        "text": f"Post {number}: notre nouvelle collection / our new collection",
-                        "url": f"https://example.com/{key}/posts/{number}",
-                        "published_at": when.isoformat(),
-                    }
-                )
-            event["post"] = rng.choice(posts[key][-10:])
-        if kind == "reply" and recent[key]:
-            event["parent_id"] = rng.choice(recent[key][-50:])
-        if kind == "message":
-            event["thread_id"] = f"thread-{author['id']}"
-        if kind == "review":
-            event["rating"] = rng.choices([1, 2, 3, 4, 5], [0.1, 0.1, 0.15, 0.3, 0.35])[0]
+        _link_event(rng, event, posts[key], recent[key], key, when)
         recent[key].append(event["id"])
         pending[key].append(event)
         # Most platforms deliver one event per request; some batch a few.

@@ -43,6 +43,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "cercle.moderation",
     "cercle.workflow",
     "cercle.pipeline",
+    "cercle.insights",
     "cercle.simulator",
 ]
 
@@ -73,7 +75,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "cercle.workspaces.middleware.CurrentWorkspaceMiddleware",
-    "cercle.inbox.middleware.WorkspaceLocaleAndCSPMiddleware",
+    "cercle.core.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "cercle.urls"

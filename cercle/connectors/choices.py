@@ -10,7 +10,11 @@ class Health(models.TextChoices):
     NEEDS_REAUTH = "needs_reauth", _("Needs re-authentication")
 
 
-HEALTH_COLOURS = {Health.OK: "green", Health.DEGRADED: "amber", Health.NEEDS_REAUTH: "red"}
+HEALTH_COLOURS: dict[str, str] = {
+    Health.OK: "green",
+    Health.DEGRADED: "amber",
+    Health.NEEDS_REAUTH: "red",
+}
 
 
 class ItemKind(models.TextChoices):

@@ -14,7 +14,15 @@ from cercle.connectors.base import ActionKind, Capability, Incoming, OutboundAct
 from cercle.connectors.models import Channel
 from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.core import clock
-from cercle.inbox.choices import ACTIVE_STATUSES, Delivery, Direction, Kind, OutboxState, Status
+from cercle.inbox.choices import (
+    ACTIVE_STATUSES,
+    Delivery,
+    Direction,
+    Kind,
+    OutboxState,
+    Priority,
+    Status,
+)
 from cercle.inbox.models import Conversation, Message, Outbox, Tag
 from cercle.workspaces.actors import Actor, actor_fields, require, system
 from cercle.workspaces.choices import Verb
@@ -277,6 +285,24 @@ def do_change_status(
     return conversation
 
 
+def do_set_priority(
+    actor: Actor, conversation: Conversation, priority: int, *, reason: str = ""
+) -> Conversation:
+    """Give the conversation another priority (a person, a rule or an SLA escalation)."""
+    require(actor, "assign", conversation.workspace_id)
+    if priority not in Priority.values:
+        raise ActionRefused(_("Unknown priority."))
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        old = conversation.priority
+        if old == priority:
+            return conversation
+        conversation.priority = priority
+        conversation.save(update_fields=["priority"])
+        _log(conversation, Verb.PRIORITY_CHANGED, actor, old=old, new=priority, reason=reason)
+    return conversation
+
+
 def do_tag_conversation(actor: Actor, conversation: Conversation, name: str) -> Tag:
     """Put the tag `name` on the conversation, creating the tag if needed."""
     require(actor, "assign", conversation.workspace_id)
@@ -367,6 +393,7 @@ __all__ = [
     "do_receive",
     "do_reply",
     "do_retry_delivery",
+    "do_set_priority",
     "do_tag_conversation",
     "do_untag_conversation",
     "do_wake_snoozed",

@@ -25,6 +25,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from cercle.workspaces.decorators import member_required
+from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Activity
 
 HEARTBEAT_SECONDS = 15.0
@@ -170,7 +171,7 @@ def _start_id(request: HttpRequest, workspace_id: int) -> int:
 @member_required("view")
 def live(request: HttpRequest) -> HttpResponse:
     """`/live/`: the SSE stream of the member's workspace (same permission as the inbox)."""
-    workspace_id = request.member.workspace_id  # type: ignore[attr-defined]
+    workspace_id = current_member(request).workspace_id
     after = _start_id(request, workspace_id)
     stream: Iterator[str] | AsyncIterator[str]
     if isinstance(request, ASGIRequest):

@@ -34,13 +34,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from cercle.connectors.base import Incoming, Op
+from cercle.connectors.base import Author, Incoming, Op, PostRef
 from cercle.connectors.models import Channel
 from cercle.core.db_bulk import build, insert_rows, insert_values, update_rows
 from cercle.inbox import stages
@@ -168,6 +168,8 @@ def thread_key(item: Incoming) -> tuple[str, str]:
     return f"author:{author}", ConversationKind.THREAD
 
 
+_Cleaned = TypeVar("_Cleaned", Incoming, Author, PostRef)
+
 # The string fields of an item and of its parts, cleaned of what no database stores.
 _ITEM_STRINGS = ("external_id", "kind", "text", "parent_external_id", "thread_ref", "url")
 _AUTHOR_STRINGS = ("external_id", "name", "handle", "avatar_url", "profile_url")
@@ -204,7 +206,7 @@ def clean_item(item: Incoming) -> Incoming:
     return replace(cleaned, author=author, post=post)
 
 
-def _clean_strings(obj: Any, names: tuple[str, ...]) -> Any:
+def _clean_strings(obj: _Cleaned, names: tuple[str, ...]) -> _Cleaned:
     for name in names:
         value = getattr(obj, name)
         if clean_text(value) is not value:
@@ -639,6 +641,8 @@ def _create_new(
             "thread_key": key,
             "kind": conv_kind,
             "status": Status.NEW,
+            # When the community opened it (an imported history keeps its dates).
+            "created_at": min(item.sent_at or now, now),
         }
     new_conversations = build(Conversation, opening.values())
     conversations.update(zip(opening, new_conversations, strict=True))
@@ -712,7 +716,10 @@ def _create_new(
                     reason="new_message",
                 )
             )
-        activities.append(_activity(message, Verb.RECEIVED, now, kind=message.kind))
+        # Stamped with the platform's time of the item (never in the future): response
+        # times count from when the community wrote, and imported history keeps its dates.
+        received_at = min(message.sent_at or now, now)
+        activities.append(_activity(message, Verb.RECEIVED, received_at, kind=message.kind))
 
 
 def _thread_message(message: Message, now: datetime) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -27,6 +26,7 @@ from cercle.connectors.base import ActionKind, Capability
 from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.inbox.choices import OutboxState
 from cercle.workspaces.decorators import member_required
+from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Member
 
 from . import queries
@@ -42,7 +42,6 @@ from .actions import (
     do_untag_conversation,
 )
 from .choices import ConversationKind, Kind, Status
-from .middleware import activate_workspace_timezone, add_security_headers
 from .models import Conversation
 
 ViewFunc = Callable[..., HttpResponse]
@@ -57,26 +56,12 @@ MODERATION_ACTIONS = (
 
 
 def inbox_view(permission: str = "view") -> Callable[[ViewFunc], ViewFunc]:
-    """member_required + the workspace's time zone for everything rendered."""
-
-    def decorator(view: ViewFunc) -> ViewFunc:
-        @member_required(permission)
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            activate_workspace_timezone(request)
-            try:
-                return add_security_headers(view(request, *args, **kwargs))
-            finally:
-                # Threads serve other requests next: leave no time zone behind.
-                timezone.deactivate()
-
-        return wrapper
-
-    return decorator
+    """A page of the inbox: a member with `permission` (the middleware sets time zone and CSP)."""
+    return member_required(permission)
 
 
 def _member(request: HttpRequest) -> Member:
-    return request.member  # type: ignore[attr-defined]
+    return current_member(request)
 
 
 def _is_htmx(request: HttpRequest) -> bool:

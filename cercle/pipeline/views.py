@@ -48,16 +48,17 @@ from cercle.pipeline.queries import (
     quota_view,
 )
 from cercle.workspaces.decorators import member_required
+from cercle.workspaces.middleware import current_member
 
 logger = logging.getLogger(__name__)
 
 
 def _workspace(request: HttpRequest) -> Any:
-    return request.member.workspace  # type: ignore[attr-defined]
+    return current_member(request).workspace
 
 
 def _member(request: HttpRequest) -> Any:
-    return request.member  # type: ignore[attr-defined]
+    return current_member(request)
 
 
 def _list_url(channel: Channel | None = None) -> str:

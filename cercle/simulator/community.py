@@ -19,13 +19,13 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from itertools import accumulate
 from string import Formatter
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from . import phrases as P
@@ -122,6 +122,22 @@ def _int(rng: random.Random, low: int, high: int) -> int:
     return low + int(rng.random() * (high - low + 1))
 
 
+# How each template slot that does not name a product is filled: (rng, language) → text.
+_SLOT_FILLERS: dict[str, Callable[[random.Random, str], str]] = {
+    "issue": lambda rng, lang: _pick(rng, P.ISSUES[lang]),
+    "feature": lambda rng, lang: _pick(rng, P.FEATURES[lang]),
+    "city": lambda rng, lang: _pick(rng, P.CITIES[lang]),
+    "colour": lambda rng, lang: _pick(rng, P.COLOURS[lang]),
+    "days": lambda rng, lang: str(_int(rng, 2, 21)),
+    "order": lambda rng, lang: f"LM-{_int(rng, 10000, 99999)}",
+    "price": lambda rng, lang: _pick(rng, PRICES),
+    "version": lambda rng, lang: f"2.{_int(rng, 1, 9)}.{_int(rng, 0, 4)}",
+    "n": lambda rng, lang: str(_int(rng, 3, 40)),
+    "handle": lambda rng, lang: P.HANDLE,
+    "name": lambda rng, lang: _pick(rng, P.FIRST_NAMES[lang]),
+}
+
+
 def _poisson(rng: random.Random, lam: float) -> int:
     if lam <= 0:
         return 0
@@ -141,6 +157,58 @@ def hour_weight(local: datetime) -> float:
     if weekday >= 5:
         weight *= WEEKEND_SHAPE.get(local.hour, 1.0)
     return weight
+
+
+class _Form(NamedTuple):
+    """How an item is carried on its channel."""
+
+    kind: str  # comment, mention, share, message, review
+    category: str  # the category, adjusted to what the channel offers
+    rating: int | None = None
+    post: SimPost | None = None
+    thread_id: str = ""
+
+
+def _review_rating(rng: random.Random, category: str) -> int:
+    """Stars of a review: complaints get 1-2, praise 4-5, anything else the usual spread."""
+    rating = rng.choices(REVIEW_STARS, REVIEW_WEIGHTS)[0]
+    if category == "complaint":
+        return min(rating, 2)
+    if category == "praise":
+        return max(rating, 4)
+    return rating
+
+
+def _edited(rng: random.Random, first: SimEvent) -> SimEvent:
+    """`first` edited a little later by its author, who adds that nothing changed."""
+    note = "toujours pareil" if first.author.language == "fr" else "still the same"
+    return SimEvent(
+        id=first.id,
+        type=first.type,
+        op="edit",
+        author=first.author,
+        text=f"{first.text} (edit: {note})",
+        created_at=first.created_at + timedelta(minutes=rng.uniform(1, 30)),
+        post=first.post,
+        thread_id=first.thread_id,
+        category=first.category,
+        topic=first.topic,
+    )
+
+
+def _deleted(rng: random.Random, first: SimEvent) -> SimEvent:
+    """`first` deleted by its author a little later."""
+    return SimEvent(
+        id=first.id,
+        type=first.type,
+        op="delete",
+        author=first.author,
+        text="",
+        created_at=first.created_at + timedelta(minutes=rng.uniform(5, 90)),
+        post=first.post,
+        category=first.category,
+        topic=first.topic,
+    )
 
 
 class Community:
@@ -350,29 +418,8 @@ class Community:
             return forms[name][product]
         if name.endswith("product2"):
             return forms[name[:-1]][(product + _int(rng, 1, 5)) % len(P.PRODUCTS[lang])]
-        if name == "issue":
-            return _pick(rng, P.ISSUES[lang])
-        if name == "feature":
-            return _pick(rng, P.FEATURES[lang])
-        if name == "city":
-            return _pick(rng, P.CITIES[lang])
-        if name == "colour":
-            return _pick(rng, P.COLOURS[lang])
-        if name == "days":
-            return str(_int(rng, 2, 21))
-        if name == "order":
-            return f"LM-{_int(rng, 10000, 99999)}"
-        if name == "price":
-            return _pick(rng, PRICES)
-        if name == "version":
-            return f"2.{_int(rng, 1, 9)}.{_int(rng, 0, 4)}"
-        if name == "n":
-            return str(_int(rng, 3, 40))
-        if name == "handle":
-            return P.HANDLE
-        if name == "name":
-            return _pick(rng, P.FIRST_NAMES[lang])
-        return ""
+        filler = _SLOT_FILLERS.get(name)
+        return filler(rng, lang) if filler is not None else ""
 
     def _fill(
         self, rng: random.Random, template: str, lang: str, persona: Persona, product: int
@@ -451,6 +498,43 @@ class Community:
     def _pick_channel(self, rng: random.Random) -> ChannelSpec:
         return self.channels[bisect_right(self._channel_cum, rng.random() * self._channel_cum[-1])]
 
+    def _pick_category(
+        self, rng: random.Random, persona: Persona, incident: Incident | None
+    ) -> str:
+        """What the item is about: mostly the outage while one is going on, else the persona's mix."""
+        if incident is not None and persona.mood != "bot" and rng.random() < 0.7:
+            return "outage"
+        cum = persona.category_cum
+        return BASE_CATEGORIES[bisect_right(cum, rng.random() * cum[-1])]
+
+    def _pick_form(
+        self,
+        rng: random.Random,
+        spec: ChannelSpec,
+        author: SimAuthor,
+        category: str,
+        when: datetime,
+        incident: Incident | None,
+    ) -> _Form:
+        """How the channel carries an item of `category`: review, mention, share, DM or comment."""
+        if spec.reviews >= 1.0 or (
+            category in {"praise", "complaint"} and rng.random() < spec.reviews
+        ):
+            return _Form("review", "review", rating=_review_rating(rng, category))
+        if category == "mention" and spec.mentions:
+            return _Form("mention", category)
+        if category == "share" and spec.shares:
+            return _Form("share", category, post=self._pick_post(rng, spec, when, incident))
+        if category in {"mention", "share"}:  # the channel has no such thing
+            category = "praise" if category == "share" else "question"
+        if spec.private_messages and rng.random() < (
+            0.35 if category in {"complaint", "spam"} else 0.18
+        ):
+            return _Form("message", category, thread_id=f"dm-{spec.short}-{author.id}")
+        if spec.post_every_hours:
+            return _Form("comment", category, post=self._pick_post(rng, spec, when, incident))
+        return _Form("mention", category)
+
     def make_events(
         self,
         rng: random.Random,
@@ -466,147 +550,92 @@ class Community:
         spec = self._pick_channel(rng)
         persona = self._pick_persona(rng, spec.key)
         author = persona.author
-        lang = author.language
         incident = self.incident_at(when, near)
         product = (
             _pick(rng, persona.favourites)
             if rng.random() < 0.7
-            else rng.randrange(len(P.PRODUCTS[lang]))
+            else rng.randrange(len(P.PRODUCTS[author.language]))
         )
-        topic = P.PRODUCT_TOPICS[product]
-        event_id = f"{spec.short}-{id_base}"
-        if incident is not None and persona.mood != "bot" and rng.random() < 0.7:
-            category = "outage"
-            topic = "panne"
-        else:
-            cum = persona.category_cum
-            category = BASE_CATEGORIES[bisect_right(cum, rng.random() * cum[-1])]
-
-        rating = None
-        post: SimPost | None = None
-        thread_id = ""
-        kind = "comment"
-        if spec.reviews >= 1.0 or (
-            category in {"praise", "complaint"} and rng.random() < spec.reviews
-        ):
-            kind = "review"
-            rating = rng.choices(REVIEW_STARS, REVIEW_WEIGHTS)[0]
-            if category == "complaint":
-                rating = min(rating, 2)
-            elif category == "praise":
-                rating = max(rating, 4)
-            category = "review"
-        elif category == "mention" and spec.mentions:
-            kind = "mention"
-        elif category == "share" and spec.shares:
-            kind = "share"
-            post = self._pick_post(rng, spec, when, incident)
-        else:
-            if category in {"mention", "share"}:
-                category = "praise" if category == "share" else "question"
-            if spec.private_messages and rng.random() < (
-                0.35 if category in {"complaint", "spam"} else 0.18
-            ):
-                kind = "message"
-                thread_id = f"dm-{spec.short}-{author.id}"
-            elif spec.post_every_hours:
-                post = self._pick_post(rng, spec, when, incident)
-            else:
-                kind = "mention"
-        text = self.text(rng, persona, category, product, rating)
+        category = self._pick_category(rng, persona, incident)
+        form = self._pick_form(rng, spec, author, category, when, incident)
         first = SimEvent(
-            id=event_id,
-            type=kind,
+            id=f"{spec.short}-{id_base}",
+            type=form.kind,
             author=author,
-            text=text,
+            text=self.text(rng, persona, form.category, product, form.rating),
             created_at=when,
-            post=post,
-            thread_id=thread_id,
-            rating=rating,
-            category=category,
-            topic=topic,
+            post=form.post,
+            thread_id=form.thread_id,
+            rating=form.rating,
+            category=form.category,
+            topic="panne" if category == "outage" else P.PRODUCT_TOPICS[product],
         )
         out = [(spec.key, first)]
-        if kind in {"comment", "message"} and category in {"question", "complaint", "outage"}:
+        after = self._aftermath(rng, spec, persona, first, product)
+        if after is not None:
+            out.append((spec.key, after))
+        return out
+
+    def _aftermath(
+        self, rng: random.Random, spec: ChannelSpec, persona: Persona, first: SimEvent, product: int
+    ) -> SimEvent | None:
+        """What may follow `first` later in its thread (at most one item)."""
+        if first.type in {"comment", "message"} and first.category in {
+            "question",
+            "complaint",
+            "outage",
+        }:
             roll = rng.random()
             if roll < 0.22:  # the same customer comes back in their thread
-                later = when + timedelta(minutes=rng.uniform(4, 240))
-                again = self._fill(
-                    rng, _pick(rng, P.TEMPLATES[lang]["followup"]), lang, persona, product
-                )
-                out.append(
-                    (
-                        spec.key,
-                        SimEvent(
-                            id=f"{event_id}-f",
-                            type="reply" if post is not None else "message",
-                            author=author,
-                            text=again,
-                            created_at=later,
-                            post=post,
-                            parent_id=event_id if post is not None else "",
-                            thread_id=thread_id,
-                            category="followup",
-                            topic=topic,
-                        ),
-                    )
-                )
-            elif roll < 0.30 and post is not None:  # another customer helps
-                peers = self._present_lang[spec.key, lang]
-                peer = _pick(rng, peers) if peers else persona
-                if peer is not persona:
-                    out.append(
-                        (
-                            spec.key,
-                            SimEvent(
-                                id=f"{event_id}-p",
-                                type="reply",
-                                author=peer.author,
-                                text=self.text(rng, peer, "peer", product),
-                                created_at=when + timedelta(minutes=rng.uniform(2, 180)),
-                                post=post,
-                                parent_id=event_id,
-                                category="peer",
-                                topic=topic,
-                            ),
-                        )
-                    )
-            elif roll < 0.33:  # a quick edit
-                out.append(
-                    (
-                        spec.key,
-                        SimEvent(
-                            id=event_id,
-                            type=kind,
-                            op="edit",
-                            author=author,
-                            text=f"{text} (edit: {'toujours pareil' if lang == 'fr' else 'still the same'})",
-                            created_at=when + timedelta(minutes=rng.uniform(1, 30)),
-                            post=post,
-                            thread_id=thread_id,
-                            category=category,
-                            topic=topic,
-                        ),
-                    )
-                )
-        elif category in {"troll", "toxic"} and kind == "comment" and rng.random() < 0.12:
-            out.append(  # thought better of it
-                (
-                    spec.key,
-                    SimEvent(
-                        id=event_id,
-                        type=kind,
-                        op="delete",
-                        author=author,
-                        text="",
-                        created_at=when + timedelta(minutes=rng.uniform(5, 90)),
-                        post=post,
-                        category=category,
-                        topic=topic,
-                    ),
-                )
-            )
-        return out
+                return self._followup(rng, persona, first, product)
+            if roll < 0.30 and first.post is not None:  # another customer helps
+                return self._peer_answer(rng, spec, persona, first, product)
+            if roll < 0.33:  # a quick edit
+                return _edited(rng, first)
+            return None
+        if first.category in {"troll", "toxic"} and first.type == "comment" and rng.random() < 0.12:
+            return _deleted(rng, first)  # thought better of it
+        return None
+
+    def _followup(
+        self, rng: random.Random, persona: Persona, first: SimEvent, product: int
+    ) -> SimEvent:
+        """The author writes again under their own item (a reply, or a DM in a private thread)."""
+        later = first.created_at + timedelta(minutes=rng.uniform(4, 240))
+        lang = persona.author.language
+        again = self._fill(rng, _pick(rng, P.TEMPLATES[lang]["followup"]), lang, persona, product)
+        return SimEvent(
+            id=f"{first.id}-f",
+            type="reply" if first.post is not None else "message",
+            author=first.author,
+            text=again,
+            created_at=later,
+            post=first.post,
+            parent_id=first.id if first.post is not None else "",
+            thread_id=first.thread_id,
+            category="followup",
+            topic=first.topic,
+        )
+
+    def _peer_answer(
+        self, rng: random.Random, spec: ChannelSpec, persona: Persona, first: SimEvent, product: int
+    ) -> SimEvent | None:
+        """Another customer of the same language answers `first` (None when nobody else is there)."""
+        peers = self._present_lang[spec.key, persona.author.language]
+        peer = _pick(rng, peers) if peers else persona
+        if peer is persona:
+            return None
+        return SimEvent(
+            id=f"{first.id}-p",
+            type="reply",
+            author=peer.author,
+            text=self.text(rng, peer, "peer", product),
+            created_at=first.created_at + timedelta(minutes=rng.uniform(2, 180)),
+            post=first.post,
+            parent_id=first.id,
+            category="peer",
+            topic=first.topic,
+        )
 
     def hour_events(
         self, hour_start: datetime, per_day: float = HISTORY_PER_DAY

@@ -26,11 +26,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from django.conf import settings
-from django.db.models import Max
 
 from cercle.connectors.base import ActionKind
 from cercle.connectors.models import Channel
 from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
+from cercle.core import clock
 from cercle.inbox.actions import (
     do_assign_conversation,
     do_change_status,
@@ -43,10 +43,10 @@ from cercle.inbox.models import Conversation, Message
 from cercle.pipeline.actions import do_create_channel, do_ingest_pending, do_store_raw_events
 from cercle.pipeline.poller import poll_channel
 from cercle.pipeline.sender import send_due
-from cercle.workspaces.models import Activity, Member, Workspace
+from cercle.workspaces.models import Member, Workspace
 
 from . import phrases as P
-from .actions import do_date_received_history, do_date_work, do_repoint_channel
+from .actions import do_repoint_channel
 from .channels import CHANNELS, ChannelSpec, wire_class
 from .community import LIVE_PER_DAY, PARIS, Community, _poisson, hour_weight
 from .platform import FakePlatform
@@ -372,10 +372,8 @@ def backfill(
         events = community.events_between(now - timedelta(days=days), now)
         report.events = len(events)
         say(f"Backfill: {len(events)} community items over {days} days")
-        mark = Activity.objects.aggregate(last=Max("id"))["last"] or 0
         _store(platform, channels, events, say)
         report.raw_events = _drain(say)
-        do_date_received_history(workspace, since_id=mark)
         report.conversations = Conversation.objects.filter(workspace=workspace).count()
         say(f"  {report.conversations} conversations")
         if work:
@@ -427,68 +425,81 @@ def _work(
     ).select_related("channel", "contact", "post")
     # Reactions belong to the live demo, not to the history being written.
     react, platform.react_probability = platform.react_probability, 0.0
-    dated: list[tuple[Conversation, datetime, int]] = []
+    dated: list[Conversation] = []
     last_print = time.monotonic()
     try:
         for conversation in conversations.order_by("id"):
             event, message_id = firsts[conversation.pk]
             received = conversation.last_inbound_at or event.created_at
             age = now - received
-            mark = (
-                Activity.objects.filter(workspace=workspace).aggregate(last=Max("id"))["last"] or 0
-            )
             when = _reply_time(rng, received)
             if when >= now - timedelta(minutes=5):
                 continue
             agent = rng.choice(agents)
             category = event.category
-            if category in {"spam", "toxic"}:
-                if age > timedelta(hours=2) and rng.random() < 0.8:
-                    if conversation.kind != "private":  # a private message cannot be hidden
-                        message = Message.objects.get(pk=message_id)
-                        do_moderate_message(lead, message, ActionKind.HIDE)
-                        report.moderated += 1
-                    do_tag_conversation(agent, conversation, CATEGORY_TAGS[category])
-                    do_change_status(agent, conversation, Status.CLOSED)
-                    report.closed += 1
-                    dated.append((conversation, when, mark))
-                continue
-            if category == "troll":
-                if rng.random() < 0.5 and age > timedelta(hours=6):
-                    do_change_status(agent, conversation, Status.CLOSED)
-                    report.closed += 1
-                    dated.append((conversation, when, mark))
-                continue
-            chance = 0.88 if age > timedelta(days=1) else 0.5 if age > timedelta(hours=3) else 0.12
-            if rng.random() >= chance:
-                continue
-            if rng.random() < 0.7:
-                do_assign_conversation(lead, conversation, agent)
-            if category in CATEGORY_TAGS:
-                do_tag_conversation(agent, conversation, CATEGORY_TAGS[category])
-            if event.topic and rng.random() < 0.6:
-                do_tag_conversation(agent, conversation, event.topic)
-            do_reply(agent, conversation, _brand_reply(rng, event, conversation, agent))
-            report.replied += 1
-            if age > timedelta(days=1) and rng.random() < 0.8:
-                do_change_status(agent, conversation, Status.CLOSED)
-                report.closed += 1
-            elif rng.random() < 0.3:
-                do_change_status(agent, conversation, Status.PENDING)
-            dated.append((conversation, when, mark))
+            # The team's work happens at `when`: the actions stamp their rows with that time.
+            with clock.at(when):
+                if _work_one(
+                    rng, conversation, event, message_id, age, agent, lead, report, category
+                ):
+                    # Deliver now, so the delivery is dated with the work too.
+                    while send_due(limit=50):
+                        pass
+                    dated.append(conversation)
             if time.monotonic() - last_print > 3:
                 say(f"  worked {len(dated)} conversations…")
                 last_print = time.monotonic()
-        say(
-            f"  delivering {report.replied} replies and {report.moderated} moderations to the platform…"
-        )
-        while send_due(limit=200):
-            pass
+        say(f"  delivered {report.replied} replies and {report.moderated} moderations")
     finally:
         platform.react_probability = react
-    for conversation, when, mark in dated:
-        do_date_work(conversation, when, mark)
     say(f"  answered {report.replied}, closed {report.closed}, hid {report.moderated}")
+
+
+def _work_one(
+    rng: random.Random,
+    conversation: Conversation,
+    event: SimEvent,
+    message_id: int,
+    age: timedelta,
+    agent: Member,
+    lead: Member,
+    report: BackfillReport,
+    category: str,
+) -> bool:
+    """Work one conversation of the history like the team did; whether anything was done."""
+    if category in {"spam", "toxic"}:
+        if age <= timedelta(hours=2) or rng.random() >= 0.8:
+            return False
+        if conversation.kind != "private":  # a private message cannot be hidden
+            do_moderate_message(lead, Message.objects.get(pk=message_id), ActionKind.HIDE)
+            report.moderated += 1
+        do_tag_conversation(agent, conversation, CATEGORY_TAGS[category])
+        do_change_status(agent, conversation, Status.CLOSED)
+        report.closed += 1
+        return True
+    if category == "troll":
+        if rng.random() >= 0.5 or age <= timedelta(hours=6):
+            return False
+        do_change_status(agent, conversation, Status.CLOSED)
+        report.closed += 1
+        return True
+    chance = 0.88 if age > timedelta(days=1) else 0.5 if age > timedelta(hours=3) else 0.12
+    if rng.random() >= chance:
+        return False
+    if rng.random() < 0.7:
+        do_assign_conversation(lead, conversation, agent)
+    if category in CATEGORY_TAGS:
+        do_tag_conversation(agent, conversation, CATEGORY_TAGS[category])
+    if event.topic and rng.random() < 0.6:
+        do_tag_conversation(agent, conversation, event.topic)
+    do_reply(agent, conversation, _brand_reply(rng, event, conversation, agent))
+    report.replied += 1
+    if age > timedelta(days=1) and rng.random() < 0.8:
+        do_change_status(agent, conversation, Status.CLOSED)
+        report.closed += 1
+    elif rng.random() < 0.3:
+        do_change_status(agent, conversation, Status.PENDING)
+    return True
 
 
 # Closers that keep two answers from being identical (X refuses duplicate content).

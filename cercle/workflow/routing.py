@@ -1,26 +1,103 @@
-"""Routing of conversations touched by the inbound pipeline: priority and SLA due time.
+"""The route stage of the inbound pipeline: SLA due time and priority of conversations that wait.
 
-Assignment with capacity and skills, business hours and SLA policies come with
-the team-workflow issue; this keeps the call shape and sets sensible defaults.
+Registered in `workflow/apps.py` and called by `inbox.receive` on every batch,
+in place, before the batch is written: one query loads the active SLA policies
+of the batch's workspaces (with their business hours and holidays), then every
+conversation is computed from memory. Routing is idempotent: a conversation
+that already has a due time keeps it.
+
+Without any policy, a workspace gets the default target below (for the first
+and every next answer), around the clock.
+Assignment with capacity and skills comes with its own part of the workflow issue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from cercle.inbox.choices import ConversationKind, Priority
 from cercle.inbox.models import Conversation
 
-# Default first-response target until SLA policies exist.
-DEFAULT_SLA = timedelta(hours=1)
+from .models import SlaPolicy, holiday_days
+from .sla import Clock
+
+# The first-response target of a workspace that has no SLA policy yet (minutes, around the clock).
+DEFAULT_FIRST_RESPONSE_MINUTES = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a policy asks of one conversation: minutes on a clock."""
+
+    policy_id: int | None
+    minutes: int
+    clock: Clock
+
+
+def clock_of(policy: SlaPolicy) -> Clock:
+    hours = policy.business_hours
+    if hours is None:
+        return Clock.around_the_clock()
+    return Clock.from_schedule(hours.time_zone, hours.weekly, holiday_days(hours))
+
+
+def matches(policy: SlaPolicy, conversation: Conversation) -> bool:
+    """Whether the policy's conditions (empty: any) hold for the conversation."""
+    if policy.priority is not None and conversation.priority != policy.priority:
+        return False
+    if policy.channel_id is not None and conversation.channel_id != policy.channel_id:
+        return False
+    if policy.conversation_kind and conversation.kind != policy.conversation_kind:
+        return False
+    # The intent is the classifiers' (moderation issue); a conversation without one matches none.
+    return not policy.intent or getattr(conversation, "intent", "") == policy.intent
+
+
+def target_for(policies: Iterable[SlaPolicy], conversation: Conversation) -> Target | None:
+    """The first matching policy's target for what the conversation waits for (first or next answer)."""
+    for policy in policies:
+        if not matches(policy, conversation):
+            continue
+        if conversation.first_response_at is None:
+            return Target(policy.pk, policy.first_response_minutes, clock_of(policy))
+        if policy.next_response_minutes is None:
+            return None
+        return Target(policy.pk, policy.next_response_minutes, clock_of(policy))
+    return None
+
+
+def active_policies(workspace_ids: Iterable[int]) -> dict[int, list[SlaPolicy]]:
+    """The active policies of these workspaces, in order (one query, holidays prefetched)."""
+    by_workspace: dict[int, list[SlaPolicy]] = defaultdict(list)
+    query = (
+        SlaPolicy.objects.filter(workspace_id__in=set(workspace_ids), is_active=True)
+        .select_related("business_hours")
+        .prefetch_related("business_hours__holidays")
+        .order_by("position", "id")
+    )
+    for policy in query:
+        by_workspace[policy.workspace_id].append(policy)
+    return by_workspace
+
+
+DEFAULT_TARGET = Target(None, DEFAULT_FIRST_RESPONSE_MINUTES, Clock.around_the_clock())
 
 
 def route_conversations(conversations: Sequence[Conversation]) -> None:
-    """Set priority and SLA due time in place on conversations that now wait for an answer."""
+    """Set SLA due time and priority in place on conversations that now wait for an answer."""
+    waiting = [c for c in conversations if c.waiting_since and c.sla_due_at is None]
+    policies = active_policies(c.workspace_id for c in waiting) if waiting else {}
+    for conversation in waiting:
+        assert conversation.waiting_since is not None
+        workspace_policies = policies.get(conversation.workspace_id)
+        target = (
+            target_for(workspace_policies, conversation) if workspace_policies else DEFAULT_TARGET
+        )
+        if target is not None:
+            conversation.sla_due_at = target.clock.add(conversation.waiting_since, target.minutes)
     for conversation in conversations:
-        if conversation.waiting_since and conversation.sla_due_at is None:
-            conversation.sla_due_at = conversation.waiting_since + DEFAULT_SLA
         is_bad_review = (
             conversation.kind == ConversationKind.REVIEW
             and conversation.rating is not None

@@ -21,6 +21,7 @@ class Permission(models.TextChoices):
     ASSIGN = "assign", _("Assign, tag, change status")
     MODERATE = "moderate", _("Moderate on the platforms")
     MANAGE_CHANNELS = "manage_channels", _("Manage channels")
+    MANAGE_WORKFLOW = "manage_workflow", _("Manage business hours and SLA policies")
     MANAGE_MEMBERS = "manage_members", _("Manage members")
     MANAGE_WORKSPACE = "manage_workspace", _("Manage the workspace")
 
@@ -31,9 +32,15 @@ _AGENT = frozenset(
 )
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OWNER: _AGENT
-    | {Permission.MANAGE_CHANNELS, Permission.MANAGE_MEMBERS, Permission.MANAGE_WORKSPACE},
-    Role.ADMIN: _AGENT | {Permission.MANAGE_CHANNELS, Permission.MANAGE_MEMBERS},
-    Role.MANAGER: _AGENT | {Permission.MANAGE_CHANNELS},
+    | {
+        Permission.MANAGE_CHANNELS,
+        Permission.MANAGE_WORKFLOW,
+        Permission.MANAGE_MEMBERS,
+        Permission.MANAGE_WORKSPACE,
+    },
+    Role.ADMIN: _AGENT
+    | {Permission.MANAGE_CHANNELS, Permission.MANAGE_WORKFLOW, Permission.MANAGE_MEMBERS},
+    Role.MANAGER: _AGENT | {Permission.MANAGE_CHANNELS, Permission.MANAGE_WORKFLOW},
     Role.AGENT: _AGENT,
     Role.VIEWER: frozenset({Permission.VIEW, Permission.NOTE}),
 }
@@ -70,6 +77,9 @@ class Verb(models.TextChoices):
     HIDDEN = "hidden", _("hidden")
     UNHIDDEN = "unhidden", _("unhidden")
     RULE_FIRED = "rule_fired", _("rule fired")
+    PRIORITY_CHANGED = "priority_changed", _("changed the priority")
+    SLA_AT_RISK = "sla_at_risk", _("response due soon")
+    SLA_BREACHED = "sla_breached", _("response overdue")
     CHANNEL_HEALTH = "channel_health", _("channel health changed")
     CHANNEL_CONNECTED = "channel_connected", _("connected the channel")
     CHANNEL_DISCONNECTED = "channel_disconnected", _("disconnected the channel")

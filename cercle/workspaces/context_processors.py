@@ -4,11 +4,12 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from .middleware import member_or_none
 from .queries import memberships
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
-    member = getattr(request, "member", None)
+    member = member_or_none(request)
     if member is None:
         return {"member": None}
     return {

@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from .middleware import member_or_none
+
 
 def member_required(
     permission: str = "view",
@@ -19,7 +21,7 @@ def member_required(
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            member = getattr(request, "member", None)
+            member = member_or_none(request)
             if member is None:
                 return render(request, "workspaces/no_workspace.html", status=403)
             if not member.can(permission):

@@ -1,27 +1,63 @@
-"""Attach the current workspace and membership to each request."""
+"""Attach the current membership to each request, and show times in its workspace's time zone."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseBase
+from django.utils import timezone
 
+from .models import Member
 from .queries import membership_for
 
 SESSION_KEY = "workspace_id"
+# The attribute of the request that holds the membership (read through `current_member`).
+REQUEST_ATTRIBUTE = "member"
+
+
+def member_or_none(request: HttpRequest) -> Member | None:
+    """The membership the request acts as, or None (not logged in, or in no workspace)."""
+    member = getattr(request, REQUEST_ATTRIBUTE, None)
+    return member if isinstance(member, Member) else None
+
+
+def current_member(request: HttpRequest) -> Member:
+    """The membership the request acts as (views behind `member_required` always have one)."""
+    member = member_or_none(request)
+    if member is None:
+        raise PermissionDenied("no workspace")
+    return member
+
+
+def activate_workspace_timezone(member: Member | None) -> None:
+    """Show times in the workspace's time zone (UTC when there is none or it is unknown)."""
+    if member is None:
+        timezone.deactivate()
+        return
+    try:
+        timezone.activate(member.workspace.timezone)
+    except (ValueError, KeyError):
+        timezone.deactivate()
 
 
 class CurrentWorkspaceMiddleware:
-    """Sets `request.member` (or None) from the session's chosen workspace, falling back to the first one."""
+    """Sets `request.member` (or None) from the session's chosen workspace, falling back to the
+    first one, and activates that workspace's time zone."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.member = None  # type: ignore[attr-defined]
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        member = None
         if request.user.is_authenticated:
             member = membership_for(request.user, request.session.get(SESSION_KEY))
-            request.member = member  # type: ignore[attr-defined]
             if member is not None:
                 request.session[SESSION_KEY] = member.workspace_id
-        return self.get_response(request)
+        setattr(request, REQUEST_ATTRIBUTE, member)
+        activate_workspace_timezone(member)
+        try:
+            return self.get_response(request)
+        finally:
+            # Threads serve other requests next: leave no time zone behind.
+            timezone.deactivate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -63,6 +64,15 @@ class Member(models.Model):
         return permission in ROLE_PERMISSIONS.get(self.role, frozenset())
 
 
+class AppendOnly(TypeError):
+    """An Activity row was about to be changed: the log is append-only."""
+
+
+class ActivityQuerySet(models.QuerySet["Activity"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnly("the Activity log is append-only: write a new row instead")
+
+
 class Activity(models.Model):
     """Append-only log of every state change: timeline, audit, metrics and live updates.
 
@@ -99,6 +109,8 @@ class Activity(models.Model):
     # Set by the action from `core.clock` (an import of history sets the time of the work).
     created_at = models.DateTimeField(default=clock.now)
 
+    objects = ActivityQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "activities"
         indexes = [
@@ -107,3 +119,8 @@ class Activity(models.Model):
             # The conversation timeline: WHERE conversation=? ORDER BY id.
             models.Index(fields=["conversation", "id"], name="activity_conv_idx"),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnly("the Activity log is append-only: write a new row instead")
+        super().save(*args, **kwargs)

@@ -64,7 +64,7 @@ def sla_label(conversation: Conversation, now: datetime | None = None) -> str:
 
 @register.filter
 def health_colour(health: str) -> str:
-    return HEALTH_COLOURS.get(health, "grey")  # type: ignore[call-overload]
+    return HEALTH_COLOURS.get(health, "grey")
 
 
 @register.filter

@@ -25,9 +25,10 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from cercle.connectors.x.connector import SIGNATURE_HEADER, signature
 
@@ -45,6 +46,12 @@ from .base import (
 )
 
 WINDOW_LIMIT = 300
+
+_Query: TypeAlias = dict[str, list[str]]
+# What a route answers: a ready response (an error), or (status, JSON payload, action to report).
+_Answer: TypeAlias = FakeResponse | tuple[int, dict[str, Any], SimAction | None]
+# A route family: (method, path segments after its first, query, JSON body) → answer.
+_Handler: TypeAlias = Callable[[str, list[str], _Query, dict[str, Any]], _Answer]
 
 
 def _digits(*parts: str) -> str:
@@ -359,57 +366,96 @@ class XWire(Wire):
             self.on_action(action)
         return _json(status, payload)
 
-    def _route(
-        self, method: str, parts: list[str], query: dict[str, list[str]], body: dict[str, Any]
-    ) -> FakeResponse | tuple[int, dict[str, Any], SimAction | None]:
-        state = self._state
-        if parts == ["users", "me"] and method == "GET":
-            return 200, {"data": state.users[self.brand_id]}, None
-        if parts == ["tweets"] and method == "POST":
+    def _route(self, method: str, parts: list[str], query: _Query, body: dict[str, Any]) -> _Answer:
+        """Dispatch on the first path segment after /2/; each family checks the rest."""
+        routes: dict[str, _Handler] = {
+            "users": self._users_route,
+            "tweets": self._tweets_route,
+            "dm_conversations": self._dm_conversations_route,
+            "dm_events": self._dm_events_route,
+        }
+        handler = routes.get(parts[0]) if parts else None
+        if handler is None:
+            return _unsupported()
+        return handler(method, parts[1:], query, body)
+
+    def _users_route(
+        self, method: str, rest: list[str], query: _Query, body: dict[str, Any]
+    ) -> _Answer:
+        """/2/users/me, and the brand's own edges /2/users/<brand id>/<edge>."""
+        if rest == ["me"] and method == "GET":
+            return 200, {"data": self._state.users[self.brand_id]}, None
+        if len(rest) == 2 and rest[0] == self.brand_id:
+            return self._brand_edge(method, rest[1], query, body)
+        return _unsupported()
+
+    def _tweets_route(
+        self, method: str, rest: list[str], query: _Query, body: dict[str, Any]
+    ) -> _Answer:
+        """/2/tweets (create a reply), /2/tweets/<id> (look up, delete), /2/tweets/<id>/hidden."""
+        if not rest and method == "POST":
             return self._create_reply(body)
-        if len(parts) == 2 and parts[0] == "tweets" and method == "GET":
-            found = state.tweets.get(parts[1])
+        if len(rest) == 1 and method == "GET":
+            found = self._state.tweets.get(rest[0])
             if found is None or found.deleted:
-                return 200, _not_found(parts[1]), None
+                return 200, _not_found(rest[0]), None
             return 200, {"data": found.v2()}, None
-        if len(parts) == 2 and parts[0] == "tweets" and method == "DELETE":
-            tweet = state.tweets.get(parts[1])
-            if tweet is None or tweet.deleted:
-                return _problem(404, "Not Found Error", "Could not find tweet")
-            if tweet.author_id != self.brand_id:
-                return _problem(403, "Forbidden", "You are not allowed to delete this Tweet.")
-            tweet.deleted = True
-            return (
-                200,
-                {"data": {"deleted": True}},
-                SimAction("delete", self._sim(parts[1]), raw=body),
-            )
-        if len(parts) == 3 and parts[0] == "tweets" and parts[2] == "hidden" and method == "PUT":
-            tweet = state.tweets.get(parts[1])
-            if tweet is None or tweet.deleted:
-                return _problem(404, "Not Found Error", "Could not find tweet")
-            hidden = bool(body.get("hidden"))
-            tweet.hidden = hidden
-            kind = "hide" if hidden else "unhide"
-            return 200, {"data": {"hidden": hidden}}, SimAction(kind, self._sim(parts[1]), raw=body)
-        if len(parts) == 3 and parts[0] == "users" and parts[1] == self.brand_id:
-            return self._brand_edge(method, parts[2], query, body)
-        if parts[:1] == ["dm_conversations"] and parts[-1] == "messages" and method == "POST":
-            return self._send_dm(parts[1:-1], body)
-        if parts[:1] == ["dm_conversations"] and parts[-1] == "dm_events" and method == "GET":
-            key = parts[1:-1]
+        if len(rest) == 1 and method == "DELETE":
+            return self._delete_tweet(rest[0], body)
+        if rest[1:] == ["hidden"] and method == "PUT":
+            return self._hide_tweet(rest[0], body)
+        return _unsupported()
+
+    def _delete_tweet(self, tweet_id: str, body: dict[str, Any]) -> _Answer:
+        """The brand deletes one of its own posts."""
+        tweet = self._state.tweets.get(tweet_id)
+        if tweet is None or tweet.deleted:
+            return _problem(404, "Not Found Error", "Could not find tweet")
+        if tweet.author_id != self.brand_id:
+            return _problem(403, "Forbidden", "You are not allowed to delete this Tweet.")
+        tweet.deleted = True
+        return (
+            200,
+            {"data": {"deleted": True}},
+            SimAction("delete", self._sim(tweet_id), raw=body),
+        )
+
+    def _hide_tweet(self, tweet_id: str, body: dict[str, Any]) -> _Answer:
+        """The brand hides (or unhides) a reply under its conversation."""
+        tweet = self._state.tweets.get(tweet_id)
+        if tweet is None or tweet.deleted:
+            return _problem(404, "Not Found Error", "Could not find tweet")
+        hidden = bool(body.get("hidden"))
+        tweet.hidden = hidden
+        kind = "hide" if hidden else "unhide"
+        return 200, {"data": {"hidden": hidden}}, SimAction(kind, self._sim(tweet_id), raw=body)
+
+    def _dm_conversations_route(
+        self, method: str, rest: list[str], query: _Query, body: dict[str, Any]
+    ) -> _Answer:
+        """/2/dm_conversations/<key>/messages (send) and /2/dm_conversations/<key>/dm_events (list),
+        where <key> is `with/<user id>` or a conversation id."""
+        last = rest[-1] if rest else ""
+        if last == "messages" and method == "POST":
+            return self._send_dm(rest[:-1], body)
+        if last == "dm_events" and method == "GET":
+            key = rest[:-1]
             conversation = (
                 self._thread(key[1]) if key[:1] == ["with"] and len(key) == 2 else "/".join(key)
             )
-            events = [d for d in reversed(state.dms) if d.conversation_id == conversation]
+            events = [d for d in reversed(self._state.dms) if d.conversation_id == conversation]
             return 200, self._dm_page(events), None
-        if parts == ["dm_events"] and method == "GET":
-            return 200, self._dm_page(list(reversed(state.dms))), None
-        return _problem(404, "Not Found Error", "Unsupported request")
+        return _unsupported()
 
-    def _brand_edge(
-        self, method: str, edge: str, query: dict[str, list[str]], body: dict[str, Any]
-    ) -> FakeResponse | tuple[int, dict[str, Any], SimAction | None]:
+    def _dm_events_route(
+        self, method: str, rest: list[str], query: _Query, body: dict[str, Any]
+    ) -> _Answer:
+        """/2/dm_events: every DM, newest first."""
+        if not rest and method == "GET":
+            return 200, self._dm_page(list(reversed(self._state.dms))), None
+        return _unsupported()
+
+    def _brand_edge(self, method: str, edge: str, query: _Query, body: dict[str, Any]) -> _Answer:
         state = self._state
         if edge == "mentions" and method == "GET":
             since = (query.get("since_id") or ["0"])[0]
@@ -457,11 +503,9 @@ class XWire(Wire):
                 )
             state.liked.add(target)
             return 200, {"data": {"liked": True}}, SimAction("like", self._sim(target), raw=body)
-        return _problem(404, "Not Found Error", "Unsupported request")
+        return _unsupported()
 
-    def _create_reply(
-        self, body: dict[str, Any]
-    ) -> FakeResponse | tuple[int, dict[str, Any], SimAction | None]:
+    def _create_reply(self, body: dict[str, Any]) -> _Answer:
         state = self._state
         text = str(body.get("text", ""))
         reply = body.get("reply") if isinstance(body.get("reply"), dict) else {}
@@ -497,9 +541,7 @@ class XWire(Wire):
         action = SimAction("reply", self._sim(target), text=text, created_id=created, raw=body)
         return 201, {"data": {"id": created, "text": state.tweets[created].text}}, action
 
-    def _send_dm(
-        self, key: list[str], body: dict[str, Any]
-    ) -> FakeResponse | tuple[int, dict[str, Any], SimAction | None]:
+    def _send_dm(self, key: list[str], body: dict[str, Any]) -> _Answer:
         text = str(body.get("text", ""))
         if not text:
             return _problem(
@@ -513,7 +555,7 @@ class XWire(Wire):
         elif len(key) == 1:
             conversation, kind = key[0], "send_private"
         else:
-            return _problem(404, "Not Found Error", "Unsupported request")
+            return _unsupported()
         dm_id = _digits("x-dm", self.channel_key, str(next(self._ids)))
         self._state.dms.append(_DM(dm_id, conversation, self.brand_id, text, datetime.now(UTC)))
         sim_thread = self._sim_thread_of.get(conversation, conversation)
@@ -617,6 +659,10 @@ def _not_found(tweet_id: str) -> dict[str, Any]:
             }
         ]
     }
+
+
+def _unsupported() -> FakeResponse:
+    return _problem(404, "Not Found Error", "Unsupported request")
 
 
 def _problem(status: int, title: str, detail: str) -> FakeResponse:

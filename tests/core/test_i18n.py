@@ -39,47 +39,70 @@ def _unquote(text: str) -> str:
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), text.strip()[1:-1])
 
 
+class _PoReader:
+    """parse_po's state: the entries read, the one being read, and the field a string line extends."""
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.current = Entry()
+        self.target: tuple[str, int] | None = None  # ("msgstr", plural index) or (keyword, 0)
+
+    def _next_entry(self) -> None:
+        self.entries.append(self.current)
+        self.current, self.target = Entry(), None
+
+    def comment(self, line: str) -> None:
+        if self.target is not None:  # a comment starts the next entry
+            self._next_entry()
+        if line.startswith("#,"):
+            self.current.flags.update(flag.strip() for flag in line[2:].split(","))
+
+    def continuation(self, key: str, index: int, line: str) -> None:
+        """A string line alone: it extends the field read last."""
+        if key == "msgstr":
+            self.current.msgstr[index] += _unquote(line)
+        else:
+            setattr(self.current, key, (getattr(self.current, key) or "") + _unquote(line))
+
+    def keyword(self, line: str, number: int) -> None:
+        """`msgctxt`, `msgid`, `msgid_plural` or `msgstr[n]` and its first string."""
+        keyword, _, value = line.partition(" ")
+        if (
+            keyword in {"msgctxt", "msgid"}
+            and self.target is not None
+            and self.target[0] == "msgstr"
+        ):
+            self._next_entry()
+        if keyword.startswith("msgstr"):
+            index = int(keyword[7:-1]) if "[" in keyword else 0
+            self.current.msgstr[index] = _unquote(value)
+            self.target = ("msgstr", index)
+        else:
+            setattr(self.current, keyword, _unquote(value))
+            self.target = (keyword, 0)
+            if keyword == "msgid":
+                self.current.line = number
+
+    def finish(self) -> list[Entry]:
+        if self.target is not None:
+            self.entries.append(self.current)
+        return [entry for entry in self.entries if entry.msgid]  # the header has an empty msgid
+
+
 def parse_po(path: Path) -> list[Entry]:
     """A small .po reader: enough for msgfmt-valid files, so no dependency is needed."""
-    entries: list[Entry] = []
-    current = Entry()
-    target: tuple[str, int] | None = None
+    reader = _PoReader()
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#~"):
             continue
-        if line.startswith("#,"):
-            if target is not None:  # a comment starts the next entry
-                entries.append(current)
-                current, target = Entry(), None
-            current.flags.update(flag.strip() for flag in line[2:].split(","))
-        elif line.startswith("#"):
-            if target is not None:
-                entries.append(current)
-                current, target = Entry(), None
-        elif line.startswith('"') and target is not None:
-            key, index = target
-            if key == "msgstr":
-                current.msgstr[index] += _unquote(line)
-            else:
-                setattr(current, key, (getattr(current, key) or "") + _unquote(line))
+        if line.startswith("#"):
+            reader.comment(line)
+        elif line.startswith('"') and reader.target is not None:
+            reader.continuation(*reader.target, line)
         else:
-            keyword, _, value = line.partition(" ")
-            if keyword in {"msgctxt", "msgid"} and target is not None and target[0] == "msgstr":
-                entries.append(current)
-                current = Entry()
-            if keyword.startswith("msgstr"):
-                index = int(keyword[7:-1]) if "[" in keyword else 0
-                current.msgstr[index] = _unquote(value)
-                target = ("msgstr", index)
-            else:
-                setattr(current, keyword, _unquote(value))
-                target = (keyword, 0)
-                if keyword == "msgid":
-                    current.line = number
-    if target is not None:
-        entries.append(current)
-    return [entry for entry in entries if entry.msgid]  # the header has an empty msgid
+            reader.keyword(line, number)
+    return reader.finish()
 
 
 CATALOGUE = parse_po(PO_PATH)

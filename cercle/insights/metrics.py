@@ -1,0 +1,222 @@
+"""Response metrics, computed from the Activity log so they are right by construction.
+
+The log of a conversation is read in order and cut into **waits**: a wait
+starts with the first inbound item after the team last answered (or after the
+conversation was opened or reopened) and ends with the next reply. So:
+
+- the *first response time* is the first wait of a conversation;
+- *every response time* is every wait;
+- a conversation closed and reopened by a new message starts a new wait (and a
+  new resolution cycle) instead of stretching the old one;
+- a wait closed without a reply is *closed unanswered* (no reply was needed, or
+  the team chose not to answer), never a response;
+- a reply by an automation (a rule, an auto-reply) ends the wait but counts as
+  automated, separately from the team's replies.
+
+Durations are measured around the clock and in business hours (a
+`workflow.sla.Clock`). Everything here is pure: the caller loads the rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from cercle.workflow.sla import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One Activity row, as the metrics read it."""
+
+    conversation_id: int
+    verb: str  # received, replied, status_changed
+    at: datetime
+    member_id: int | None = None
+    automated: bool = False
+    new_status: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationFacts:
+    """What a breakdown groups by."""
+
+    channel_id: int
+    platform: str
+    kind: str
+
+
+@dataclass(slots=True)
+class Wait:
+    """The community waited for an answer from `started_at`; `ended_at` is the reply (or None)."""
+
+    conversation_id: int
+    started_at: datetime
+    first: bool
+    ended_at: datetime | None = None
+    responder_id: int | None = None
+    automated: bool = False
+    closed_unanswered: bool = False
+
+    @property
+    def answered(self) -> bool:
+        return self.ended_at is not None
+
+
+@dataclass(slots=True)
+class Resolution:
+    """One cycle from the first inbound item to the close (None while open)."""
+
+    conversation_id: int
+    started_at: datetime
+    closed_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class History:
+    """The waits and resolution cycles found in a stream of events."""
+
+    waits: list[Wait] = field(default_factory=list)
+    resolutions: list[Resolution] = field(default_factory=list)
+
+
+def read_history(events: Iterable[Event]) -> History:
+    """Cut the events (ordered by conversation, then time) into waits and resolution cycles."""
+    history = History()
+    open_wait: dict[int, Wait] = {}
+    open_cycle: dict[int, Resolution] = {}
+    seen: set[int] = set()
+    for event in events:
+        cid = event.conversation_id
+        if event.verb == "received":
+            if cid not in open_wait:
+                wait = Wait(cid, event.at, first=cid not in seen)
+                seen.add(cid)
+                open_wait[cid] = wait
+                history.waits.append(wait)
+            if cid not in open_cycle:
+                cycle = Resolution(cid, event.at)
+                open_cycle[cid] = cycle
+                history.resolutions.append(cycle)
+        elif event.verb == "replied":
+            answered = open_wait.pop(cid, None)
+            if answered is not None:
+                answered.ended_at = max(event.at, answered.started_at)
+                answered.responder_id = event.member_id
+                answered.automated = event.automated
+        elif event.verb == "status_changed" and event.new_status == "closed":
+            unanswered = open_wait.pop(cid, None)
+            if unanswered is not None:
+                unanswered.closed_unanswered = True
+            closed = open_cycle.pop(cid, None)
+            if closed is not None:
+                closed.closed_at = max(event.at, closed.started_at)
+    return history
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """The value below which `fraction` of `values` fall (nearest-rank), None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The figures of one group of waits."""
+
+    waits: int
+    answered: int
+    automated: int
+    closed_unanswered: int
+    median_seconds: float | None
+    p90_seconds: float | None
+    median_business_seconds: float | None
+    p90_business_seconds: float | None
+    conversation_ids: tuple[int, ...]
+
+    @property
+    def answered_share(self) -> float | None:
+        """Answered by the team or an automation, among the waits that needed an answer."""
+        needing = self.waits - self.closed_unanswered
+        return (self.answered / needing) if needing else None
+
+
+def summarise(waits: Sequence[Wait], clock: Clock) -> Summary:
+    """Median and p90 of the team's answers (automated ones counted apart), both clocks."""
+    by_team = [w for w in waits if w.answered and not w.automated]
+    plain = [((w.ended_at or w.started_at) - w.started_at).total_seconds() for w in by_team]
+    business = [
+        clock.working_time_between(w.started_at, w.ended_at or w.started_at).total_seconds()
+        for w in by_team
+    ]
+    return Summary(
+        waits=len(waits),
+        answered=sum(1 for w in waits if w.answered),
+        automated=sum(1 for w in waits if w.automated),
+        closed_unanswered=sum(1 for w in waits if w.closed_unanswered),
+        median_seconds=percentile(plain, 0.5),
+        p90_seconds=percentile(plain, 0.9),
+        median_business_seconds=percentile(business, 0.5),
+        p90_business_seconds=percentile(business, 0.9),
+        conversation_ids=tuple(dict.fromkeys(w.conversation_id for w in waits)),
+    )
+
+
+def breakdown(
+    waits: Sequence[Wait], key: Callable[[Wait], Hashable], clock: Clock
+) -> dict[Hashable, Summary]:
+    """A summary per value of `key` (a channel, a member, a kind…)."""
+    groups: dict[Hashable, list[Wait]] = defaultdict(list)
+    for wait in waits:
+        groups[key(wait)].append(wait)
+    return {value: summarise(group, clock) for value, group in groups.items()}
+
+
+def resolution_seconds(
+    cycles: Sequence[Resolution], clock: Clock
+) -> tuple[float | None, float | None]:
+    """Median resolution time of the closed cycles, around the clock and in business hours."""
+    closed = [c for c in cycles if c.closed_at is not None]
+    plain = [((c.closed_at or c.started_at) - c.started_at).total_seconds() for c in closed]
+    business = [
+        clock.working_time_between(c.started_at, c.closed_at or c.started_at).total_seconds()
+        for c in closed
+    ]
+    return percentile(plain, 0.5), percentile(business, 0.5)
+
+
+def heatmap(times: Iterable[datetime], tz: tzinfo) -> list[list[int]]:
+    """Counts per weekday (Monday = 0) × hour, in the time zone `tz`."""
+    grid = [[0] * 24 for _ in range(7)]
+    for when in times:
+        local = when.astimezone(tz)
+        grid[local.weekday()][local.hour] += 1
+    return grid
+
+
+def within(waits: Iterable[Wait], start: datetime, end: datetime) -> list[Wait]:
+    """The waits that started in [start, end)."""
+    return [w for w in waits if start <= w.started_at < end]
+
+
+__all__ = [
+    "ConversationFacts",
+    "Event",
+    "History",
+    "Resolution",
+    "Summary",
+    "Wait",
+    "breakdown",
+    "heatmap",
+    "percentile",
+    "read_history",
+    "resolution_seconds",
+    "summarise",
+    "within",
+]

@@ -1,0 +1,185 @@
+"""Reads of the insights, scoped by workspace: the log's events, conversation facts, volumes.
+
+Each read is a handful of queries whose rows are streamed (`iterator`) into the
+pure computations of `metrics`; nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q
+
+from cercle.inbox.choices import Direction
+from cercle.inbox.models import Conversation, Message, Post
+from cercle.workflow.models import BusinessHours, SlaPolicy, holiday_days
+from cercle.workflow.sla import Clock
+from cercle.workspaces.choices import Verb
+from cercle.workspaces.models import Activity, Workspace
+
+from .metrics import ConversationFacts, Event, History, heatmap, read_history
+
+# The verbs the response metrics read.
+METRIC_VERBS = (Verb.RECEIVED, Verb.REPLIED, Verb.STATUS_CHANGED)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """[start, end) in UTC, and how it is shown."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def last_days(cls, days: int, now: datetime) -> Period:
+        return cls(now - timedelta(days=days), now)
+
+
+def workspace_clock(workspace: Workspace) -> tuple[Clock, str]:
+    """The business hours the metrics count in: those of the first SLA policy that has some,
+    else the workspace's first schedule; around the clock when there is none. With its name."""
+    policy = (
+        SlaPolicy.objects.filter(workspace=workspace, is_active=True, business_hours__isnull=False)
+        .select_related("business_hours")
+        .order_by("position", "id")
+        .first()
+    )
+    hours = policy.business_hours if policy else None
+    hours = hours or BusinessHours.objects.filter(workspace=workspace).order_by("id").first()
+    if hours is None:
+        return Clock.around_the_clock(), ""
+    return Clock.from_schedule(hours.time_zone, hours.weekly, holiday_days(hours)), hours.name
+
+
+def history(workspace: Workspace, period: Period) -> History:
+    """Waits and resolution cycles of the conversations that received something in the period."""
+    touched = Activity.objects.filter(
+        workspace=workspace,
+        verb=Verb.RECEIVED,
+        created_at__gte=period.start,
+        created_at__lt=period.end,
+    ).values("conversation_id")
+    rows = (
+        Activity.objects.filter(
+            workspace=workspace, conversation_id__in=touched, verb__in=METRIC_VERBS
+        )
+        .order_by("conversation_id", "created_at", "id")
+        .values_list("conversation_id", "verb", "created_at", "actor_id", "automation", "data")
+    )
+    events = (
+        Event(
+            conversation_id=conversation_id,
+            verb=verb,
+            at=created_at,
+            member_id=actor_id,
+            automated=actor_id is None and bool(automation),
+            new_status=str((data or {}).get("new", "")),
+        )
+        for conversation_id, verb, created_at, actor_id, automation, data in rows.iterator(
+            chunk_size=5000
+        )
+    )
+    return read_history(events)
+
+
+def conversation_facts(workspace: Workspace, ids: set[int]) -> dict[int, ConversationFacts]:
+    facts: dict[int, ConversationFacts] = {}
+    query = Conversation.objects.filter(workspace=workspace, pk__in=ids).values_list(
+        "pk", "channel_id", "channel__platform", "kind"
+    )
+    for pk, channel_id, platform, kind in query.iterator(chunk_size=5000):
+        facts[pk] = ConversationFacts(channel_id=channel_id, platform=platform, kind=kind)
+    return facts
+
+
+def inbound_heatmap(workspace: Workspace, period: Period, platform: str = "") -> list[list[int]]:
+    """Inbound items per weekday × hour in the workspace's time zone."""
+    query = Message.objects.filter(
+        workspace=workspace,
+        direction=Direction.INBOUND,
+        sent_at__gte=period.start,
+        sent_at__lt=period.end,
+    )
+    if platform:
+        query = query.filter(channel__platform=platform)
+    times = query.values_list("sent_at", flat=True).iterator(chunk_size=5000)
+    return heatmap((t for t in times if t is not None), ZoneInfo(workspace.timezone))
+
+
+@dataclass(frozen=True, slots=True)
+class PostRow:
+    """What one of the brand's posts drew in the period."""
+
+    post_id: int
+    text: str
+    url: str
+    platform: str
+    inbound: int
+    by_kind: dict[str, int]
+    by_intent: dict[str, int]
+    by_sentiment: dict[str, int]
+
+
+def per_post(workspace: Workspace, period: Period, limit: int = 20) -> list[PostRow]:
+    """The posts that drew the most inbound items in the period, with kinds, intents and sentiment."""
+    inbound = Q(
+        conversations__messages__direction=Direction.INBOUND,
+        conversations__messages__sent_at__gte=period.start,
+        conversations__messages__sent_at__lt=period.end,
+    )
+    top = list(
+        Post.objects.filter(workspace=workspace)
+        .annotate(volume=Count("conversations__messages", filter=inbound))
+        .filter(volume__gt=0)
+        .order_by("-volume", "id")
+        .values_list("pk", "text", "url", "channel__platform", "volume")[:limit]
+    )
+    counts: dict[int, tuple[Counter[str], Counter[str], Counter[str]]] = {
+        pk: (Counter(), Counter(), Counter()) for pk, *_ in top
+    }
+    messages = Message.objects.filter(
+        conversation__post_id__in=list(counts),
+        direction=Direction.INBOUND,
+        sent_at__gte=period.start,
+        sent_at__lt=period.end,
+    ).values_list("conversation__post_id", "kind", "intent", "sentiment")
+    for post_id, kind, intent, sentiment in messages.iterator(chunk_size=5000):
+        kinds, intents, sentiments = counts[post_id]
+        kinds[kind] += 1
+        if intent:
+            intents[intent] += 1
+        if sentiment:
+            sentiments[sentiment] += 1
+    return [
+        PostRow(pk, text, url, platform, volume, dict(c[0]), dict(c[1]), dict(c[2]))
+        for (pk, text, url, platform, volume), c in ((row, counts[row[0]]) for row in top)
+    ]
+
+
+def daily_volume(workspace: Workspace, period: Period) -> list[tuple[str, int]]:
+    """Inbound items per day (workspace time zone), every day of the period listed."""
+    tz = ZoneInfo(workspace.timezone)
+    days: Counter[str] = Counter()
+    times = (
+        Message.objects.filter(
+            workspace=workspace,
+            direction=Direction.INBOUND,
+            sent_at__gte=period.start,
+            sent_at__lt=period.end,
+        )
+        .values_list("sent_at", flat=True)
+        .iterator(chunk_size=5000)
+    )
+    for when in times:
+        if when is not None:
+            days[when.astimezone(tz).date().isoformat()] += 1
+    first, last = period.start.astimezone(tz).date(), period.end.astimezone(tz).date()
+    out = []
+    day = first
+    while day <= last:
+        out.append((day.isoformat(), days.get(day.isoformat(), 0)))
+        day += timedelta(days=1)
+    return out

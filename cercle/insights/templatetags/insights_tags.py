@@ -1,0 +1,36 @@
+"""Template helpers of the insights pages: durations, shares, heatmap intensity."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def seconds_as_duration(seconds: float | None) -> str:
+    """12 min, 1 h 05, 2 d 3 h; an em dash when there is nothing to measure."""
+    if seconds is None:
+        return "—"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return _("%(minutes)d min") % {"minutes": minutes}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return _("%(hours)d h %(minutes)02d") % {"hours": hours, "minutes": minutes}
+    days, hours = divmod(hours, 24)
+    return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+
+
+@register.filter
+def share(value: float | None) -> str:
+    return "—" if value is None else f"{round(value * 100)} %"
+
+
+@register.filter
+def heat_level(count: int, maximum: int) -> int:
+    """0 (nothing) to 5 (the busiest hour), for the heatmap's colour classes."""
+    if not count or not maximum:
+        return 0
+    return max(1, min(5, round(5 * count / maximum)))

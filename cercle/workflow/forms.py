@@ -1,0 +1,149 @@
+"""Forms of the workflow settings: business hours (one row per weekday, holidays as lines) and SLA policies."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cercle.connectors.models import Channel
+from cercle.inbox.choices import ConversationKind, Priority
+from cercle.workspaces.models import Member, Workspace
+
+from .choices import WEEKDAYS
+from .models import BusinessHours, SlaPolicy, validate_time_zone
+
+
+def _parse_intervals(text: str) -> list[list[str]]:
+    """'09:00-12:00, 14:00-18:00' → [["09:00", "12:00"], ["14:00", "18:00"]]."""
+    intervals = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        opening, sep, closing = part.partition("-")
+        if not sep:
+            raise forms.ValidationError(_("Write hours as 09:00-18:00, separated by commas."))
+        intervals.append([opening.strip(), closing.strip()])
+    return intervals
+
+
+class BusinessHoursForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    time_zone = forms.CharField(
+        label=_("Time zone"), max_length=64, validators=[validate_time_zone]
+    )
+    holidays = forms.CharField(
+        label=_("Holidays"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One per line: 2026-12-25 Christmas"),
+    )
+
+    def __init__(self, *args: Any, instance: BusinessHours | None = None, **kwargs: Any) -> None:
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "name": instance.name,
+                "time_zone": instance.time_zone,
+                "holidays": "\n".join(
+                    f"{h.day.isoformat()} {h.name}" for h in instance.holidays.all()
+                ),
+                **{
+                    f"day_{d}": ", ".join(f"{o}-{c}" for o, c in instance.weekly.get(str(d), []))
+                    for d, _label in WEEKDAYS
+                },
+            }
+        super().__init__(*args, **kwargs)
+        for day, label in WEEKDAYS:
+            self.fields[f"day_{day}"] = forms.CharField(
+                label=label,
+                required=False,
+                help_text=_("e.g. 09:00-12:00, 14:00-18:00; empty: closed"),
+            )
+
+    def weekly(self) -> dict[str, list[list[str]]]:
+        return {
+            str(day): intervals
+            for day, _label in WEEKDAYS
+            if (intervals := _parse_intervals(self.cleaned_data.get(f"day_{day}", "")))
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for day, _label in WEEKDAYS:
+            try:
+                _parse_intervals(cleaned.get(f"day_{day}", ""))
+            except forms.ValidationError as exc:
+                self.add_error(f"day_{day}", exc)
+        return cleaned
+
+    def holiday_list(self) -> list[tuple[date, str]]:
+        days = []
+        for line in self.cleaned_data.get("holidays", "").splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            day, _sep, label = line.partition(" ")
+            try:
+                days.append((date.fromisoformat(day), label.strip()))
+            except ValueError as exc:
+                raise forms.ValidationError(
+                    _("“%(line)s” does not start with a date like 2026-12-25."),
+                    params={"line": line},
+                ) from exc
+        return days
+
+
+class SlaPolicyForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in the stubs
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "name",
+            "position",
+            "is_active",
+            "priority",
+            "channel",
+            "conversation_kind",
+            "first_response_minutes",
+            "next_response_minutes",
+            "business_hours",
+            "at_risk_minutes",
+            "raise_priority",
+            "reassign_to",
+        ]
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only this workspace's rows can be chosen.
+        self.fields["channel"] = forms.ModelChoiceField(
+            label=_("Channel"),
+            queryset=Channel.objects.filter(workspace=workspace, is_active=True),
+            required=False,
+            empty_label=_("Any channel"),
+        )
+        self.fields["business_hours"] = forms.ModelChoiceField(
+            label=_("Business hours"),
+            queryset=BusinessHours.objects.filter(workspace=workspace),
+            required=False,
+            empty_label=_("Around the clock"),
+        )
+        self.fields["reassign_to"] = forms.ModelChoiceField(
+            label=_("Reassign on breach to"),
+            queryset=Member.objects.filter(workspace=workspace).select_related("user"),
+            required=False,
+            empty_label=_("Nobody"),
+        )
+        self.fields["priority"] = forms.TypedChoiceField(
+            label=_("Priority"),
+            choices=[("", _("Any")), *Priority.choices],
+            coerce=int,
+            empty_value=None,
+            required=False,
+        )
+        self.fields["conversation_kind"] = forms.ChoiceField(
+            label=_("Conversation kind"),
+            choices=[("", _("Any")), *ConversationKind.choices],
+            required=False,
+        )

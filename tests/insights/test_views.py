@@ -1,0 +1,79 @@
+"""The insights pages: figures, drill-down, CSV export, workspace scoping, inert text."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from cercle.connectors.base import RawEventData
+from cercle.connectors.registry import connector_for
+from cercle.core import clock
+from cercle.inbox.actions import do_receive, do_reply
+from cercle.inbox.models import Conversation
+from cercle.insights.views import neutralise
+from cercle.pipeline.actions import do_create_channel
+from cercle.workspaces.actions import do_create_workspace
+from tests.conftest import sim_body, sim_event
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def lea(client, owner):
+    assert client.login(username="lea", password="correct horse battery")
+    return client
+
+
+def receive_now(channel, event_id, author, text="Une question ?", name="Camille"):
+    event = sim_event(event_id, text=text, author={"id": author, "name": name})
+    event["created_at"] = (clock.now() - timedelta(hours=2)).isoformat()
+    do_receive(channel, connector_for(channel).parse(RawEventData(body=sim_body(event))))
+    return Conversation.objects.get(channel=channel, contact__identities__external_id=author)
+
+
+@pytest.fixture
+def answered(owner, sim_channel):
+    conversation = receive_now(sim_channel, "q1", "u1")
+    do_reply(owner, conversation, "Bonjour !")
+    receive_now(sim_channel, "q2", "u2", name=HOSTILE)
+    return conversation
+
+
+def test_the_dashboard_shows_response_figures(lea, answered):
+    content = lea.get(reverse("insights:dashboard")).content.decode()
+    assert "1 of 2 waits" in content and "By channel" in content
+
+
+def test_a_figure_lists_its_conversations(lea, answered, sim_channel):
+    url = reverse("insights:drill_down") + f"?group=channel&key={sim_channel.pk}"
+    content = lea.get(url).content.decode()
+    assert "2 conversations." in content and "&lt;img src=x" in content and HOSTILE not in content
+
+
+def test_another_workspaces_conversations_never_show(lea, answered, db):
+    other = do_create_workspace("Other")
+    theirs = do_create_channel(
+        other, "simulator", "Their forum", config={"api_base": "https://x.example"}
+    )
+    receive_now(theirs, "t1", "them", text="Secret d'ailleurs")
+    content = lea.get(reverse("insights:drill_down")).content.decode()
+    assert "Secret d&#x27;ailleurs" not in content and "2 conversations." in content
+
+
+def test_csv_export_neutralises_formulas(lea, answered, sim_channel):
+    sim_channel.name = '=HYPERLINK("http://evil")'
+    sim_channel.save(update_fields=["name"])
+    response = lea.get(reverse("insights:export", args=["channel"]))
+    assert response["Content-Type"].startswith("text/csv")
+    assert "'=HYPERLINK" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "cell, shown", [("=1+1", "'=1+1"), ("@SUM(A1)", "'@SUM(A1)"), ("-2", "'-2"), ("ok", "ok")]
+)
+def test_neutralise(cell, shown):
+    assert neutralise(cell) == shown
+
+
+def test_an_unknown_table_is_a_404(lea):
+    assert lea.get(reverse("insights:export", args=["secrets"])).status_code == 404
