@@ -210,7 +210,8 @@ def _clean_strings(obj: _Cleaned, names: tuple[str, ...]) -> _Cleaned:
     for name in names:
         value = getattr(obj, name)
         if clean_text(value) is not value:
-            return replace(obj, **{n: clean_text(getattr(obj, n)) for n in names})
+            cleaned: dict[str, Any] = {n: clean_text(getattr(obj, n)) for n in names}
+            return replace(obj, **cleaned)
     return obj
 
 
