@@ -37,6 +37,7 @@ test-postgres: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/insights.py --quick
 
 messages: $(STAMP)
 	cd cercle && export CERCLE_DATA_DIR=$${CERCLE_DATA_DIR:-$(CURDIR)/var} && ../$(BIN)/cercle manage makemessages -l fr --ignore '*/migrations/*' --ignore 'static/*' --no-obsolete --add-location file && ../$(BIN)/cercle manage compilemessages -l fr

@@ -175,6 +175,8 @@ CERCLE_CONNECTORS = [
                 "cercle.connectors.instagram.connector.InstagramConnector",
                 "cercle.connectors.facebook.connector.FacebookConnector",
                 "cercle.connectors.x.connector.XConnector",
+                "cercle.connectors.rss.connector.RssConnector",
+                "cercle.connectors.email.connector.EmailConnector",
             ]
         ),
     ).split(",")

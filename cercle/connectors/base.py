@@ -117,6 +117,9 @@ class Incoming:
     # The delivery carries ids only (Instagram mention webhooks): the item is stored
     # as "loading" and the pipeline's enrich step fetches it with `Connector.enrich`.
     needs_enrichment: bool = False
+    # Sent by a machine (e-mail `Auto-Submitted`, `Precedence: bulk`…): rules and
+    # auto-replies must never answer it, or two robots answer each other forever.
+    auto_submitted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +275,8 @@ class Connector(ABC):
     max_reply_length: ClassVar[int] = 5000
     # Fields of the manual connection form (platforms without Capability.OAUTH).
     setup_fields: ClassVar[tuple[SetupField, ...]] = ()
+    # Seconds between two polls (Capability.POLL) unless the channel's config sets `poll_interval`.
+    default_poll_seconds: ClassVar[float] = 60
 
     def __init__(self, channel: Channel, http: PlatformHttp) -> None:
         self.channel = channel

@@ -16,6 +16,7 @@ from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.core import clock
 from cercle.inbox.choices import (
     ACTIVE_STATUSES,
+    ConversationKind,
     Delivery,
     Direction,
     Kind,
@@ -25,7 +26,7 @@ from cercle.inbox.choices import (
 )
 from cercle.inbox.models import Conversation, Message, Outbox, Tag
 from cercle.workspaces.actors import Actor, actor_fields, require, system
-from cercle.workspaces.choices import Verb
+from cercle.workspaces.choices import Permission, Verb
 from cercle.workspaces.models import Activity, Member
 
 from .receive import ReceiveResult, receive_items
@@ -79,7 +80,7 @@ def _outbound_capability(
     conversation: Conversation, private: bool
 ) -> tuple[ActionKind, Capability]:
     caps = _platform_capabilities(conversation.channel)
-    if conversation.kind == "private":
+    if conversation.kind == ConversationKind.PRIVATE:
         kind, cap = ActionKind.SEND_PRIVATE, Capability.SEND_PRIVATE
     elif private:
         kind, cap = ActionKind.PRIVATE_REPLY, Capability.PRIVATE_REPLY
@@ -104,7 +105,7 @@ def do_reply(
     actor: Actor, conversation: Conversation, text: str, *, private: bool = False
 ) -> Message:
     """Answer a conversation: an outbound Message (pending) and its Outbox row, in one transaction."""
-    require(actor, "reply", conversation.workspace_id)
+    require(actor, Permission.REPLY, conversation.workspace_id)
     text = _clean_text(text)
     action_kind, _cap = _outbound_capability(conversation, private)
     limit = connector_class(conversation.channel.platform).max_reply_length
@@ -149,7 +150,7 @@ def do_reply(
             target_external_id=(target.external_id or "") if target else "",
             text=text,
             thread_ref=conversation.thread_key.removeprefix("private:")
-            if conversation.kind == "private"
+            if conversation.kind == ConversationKind.PRIVATE
             else "",
             author_external_id=target.author_identity.external_id
             if target and target.author_identity
@@ -190,7 +191,7 @@ def do_reply(
 
 def do_moderate_message(actor: Actor, message: Message, kind: ActionKind) -> Outbox:
     """Hide, unhide, delete, like a message or ban its author on the platform, through the outbox."""
-    require(actor, "moderate", message.workspace_id)
+    require(actor, Permission.MODERATE, message.workspace_id)
     capability = Capability(str(kind))
     if capability not in _platform_capabilities(message.channel):
         raise ActionRefused(_("This channel cannot do that."))
@@ -220,7 +221,7 @@ def do_moderate_message(actor: Actor, message: Message, kind: ActionKind) -> Out
 
 def do_add_note(actor: Actor, conversation: Conversation, text: str) -> Message:
     """An internal note: visible to the team, never sent."""
-    require(actor, "note", conversation.workspace_id)
+    require(actor, Permission.NOTE, conversation.workspace_id)
     text = _clean_text(text)
     with transaction.atomic():
         note = Message.objects.create(
@@ -242,7 +243,7 @@ def do_assign_conversation(
     actor: Actor, conversation: Conversation, assignee: Member | None
 ) -> Conversation:
     """Give the conversation to `assignee` (None: unassign)."""
-    require(actor, "assign", conversation.workspace_id)
+    require(actor, Permission.ASSIGN, conversation.workspace_id)
     if assignee is not None and assignee.workspace_id != conversation.workspace_id:
         raise PermissionDenied("assignee of another workspace")
     with transaction.atomic():
@@ -266,7 +267,7 @@ def do_change_status(
     actor: Actor, conversation: Conversation, status: str, *, snooze_until: datetime | None = None
 ) -> Conversation:
     """Move the conversation to `status` (close, reopen, snooze until a time)."""
-    require(actor, "assign", conversation.workspace_id)
+    require(actor, Permission.ASSIGN, conversation.workspace_id)
     if status not in Status.values:
         raise ActionRefused(_("Unknown status."))
     if status == Status.SNOOZED and (snooze_until is None or snooze_until <= clock.now()):
@@ -289,7 +290,7 @@ def do_set_priority(
     actor: Actor, conversation: Conversation, priority: int, *, reason: str = ""
 ) -> Conversation:
     """Give the conversation another priority (a person, a rule or an SLA escalation)."""
-    require(actor, "assign", conversation.workspace_id)
+    require(actor, Permission.ASSIGN, conversation.workspace_id)
     if priority not in Priority.values:
         raise ActionRefused(_("Unknown priority."))
     with transaction.atomic():
@@ -305,7 +306,7 @@ def do_set_priority(
 
 def do_tag_conversation(actor: Actor, conversation: Conversation, name: str) -> Tag:
     """Put the tag `name` on the conversation, creating the tag if needed."""
-    require(actor, "assign", conversation.workspace_id)
+    require(actor, Permission.ASSIGN, conversation.workspace_id)
     name = " ".join(name.replace("\x00", "").split())[:60]
     if not name:
         raise ActionRefused(_("The tag is empty."))
@@ -319,7 +320,7 @@ def do_tag_conversation(actor: Actor, conversation: Conversation, name: str) -> 
 
 def do_untag_conversation(actor: Actor, conversation: Conversation, tag: Tag) -> None:
     """Take the tag off the conversation."""
-    require(actor, "assign", conversation.workspace_id)
+    require(actor, Permission.ASSIGN, conversation.workspace_id)
     if tag.workspace_id != conversation.workspace_id:
         raise PermissionDenied("tag of another workspace")
     with transaction.atomic():
@@ -353,7 +354,7 @@ def do_wake_snoozed(now: datetime | None = None) -> int:
 
 def do_retry_delivery(actor: Actor, outbox: Outbox) -> bool:
     """Try a failed delivery again (a person asked); False when it was not failed any more."""
-    require(actor, "reply", outbox.workspace_id)
+    require(actor, Permission.REPLY, outbox.workspace_id)
     with transaction.atomic():
         retried = Outbox.objects.filter(pk=outbox.pk, state=OutboxState.FAILED).update(
             state=OutboxState.QUEUED, next_attempt_at=None, attempts=0

@@ -354,6 +354,9 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
         _create_new(channel, new_entries, now, result, activities)
     _recount(channel, result)
     insert_values(Activity, activities)
+    # Rules act through the inbox's actions on the rows just written, so they run last:
+    # nothing of this batch writes after them (an earlier run would be overwritten).
+    stages.apply_rules([m for m in result.created if m.direction == Direction.INBOUND])
     return result
 
 
@@ -414,11 +417,12 @@ def _fill(
         filled.append(message)
         if author is not None:
             result.authors[message.conversation_id] = author.contact_id
-    # Classified now that the text is known. Rules are not run again here: none
-    # exist yet, and the rules engine must load the conversations in one query
-    # before running on `result.filled` (these rows carry only their ids).
-    stages.classify([m for m in filled if m.direction == Direction.INBOUND])
+    # Classified and put through the rules now that the text is known (a rule
+    # fires at most once per message, so one that fired on the empty item does not again).
+    inbound = [m for m in filled if m.direction == Direction.INBOUND]
+    stages.classify(inbound)
     update_rows(Message, filled, MESSAGE_FILL_FIELDS)
+    stages.apply_rules(inbound)
     result.filled += filled
 
 
@@ -695,7 +699,6 @@ def _create_new(
         # Re-assigning the (now saved) instance sets conversation_id and keeps it cached.
         message.conversation = message.conversation
     insert_rows(messages)
-    stages.apply_rules(inbound)
     result.created += messages
 
     touched = list({m.conversation_id: m.conversation for m in messages}.values())

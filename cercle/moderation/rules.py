@@ -1,17 +1,324 @@
-"""Hook point of the rule engine in the inbound pipeline.
+"""The rule engine: conditions on a new inbound message → actions, live, suggested, or off.
 
-The rule engine (conditions → actions, live / suggest / off, dry runs) is its
-own issue; the pipeline already calls `apply_rules` after classification with
-the new messages of a batch, inside the same transaction.
+Runs as the `rules` stage of the inbound pipeline (registered in `apps.py`,
+called by `inbox.receive` once a batch is written) and again by whoever adds
+labels later (the classifiers), so rules on sentiment or intent fire when the
+labels arrive. A rule fires at most once per message: the Activity log
+(`rule_fired`) and the suggestions' unique key say which already did.
+
+Conditions are evaluated in memory with a few queries per batch (`Facts`),
+never one per message. Actions go through the inbox's actions with an
+`Automation(kind=RULE)` actor, so they are checked, logged and undoable like a
+person's; platform actions (hide, delete, ban, reply) are offered only where
+the channel's connector can do them, and limited per channel and hour.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
-from cercle.inbox.models import Message
+import regex
+from django.db import transaction
+from django.db.models import Count, Min
+
+from cercle.connectors.base import ActionKind, Capability
+from cercle.connectors.models import Channel
+from cercle.connectors.registry import UnknownPlatform, connector_class
+from cercle.core import clock
+from cercle.inbox.actions import (
+    ActionRefused,
+    do_assign_conversation,
+    do_change_status,
+    do_moderate_message,
+    do_reply,
+    do_set_priority,
+    do_tag_conversation,
+)
+from cercle.inbox.choices import Direction, Status
+from cercle.inbox.models import Conversation, Message
+from cercle.workspaces.actors import Automation, actor_fields
+from cercle.workspaces.choices import AutomationKind, Verb
+from cercle.workspaces.models import Activity, Member
+
+from .choices import ConditionField, RuleAction, RuleMode
+from .models import Rule, Suggestion
+
+logger = logging.getLogger(__name__)
+
+# A user's regular expression gets this long on one message, then counts as no match.
+REGEX_TIMEOUT = 0.05
+# Rules read at most this much of a message.
+MAX_TEXT = 5000
+PLATFORM_ACTIONS = {
+    RuleAction.HIDE: ActionKind.HIDE,
+    RuleAction.DELETE: ActionKind.DELETE,
+    RuleAction.BAN: ActionKind.BAN,
+}
+
+
+@dataclass
+class Facts:
+    """What the conditions need beyond a message, loaded once per batch."""
+
+    platform_of: dict[int, str] = field(default_factory=dict)
+    first_time: set[int] = field(default_factory=set)  # message ids
+    hidden_count: Counter[int] = field(default_factory=Counter)  # identity id → hidden messages
+    status_of: dict[int, str] = field(default_factory=dict)
+
+
+def load_facts(messages: Sequence[Message]) -> Facts:
+    facts = Facts()
+    facts.platform_of = dict(
+        Channel.objects.filter(pk__in={m.channel_id for m in messages}).values_list(
+            "pk", "platform"
+        )
+    )
+    identities = {m.author_identity_id for m in messages if m.author_identity_id}
+    if identities:
+        earliest = dict(
+            Message.objects.filter(author_identity_id__in=identities, direction=Direction.INBOUND)
+            .values("author_identity_id")
+            .annotate(first=Min("id"))
+            .values_list("author_identity_id", "first")
+        )
+        facts.first_time = {
+            m.pk
+            for m in messages
+            if m.author_identity_id and earliest.get(m.author_identity_id) == 1
+        }
+        facts.hidden_count.update(
+            dict(
+                Message.objects.filter(author_identity_id__in=identities, is_hidden=True)
+                .values("author_identity_id")
+                .annotate(n=Count("id"))
+                .values_list("author_identity_id", "n")
+            )
+        )
+    facts.status_of = dict(
+        Conversation.objects.filter(pk__in={m.conversation_id for m in messages}).values_list(
+            "pk", "status"
+        )
+    )
+    return facts
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)] if value not in (None, "") else []
+
+
+def holds(condition: dict[str, Any], message: Message, facts: Facts) -> bool:
+    """Whether one condition holds for `message` (unknown fields never hold)."""
+    name, value = condition.get("field"), condition.get("value")
+    text = (message.text or "")[:MAX_TEXT]
+    if name == ConditionField.CHANNEL:
+        return str(message.channel_id) in _as_list(value)
+    if name == ConditionField.PLATFORM:
+        return facts.platform_of.get(message.channel_id, "") in _as_list(value)
+    if name == ConditionField.KIND:
+        return message.kind in _as_list(value)
+    if name == ConditionField.LANGUAGE:
+        return message.language in _as_list(value)
+    if name == ConditionField.TEXT_CONTAINS:
+        folded = text.casefold()
+        return any(word.casefold() in folded for word in _as_list(value) if word)
+    if name == ConditionField.TEXT_MATCHES:
+        try:
+            return (
+                regex.search(str(value), text, flags=regex.IGNORECASE, timeout=REGEX_TIMEOUT)
+                is not None
+            )
+        except (regex.error, TimeoutError):
+            return False
+    if name == ConditionField.SENTIMENT:
+        return message.sentiment in _as_list(value)
+    if name == ConditionField.INTENT:
+        return message.intent in _as_list(value)
+    if name == ConditionField.TOXICITY_AT_LEAST:
+        return message.toxicity is not None and message.toxicity >= float(value or 0)
+    if name == ConditionField.FIRST_TIME_AUTHOR:
+        return (message.pk in facts.first_time) == bool(value)
+    if name == ConditionField.AUTHOR_HIDDEN_AT_LEAST:
+        identity = message.author_identity_id
+        return identity is not None and facts.hidden_count[identity] >= int(value or 0)
+    if name == ConditionField.CONVERSATION_STATUS:
+        return facts.status_of.get(message.conversation_id, "") in _as_list(value)
+    return False
+
+
+def fires(rule: Rule, message: Message, facts: Facts) -> bool:
+    """All conditions hold (a rule without conditions never fires: it would act on everything)."""
+    return bool(rule.conditions) and all(holds(c, message, facts) for c in rule.conditions)
+
+
+def validate_pattern(pattern: str) -> str | None:
+    """The error of a regular expression, or None when it compiles."""
+    try:
+        regex.compile(pattern)
+    except regex.error as exc:
+        return str(exc)
+    return None
+
+
+# --- acting -----------------------------------------------------------------------------
+
+
+def rule_actor(rule: Rule) -> Automation:
+    return Automation(
+        workspace_id=rule.workspace_id, kind=AutomationKind.RULE, name=rule.name, object_id=rule.pk
+    )
+
+
+def _capabilities(channel: Channel) -> frozenset[Capability]:
+    try:
+        return connector_class(channel.platform).capabilities
+    except UnknownPlatform:
+        return frozenset()
+
+
+def _over_limit(rule: Rule, channel_id: int) -> bool:
+    """The channel already took `hourly_limit` automated platform actions of rules this hour."""
+    since = clock.now() - timedelta(hours=1)
+    done = Activity.objects.filter(
+        channel_id=channel_id,
+        automation=AutomationKind.RULE,
+        verb__in=[Verb.MODERATION_REQUESTED, Verb.REPLIED],
+        created_at__gte=since,
+    ).count()
+    return done >= rule.hourly_limit
+
+
+def perform(rule: Rule, message: Message) -> list[str]:
+    """Do the rule's actions on `message`; the names of those done (refused ones are skipped)."""
+    actor = rule_actor(rule)
+    conversation = Conversation.objects.select_related("channel").get(pk=message.conversation_id)
+    done: list[str] = []
+    for action in rule.actions:
+        kind, value = action.get("type"), action.get("value")
+        try:
+            if kind == RuleAction.TAG and value:
+                do_tag_conversation(actor, conversation, str(value))
+            elif kind == RuleAction.ASSIGN:
+                member = Member.objects.filter(pk=value, workspace_id=rule.workspace_id).first()
+                if member is None:
+                    continue
+                do_assign_conversation(actor, conversation, member)
+            elif kind == RuleAction.PRIORITY:
+                do_set_priority(actor, conversation, int(value or 0), reason="rule")
+            elif kind == RuleAction.STATUS and value:
+                do_change_status(actor, conversation, str(value))
+            elif kind == RuleAction.MARK_SPAM:
+                do_tag_conversation(actor, conversation, "spam")
+                do_change_status(actor, conversation, Status.CLOSED)
+            elif kind in PLATFORM_ACTIONS:
+                platform_kind = PLATFORM_ACTIONS[RuleAction(kind)]
+                if Capability(str(platform_kind)) not in _capabilities(conversation.channel):
+                    continue
+                if _over_limit(rule, conversation.channel_id):
+                    logger.info(
+                        "rule %s: hourly limit reached on channel %s",
+                        rule.pk,
+                        conversation.channel_id,
+                    )
+                    continue
+                do_moderate_message(actor, message, platform_kind)
+            elif kind == RuleAction.REPLY and value:
+                if _over_limit(rule, conversation.channel_id):
+                    continue
+                do_reply(actor, conversation, str(value), private=bool(action.get("private")))
+            else:
+                continue
+        except ActionRefused:
+            continue
+        done.append(str(kind))
+    return done
+
+
+def log_fired(rule: Rule, message: Message, done: list[str], mode: str) -> None:
+    Activity.objects.create(
+        workspace_id=rule.workspace_id,
+        conversation_id=message.conversation_id,
+        message=message,
+        channel_id=message.channel_id,
+        verb=Verb.RULE_FIRED,
+        data={
+            "rule": rule.pk,
+            "rule_name": rule.name,
+            "mode": mode,
+            "actions": done,
+            "house_rule": rule.house_rule.number if rule.house_rule else None,
+        },
+        created_at=clock.now(),
+        **actor_fields(rule_actor(rule)),
+    )
+
+
+def _already(rules: Iterable[Rule], messages: Sequence[Message]) -> set[tuple[int, int]]:
+    """(rule id, message id) pairs that already fired or were suggested."""
+    ids = [m.pk for m in messages]
+    fired = {
+        (int(data.get("rule", 0)), message_id)
+        for message_id, data in Activity.objects.filter(
+            message_id__in=ids, verb=Verb.RULE_FIRED
+        ).values_list("message_id", "data")
+    }
+    suggested = set(
+        Suggestion.objects.filter(message_id__in=ids, rule__in=list(rules)).values_list(
+            "rule_id", "message_id"
+        )
+    )
+    return fired | suggested
+
+
+def run_rules(messages: Sequence[Message]) -> int:
+    """Evaluate the workspaces' live and suggest-only rules on inbound messages; how many fired."""
+    inbound = [
+        m for m in messages if m.direction == Direction.INBOUND and m.pk and not m.deleted_at
+    ]
+    if not inbound:
+        return 0
+    rules = list(
+        Rule.objects.filter(
+            workspace_id__in={m.workspace_id for m in inbound},
+            mode__in=[RuleMode.LIVE, RuleMode.SUGGEST],
+        ).select_related("house_rule")
+    )
+    if not rules:
+        return 0
+    facts = load_facts(inbound)
+    done_before = _already(rules, inbound)
+    fired = 0
+    for message in inbound:
+        for rule in rules:
+            if rule.workspace_id != message.workspace_id or (rule.pk, message.pk) in done_before:
+                continue
+            if not fires(rule, message, facts):
+                continue
+            with transaction.atomic():
+                if rule.mode == RuleMode.LIVE:
+                    log_fired(rule, message, perform(rule, message), RuleMode.LIVE)
+                else:
+                    Suggestion.objects.get_or_create(
+                        rule=rule,
+                        message=message,
+                        defaults={
+                            "workspace_id": rule.workspace_id,
+                            "conversation_id": message.conversation_id,
+                        },
+                    )
+                    log_fired(rule, message, [], RuleMode.SUGGEST)
+            fired += 1
+            if rule.stop:
+                break
+    return fired
 
 
 def apply_rules(messages: Sequence[Message]) -> None:
-    """Run the workspace's live rules on new inbound messages. No rules exist yet."""
-    return None
+    """The pipeline's rules stage (see module docstring)."""
+    run_rules(messages)

@@ -33,13 +33,13 @@ from cercle.connectors.registry import connector_class, connector_for
 from cercle.core import clock
 from cercle.core.db_bulk import insert_values, update_rows
 from cercle.inbox.choices import Delivery as DeliveryState
-from cercle.inbox.choices import Enrichment, OutboxState
+from cercle.inbox.choices import Direction, Enrichment, OutboxState
 from cercle.inbox.models import Message, Outbox
 from cercle.inbox.receive import ReceiveResult, receive_items, recount_deleted
 from cercle.pipeline.choices import RawEventStatus
 from cercle.pipeline.models import RawEvent
 from cercle.workspaces.actors import Actor, actor_fields, require, system
-from cercle.workspaces.choices import Verb
+from cercle.workspaces.choices import Permission, Verb
 from cercle.workspaces.models import Activity, Workspace
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def do_create_channel(
     """Connect a new channel (the platform must be registered); `actor` defaults to Cercle itself."""
     connector_class(platform)  # raises UnknownPlatform
     actor = actor or system(workspace.pk)
-    require(actor, "manage_channels", workspace.pk)
+    require(actor, Permission.MANAGE_CHANNELS, workspace.pk)
     with transaction.atomic():
         channel = Channel(
             workspace=workspace,
@@ -121,7 +121,7 @@ def do_connect_channel(
     A disconnected channel comes back with its history; its new credentials are
     stored and the deliveries waiting for it are released.
     """
-    require(actor, "manage_channels", workspace.pk)
+    require(actor, Permission.MANAGE_CHANNELS, workspace.pk)
     connector_class(platform)  # raises UnknownPlatform
     account = tokens.account_id
     with transaction.atomic():
@@ -549,7 +549,7 @@ def do_deactivate_channel(channel: Channel, actor: Actor) -> int:
     Outbound items not yet delivered fail with a clear reason (nothing will send
     them); the history stays. Returns how many outbox rows were failed.
     """
-    require(actor, "manage_channels", channel.workspace_id)
+    require(actor, Permission.MANAGE_CHANNELS, channel.workspace_id)
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
         locked.is_active = False
@@ -561,7 +561,7 @@ def do_deactivate_channel(channel: Channel, actor: Actor) -> int:
             channel=channel,
             state__in=[OutboxState.QUEUED, OutboxState.UNKNOWN, OutboxState.WAITING],
         )
-        Message.objects.filter(outbox__in=open_rows, direction="outbound").exclude(
+        Message.objects.filter(outbox__in=open_rows, direction=Direction.OUTBOUND).exclude(
             delivery=DeliveryState.SENT
         ).update(delivery=DeliveryState.FAILED, delivery_error=reason)
         failed = open_rows.update(state=OutboxState.FAILED, last_error=reason, next_attempt_at=None)
@@ -571,7 +571,7 @@ def do_deactivate_channel(channel: Channel, actor: Actor) -> int:
 
 def do_reactivate_channel(channel: Channel, actor: Actor) -> None:
     """Connect again a channel that was disconnected (its credentials are stored next)."""
-    require(actor, "manage_channels", channel.workspace_id)
+    require(actor, Permission.MANAGE_CHANNELS, channel.workspace_id)
     with transaction.atomic():
         updated = Channel.objects.filter(pk=channel.pk, is_active=False).update(is_active=True)
         channel.is_active = True
@@ -672,7 +672,7 @@ def do_record_delivery_failure(
         )
         message = outbox.message
         verb: str | None = None
-        if message is not None and message.direction == "outbound":
+        if message is not None and message.direction == Direction.OUTBOUND:
             new_state = (
                 DeliveryState.FAILED
                 if final

@@ -22,7 +22,6 @@ from cercle.pipeline.actions import do_pause_channel, do_set_channel_health, do_
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_POLL_INTERVAL = timedelta(seconds=60)
 MAX_PAGES_PER_RUN = 20
 
 
@@ -40,9 +39,7 @@ def due_channels() -> list[Channel]:
         if channel.paused_until and channel.paused_until > now:
             continue
         interval = timedelta(
-            seconds=float(
-                channel.config.get("poll_interval", DEFAULT_POLL_INTERVAL.total_seconds())
-            )
+            seconds=float(channel.config.get("poll_interval", cls.default_poll_seconds))
         )
         if channel.last_polled_at is None or channel.last_polled_at + interval <= now:
             due.append(channel)

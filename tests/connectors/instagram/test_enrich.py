@@ -94,3 +94,22 @@ def test_ingesting_a_mention_queues_the_enrich_step(ig_channel, django_capture_o
     with django_capture_on_commit_callbacks(execute=True):
         _mention(ig_channel)
     assert DBTaskResult.objects.filter(task_path__endswith="enrich_items").exists()
+
+
+def test_rules_see_the_text_of_an_enriched_mention(graph, ig_channel, owner, workspace):
+    from cercle.moderation.actions import do_save_rule
+    from cercle.moderation.choices import RuleMode
+
+    do_save_rule(
+        owner,
+        workspace,
+        name="Compliments",
+        conditions=[{"field": "text_contains", "value": ["superbe"]}],
+        actions=[{"type": "tag", "value": "compliment"}],
+        mode=RuleMode.LIVE,
+    )
+    _mention(ig_channel)
+    graph.on("GET", f"/{IG}", MENTIONED_COMMENT)
+    enrich_channel(ig_channel.pk)
+    mention = Message.objects.get(external_id=MENTION)
+    assert list(mention.conversation.tags.values_list("name", flat=True)) == ["compliment"]

@@ -1,0 +1,145 @@
+"""The insights dashboard's time against a plain read of the rows it needs, measured in one run.
+
+    .venv/bin/python bench/insights.py [--quick] [--messages 1000000] [--seed 7]
+
+Backfills simulated community messages through the real inbound pipeline (see
+bench/ingest.py) on a fresh database (SQLite in a temporary directory, or
+PostgreSQL when DATABASE_URL points at one), has the team answer a share of the
+conversations through the real actions (dated with `core.clock`), then times:
+
+- the dashboard: `insights.report.build_report` for the last 30 days of the data;
+- the baseline: reading the Activity rows of that period (the least any
+  dashboard reading the log must do).
+
+It ends with one machine-readable line:
+
+    bench=insights db=sqlite messages=20000 dashboard_ms=… baseline_ms=… ratio=…
+
+`--quick` uses 20,000 messages (under two minutes on two cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ingest import create_database, drop_database, make_feed, run_pipeline, setup_django
+
+
+def answer_some(share: float, seed: int, limit: int) -> int:
+    """The team answers `share` of the conversations (at most `limit`), 5 to 240 minutes after
+    they started waiting, through the real actions dated with the clock."""
+    from cercle.core import clock
+    from cercle.inbox.actions import do_change_status, do_reply
+    from cercle.inbox.models import Conversation
+    from cercle.workspaces.actions import do_add_member, do_create_user
+    from cercle.workspaces.choices import Role
+
+    rng = random.Random(seed)
+    first = Conversation.objects.select_related("workspace").first()
+    if first is None:
+        return 0
+    member = do_add_member(first.workspace, do_create_user("bench", "bench-password-1"), Role.OWNER)
+    answered = 0
+    waiting = list(Conversation.objects.filter(waiting_since__isnull=False).order_by("id"))
+    for conversation in waiting:
+        if answered >= limit:
+            break
+        if rng.random() >= share or conversation.waiting_since is None:
+            continue
+        when = conversation.waiting_since + timedelta(minutes=rng.uniform(5, 240))
+        with clock.at(when):
+            try:
+                do_reply(member, conversation, "Merci, nous regardons.")
+            except ValueError:
+                continue  # a platform that cannot answer this kind
+            if rng.random() < 0.5:
+                do_change_status(member, conversation, "closed")
+        answered += 1
+    return answered
+
+
+def timed(function, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    """Median wall time of `repeat` calls, in milliseconds."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="20,000 messages")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--answered", type=float, default=0.6, help="share of conversations answered"
+    )
+    parser.add_argument(
+        "--answer-limit", type=int, default=20_000, help="at most this many replies"
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    messages = 20_000 if args.quick else args.messages
+    limit = 2_000 if args.quick else args.answer_limit
+
+    with tempfile.TemporaryDirectory(prefix="cercle-bench-") as data_dir:
+        setup_django(data_dir)
+        from django.db import connection
+
+        start = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+        feed = make_feed("own", messages, args.seed, start)
+        configured = create_database()
+        try:
+            run = run_pipeline(feed, 500)
+            print(f"ingested {run.messages} messages in {run.seconds:.1f} s", file=sys.stderr)
+            answered = answer_some(args.answered, args.seed, limit)
+            print(f"answered {answered} conversations", file=sys.stderr)
+
+            from cercle.inbox.models import Message
+            from cercle.insights.queries import Period
+            from cercle.insights.report import build_report
+            from cercle.workspaces.models import Activity, Workspace
+
+            workspace = Workspace.objects.get()
+            last = Message.objects.order_by("-sent_at").values_list("sent_at", flat=True).first()
+            assert last is not None
+            period = Period(last - timedelta(days=30), last + timedelta(seconds=1))
+
+            def baseline() -> None:
+                rows = Activity.objects.filter(
+                    workspace=workspace, created_at__gte=period.start, created_at__lt=period.end
+                ).values_list("conversation_id", "verb", "created_at", "actor_id", "data")
+                for _row in rows.iterator(chunk_size=5000):
+                    pass
+
+            baseline_ms = timed(baseline, args.repeat)
+            report = build_report(workspace, period)
+            dashboard_ms = timed(lambda: build_report(workspace, period), args.repeat)
+            print(
+                f"waits={report.every.waits} answered={report.every.answered} "
+                f"first_median_s={report.first.median_seconds}",
+                file=sys.stderr,
+            )
+            vendor = connection.vendor
+        finally:
+            drop_database(configured)
+    print(
+        f"bench=insights db={vendor} messages={run.messages} dashboard_ms={dashboard_ms:.0f} "
+        f"baseline_ms={baseline_ms:.0f} ratio={dashboard_ms / max(baseline_ms, 0.001):.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

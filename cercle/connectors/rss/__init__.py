@@ -1,0 +1,1 @@
+"""RSS and Atom feeds of external sites and blogs that mention the brand."""

@@ -1,0 +1,46 @@
+"""Choices of the moderation app: rule modes, what a rule can look at and do, suggestion states."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RuleMode(models.TextChoices):
+    LIVE = "live", _("Live")
+    SUGGEST = "suggest", _("Suggest only")
+    OFF = "off", _("Off")
+
+
+RULE_MODE_COLOURS = {RuleMode.LIVE: "green", RuleMode.SUGGEST: "amber", RuleMode.OFF: "grey"}
+
+
+class ConditionField(models.TextChoices):
+    CHANNEL = "channel", _("Channel")
+    PLATFORM = "platform", _("Platform")
+    KIND = "kind", _("Kind")
+    LANGUAGE = "language", _("Language")
+    TEXT_CONTAINS = "text_contains", _("Text contains one of")
+    TEXT_MATCHES = "text_matches", _("Text matches the regular expression")
+    SENTIMENT = "sentiment", _("Sentiment")
+    INTENT = "intent", _("Intent")
+    TOXICITY_AT_LEAST = "toxicity_at_least", _("Toxicity at least")
+    FIRST_TIME_AUTHOR = "first_time_author", _("First message of the author")
+    AUTHOR_HIDDEN_AT_LEAST = "author_hidden_at_least", _("Author already hidden at least")
+    CONVERSATION_STATUS = "conversation_status", _("Conversation status")
+
+
+class RuleAction(models.TextChoices):
+    TAG = "tag", _("Tag")
+    ASSIGN = "assign", _("Assign to")
+    PRIORITY = "priority", _("Set the priority")
+    STATUS = "status", _("Set the status")
+    MARK_SPAM = "mark_spam", _("Mark as spam")
+    HIDE = "hide", _("Hide on the platform")
+    DELETE = "delete", _("Delete on the platform")
+    BAN = "ban", _("Ban the author")
+    REPLY = "reply", _("Reply")
+
+
+class SuggestionState(models.TextChoices):
+    PENDING = "pending", _("Waiting for a decision")
+    ACCEPTED = "accepted", _("Accepted")
+    DISMISSED = "dismissed", _("Dismissed")

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "moderation"
+
+urlpatterns = [
+    path("moderation/rules/", views.rule_list, name="rules"),
+    path("moderation/rules/new/", views.rule_edit, name="rule_new"),
+    path("moderation/rules/<int:pk>/", views.rule_edit, name="rule_edit"),
+    path("moderation/queue/", views.queue, name="queue"),
+    path("moderation/queue/<int:pk>/", views.decide, name="decide"),
+    path("moderation/undo/<int:pk>/", views.undo, name="undo"),
+    path("moderation/house-rules/", views.house_rule_save, name="house_rule_save"),
+    path("community/<slug:slug>/rules/", views.house_rules_public, name="house_rules_public"),
+]
