@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 
 def _setup() -> None:
@@ -24,12 +25,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from django.core.management import call_command
 
         call_command("migrate", interactive=False, verbosity=0)
+    # With --fd the socket was bound by the parent (`cercle demo`): the address it
+    # prints is surely this server's, never another program's that took the port.
+    where: dict[str, Any] = {"fd": args.fd} if args.fd is not None else {}
+    if not where:
+        where = {"host": args.host, "port": args.port}
     uvicorn.run(
         "cercle.asgi:application",
-        host=args.host,
-        port=args.port,
+        **where,
         workers=args.processes,
         log_level="warning",
+        # uvicorn's records go through Django's LOGGING (root handler and its filters):
+        # one format, and no traceback for a client that went away.
+        log_config=None,
         proxy_headers=True,
         timeout_graceful_shutdown=2,
     )
@@ -72,6 +80,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(host=args.host, port=args.port, days=args.days, rate=args.rate)
 
 
+def _env_port() -> int | None:
+    """`PORT=8001 make demo`: the port asked for in the environment, if any."""
+    value = os.environ.get("PORT", "").strip()
+    return int(value) if value.isdigit() else None
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     """Any Django management command (migrate, createsuperuser, compilemessages…)."""
     _setup()
@@ -87,7 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=_env_port(),
+        help="port to serve on (default: $PORT, else 8000 or a free one when 8000 is taken)",
+    )
     demo.add_argument(
         "--days", type=int, default=30, help="days of history to backfill (default 30)"
     )
@@ -100,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=os.environ.get("CERCLE_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("CERCLE_PORT", "8000")))
     serve.add_argument("--processes", type=int, default=1)
+    serve.add_argument(
+        "--fd", type=int, default=None, help="serve on this already-bound socket (file descriptor)"
+    )
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     serve.set_defaults(func=cmd_serve)
 

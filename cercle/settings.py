@@ -99,12 +99,22 @@ TEMPLATES = [
     },
 ]
 
+# Database connections. Under ASGI each request runs in a thread of its own, so a
+# persistent connection (CONN_MAX_AGE > 0) is left behind by every request and a
+# busy server exhausts PostgreSQL's connections (Django's docs: turn them off
+# under ASGI). So connections are not persistent by default, and on PostgreSQL
+# each process borrows them from a psycopg pool of at most CERCLE_DB_POOL_MAX
+# (a request waits up to CERCLE_DB_POOL_TIMEOUT seconds for one, then gets a
+# 503); CERCLE_DB_POOL_MAX=0 turns the pool off. See docs/operations.md.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'cercle.sqlite3'}"),
-        conn_max_age=int(os.environ.get("CERCLE_DB_CONN_MAX_AGE", "60")),
+        conn_max_age=int(os.environ.get("CERCLE_DB_CONN_MAX_AGE", "0")),
+        # A connection broken by a database restart is replaced, not handed out.
+        conn_health_checks=True,
     )
 }
+CERCLE_DB_POOL_MAX = int(os.environ.get("CERCLE_DB_POOL_MAX", "10"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and the single writer overlap; IMMEDIATE takes the write
     # lock at BEGIN so two processes never deadlock upgrading a read lock.
@@ -113,6 +123,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
     }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif "postgresql" in DATABASES["default"]["ENGINE"] and CERCLE_DB_POOL_MAX > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(int(os.environ.get("CERCLE_DB_POOL_MIN", "1")), CERCLE_DB_POOL_MAX),
+        "max_size": CERCLE_DB_POOL_MAX,
+        "timeout": float(os.environ.get("CERCLE_DB_POOL_TIMEOUT", "10")),
+    }
+    # A pooled connection goes back to the pool at the end of each request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"].setdefault("TEST", {})
 
@@ -156,6 +174,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CERCLE_MAX_BODY_BYTES", str(1024 * 1024)))
 CERCLE_MAX_WEBHOOK_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
+# Outgoing mail (invitations, later notifications). With no CERCLE_EMAIL_HOST, no
+# mail is sent: the members page shows the invitation link to the admin instead.
+EMAIL_HOST = os.environ.get("CERCLE_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("CERCLE_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("CERCLE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("CERCLE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("CERCLE_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("CERCLE_EMAIL_FROM", "Cercle <cercle@localhost>")
+EMAIL_BACKEND = os.environ.get(
+    "CERCLE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("CERCLE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
@@ -177,6 +208,8 @@ CERCLE_CONNECTORS = [
                 "cercle.connectors.x.connector.XConnector",
                 "cercle.connectors.rss.connector.RssConnector",
                 "cercle.connectors.email.connector.EmailConnector",
+                "cercle.connectors.discourse.connector.DiscourseConnector",
+                "cercle.connectors.website.connector.WebsiteConnector",
             ]
         ),
     ).split(",")
@@ -211,17 +244,35 @@ CERCLE_EGRESS_ALLOW_HOSTS = [
 ]
 CERCLE_HTTP_TIMEOUT = float(os.environ.get("CERCLE_HTTP_TIMEOUT", "10"))
 
+# A reply left "sending" this long by a stopped worker is reconciled, then sent at most once.
+CERCLE_OUTBOX_STALE_SECONDS = int(os.environ.get("CERCLE_OUTBOX_STALE_SECONDS", "300"))
+# Finished background-task rows are deleted after this many days (by the worker, hourly).
+CERCLE_TASK_RESULTS_KEEP_DAYS = float(os.environ.get("CERCLE_TASK_RESULTS_KEEP_DAYS", "7"))
+# A webhook answered 503 while the database is unreachable asks the platform to retry after this.
+CERCLE_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("CERCLE_UNAVAILABLE_RETRY_AFTER", "30"))
+
 # How many RawEvents one ingest batch drains.
 CERCLE_INGEST_BATCH = int(os.environ.get("CERCLE_INGEST_BATCH", "500"))
 
 # Where the embedded SSE stream looks for new activity (seconds).
 CERCLE_LIVE_POLL_SECONDS = float(os.environ.get("CERCLE_LIVE_POLL_SECONDS", "0.5"))
+# Languages a community plausibly writes in (ISO 639-1), besides each workspace's own:
+# language detection answers only among these, else "unknown".
+CERCLE_LANGUAGES = [
+    code.strip()
+    for code in os.environ.get("CERCLE_LANGUAGES", "fr,en,de,es,it,nl,pt").split(",")
+    if code.strip()
+]
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # 403s and clients that went away keep their line but print no traceback.
+    "filters": {"quiet": {"()": "cercle.core.logfilters.QuietOrdinaryErrors"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("CERCLE_LOG_LEVEL", "WARNING")},
     "loggers": {
         "cercle": {"level": os.environ.get("CERCLE_LOG_LEVEL", "INFO"), "propagate": True},

@@ -58,6 +58,15 @@ class ActionKind(enum.StrEnum):
     LIKE = "like"
 
 
+# Actions on an item already on the platform (as opposed to writing a new one).
+MODERATION_ACTIONS = frozenset(
+    {ActionKind.LIKE, ActionKind.HIDE, ActionKind.UNHIDE, ActionKind.DELETE, ActionKind.BAN}
+)
+# Item kinds (inbox Kind values) that get no moderation unless a connector says otherwise:
+# a private message or a review cannot be hidden, and banning its author is rarely possible.
+KINDS_WITHOUT_DEFAULT_MODERATION = frozenset({"message", "review"})
+
+
 # --- inbound -----------------------------------------------------------------
 
 
@@ -269,7 +278,7 @@ class Connector(ABC):
     """One platform's adapter. Instantiated per channel with the shared HTTP client."""
 
     platform: ClassVar[str]
-    label: ClassVar[str]
+    label: ClassVar[StrOrPromise]  # shown to people (translatable)
     capabilities: ClassVar[frozenset[Capability]]
     # Longest text the platform accepts in a reply (shown in the reply box).
     max_reply_length: ClassVar[int] = 5000
@@ -277,6 +286,10 @@ class Connector(ABC):
     setup_fields: ClassVar[tuple[SetupField, ...]] = ()
     # Seconds between two polls (Capability.POLL) unless the channel's config sets `poll_interval`.
     default_poll_seconds: ClassVar[float] = 60
+    # Which moderation actions apply to which item kind (inbox Kind values), for the
+    # platforms that differ from the default of `moderation_actions`. Always within
+    # `capabilities`: {"review": frozenset({ActionKind.DELETE})} offers Delete on reviews.
+    moderation_by_kind: ClassVar[Mapping[str, frozenset[ActionKind]]] = {}
 
     def __init__(self, channel: Channel, http: PlatformHttp) -> None:
         self.channel = channel
@@ -284,6 +297,22 @@ class Connector(ABC):
 
     def can(self, capability: Capability) -> bool:
         return capability in self.capabilities
+
+    @classmethod
+    def moderation_actions(cls, kind: str, *, is_private: bool = False) -> frozenset[ActionKind]:
+        """The moderation actions that apply to an item of `kind` on this platform.
+
+        What `moderation_by_kind` declares for the kind; otherwise every moderation
+        capability on a public item, and none on a private message or a review.
+        """
+        possible = frozenset(
+            a for a in MODERATION_ACTIONS if Capability(str(a)) in cls.capabilities
+        )
+        if kind in cls.moderation_by_kind:
+            return possible & cls.moderation_by_kind[kind]
+        if is_private or kind in KINDS_WITHOUT_DEFAULT_MODERATION:
+            return frozenset()
+        return possible
 
     # inbound
     def verify(self, request: HttpRequest) -> HttpResponse | None:
@@ -297,6 +326,14 @@ class Connector(ABC):
     @abstractmethod
     def parse(self, raw: RawEventData) -> list[Incoming]:
         """Pure: platform JSON → Incoming items. No DB, no network. Raise BadPayload."""
+
+    def delivery_id(self, raw: RawEventData) -> str:
+        """The platform's id of this delivery, the same on each retry of it; "" when it has none.
+
+        The hooks view stores a delivery id once per channel (a unique index):
+        a platform's retry or redelivery is acknowledged and not stored again.
+        """
+        return ""
 
     def poll(self, cursor: str | None) -> Page:
         """Fetch items newer than `cursor` (only with Capability.POLL)."""

@@ -246,6 +246,8 @@ def do_assign_conversation(
     require(actor, Permission.ASSIGN, conversation.workspace_id)
     if assignee is not None and assignee.workspace_id != conversation.workspace_id:
         raise PermissionDenied("assignee of another workspace")
+    if assignee is not None and not assignee.is_active:
+        raise ActionRefused(_("This member has been deactivated."))
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if conversation.assignee_id == (assignee.pk if assignee else None):
@@ -261,6 +263,28 @@ def do_assign_conversation(
                 conversation, Verb.ASSIGNED, actor, assignee_id=assignee.pk, assignee=assignee.name
             )
     return conversation
+
+
+def do_unassign_member(actor: Actor, member: Member) -> int:
+    """Take every conversation not closed off `member` (deactivated); returns how many.
+
+    Each one is logged as unassigned by `actor` (the automation that hands work back).
+    """
+    require(actor, "assign", member.workspace_id)
+    unassigned = 0
+    with transaction.atomic():
+        conversations = (
+            Conversation.objects.select_for_update()
+            .filter(workspace_id=member.workspace_id, assignee=member)
+            .exclude(status=Status.CLOSED)
+            .order_by("pk")
+        )
+        for conversation in conversations:
+            conversation.assignee = None
+            conversation.save(update_fields=["assignee"])
+            _log(conversation, Verb.UNASSIGNED, actor, member_id=member.pk, member=member.name)
+            unassigned += 1
+    return unassigned
 
 
 def do_change_status(

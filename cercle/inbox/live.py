@@ -118,10 +118,12 @@ async def async_event_stream(
     """The ASGI stream: the same frames; DB reads run in a worker thread, waits do not hold one."""
     poll = poll_seconds if poll_seconds is not None else settings.CERCLE_LIVE_POLL_SECONDS
     max_seconds = max_seconds if max_seconds is not None else _max_seconds()
-    fetch = sync_to_async(fetch_events, thread_sensitive=False)
+    fetch = sync_to_async(_fetch_and_release, thread_sensitive=False)
     heartbeat = _heartbeat_seconds()
     loop = asyncio.get_running_loop()
     started = last_sent = loop.time()
+    # The request's own connection (view, middleware) would be held until the stream ends.
+    await sync_to_async(_release_pooled_connection, thread_sensitive=True)()
     yield f"retry: {RETRY_MS}\n\n"
     try:
         while loop.time() - started < max_seconds:
@@ -148,6 +150,23 @@ def _max_seconds() -> float:
 
 def _heartbeat_seconds() -> float:
     return float(getattr(settings, "CERCLE_LIVE_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS))
+
+
+def _fetch_and_release(workspace_id: int, after: int) -> list[dict[str, Any]]:
+    """One poll of the ASGI stream; a pooled connection goes back to the pool between polls."""
+    try:
+        return fetch_events(workspace_id, after)
+    finally:
+        _release_pooled_connection()
+
+
+def _release_pooled_connection() -> None:
+    # With a connection pool (PostgreSQL, see settings.py) a waiting stream must not hold a
+    # connection: a few open tabs would take the whole pool and starve webhooks and pages.
+    from django.db import connection
+
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+        connection.close()
 
 
 def _close_connection() -> None:

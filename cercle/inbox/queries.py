@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404, QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -57,8 +58,12 @@ FILTER_KEYS = (
     "from",
     "to",
     "q",
+    "scope",
     "sort",
 )
+# Where a search looks: all history (every status, every assignee) unless the user narrows it.
+SEARCH_ALL = "all"
+SEARCH_IN_VIEW = "view"
 
 
 # Ids the database can hold (a signed 64-bit integer): a larger one crashes the query.
@@ -90,6 +95,7 @@ class InboxFilters:
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
+    scope: str = SEARCH_ALL
     sort: str = "waiting"
     page: int = 1
 
@@ -111,7 +117,8 @@ class InboxFilters:
             tag=_int_or_none(query.get("tag")),
             date_from=parse_date(query.get("from", "")) if _is_date(query.get("from")) else None,
             date_to=parse_date(query.get("to", "")) if _is_date(query.get("to")) else None,
-            q=query.get("q", "")[:200].strip(),
+            q=query.get("q", "")[:200].replace("\x00", "").strip(),
+            scope=SEARCH_IN_VIEW if query.get("scope") == SEARCH_IN_VIEW else SEARCH_ALL,
             sort=sort if sort in SORTS else "waiting",
             page=min(MAX_PAGE, max(1, _int_or_none(query.get("page")) or 1)),
         )
@@ -130,6 +137,7 @@ class InboxFilters:
             "from": self.date_from.isoformat() if self.date_from else "",
             "to": self.date_to.isoformat() if self.date_to else "",
             "q": self.q,
+            "scope": self.scope if self.q and self.scope != SEARCH_ALL else "",
             "sort": "" if self.sort == "waiting" else self.sort,
         }
         values.update(overrides)
@@ -141,7 +149,17 @@ class InboxFilters:
     @property
     def is_filtered(self) -> bool:
         """Whether anything beyond the chosen view narrows the list."""
-        return bool(set(self.params()) - {"view", "sort"})
+        return bool(set(self.params()) - {"view", "sort", "scope"})
+
+    @property
+    def is_narrowed(self) -> bool:
+        """Whether a filter the user chose (status, channel, date…) narrows a search."""
+        return bool(set(self.params()) - {"view", "sort", "scope", "q"})
+
+    @property
+    def searches_all_history(self) -> bool:
+        """A search the user has not narrowed to the current view: every status, every assignee."""
+        return bool(self.q) and self.scope == SEARCH_ALL
 
 
 def _is_date(value: str | None) -> bool:
@@ -161,11 +179,13 @@ def filtered_conversations(member: Member, filters: InboxFilters) -> QuerySet[Co
     """The workspace's conversations matching `filters`, unsorted."""
     qs = Conversation.objects.filter(workspace_id=member.workspace_id)
     statuses, assignee = VIEWS[filters.view]
+    if filters.searches_all_history:
+        # "Search all history": the view's own limits (its statuses, "mine") do not apply;
+        # the filters the user chose (status, assignee, channel…) still narrow it.
+        statuses, assignee = tuple(Status.values), "any"
     if filters.status:
         qs = qs.filter(status=filters.status)
-    elif filters.q and filters.view == "open":
-        pass  # a search without an explicit view looks at all history
-    else:
+    elif set(statuses) != set(Status.values):
         qs = qs.filter(status__in=statuses)
     assignee = filters.assignee or assignee
     if assignee == "me":
@@ -184,15 +204,24 @@ def filtered_conversations(member: Member, filters: InboxFilters) -> QuerySet[Co
         qs = qs.filter(language=filters.language)
     if filters.tag:
         qs = qs.filter(tags__id=filters.tag)
+    # From/To is about when the community wrote: the latest arrival, not our own activity.
+    bounds: dict[str, datetime] = {}
     if filters.date_from:
-        qs = qs.filter(last_activity_at__gte=_day_start(filters.date_from))
+        bounds["arrived__gte"] = _day_start(filters.date_from)
     if filters.date_to:
-        qs = qs.filter(last_activity_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+        bounds["arrived__lt"] = _day_start(filters.date_to + timedelta(days=1))
+    if bounds:
+        qs = qs.alias(arrived=Coalesce("last_inbound_at", "created_at")).filter(**bounds)
     if filters.q:
         condition = conversation_search_filter(member.workspace_id, filters.q)
         if condition is not None:
             qs = qs.filter(condition)
     return qs
+
+
+def in_list(member: Member, filters: InboxFilters, conversation: Conversation) -> bool:
+    """Whether `conversation` belongs to the list drawn with `filters` (after an action changed it)."""
+    return filtered_conversations(member, filters).filter(pk=conversation.pk).exists()
 
 
 def _sorted(qs: QuerySet[Conversation], sort: str) -> QuerySet[Conversation]:
@@ -352,6 +381,12 @@ class TimelineItem:
     message: Message | None = None
     activity: Activity | None = None
     failed_outbox_id: int | None = None
+    # Moderation done on the platform ("like", "ban"…) and asked but not done yet.
+    moderated: frozenset[str] = frozenset()
+    moderation_pending: frozenset[str] = frozenset()
+    author_banned: bool = False
+    # The moderation buttons this item offers (set by the view: platform and permissions).
+    actions: list[str] = field(default_factory=list)
     # The comment a reply answers, when it is another conversation's (another author's).
     parent: Message | None = None
 
@@ -409,6 +444,7 @@ def timeline(conversation: Conversation) -> list[TimelineItem]:
         .order_by("id")
     )
     parents = parents_elsewhere(conversation, messages)
+    done, asked, banned = _moderation_state(conversation, messages)
     items = chain(
         (
             TimelineItem(
@@ -417,12 +453,42 @@ def timeline(conversation: Conversation) -> list[TimelineItem]:
                 message=m,
                 failed_outbox_id=failed.get(m.pk),
                 parent=parents.get(m.parent_external_id) if m.parent_external_id else None,
+                moderated=frozenset(done.get(m.pk, ())),
+                moderation_pending=frozenset(asked.get(m.pk, set()) - done.get(m.pk, set())),
+                author_banned=m.author_identity_id in banned,
             )
             for m in messages
         ),
         (TimelineItem("activity", a.created_at, activity=a) for a in activities),
     )
     return sorted(items, key=lambda i: i.when)
+
+
+def _moderation_state(
+    conversation: Conversation, messages: list[Message]
+) -> tuple[dict[int, set[str]], dict[int, set[str]], set[int]]:
+    """Per message, the moderation done and asked; and the authors banned (in any conversation)."""
+    done: dict[int, set[str]] = {}
+    asked: dict[int, set[str]] = {}
+    rows = Activity.objects.filter(
+        conversation_id=conversation.pk,
+        verb__in=(Verb.MODERATED, Verb.MODERATION_REQUESTED),
+        message__isnull=False,
+    ).values_list("message_id", "verb", "data")
+    for message_id, verb, data in rows:
+        action = str(data.get("action", "")) if isinstance(data, dict) else ""
+        target = done if verb == Verb.MODERATED else asked
+        target.setdefault(message_id, set()).add(action)
+    authors = {m.author_identity_id for m in messages if m.author_identity_id}
+    banned = set(
+        Activity.objects.filter(
+            workspace_id=conversation.workspace_id,
+            verb=Verb.MODERATED,
+            data__action="ban",
+            message__author_identity_id__in=authors,
+        ).values_list("message__author_identity_id", flat=True)
+    )
+    return done, asked, banned
 
 
 def other_conversations(conversation: Conversation, limit: int = 10) -> list[Conversation]:
@@ -439,7 +505,7 @@ def other_conversations(conversation: Conversation, limit: int = 10) -> list[Con
 
 def workspace_members(member: Member) -> list[Member]:
     return list(
-        Member.objects.filter(workspace_id=member.workspace_id)
+        Member.objects.filter(workspace_id=member.workspace_id, is_active=True)
         .select_related("user")
         .order_by("id")
     )

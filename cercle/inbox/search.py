@@ -4,7 +4,11 @@ The index lives in the database (see migration 0002_message_search): an FTS5
 external-content table kept in sync by triggers on SQLite, a GIN expression
 index on `to_tsvector('simple', text)` on PostgreSQL. Whatever the user types
 is treated as words, never as query syntax: quotes, `*`, `NEAR`, `OR`,
-parentheses are inert.
+parentheses are inert. A query made only of such characters (`%`, `*`) is
+looked for as plain text, never taken as "match everything".
+
+Besides the messages' text, a search finds the people who wrote them: the
+contact's name and every identity's handle and display name (`@léa` or `Léa`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import re
 from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
+
+from .models import Identity, Message
 
 # The FTS5 table's name; the migration creates it and its triggers.
 FTS_TABLE = "inbox_message_fts"
@@ -41,15 +47,17 @@ def fts5_query(q: str) -> str:
     return " ".join('"' + term.replace('"', '""') + '"*' for term in search_terms(q))
 
 
-def conversation_search_filter(workspace_id: int, q: str) -> Q | None:
-    """A filter on Conversation matching conversations with a message containing all words of `q`.
-
-    None when `q` holds no word (the caller shows everything). Covers all
-    history: inbound, outbound and notes, closed conversations included.
-    """
-    terms = search_terms(q)
+def _text_filter(workspace_id: int, q: str, terms: list[str]) -> Q:
+    """Conversations with a message holding every word of `q` (as a prefix), or `q` as text."""
     if not terms:
-        return None
+        # Only punctuation (`%`, `*`, `"`): look for it literally. Django escapes LIKE's
+        # wildcards, so `%` finds a "%" in a message, not every message.
+        literal = q[:MAX_QUERY_LENGTH]
+        return Q(
+            pk__in=Message.objects.filter(
+                workspace_id=workspace_id, text__icontains=literal
+            ).values("conversation_id")
+        )
     if connection.vendor == "sqlite":
         sql = (
             f"SELECT m.conversation_id FROM {FTS_TABLE} f "  # noqa: S608 (constant table name)
@@ -68,13 +76,54 @@ def conversation_search_filter(workspace_id: int, q: str) -> Q | None:
             f"WHERE m.workspace_id = %s AND {PG_DOCUMENT} @@ "
             f"to_tsquery('simple', translate(lower(%s), '{PG_ACCENTS}', '{PG_PLAIN}'))"
         )
-        tsquery = " & ".join(f"{term}:*" for term in terms)
-        return Q(pk__in=RawSQL(sql, (workspace_id, tsquery)))  # noqa: S611 (values are bound parameters)
+        return Q(pk__in=RawSQL(sql, (workspace_id, pg_tsquery(terms))))  # noqa: S611 (values are bound parameters)
     # Any other database: slow but correct.
     query = Q()
     for term in terms:
         query &= Q(messages__text__icontains=term)
     return query
+
+
+def pg_tsquery(terms: list[str]) -> str:
+    """A PostgreSQL tsquery: every word as a prefix, ANDed.
+
+    Underscores are word characters for Python but separators for tsquery: they
+    are spaces here, so `a_b` looks for `a` and `b`, and `_` alone for nothing.
+    """
+    words = [w for term in terms for w in term.replace("_", " ").split()]
+    return " & ".join(f"{word}:*" for word in words)
+
+
+def _author_filter(workspace_id: int, q: str, terms: list[str]) -> Q:
+    """Conversations whose contact's name, or one of whose identities' handle or name, matches."""
+    # "@lea" finds the handle "lea"; "@" alone is looked for as it is (never an empty needle).
+    handle = q.lstrip("@").strip() or q
+    words = terms or [q]
+    by_name = Q(workspace_id=workspace_id)
+    identity_name = Q(workspace_id=workspace_id)
+    for word in words:
+        by_name &= Q(contact__display_name__icontains=word)
+        identity_name &= Q(display_name__icontains=word)
+    identities = Identity.objects.filter(
+        identity_name | Q(workspace_id=workspace_id, handle__icontains=handle)
+    ).values("contact_id")
+    return by_name | Q(contact_id__in=identities)
+
+
+def conversation_search_filter(workspace_id: int, q: str) -> Q | None:
+    """A filter on Conversation for the search `q`: its messages or its author match.
+
+    Matches conversations with a message containing all words of `q` (each as
+    a prefix), or whose author's name or handle contains them. None only when
+    `q` is blank (the caller shows everything); a query of operator characters
+    alone is looked for as text. Covers all history: inbound, outbound and
+    notes, closed conversations included.
+    """
+    q = q[:MAX_QUERY_LENGTH].replace("\x00", "").strip()
+    if not q:
+        return None
+    terms = search_terms(q)
+    return _text_filter(workspace_id, q, terms) | _author_filter(workspace_id, q, terms)
 
 
 def matching_conversation_ids(workspace_id: int, q: str) -> list[int]:

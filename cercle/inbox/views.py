@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,8 +41,8 @@ from .actions import (
     do_tag_conversation,
     do_untag_conversation,
 )
-from .choices import ConversationKind, Kind, Status
-from .models import Conversation
+from .choices import ConversationKind, Direction, Kind, Status
+from .models import Conversation, Message
 
 ViewFunc = Callable[..., HttpResponse]
 # Moderation buttons, in display order; each needs the capability of the same name.
@@ -134,11 +134,49 @@ def _capabilities(conversation: Conversation) -> tuple[frozenset[str], int]:
     return frozenset(str(c) for c in cls.capabilities), cls.max_reply_length
 
 
+def allowed_moderation(message: Message) -> list[ActionKind]:
+    """The moderation actions the platform allows on this item, in display order."""
+    try:
+        cls = connector_class(message.channel.platform)
+    except UnknownPlatform:
+        return []
+    allowed = cls.moderation_actions(message.kind, is_private=message.is_private)
+    return [action for action in MODERATION_ACTIONS if action in allowed]
+
+
+def _offered_actions(item: queries.TimelineItem) -> list[str]:
+    """The buttons under one inbound item: what applies, minus what is done or under way."""
+    m = item.message
+    if m is None or m.direction != Direction.INBOUND or not m.external_id or m.deleted_at:
+        return []
+    offered = []
+    for action in allowed_moderation(m):
+        if action in item.moderation_pending:
+            continue
+        if action == ActionKind.HIDE and m.is_hidden:
+            continue
+        if action == ActionKind.UNHIDE and not m.is_hidden:
+            continue
+        if action == ActionKind.LIKE and ActionKind.LIKE in item.moderated:
+            continue
+        if action == ActionKind.BAN and item.author_banned:
+            continue
+        offered.append(str(action))
+    return offered
+
+
 def _platform_label(platform: str) -> str:
     try:
         return str(connector_class(platform).label)
     except UnknownPlatform:
         return platform
+
+
+def _shown_filters(request: HttpRequest) -> queries.InboxFilters:
+    """The filters of the list on screen: in the URL, or sent along with a button's form."""
+    if request.method == "POST" and "filters" in request.POST:
+        return queries.InboxFilters.from_query(QueryDict(request.POST.get("filters", "")))
+    return queries.InboxFilters.from_query(request.GET)
 
 
 def conversation_context(
@@ -150,19 +188,27 @@ def conversation_context(
     is_private_thread = conversation.kind == ConversationKind.PRIVATE
     can_public = (Capability.SEND_PRIVATE if is_private_thread else Capability.REPLY) in caps
     can_private = not is_private_thread and Capability.PRIVATE_REPLY in caps
+    filters = _shown_filters(request)
     reply_gone = queries.reply_target_deleted(conversation)
-    filters = queries.InboxFilters.from_query(request.GET)
+    can_reply = member.can("reply") and (can_public or can_private) and not reply_gone
+    items = queries.timeline(conversation)
+    if member.can("moderate"):
+        for item in items:
+            if item.message is not None:
+                item.message.channel = conversation.channel
+                item.actions = _offered_actions(item)
     return {
         "conversation": conversation,
-        "timeline": queries.timeline(conversation),
+        "timeline": items,
         "others": queries.other_conversations(conversation),
         "capabilities": caps,
-        "moderation_actions": [str(a) for a in MODERATION_ACTIONS if str(a) in caps],
         "max_reply_length": max_length,
         "can_public": can_public,
         "can_private": can_private,
         "is_private_thread": is_private_thread,
-        "can_reply": member.can("reply") and (can_public or can_private) and not reply_gone,
+        "can_reply": can_reply,
+        # The reply box's mode when nothing was typed: a public answer where one is possible.
+        "default_mode": ("reply" if can_public else "private") if can_reply else "note",
         "reply_gone": reply_gone,
         "can_note": member.can("note"),
         "can_assign": member.can("assign"),
@@ -202,14 +248,24 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _after_action(
-    request: HttpRequest, conv: Conversation, error: str = "", status: int = 200
+    request: HttpRequest,
+    conv: Conversation,
+    error: str = "",
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """Re-draw the conversation pane (HTMX) or go back to the conversation page."""
-    conv = queries.conversation_for(_member(request), conv.pk)
+    member = _member(request)
+    conv = queries.conversation_for(member, conv.pk)
     if _is_htmx(request):
         context = conversation_context(request, conv, error=error)
-        # The list row shows status, assignee and SLA: update it in place (out of band).
+        # The list row shows status, assignee and SLA: update it in place (out of band),
+        # or take it out of the list when it no longer belongs there (closed from "All open").
         context["update_row"] = not error
+        if not error:
+            shown = _shown_filters(request)
+            context["row_left_list"] = not queries.in_list(member, shown, conv)
+        context.update(extra or {})
         return render(request, "inbox/_conversation.html", context, status=status)
     if error:
         messages.error(request, error)
@@ -219,16 +275,29 @@ def _after_action(
 
 
 def _guarded(
-    request: HttpRequest, conv: Conversation, action: Callable[[], object]
+    request: HttpRequest,
+    conv: Conversation,
+    action: Callable[[], object],
+    *,
+    on_error: dict[str, Any] | None = None,
+    on_success: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    """Run `action`; refusals and missing permissions become a clear message in the pane."""
+    """Run `action`; refusals and missing permissions become a clear message in the pane.
+
+    `on_error` / `on_success` add to the re-drawn pane's context (the reply box
+    keeps what was typed after a refusal, and starts empty after a send).
+    """
     try:
         action()
     except ActionRefused as exc:
-        return _after_action(request, conv, error=str(exc), status=422)
+        return _after_action(request, conv, error=str(exc), status=422, extra=on_error)
     except PermissionDenied:
-        return _after_action(request, conv, error=_("Your role does not allow this."), status=403)
-    return _after_action(request, conv)
+        error = _("Your role does not allow this.")
+        return _after_action(request, conv, error=error, status=403, extra=on_error)
+    return _after_action(request, conv, extra=on_success)
+
+
+SEND_MODES = ("reply", "private", "note")
 
 
 @require_POST
@@ -237,11 +306,36 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
     """The reply box: public reply, private reply, or internal note."""
     member = _member(request)
     conv = queries.conversation_for(member, pk)
-    mode = request.POST.get("mode", "reply")
+    mode = request.POST.get("mode", "")
     text = request.POST.get("text", "")
+    if mode not in SEND_MODES:
+        # No silent default: a form that lost its mode must not turn a note into a reply.
+        return _after_action(
+            request,
+            conv,
+            error=_("Choose how to send it: reply or note."),
+            status=422,
+            extra={"draft_text": text},
+        )
+    # After a send the box is empty and back to its default mode, and the browser's
+    # draft of it is dropped; after a refusal it keeps the text in the mode it was written.
+    kept = {"draft_text": text, "draft_mode": mode}
+    sent = {"sent_draft": True}
     if mode == "note":
-        return _guarded(request, conv, lambda: do_add_note(member, conv, text))
-    return _guarded(request, conv, lambda: do_reply(member, conv, text, private=mode == "private"))
+        return _guarded(
+            request,
+            conv,
+            lambda: do_add_note(member, conv, text),
+            on_error=kept,
+            on_success=sent,
+        )
+    return _guarded(
+        request,
+        conv,
+        lambda: do_reply(member, conv, text, private=mode == "private"),
+        on_error=kept,
+        on_success=sent,
+    )
 
 
 @require_POST
@@ -335,6 +429,10 @@ def moderate(request: HttpRequest, message_pk: int) -> HttpResponse:
         return _after_action(request, conv, error=_("Unknown action."), status=422)
     if kind not in MODERATION_ACTIONS:
         return _after_action(request, conv, error=_("Unknown action."), status=422)
+    if kind not in allowed_moderation(message):
+        return _after_action(
+            request, conv, error=_("The platform does not allow this on this item."), status=422
+        )
     return _guarded(request, conv, lambda: do_moderate_message(member, message, kind))
 
 

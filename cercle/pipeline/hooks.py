@@ -17,6 +17,7 @@ from cercle.connectors.base import BadPayload, BadSignature, Capability, RawEven
 from cercle.connectors.models import Channel
 from cercle.connectors.registry import UnknownPlatform, connector_for
 from cercle.pipeline.actions import do_store_raw_event
+from cercle.pipeline.unavailable import database_unavailable_is_503
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ def _error(status: int, message: str) -> JsonResponse:
 
 
 @csrf_exempt
+@database_unavailable_is_503
 def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     if request.method not in {"GET", "POST"}:
         return _error(405, "method not allowed")
@@ -62,10 +64,12 @@ def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     if request.method != "POST":
         return _error(405, "method not allowed")
     headers = {k.lower(): v for k, v in request.headers.items()}
+    raw = RawEventData(body=body, headers=headers)
     try:
-        connector.parse(RawEventData(body=body, headers=headers))
+        connector.parse(raw)
     # RecursionError: JSON nested deeper than Python's stack (a few kB of "[").
     except (BadPayload, ValueError, KeyError, TypeError, RecursionError) as exc:
         return _error(400, f"malformed payload: {exc}"[:300])
-    do_store_raw_event(channel, body, headers)
+    # A retry of a delivery already stored is acknowledged, not stored twice.
+    do_store_raw_event(channel, body, headers, delivery_id=connector.delivery_id(raw))
     return HttpResponse(status=200)

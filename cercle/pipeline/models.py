@@ -30,8 +30,19 @@ class RawEvent(models.Model):
     # the event's other items were stored.
     item_errors = models.JSONField(default=list, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The platform's id of the delivery (Connector.delivery_id); "" when it has none.
+    delivery_id = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
+        constraints = [
+            # A platform's retry of a delivery is stored once: do_store_raw_event inserts and
+            # treats the violation as "seen" (one index probe, no read first).
+            models.UniqueConstraint(
+                fields=["channel", "delivery_id"],
+                condition=~models.Q(delivery_id=""),
+                name="rawevent_channel_delivery_uniq",
+            ),
+        ]
         indexes = [
             # The ingest worker drains pending events oldest first: WHERE status='pending' ORDER BY id.
             models.Index(

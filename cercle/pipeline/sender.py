@@ -3,15 +3,22 @@
 A row is claimed (state SENDING) in its own short transaction before the call,
 so two workers never send it together. After an ambiguous failure the row is
 UNKNOWN: the next attempt asks the connector to `reconcile` (find what the
-earlier attempt created) before performing again. A row left SENDING by a
-crashed worker is treated as UNKNOWN once stale.
+earlier attempt created) before performing again.
+
+A row left SENDING by a crashed worker becomes UNKNOWN once it has not moved for
+`CERCLE_OUTBOX_STALE_SECONDS` (`recover_stale_sending`, run by the worker's
+scheduler on every tick, so recovery needs no other reply on the channel): it is
+then reconciled, and performed only if the platform has nothing. A worker
+re-stamps each claimed row just before its call, and skips a row another worker
+has recovered meanwhile, so a slow batch is never sent twice.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -41,18 +48,38 @@ from cercle.pipeline.actions import (
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-STALE_SENDING = timedelta(minutes=5)
 # Payload flag: an earlier attempt may have taken effect, so reconcile before performing.
 MAYBE_SENT = "maybe_sent"
+
+
+def stale_sending_age() -> timedelta:
+    """How long a SENDING row may stay untouched before its worker is presumed dead.
+
+    Far above one attempt's longest duration (a reconcile and a perform, each
+    bounded by `CERCLE_HTTP_TIMEOUT`), so a live worker is never overtaken.
+    """
+    return timedelta(seconds=settings.CERCLE_OUTBOX_STALE_SECONDS)
+
+
+def recover_stale_sending(now: datetime | None = None) -> int:
+    """Rows left SENDING by a crashed worker become UNKNOWN (reconcile before any new post).
+
+    Returns how many were recovered; the next sender run reconciles and sends them.
+    """
+    now = now or timezone.now()
+    recovered = Outbox.objects.filter(
+        state=OutboxState.SENDING, updated_at__lt=now - stale_sending_age()
+    ).update(state=OutboxState.UNKNOWN, next_attempt_at=None, updated_at=now)
+    if recovered:
+        logger.warning("recovered %d outbox row(s) left sending by a stopped worker", recovered)
+    return recovered
 
 
 def _claim(limit: int) -> list[Outbox]:
     now = timezone.now()
     with transaction.atomic():
         # A worker that died mid-send leaves SENDING rows: they are ambiguous.
-        Outbox.objects.filter(state=OutboxState.SENDING, updated_at__lt=now - STALE_SENDING).update(
-            state=OutboxState.UNKNOWN
-        )
+        recover_stale_sending(now)
         rows = list(
             Outbox.objects.select_for_update(skip_locked=True)
             .filter(state__in=[OutboxState.QUEUED, OutboxState.UNKNOWN])
@@ -68,11 +95,26 @@ def _claim(limit: int) -> list[Outbox]:
                 row.payload = {**row.payload, MAYBE_SENT: True}
             row.state = OutboxState.SENDING
             row.attempts += 1
+            row.updated_at = now
         if rows:
+            # bulk_update does not touch auto_now: the claim time is set on each row above.
             Outbox.objects.bulk_update(rows, ["state", "attempts", "payload", "updated_at"])
-        # bulk_update does not touch auto_now: mark the claim time explicitly.
-        Outbox.objects.filter(pk__in=[r.pk for r in rows]).update(updated_at=now)
     return rows
+
+
+def _still_ours(row: Outbox) -> bool:
+    """Re-stamp a claimed row just before its call; False if another worker recovered it.
+
+    The rows of a batch are claimed together and sent one after the other: the
+    stamp keeps a row that waits behind slow calls from looking abandoned, and
+    the compare-and-set proves no other worker has taken it over meanwhile.
+    """
+    now = timezone.now()
+    taken = Outbox.objects.filter(
+        pk=row.pk, state=OutboxState.SENDING, updated_at=row.updated_at
+    ).update(updated_at=now)
+    row.updated_at = now
+    return taken == 1
 
 
 def send_due(limit: int = 50) -> int:
@@ -80,6 +122,9 @@ def send_due(limit: int = 50) -> int:
     rows = _claim(limit)
     paused: set[int] = set()
     for row in rows:
+        if not _still_ours(row):
+            logger.warning("outbox %s was recovered by another worker; not sending it", row.pk)
+            continue
         if row.channel_id in paused:
             # Not attempted: an earlier row of this batch paused the channel.
             do_record_delivery_failure(

@@ -1,15 +1,58 @@
-"""Background tasks (django-tasks): ingestion, sending, polling. Each is an idempotent drain."""
+"""Background tasks (django-tasks): ingestion, sending, polling. Each is an idempotent drain.
+
+A drain takes whatever is pending when it runs, so one waiting drain serves every
+request that arrives before it starts: `enqueue_once` adds a drain only when none
+of that task is waiting yet (at most one pending drain per task, whatever the
+number of webhooks or replies). A drain already *running* does not count: it may
+have claimed its batch before the new work was committed. The worker's
+scheduler enqueues the same drains when work is pending, so a drain lost with a
+crashed worker (its task row left RUNNING) is replaced within one tick.
+Finished task rows are deleted by `prune_task_results` once older than
+`CERCLE_TASK_RESULTS_KEEP_DAYS`, run by the scheduler.
+"""
 
 from __future__ import annotations
 
-from django_tasks import task
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django_tasks import TaskResultStatus, task
+from django_tasks.base import Task
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from cercle.pipeline.actions import do_ingest_pending
 from cercle.pipeline.poller import poll_due
 from cercle.pipeline.sender import send_due
 
+logger = logging.getLogger(__name__)
+
 # Upper bound of batches one task run drains before yielding to other tasks.
 MAX_BATCHES_PER_RUN = 50
+# Task rows deleted per statement when pruning (keeps each delete's locks short).
+PRUNE_CHUNK = 1000
+
+
+def enqueue_once(drain: Task[Any, Any]) -> bool:
+    """Enqueue `drain` unless one is already waiting to run; returns whether it enqueued.
+
+    Two requests racing may both enqueue (the check is not a lock): that costs
+    one extra, empty drain, never lost work; the number of waiting drains stays
+    bounded by the concurrency, not by the traffic.
+    """
+    backend = drain.get_backend()
+    if isinstance(backend, DatabaseBackend):
+        waiting = DBTaskResult.objects.ready().filter(
+            backend_name=backend.alias, task_path=drain.module_path
+        )
+        if waiting.exists():
+            return False
+    drain.enqueue()
+    return True
 
 
 @task(queue_name="ingest")
@@ -22,6 +65,11 @@ def ingest_pending() -> int:
         if report.events == 0:
             break
     return total
+
+
+def enqueue_ingest() -> None:
+    """Ask for an ingest drain (after a webhook or a backfill is stored)."""
+    enqueue_once(ingest_pending)
 
 
 @task(queue_name="poll")
@@ -63,6 +111,29 @@ def refresh_credentials() -> int:
     return refresh_due_credentials().refreshed
 
 
+def prune_task_results(keep: timedelta | None = None) -> int:
+    """Delete finished task rows older than `keep` (default: the setting); returns how many.
+
+    Also deletes rows left RUNNING for longer than `keep`: their worker died
+    (the scheduler has long since enqueued the drain again).
+    """
+    keep = keep if keep is not None else timedelta(days=settings.CERCLE_TASK_RESULTS_KEEP_DAYS)
+    cutoff = timezone.now() - keep
+    old = DBTaskResult.objects.filter(
+        Q(finished_at__lt=cutoff) | Q(status=TaskResultStatus.RUNNING, started_at__lt=cutoff)
+    ).exclude(status=TaskResultStatus.READY)
+    deleted = 0
+    while True:
+        ids = list(old.order_by().values_list("pk", flat=True)[:PRUNE_CHUNK])
+        if not ids:
+            break
+        count, _ = DBTaskResult.objects.filter(pk__in=ids).delete()
+        deleted += count
+    if deleted:
+        logger.info("pruned %d finished task row(s)", deleted)
+    return deleted
+
+
 def wake_sender(sender: object, **kwargs: object) -> None:
     """Receiver of `inbox.signals.outbox_written`: drain the outbox soon."""
-    send_outbox.enqueue()
+    enqueue_once(send_outbox)

@@ -3,6 +3,16 @@
 The scheduler only enqueues drains when there is work (pending raw events, due
 outbox rows, channels to poll, snoozes ending), so idle workers stay quiet.
 Several worker processes (and machines, on PostgreSQL) share the queue.
+
+Every tick (`SCHEDULE_EVERY`) the scheduler also recovers outbox rows left
+SENDING by a worker that died (see `sender.recover_stale_sending`); every
+`PRUNE_EVERY` it deletes old finished task rows (`tasks.prune_task_results`).
+
+The database may go away (a restart, a failover, a network cut). Neither the
+task loop nor the scheduler exits then: each drops its broken connection,
+waits (`DB_RETRY_FIRST` doubling up to `DB_RETRY_MAX` seconds) and resumes.
+Nothing is lost: a drain's work is committed in its own transactions, so what
+an outage interrupted is still pending and is drained again.
 """
 
 from __future__ import annotations
@@ -12,16 +22,31 @@ import multiprocessing
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 from django.core.management import call_command
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.db.models import Q
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-SCHEDULE_EVERY = 1.0  # seconds
+SCHEDULE_EVERY = 5.0  # seconds between scheduler ticks
 POLL_EVERY = 30.0
+PRUNE_EVERY = 3600.0
+# Waits after a database error: the first, doubling up to the cap.
+DB_RETRY_FIRST = 1.0
+DB_RETRY_MAX = 30.0
+# The errors of a database that is down or unreachable (not of a bad query).
+DB_DOWN = (OperationalError, InterfaceError)
+
+
+class _Clock:
+    """When the scheduler last enqueued its slower jobs (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        self.last_poll = -POLL_EVERY
+        self.last_prune = -PRUNE_EVERY
 
 
 def schedule_once(last_poll: float) -> float:
@@ -31,7 +56,9 @@ def schedule_once(last_poll: float) -> float:
     from cercle.inbox.tasks import wake_snoozed
     from cercle.pipeline.choices import RawEventStatus
     from cercle.pipeline.models import RawEvent
+    from cercle.pipeline.sender import recover_stale_sending
     from cercle.pipeline.tasks import (
+        enqueue_once,
         ingest_pending,
         poll_channels,
         refresh_credentials,
@@ -41,30 +68,95 @@ def schedule_once(last_poll: float) -> float:
     close_old_connections()
     now = timezone.now()
     if RawEvent.objects.filter(status=RawEventStatus.PENDING).exists():
-        ingest_pending.enqueue()
+        enqueue_once(ingest_pending)
+    # A crashed worker's SENDING rows become due (UNKNOWN) here, with no other reply needed.
+    recover_stale_sending(now)
     due = Outbox.objects.filter(state__in=[OutboxState.QUEUED, OutboxState.UNKNOWN]).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
     if due.exists():
-        send_outbox.enqueue()
+        enqueue_once(send_outbox)
     if time.monotonic() - last_poll >= POLL_EVERY:
-        poll_channels.enqueue()
+        enqueue_once(poll_channels)
         # A pass with nothing due makes no network call.
-        refresh_credentials.enqueue()
+        enqueue_once(refresh_credentials)
         if Conversation.objects.filter(status=Status.SNOOZED, snoozed_until__lte=now).exists():
-            wake_snoozed.enqueue()
+            enqueue_once(wake_snoozed)
         last_poll = time.monotonic()
     return last_poll
 
 
-def _scheduler(stop: threading.Event) -> None:
-    last_poll = 0.0
-    while not stop.is_set():
+def _tick(clock: _Clock) -> None:
+    """One scheduler tick: drains with work, then (hourly) pruning of old task rows."""
+    from cercle.pipeline.tasks import prune_task_results
+
+    clock.last_poll = schedule_once(clock.last_poll)
+    if time.monotonic() - clock.last_prune >= PRUNE_EVERY:
+        prune_task_results()
+        clock.last_prune = time.monotonic()
+
+
+def _drop_connections() -> None:
+    """Close this thread's database connections: a broken one must not be reused."""
+    for conn in connections.all(initialized_only=True):
         try:
-            last_poll = schedule_once(last_poll)
+            conn.close()
+        except Exception:  # closing a dead connection may raise; it is gone either way
+            logger.debug("closing a broken connection failed", exc_info=True)
+
+
+class _Backoff:
+    """Waits after consecutive database errors: DB_RETRY_FIRST, doubling up to DB_RETRY_MAX."""
+
+    def __init__(self) -> None:
+        self.next = DB_RETRY_FIRST
+
+    def failed(self) -> float:
+        delay = self.next
+        self.next = min(self.next * 2, DB_RETRY_MAX)
+        return delay
+
+    def reset(self) -> None:
+        self.next = DB_RETRY_FIRST
+
+
+def _scheduler(stop: threading.Event) -> None:
+    clock = _Clock()
+    backoff = _Backoff()
+    while not stop.is_set():
+        wait = SCHEDULE_EVERY
+        try:
+            _tick(clock)
+            backoff.reset()
+        except DB_DOWN as exc:
+            wait = max(wait, backoff.failed())
+            logger.warning("scheduler: database unavailable (%s); retrying in %.0f s", exc, wait)
+            _drop_connections()
         except Exception:
             logger.exception("scheduler tick failed")
-        stop.wait(SCHEDULE_EVERY * 5)
+        stop.wait(wait)
+
+
+def run_until_stopped(run: Callable[[], None], stop: threading.Event, name: str) -> None:
+    """Run `run` (a loop that returns only when told to stop), surviving database outages.
+
+    On a database error: drop the connection, wait with backoff, run again.
+    The backoff starts over once a run has lasted longer than the longest wait.
+    Other exceptions (a bug, KeyboardInterrupt, SystemExit) propagate.
+    """
+    backoff = _Backoff()
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            run()
+            return
+        except DB_DOWN as exc:
+            if time.monotonic() - started > DB_RETRY_MAX:
+                backoff.reset()
+            delay = backoff.failed()
+            logger.warning("%s: database unavailable (%s); retrying in %.0f s", name, exc, delay)
+            _drop_connections()
+            stop.wait(delay)
 
 
 def _run_db_worker(interval: float) -> None:
@@ -75,7 +167,7 @@ def _child(interval: float) -> None:
     import django
 
     django.setup()
-    _run_db_worker(interval)
+    run_until_stopped(lambda: _run_db_worker(interval), threading.Event(), "task worker")
 
 
 def run_worker(processes: int = 1, interval: float = 0.2) -> int:
@@ -84,9 +176,10 @@ def run_worker(processes: int = 1, interval: float = 0.2) -> int:
         target=_scheduler, args=(stop,), daemon=True, name="cercle-scheduler"
     )
     scheduler.start()
+    # Spawned, not forked: a forked child would share the parent's pooled database sockets.
+    spawn = multiprocessing.get_context("spawn")
     children = [
-        multiprocessing.Process(target=_child, args=(interval,), daemon=True)
-        for _ in range(processes - 1)
+        spawn.Process(target=_child, args=(interval,), daemon=True) for _ in range(processes - 1)
     ]
     for child in children:
         child.start()
@@ -95,13 +188,14 @@ def run_worker(processes: int = 1, interval: float = 0.2) -> int:
         stop.set()
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        _run_db_worker(interval)
+        run_until_stopped(lambda: _run_db_worker(interval), stop, "task worker")
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
         for child in children:
             child.terminate()
+        signal.signal(signal.SIGTERM, previous)
     return 0

@@ -97,7 +97,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec(
         "forum",
         "Lumen community forum",
-        FALLBACK_PLATFORM,
+        "discourse",
         "fo",
         0.20,
         10,

@@ -94,17 +94,44 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(
-        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM
-    ) as probe:
-        # Like uvicorn: connections of a previous run in TIME_WAIT do not make the port busy.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+# The port the demo prefers when none is asked for; another free one when it is taken.
+DEFAULT_PORT = 8000
+
+
+class PortBusy(Exception):
+    """The port asked for is in use by another program."""
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # Connections of a previous run in TIME_WAIT do not make the port busy; a program
+    # listening on it does (no SO_REUSEPORT: two listeners could then share the port).
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def open_listener(host: str, port: int | None) -> socket.socket:
+    """A listening socket for the web server, bound here so no other program can answer on it.
+
+    `port` None: DEFAULT_PORT when free, otherwise a free port the system picks.
+    A port asked for explicitly (--port, PORT=) is used or refused, never replaced.
+    """
+    if port is not None:
         try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
+            return _bind(host, port)
+        except OSError as exc:
+            raise PortBusy(str(exc)) from exc
+    try:
+        return _bind(host, DEFAULT_PORT)
+    except OSError:
+        return _bind(host, 0)
 
 
 def _wait_until_up(url: str, server: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
@@ -120,15 +147,38 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], timeout: float = 6
     return False
 
 
-def run_demo(host: str = LOOPBACK, port: int = 8000, days: int = 30, rate: float = 1.0) -> int:
+def run_demo(
+    host: str = LOOPBACK, port: int | None = None, days: int = 30, rate: float = 1.0
+) -> int:
     """Set up and run the demo until Ctrl-C / SIGTERM; returns the exit status."""
     started = time.monotonic()
-    if not _port_free(host, port):
+    try:
+        listener = open_listener(host, port)
+    except PortBusy:
         _say(
-            _("Port %(port)d on %(host)s is already in use: choose another with --port.")
+            _(
+                "Port %(port)d on %(host)s is already in use: choose another with "
+                "--port or PORT=, or leave both out to get a free one."
+            )
             % {"port": port, "host": host}
         )
         return 1
+    chosen = int(listener.getsockname()[1])
+    if port is None and chosen != DEFAULT_PORT:
+        _say(
+            _("Port %(default)d is in use by another program: serving on port %(port)d.")
+            % {"default": DEFAULT_PORT, "port": chosen}
+        )
+    port = chosen
+    try:
+        return _run_demo(listener, host, port, days, rate, started)
+    finally:
+        listener.close()
+
+
+def _run_demo(
+    listener: socket.socket, host: str, port: int, days: int, rate: float, started: float
+) -> int:
     _say(_("Cercle demo — data in %(dir)s") % {"dir": settings.DATA_DIR})
     call_command("migrate", interactive=False, verbosity=0)
     _say(_("  database ready (%(s).1f s)") % {"s": time.monotonic() - started})
@@ -174,13 +224,20 @@ def run_demo(host: str = LOOPBACK, port: int = 8000, days: int = 30, rate: float
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, _on_signal)
+    # Ctrl-C reaches the children too: stop quietly rather than report that one "exited".
+    previous_int = signal.signal(signal.SIGINT, _on_signal)
     env = _child_env()
     # Our own interpreter and our own arguments: nothing here comes from outside.
-    commands = [
-        [sys.executable, "-m", "cercle", "serve", "--host", host, "--port", str(port)],
-        [sys.executable, "-m", "cercle", "worker"],
+    fd = listener.fileno()
+    children = [
+        # The web server serves on the socket bound above (inherited), not on a port of its own.
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "cercle", "serve", "--fd", str(fd)], env=env, pass_fds=(fd,)
+        ),
+        subprocess.Popen([sys.executable, "-m", "cercle", "worker"], env=env),
     ]
-    children = [subprocess.Popen(command, env=env) for command in commands]  # noqa: S603
+    # Only the server holds the socket now: if it dies, nothing answers in its name.
+    listener.close()
     local = LOOPBACK if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
     cercle_url = f"http://{local}:{port}"
     sender = WebhookSender(cercle_url, platform, channels)
@@ -188,8 +245,9 @@ def run_demo(host: str = LOOPBACK, port: int = 8000, days: int = 30, rate: float
     status = 0
     try:
         if not _wait_until_up(cercle_url + "/", children[0]):
-            _say(_("The web server did not start; stopping."))
-            status = 1
+            if not stop.is_set():
+                _say(_("The web server did not start; stopping."))
+                status = 1
             return status
         platform.deliver = sender.deliver
         live.start()
@@ -228,4 +286,5 @@ def run_demo(host: str = LOOPBACK, port: int = 8000, days: int = 30, rate: float
         platform.stop()
         sender.close()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     return status

@@ -70,6 +70,16 @@ CATEGORY_TAGS = {
 }
 
 
+# The backfill's team answers a month of history in a minute, and the real sender
+# delivers every answer now (dated in the past, sent in the present). Platforms
+# cap writes per rolling hour of real time (Instagram: 60 comment writes, the
+# strictest), so each channel gets at most this many public answers: under every
+# platform's hourly limit, with room left for the visitor's own replies in the
+# demo's first hour. Older threads beyond it are closed, as a team does with what
+# the community settled among itself.
+BACKFILL_REPLIES_PER_CHANNEL = 40
+
+
 def ensure_egress_allowed(host: str) -> None:
     """Let this process's connectors reach the fake platform on a loopback address."""
     if host not in settings.CERCLE_EGRESS_ALLOW_HOSTS:
@@ -427,8 +437,10 @@ def _work(
     react, platform.react_probability = platform.react_probability, 0.0
     dated: list[Conversation] = []
     last_print = time.monotonic()
+    replies_left: dict[int, int] = defaultdict(lambda: BACKFILL_REPLIES_PER_CHANNEL)
     try:
-        for conversation in conversations.order_by("id"):
+        # Newest first: the answers the platforms' limits allow go to what a visitor sees first.
+        for conversation in conversations.order_by("-id"):
             event, message_id = firsts[conversation.pk]
             received = conversation.last_inbound_at or event.created_at
             age = now - received
@@ -437,22 +449,58 @@ def _work(
                 continue
             agent = rng.choice(agents)
             category = event.category
+            replied = report.replied
             # The team's work happens at `when`: the actions stamp their rows with that time.
             with clock.at(when):
-                if _work_one(
-                    rng, conversation, event, message_id, age, agent, lead, report, category
-                ):
+                can_answer = replies_left[conversation.channel_id] > 0
+                worked = _work_one(
+                    rng,
+                    conversation,
+                    event,
+                    message_id,
+                    age,
+                    agent,
+                    lead,
+                    report,
+                    category,
+                    can_answer=can_answer,
+                )
+                if not worked and age > timedelta(days=1):
+                    # Nothing older than a day is left waiting: only the last day's
+                    # arrivals can be late (no wall of red on the demo's history).
+                    do_change_status(agent, conversation, Status.CLOSED)
+                    report.closed += 1
+                    worked = True
+                if worked:
                     # Deliver now, so the delivery is dated with the work too.
                     while send_due(limit=50):
                         pass
                     dated.append(conversation)
+            replies_left[conversation.channel_id] -= report.replied - replied
             if time.monotonic() - last_print > 3:
                 say(f"  worked {len(dated)} conversations…")
                 last_print = time.monotonic()
+        _close_stale(workspace, lead, now, rng, report)
         say(f"  delivered {report.replied} replies and {report.moderated} moderations")
     finally:
         platform.react_probability = react
     say(f"  answered {report.replied}, closed {report.closed}, hid {report.moderated}")
+
+
+def _close_stale(
+    workspace: Workspace, lead: Member, now: datetime, rng: random.Random, report: BackfillReport
+) -> None:
+    """Close what still waits from before yesterday (a customer who came back, an item the
+    pass over the history could not tie to a generated one), dated when the team did it."""
+    stale = Conversation.objects.filter(
+        workspace=workspace,
+        status__in=[Status.NEW, Status.OPEN],
+        waiting_since__lt=now - timedelta(days=1),
+    )
+    for conversation in stale.order_by("id"):
+        with clock.at(min(_reply_time(rng, conversation.waiting_since or now), now)):
+            do_change_status(lead, conversation, Status.CLOSED)
+        report.closed += 1
 
 
 def _work_one(
@@ -465,8 +513,14 @@ def _work_one(
     lead: Member,
     report: BackfillReport,
     category: str,
+    *,
+    can_answer: bool = True,
 ) -> bool:
-    """Work one conversation of the history like the team did; whether anything was done."""
+    """Work one conversation of the history like the team did; whether anything was done.
+
+    Without `can_answer` (the channel's share of the platform's write limit is
+    spent) nothing is answered.
+    """
     if category in {"spam", "toxic"}:
         if age <= timedelta(hours=2) or rng.random() >= 0.8:
             return False
@@ -483,8 +537,10 @@ def _work_one(
         do_change_status(agent, conversation, Status.CLOSED)
         report.closed += 1
         return True
-    chance = 0.88 if age > timedelta(days=1) else 0.5 if age > timedelta(hours=3) else 0.12
-    if rng.random() >= chance:
+    # A team on top of its inbox: what is a few hours old is mostly answered.
+    hours = age / timedelta(hours=1)
+    chance = 0.88 if hours > 24 else 0.8 if hours > 3 else 0.4 if hours > 1 else 0.1
+    if rng.random() >= chance or not can_answer:
         return False
     if rng.random() < 0.7:
         do_assign_conversation(lead, conversation, agent)

@@ -190,6 +190,7 @@ def _breach(
         if (
             policy is not None
             and policy.reassign_to is not None
+            and policy.reassign_to.is_active  # a deactivated member receives nothing new
             and policy.reassign_to_id != conversation.assignee_id
         ):
             do_assign_conversation(actor, conversation, policy.reassign_to)

@@ -131,7 +131,9 @@ class SlaPolicyForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only 
         )
         self.fields["reassign_to"] = forms.ModelChoiceField(
             label=_("Reassign on breach to"),
-            queryset=Member.objects.filter(workspace=workspace).select_related("user"),
+            queryset=Member.objects.filter(workspace=workspace, is_active=True).select_related(
+                "user"
+            ),
             required=False,
             empty_label=_("Nobody"),
         )

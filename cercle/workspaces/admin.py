@@ -13,8 +13,8 @@ class WorkspaceAdmin(ReadOnlyAdmin):
 
 @admin.register(Member)
 class MemberAdmin(ReadOnlyAdmin):
-    list_display = ("id", "workspace", "user", "role", "display_name", "created_at")
-    list_filter = ("role",)
+    list_display = ("id", "workspace", "user", "role", "display_name", "is_active", "created_at")
+    list_filter = ("role", "is_active")
     search_fields = ("user__username", "display_name", "workspace__name")
     list_select_related = ("workspace", "user")
 

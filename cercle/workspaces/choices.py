@@ -12,6 +12,54 @@ class Role(models.TextChoices):
     VIEWER = "viewer", _("Viewer")
 
 
+# From the most to the least powerful: a member may grant or change only roles at or below their own.
+ROLE_RANK: dict[str, int] = {
+    Role.OWNER: 4,
+    Role.ADMIN: 3,
+    Role.MANAGER: 2,
+    Role.AGENT: 1,
+    Role.VIEWER: 0,
+}
+
+
+class Availability(models.TextChoices):
+    """Whether a member takes new work now (assignment reads it)."""
+
+    ONLINE = "online", _("Online")
+    AWAY = "away", _("Away")
+    OFF = "off", _("Off")
+
+
+AVAILABILITY_COLOURS = {
+    Availability.ONLINE: "green",
+    Availability.AWAY: "amber",
+    Availability.OFF: "grey",
+}
+
+
+class NotificationEvent(models.TextChoices):
+    """What a member may be told about (the notifications themselves come with the workflow)."""
+
+    MENTION = "mention", _("Someone mentions me or my team")
+    ASSIGNMENT = "assignment", _("A conversation is assigned to me")
+    SLA = "sla", _("A conversation of mine is at risk or past its due time")
+    DIGEST = "digest", _("Daily digest")
+
+
+class NotificationMedium(models.TextChoices):
+    IN_APP = "in_app", _("In the app")
+    EMAIL = "email", _("By e-mail")
+
+
+# The preferences of a new member: everything in the app, mentions and assignments by e-mail.
+DEFAULT_NOTIFICATIONS: dict[str, dict[str, bool]] = {
+    NotificationEvent.MENTION: {NotificationMedium.IN_APP: True, NotificationMedium.EMAIL: True},
+    NotificationEvent.ASSIGNMENT: {NotificationMedium.IN_APP: True, NotificationMedium.EMAIL: True},
+    NotificationEvent.SLA: {NotificationMedium.IN_APP: True, NotificationMedium.EMAIL: False},
+    NotificationEvent.DIGEST: {NotificationMedium.IN_APP: False, NotificationMedium.EMAIL: False},
+}
+
+
 class Permission(models.TextChoices):
     """What an actor may do; a role is a set of these (ROLE_PERMISSIONS)."""
 
@@ -90,3 +138,12 @@ class Verb(models.TextChoices):
     WORKSPACE_CHANGED = "workspace_changed", _("changed the workspace's settings")
     MEMBER_ADDED = "member_added", _("added a member")
     MEMBER_ROLE_CHANGED = "member_role_changed", _("changed a member's role")
+    MEMBER_INVITED = "member_invited", _("invited a member")
+    INVITATION_REVOKED = "invitation_revoked", _("revoked an invitation")
+    MEMBER_JOINED = "member_joined", _("joined the workspace")
+    MEMBER_DEACTIVATED = "member_deactivated", _("deactivated a member")
+    MEMBER_REACTIVATED = "member_reactivated", _("reactivated a member")
+    PROFILE_CHANGED = "profile_changed", _("changed their profile")
+    TEAM_CREATED = "team_created", _("created a team")
+    TEAM_CHANGED = "team_changed", _("changed a team")
+    TEAM_DELETED = "team_deleted", _("deleted a team")

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from .choices import Permission
 from .middleware import member_or_none
 from .queries import memberships
 
@@ -16,4 +17,6 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         "member": member,
         "workspace": member.workspace,
         "memberships": memberships(request.user) if request.user.is_authenticated else [],
+        # The settings pages and the user menu link the audit log for these members only.
+        "can_manage_members": member.can(Permission.MANAGE_MEMBERS),
     }

@@ -11,7 +11,27 @@ from django.utils.translation import gettext_lazy as _
 
 from cercle.core import clock
 
-from .choices import ROLE_PERMISSIONS, AutomationKind, Role, Verb
+from .choices import (
+    DEFAULT_NOTIFICATIONS,
+    ROLE_PERMISSIONS,
+    AutomationKind,
+    Availability,
+    Role,
+    Verb,
+)
+
+
+def default_languages() -> list[str]:
+    """The languages a new workspace works in (ISO 639-1 codes)."""
+    return ["fr", "en"]
+
+
+def default_notifications() -> dict[str, dict[str, bool]]:
+    """A new member's notification preferences: {event: {medium: on}} (see choices)."""
+    return {
+        str(event): {str(medium): on for medium, on in media.items()}
+        for event, media in DEFAULT_NOTIFICATIONS.items()
+    }
 
 
 class Workspace(models.Model):
@@ -22,6 +42,8 @@ class Workspace(models.Model):
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Paris")
     language = models.CharField(_("language"), max_length=8, default="fr")
+    # The languages the team answers in (ISO 639-1 codes), the first one the main one.
+    languages = models.JSONField(_("languages"), default=default_languages, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -37,6 +59,22 @@ class Member(models.Model):
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
     display_name = models.CharField(_("display name"), max_length=120, blank=True)
+    # A deactivated member keeps their history but can no longer act in this workspace.
+    is_active = models.BooleanField(_("active"), default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    # The profile: languages spoken (ISO 639-1 codes), skills (free tags), availability.
+    languages = models.JSONField(_("languages spoken"), default=list, blank=True)
+    skills = models.JSONField(_("skills"), default=list, blank=True)
+    availability = models.CharField(
+        _("availability"),
+        max_length=8,
+        choices=Availability.choices,
+        default=Availability.ONLINE,
+    )
+    # {event: {medium: on}}; see choices.NotificationEvent and NotificationMedium.
+    notifications = models.JSONField(
+        _("notification preferences"), default=default_notifications, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -44,6 +82,12 @@ class Member(models.Model):
             # Serves the membership lookup done on every request (workspace, user).
             models.UniqueConstraint(
                 fields=["workspace", "user"], name="member_workspace_user_uniq"
+            ),
+        ]
+        indexes = [
+            # The members page and the last-owner check: WHERE workspace=? AND is_active AND role=?.
+            models.Index(
+                fields=["workspace", "is_active", "role"], name="member_ws_active_role_idx"
             ),
         ]
 
@@ -62,6 +106,62 @@ class Member(models.Model):
     def can(self, permission: str) -> bool:
         """Whether this member's role allows `permission` (see choices.ROLE_PERMISSIONS)."""
         return permission in ROLE_PERMISSIONS.get(self.role, frozenset())
+
+
+class Team(models.Model):
+    """A group of members of one workspace (work can be given to a team, mentions reach it)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(_("name"), max_length=80)
+    members = models.ManyToManyField(Member, related_name="teams", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # One name per team in a workspace (the teams page lists them by name).
+            models.UniqueConstraint(fields=["workspace", "name"], name="team_workspace_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Invitation(models.Model):
+    """An invitation to join a workspace with a role, accepted once through a secret link.
+
+    Only a hash of the link's token is stored: the link is mailed, or shown once
+    to the member who invited when no mail server is configured.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail"), max_length=254)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The members page's pending invitations: WHERE workspace=? ORDER BY id DESC.
+            models.Index(fields=["workspace", "id"], name="invitation_ws_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_pending(self) -> bool:
+        return (
+            self.accepted_at is None and self.revoked_at is None and self.expires_at > clock.now()
+        )
 
 
 class AppendOnly(TypeError):
@@ -118,6 +218,8 @@ class Activity(models.Model):
             models.Index(fields=["workspace", "id"], name="activity_ws_id_idx"),
             # The conversation timeline: WHERE conversation=? ORDER BY id.
             models.Index(fields=["conversation", "id"], name="activity_conv_idx"),
+            # The audit page filtered by verb: WHERE workspace=? AND verb=? AND id < ? ORDER BY id DESC.
+            models.Index(fields=["workspace", "verb", "id"], name="activity_ws_verb_id_idx"),
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:

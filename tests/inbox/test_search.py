@@ -115,3 +115,79 @@ def test_sqlite_plan_runs_the_match_once_then_fetches_by_key(workspace, convs):
     plan = Conversation.objects.filter(conversation_search_filter(workspace.pk, "parcel")).explain()
     # The FTS table is the outer loop; messages are then looked up by primary key.
     assert "SEARCH m USING INTEGER PRIMARY KEY" in plan
+
+
+# --- the list's search: authors, operators, scope ------------------------------------
+
+
+def _listed(member, **filters):
+    from cercle.inbox.queries import InboxFilters, conversation_page
+
+    return sorted(c.pk for c in conversation_page(member, InboxFilters(**filters)).rows)
+
+
+@pytest.fixture
+def people(sim_channel):
+    receive(
+        sim_channel,
+        sim_event(
+            "p1",
+            text="Superbe lampe",
+            author={"id": "u1", "name": "Bernadette Chopin", "handle": "bchopin75"},
+        ),
+        sim_event(
+            "p2",
+            text="-50% sur la lampe ? Vraiment ?",
+            author={"id": "u2", "name": "Marc Olive", "handle": "marco"},
+        ),
+    )
+    return {c.contact.display_name: c.pk for c in Conversation.objects.select_related("contact")}
+
+
+def test_search_finds_a_conversation_by_its_authors_name(owner, people):
+    assert _listed(owner, q="bernadette") == [people["Bernadette Chopin"]]
+
+
+def test_search_finds_a_conversation_by_its_authors_handle(owner, people):
+    assert _listed(owner, q="@bchopin") == [people["Bernadette Chopin"]]
+
+
+@pytest.mark.parametrize("query", ["%", "*", "_", "%%", "**", '"*"', "%_%"])
+def test_operator_characters_alone_do_not_match_everything(owner, people, query):
+    assert people["Bernadette Chopin"] not in _listed(owner, q=query)
+
+
+def test_a_percent_sign_is_looked_for_as_text(owner, people):
+    assert _listed(owner, q="%") == [people["Marc Olive"]]
+
+
+def test_search_all_history_covers_every_status_and_assignee_from_any_view(owner, agent, people):
+    from cercle.inbox.actions import do_assign_conversation, do_change_status
+
+    closed = Conversation.objects.get(pk=people["Bernadette Chopin"])
+    do_assign_conversation(owner, closed, agent)
+    do_change_status(owner, closed, "closed")
+    assert _listed(owner, q="lampe", view="mine") == sorted(people.values())
+
+
+def test_a_search_narrowed_to_the_view_stays_in_it(owner, people):
+    from cercle.inbox.actions import do_change_status
+
+    do_change_status(owner, Conversation.objects.get(pk=people["Bernadette Chopin"]), "closed")
+    assert _listed(owner, q="lampe", scope="view") == [people["Marc Olive"]]
+
+
+def test_the_search_scope_is_shown_with_the_results(client, owner, people):
+    from django.urls import reverse
+
+    client.force_login(owner.user)
+    response = client.get(reverse("inbox:index"), {"q": "lampe", "view": "closed"})
+    assert "Searching all history" in response.content.decode()
+
+
+def test_a_plain_search_says_it_covers_everything(client, owner, people):
+    from django.urls import reverse
+
+    client.force_login(owner.user)
+    page = client.get(reverse("inbox:index"), {"q": "lampe"}).content.decode()
+    assert "Searching all history: every status, every assignee." in page

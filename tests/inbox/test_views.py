@@ -346,9 +346,12 @@ def test_sla_states():
     from cercle.inbox.templatetags.inbox_tags import sla_label, sla_state
 
     now = timezone.now()
-    late = Conversation(status="open", sla_due_at=now - timedelta(hours=2))
-    soon = Conversation(status="open", sla_due_at=now + timedelta(minutes=10))
-    later = Conversation(status="open", sla_due_at=now + timedelta(hours=3))
+    waiting = now - timedelta(hours=3)
+    late = Conversation(status="open", waiting_since=waiting, sla_due_at=now - timedelta(hours=2))
+    soon = Conversation(
+        status="open", waiting_since=waiting, sla_due_at=now + timedelta(minutes=10)
+    )
+    later = Conversation(status="open", waiting_since=waiting, sla_due_at=now + timedelta(hours=3))
     assert [sla_state(c, now) for c in (late, soon, later)] == ["breached", "risk", ""]
     assert sla_label(late, now) == "late 2 h"
 
@@ -383,3 +386,21 @@ def test_workspace_switcher_changes_the_inbox(lea, owner, conversation):
     assert "Message de la seconde marque" not in lea.get(reverse("inbox:index")).content.decode()
     lea.post(reverse("workspaces:switch"), {"workspace": other.pk})
     assert "Message de la seconde marque" in lea.get(reverse("inbox:index")).content.decode()
+
+
+def test_a_conversation_closed_from_the_open_list_leaves_it(lea, conversation):
+    response = lea.post(
+        reverse("inbox:status", args=[conversation.pk]),
+        {"status": "closed", "filters": ""},
+        HTTP_HX_REQUEST="true",
+    )
+    assert f'<li id="row-{conversation.pk}" hx-swap-oob="delete">' in response.content.decode()
+
+
+def test_a_conversation_closed_from_the_closed_view_stays_in_it(lea, conversation):
+    response = lea.post(
+        reverse("inbox:status", args=[conversation.pk]),
+        {"status": "closed", "filters": "view=closed"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert 'hx-swap-oob="outerHTML"' in response.content.decode()

@@ -271,3 +271,92 @@ def test_rows_behind_a_rate_limited_one_do_not_lose_an_attempt(reply, sim_channe
         (OutboxState.QUEUED, 0),
         (OutboxState.QUEUED, 0),
     ]
+
+
+# --- a reply left "sending" by a crashed worker ----------------------------------
+
+
+def _run_ready_tasks(platform: FakeSimulatorPlatform) -> None:
+    """Play the task worker: run every waiting task once (the platform faked at HTTP)."""
+    from django_tasks_db.models import DBTaskResult
+
+    with transport(httpx.MockTransport(platform)):
+        for result in DBTaskResult.objects.ready():
+            result.task.call()
+
+
+@pytest.fixture
+def scheduler_tick(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """One tick of the worker's scheduler, inside the test's transaction."""
+    from cercle.pipeline import worker
+
+    # The tick drops stale connections; here the connection is the test's open transaction.
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
+    return lambda: worker.schedule_once(last_poll=float("inf"))
+
+
+def _abandon_claim() -> None:
+    """A worker claims the due rows, then dies before recording anything; time passes."""
+    from cercle.pipeline.sender import _claim, stale_sending_age
+
+    assert [row.state for row in _claim(10)] == [OutboxState.SENDING]
+    Outbox.objects.update(updated_at=timezone.now() - stale_sending_age() - timedelta(seconds=1))
+
+
+def test_a_reply_abandoned_while_sending_is_recovered_by_the_scheduler_and_posted_once(
+    reply, scheduler_tick
+):
+    _abandon_claim()
+    platform = FakeSimulatorPlatform("ok")
+    scheduler_tick()  # no other reply on the channel: the scheduler alone
+    _run_ready_tasks(platform)
+    reply.refresh_from_db()
+    assert (_row().state, reply.delivery, len(platform.posts)) == (
+        OutboxState.DONE,
+        Delivery.SENT,
+        1,
+    )
+
+
+def test_a_reply_posted_by_a_worker_that_then_crashed_is_reconciled_not_posted_again(
+    reply, scheduler_tick
+):
+    from cercle.connectors.base import OutboundAction
+
+    _abandon_claim()
+    platform = FakeSimulatorPlatform("ok")
+    with transport(httpx.MockTransport(platform)):
+        # The dead worker's call went through before it died.
+        connector_for(_row().channel).perform(OutboundAction.from_payload(_row().payload))
+    scheduler_tick()
+    _run_ready_tasks(platform)
+    reply.refresh_from_db()
+    assert (_row().state, reply.external_id, len(platform.posts)) == (
+        OutboxState.DONE,
+        "sim-1",
+        1,
+    )
+
+
+def test_a_sending_row_younger_than_the_stale_age_is_left_to_its_worker(reply):
+    from cercle.pipeline.sender import _claim, recover_stale_sending
+
+    _claim(10)
+    assert (recover_stale_sending(), _row().state) == (0, OutboxState.SENDING)
+
+
+def test_a_row_recovered_by_another_worker_mid_batch_is_not_sent_by_the_first(reply, monkeypatch):
+    from cercle.pipeline import sender
+
+    claim = sender._claim
+
+    def claim_then_lose_it(limit: int) -> list[Outbox]:
+        rows = claim(limit)
+        # While this worker was busy, another one recovered the row and took it over.
+        Outbox.objects.update(updated_at=timezone.now() + timedelta(seconds=1))
+        return rows
+
+    monkeypatch.setattr(sender, "_claim", claim_then_lose_it)
+    platform = FakeSimulatorPlatform("ok")
+    _send(platform)
+    assert platform.posts == []

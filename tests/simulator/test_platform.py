@@ -47,15 +47,15 @@ def _comment(platform, channels, event_id="fo-1"):
         post=POST,
         category="question",
     )
-    platform.remember("forum", [event])
-    wire = platform.wires["forum"]
-    do_store_raw_events(channels["forum"], [d.body for d in wire.webhooks([event])])
+    platform.remember("reviews", [event])
+    wire = platform.wires["reviews"]
+    do_store_raw_events(channels["reviews"], [d.body for d in wire.webhooks([event])])
     do_ingest_pending()
-    return Conversation.objects.get(channel=channels["forum"])
+    return Conversation.objects.get(channel=channels["reviews"])
 
 
 def test_a_reply_goes_through_the_real_sender_and_is_recorded(platform, workspace, owner):
-    channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["forum"]])
+    channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["reviews"]])
     conversation = _comment(platform, channels)
     do_reply(owner, conversation, "Bonjour Camille, essayez une réinitialisation.")
     send_due()
@@ -67,8 +67,8 @@ def test_a_reply_goes_through_the_real_sender_and_is_recorded(platform, workspac
 
 
 def test_the_same_idempotency_key_never_creates_twice(platform, workspace):
-    channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["forum"]])
-    connector = connector_for(channels["forum"])
+    channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["reviews"]])
+    connector = connector_for(channels["reviews"])
     action = OutboundAction(
         kind=ActionKind.REPLY, idempotency_key="k-1", target_external_id="fo-1", text="Hi"
     )
@@ -79,17 +79,17 @@ def test_the_same_idempotency_key_never_creates_twice(platform, workspace):
 
 
 def test_an_unknown_key_is_not_found_by_reconcile(platform, workspace):
-    channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["forum"]])
+    channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["reviews"]])
     action = OutboundAction(
         kind=ActionKind.REPLY, idempotency_key="never-sent", target_external_id="fo-1"
     )
-    assert connector_for(channels["forum"]).reconcile(action) is None
+    assert connector_for(channels["reviews"]).reconcile(action) is None
 
 
 def test_a_wrong_token_is_refused(platform, workspace):
-    connect_channels(workspace, platform, [CHANNELS_BY_KEY["forum"]])
+    connect_channels(workspace, platform, [CHANNELS_BY_KEY["reviews"]])
     response = httpx.post(
-        platform.api_base("simulator", "forum") + "/actions",
+        platform.api_base("simulator", "reviews") + "/actions",
         json={"kind": "reply", "idempotency_key": "x"},
         headers={"Authorization": "Bearer wrong", "Idempotency-Key": "x"},
     )
@@ -102,7 +102,7 @@ def test_the_customer_answering_our_reply_arrives_as_a_webhook(
 ):
     settings.CERCLE_EGRESS_ALLOW_HOSTS = ["127.0.0.1"]
     with FakePlatform(react_probability=1.0, react_delay=(0.0, 0.0)) as platform:
-        channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["forum"]])
+        channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["reviews"]])
         sender = WebhookSender(live_server.url, platform, channels)
         platform.deliver = sender.deliver
         conversation = _comment(platform, channels)
@@ -110,7 +110,9 @@ def test_the_customer_answering_our_reply_arrives_as_a_webhook(
         send_due()
         sender.close()
     reaction = (
-        RawEvent.objects.filter(channel=channels["forum"], source="webhook").order_by("-id").first()
+        RawEvent.objects.filter(channel=channels["reviews"], source="webhook")
+        .order_by("-id")
+        .first()
     )
     event = json.loads(bytes(reaction.body))["events"][0]
     assert (event["author"]["id"], event["parent_id"]) == ("u0001", platform.actions[0].created_id)

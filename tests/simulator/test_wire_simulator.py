@@ -24,10 +24,12 @@ def platform():
 def test_webhooks_are_signed_and_parse_back_into_the_same_items(platform, workspace):
     channels = connect_channels(workspace, platform)
     events = [
-        e for k, e in Community(2).events_between(START, START + timedelta(days=2)) if k == "forum"
+        e
+        for k, e in Community(2).events_between(START, START + timedelta(days=2))
+        if k == "reviews"
     ]
-    wire = platform.wires["forum"]
-    connector = connector_for(channels["forum"])
+    wire = platform.wires["reviews"]
+    connector = connector_for(channels["reviews"])
     parsed = []
     for delivery in wire.webhooks(events):
         request = RequestFactory().post(
@@ -46,7 +48,7 @@ def test_webhooks_are_signed_and_parse_back_into_the_same_items(platform, worksp
 def test_a_tampered_body_fails_the_signature(platform, workspace):
     channels = connect_channels(workspace, platform)
     event = Community(2).events_between(START, START + timedelta(hours=12))[0][1]
-    delivery = platform.wires["forum"].webhooks([event])[0]
+    delivery = platform.wires["reviews"].webhooks([event])[0]
     request = RequestFactory().post(
         "/hooks/x",
         data=delivery.body.replace(b"}", b" }", 1),
@@ -54,15 +56,15 @@ def test_a_tampered_body_fails_the_signature(platform, workspace):
         headers={k: v for k, v in delivery.headers.items() if k != "Content-Type"},
     )
     with pytest.raises(BadSignature):
-        connector_for(channels["forum"]).verify(request)
+        connector_for(channels["reviews"]).verify(request)
 
 
 def test_benchmark_batches_are_grouped_per_channel_and_signed():
     events = Community(1).events_between(START, START + timedelta(days=1), per_day=500)
-    batches = webhook_batches(events, batch_size=25, secrets={"forum": "s3cret"})
+    batches = webhook_batches(events, batch_size=25, secrets={"reviews": "s3cret"})
     assert sum(len(__import__("json").loads(body)["events"]) for _, body, _ in batches) == len(
         events
     )
     assert all(
-        ("X-Simulator-Signature" in headers) == (key == "forum") for key, _, headers in batches
+        ("X-Simulator-Signature" in headers) == (key == "reviews") for key, _, headers in batches
     )

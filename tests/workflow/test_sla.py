@@ -13,6 +13,7 @@ from cercle.inbox.models import Conversation
 from cercle.workflow.actions import do_escalate_due, do_save_business_hours, do_save_sla_policy
 from cercle.workflow.models import SlaPolicy
 from cercle.workflow.sla import Clock
+from cercle.workspaces.actions import do_deactivate_member
 from cercle.workspaces.models import Activity
 from tests.conftest import sim_body, sim_event
 
@@ -209,3 +210,13 @@ def test_the_escalation_is_dated_by_the_clock(waiting):
     with clock.at(after):
         do_escalate_due()
     assert Activity.objects.get(conversation=waiting, verb="sla_breached").created_at == after
+
+
+def test_a_breach_does_not_hand_work_to_a_deactivated_member(owner, agent, workspace, sim_channel):
+    policy(owner, workspace, first_response_minutes=60, reassign_to=agent)
+    receive(sim_channel, sim_event("c1"))
+    conversation = Conversation.objects.get()
+    do_deactivate_member(owner, agent)
+    do_escalate_due(conversation.sla_due_at + timedelta(minutes=1))
+    conversation.refresh_from_db()
+    assert (conversation.assignee_id, sla_activities(conversation)) == (None, ["sla_breached"])

@@ -68,7 +68,8 @@ def _time(value: Any) -> datetime | None:
 
 class SimulatorConnector(Connector):
     platform = "simulator"
-    label = "Simulator"
+    # The demo's generic platform stands for a review site until a reviews connector lands.
+    label = _("Review site")
     capabilities = frozenset(
         {
             Capability.WEBHOOK,

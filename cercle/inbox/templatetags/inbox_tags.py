@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -27,10 +28,22 @@ SLA_RISK = timedelta(minutes=15)
 
 
 @register.filter
+def needs_reply(conversation: Conversation) -> bool:
+    """The community waits for the team: something arrived unanswered, and the team has it open.
+
+    Pending (waiting for the customer), snoozed and closed conversations need nothing now.
+    """
+    return conversation.waiting_since is not None and conversation.status in (
+        Status.NEW,
+        Status.OPEN,
+    )
+
+
+@register.filter
 def sla_state(conversation: Conversation, now: datetime | None = None) -> str:
-    """ "breached", "risk" or "" for the SLA due time of a conversation."""
+    """ "breached", "risk" or "" for the SLA due time of a conversation that needs a reply."""
     due = conversation.sla_due_at
-    if due is None or conversation.status not in (Status.NEW, Status.OPEN, Status.PENDING):
+    if due is None or not needs_reply(conversation):
         return ""
     now = now or timezone.now()
     if due <= now:
@@ -52,14 +65,34 @@ def short_duration(delta: timedelta) -> str:
 
 @register.filter
 def sla_label(conversation: Conversation, now: datetime | None = None) -> str:
-    """ "late 2 h" or "due in 12 min" for the list row."""
+    """ "late 2 h" or "due in 12 min" for the list row; "" when nothing is due."""
     due = conversation.sla_due_at
-    if due is None:
+    if due is None or not needs_reply(conversation):
         return ""
     now = now or timezone.now()
     if due <= now:
         return _("late %(duration)s") % {"duration": short_duration(now - due)}
     return _("due in %(duration)s") % {"duration": short_duration(due - now)}
+
+
+@register.filter
+def arrived_at(conversation: Conversation) -> datetime | None:
+    """When the conversation's latest item from the community arrived (or when it began)."""
+    return conversation.last_inbound_at or conversation.created_at
+
+
+@register.filter
+def arrival_label(when: datetime | None, now: datetime | None = None) -> str:
+    """Compact arrival time for a dense row: "14:05" today, "12 Nov" this year, "12 Nov 2025" before."""
+    if when is None:
+        return ""
+    local = timezone.localtime(when)
+    today = timezone.localtime(now or timezone.now()).date()
+    if local.date() == today:
+        return date_format(local, "H:i")
+    if local.year == today.year:
+        return date_format(local, "j M")
+    return date_format(local, "j M Y")
 
 
 @register.filter
@@ -100,6 +133,21 @@ def view_url(view: str, channel: int | None = None) -> str:
     if channel:
         params.append(f"channel={int(channel)}")
     return reverse("inbox:index") + ("?" + "&".join(params) if params else "")
+
+
+@register.filter
+def view_label(view: str) -> str:
+    """The left pane's name of a view ("All open", "Closed"…), in the team's language."""
+    labels = {
+        "open": _("All open"),
+        "mine": _("Mine"),
+        "unassigned": pgettext("view", "Unassigned"),
+        "pending": _("Pending"),
+        "snoozed": pgettext("view", "Snoozed"),
+        "closed": pgettext("view", "Closed"),
+        "all": _("All conversations"),
+    }
+    return str(labels.get(view, view))
 
 
 @register.simple_tag

@@ -55,26 +55,38 @@
       }
     }).catch(function () { /* the next event tries again */ });
   }, 500);
+  let refreshFor = null;
   const refreshConversation = debounce(function () {
     const root = $("#conv-root");
-    if (!root) return;
+    // The team may have moved on (closed it with `e`, opened another) since the event came.
+    if (!root || root.dataset.conversation !== refreshFor) return;
     const text = $("#reply-text");
     const busy = text && (text.value.trim() !== "" || document.activeElement === text);
+    const headers = { "X-Cercle-Refresh": refreshFor };
     if (busy) {
       // Never touch the reply box while someone writes in it: refresh the timeline only.
-      htmx.ajax("GET", root.dataset.timelineUrl, { target: "#timeline", swap: "outerHTML" });
+      htmx.ajax("GET", root.dataset.timelineUrl, { target: "#timeline", swap: "outerHTML", headers: headers });
     } else {
-      const url = window.location.pathname.indexOf("/c/") === 0 ? window.location.pathname + window.location.search : root.dataset.timelineUrl.replace(/timeline\/$/, "");
-      htmx.ajax("GET", url, { target: "#conversation", swap: "innerHTML" });
+      const url = root.dataset.timelineUrl.replace(/timeline\/$/, "") + window.location.search;
+      htmx.ajax("GET", url, { target: "#conversation", swap: "innerHTML", headers: headers });
     }
   }, 300);
+  // A live refresh that lands after the team opened another conversation is dropped.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    const config = event.detail.requestConfig;
+    const refreshing = config && config.headers && config.headers["X-Cercle-Refresh"];
+    if (refreshing && refreshing !== openConversationId()) event.detail.shouldSwap = false;
+  });
 
   function onEvent(event) {
     let data;
     try { data = JSON.parse(event.data); } catch (e) { return; }
     refreshCounts();
     if (data.verb === "received") checkNew();
-    if (data.conversation && String(data.conversation) === openConversationId()) refreshConversation();
+    if (data.conversation && String(data.conversation) === openConversationId()) {
+      refreshFor = String(data.conversation);
+      refreshConversation();
+    }
   }
 
   if (window.EventSource && listBox.dataset.liveUrl) {
@@ -136,39 +148,88 @@
       counter.classList.toggle("over", text.value.length > max);
     }
   }
+  // Drafts: kept in this browser per member and conversation while unsent, with the mode they
+  // were written in (a note's text must never come back as a public reply). The server marks the
+  // reply box it draws after a successful send (data-sent-draft-key): the draft is gone then.
+  function readDraft(key) {
+    try {
+      const raw = window.localStorage.getItem(key);
+      if (!raw) return null;
+      const draft = JSON.parse(raw);
+      if (draft && typeof draft.text === "string" && typeof draft.mode === "string") return draft;
+    } catch (e) { /* storage disabled, or an old plain-text draft */ }
+    try { window.localStorage.removeItem(key); } catch (e) { /* ignore */ }
+    return null;
+  }
+  function saveDraft(form) {
+    const text = $("#reply-text", form);
+    if (!text || !form.dataset.draftKey) return;
+    try {
+      if (text.value === "") window.localStorage.removeItem(form.dataset.draftKey);
+      else window.localStorage.setItem(form.dataset.draftKey, JSON.stringify({ text: text.value, mode: currentMode(form) }));
+    } catch (e) { /* storage may be disabled or full */ }
+  }
   function restoreDraft() {
     const form = replyForm();
     if (!form) return;
+    if (form.dataset.sentDraftKey) {
+      try { window.localStorage.removeItem(form.dataset.sentDraftKey); } catch (e) { /* ignore */ }
+    }
     const text = $("#reply-text", form);
-    try {
-      const saved = window.localStorage.getItem(form.dataset.draftKey);
-      if (text && saved && !text.value) text.value = saved;
-    } catch (e) { /* storage may be disabled */ }
+    const draft = form.dataset.draftKey ? readDraft(form.dataset.draftKey) : null;
+    if (text && draft && !text.value) {
+      const radio = $("input[name=mode][value=" + draft.mode + "]", form);
+      if (radio) {
+        radio.checked = true;
+        text.value = draft.text;
+      } else if (draft.mode === "note") {
+        // A note cannot be written here any more (role changed): never offer its text as a reply.
+        try { window.localStorage.removeItem(form.dataset.draftKey); } catch (e) { /* ignore */ }
+      }
+    }
     updateReplyBox();
   }
   document.addEventListener("input", function (event) {
     if (event.target.id !== "reply-text") return;
     const form = replyForm();
-    try { window.localStorage.setItem(form.dataset.draftKey, event.target.value); } catch (e) { /* ignore */ }
+    if (form) saveDraft(form);
     updateReplyBox();
   });
   document.addEventListener("change", function (event) {
-    if (event.target.name === "mode") updateReplyBox();
+    if (event.target.name !== "mode") return;
+    const form = replyForm();
+    if (form) saveDraft(form);
+    updateReplyBox();
   });
-  document.body.addEventListener("htmx:beforeRequest", function (event) {
-    const form = event.detail.elt;
-    if (form && form.id === "replybox") form.dataset.sentDraftKey = form.dataset.draftKey;
-  });
-  document.body.addEventListener("htmx:afterRequest", function (event) {
-    const form = event.detail.elt;
-    if (form && form.id === "replybox" && event.detail.xhr && event.detail.xhr.status === 200) {
-      try { window.localStorage.removeItem(form.dataset.sentDraftKey); } catch (e) { /* ignore */ }
-    }
-  });
+  // `e` closes the open conversation and opens the next one of the list (the previous one
+  // when it was the last); the closed row leaves a list of open conversations (the server
+  // says so out of band).
+  let nextAfterClose = null;
+  function closeAndNext() {
+    const button = $("#btn-close");
+    const id = openConversationId();
+    if (!button || !id) return;
+    const all = rows();
+    const index = all.findIndex((row) => row.dataset.conversation === id);
+    const next = index >= 0 ? all[index + 1] || all[index - 1] : all[0];
+    nextAfterClose = next ? { closing: id, next: next.dataset.conversation } : null;
+    button.click();
+  }
+  function openNextAfterClose() {
+    const pending = nextAfterClose;
+    nextAfterClose = null;
+    // Only once the close went through (the pane shows "Reopen"), never after a refusal.
+    if (!pending || openConversationId() !== pending.closing || !$("#btn-reopen")) return;
+    refreshFor = null;  // the closed one's live refresh would bring it back
+    const row = rows().find((r) => r.dataset.conversation === pending.next);
+    const link = row && $("a", row);
+    if (link) { link.click(); link.focus(); }
+  }
+
   document.body.addEventListener("htmx:afterSettle", function (event) {
     const target = event.detail.target;
     if (!target) return;
-    if (target.id === "conversation") { restoreDraft(); markOpen(); }
+    if (target.id === "conversation") { restoreDraft(); markOpen(); openNextAfterClose(); }
     if (target.id === "list") { selected = -1; markOpen(); const b = banner(); if (b) b.hidden = true; }
   });
   restoreDraft();
@@ -194,7 +255,7 @@
     const form = replyForm();
     if (!form) return;
     const radio = $("input[name=mode][value=" + mode + "]", form) || (mode === "reply" && $("input[name=mode][value=private]", form));
-    if (radio) { radio.checked = true; }
+    if (radio) { radio.checked = true; saveDraft(form); }
     updateReplyBox();
     const text = $("#reply-text", form);
     if (text) text.focus();
@@ -207,7 +268,9 @@
     }
     if (event.target.id === "reply-text" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      replyForm().requestSubmit();
+      const form = replyForm();
+      // Nothing to send: a stray Ctrl+Enter in an empty box does nothing.
+      if (form && event.target.value.trim() !== "") form.requestSubmit();
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
@@ -225,7 +288,7 @@
       case "r": focusReply("reply"); break;
       case "n": focusReply("note"); break;
       case "a": clickIf("#btn-assign-me"); break;
-      case "e": clickIf("#btn-close"); break;
+      case "e": closeAndNext(); break;
       case "A": { const el = $("#assign-select"); if (el) el.focus(); break; }
       case "t": { const el = $("#tag-name"); if (el) el.focus(); break; }
       case "s": { const el = $("#snooze-select"); if (el) el.focus(); break; }

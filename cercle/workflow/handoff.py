@@ -1,0 +1,26 @@
+"""Handing work back when a member leaves: their open conversations are unassigned.
+
+Connected in `apps.py` to `workspaces.signals.member_deactivated` (workspaces sits
+below the inbox and cannot call it). Automatic assignment, when it comes, hands
+the unassigned conversations out again from the backlog.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cercle.inbox.actions import do_unassign_member
+from cercle.workspaces.actors import Automation
+from cercle.workspaces.choices import AutomationKind
+from cercle.workspaces.models import Member
+
+# The name the timeline shows for this automation.
+HANDOFF_NAME = "Member deactivated"
+
+
+def unassign_deactivated_member(sender: Any, *, member: Member, **kwargs: Any) -> None:
+    """Unassign the conversations of `member`, as the routing automation of their workspace."""
+    actor = Automation(
+        workspace_id=member.workspace_id, kind=AutomationKind.ROUTING, name=HANDOFF_NAME
+    )
+    do_unassign_member(actor, member)

@@ -1,0 +1,43 @@
+"""Language detection: only plausible languages, only when confident, otherwise unknown."""
+
+from __future__ import annotations
+
+from cercle.inbox.models import Message
+from cercle.moderation.classify import classify_messages
+from cercle.moderation.language import detect_language, detect_languages
+
+
+def test_a_short_english_text_is_not_tagged_esperanto():
+    # lid.176 alone answers "eo" at 0.85 for this one.
+    assert detect_language("love Mia") != "eo"
+
+
+def test_an_implausible_language_is_never_answered(settings):
+    settings.CERCLE_LANGUAGES = ["fr", "en"]
+    assert detect_language("Wo ist mein Paket? Es ist seit zwei Wochen unterwegs.") == ""
+
+
+def test_an_unsure_guess_is_unknown():
+    # The model's best guess for this is English at 0.12.
+    assert detect_language("Thanks!") == ""
+
+
+def test_a_clear_text_still_gets_its_language():
+    assert detect_languages(["Where is my parcel?", "Ma commande n'est jamais arrivée"]) == [
+        "en",
+        "fr",
+    ]
+
+
+def test_the_workspaces_language_is_plausible_even_when_not_configured(settings):
+    settings.CERCLE_LANGUAGES = ["fr"]
+    assert detect_language("Where is my parcel?", ["en"]) == "en"
+
+
+def test_the_pipeline_uses_the_workspaces_language(settings, workspace):
+    settings.CERCLE_LANGUAGES = ["fr"]
+    workspace.language = "nl"
+    workspace.save(update_fields=["language"])
+    message = Message(workspace=workspace, text="Hoi, waar is mijn pakket?")
+    classify_messages([message])
+    assert message.language == "nl"

@@ -1,0 +1,132 @@
+"""The worker: it survives database outages, coalesces drains and prunes its task rows."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import OperationalError
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
+from cercle.pipeline import worker
+from cercle.pipeline.tasks import ingest_pending, prune_task_results
+from tests.conftest import sim_body, sim_event
+
+
+@pytest.fixture
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backoff waits are not what these tests measure."""
+    monkeypatch.setattr(worker, "DB_RETRY_FIRST", 0.0)
+    monkeypatch.setattr(worker, "_drop_connections", lambda: None)
+
+
+def test_the_worker_survives_a_database_outage_of_its_task_loop_and_resumes(
+    no_waiting, monkeypatch
+):
+    runs: list[str] = []
+
+    def db_worker(interval: float) -> None:
+        runs.append("run")
+        if len(runs) == 1:
+            raise OperationalError("connection to server failed: Connection refused")
+        # The second run is the resumed loop; returning is how the loop ends when stopped.
+
+    monkeypatch.setattr(worker, "_run_db_worker", db_worker)
+    monkeypatch.setattr(worker, "_scheduler", lambda stop: None)
+    assert (worker.run_worker(processes=1), runs) == (0, ["run", "run"])
+
+
+def test_the_scheduler_survives_a_database_outage_and_resumes(no_waiting, monkeypatch):
+    ticks: list[str] = []
+    stop = threading.Event()
+
+    def tick(clock: Any) -> None:
+        ticks.append("tick")
+        if len(ticks) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        stop.set()
+
+    monkeypatch.setattr(worker, "_tick", tick)
+    monkeypatch.setattr(worker, "SCHEDULE_EVERY", 0.0)
+    worker._scheduler(stop)
+    assert ticks == ["tick", "tick"]
+
+
+def test_a_bug_in_the_task_loop_is_not_mistaken_for_an_outage(no_waiting, monkeypatch):
+    def db_worker(interval: float) -> None:
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(worker, "_run_db_worker", db_worker)
+    with pytest.raises(ZeroDivisionError):
+        worker.run_until_stopped(lambda: db_worker(0.2), threading.Event(), "task worker")
+
+
+# --- coalescing and pruning ----------------------------------------------------------
+
+
+def _webhook(client: Any, channel: Any, event_id: str) -> int:
+    body = sim_body(sim_event(event_id))
+    response = client.post(
+        reverse("pipeline:webhook", kwargs={"channel_uuid": channel.uuid}),
+        data=body,
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: sign(body, "s3cret")},
+    )
+    return response.status_code
+
+
+def _pending_ingest_tasks() -> int:
+    return DBTaskResult.objects.ready().filter(task_path=ingest_pending.module_path).count()
+
+
+def test_a_hundred_webhooks_leave_at_most_one_pending_ingest_task(
+    client, sim_channel, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        statuses = {_webhook(client, sim_channel, f"c{i}") for i in range(100)}
+    assert (statuses, _pending_ingest_tasks()) == ({200}, 1)
+
+
+def test_a_running_drain_does_not_stop_a_new_one_being_queued(
+    client, sim_channel, django_capture_on_commit_callbacks
+):
+    # The running drain may have claimed its batch before this webhook's event was stored.
+    with django_capture_on_commit_callbacks(execute=True):
+        _webhook(client, sim_channel, "c1")
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        _webhook(client, sim_channel, "c2")
+    assert _pending_ingest_tasks() == 1
+
+
+def _finished_task(age: timedelta, status: str = TaskResultStatus.SUCCESSFUL) -> DBTaskResult:
+    result = ingest_pending.enqueue()
+    at = timezone.now() - age
+    DBTaskResult.objects.filter(pk=result.id).update(status=status, started_at=at, finished_at=at)
+    return DBTaskResult.objects.get(pk=result.id)
+
+
+def test_old_finished_task_rows_are_pruned_and_recent_ones_kept(db, settings):
+    settings.CERCLE_TASK_RESULTS_KEEP_DAYS = 7
+    old = [
+        _finished_task(timedelta(days=8)),
+        _finished_task(timedelta(days=30), TaskResultStatus.FAILED),
+    ]
+    recent = _finished_task(timedelta(days=1))
+    waiting = ingest_pending.enqueue()
+    deleted = prune_task_results()
+    remaining = {str(pk) for pk in DBTaskResult.objects.values_list("pk", flat=True)}
+    assert (deleted, remaining) == (len(old), {str(recent.pk), str(waiting.id)})
+
+
+def test_the_scheduler_prunes_old_task_rows(db, monkeypatch):
+    _finished_task(timedelta(days=365))
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
+    worker._tick(worker._Clock())
+    assert not DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL).exists()
