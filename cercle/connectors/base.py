@@ -12,7 +12,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse
@@ -140,6 +140,8 @@ class Page:
     # Raw page kept as a RawEvent for audit/replay (bytes as received).
     raw: bytes = b""
     has_more: bool = False
+    # When to poll next (a quota plan, a reset); None: after the channel's poll interval.
+    next_poll_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +325,17 @@ class Connector(ABC):
         """
         raise BadSignature("this platform does not push webhooks")
 
+    def accounts(self, raw: RawEventData) -> set[str] | None:
+        """The platform accounts a verified delivery is addressed to, or None when it has no address.
+
+        Platforms whose one app serves many accounts (Meta) name the account of
+        each part of a delivery: the hook stores the delivery once for each
+        channel owning one of them (same platform, `external_id`), and `parse`
+        keeps only the parts of its own channel. None: the delivery belongs to
+        the channel whose URL received it. Pure; raise BadPayload.
+        """
+        return None
+
     @abstractmethod
     def parse(self, raw: RawEventData) -> list[Incoming]:
         """Pure: platform JSON → Incoming items. No DB, no network. Raise BadPayload."""
@@ -338,6 +351,18 @@ class Connector(ABC):
     def poll(self, cursor: str | None) -> Page:
         """Fetch items newer than `cursor` (only with Capability.POLL)."""
         raise NotImplementedError
+
+    def poll_interval(self) -> timedelta:
+        """Time between two polls when the last page named no time.
+
+        The channel's `config["poll_interval"]` (seconds), else the connector's
+        `default_poll_seconds`.
+        """
+        try:
+            seconds = float(self.channel.config.get("poll_interval", self.default_poll_seconds))
+        except (TypeError, ValueError):
+            seconds = self.default_poll_seconds
+        return timedelta(seconds=max(1.0, seconds))
 
     def enrich(self, external_ids: list[str]) -> list[Incoming]:
         """Fetch the full items (text, author, link) of items that arrived with ids only.
@@ -366,8 +391,14 @@ class Connector(ABC):
         """Trade the OAuth code for (long-lived) credentials."""
         raise NotImplementedError
 
-    def refresh_credentials(self) -> OAuthTokens | None:
-        """Refresh credentials that expire soon; None when nothing to do."""
+    def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
+        """Refresh credentials that expire soon; None when nothing to do.
+
+        Called only by `cercle.pipeline.refresh`, under the channel's row lock;
+        a connector never refreshes (nor stores credentials) on its own.
+        `force`: the platform refused the access token, refresh it even if it
+        does not look due.
+        """
         return None
 
     def test_connection(self) -> str:

@@ -1,41 +1,55 @@
 """What a connector may record about its own channel while it talks to the platform.
 
-Quota counters are adapter bookkeeping (no Activity: they change on every
-call). Refreshed credentials are a domain write: connectors hand them to the
-store the pipeline registers at start-up (`set_credentials_store`), which keeps
-them under a row lock and logs it; the connector layer never imports the
+Quota counters live in `connectors.quota` (no Activity: they change on every
+call). Refreshing credentials is not a connector's business: the pipeline does
+it under the channel's row lock (`cercle.pipeline.refresh`). A connector whose
+token the platform refuses mid-call asks for it through `refresh_now`, a hook
+the pipeline installs at start-up; the connector layer never imports the
 pipeline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .base import OAuthTokens
     from .models import Channel
 
-CredentialsStore = Callable[["Channel", "OAuthTokens"], None]
-_credentials_store: CredentialsStore | None = None
+# refresh(channel, force=True) -> whether it refreshed; updates `channel` in place.
+CredentialsRefresher = Callable[["Channel"], bool]
+_refresher: CredentialsRefresher | None = None
 
 
-def save_quota(channel: Channel, quota: dict[str, Any]) -> None:
-    """Keep the channel's quota counters (what the platform's headers or our own count say)."""
+def set_credentials_refresher(refresher: CredentialsRefresher) -> None:
+    """Install the one function that refreshes credentials (the pipeline does, in its apps.py)."""
+    global _refresher
+    _refresher = refresher
+
+
+def refresh_now(channel: Channel) -> bool:
+    """The platform refused the access token: refresh it (under the row lock) unless another worker did.
+
+    `channel` holds the current credentials afterwards; True when this call refreshed.
+    """
+    if _refresher is None:
+        raise RuntimeError("no credentials refresher installed (is cercle.pipeline installed?)")
+    return _refresher(channel)
+
+
+def count_unknown_accounts(channel: Channel, accounts: set[str]) -> None:
+    """Count a delivery that reached `channel` for accounts no channel owns (shown on its page).
+
+    Bookkeeping like the quota (no Activity: nothing was stored, and a flood of
+    foreign deliveries must not flood the log).
+    """
+    from django.db.models import F
+    from django.utils import timezone
+
     from .models import Channel
 
-    Channel.objects.filter(pk=channel.pk).update(quota=quota)
-    channel.quota = quota
-
-
-def set_credentials_store(store: CredentialsStore) -> None:
-    """Install the function that keeps refreshed credentials (the pipeline does, in its apps.py)."""
-    global _credentials_store
-    _credentials_store = store
-
-
-def store_credentials(channel: Channel, tokens: OAuthTokens) -> None:
-    """Keep credentials a connector refreshed on its own (X rotates refresh tokens on each use)."""
-    if _credentials_store is None:
-        raise RuntimeError("no credentials store installed (is cercle.pipeline installed?)")
-    _credentials_store(channel, tokens)
+    Channel.objects.filter(pk=channel.pk).update(
+        unknown_account_deliveries=F("unknown_account_deliveries") + 1,
+        unknown_account_last=sorted(accounts)[0][:200],
+        unknown_account_last_at=timezone.now(),
+    )

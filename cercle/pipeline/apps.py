@@ -12,8 +12,8 @@ class PipelineConfig(AppConfig):
 
         outbox_written.connect(wake_sender, dispatch_uid="pipeline.wake_sender")
 
-        # Connectors that refresh tokens inline hand them to the one action that stores them.
-        from cercle.connectors.state import set_credentials_store
-        from cercle.pipeline.actions import do_store_credentials
+        # A connector whose token is refused mid-call asks the one place that refreshes.
+        from cercle.connectors.state import set_credentials_refresher
+        from cercle.pipeline.refresh import refresh_channel
 
-        set_credentials_store(lambda channel, tokens: do_store_credentials(channel, tokens))
+        set_credentials_refresher(lambda channel: refresh_channel(channel, force=True))

@@ -1,7 +1,14 @@
-"""The webhook endpoint: verify, validate, store the RawEvent, acknowledge. Nothing else.
+"""The webhook endpoint: verify, validate, route, store the RawEvent, acknowledge. Nothing else.
 
 Parsing into domain rows happens later in the ingest task; here we only prove
 the payload is genuine and understandable, so a bad request stores nothing.
+
+Routing: some platforms serve many accounts from one app and address each part
+of a delivery to an account (Meta's `entry.id`). For those the connector's
+`accounts(raw)` names the accounts, and the delivery is stored once for each
+active channel of the platform that owns one of them and accepts the same
+signature, wherever the delivery arrived; an account no channel owns is
+counted on the receiving channel and nothing is stored for it.
 """
 
 from __future__ import annotations
@@ -10,20 +17,105 @@ import logging
 import uuid
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from cercle.connectors.base import BadPayload, BadSignature, Capability, RawEventData
+from cercle.connectors.base import (
+    BadPayload,
+    BadSignature,
+    Capability,
+    Connector,
+    RawEventData,
+)
 from cercle.connectors.models import Channel
 from cercle.connectors.registry import UnknownPlatform, connector_for
+from cercle.connectors.state import count_unknown_accounts
 from cercle.pipeline.actions import do_store_raw_event
 from cercle.pipeline.unavailable import database_unavailable_is_503
 
 logger = logging.getLogger(__name__)
 
+# What a payload that cannot be understood raises in `parse` or `accounts`.
+# RecursionError: JSON nested deeper than Python's stack (a few kB of "[").
+MALFORMED = (BadPayload, ValueError, KeyError, TypeError, RecursionError)
+
 
 def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
+
+
+class Malformed(Exception):
+    """The delivery cannot be understood: 400, nothing stored."""
+
+
+def _check_size(request: HttpRequest) -> JsonResponse | None:
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        return _error(400, "bad Content-Length")
+    if length > settings.CERCLE_MAX_WEBHOOK_BYTES:
+        return _error(413, "payload too large")
+    try:
+        body = request.body
+    except Exception:  # RequestDataTooBig and friends
+        return _error(413, "payload too large")
+    if len(body) > settings.CERCLE_MAX_WEBHOOK_BYTES:
+        return _error(413, "payload too large")
+    return None
+
+
+def _validate(connector: Connector, raw: RawEventData) -> None:
+    try:
+        connector.parse(raw)
+    except MALFORMED as exc:
+        raise Malformed(f"malformed payload: {exc}"[:300]) from exc
+
+
+def _accepts(owner: Channel, request: HttpRequest) -> Connector | None:
+    """The owner's connector when the delivery is genuine for it too (its own app secret)."""
+    try:
+        connector = connector_for(owner)
+    except UnknownPlatform:
+        return None
+    try:
+        connector.verify(request)
+    except BadSignature:
+        logger.info("delivery for channel %s is not signed with its secret", owner.pk)
+        return None
+    finally:
+        connector.http.close()
+    return connector
+
+
+def route(
+    channel: Channel, connector: Connector, raw: RawEventData, request: HttpRequest
+) -> list[Channel]:
+    """The channels a verified delivery is for (see the module's docstring); raises Malformed."""
+    try:
+        accounts = connector.accounts(raw)
+    except MALFORMED as exc:
+        raise Malformed(f"malformed payload: {exc}"[:300]) from exc
+    if accounts is None:
+        _validate(connector, raw)
+        return [channel]
+    owners: list[Channel] = []
+    owned: set[str] = set()
+    candidates = Channel.objects.filter(
+        platform=channel.platform, is_active=True, external_id__in=accounts
+    ).order_by("pk")
+    for candidate in candidates:
+        owner_connector = connector if candidate.pk == channel.pk else _accepts(candidate, request)
+        if owner_connector is None:
+            continue
+        _validate(owner_connector, raw)
+        owners.append(candidate)
+        owned.add(candidate.external_id)
+    unknown = accounts - owned
+    if unknown:
+        logger.info("delivery to channel %s names unknown accounts %s", channel.pk, sorted(unknown))
+        count_unknown_accounts(channel, unknown)
+    return owners
 
 
 @csrf_exempt
@@ -34,24 +126,15 @@ def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     channel = Channel.objects.filter(uuid=channel_uuid, is_active=True).first()
     if channel is None:
         return _error(404, "unknown channel")
-    try:
-        length = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        return _error(400, "bad Content-Length")
-    if length > settings.CERCLE_MAX_WEBHOOK_BYTES:
-        return _error(413, "payload too large")
+    too_big = _check_size(request)
+    if too_big is not None:
+        return too_big
     try:
         connector = connector_for(channel)
     except UnknownPlatform:
         return _error(404, "unknown platform")
     if Capability.WEBHOOK not in connector.capabilities:
         return _error(404, "this channel does not receive webhooks")
-    try:
-        body = request.body
-    except Exception:  # RequestDataTooBig and friends
-        return _error(413, "payload too large")
-    if len(body) > settings.CERCLE_MAX_WEBHOOK_BYTES:
-        return _error(413, "payload too large")
     try:
         handshake = connector.verify(request)
     except BadSignature as exc:
@@ -64,12 +147,14 @@ def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     if request.method != "POST":
         return _error(405, "method not allowed")
     headers = {k.lower(): v for k, v in request.headers.items()}
-    raw = RawEventData(body=body, headers=headers)
+    raw = RawEventData(body=request.body, headers=headers)
     try:
-        connector.parse(raw)
-    # RecursionError: JSON nested deeper than Python's stack (a few kB of "[").
-    except (BadPayload, ValueError, KeyError, TypeError, RecursionError) as exc:
-        return _error(400, f"malformed payload: {exc}"[:300])
+        owners = route(channel, connector, raw, request)
+    except Malformed as exc:
+        return _error(400, str(exc))
     # A retry of a delivery already stored is acknowledged, not stored twice.
-    do_store_raw_event(channel, body, headers, delivery_id=connector.delivery_id(raw))
+    delivery_id = connector.delivery_id(raw)
+    with transaction.atomic():
+        for owner in owners:
+            do_store_raw_event(owner, raw.body, headers, delivery_id=delivery_id)
     return HttpResponse(status=200)

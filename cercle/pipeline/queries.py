@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.db.models import Count, QuerySet
 from django.http import Http404
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from cercle.connectors import quota
 from cercle.connectors.base import Capability, Connector
 from cercle.connectors.models import Channel
 from cercle.connectors.registry import UnknownPlatform, connector_class, connector_classes
@@ -156,23 +155,23 @@ def connector_class_or_404(platform: str) -> type[Connector]:
 
 
 def quota_view(channel: Channel) -> dict[str, object] | None:
-    """The channel's unit quota for display (used, limit, percent, reset time), when the platform counts units."""
-    quota = channel.quota or {}
-    used, limit = quota.get("used"), quota.get("limit")
-    if not isinstance(used, int | float) or not isinstance(limit, int | float) or limit <= 0:
+    """The channel's most used quota window for display (name, used, limit, percent, reset), if any.
+
+    Read from the quota windows the connectors count before each call
+    (`connectors.quota`): YouTube's daily units, Instagram's hourly writes, X's
+    per-endpoint windows, Meta's usage percentage.
+    """
+    standings = quota.standings(channel)
+    if not standings:
         return None
-    resets_at: datetime | None = None
-    raw_reset = quota.get("resets_at")
-    if isinstance(raw_reset, str):
-        try:
-            resets_at = parse_datetime(raw_reset)
-        except ValueError:
-            resets_at = None
+    tightest = standings[0]
+    limit = max(1, tightest.limit)
     return {
-        "used": used,
+        "name": tightest.name,
+        "used": tightest.used,
         "limit": limit,
-        "percent": min(100, round(100 * used / limit)),
+        "percent": min(100, round(100 * tightest.used / limit)),
         # The meter turns amber past 80 %: time to slow down before the platform refuses.
         "high": limit * 0.8,
-        "resets_at": resets_at,
+        "resets_at": tightest.blocked_until or tightest.resets_at,
     }

@@ -5,6 +5,12 @@ A channel's credentials may carry `expires_at` (and `obtained_at`), written by
 within the last 10 % of its lifetime, whichever is earlier. The connector's
 `refresh_credentials()` does the platform call; a revoked refresh token puts
 the channel in "needs re-auth" so the team sees it and reconnects.
+
+This module is the one place that refreshes: the periodic pass
+(`refresh_due_credentials`), the sender and the poller before they use a
+connector (`fresh_connector`), and a connector whose token the platform
+refused (through `connectors.state.refresh_now`, installed by the pipeline's
+apps.py) all go through `refresh_channel`, under the channel's row lock.
 """
 
 from __future__ import annotations
@@ -20,11 +26,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from cercle.connectors import oauth
-from cercle.connectors.base import ConnectorError, TokenRevoked
+from cercle.connectors.base import Connector, ConnectorError, TokenRevoked
 from cercle.connectors.choices import Health
 from cercle.connectors.http import PlatformHttp
 from cercle.connectors.models import Channel
-from cercle.connectors.registry import UnknownPlatform, connector_class
+from cercle.connectors.registry import UnknownPlatform, connector_class, connector_for
 from cercle.core.crypto import SecretUnreadable
 from cercle.pipeline.actions import do_set_channel_health, do_store_credentials
 
@@ -81,10 +87,9 @@ def _is_due(channel: Channel, now: datetime) -> bool:
 def refresh_due_credentials(now: datetime | None = None) -> RefreshReport:
     """Refresh every active channel's credentials that are due; returns what happened.
 
-    Each channel is refreshed in its own transaction holding its row lock, and
-    re-checked under the lock, so two workers never refresh the same token (a
-    rotating refresh token used twice would revoke the channel). Channels that
-    need re-auth are skipped: only a person can fix them.
+    Channels another worker is refreshing right now are skipped (SKIP LOCKED):
+    that worker does it. Channels that need re-auth are skipped: only a person
+    can fix them.
     """
     now = now or timezone.now()
     report = RefreshReport()
@@ -98,42 +103,80 @@ def refresh_due_credentials(now: datetime | None = None) -> RefreshReport:
         if not _is_due(channel, now):
             continue
         report.due += 1
-        try:
-            cls = connector_class(channel.platform)
-        except UnknownPlatform:
-            continue
-        _refresh_one(cls, channel.pk, now, report)
+        _refresh_locked(channel, force=False, now=now, report=report, skip_locked=True)
     return report
 
 
-def _refresh_one(cls: Any, channel_id: int, now: datetime, report: RefreshReport) -> None:
+def refresh_channel(channel: Channel, *, force: bool = False, now: datetime | None = None) -> bool:
+    """Refresh `channel`'s credentials if they are (still) due; the one place that refreshes.
+
+    Takes the channel's row lock (waiting for a worker already refreshing it),
+    re-reads the credentials, and refreshes only if they are still the ones the
+    caller had and still due, so a refresh token is never spent twice (X
+    rotates them: a second use would revoke the channel). `force`: the platform
+    refused the access token (a 401), refresh even if it does not look due,
+    unless someone else already replaced it. `channel` is updated in place
+    with whatever credentials are current. True when this call refreshed.
+    """
+    return _refresh_locked(
+        channel, force=force, now=now or timezone.now(), report=RefreshReport(), skip_locked=False
+    )
+
+
+def ensure_fresh(channel: Channel, now: datetime | None = None) -> Channel:
+    """`channel`, with its credentials refreshed first when they are due (see `refresh_channel`)."""
+    now = now or timezone.now()
+    if channel.health != Health.NEEDS_REAUTH and _is_due(channel, now):
+        refresh_channel(channel, now=now)
+    return channel
+
+
+def fresh_connector(channel: Channel, http: PlatformHttp | None = None) -> Connector:
+    """The connector of `channel`, its credentials refreshed first when due: what senders and pollers use."""
+    return connector_for(ensure_fresh(channel), http)
+
+
+def _refresh_locked(
+    channel: Channel, *, force: bool, now: datetime, report: RefreshReport, skip_locked: bool
+) -> bool:
+    seen = channel.credentials_token
+    try:
+        cls = connector_class(channel.platform)
+    except UnknownPlatform:
+        return False
     with transaction.atomic():
-        channel = (
-            Channel.objects.select_for_update(skip_locked=True)
-            .filter(pk=channel_id, is_active=True)
+        locked = (
+            Channel.objects.select_for_update(skip_locked=skip_locked)
+            .filter(pk=channel.pk, is_active=True)
             .first()
         )
-        if channel is None or not _is_due(channel, now):
-            return  # another worker holds it, or just refreshed it
-        previous = channel.credentials
+        if locked is None:
+            return False  # another worker holds it (skip_locked), or it was disconnected
+        # Whatever happens, the caller now works with the current credentials.
+        channel.credentials_token = locked.credentials_token
+        replaced = locked.credentials_token != seen
+        if (force and replaced) or (not force and not _is_due(locked, now)):
+            return False  # someone refreshed (or reconnected) meanwhile: nothing to spend
+        previous = locked.credentials
         http = PlatformHttp()
         try:
-            tokens = cls(oauth.with_current_app(channel), http).refresh_credentials()
+            tokens = cls(oauth.with_current_app(locked), http).refresh_credentials(force=force)
         except TokenRevoked as exc:
             report.revoked += 1
             do_set_channel_health(
                 channel, Health.NEEDS_REAUTH, exc.detail or "the platform revoked the credentials"
             )
-            return
+            return False
         except (ConnectorError, NotImplementedError) as exc:
             # Transient or rate-limited: the next pass tries again before the token expires.
             report.failed += 1
             logger.warning("refreshing channel %s failed: %r", channel.pk, exc)
-            return
+            return False
         finally:
             http.close()
         if tokens is None:
-            return
+            return False
         credentials = oauth.merged_credentials(channel.platform, previous, tokens)
         do_store_credentials(channel, dataclasses.replace(tokens, credentials=credentials))
         report.refreshed += 1
+        return True

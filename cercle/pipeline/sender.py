@@ -34,7 +34,6 @@ from cercle.connectors.base import (
 )
 from cercle.connectors.choices import Health
 from cercle.connectors.models import Channel
-from cercle.connectors.registry import connector_for
 from cercle.inbox.choices import OutboxState
 from cercle.inbox.models import Outbox
 from cercle.pipeline.actions import (
@@ -44,6 +43,7 @@ from cercle.pipeline.actions import (
     do_record_delivery_failure,
     do_set_channel_health,
 )
+from cercle.pipeline.refresh import fresh_connector
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def send_one(row: Outbox, paused: set[int] | None = None) -> None:
     """Attempt one claimed row and record the outcome."""
     channel: Channel = row.channel
     action = OutboundAction.from_payload(row.payload)
-    connector = connector_for(channel)
+    connector = fresh_connector(channel)  # refreshes a due token under the row lock
     try:
         delivery = None
         if row.payload.get(MAYBE_SENT):

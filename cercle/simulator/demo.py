@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from cercle.inbox.models import Conversation, Message
 from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
 from cercle.workspaces.choices import Role
-from cercle.workspaces.models import Workspace
+from cercle.workspaces.models import Member, Workspace
 
 from .community import Community
 from .driver import (
@@ -43,6 +43,7 @@ from .driver import (
     prime_wires,
 )
 from .platform import FakePlatform
+from .workflow_setup import configure_demo_workflow
 
 WORKSPACE_SLUG = "lumen"
 OWNER = "demo"
@@ -83,6 +84,9 @@ def setup_workspace(password: str) -> Workspace:
             first, last = display.split(" ", 1)
             user = do_create_user(username, password, first_name=first, last_name=last)
         do_add_member(workspace, user, role, display_name=display)
+    configure_demo_workflow(
+        workspace, Member.objects.get(workspace=workspace, user__username=OWNER)
+    )
     return workspace
 
 

@@ -36,11 +36,12 @@ from cercle.inbox.actions import do_receive, do_reply
 from cercle.inbox.choices import OutboxState
 from cercle.inbox.models import Conversation, Outbox
 from cercle.pipeline.actions import do_create_channel, do_deactivate_channel, do_store_credentials
-from cercle.pipeline.refresh import refresh_due_at, refresh_due_credentials
+from cercle.pipeline.refresh import refresh_channel, refresh_due_at, refresh_due_credentials
 from cercle.pipeline.sender import send_due
 from cercle.workspaces.actions import do_add_member, do_create_workspace
 from cercle.workspaces.actors import system
 from cercle.workspaces.choices import Role
+from tests.conftest import database_vendor
 
 AUTHORIZE = "https://auth.fake.example/authorize"
 
@@ -55,6 +56,9 @@ class FakeOAuthConnector(Connector):
     # What the fake platform knows: code → (account id, name); the refresh behaviour.
     accounts: dict[str, tuple[str, str]] = {}
     refresh_result: Any = None
+    # Rotating refresh tokens (like X): each refresh spends the stored one and returns a new one.
+    rotate = False
+    spent: list[str] = []
     exchanges: list[dict[str, Any]] = []
     performed: list[OutboundAction] = []
 
@@ -83,15 +87,19 @@ class FakeOAuthConnector(Connector):
             account_name=name,
         )
 
-    def refresh_credentials(self) -> OAuthTokens | None:
+    def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
         if isinstance(self.refresh_result, Exception):
             raise self.refresh_result
         if self.refresh_result is None:
             return None
-        return OAuthTokens(
-            credentials={"access_token": self.refresh_result},
-            expires_at=timezone.now() + timedelta(hours=1),
-        )
+        credentials = {"access_token": self.refresh_result}
+        if self.rotate:
+            used = str(self.channel.credentials.get("refresh_token", ""))
+            self.spent.append(used)
+            # Widen the window in which a second, unlocked refresh would read the same token.
+            time.sleep(0.2)
+            credentials["refresh_token"] = used + "+"
+        return OAuthTokens(credentials=credentials, expires_at=timezone.now() + timedelta(hours=1))
 
     def perform(self, action: OutboundAction) -> Delivery:
         if self.channel.credentials.get("access_token") == "revoked":
@@ -114,6 +122,8 @@ def fake_platform(settings: Any) -> Iterator[type[FakeOAuthConnector]]:
         "other-code": ("acct-2", "Other Page"),
     }
     FakeOAuthConnector.refresh_result = None
+    FakeOAuthConnector.rotate = False
+    FakeOAuthConnector.spent = []
     FakeOAuthConnector.exchanges = []
     FakeOAuthConnector.performed = []
     connector_classes.cache_clear()
@@ -314,6 +324,10 @@ def test_agent_cannot_start_or_finish_a_flow(agent):
 
 @pytest.fixture
 def oauth_channel(workspace: Any) -> Channel:
+    return _oauth_channel(workspace)
+
+
+def _oauth_channel(workspace: Any) -> Channel:
     channel = do_create_channel(
         workspace,
         "fakeoauth",
@@ -521,3 +535,70 @@ def test_store_credentials_records_lifetime(oauth_channel):
         ),
     )
     assert "obtained_at" in oauth_channel.credentials
+
+
+# --- one refresh at a time ------------------------------------------------------------------------
+
+
+def _rotating(channel: Channel) -> None:
+    _expiring(channel, timedelta(minutes=1))
+    FakeOAuthConnector.refresh_result = "fresh"
+    FakeOAuthConnector.rotate = True
+
+
+def test_a_second_refresh_with_a_stale_channel_spends_nothing(oauth_channel):
+    _rotating(oauth_channel)
+    stale = Channel.objects.get(pk=oauth_channel.pk)
+    refresh_channel(oauth_channel)
+    refresh_channel(stale)
+    assert FakeOAuthConnector.spent == ["r1"]
+
+
+def test_a_refused_token_seen_by_a_stale_worker_is_not_refreshed_again(oauth_channel):
+    _rotating(oauth_channel)
+    stale = Channel.objects.get(pk=oauth_channel.pk)
+    refresh_channel(oauth_channel)
+    refresh_channel(stale, force=True)  # its old token was refused: someone already replaced it
+    assert (FakeOAuthConnector.spent, stale.credentials["refresh_token"]) == (["r1"], "r1+")
+
+
+def _two_workers_refresh(channel: Channel) -> None:
+    import threading
+
+    from django.db import connection
+
+    _rotating(channel)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            mine = Channel.objects.get(pk=channel.pk)
+            barrier.wait(timeout=10)
+            refresh_channel(mine)
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+    channel.refresh_from_db()
+    assert (FakeOAuthConnector.spent, channel.credentials["refresh_token"]) == (["r1"], "r1+")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_refreshing_at_once_spend_the_refresh_token_once_on_postgresql(workspace):
+    _two_workers_refresh(_oauth_channel(workspace))
+
+
+@pytest.mark.skipif(database_vendor() != "sqlite", reason="the SQLite variant of the test above")
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_refreshing_at_once_spend_the_refresh_token_once_on_sqlite(workspace):
+    _two_workers_refresh(_oauth_channel(workspace))

@@ -89,4 +89,4 @@ def test_a_queued_reply_says_it_waits_for_the_rate_limit_and_when_it_goes(
     html = owner_client.get(reverse("inbox:conversation", args=[conversation.pk])).content.decode()
     with timezone.override(conversation.workspace.timezone):
         when = time_filter(timezone.localtime(rate_limited.paused_until), "TIME_FORMAT")
-    assert f"Waiting: Simulator rate limit, sends at {when}" in html
+    assert f"Waiting: Review site rate limit, sends at {when}" in html

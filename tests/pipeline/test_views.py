@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from cercle.connectors.base import RawEventData
 from cercle.connectors.choices import Health
 from cercle.connectors.http import transport
-from cercle.connectors.models import Channel
+from cercle.connectors.models import Channel, QuotaWindow
 from cercle.connectors.registry import connector_for
 from cercle.inbox.actions import do_receive, do_reply
 from cercle.inbox.choices import Delivery, OutboxState
@@ -99,12 +101,27 @@ def test_list_shows_outbox_backlog(owner_client, sim_channel, owner):
     assert (row.backlog.queued, row.backlog.waiting, row.backlog.failed) == (1, 1, 0)
 
 
-def test_list_shows_youtube_style_quota(owner_client, sim_channel):
-    Channel.objects.filter(pk=sim_channel.pk).update(
-        quota={"used": 2500, "limit": 10000, "resets_at": "2026-11-26T08:00:00+00:00"}
-    )
+def test_list_shows_the_most_used_quota_window(owner_client, sim_channel):
+    later = timezone.now() + timedelta(hours=5)
+    for name, used in (("units", 2500), ("writes", 10)):
+        QuotaWindow.objects.create(
+            channel=sim_channel,
+            name=name,
+            limit=10_000,
+            used=used,
+            started_at=timezone.now(),
+            resets_at=later,
+        )
     row = owner_client.get(reverse("pipeline:list")).context["rows"][0]
-    assert (row.quota["used"], row.quota["limit"], row.quota["percent"]) == (2500, 10000, 25)
+    assert (row.quota["name"], row.quota["used"], row.quota["percent"]) == ("units", 2500, 25)
+
+
+def test_the_channel_page_counts_deliveries_for_unknown_accounts(owner_client, sim_channel):
+    Channel.objects.filter(pk=sim_channel.pk).update(
+        unknown_account_deliveries=3, unknown_account_last="999"
+    )
+    response = owner_client.get(reverse("pipeline:list"))
+    assert "3 ignored, last for account 999" in response.content.decode()
 
 
 def test_list_excludes_other_workspaces_channels(owner_client, sim_channel, other_channel):

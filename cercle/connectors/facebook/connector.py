@@ -9,8 +9,6 @@ the channel knows its account id), `app_id`, `poll_posts`.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -19,10 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.connectors.state import save_quota
-
 from ..base import (
-    BadSignature,
     Capability,
     Connector,
     Delivery,
@@ -33,12 +28,16 @@ from ..base import (
     RawEventData,
     Rejected,
 )
+from ..meta import webhooks
+from ..meta.graph import usage_recorder
+from ..meta.webhooks import SIGNATURE_HEADER, sign
 from . import client as graph
 from .client import GraphClient
-from .inbound import parse_feed_page, parse_webhook, text, timestamp
+from .inbound import WEBHOOK_OBJECT, parse_feed_page, parse_webhook, text, timestamp
 from .outbound import FacebookOutbound
 
-SIGNATURE_HEADER = "X-Hub-Signature-256"
+__all__ = ["SIGNATURE_HEADER", "FacebookConnector", "sign"]
+
 SCOPES = (
     "pages_show_list",
     "pages_manage_metadata",
@@ -54,11 +53,6 @@ COMMENT_FIELDS = "id,message,created_time,from,parent{id},is_hidden,permalink_ur
 MESSENGER_MAX_TEXT = 2000
 # Refresh tokens that expire within this margin.
 REFRESH_MARGIN = timedelta(days=7)
-
-
-def sign(body: bytes, app_secret: str) -> str:
-    """The `X-Hub-Signature-256` value Facebook sends for `body`."""
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class FacebookConnector(Connector):
@@ -120,50 +114,22 @@ class FacebookConnector(Connector):
             if token is not None
             else str(credentials.get("page_access_token") or credentials.get("access_token", "")),
             app_secret=self._app_secret(),
-            on_usage=self._record_usage,
+            on_usage=usage_recorder(self.channel),
         )
-
-    def _record_usage(self, quota: dict[str, Any]) -> None:
-
-        if quota != self.channel.quota:
-            save_quota(self.channel, quota)
 
     # --- inbound -----------------------------------------------------------------
 
     def verify(self, request: HttpRequest) -> HttpResponse | None:
         """Answer the `hub.challenge` handshake, or check `X-Hub-Signature-256` over the raw body."""
-        if request.method == "GET":
-            mode = request.GET.get("hub.mode", "")
-            token = request.GET.get("hub.verify_token", "")
-            challenge = request.GET.get("hub.challenge", "")
-            expected = self.channel.verify_token
-            if (
-                mode != "subscribe"
-                or not expected
-                or not hmac.compare_digest(token.encode(), expected.encode())
-            ):
-                raise BadSignature("wrong hub.verify_token")
-            # Only echo what Facebook sends (digits): never reflect markup.
-            if (
-                not challenge
-                or len(challenge) > 200
-                or not (challenge.isascii() and challenge.isalnum())
-            ):
-                raise BadSignature("unexpected hub.challenge")
-            return HttpResponse(challenge, content_type="text/plain; charset=utf-8")
-        secret = self._app_secret()
-        given = request.headers.get(SIGNATURE_HEADER, "").strip()
-        if not secret:
-            raise BadSignature("the channel has no app secret to check signatures with")
-        if not given.startswith("sha256=") or not hmac.compare_digest(
-            sign(request.body, secret).encode(), given.lower().encode()
-        ):
-            raise BadSignature(f"bad {SIGNATURE_HEADER}")
-        return None
+        return webhooks.verify_request(request, self.channel.verify_token, self._app_secret())
+
+    def accounts(self, raw: RawEventData) -> set[str]:
+        """The Pages a delivery's entries are for (one Meta app serves many Pages)."""
+        return webhooks.entry_accounts(raw.body, WEBHOOK_OBJECT)
 
     def parse(self, raw: RawEventData) -> list[Incoming]:
-        """Webhook deliveries only: polled pages are parsed inside `poll`."""
-        return parse_webhook(raw.body)
+        """The entries of this channel's Page only; polled pages are parsed inside `poll`."""
+        return parse_webhook(raw.body, self.page_id)
 
     def poll(self, cursor: str | None) -> Page:
         """Catch-up: comments on the Page's recent posts newer than `cursor` (an ISO time)."""
@@ -294,7 +260,7 @@ class FacebookConnector(Connector):
         user_token, user_expires = self._long_lived(short)
         return self._page_token(user_token, user_expires)
 
-    def refresh_credentials(self) -> OAuthTokens | None:
+    def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
         """Renew a Page token that expires (one from a short-lived user token) while the user token lives."""
         credentials = self._credentials()
         expires_at = timestamp(credentials.get("expires_at") or None)

@@ -15,8 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..base import Author, BadPayload, Incoming, Op, PostRef
+from ..meta.webhooks import entries_of, load_delivery
 
 WEB_BASE = "https://www.facebook.com"
+# The `object` of Page webhook deliveries.
+WEBHOOK_OBJECT = "page"
 
 # Feed verbs → what they mean for our copy of the item.
 _FEED_VERBS = {
@@ -120,17 +123,15 @@ def _author(value: dict[str, Any]) -> Author | None:
     return Author(external_id=external_id, name=name, profile_url=f"{WEB_BASE}/{external_id}")
 
 
-def parse_webhook(body: bytes) -> list[Incoming]:
-    """Every item of one webhook delivery, in order."""
-    data = obj(loads(body), "the payload")
-    if data.get("object") != "page":
-        raise BadPayload(f"unexpected object {data.get('object')!r}; subscribe the Page object")
+def parse_webhook(body: bytes, page_id: str) -> list[Incoming]:
+    """The items of one webhook delivery for the Page `page_id`, in order.
+
+    Entries for other Pages belong to other channels (one Meta app serves many
+    Pages) and are skipped; "written by the brand" means written by `page_id`.
+    """
+    data = load_delivery(body, WEBHOOK_OBJECT)
     items: list[Incoming] = []
-    for entry_value in array(data.get("entry"), "entry"):
-        entry = obj(entry_value, "an entry")
-        page_id = text(entry.get("id"), 200)
-        if not page_id:
-            raise BadPayload("entry without id")
+    for entry in entries_of(data, {page_id}):
         first = len(items)
         for change_value in array(entry.get("changes"), "changes"):
             change = obj(change_value, "a change")

@@ -13,10 +13,7 @@ See README.md for the platform facts.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,12 +22,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.connectors.state import save_quota
-
+from .. import quota
 from ..base import (
-    BadSignature,
     Capability,
     Connector,
+    ConnectorError,
     Delivery,
     Incoming,
     OAuthTokens,
@@ -41,10 +37,15 @@ from ..base import (
     TokenRevoked,
     UnknownResult,
 )
+from ..meta import webhooks
+from ..meta.graph import usage_recorder
+from ..meta.webhooks import SIGNATURE_HEADER, sign, signature_ok
+from ..quota import Window
 from . import inbound, outbound
 from .client import DEFAULT_DIALOG_BASE, InstagramClient, dialog_url
 
-SIGNATURE_HEADER = "X-Hub-Signature-256"
+__all__ = ["SIGNATURE_HEADER", "InstagramConnector", "sign", "signature_ok"]
+
 # Permissions asked at consent: read/answer comments, DMs, and find the Page's IG account.
 SCOPES = (
     "instagram_basic",
@@ -56,24 +57,10 @@ SCOPES = (
     "business_management",
 )
 WEBHOOK_FIELDS = ("comments", "live_comments", "mentions", "messages", "message_edit")
-# Meta's hub.challenge is a number; anything else is not echoed back.
-CHALLENGE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 REFRESH_MARGIN = timedelta(days=7)
 DEFAULT_POLL_MEDIA = 10
 # Meta's names of the app credentials → the generic OAuth names (settings.CERCLE_PLATFORM_APPS).
 GENERIC_NAMES = {"app_id": "client_id", "app_secret": "client_secret"}
-
-
-def sign(body: bytes, app_secret: str) -> str:
-    """The `X-Hub-Signature-256` value Meta sends: sha256=<hex HMAC-SHA256(app_secret, raw body)>."""
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_ok(body: bytes, header: str, app_secret: str) -> bool:
-    """Constant-time check of a signature header over the raw bytes as received."""
-    if not app_secret or not header:
-        return False
-    return hmac.compare_digest(sign(body, app_secret).encode(), header.strip().encode())
 
 
 class InstagramConnector(Connector):
@@ -129,33 +116,23 @@ class InstagramConnector(Connector):
             api_base=self._api_base(),
             access_token=self._credential("access_token") if access_token is None else access_token,
             app_secret=self._credential("app_secret"),
+            on_usage=usage_recorder(self.channel),
         )
 
     # --- inbound -------------------------------------------------------------------
 
     def verify(self, request: HttpRequest) -> HttpResponse | None:
         """Answer Meta's `hub.challenge` handshake, or check `X-Hub-Signature-256` over the raw body."""
-        if request.method == "GET":
-            mode = request.GET.get("hub.mode", "")
-            token = request.GET.get("hub.verify_token", "")
-            challenge = request.GET.get("hub.challenge", "")
-            expected = self.channel.verify_token or ""
-            if (
-                mode != "subscribe"
-                or not expected
-                or not hmac.compare_digest(token.encode(), expected.encode())
-                or not CHALLENGE.fullmatch(challenge)
-            ):
-                raise BadSignature("bad hub.verify_token or hub.challenge")
-            return HttpResponse(challenge, content_type="text/plain; charset=utf-8")
-        if not signature_ok(
-            request.body, request.headers.get(SIGNATURE_HEADER, ""), self._credential("app_secret")
-        ):
-            raise BadSignature(f"bad {SIGNATURE_HEADER}")
-        return None
+        return webhooks.verify_request(
+            request, self.channel.verify_token or "", self._credential("app_secret")
+        )
+
+    def accounts(self, raw: RawEventData) -> set[str]:
+        """The Instagram accounts a delivery's entries are for (one Meta app serves many)."""
+        return webhooks.entry_accounts(raw.body, inbound.WEBHOOK_OBJECT)
 
     def parse(self, raw: RawEventData) -> list[Incoming]:
-        """Webhook deliveries → items (pure). Polled pages are parsed by `poll` itself."""
+        """The entries of this channel's account only (pure). Polled pages are parsed by `poll`."""
         return inbound.parse_webhook(raw.body, (self.ig_user_id,))
 
     def poll(self, cursor: str | None) -> Page:
@@ -232,28 +209,31 @@ class InstagramConnector(Connector):
         default = outbound.DEFAULT_LIMITS[bucket]
         return min(default, int(configured)) if configured else default
 
+    def quota_window(self, bucket: str) -> Window:
+        """The rolling-hour window a comment write or a private reply is counted in."""
+        return Window(
+            name=bucket,
+            limit=self._limit(bucket),
+            period=outbound.WINDOW,
+            rolling=True,
+            message=outbound.LIMIT_MESSAGES[bucket],
+        )
+
     def perform(self, action: OutboundAction) -> Delivery:
         """Do the action; comment writes and private replies are counted per rolling hour first."""
-
         client = self._client()
         bucket = outbound.BUCKET_OF.get(action.kind)
         if bucket is None:
             return outbound.perform(client, self.ig_user_id, action)
-        limit = self._limit(bucket)
-        outbound.check_limit(self.channel.quota or {}, bucket, limit, timezone.now())
+        window = self.quota_window(bucket)
+        quota.take(self.channel, window)
         try:
-            delivery = outbound.perform(client, self.ig_user_id, action)
+            return outbound.perform(client, self.ig_user_id, action)
         except UnknownResult:
-            # The write may have happened: it counts against the limit either way.
-            save_quota(self.channel, self._counted(bucket, limit, client))
+            raise  # the write may have happened: it stays counted
+        except ConnectorError:
+            quota.give_back(self.channel, window)  # refused: nothing was written
             raise
-        save_quota(self.channel, self._counted(bucket, limit, client))
-        return delivery
-
-    def _counted(self, bucket: str, limit: int, client: InstagramClient) -> dict[str, Any]:
-        return outbound.record_write(
-            self.channel.quota or {}, bucket, limit, timezone.now(), client.last_usage
-        )
 
     def reconcile(self, action: OutboundAction) -> Delivery | None:
         """Find what an ambiguous earlier attempt created (Instagram has no idempotency key)."""
@@ -345,7 +325,7 @@ class InstagramConnector(Connector):
             )
         )
 
-    def refresh_credentials(self) -> OAuthTokens | None:
+    def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
         """Re-exchange the long-lived user token a week before it expires (Page tokens themselves do not)."""
         credentials = self.channel.credentials
         raw_expiry = credentials.get("expires_at") or credentials.get("user_token_expires_at")

@@ -24,6 +24,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..base import Author, BadPayload, Incoming, Op, PostRef
+from ..meta.webhooks import entries_of, load_delivery
+
+# The `object` of Instagram webhook deliveries.
+WEBHOOK_OBJECT = "instagram"
 
 COMMENT_FIELDS = frozenset({"comments", "live_comments"})
 MENTION_FIELD = "mentions"
@@ -104,26 +108,26 @@ def load(body: bytes) -> dict[str, Any]:
     return _obj(data, "the payload")
 
 
-def parse_webhook(body: bytes, account_ids: Iterable[str] = ()) -> list[Incoming]:
-    """All items of one webhook delivery. `account_ids` are the brand's own ids (for echoes)."""
-    data = load(body)
-    if data.get("object") != "instagram":
-        raise BadPayload(f"expected object 'instagram', got {str(data.get('object'))[:40]!r}")
+def parse_webhook(body: bytes, account_ids: Iterable[str]) -> list[Incoming]:
+    """The items of one webhook delivery for the brand's accounts `account_ids`.
+
+    Entries for other accounts belong to other channels (one Meta app serves
+    many accounts) and are skipped; "written by the brand" means written by one
+    of `account_ids`, never by whatever account an entry names.
+    """
+    data = load_delivery(body, WEBHOOK_OBJECT)
     ours = {a for a in account_ids if a}
     items: list[Incoming] = []
-    for raw_entry in _list(data.get("entry"), "entry"):
-        entry = _obj(raw_entry, "an entry")
-        entry_id = _str(entry.get("id"), MAX_ID, what="entry.id")
-        brand = ours | ({entry_id} if entry_id else set())
+    for entry in entries_of(data, ours):
         sent_at = parse_time(entry.get("time"))
         for raw_change in _list(entry.get("changes"), "entry.changes"):
             change = _obj(raw_change, "a change")
-            item = _change_item(change, sent_at, brand)
+            item = _change_item(change, sent_at, ours)
             if item is not None:
                 items.append(item)
         for key in MESSAGING_KEYS:
             for raw_event in _list(entry.get(key), f"entry.{key}"):
-                item = messaging_item(_obj(raw_event, "a messaging event"), brand)
+                item = messaging_item(_obj(raw_event, "a messaging event"), ours)
                 if item is not None:
                     items.append(item)
     return items

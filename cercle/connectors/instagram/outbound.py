@@ -6,21 +6,21 @@ our own reply with the same text under the same comment thread, our own DM
 with the same text in the conversation, or the comment's current hidden /
 deleted state. Only when nothing is found does the sender perform again.
 
-Published write limits are counted per rolling hour in `channel.quota`
-(the connector stores the dict returned here through `connectors.state.save_quota`):
-a write that would exceed one raises RateLimited *before* the call.
+Published write limits (`DEFAULT_LIMITS`, per rolling hour) are counted by
+the connector in the channel's quota windows (`connectors.quota`): a write
+that would exceed one raises RateLimited *before* the call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..base import ActionKind, Delivery, OutboundAction, RateLimited, Rejected
+from ..base import ActionKind, Delivery, OutboundAction, Rejected
 from .client import InstagramClient
 from .inbound import split_mention_id
 
@@ -45,66 +45,6 @@ BUCKET_OF = {ActionKind.REPLY: COMMENT_WRITES, ActionKind.PRIVATE_REPLY: PRIVATE
 # Instagram's longest comment, and the longest DM text (1000 bytes of UTF-8).
 MAX_COMMENT_CHARS = 2200
 MAX_MESSAGE_BYTES = 1000
-
-
-# --- rolling-hour write counters (pure: dict in, dict out) -------------------------
-
-
-def _window(quota: Mapping[str, Any], bucket: str, now: datetime) -> list[float]:
-    windows = quota.get("windows") if isinstance(quota.get("windows"), dict) else {}
-    stamps = windows.get(bucket, []) if isinstance(windows, dict) else []
-    floor = (now - WINDOW).timestamp()
-    return sorted(float(s) for s in stamps if isinstance(s, int | float) and s > floor)
-
-
-def limit_retry_at(
-    quota: Mapping[str, Any], bucket: str, limit: int, now: datetime
-) -> datetime | None:
-    """When the next write of `bucket` is allowed, or None if it is allowed now."""
-    stamps = _window(quota, bucket, now)
-    if len(stamps) < limit:
-        return None
-    # The oldest write still in the window leaves it one hour after it was made.
-    oldest = stamps[len(stamps) - limit]
-    return datetime.fromtimestamp(oldest, tz=UTC) + WINDOW
-
-
-def record_write(
-    quota: Mapping[str, Any], bucket: str, limit: int, now: datetime, usage_pct: int = 0
-) -> dict[str, Any]:
-    """The quota dict after one more write of `bucket` at `now` (older stamps dropped)."""
-    windows = dict(quota.get("windows") or {}) if isinstance(quota.get("windows"), dict) else {}
-    for name in list(windows):
-        windows[name] = _window(quota, name, now)
-    stamps = [*_window(quota, bucket, now), now.timestamp()]
-    windows[bucket] = stamps
-    comment_stamps = windows.get(COMMENT_WRITES, [])
-    resets = (
-        datetime.fromtimestamp(min(comment_stamps), tz=UTC) + WINDOW
-        if comment_stamps
-        else now + WINDOW
-    )
-    result = dict(quota)
-    result.update(
-        {
-            # The figures the UI shows: comment writes, the scarcest budget.
-            "used": len(comment_stamps),
-            "limit": limit
-            if bucket == COMMENT_WRITES
-            else int(quota.get("limit") or DEFAULT_LIMITS[COMMENT_WRITES]),
-            "resets_at": resets.isoformat(),
-            "windows": windows,
-            "usage_pct": usage_pct,
-        }
-    )
-    return result
-
-
-def check_limit(quota: Mapping[str, Any], bucket: str, limit: int, now: datetime) -> None:
-    """Raise RateLimited when one more write of `bucket` would exceed its published limit."""
-    retry_at = limit_retry_at(quota, bucket, limit, now)
-    if retry_at is not None:
-        raise RateLimited(LIMIT_MESSAGES[bucket] % {"limit": limit}, retry_at)
 
 
 # --- perform --------------------------------------------------------------------

@@ -9,13 +9,13 @@ connector errors the sender and the poller understand (see README.md).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from django.utils import timezone
 
+from .. import quota
 from ..base import (
     PermissionDenied,
     RateLimited,
@@ -25,6 +25,9 @@ from ..base import (
 )
 from ..http import PlatformHttp
 from ..ratelimit import retry_at_from_headers
+
+if TYPE_CHECKING:
+    from ..models import Channel
 
 DEFAULT_API_BASE = "https://api.x.com"
 # https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code
@@ -127,11 +130,14 @@ def classify(response: httpx.Response) -> None:
     raise Rejected(f"X refused the request ({status}): {detail}")
 
 
-QuotaSink = Callable[[dict[str, Any]], None]
-
-
 class XClient:
-    """Calls of one channel's token to the X API v2."""
+    """Calls of one channel's token to the X API v2.
+
+    With a `channel`, each endpoint's 15-minute window (as X's
+    `x-rate-limit-*` headers last described it) is counted before the call in
+    the channel's quota windows (`connectors.quota`), and the headers of each
+    answer are believed; without one (the OAuth exchange) nothing is counted.
+    """
 
     def __init__(
         self,
@@ -139,27 +145,21 @@ class XClient:
         *,
         api_base: str,
         access_token: str,
-        quota: Mapping[str, Any] | None = None,
-        on_quota: QuotaSink | None = None,
+        channel: Channel | None = None,
     ) -> None:
         self.http = http
         self.base = (api_base or DEFAULT_API_BASE).rstrip("/")
         self.access_token = access_token
-        self.quota: dict[str, Any] = dict(quota or {})
-        self.on_quota = on_quota
+        self.channel = channel
 
     # --- plumbing ------------------------------------------------------------
 
     def _check_window(self, key: str) -> None:
         """Refuse to call an endpoint whose window is spent: X would only answer 429."""
-        window = (self.quota.get("endpoints") or {}).get(key)
-        if not isinstance(window, dict):
-            return
-        reset = window.get("reset")
-        if window.get("remaining") == 0 and isinstance(reset, int | float):
-            retry_at = datetime.fromtimestamp(reset, tz=UTC)
-            if retry_at > timezone.now():
-                raise RateLimited(f"X rate limit of {key} spent until reset", retry_at)
+        if self.channel is not None:
+            quota.take_observed(
+                self.channel, key, message=f"X rate limit of {key} spent until reset"
+            )
 
     def _record_window(self, key: str, response: httpx.Response) -> None:
         headers = response.headers
@@ -168,24 +168,17 @@ class XClient:
             headers.get("x-rate-limit-remaining", ""),
             headers.get("x-rate-limit-reset", ""),
         )
-        if not (limit.isdigit() and remaining.isdigit() and reset.isdigit()):
+        if self.channel is None or not (
+            limit.isdigit() and remaining.isdigit() and reset.isdigit()
+        ):
             return
-        endpoints = dict(self.quota.get("endpoints") or {})
-        endpoints[key] = {"limit": int(limit), "remaining": int(remaining), "reset": int(reset)}
-        # The summary the channel page shows: the most used window right now.
-        tightest = min(
-            endpoints.items(), key=lambda kv: kv[1]["remaining"] / max(1, kv[1]["limit"])
+        quota.observe(
+            self.channel,
+            key,
+            limit=int(limit),
+            used=int(limit) - int(remaining),
+            resets_at=datetime.fromtimestamp(int(reset), tz=UTC),
         )
-        name, w = tightest
-        self.quota = {
-            "used": w["limit"] - w["remaining"],
-            "limit": w["limit"],
-            "resets_at": datetime.fromtimestamp(w["reset"], tz=UTC).isoformat(),
-            "endpoint": name,
-            "endpoints": endpoints,
-        }
-        if self.on_quota is not None:
-            self.on_quota(self.quota)
 
     def _send(
         self,

@@ -20,8 +20,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.connectors.state import save_quota, store_credentials
-
 from ..base import (
     BadPayload,
     BadSignature,
@@ -169,27 +167,18 @@ class XConnector(Connector):
         return self.brand_id
 
     def _client(self) -> XClient:
-        """A client with a fresh access token, counting the channel's rate-limit windows."""
+        """A client with the stored access token, counting the channel's rate-limit windows.
 
-        tokens = self.refresh_credentials()
-        if tokens is not None:
-            # X rotates refresh tokens: the new one must be kept before anything else happens.
-            from ..oauth import merged_credentials
-
-            store_credentials(
-                self.channel,
-                OAuthTokens(
-                    credentials=merged_credentials(self.platform, self.channel.credentials, tokens),
-                    expires_at=tokens.expires_at,
-                ),
-            )
+        The token is refreshed before this connector is used, by the pipeline
+        under the channel's row lock (X rotates refresh tokens: one spent twice
+        revokes the channel), never here.
+        """
         credentials = self.channel.credentials
         return XClient(
             self.http,
             api_base=self._api_base(),
             access_token=str(credentials.get("access_token", "")),
-            quota=self.channel.quota or {},
-            on_quota=lambda quota: save_quota(self.channel, quota),
+            channel=self.channel,
         )
 
     # --- connection -------------------------------------------------------------------------
@@ -249,12 +238,18 @@ class XConnector(Connector):
             else str(me.get("name", "")),
         )
 
-    def refresh_credentials(self) -> OAuthTokens | None:
-        """A new token pair when the access token expires within REFRESH_MARGIN; None otherwise."""
+    def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
+        """A new token pair when the access token expires within REFRESH_MARGIN (or `force`); else None.
+
+        X rotates the refresh token on each use: the caller (the pipeline, under
+        the row lock) must keep the new pair before anything else happens.
+        """
         credentials = self.channel.credentials
         refresh = str(credentials.get("refresh_token", ""))
         expires_at = _when(credentials.get("expires_at"))
-        if not refresh or expires_at is None or expires_at - timezone.now() > REFRESH_MARGIN:
+        if not refresh:
+            return None
+        if not force and (expires_at is None or expires_at - timezone.now() > REFRESH_MARGIN):
             return None
         answer = self._token({"grant_type": "refresh_token", "refresh_token": refresh})
         return _tokens(answer, {"refresh_token": refresh})

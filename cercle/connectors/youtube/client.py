@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import httpx
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from .. import quota
 from ..base import (
     BadPayload,
     PermissionDenied,
@@ -29,6 +31,9 @@ from ..base import (
 )
 from ..http import PlatformHttp
 from ..ratelimit import retry_at_from_headers
+
+if TYPE_CHECKING:
+    from ..models import Channel
 
 # --- endpoints ---------------------------------------------------------------------
 # https://developers.google.com/youtube/v3/docs (discovery document: rootUrl + "youtube/v3/")
@@ -51,6 +56,8 @@ SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
 COST_LIST = 1
 COST_WRITE = 50
 DEFAULT_DAILY_LIMIT = 10_000
+# The channel's quota window of daily units (connectors.quota).
+UNITS_WINDOW = "units"
 # Google resets the daily quota at midnight Pacific time.
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 
@@ -77,70 +84,51 @@ class QuotaExhausted(RateLimited):
 
 
 class QuotaBook:
-    """The channel's quota state `{"used", "limit", "resets_at"}`, counted before each call.
+    """The channel's daily units, counted before each call in its `units` quota window.
 
-    `save` persists the new state (the connector passes `connectors.state.save_quota`),
-    so the count survives across processes; the platform's own 403 quotaExceeded
-    remains the authority and sets `used` to `limit`.
+    The count lives in `connectors.quota` (one row per channel, changed by a
+    conditional UPDATE), so every worker sees and advances the same count; the
+    platform's own 403 quotaExceeded remains the authority and blocks the
+    window until the reset (midnight Pacific).
     """
 
-    def __init__(
-        self,
-        state: Mapping[str, Any] | None,
-        limit: int,
-        save: Callable[[dict[str, Any]], None],
-        now: Callable[[], datetime] = timezone.now,
-    ) -> None:
-        self._save = save
-        self._now = now
-        self.state: dict[str, Any] = dict(state or {})
-        self.state["limit"] = limit
-        self._roll()
-
-    def _roll(self) -> None:
-        now = self._now()
-        resets_at = self.resets_at
-        if resets_at is None or resets_at <= now:
-            self.state["used"] = 0
-            self.state["resets_at"] = next_quota_reset(now).isoformat()
+    def __init__(self, channel: Channel, limit: int) -> None:
+        self.channel = channel
+        self.window = quota.Window(
+            name=UNITS_WINDOW,
+            limit=limit,
+            period=timedelta(days=1),
+            reset=next_quota_reset,
+            message=gettext_lazy("YouTube allows %(limit)d units a day: waiting for the reset."),
+        )
 
     @property
     def limit(self) -> int:
-        return int(self.state.get("limit") or DEFAULT_DAILY_LIMIT)
+        return self.window.limit
 
     @property
     def used(self) -> int:
-        return int(self.state.get("used") or 0)
+        return quota.standing(self.channel, self.window).used
 
     @property
-    def resets_at(self) -> datetime | None:
-        value = self.state.get("resets_at")
-        if not value:
-            return None
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else None
+    def resets_at(self) -> datetime:
+        return quota.standing(self.channel, self.window).resets_at
 
     def remaining(self) -> int:
-        self._roll()
-        return max(0, self.limit - self.used)
+        return quota.standing(self.channel, self.window).remaining
 
     def spend(self, units: int, keep: int = 0) -> None:
         """Count `units`; refuse when fewer than `units + keep` remain (keep: units reserved for others)."""
-        self._roll()
-        if self.used + units + keep > self.limit:
-            raise QuotaExhausted("YouTube daily quota spent", self.resets_at)
-        self.state["used"] = self.used + units
-        self._save(dict(self.state))
+        try:
+            quota.take(self.channel, self.window, units, keep=keep)
+        except RateLimited as exc:
+            raise QuotaExhausted(exc.detail, exc.retry_at) from exc
 
     def exhaust(self) -> datetime:
         """The platform said the quota is spent: believe it until the reset."""
-        self._roll()
-        self.state["used"] = self.limit
-        self._save(dict(self.state))
-        return self.resets_at or next_quota_reset(self._now())
+        until = next_quota_reset(timezone.now())
+        quota.block(self.channel, self.window, until)
+        return until
 
 
 def _error_reasons(response: httpx.Response) -> tuple[list[str], str]:

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.connectors.state import save_quota, store_credentials
+from cercle.connectors.state import refresh_now
 
 from ..base import (
     BadPayload,
@@ -82,8 +82,6 @@ class Cursor:
 
     # When the last complete sweep started: anything newer may not have been listed yet.
     since: str = ""
-    # No new sweep before this time (the quota plan).
-    next_at: str = ""
     # Units the last complete sweep cost, to plan the next ones.
     last_cost: int = 0
     # While a sweep is in progress: which status, which page, what it saw so far.
@@ -164,21 +162,19 @@ class YouTubeConnector(Connector):
         return self.channel.external_id
 
     def _quota(self) -> QuotaBook:
-        limit = self._config_int("quota_limit", DEFAULT_DAILY_LIMIT)
-        return QuotaBook(self.channel.quota, limit, lambda state: save_quota(self.channel, state))
+        return QuotaBook(self.channel, self._config_int("quota_limit", DEFAULT_DAILY_LIMIT))
 
     def _client(self, access_token: str | None = None) -> YouTubeClient:
+        """A client with the stored token (the pipeline refreshes it before use, under the row lock)."""
         credentials = self.channel.credentials
         token = access_token or str(credentials.get("access_token", ""))
-        if access_token is None and self._expires_soon(credentials):
-            token = self._refresh_and_store() or token
         return YouTubeClient(
             self.http,
             api_base=str(self.channel.config.get("api_base", "")),
             access_token=token,
             quota=self._quota(),
             # A token given explicitly (the OAuth exchange) is not refreshed from stored credentials.
-            refresh=self._refresh_and_store
+            refresh=self._refresh_refused
             if access_token is None and credentials.get("refresh_token")
             else None,
         )
@@ -211,9 +207,6 @@ class YouTubeConnector(Connector):
         """One page of one moderation status per call; `has_more` until the sweep is done."""
         state = Cursor.load(cursor)
         now = timezone.now()
-        next_at = parse_time(state.next_at) if state.next_at else None
-        if next_at is not None and now < next_at:
-            return Page(items=[], cursor=cursor, raw=b"", has_more=False)
         if not self.brand_channel_id:
             raise Rejected("the YouTube channel id is unknown: connect the channel again")
         if not state.in_sweep:
@@ -227,8 +220,13 @@ class YouTubeConnector(Connector):
             envelope, cost = self._read_page(client, state, status, reserve)
         except QuotaExhausted:
             # What is left is kept for replies: resume this sweep after the reset.
-            state.next_at = (client.quota.resets_at or now).isoformat()
-            return Page(items=[], cursor=state.dump(), raw=b"", has_more=False)
+            return Page(
+                items=[],
+                cursor=state.dump(),
+                raw=b"",
+                has_more=False,
+                next_poll_at=client.quota.resets_at,
+            )
         items = page_items(envelope, brand_channel_id=self.brand_channel_id)
         state.sweep_cost += cost
         next_token = str(envelope["threads"].get("nextPageToken") or "")
@@ -237,9 +235,18 @@ class YouTubeConnector(Connector):
         elif state.status_index + 1 < len(self.statuses):
             state.status_index, state.page_token = state.status_index + 1, ""
         else:
-            envelope["deleted"] = self._end_sweep(state, client.quota)
+            envelope["deleted"] = self._end_sweep(state)
             items += deletion_items(envelope["deleted"])
-        return Page(items=items, cursor=state.dump(), raw=dumps(envelope), has_more=state.in_sweep)
+        return Page(
+            items=items,
+            cursor=state.dump(),
+            raw=dumps(envelope),
+            has_more=state.in_sweep,
+            # After a complete sweep, the next one when the quota plan allows it.
+            next_poll_at=None
+            if state.in_sweep
+            else now + self._plan(client.quota, state.last_cost),
+        )
 
     def _horizon(self, state: Cursor, now: datetime) -> datetime:
         """How far back this sweep reads: the window, further back after a long pause, or the backfill."""
@@ -332,7 +339,7 @@ class YouTubeConnector(Connector):
             if isinstance(reply, dict) and isinstance(reply.get("id"), str):
                 state.sweep_seen[reply["id"]] = when
 
-    def _end_sweep(self, state: Cursor, quota: QuotaBook) -> list[str]:
+    def _end_sweep(self, state: Cursor) -> list[str]:
         """Close the sweep and plan the next one; return the ids that vanished (deleted).
 
         An id must be missing from two sweeps in a row: a comment moved between
@@ -358,7 +365,6 @@ class YouTubeConnector(Connector):
         state.last_cost = max(1, state.sweep_cost)
         state.reply_counts, state.sweep_counts = state.sweep_counts, {}
         state.status_index, state.page_token, state.sweep_cost = 0, "", 0
-        state.next_at = (timezone.now() + self._plan(quota, state.last_cost)).isoformat()
         return vanished
 
     # -- outbound -------------------------------------------------------------------------------
@@ -444,10 +450,10 @@ class YouTubeConnector(Connector):
             return True
         return expires_at - REFRESH_MARGIN <= timezone.now()
 
-    def refresh_credentials(self) -> OAuthTokens | None:
-        """A new access token when the current one expires within five minutes, else None."""
+    def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
+        """A new access token when the current one expires within five minutes (or `force`), else None."""
         credentials = self.channel.credentials
-        if credentials.get("access_token") and not self._expires_soon(credentials):
+        if not force and credentials.get("access_token") and not self._expires_soon(credentials):
             return None
         return self._refresh_tokens(credentials)
 
@@ -474,14 +480,16 @@ class YouTubeConnector(Connector):
         updated["refresh_token"] = str(data.get("refresh_token") or refresh_token)
         return OAuthTokens(credentials=updated, expires_at=expiry(data))
 
-    def _refresh_and_store(self) -> str | None:
-        """Refresh now (token refused or about to expire) and keep it; None without a refresh token."""
-        credentials = self.channel.credentials
-        if not credentials.get("refresh_token"):
-            return None
-        tokens = self._refresh_tokens(credentials)
-        store_credentials(self.channel, tokens)
-        return str(tokens.credentials["access_token"])
+    def _refresh_refused(self) -> str | None:
+        """Google refused the access token (401): the token to retry with once, or None.
+
+        The pipeline refreshes under the channel's row lock (`state.refresh_now`);
+        when another worker already did, its new token is the one to use.
+        """
+        refused = str(self.channel.credentials.get("access_token", ""))
+        refresh_now(self.channel)
+        current = str(self.channel.credentials.get("access_token", ""))
+        return current if current and current != refused else None
 
     def test_connection(self) -> str:
         """One cheap call (channels.list, 1 unit): the channel's name and id."""

@@ -15,15 +15,18 @@ from cercle.connectors.http import PlatformHttp
 
 from .conftest import PAGE_ID, fixture_bytes
 
+# The Page id of Meta's documented Messenger payloads.
+DOCS_PAGE_ID = "12345654332"
 
-def parse(body: bytes):
-    channel = SimpleNamespace(external_id=PAGE_ID, config={}, credentials_token="", credentials={})
+
+def parse(body: bytes, page_id: str = PAGE_ID):
+    channel = SimpleNamespace(external_id=page_id, config={}, credentials_token="", credentials={})
     connector = FacebookConnector(channel, PlatformHttp())  # type: ignore[arg-type]
     return connector.parse(RawEventData(body=body))
 
 
-def only(name: str):
-    items = parse(fixture_bytes(name))
+def only(name: str, page_id: str = PAGE_ID):
+    items = parse(fixture_bytes(name), page_id)
     assert len(items) == 1
     return items[0]
 
@@ -160,7 +163,7 @@ def test_messenger_time_is_in_milliseconds():
 
 
 def test_messenger_echo_is_from_the_brand():
-    item = only("webhook_messaging_echo.json")
+    item = only("webhook_messaging_echo.json", DOCS_PAGE_ID)
     assert (item.from_brand, item.thread_ref, item.external_id) == (
         True,
         "987654321432",
@@ -169,7 +172,7 @@ def test_messenger_echo_is_from_the_brand():
 
 
 def test_messenger_edit_updates_the_message_text():
-    item = only("webhook_messaging_edit.json")
+    item = only("webhook_messaging_edit.json", DOCS_PAGE_ID)
     assert (item.op, item.external_id, item.text) == (
         Op.UPSERT,
         "mid.1457764197618:41d102a3e1ae206a38",
@@ -178,12 +181,12 @@ def test_messenger_edit_updates_the_message_text():
 
 
 def test_messenger_unsend_is_a_delete():
-    item = only("webhook_messaging_deleted.json")
+    item = only("webhook_messaging_deleted.json", DOCS_PAGE_ID)
     assert (item.op, item.external_id) == (Op.DELETE, "message_id")
 
 
 def test_messenger_reply_to_keeps_the_parent():
-    item = only("webhook_messaging_reply_to.json")
+    item = only("webhook_messaging_reply_to.json", DOCS_PAGE_ID)
     assert item.parent_external_id == "very_long_id_representing_the_original_message"
 
 
@@ -218,11 +221,11 @@ def test_polled_feed_skips_what_is_older_than_the_cursor():
         b'{"object": "user", "entry": []}',
         b'{"object": "page", "entry": {}}',
         b'{"object": "page", "entry": [{"changes": []}]}',
-        b'{"object": "page", "entry": [{"id": "1", "changes": [{"field": "feed", "value": "x"}]}]}',
-        b'{"object": "page", "entry": [{"id": "1", "changes": [{"field": "feed", "value": {"item": "comment", "verb": "add"}}]}]}',
-        b'{"object": "page", "entry": [{"id": "1", "messaging": [{"sender": {"id": "2"}, "message": {"text": "hi"}}]}]}',
-        b'{"object": "page", "entry": [{"id": "1", "messaging": [{"sender": {"id": "2"}, "message": {"mid": "m_1", "text": ["x"]}}]}]}',
-        b'{"object": "page", "entry": [{"id": "1", "changes": [{"field": "feed", "value": {"item": "comment", "verb": "add", "comment_id": "1_2", "post_id": "1_1", "created_time": "yesterday"}}]}]}',
+        b'{"object": "page", "entry": [{"id": "1234567890321", "changes": [{"field": "feed", "value": "x"}]}]}',
+        b'{"object": "page", "entry": [{"id": "1234567890321", "changes": [{"field": "feed", "value": {"item": "comment", "verb": "add"}}]}]}',
+        b'{"object": "page", "entry": [{"id": "1234567890321", "messaging": [{"sender": {"id": "2"}, "message": {"text": "hi"}}]}]}',
+        b'{"object": "page", "entry": [{"id": "1234567890321", "messaging": [{"sender": {"id": "2"}, "message": {"mid": "m_1", "text": ["x"]}}]}]}',
+        b'{"object": "page", "entry": [{"id": "1234567890321", "changes": [{"field": "feed", "value": {"item": "comment", "verb": "add", "comment_id": "1_2", "post_id": "1_1", "created_time": "yesterday"}}]}]}',
     ],
 )
 def test_malformed_payloads_are_bad_payloads_not_crashes(body):

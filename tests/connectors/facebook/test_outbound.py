@@ -13,7 +13,7 @@ from django.utils import timezone
 from cercle.connectors.base import ActionKind, OAuthTokens, RawEventData
 from cercle.connectors.choices import Health
 from cercle.connectors.facebook.client import appsecret_proof
-from cercle.connectors.models import Channel
+from cercle.connectors.models import Channel, QuotaWindow
 from cercle.connectors.registry import connector_for
 from cercle.inbox.actions import do_moderate_message, do_receive, do_reply
 from cercle.inbox.choices import OutboxState
@@ -266,8 +266,8 @@ def test_usage_headers_are_counted_in_the_channel_quota(graph, owner, fb_channel
     )
     do_reply(owner, comment_thread, "Bonjour")
     send_due()
-    fb_channel.refresh_from_db()
-    assert (fb_channel.quota["used"], fb_channel.quota["limit"]) == (40, 100)
+    window = QuotaWindow.objects.get(channel=fb_channel, name="graph_usage")
+    assert (window.used, window.limit) == (40, 100)
 
 
 def test_revoked_token_waits_for_reconnection_then_sends_once(

@@ -12,7 +12,7 @@ from django.utils import timezone
 from cercle.connectors.base import ActionKind, OAuthTokens, OutboundAction, RateLimited
 from cercle.connectors.choices import Health
 from cercle.connectors.instagram.client import appsecret_proof
-from cercle.connectors.models import Channel
+from cercle.connectors.models import Channel, QuotaWindow
 from cercle.connectors.registry import connector_for
 from cercle.inbox.actions import do_moderate_message, do_reply
 from cercle.inbox.choices import OutboxState
@@ -317,8 +317,8 @@ def test_comment_write_limit_is_counted_and_enforced_before_the_call(graph, ig_c
     connector.perform(action)
     with pytest.raises(RateLimited) as raised:
         connector.perform(action)
-    quota = Channel.objects.get(pk=ig_channel.pk).quota
-    assert (len(graph.requests), quota["used"], quota["limit"]) == (2, 2, 2)
+    window = QuotaWindow.objects.get(channel=ig_channel, name="comment_writes")
+    assert (len(graph.requests), window.used, window.limit) == (2, 2, 2)
     assert raised.value.retry_at > timezone.now() + timedelta(minutes=59)
 
 
@@ -336,7 +336,7 @@ def test_timeout_counts_against_the_limit(graph, ig_channel):
     )
     with pytest.raises(Exception):  # noqa: B017 - UnknownResult, re-raised for the sender
         connector_for(ig_channel).perform(action)
-    assert Channel.objects.get(pk=ig_channel.pk).quota["used"] == 1
+    assert QuotaWindow.objects.get(channel=ig_channel, name="comment_writes").used == 1
 
 
 @pytest.mark.parametrize(

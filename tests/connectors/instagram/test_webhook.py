@@ -104,7 +104,7 @@ def test_bad_handshake_is_refused(client, ig_channel, params):
 
 
 def test_signed_but_malformed_payload_is_400(client, ig_channel):
-    body = b'{"object": "instagram", "entry": [{"id": "1", "changes": [{"field": "comments", "value": {"id": "c"}}]}]}'
+    body = b'{"object": "instagram", "entry": [{"id": "17841405793187218", "changes": [{"field": "comments", "value": {"id": "c"}}]}]}'
     response = client.post(
         hook_url(ig_channel), body, content_type="application/json", **signed_headers(body)
     )

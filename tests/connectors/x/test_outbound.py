@@ -12,7 +12,7 @@ from django.utils import timezone
 from cercle.connectors.base import ActionKind, OAuthTokens, RawEventData
 from cercle.connectors.choices import Health
 from cercle.connectors.http import PlatformHttp
-from cercle.connectors.models import Channel
+from cercle.connectors.models import Channel, QuotaWindow
 from cercle.connectors.x.connector import XConnector
 from cercle.inbox.actions import do_moderate_message, do_receive, do_reply
 from cercle.inbox.choices import OutboxState
@@ -252,12 +252,8 @@ def test_rate_limit_headers_are_counted_as_quota(
     fake_x.on("POST", TWEETS, answer("recorded_create_tweet.json", 201, headers))
     do_reply(owner, reply_conversation(x_channel), REPLY_TEXT)
     send_due()
-    x_channel.refresh_from_db()
-    assert (x_channel.quota["used"], x_channel.quota["limit"], x_channel.quota["endpoint"]) == (
-        1,
-        200,
-        "POST /2/tweets",
-    )
+    window = QuotaWindow.objects.get(channel=x_channel)
+    assert (window.used, window.limit, window.name) == (1, 200, "POST /2/tweets")
 
 
 def test_revoked_token_waits_then_sends_once_after_reconnection(

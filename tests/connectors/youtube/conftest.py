@@ -106,3 +106,29 @@ def empty_threads() -> dict[str, Any]:
         "pageInfo": {"totalResults": 0},
         "items": [],
     }
+
+
+def spend_units(channel: Channel, used: int, resets_at: Any = None) -> None:
+    """Record `used` of the day's 10,000 units as already spent (the channel's `units` window)."""
+    from django.utils import timezone
+
+    from cercle.connectors.models import QuotaWindow
+    from cercle.connectors.youtube.client import next_quota_reset
+
+    now = timezone.now()
+    QuotaWindow.objects.update_or_create(
+        channel=channel,
+        name="units",
+        defaults={
+            "limit": 10_000,
+            "used": used,
+            "started_at": now,
+            "resets_at": resets_at or next_quota_reset(now),
+        },
+    )
+
+
+def units_used(channel: Channel) -> int:
+    from cercle.connectors.models import QuotaWindow
+
+    return QuotaWindow.objects.get(channel=channel, name="units").used

@@ -31,7 +31,7 @@ from cercle.pipeline.actions import do_store_credentials
 from cercle.pipeline.sender import send_due
 from cercle.workspaces.models import Member
 
-from .conftest import BRAND, TOKEN_URL, FakeYouTube, fixture, query
+from .conftest import BRAND, TOKEN_URL, FakeYouTube, fixture, query, spend_units
 
 TOP = "UgxISZhP_62DIrtv2r94AaABAg"
 REPLY_OF_OTHER = "UgxISZhP_62DIrtv2r94AaABAg.9iPZ0Lq3k2m9iPZ2xYgHnB"
@@ -172,9 +172,7 @@ def test_quota_spent_pauses_writes_until_midnight_pacific(
     fake: FakeYouTube, received: Channel, owner: Member
 ) -> None:
     resets_at = next_quota_reset(timezone.now())
-    Channel.objects.filter(pk=received.pk).update(
-        quota={"used": 9_990, "limit": 10_000, "resets_at": resets_at.isoformat()}
-    )
+    spend_units(received, 9_990, resets_at)
     _reply(owner, TOP)
     send_due()
     received.refresh_from_db()

@@ -16,9 +16,9 @@ from cercle.connectors.registry import connector_for
 from cercle.connectors.youtube.client import next_quota_reset
 from cercle.connectors.youtube.connector import Cursor
 from cercle.inbox.models import Message
-from cercle.pipeline.poller import poll_channel
+from cercle.pipeline.poller import poll_channel, poll_due
 
-from .conftest import BRAND, FakeYouTube, empty_threads, fixture, query
+from .conftest import BRAND, FakeYouTube, empty_threads, fixture, query, spend_units, units_used
 
 
 def _serve_fixtures(fake: FakeYouTube) -> None:
@@ -104,8 +104,7 @@ def test_the_cursor_keeps_when_the_last_sweep_started(
 def test_no_new_sweep_before_the_planned_time(fake: FakeYouTube, yt_channel: Channel) -> None:
     _serve_fixtures(fake)
     poll_channel(yt_channel)
-    yt_channel.refresh_from_db()
-    poll_channel(yt_channel)
+    poll_due()  # the channel's next_poll_at is the quota plan's: not yet
     assert len(fake.calls("GET", "/commentThreads")) == 2
 
 
@@ -151,8 +150,7 @@ def test_later_sweeps_read_back_one_day_only(fake: FakeYouTube, yt_channel: Chan
 def test_each_call_is_counted_in_the_channel_quota(fake: FakeYouTube, yt_channel: Channel) -> None:
     _serve_fixtures(fake)
     poll_channel(yt_channel)
-    yt_channel.refresh_from_db()
-    assert (yt_channel.quota["used"], yt_channel.quota["limit"]) == (3, 10_000)
+    assert units_used(yt_channel) == 3
 
 
 def test_quota_resets_at_midnight_pacific_time() -> None:
@@ -166,7 +164,7 @@ def test_poll_interval_grows_as_the_budget_shrinks(yt_channel: Channel) -> None:
     connector = connector_for(yt_channel)
     fresh = connector.poll_interval()
     resets_at = next_quota_reset(timezone.now())
-    yt_channel.quota = {"used": 7_400, "limit": 10_000, "resets_at": resets_at.isoformat()}
+    spend_units(yt_channel, 7_400, resets_at)
     # 10,000 - 7,400 - 2,500 reserved for replies = 100 units left: 50 sweeps of 2 calls until the reset.
     expected = max(timedelta(seconds=60), (resets_at - timezone.now()) / 50)
     tight = connector.poll_interval()
@@ -178,13 +176,10 @@ def test_polling_never_spends_the_units_kept_for_replies(
 ) -> None:
     _serve_fixtures(fake)
     resets_at = next_quota_reset(timezone.now())
-    Channel.objects.filter(pk=yt_channel.pk).update(
-        quota={"used": 7_500, "limit": 10_000, "resets_at": resets_at.isoformat()}
-    )
-    yt_channel.refresh_from_db()
+    spend_units(yt_channel, 7_500, resets_at)
     poll_channel(yt_channel)
     yt_channel.refresh_from_db()
-    assert fake.requests == [] and Cursor.load(yt_channel.cursor).next_at == resets_at.isoformat()
+    assert (fake.requests, yt_channel.next_poll_at) == ([], resets_at)
 
 
 def test_quota_exceeded_pauses_the_channel_until_the_reset(
@@ -195,7 +190,7 @@ def test_quota_exceeded_pauses_the_channel_until_the_reset(
     )
     poll_channel(yt_channel)
     yt_channel.refresh_from_db()
-    assert (yt_channel.paused_until, yt_channel.quota["used"]) == (
+    assert (yt_channel.paused_until, units_used(yt_channel)) == (
         next_quota_reset(timezone.now()),
         10_000,
     )
@@ -233,11 +228,7 @@ def test_the_webhook_endpoint_refuses_a_poll_only_channel(yt_channel: Channel) -
 
 
 def _next_sweep(channel: Channel) -> None:
-    """Poll again as if the planned interval had passed."""
-    channel.refresh_from_db()
-    cursor = Cursor.load(channel.cursor)
-    cursor.next_at = ""
-    Channel.objects.filter(pk=channel.pk).update(cursor=cursor.dump())
+    """Poll again as if the planned interval had passed (poll_channel polls whatever the schedule)."""
     channel.refresh_from_db()
     poll_channel(channel)
 
