@@ -118,6 +118,14 @@ class Incoming:
     from_brand: bool = False
     # The platform holds it hidden / for review.
     is_hidden: bool = False
+    # When the platform says this state of the item came to be (the edit, hide or
+    # creation time of this delivery: Meta's `entry.time`, YouTube's `updatedAt`…);
+    # None when it does not say. Deliveries are applied only when newer than what
+    # is stored: by this time where both have one, else by arrival order.
+    changed_at: datetime | None = None
+    # The delivery carries ids only (Instagram mention webhooks): the item is stored
+    # as "loading" and the pipeline's enrich step fetches it with `Connector.enrich`.
+    needs_enrichment: bool = False
     # Sent by a machine (e-mail `Auto-Submitted`, `Precedence: bulk`…): rules and
     # auto-replies must never answer it, or two robots answer each other forever.
     auto_submitted: bool = False
@@ -355,6 +363,15 @@ class Connector(ABC):
         except (TypeError, ValueError):
             seconds = self.default_poll_seconds
         return timedelta(seconds=max(1.0, seconds))
+
+    def enrich(self, external_ids: list[str]) -> list[Incoming]:
+        """Fetch the full items (text, author, link) of items that arrived with ids only.
+
+        Returns one item per id it could fetch (an id it cannot find is left out);
+        raises a ConnectorError for the whole call (TransientError, RateLimited…).
+        Only called for items a connector emitted with `needs_enrichment`.
+        """
+        raise NotImplementedError
 
     # outbound
     def perform(self, action: OutboundAction) -> Delivery:

@@ -122,6 +122,14 @@ def do_reply(
             .select_related("author_identity")
             .first()
         )
+        if (
+            target is None
+            and conversation.kind != "private"
+            and conversation.messages.filter(direction=Direction.INBOUND).exists()
+        ):  # every community item of the thread was deleted
+            raise ActionRefused(
+                _("The item was deleted on the platform: there is nothing left to reply to.")
+            )
         now = clock.now()
         message = Message.objects.create(
             workspace_id=conversation.workspace_id,

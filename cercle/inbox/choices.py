@@ -64,6 +64,14 @@ DELIVERY_COLOURS = {
 }
 
 
+class Enrichment(models.TextChoices):
+    """Where an item that arrived with ids only stands (see pipeline.enrich)."""
+
+    NONE = "", _("Complete")
+    LOADING = "loading", _("Loading…")
+    UNAVAILABLE = "unavailable", _("Not available on the platform")
+
+
 class OutboxState(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SENDING = "sending", _("Sending")

@@ -7,7 +7,16 @@ from datetime import datetime
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import ConversationKind, Delivery, Direction, Kind, OutboxState, Priority, Status
+from .choices import (
+    ConversationKind,
+    Delivery,
+    Direction,
+    Enrichment,
+    Kind,
+    OutboxState,
+    Priority,
+    Status,
+)
 
 
 class Contact(models.Model):
@@ -233,6 +242,16 @@ class Message(models.Model):
     raw_event = models.ForeignKey(
         "pipeline.RawEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The version of the platform's state we hold, so that a re-sent or reordered
+    # delivery never overwrites a newer one: the platform's own time of that state
+    # (Incoming.changed_at) where it gives one, and the id of the RawEvent that
+    # brought it (arrival order) for the rest. See inbox.receive._is_newer.
+    version_at = models.DateTimeField(null=True, blank=True)
+    version_seq = models.BigIntegerField(null=True, blank=True)
+    # "loading" while the pipeline fetches an item that arrived with ids only.
+    enrichment = models.CharField(
+        max_length=16, choices=Enrichment.choices, blank=True, default=Enrichment.NONE
+    )
 
     class Meta:
         constraints = [
@@ -252,6 +271,12 @@ class Message(models.Model):
                 fields=["-id"],
                 condition=models.Q(classified_at__isnull=True, direction="inbound"),
                 name="message_unclassified_idx",
+            ),
+            # The enrich step finds a channel's items still loading: WHERE channel=? AND enrichment='loading'.
+            models.Index(
+                fields=["channel", "id"],
+                name="message_loading_idx",
+                condition=models.Q(enrichment="loading"),
             ),
         ]
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from cercle.connectors.models import Channel
-from cercle.inbox.choices import Direction, Kind, OutboxState, Status
+from cercle.inbox.choices import ConversationKind, Direction, Enrichment, Kind, OutboxState, Status
 from cercle.inbox.models import Conversation, Message, Outbox, Tag
 from cercle.workspaces.choices import Verb
 from cercle.workspaces.models import Activity, Member
@@ -292,6 +292,7 @@ def conversation_page(member: Member, filters: InboxFilters) -> ListPage:
     latest = (
         Activity.objects.filter(workspace_id=member.workspace_id).aggregate(m=Max("id"))["m"] or 0
     )
+    mark_loading(rows[:PAGE_SIZE])
     return ListPage(
         rows=rows[:PAGE_SIZE],
         page=filters.page,
@@ -387,6 +388,20 @@ def member_for(member: Member, pk: int) -> Member:
         raise Http404 from exc
 
 
+def mark_loading(rows: list[Conversation]) -> None:
+    """Set `is_loading` on conversations with an item still being fetched (one query per page).
+
+    The list shows "loading…" for them instead of an empty preview.
+    """
+    loading = set(
+        Message.objects.filter(
+            conversation_id__in=[c.pk for c in rows], enrichment=Enrichment.LOADING
+        ).values_list("conversation_id", flat=True)
+    )
+    for conversation in rows:
+        conversation.is_loading = conversation.pk in loading  # type: ignore[attr-defined]  # display-only flag
+
+
 @dataclass
 class TimelineItem:
     """A message or an activity, in time order."""
@@ -402,6 +417,41 @@ class TimelineItem:
     author_banned: bool = False
     # The moderation buttons this item offers (set by the view: platform and permissions).
     actions: list[str] = field(default_factory=list)
+    # The comment a reply answers, when it is another conversation's (another author's).
+    parent: Message | None = None
+
+
+def parents_elsewhere(conversation: Conversation, messages: list[Message]) -> dict[str, Message]:
+    """The items that `messages` reply to and that this conversation does not hold, by external id.
+
+    A reply to another author's comment threads into the replier's conversation:
+    without its parent, the team would read an answer to a question it cannot see.
+    One query, scoped to the conversation's channel (so to its workspace).
+    """
+    here = {m.external_id for m in messages if m.external_id}
+    wanted = {
+        m.parent_external_id
+        for m in messages
+        if m.direction == Direction.INBOUND
+        and m.parent_external_id
+        and m.parent_external_id not in here
+    }
+    if not wanted:
+        return {}
+    return {
+        p.external_id or "": p
+        for p in Message.objects.filter(
+            channel_id=conversation.channel_id, external_id__in=sorted(wanted)
+        ).select_related("author_identity", "author_member__user", "conversation__contact")
+    }
+
+
+def reply_target_deleted(conversation: Conversation) -> bool:
+    """Whether every community item of a public conversation was deleted: nothing to reply to."""
+    if conversation.kind == ConversationKind.PRIVATE:
+        return False
+    inbound = conversation.messages.filter(direction=Direction.INBOUND)
+    return inbound.exists() and not inbound.filter(deleted_at__isnull=True).exists()
 
 
 def timeline(conversation: Conversation) -> list[TimelineItem]:
@@ -423,6 +473,7 @@ def timeline(conversation: Conversation) -> list[TimelineItem]:
         .select_related("actor__user")
         .order_by("id")
     )
+    parents = parents_elsewhere(conversation, messages)
     done, asked, banned = _moderation_state(conversation, messages)
     items = chain(
         (
@@ -431,6 +482,7 @@ def timeline(conversation: Conversation) -> list[TimelineItem]:
                 m.when,
                 message=m,
                 failed_outbox_id=failed.get(m.pk),
+                parent=parents.get(m.parent_external_id) if m.parent_external_id else None,
                 moderated=frozenset(done.get(m.pk, ())),
                 moderation_pending=frozenset(asked.get(m.pk, set()) - done.get(m.pk, set())),
                 author_banned=m.author_identity_id in banned,

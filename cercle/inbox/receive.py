@@ -30,19 +30,21 @@ a delete racing the add of the same item, in two workers, cannot both land.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import connection
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from cercle.connectors.base import Author, Incoming, Op, PostRef
 from cercle.connectors.models import Channel
 from cercle.core.db_bulk import build, insert_rows, insert_values, update_rows
 from cercle.inbox import stages
-from cercle.inbox.choices import ConversationKind, Delivery, Direction, Kind, Status
+from cercle.inbox.choices import ConversationKind, Delivery, Direction, Enrichment, Kind, Status
 from cercle.inbox.models import Contact, Conversation, Identity, Message, Post, Tombstone
 from cercle.workspaces.choices import Verb
 from cercle.workspaces.models import Activity
@@ -67,6 +69,9 @@ MESSAGE_FIELDS = (
     "edited_at",
     "deleted_at",
     "is_hidden",
+    "version_at",
+    "version_seq",
+    "enrichment",
 )
 # What an edit, a delete or a hide on the platform changes on our copy.
 MESSAGE_CHANGE_FIELDS = (
@@ -75,6 +80,21 @@ MESSAGE_CHANGE_FIELDS = (
     "deleted_at",
     "language",
     "is_hidden",
+    "classified_at",
+    "version_at",
+    "version_seq",
+)
+# What the enrich step fills in on an item that arrived with ids only.
+MESSAGE_FILL_FIELDS = (
+    "text",
+    "url",
+    "author_identity",
+    "sent_at",
+    "language",
+    "is_hidden",
+    "enrichment",
+    "version_at",
+    "version_seq",
     "classified_at",
 )
 # The conversation fields the pipeline maintains and routing may set.
@@ -114,13 +134,19 @@ class ReceiveResult:
     created: list[Message] = field(default_factory=list)
     edited: list[Message] = field(default_factory=list)
     deleted: list[Message] = field(default_factory=list)
+    # Items that had arrived with ids only, completed by the enrich step.
+    filled: list[Message] = field(default_factory=list)
     skipped: int = 0
     conversations: list[Conversation] = field(default_factory=list)
+    # Conversation id → the contact of its author, found by the enrich step.
+    authors: dict[int, int] = field(default_factory=dict)
 
     def merge(self, other: ReceiveResult) -> None:
         self.created += other.created
         self.edited += other.edited
         self.deleted += other.deleted
+        self.filled += other.filled
+        self.authors.update(other.authors)
         self.skipped += other.skipped
         self.conversations += other.conversations
 
@@ -146,18 +172,30 @@ def thread_key(item: Incoming) -> tuple[str, str]:
 
 _Cleaned = TypeVar("_Cleaned", Incoming, Author, PostRef)
 
-# The string fields of an item and of its parts, checked for NUL characters.
+# The string fields of an item and of its parts, cleaned of what no database stores.
 _ITEM_STRINGS = ("external_id", "kind", "text", "parent_external_id", "thread_ref", "url")
 _AUTHOR_STRINGS = ("external_id", "name", "handle", "avatar_url", "profile_url")
 _POST_STRINGS = ("external_id", "text", "url", "thumbnail_url")
+# NUL (PostgreSQL refuses it in text) and lone UTF-16 surrogates (JSON's "\\ud800" decodes
+# to one; no UTF-8 encoder takes it, so SQLite and PostgreSQL both refuse the row).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
 
 
-def _without_nul(item: Incoming) -> Incoming:
-    """The item with NUL characters taken out of its strings (itself when it has none).
+def clean_text(value: str) -> str:
+    """`value` without NUL characters and with lone surrogates replaced by U+FFFD."""
+    if value.isascii():
+        return value.replace("\x00", "") if "\x00" in value else value
+    if _UNSTORABLE.search(value) is None:
+        return value
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else REPLACEMENT, value)
 
-    PostgreSQL refuses NUL in text: one such character sent by a platform would
-    fail its whole event (the message never arrives) and send its batch down the
-    slow one-event-at-a-time path.
+
+def clean_item(item: Incoming) -> Incoming:
+    """The item with every string storable (itself when all already are).
+
+    One such character sent by a platform would otherwise fail the whole batch
+    (the database refuses the row) and lose the other items of its event.
     """
     author, post = item.author, item.post
     if author is not None:
@@ -172,21 +210,60 @@ def _without_nul(item: Incoming) -> Incoming:
 
 def _clean_strings(obj: _Cleaned, names: tuple[str, ...]) -> _Cleaned:
     for name in names:
-        if "\x00" in getattr(obj, name):
-            return replace(obj, **{n: getattr(obj, n).replace("\x00", "") for n in names})
+        value = getattr(obj, name)
+        if clean_text(value) is not value:
+            cleaned: dict[str, Any] = {n: clean_text(getattr(obj, n)) for n in names}
+            return replace(obj, **cleaned)
     return obj
 
 
+def _supersedes(new: Incoming, old: Incoming) -> bool:
+    """Whether `new`, arrived after `old` (same item, same batch), describes a later state."""
+    if old.op == Op.DELETE:
+        return False  # a deletion is final
+    if new.op == Op.DELETE:
+        return True
+    if new.changed_at is not None and old.changed_at is not None:
+        return new.changed_at >= old.changed_at
+    return True  # arrival order
+
+
 def _collapse(items: Sequence[tuple[Incoming, int | None]]) -> list[tuple[Incoming, int | None]]:
-    """One entry per external id, in arrival order; a delete anywhere wins over upserts."""
+    """One entry per external id, in arrival order: its newest state; a delete wins over upserts."""
     latest: dict[str, tuple[Incoming, int | None]] = {}
     for item, raw_id in items:
-        item = _without_nul(item)
+        item = clean_item(item)
         previous = latest.get(item.external_id)
-        if previous is not None and previous[0].op == Op.DELETE:
+        if previous is not None and not _supersedes(item, previous[0]):
             continue
         latest[item.external_id] = (item, raw_id)
     return list(latest.values())
+
+
+def _is_newer(item: Incoming, raw_id: int | None, message: Message) -> bool:
+    """Whether a delivery of a known item is newer than the state we hold.
+
+    By the platform's time where both have one, else by arrival (the RawEvent
+    ids only grow). A delivery with no way to tell (no time, no raw event) is
+    applied, as are rows stored before versions were kept.
+    """
+    if (
+        item.changed_at is not None
+        and message.version_at is not None
+        and item.changed_at != message.version_at
+    ):
+        return item.changed_at > message.version_at
+    if raw_id is None or message.version_seq is None:
+        return True
+    return raw_id > message.version_seq
+
+
+def _stamp(message: Message, item: Incoming, raw_id: int | None) -> None:
+    """Record on `message` the version of the delivery just applied."""
+    if item.changed_at is not None:
+        message.version_at = item.changed_at
+    if raw_id is not None:
+        message.version_seq = raw_id
 
 
 def _lock_channel(channel: Channel) -> None:
@@ -205,7 +282,11 @@ def _lock_channel(channel: Channel) -> None:
 
 
 def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]) -> ReceiveResult:
-    """Upsert `items` (each with the id of the RawEvent it came from) for one channel."""
+    """Upsert `items` (each with the id of the RawEvent it came from) for one channel.
+
+    A known item changes only when the delivery is newer than the state we hold
+    (`_is_newer`): a re-sent or reordered delivery changes nothing and logs nothing.
+    """
     result = ReceiveResult()
     if not items:
         return result
@@ -229,6 +310,7 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
     activities: list[dict[str, Any]] = []
     new_entries: list[tuple[Incoming, int | None]] = []
     changed: list[Message] = []
+    fills: list[tuple[Incoming, int | None, Message]] = []
     new_tombstones: list[Tombstone] = []
     for item, raw_id in entries:
         message = existing.get(item.external_id)
@@ -239,6 +321,7 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
                 )
             if message is not None and message.deleted_at is None:
                 message.deleted_at = now
+                _stamp(message, item, raw_id)
                 changed.append(message)
                 result.deleted.append(message)
                 activities.append(_activity(message, Verb.DELETED, now))
@@ -250,34 +333,156 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
             continue
         if message is None:
             new_entries.append((item, raw_id))
-            continue
-        if item.text and item.text != message.text and message.direction == Direction.INBOUND:
-            message.text = item.text
-            message.edited_at = now
-            message.language = ""
-            # New text, new labels: the classify_pending drain picks it up again.
-            message.classified_at = None
-            changed.append(message)
-            result.edited.append(message)
-            activities.append(_activity(message, Verb.EDITED, now))
-        elif item.is_hidden != message.is_hidden and message.direction == Direction.INBOUND:
-            message.is_hidden = item.is_hidden
-            changed.append(message)
+        elif message.enrichment == Enrichment.LOADING and not item.needs_enrichment:
+            fills.append((item, raw_id, message))
         else:
-            result.skipped += 1
+            change = _apply_change(message, item, raw_id, now)
+            if not change:
+                result.skipped += 1
+                continue
+            changed.append(message)
+            if change == _EDITED:
+                result.edited.append(message)
+                activities.append(_activity(message, Verb.EDITED, now))
     if result.edited:
         stages.classify(result.edited)
     update_rows(Message, changed, MESSAGE_CHANGE_FIELDS)
     if new_tombstones:
         Tombstone.objects.bulk_create(new_tombstones, ignore_conflicts=True)
+    if fills:
+        _fill(channel, fills, now, result)
 
     if new_entries:
         _create_new(channel, new_entries, now, result, activities)
+    _recount(channel, result)
     insert_values(Activity, activities)
     # Rules act through the inbox's actions on the rows just written, so they run last:
     # nothing of this batch writes after them (an earlier run would be overwritten).
     stages.apply_rules([m for m in result.created if m.direction == Direction.INBOUND])
     return result
+
+
+_EDITED = "edited"
+_CHANGED = "changed"
+
+
+def _apply_change(message: Message, item: Incoming, raw_id: int | None, now: datetime) -> str:
+    """Apply a delivery of a known item when it is newer.
+
+    Returns "" when there is nothing to write, `_EDITED` when the text changed
+    (logged as an edit), `_CHANGED` otherwise (hidden, or only a newer version).
+    Only inbound items follow the platform: our own replies are ours to change.
+    """
+    if message.direction != Direction.INBOUND or not _is_newer(item, raw_id, message):
+        return ""
+    text_changed = bool(item.text) and item.text != message.text
+    hidden_changed = item.is_hidden != message.is_hidden
+    later = (
+        item.changed_at is not None
+        and message.version_at is not None
+        and item.changed_at > message.version_at
+    )
+    if not (text_changed or hidden_changed or later):
+        return ""  # the same state again: nothing to write
+    if text_changed:
+        message.text = item.text
+        message.edited_at = now
+        message.language = ""
+        # New text, new labels: the classify_pending drain picks it up again.
+        message.classified_at = None
+    message.is_hidden = item.is_hidden
+    _stamp(message, item, raw_id)
+    return _EDITED if text_changed else _CHANGED
+
+
+def _fill(
+    channel: Channel,
+    fills: Sequence[tuple[Incoming, int | None, Message]],
+    now: datetime,
+    result: ReceiveResult,
+) -> None:
+    """Complete items that arrived with ids only with what the enrich step fetched.
+
+    Not an edit (nothing is logged as edited): the item is shown for the first
+    time. Its conversation, opened with an unknown author, gets the real one.
+    """
+    authors = _resolve_authors(channel, [(item, raw_id) for item, raw_id, _ in fills])
+    filled = []
+    for item, raw_id, message in fills:
+        author = authors.get(item.author.external_id) if item.author else None
+        message.text = item.text
+        message.url = item.url[:500]
+        message.author_identity_id = author.identity_id if author else None
+        message.sent_at = item.sent_at or message.sent_at
+        message.language = ""
+        message.classified_at = None
+        message.is_hidden = item.is_hidden
+        message.enrichment = Enrichment.NONE
+        _stamp(message, item, raw_id)
+        filled.append(message)
+        if author is not None:
+            result.authors[message.conversation_id] = author.contact_id
+    # Classified and put through the rules now that the text is known (a rule
+    # fires at most once per message, so one that fired on the empty item does not again).
+    inbound = [m for m in filled if m.direction == Direction.INBOUND]
+    stages.classify(inbound)
+    update_rows(Message, filled, MESSAGE_FILL_FIELDS)
+    stages.apply_rules(inbound)
+    result.filled += filled
+
+
+def recount_deleted(channel: Channel, messages: Sequence[Message]) -> None:
+    """Counters and preview of conversations whose `messages` were just deleted by us.
+
+    For deletions that do not come through `receive_items` (the team deleting
+    an item from Cercle): the platform's later notice finds them deleted already.
+    """
+    _recount(channel, ReceiveResult(deleted=list(messages)))
+
+
+def _recount(channel: Channel, result: ReceiveResult) -> None:
+    """Keep the counters and the preview of conversations whose items changed (one query).
+
+    A deleted item no longer counts; the preview shows the latest inbound item
+    that is not deleted, as edited; a conversation opened by an item of unknown
+    author takes the author the enrich step found.
+    """
+    deleted: dict[int, int] = {}
+    for message in result.deleted:
+        deleted[message.conversation_id] = deleted.get(message.conversation_id, 0) + 1
+    ids = set(deleted) | {m.conversation_id for m in result.edited} | set(result.authors)
+    if not ids:
+        return
+    latest = Message.objects.filter(
+        conversation_id=OuterRef("pk"), direction=Direction.INBOUND, deleted_at__isnull=True
+    ).order_by("-sent_at", "-id")
+    unknown = _unknown_identity_key(channel)
+    rows = (
+        Conversation.objects.select_for_update(of=("self",))
+        .filter(channel=channel, pk__in=sorted(ids))
+        .annotate(
+            latest_text=Subquery(latest.values("text")[:1]),
+            unknown_author=Exists(
+                Identity.objects.filter(
+                    channel=channel, external_id=unknown, contact_id=OuterRef("contact_id")
+                )
+            ),
+        )
+        .only("id", "contact_id", "message_count", "preview")
+        .order_by("id")
+    )
+    updated = []
+    for conversation in rows:
+        before = (conversation.message_count, conversation.preview, conversation.contact_id)
+        conversation.message_count = max(
+            0, conversation.message_count - deleted.get(conversation.pk, 0)
+        )
+        conversation.preview = " ".join((conversation.latest_text or "").split())[:PREVIEW_LENGTH]
+        if conversation.unknown_author and conversation.pk in result.authors:
+            conversation.contact_id = result.authors[conversation.pk]
+        if (conversation.message_count, conversation.preview, conversation.contact_id) != before:
+            updated.append(conversation)
+    update_rows(Conversation, updated, ["message_count", "preview", "contact"])
 
 
 def _activity(message: Message, verb: str, now: datetime, **data: Any) -> dict[str, Any]:
@@ -432,10 +637,16 @@ def _create_new(
         author = (
             authors.get(item.author.external_id) if item.author and not item.from_brand else None
         )
+        if author is not None:
+            contact_id = author.contact_id
+        elif item.from_brand:
+            contact_id = _brand_contact_id(channel, authors)
+        else:  # never show the brand as the author of a community item
+            contact_id = _unknown_contact_id(channel, authors)
         opening[key] = {
             "workspace_id": channel.workspace_id,
             "channel_id": channel.pk,
-            "contact_id": author.contact_id if author else _brand_contact_id(channel, authors),
+            "contact_id": contact_id,
             "post_id": posts.get(item.post.external_id) if item.post else None,
             "thread_key": key,
             "kind": conv_kind,
@@ -468,6 +679,9 @@ def _create_new(
                 "is_hidden": item.is_hidden,
                 "delivery": Delivery.SENT if item.from_brand else "",
                 "raw_event_id": raw_id,
+                "version_at": item.changed_at,
+                "version_seq": raw_id,
+                "enrichment": Enrichment.LOADING if item.needs_enrichment else Enrichment.NONE,
             }
         )
     messages = build(Message, rows)
@@ -562,6 +776,42 @@ def _brand_contact_id(channel: Channel, authors: dict[str, _Author]) -> int:
                 contact=contact,
                 external_id=key,
                 display_name=channel.name,
+            )
+        authors[key] = _Author(identity.pk, identity.contact_id)
+    return authors[key].contact_id
+
+
+def _unknown_identity_key(channel: Channel) -> str:
+    return f"unknown:{channel.external_id or channel.pk}"
+
+
+# The name of the stand-in contact of community items whose author is not known yet.
+UNKNOWN_AUTHOR_NAME = "…"
+
+
+def _unknown_contact_id(channel: Channel, authors: dict[str, _Author]) -> int:
+    """A stand-in contact for community items that arrived without their author.
+
+    Not the brand's contact: an id-only mention written by the brand would read
+    as the brand talking to itself. The enrich step replaces it with the author.
+    """
+    key = _unknown_identity_key(channel)
+    if key not in authors:
+        identity = (
+            Identity.objects.filter(channel=channel, external_id=key)
+            .only("id", "contact_id")
+            .first()
+        )
+        if identity is None:
+            contact = Contact.objects.create(
+                workspace_id=channel.workspace_id, display_name=UNKNOWN_AUTHOR_NAME
+            )
+            identity = Identity.objects.create(
+                workspace_id=channel.workspace_id,
+                channel=channel,
+                contact=contact,
+                external_id=key,
+                display_name=UNKNOWN_AUTHOR_NAME,
             )
         authors[key] = _Author(identity.pk, identity.contact_id)
     return authors[key].contact_id

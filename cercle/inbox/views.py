@@ -189,7 +189,8 @@ def conversation_context(
     can_public = (Capability.SEND_PRIVATE if is_private_thread else Capability.REPLY) in caps
     can_private = not is_private_thread and Capability.PRIVATE_REPLY in caps
     filters = _shown_filters(request)
-    can_reply = member.can("reply") and (can_public or can_private)
+    reply_gone = queries.reply_target_deleted(conversation)
+    can_reply = member.can("reply") and (can_public or can_private) and not reply_gone
     items = queries.timeline(conversation)
     if member.can("moderate"):
         for item in items:
@@ -208,6 +209,7 @@ def conversation_context(
         "can_reply": can_reply,
         # The reply box's mode when nothing was typed: a public answer where one is possible.
         "default_mode": ("reply" if can_public else "private") if can_reply else "note",
+        "reply_gone": reply_gone,
         "can_note": member.can("note"),
         "can_assign": member.can("assign"),
         "can_moderate": member.can("moderate"),

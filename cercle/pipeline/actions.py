@@ -6,7 +6,7 @@ import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,9 +33,9 @@ from cercle.connectors.registry import connector_class, connector_for
 from cercle.core import clock
 from cercle.core.db_bulk import insert_values, update_rows
 from cercle.inbox.choices import Delivery as DeliveryState
-from cercle.inbox.choices import Direction, OutboxState
+from cercle.inbox.choices import Direction, Enrichment, OutboxState
 from cercle.inbox.models import Message, Outbox
-from cercle.inbox.receive import ReceiveResult, receive_items
+from cercle.inbox.receive import ReceiveResult, receive_items, recount_deleted
 from cercle.pipeline.choices import RawEventStatus
 from cercle.pipeline.models import RawEvent
 from cercle.workspaces.actors import Actor, actor_fields, require, system
@@ -246,6 +246,7 @@ class IngestReport:
 
     events: int = 0
     failed: int = 0
+    partial: int = 0  # events stored except some of their items
     result: ReceiveResult | None = None
 
 
@@ -312,18 +313,15 @@ def _ingest_batch(limit: int, isolate: bool = False) -> IngestReport:
         # Channels in id order: receive_items locks each one (PostgreSQL), and two
         # workers taking the same channels in different orders would deadlock.
         parsed.sort(key=lambda p: (p[0], p[1]))
+        partial: dict[int, list[dict[str, str]]] = {}
         if isolate:
             for channel_id, event_id, items in parsed:
-                try:
-                    with transaction.atomic():
-                        result = receive_items(channels[channel_id], [(i, event_id) for i in items])
-                except OperationalError:
-                    raise
-                except Exception as exc:
-                    logger.exception("raw event %s cannot be ingested", event_id)
-                    failed[event_id] = f"{type(exc).__name__}: {exc}"
-                    continue
-                report.result.merge(result)  # type: ignore[union-attr]
+                outcome = _receive_isolated(channels[channel_id], event_id, items)
+                report.result.merge(outcome.result)  # type: ignore[union-attr]
+                if outcome.error:
+                    failed[event_id] = outcome.error
+                elif outcome.item_errors:
+                    partial[event_id] = outcome.item_errors
         else:
             by_channel: dict[int, list[tuple[Incoming, int | None]]] = defaultdict(list)
             for channel_id, event_id, items in parsed:
@@ -331,7 +329,7 @@ def _ingest_batch(limit: int, isolate: bool = False) -> IngestReport:
             for channel_id, entries in by_channel.items():
                 report.result.merge(receive_items(channels[channel_id], entries))  # type: ignore[union-attr]
         now = timezone.now()
-        done = [event_id for _, event_id, _ in parsed if event_id not in failed]
+        done = [e for _, e, _ in parsed if e not in failed and e not in partial]
         RawEvent.objects.filter(pk__in=done).update(status=RawEventStatus.DONE, processed_at=now)
         update_rows(
             RawEvent,
@@ -341,9 +339,118 @@ def _ingest_batch(limit: int, isolate: bool = False) -> IngestReport:
             ],
             ["status", "error", "processed_at"],
         )
+        update_rows(
+            RawEvent,
+            [
+                RawEvent(
+                    id=pk,
+                    status=RawEventStatus.PARTIAL,
+                    error=_partial_summary(errors),
+                    item_errors=errors,
+                    processed_at=now,
+                )
+                for pk, errors in partial.items()
+            ],
+            ["status", "error", "item_errors", "processed_at"],
+        )
+        _enqueue_enrichment(report.result)  # type: ignore[arg-type]
         report.events = len(events)
         report.failed = len(failed)
+        report.partial = len(partial)
     return report
+
+
+@dataclass
+class _Isolated:
+    """One event upserted alone: what it stored, and why it or some of its items could not be."""
+
+    result: ReceiveResult
+    error: str = ""  # the whole event failed
+    item_errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _receive_isolated(channel: Channel, event_id: int, items: list[Incoming]) -> _Isolated:
+    """Upsert one event in a savepoint; when it fails, each of its items in its own.
+
+    The slow path after a failed batch: the good items of an event are stored
+    and only the guilty ones are left out, each kept with its reason.
+    Operational errors (lock timeout, lost connection) propagate.
+    """
+    try:
+        with transaction.atomic():
+            return _Isolated(receive_items(channel, [(i, event_id) for i in items]))
+    except OperationalError:
+        raise
+    except Exception as exc:
+        logger.exception("raw event %s cannot be ingested whole", event_id)
+        whole = _reason(exc)
+    if len(items) < 2:
+        return _Isolated(ReceiveResult(), error=whole)
+    outcome = _Isolated(ReceiveResult())
+    for item in items:
+        try:
+            with transaction.atomic():
+                outcome.result.merge(receive_items(channel, [(item, event_id)]))
+        except OperationalError:
+            raise
+        except Exception as exc:
+            logger.exception(
+                "item %s of raw event %s cannot be ingested", item.external_id, event_id
+            )
+            outcome.item_errors.append({"external_id": item.external_id, "error": _reason(exc)})
+    if len(outcome.item_errors) == len(items):
+        return _Isolated(ReceiveResult(), error=whole)
+    return outcome
+
+
+def _partial_summary(errors: list[dict[str, str]]) -> str:
+    first = errors[0]
+    return (f"{len(errors)} item(s) not stored; first: {first['external_id']}: {first['error']}")[
+        :2000
+    ]
+
+
+def _enqueue_enrichment(result: ReceiveResult) -> None:
+    """After commit, start the enrich step for channels that received items with ids only."""
+    channels = {m.channel_id for m in result.created if m.enrichment == Enrichment.LOADING}
+    if not channels:
+        return
+    from cercle.pipeline.tasks import enrich_items
+
+    def enqueue() -> None:
+        for channel_id in sorted(channels):
+            enrich_items.enqueue(channel_id)
+
+    transaction.on_commit(enqueue)
+
+
+@dataclass(frozen=True, slots=True)
+class Enriched:
+    """What `do_store_enriched` did."""
+
+    fetched: int
+    unavailable: int
+
+
+def do_store_enriched(channel: Channel, items: list[Incoming], asked: list[str]) -> Enriched:
+    """Apply what the enrich step fetched for the loading items `asked`, in one transaction.
+
+    The fetched items go through the normal upsert (which completes the loading
+    messages); an asked item the platform did not return is marked unavailable,
+    so it stops showing "loading" and is not fetched again.
+    """
+    with transaction.atomic():
+        result = receive_items(channel, [(item, None) for item in items])
+        found = {item.external_id for item in items}
+        missing = [i for i in asked if i not in found]
+        unavailable = Message.objects.filter(
+            channel=channel, external_id__in=missing, enrichment=Enrichment.LOADING
+        ).update(enrichment=Enrichment.UNAVAILABLE)
+    return Enriched(fetched=len(result.filled), unavailable=unavailable)
 
 
 def do_store_polled_page(
@@ -369,6 +476,7 @@ def do_store_polled_page(
             processed_at=timezone.now(),
         )
         result = receive_items(locked, [(item, event.pk) for item in items])
+        _enqueue_enrichment(result)
         locked.cursor = cursor or ""
         locked.last_polled_at = timezone.now()
         locked.save(update_fields=["cursor", "last_polled_at"])
@@ -525,11 +633,14 @@ def do_record_delivery(outbox: Outbox, delivery: Delivery) -> None:
             effects = _MODERATION_EFFECTS.get(outbox.action, {})
             for name, value in effects.items():
                 setattr(message, name, value)
-            if outbox.action == ActionKind.DELETE:
+            deleting = outbox.action == ActionKind.DELETE and message.deleted_at is None
+            if deleting:
                 message.deleted_at = timezone.now()
                 effects = {"deleted_at": message.deleted_at}
             if effects:
                 message.save(update_fields=list(effects))
+            if deleting and message.direction == "inbound":
+                recount_deleted(message.channel, [message])
             verb = Verb.MODERATED
         Activity.objects.create(
             workspace_id=outbox.workspace_id,

@@ -26,6 +26,9 @@ class RawEvent(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    # Status "partial": the items that could not be stored, [{"external_id", "error"}…];
+    # the event's other items were stored.
+    item_errors = models.JSONField(default=list, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     # The platform's id of the delivery (Connector.delivery_id); "" when it has none.
     delivery_id = models.CharField(max_length=200, blank=True, default="")
@@ -44,5 +47,11 @@ class RawEvent(models.Model):
             # The ingest worker drains pending events oldest first: WHERE status='pending' ORDER BY id.
             models.Index(
                 fields=["id"], name="rawevent_pending_idx", condition=models.Q(status="pending")
+            ),
+            # The channel page counts what could not be stored: WHERE channel IN … AND status IN (failed, partial).
+            models.Index(
+                fields=["channel"],
+                name="rawevent_unstored_idx",
+                condition=models.Q(status__in=["failed", "partial"]),
             ),
         ]

@@ -14,6 +14,8 @@ from cercle.connectors.models import Channel
 from cercle.connectors.registry import UnknownPlatform, connector_class, connector_classes
 from cercle.inbox.choices import OutboxState
 from cercle.inbox.models import Outbox
+from cercle.pipeline.choices import RawEventStatus
+from cercle.pipeline.models import RawEvent
 from cercle.workspaces.models import Workspace
 
 
@@ -29,6 +31,8 @@ class Backlog:
     queued: int = 0  # queued, being sent, or awaiting reconciliation
     waiting: int = 0  # waiting for a reconnection
     failed: int = 0  # given up; a person may retry them
+    # Inbound deliveries not (fully) stored: failed, or stored except some items.
+    unstored: int = 0
 
 
 BACKLOG_STATES: dict[str, str] = {
@@ -57,6 +61,19 @@ def backlog_for(channels: list[Channel]) -> dict[int, Backlog]:
         key = BACKLOG_STATES[row["state"]]
         bucket = counts[row["channel_id"]]
         bucket[key] = bucket.get(key, 0) + row["n"]
+    # Served by rawevent_unstored_idx: only failed and partial events are read.
+    unstored = (
+        RawEvent.objects.filter(
+            channel__in=[c.pk for c in channels],
+            status__in=[RawEventStatus.FAILED, RawEventStatus.PARTIAL],
+        )
+        .values("channel_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("channel_id", "n")
+    )
+    for channel_id, n in unstored:
+        counts[channel_id]["unstored"] = n
     return {pk: Backlog(**bucket) for pk, bucket in counts.items()}
 
 

@@ -72,6 +72,19 @@ def enqueue_ingest() -> None:
     enqueue_once(ingest_pending)
 
 
+@task(queue_name="poll")
+def enrich_items(channel_id: int, attempt: int = 1) -> int:
+    """Fetch a channel's items that arrived with ids only; again later on failure (backoff)."""
+    from cercle.pipeline.enrich import enrich_channel
+
+    report = enrich_channel(channel_id, attempt)
+    if report.retry_at is not None:
+        enrich_items.using(run_after=report.retry_at).enqueue(channel_id, attempt + 1)
+    elif report.more:
+        enrich_items.enqueue(channel_id)
+    return report.fetched
+
+
 @task(queue_name="outbox")
 def send_outbox() -> int:
     """Deliver due outbox rows."""

@@ -255,3 +255,20 @@ def test_reply_to_a_mention_reaches_the_wire_and_reconciles(
         "ig-n1",
         action.created_id,
     )
+
+
+def test_an_id_only_mention_is_enriched_from_the_wire(client, channel, wire, routed):
+    from cercle.pipeline.enrich import enrich_channel
+
+    deliver(
+        client,
+        channel,
+        wire,
+        [event("ig-n1", type="mention", author=SAM, text="@lumen look at this")],
+    )
+    enrich_channel(channel.pk)
+    mention = Message.objects.select_related("conversation__contact").get(kind="mention")
+    assert (mention.text, mention.conversation.contact.display_name) == (
+        "@lumen look at this",
+        "sam_lee",
+    )

@@ -10,6 +10,7 @@ is skipped, never an error; a payload of the wrong shape is a BadPayload.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,6 +132,7 @@ def parse_webhook(body: bytes, page_id: str) -> list[Incoming]:
     data = load_delivery(body, WEBHOOK_OBJECT)
     items: list[Incoming] = []
     for entry in entries_of(data, {page_id}):
+        first = len(items)
         for change_value in array(entry.get("changes"), "changes"):
             change = obj(change_value, "a change")
             field = text(change.get("field"), 64)
@@ -143,7 +145,15 @@ def parse_webhook(body: bytes, page_id: str) -> list[Incoming]:
                 items.extend(_rating(value))
         for event_value in array(entry.get("messaging"), "messaging"):
             items.extend(_messaging(page_id, obj(event_value, "a messaging event")))
+        items[first:] = _versioned(items[first:], timestamp(entry.get("time")))
     return items
+
+
+def _versioned(items: list[Incoming], changed_at: datetime | None) -> list[Incoming]:
+    """The items of one entry with the entry's time as their version, where they have none."""
+    if changed_at is None:
+        return items
+    return [i if i.changed_at else replace(i, changed_at=changed_at) for i in items]
 
 
 def _feed(page_id: str, value: dict[str, Any]) -> list[Incoming]:

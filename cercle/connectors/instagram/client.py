@@ -219,6 +219,26 @@ class InstagramClient(meta.GraphClient):
         block = node.get(edge) if isinstance(node, dict) else None
         return _data_list(block) if isinstance(block, dict) else []
 
+    def mentioned(self, ig_user_id: str, media_id: str, comment_id: str) -> dict[str, Any]:
+        """The comment (or caption's media) that @mentioned the account: text, author, time, link.
+
+        `GET /{ig-user-id}?fields=mentioned_comment.comment_id(…){…}` or
+        `mentioned_media.media_id(…){…}` (see USER); {} when Meta returns nothing.
+        """
+        for value in (media_id, comment_id):
+            # These ids are spliced into a field expansion: never let one close it.
+            if value and not SAFE_ID.fullmatch(value):
+                raise Rejected(f"not an Instagram id: {value[:40]!r}")
+        if comment_id:
+            field = "mentioned_comment"
+            fields = f"{field}.comment_id({comment_id}){{id,text,timestamp,username,media{{id,permalink}}}}"
+        else:
+            field = "mentioned_media"
+            fields = f"{field}.media_id({media_id}){{id,caption,timestamp,username,permalink}}"
+        data = self.call("GET", self.url(USER, ig_user_id=ig_user_id), params={"fields": fields})
+        node = data.get(field)
+        return node if isinstance(node, dict) else {}
+
     def get_user(self, ig_user_id: str) -> dict[str, Any]:
         """GET /{ig-user-id}?fields=id,username,name."""
         return self.call(

@@ -184,6 +184,24 @@ class InstagramConnector(Connector):
         next_cursor = json.dumps({"since": int(newest), "counts": counts}, sort_keys=True)
         return Page(items=items, cursor=next_cursor, raw=body, has_more=False)
 
+    def enrich(self, external_ids: list[str]) -> list[Incoming]:
+        """Mentions arrive with ids only: fetch each one's text, author and link (one call each)."""
+        client = self._client()
+        ig_user_id = _need(self.ig_user_id, "account id")
+        items = []
+        for external_id in external_ids:
+            ids = inbound.split_mention_id(external_id)
+            if ids is None:
+                continue
+            try:
+                node = client.mentioned(ig_user_id, *ids)
+            except Rejected:
+                continue  # gone, or comments turned off on that media: left out, not retried
+            item = inbound.mentioned_item(external_id, node)
+            if item is not None:
+                items.append(item)
+        return items
+
     # --- outbound ------------------------------------------------------------------
 
     def _limit(self, bucket: str) -> int:

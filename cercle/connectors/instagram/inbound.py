@@ -190,6 +190,7 @@ def comment_item(
         parent_external_id=parent,
         from_brand=author.external_id in brand,
         is_hidden=bool(hidden),
+        changed_at=sent_at,  # the webhook's entry.time (None when listed by a poll)
     )
 
 
@@ -227,6 +228,34 @@ def mention_item(value: Mapping[str, Any], sent_at: datetime | None) -> Incoming
         external_id=mention_id(media_id, comment_id),
         kind="mention",
         sent_at=sent_at,
+        changed_at=sent_at,
+        needs_enrichment=True,
+    )
+
+
+def mentioned_item(external_id: str, node: Mapping[str, Any]) -> Incoming | None:
+    """The full mention behind an id-only webhook, from `InstagramClient.mentioned`; None if gone."""
+    if not node.get("id"):
+        return None
+    username = _str(node.get("username"), MAX_ID, what="username")
+    media = node.get("media")
+    permalink = node.get("permalink") or (media.get("permalink") if isinstance(media, dict) else "")
+    return Incoming(
+        external_id=external_id,
+        kind="mention",
+        author=Author(
+            external_id=f"username:{username}" if username else f"mention:{external_id}",
+            name=username,
+            handle=username,
+            profile_url=PROFILE_URL.format(username=username)
+            if USERNAME.fullmatch(username)
+            else "",
+        )
+        if username
+        else None,
+        text=_str(node.get("text") or node.get("caption"), what="text"),
+        sent_at=parse_time(node.get("timestamp")),
+        url=_str(permalink, 500, what="permalink"),
     )
 
 
@@ -286,6 +315,7 @@ def messaging_item(event: Mapping[str, Any], brand: set[str]) -> Incoming | None
             thread_ref=recipient if echo else sender,
             is_private=True,
             from_brand=echo,
+            changed_at=sent_at,
         )
     if event.get("message") is None:
         return None
@@ -295,7 +325,12 @@ def messaging_item(event: Mapping[str, Any], brand: set[str]) -> Incoming | None
     thread = recipient if is_echo else sender
     if message.get("is_deleted") is True:
         return Incoming(
-            external_id=mid, kind="message", op=Op.DELETE, thread_ref=thread, is_private=True
+            external_id=mid,
+            kind="message",
+            op=Op.DELETE,
+            thread_ref=thread,
+            is_private=True,
+            changed_at=sent_at,
         )
     text = _str(message.get("text"), what="message.text")
     extra, types = _attachments_text(message)
@@ -318,6 +353,7 @@ def messaging_item(event: Mapping[str, Any], brand: set[str]) -> Incoming | None
         thread_ref=thread,
         is_private=True,
         from_brand=is_echo,
+        changed_at=sent_at,
     )
 
 

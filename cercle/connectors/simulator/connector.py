@@ -161,6 +161,8 @@ class SimulatorConnector(Connector):
             url=_str(event.get("url"), 500),
             from_brand=bool(event.get("from_brand")),
             is_hidden=bool(event.get("hidden")),
+            # The time of this event (its creation, edit or hide): the item's version.
+            changed_at=_time(event.get("changed_at")) or _time(event.get("created_at")),
         )
 
     def _client(self) -> SimulatorClient:

@@ -118,6 +118,7 @@ def comment_item(
         url=comment_url(video, external_id),
         from_brand=bool(brand_channel_id) and author_id == brand_channel_id,
         is_hidden=status in HIDDEN_STATUSES,
+        changed_at=parse_time(snippet.get("updatedAt")) or published,
     )
 
 

@@ -5,130 +5,275 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('thread_key', models.CharField(max_length=400)),
-                ('kind', models.CharField(choices=[('thread', 'Comment thread'), ('private', 'Private thread'), ('review', 'Review'), ('mention', 'Mention')], default='thread', max_length=16)),
-                ('status', models.CharField(choices=[('new', 'New'), ('open', 'Open'), ('pending', 'Pending'), ('snoozed', 'Snoozed'), ('closed', 'Closed')], default='new', max_length=16, verbose_name='status')),
-                ('priority', models.SmallIntegerField(choices=[(0, 'Low'), (1, 'Normal'), (2, 'High'), (3, 'Urgent')], default=1, verbose_name='priority')),
-                ('preview', models.CharField(blank=True, default='', max_length=300)),
-                ('last_kind', models.CharField(choices=[('comment', 'Comment'), ('reply', 'Reply'), ('mention', 'Mention'), ('share', 'Share'), ('message', 'Private message'), ('review', 'Review')], default='comment', max_length=16)),
-                ('language', models.CharField(blank=True, default='', max_length=8)),
-                ('rating', models.SmallIntegerField(blank=True, null=True)),
-                ('message_count', models.PositiveIntegerField(default=0)),
-                ('waiting_since', models.DateTimeField(blank=True, null=True)),
-                ('sla_due_at', models.DateTimeField(blank=True, null=True)),
-                ('first_response_at', models.DateTimeField(blank=True, null=True)),
-                ('last_inbound_at', models.DateTimeField(blank=True, null=True)),
-                ('last_activity_at', models.DateTimeField(blank=True, null=True)),
-                ('snoozed_until', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("thread_key", models.CharField(max_length=400)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("thread", "Comment thread"),
+                            ("private", "Private thread"),
+                            ("review", "Review"),
+                            ("mention", "Mention"),
+                        ],
+                        default="thread",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("open", "Open"),
+                            ("pending", "Pending"),
+                            ("snoozed", "Snoozed"),
+                            ("closed", "Closed"),
+                        ],
+                        default="new",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "priority",
+                    models.SmallIntegerField(
+                        choices=[(0, "Low"), (1, "Normal"), (2, "High"), (3, "Urgent")],
+                        default=1,
+                        verbose_name="priority",
+                    ),
+                ),
+                ("preview", models.CharField(blank=True, default="", max_length=300)),
+                (
+                    "last_kind",
+                    models.CharField(
+                        choices=[
+                            ("comment", "Comment"),
+                            ("reply", "Reply"),
+                            ("mention", "Mention"),
+                            ("share", "Share"),
+                            ("message", "Private message"),
+                            ("review", "Review"),
+                        ],
+                        default="comment",
+                        max_length=16,
+                    ),
+                ),
+                ("language", models.CharField(blank=True, default="", max_length=8)),
+                ("rating", models.SmallIntegerField(blank=True, null=True)),
+                ("message_count", models.PositiveIntegerField(default=0)),
+                ("waiting_since", models.DateTimeField(blank=True, null=True)),
+                ("sla_due_at", models.DateTimeField(blank=True, null=True)),
+                ("first_response_at", models.DateTimeField(blank=True, null=True)),
+                ("last_inbound_at", models.DateTimeField(blank=True, null=True)),
+                ("last_activity_at", models.DateTimeField(blank=True, null=True)),
+                ("snoozed_until", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Identity',
+            name="Identity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=200)),
-                ('handle', models.CharField(blank=True, default='', max_length=200)),
-                ('display_name', models.CharField(blank=True, default='', max_length=200)),
-                ('avatar_url', models.URLField(blank=True, default='', max_length=500)),
-                ('profile_url', models.URLField(blank=True, default='', max_length=500)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=200)),
+                ("handle", models.CharField(blank=True, default="", max_length=200)),
+                ("display_name", models.CharField(blank=True, default="", max_length=200)),
+                ("avatar_url", models.URLField(blank=True, default="", max_length=500)),
+                ("profile_url", models.URLField(blank=True, default="", max_length=500)),
             ],
             options={
-                'verbose_name_plural': 'identities',
+                "verbose_name_plural": "identities",
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(blank=True, max_length=200, null=True)),
-                ('parent_external_id', models.CharField(blank=True, default='', max_length=200)),
-                ('direction', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound'), ('note', 'Note')], max_length=16)),
-                ('kind', models.CharField(choices=[('comment', 'Comment'), ('reply', 'Reply'), ('mention', 'Mention'), ('share', 'Share'), ('message', 'Private message'), ('review', 'Review')], default='comment', max_length=16)),
-                ('is_private', models.BooleanField(default=False)),
-                ('text', models.TextField(blank=True, default='')),
-                ('url', models.URLField(blank=True, default='', max_length=500)),
-                ('rating', models.SmallIntegerField(blank=True, null=True)),
-                ('language', models.CharField(blank=True, default='', max_length=8)),
-                ('sentiment', models.CharField(blank=True, default='', max_length=16)),
-                ('intent', models.CharField(blank=True, default='', max_length=32)),
-                ('toxicity', models.FloatField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('edited_at', models.DateTimeField(blank=True, null=True)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('is_hidden', models.BooleanField(default=False)),
-                ('delivery', models.CharField(blank=True, choices=[('pending', 'Sending…'), ('sent', 'Sent'), ('failed', 'Failed'), ('waiting', 'Waiting for reconnection')], default='', max_length=16)),
-                ('delivery_error', models.TextField(blank=True, default='')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(blank=True, max_length=200, null=True)),
+                ("parent_external_id", models.CharField(blank=True, default="", max_length=200)),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("inbound", "Inbound"),
+                            ("outbound", "Outbound"),
+                            ("note", "Note"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("comment", "Comment"),
+                            ("reply", "Reply"),
+                            ("mention", "Mention"),
+                            ("share", "Share"),
+                            ("message", "Private message"),
+                            ("review", "Review"),
+                        ],
+                        default="comment",
+                        max_length=16,
+                    ),
+                ),
+                ("is_private", models.BooleanField(default=False)),
+                ("text", models.TextField(blank=True, default="")),
+                ("url", models.URLField(blank=True, default="", max_length=500)),
+                ("rating", models.SmallIntegerField(blank=True, null=True)),
+                ("language", models.CharField(blank=True, default="", max_length=8)),
+                ("sentiment", models.CharField(blank=True, default="", max_length=16)),
+                ("intent", models.CharField(blank=True, default="", max_length=32)),
+                ("toxicity", models.FloatField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("edited_at", models.DateTimeField(blank=True, null=True)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("is_hidden", models.BooleanField(default=False)),
+                (
+                    "delivery",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("pending", "Sending…"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("waiting", "Waiting for reconnection"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("delivery_error", models.TextField(blank=True, default="")),
             ],
         ),
         migrations.CreateModel(
-            name='Outbox',
+            name="Outbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=32)),
-                ('payload', models.JSONField(default=dict)),
-                ('idempotency_key', models.CharField(max_length=64, unique=True)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('unknown', 'Result unknown'), ('waiting', 'Waiting for reconnection'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('platform_id', models.CharField(blank=True, default='', max_length=200)),
-                ('platform_url', models.URLField(blank=True, default='', max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=32)),
+                ("payload", models.JSONField(default=dict)),
+                ("idempotency_key", models.CharField(max_length=64, unique=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("unknown", "Result unknown"),
+                            ("waiting", "Waiting for reconnection"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("platform_id", models.CharField(blank=True, default="", max_length=200)),
+                ("platform_url", models.URLField(blank=True, default="", max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Post',
+            name="Post",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=200)),
-                ('text', models.TextField(blank=True, default='')),
-                ('url', models.URLField(blank=True, default='', max_length=500)),
-                ('thumbnail_url', models.URLField(blank=True, default='', max_length=500)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=200)),
+                ("text", models.TextField(blank=True, default="")),
+                ("url", models.URLField(blank=True, default="", max_length=500)),
+                ("thumbnail_url", models.URLField(blank=True, default="", max_length=500)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, verbose_name='name')),
-                ('color', models.CharField(default='grey', max_length=16)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60, verbose_name="name")),
+                ("color", models.CharField(default="grey", max_length=16)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Tombstone',
+            name="Tombstone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=200)),
-                ('deleted_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=200)),
+                ("deleted_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('display_name', models.CharField(max_length=200, verbose_name='name')),
-                ('avatar_url', models.URLField(blank=True, default='', max_length=500)),
-                ('language', models.CharField(blank=True, default='', max_length=8)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('merged_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inbox.contact')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("display_name", models.CharField(max_length=200, verbose_name="name")),
+                ("avatar_url", models.URLField(blank=True, default="", max_length=500)),
+                ("language", models.CharField(blank=True, default="", max_length=8)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "merged_into",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="inbox.contact",
+                    ),
+                ),
             ],
         ),
     ]

@@ -5,198 +5,330 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('connectors', '0002_initial'),
-        ('inbox', '0001_initial'),
-        ('pipeline', '0001_initial'),
-        ('workspaces', '0001_initial'),
+        ("connectors", "0002_initial"),
+        ("inbox", "0001_initial"),
+        ("pipeline", "0001_initial"),
+        ("workspaces", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='workspaces.workspace'),
+            model_name="contact",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="contacts",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='assignee',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_conversations', to='workspaces.member'),
+            model_name="conversation",
+            name="assignee",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="assigned_conversations",
+                to="workspaces.member",
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='channel',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='connectors.channel'),
+            model_name="conversation",
+            name="channel",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="conversations",
+                to="connectors.channel",
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='contact',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='inbox.contact'),
+            model_name="conversation",
+            name="contact",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="conversations",
+                to="inbox.contact",
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='workspaces.workspace'),
+            model_name="conversation",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="conversations",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AddField(
-            model_name='identity',
-            name='channel',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identities', to='connectors.channel'),
+            model_name="identity",
+            name="channel",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="identities",
+                to="connectors.channel",
+            ),
         ),
         migrations.AddField(
-            model_name='identity',
-            name='contact',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identities', to='inbox.contact'),
+            model_name="identity",
+            name="contact",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="identities",
+                to="inbox.contact",
+            ),
         ),
         migrations.AddField(
-            model_name='identity',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace'),
+            model_name="identity",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='author_identity',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inbox.identity'),
+            model_name="message",
+            name="author_identity",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="inbox.identity",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='author_member',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.member'),
+            model_name="message",
+            name="author_member",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="workspaces.member",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='channel',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='connectors.channel'),
+            model_name="message",
+            name="channel",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="messages",
+                to="connectors.channel",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='conversation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='inbox.conversation'),
+            model_name="message",
+            name="conversation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="messages",
+                to="inbox.conversation",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='raw_event',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='pipeline.rawevent'),
+            model_name="message",
+            name="raw_event",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="pipeline.rawevent",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace'),
+            model_name="message",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.CreateModel(
-            name='Note',
-            fields=[
-            ],
+            name="Note",
+            fields=[],
             options={
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('inbox.message',),
+            bases=("inbox.message",),
         ),
         migrations.AddField(
-            model_name='outbox',
-            name='channel',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outbox', to='connectors.channel'),
+            model_name="outbox",
+            name="channel",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="outbox",
+                to="connectors.channel",
+            ),
         ),
         migrations.AddField(
-            model_name='outbox',
-            name='conversation',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.conversation'),
+            model_name="outbox",
+            name="conversation",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="inbox.conversation",
+            ),
         ),
         migrations.AddField(
-            model_name='outbox',
-            name='message',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='outbox', to='inbox.message'),
+            model_name="outbox",
+            name="message",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="outbox",
+                to="inbox.message",
+            ),
         ),
         migrations.AddField(
-            model_name='outbox',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace'),
+            model_name="outbox",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AddField(
-            model_name='post',
-            name='channel',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='posts', to='connectors.channel'),
+            model_name="post",
+            name="channel",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="posts",
+                to="connectors.channel",
+            ),
         ),
         migrations.AddField(
-            model_name='post',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace'),
+            model_name="post",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='post',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='conversations', to='inbox.post'),
+            model_name="conversation",
+            name="post",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="conversations",
+                to="inbox.post",
+            ),
         ),
         migrations.AddField(
-            model_name='tag',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tags', to='workspaces.workspace'),
+            model_name="tag",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="tags",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='tags',
-            field=models.ManyToManyField(blank=True, related_name='conversations', to='inbox.tag'),
+            model_name="conversation",
+            name="tags",
+            field=models.ManyToManyField(blank=True, related_name="conversations", to="inbox.tag"),
         ),
         migrations.AddField(
-            model_name='tombstone',
-            name='channel',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='connectors.channel'),
+            model_name="tombstone",
+            name="channel",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="connectors.channel",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='identity',
-            constraint=models.UniqueConstraint(fields=('channel', 'external_id'), name='identity_channel_ext_uniq'),
+            model_name="identity",
+            constraint=models.UniqueConstraint(
+                fields=("channel", "external_id"), name="identity_channel_ext_uniq"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'id'], name='message_conv_idx'),
+            model_name="message",
+            index=models.Index(fields=["conversation", "id"], name="message_conv_idx"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id__isnull', False)), fields=('channel', 'external_id'), name='message_channel_ext_uniq'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id__isnull", False)),
+                fields=("channel", "external_id"),
+                name="message_channel_ext_uniq",
+            ),
         ),
         migrations.AddIndex(
-            model_name='outbox',
-            index=models.Index(condition=models.Q(('state__in', ['queued', 'unknown'])), fields=['next_attempt_at', 'id'], name='outbox_due_idx'),
+            model_name="outbox",
+            index=models.Index(
+                condition=models.Q(("state__in", ["queued", "unknown"])),
+                fields=["next_attempt_at", "id"],
+                name="outbox_due_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='outbox',
-            index=models.Index(fields=['channel', 'state'], name='outbox_channel_state_idx'),
+            model_name="outbox",
+            index=models.Index(fields=["channel", "state"], name="outbox_channel_state_idx"),
         ),
         migrations.AddConstraint(
-            model_name='post',
-            constraint=models.UniqueConstraint(fields=('channel', 'external_id'), name='post_channel_ext_uniq'),
+            model_name="post",
+            constraint=models.UniqueConstraint(
+                fields=("channel", "external_id"), name="post_channel_ext_uniq"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tag',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='tag_ws_name_uniq'),
+            model_name="tag",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "name"), name="tag_ws_name_uniq"
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['workspace', 'status', 'waiting_since', 'id'], name='conv_ws_status_waiting_idx'),
+            model_name="conversation",
+            index=models.Index(
+                fields=["workspace", "status", "waiting_since", "id"],
+                name="conv_ws_status_waiting_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['workspace', 'status', '-last_activity_at'], name='conv_ws_status_activity_idx'),
+            model_name="conversation",
+            index=models.Index(
+                fields=["workspace", "status", "-last_activity_at"],
+                name="conv_ws_status_activity_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['workspace', 'assignee', 'status'], name='conv_ws_assignee_status_idx'),
+            model_name="conversation",
+            index=models.Index(
+                fields=["workspace", "assignee", "status"], name="conv_ws_assignee_status_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['contact', '-last_activity_at'], name='conv_contact_activity_idx'),
+            model_name="conversation",
+            index=models.Index(
+                fields=["contact", "-last_activity_at"], name="conv_contact_activity_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.UniqueConstraint(fields=('channel', 'thread_key'), name='conversation_channel_thread_uniq'),
+            model_name="conversation",
+            constraint=models.UniqueConstraint(
+                fields=("channel", "thread_key"), name="conversation_channel_thread_uniq"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tombstone',
-            constraint=models.UniqueConstraint(fields=('channel', 'external_id'), name='tombstone_channel_ext_uniq'),
+            model_name="tombstone",
+            constraint=models.UniqueConstraint(
+                fields=("channel", "external_id"), name="tombstone_channel_ext_uniq"
+            ),
         ),
     ]

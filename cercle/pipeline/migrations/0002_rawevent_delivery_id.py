@@ -4,21 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0002_initial'),
-        ('pipeline', '0001_initial'),
-        ('workspaces', '0001_initial'),
+        ("connectors", "0002_initial"),
+        ("pipeline", "0001_initial"),
+        ("workspaces", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='rawevent',
-            name='delivery_id',
-            field=models.CharField(blank=True, default='', max_length=200),
+            model_name="rawevent",
+            name="delivery_id",
+            field=models.CharField(blank=True, default="", max_length=200),
         ),
         migrations.AddConstraint(
-            model_name='rawevent',
-            constraint=models.UniqueConstraint(condition=models.Q(('delivery_id', ''), _negated=True), fields=('channel', 'delivery_id'), name='rawevent_channel_delivery_uniq'),
+            model_name="rawevent",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("delivery_id", ""), _negated=True),
+                fields=("channel", "delivery_id"),
+                name="rawevent_channel_delivery_uniq",
+            ),
         ),
     ]
