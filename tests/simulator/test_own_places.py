@@ -1,0 +1,113 @@
+"""The demo's own places: the blog feed, the sample site with the widget, the mailbox."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest
+
+from cercle.connectors.models import Channel
+from cercle.connectors.registry import connector_for
+from cercle.inbox.models import Message
+from cercle.simulator import mailserver
+from cercle.simulator.community import Community
+from cercle.simulator.driver import backfill
+from cercle.simulator.own_places import (
+    BLOG_KEY,
+    MAIL_KEY,
+    SITE_KEY,
+    OwnPlaces,
+    connect_own_places,
+)
+from cercle.simulator.platform import FakePlatform
+
+NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+CERCLE = "http://127.0.0.1:8123"
+
+
+@pytest.fixture
+def platform() -> Iterator[FakePlatform]:
+    with FakePlatform() as running:
+        yield running
+
+
+@pytest.fixture
+def places(platform: FakePlatform, monkeypatch: pytest.MonkeyPatch) -> Iterator[OwnPlaces]:
+    community = Community(42, authors=30)
+    # A quiet community on the social channels: these tests are about the own places.
+    monkeypatch.setattr(
+        community, "events_between", partial(Community.events_between, community, per_day=4)
+    )
+    own = OwnPlaces(community, cercle_url=CERCLE)
+    platform.pages = own.page
+    yield own
+    own.stop()
+
+
+def test_the_sample_page_embeds_the_website_channels_widget(workspace, platform, places):
+    channels = connect_own_places(workspace, places, platform.base_url)
+    status, body, _headers = platform.dispatch("GET", "/site/en/", {}, b"")
+    page = body.decode()
+    assert status == 200
+    assert f'<script src="{CERCLE}/w/{channels[SITE_KEY].uuid}/widget.js" async></script>' in page
+    assert page.count("<script") == 1  # the widget's tag and no inline script
+    # The page's origin is the channel's site: the widget's CORS lets it call Cercle.
+    assert platform.base_url in connector_for(channels[SITE_KEY]).allowed_origins()  # type: ignore[attr-defined]  # WebsiteConnector
+
+
+def test_the_feed_answers_304_to_its_etag_and_changes_with_a_new_post(workspace, platform, places):
+    connect_own_places(workspace, places, platform.base_url)
+    places.publish(places.blog_history(NOW - timedelta(days=10), NOW))
+    status, body, headers = platform.dispatch("GET", "/blog/feed.xml", {}, b"")
+    assert status == 200 and b"Lumen" in body
+    etag = headers["ETag"]
+    again = platform.dispatch("GET", "/blog/feed.xml", {"if-none-match": etag}, b"")
+    assert again[0] == 304
+    places.publish([places.blog_post(random.Random(1), NOW, "live-1")])
+    changed = platform.dispatch("GET", "/blog/feed.xml", {"if-none-match": etag}, b"")
+    assert changed[0] == 200 and changed[2]["ETag"] != etag
+
+
+def test_connecting_twice_repoints_the_same_channels(workspace, places):
+    with FakePlatform() as first, FakePlatform() as second:
+        connect_own_places(workspace, places, first.base_url)
+        channels = connect_own_places(workspace, places, second.base_url)
+    assert Channel.objects.filter(workspace=workspace).count() == 2 == len(channels)
+    blog = Channel.objects.get(pk=channels[BLOG_KEY].pk)
+    assert blog.config["feed_url"] == f"{second.base_url}/blog/feed.xml"
+
+
+def test_a_backfill_brings_blog_mentions_through_the_rss_connector(
+    settings, workspace, owner, agent, platform, places
+):
+    settings.CERCLE_EGRESS_ALLOW_HOSTS = ["127.0.0.1"]
+    backfill(
+        workspace, days=4, now=NOW, platform=platform, community=places.community, places=places
+    )
+    assert {"rss", "website"} <= set(
+        Channel.objects.filter(workspace=workspace).values_list("platform", flat=True)
+    )
+    mentions = Message.objects.filter(channel=places.channels[BLOG_KEY], kind="mention")
+    assert mentions.exists()
+    assert all("Lumen" in m.text for m in mentions)  # the off-topic posts stayed out
+
+
+def test_a_backfill_brings_mail_in_over_imap_and_answers_it_over_smtp(
+    settings, workspace, owner, agent, platform, places
+):
+    if not mailserver.available():
+        pytest.skip(mailserver.MISSING_MESSAGE)
+    settings.CERCLE_EGRESS_ALLOW_HOSTS = ["127.0.0.1"]
+    assert places.start_mail()
+    backfill(
+        workspace, days=3, now=NOW, platform=platform, community=places.community, places=places
+    )
+    mailbox = places.channels[MAIL_KEY]
+    assert mailbox.platform == "email"
+    assert Message.objects.filter(channel=mailbox, direction="inbound").exists()
+    assert places.mail is not None
+    answered = Message.objects.filter(channel=mailbox, direction="outbound", delivery="sent")
+    assert answered.count() == len(places.mail.received) > 0
