@@ -200,7 +200,7 @@ def _run_demo(
     ensure_egress_allowed(LOOPBACK)
     community = Community(seed=42)
     places = OwnPlaces(community)
-    places.start_mail(_say)
+    places.start_mail(_say, password=password)
     try:
         return _run_with_places(listener, host, port, days, rate, started, workspace, places)
     finally:
@@ -300,7 +300,10 @@ def _run_with_places(
         _say(_("  blog feed: %(url)s/blog/feed.xml") % {"url": platform.base_url})
         if places.mail is not None:
             _say(
-                _("  mailbox %(address)s: IMAP %(host)s:%(imap)d, SMTP %(host)s:%(smtp)d")
+                _(
+                    "  mailbox %(address)s (same password): IMAP %(host)s:%(imap)d, "
+                    "SMTP %(host)s:%(smtp)d, no TLS"
+                )
                 % {
                     "address": MAIL_ADDRESS,
                     "host": places.mail.host,

@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import importlib.util
+import logging
 import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -185,6 +187,12 @@ class LoopbackMail:
             )
             return AuthResult(success=ok, handled=False)
 
+        # Plain AUTH without TLS is what a loopback server wants: aiosmtpd's warnings about
+        # it (one per session) and its deprecation notices would only clutter the demo's output.
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
+        warnings.filterwarnings(
+            "ignore", message="Requiring AUTH while not requiring TLS", category=UserWarning
+        )
         self._smtp = Controller(
             Handler(),
             hostname=self.host,

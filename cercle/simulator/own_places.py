@@ -253,13 +253,19 @@ class OwnPlaces:
 
     # --- lifecycle ------------------------------------------------------------------
 
-    def start_mail(self, say: Progress | None = None) -> bool:
-        """Start the loopback mailbox; False (and a printed line) when pymap/aiosmtpd are missing."""
+    def start_mail(self, say: Progress | None = None, password: str = "") -> bool:
+        """Start the loopback mailbox; False (and a printed line) when pymap/aiosmtpd are missing.
+
+        `password`: the mailbox's (the demo gives its login password, so a mail
+        client can log in too); a random one if blank.
+        """
         if not mailserver.available():
             if say:
                 say(f"  no mailbox: {mailserver.MISSING_MESSAGE}")
             return False
-        mail = mailserver.LoopbackMail(user=MAIL_ADDRESS, password=secrets.token_urlsafe(12))
+        mail = mailserver.LoopbackMail(
+            user=MAIL_ADDRESS, password=password or secrets.token_urlsafe(12)
+        )
         self.mail = mail.start()
         mail.create("Sent")
         mail.file_into = (
