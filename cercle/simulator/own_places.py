@@ -83,40 +83,40 @@ BLOGGERS = {
 BLOG_TEMPLATES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "fr": [
         (
-            "Un mois avec le {product} de Lumen",
+            "Un mois avec Lumen : {product}",
             (
-                "J'ai roulé et éclairé tout le mois avec le {product} de Lumen.",
+                "Tout le mois au quotidien avec un produit Lumen : {product}.",
                 "Le montage prend dix minutes, l'appli Lumen Home est claire. "
                 "Seul bémol : la notice papier est un peu courte.",
             ),
         ),
         (
-            "Éclairage de bureau : Lumen face aux grandes marques",
+            "Lumière et vélo : Lumen face aux grandes marques",
             (
-                "Nous avons comparé cinq lampes de bureau, dont le {product} de Lumen.",
+                "Cinq marques comparées, dont Lumen avec ce modèle : {product}.",
                 "Lumen gagne sur la lumière chaude, perd un point sur le prix.",
             ),
         ),
         (
-            "Atelier : réparer soi-même son {product}",
+            "Atelier : réparer soi-même un produit Lumen",
             (
-                "Lumen publie les pièces détachées de son {product} : nous avons testé.",
+                "Lumen publie ses pièces détachées ({product} compris) : nous avons testé.",
                 "Il faut un tournevis Torx et vingt minutes. Bravo pour la réparabilité.",
             ),
         ),
         (
             "Salon du vélo : ce qu'on retient",
             (
-                "Beaucoup de cargos cette année, et Lumen montrait son {product}.",
+                "Beaucoup de cargos cette année ; sur le stand Lumen : {product}.",
                 "Le stand était bondé ; les prix restent élevés.",
             ),
         ),
     ],
     "en": [
         (
-            "Lumen {product}: a long-term review",
+            "A long-term review: {product}, by Lumen",
             (
-                "Six weeks of daily use with the Lumen {product}.",
+                "Six weeks of daily use: {product}, made by Lumen.",
                 "Setup is painless and the Lumen Home app is tidy; battery life is "
                 "a little below the advertised figure.",
             ),
@@ -124,7 +124,7 @@ BLOG_TEMPLATES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         (
             "Commuter lights compared: Lumen and friends",
             (
-                "We put four commuter setups through a wet November, the Lumen {product} among them.",
+                "We put four commuter setups through a wet November, Lumen's among them ({product}).",
                 "Lumen wins on build quality, loses on price.",
             ),
         ),
@@ -145,9 +145,9 @@ OFF_TOPIC: dict[str, tuple[str, tuple[str, ...]]] = {
 # Mail subjects per category; the body is the community's own text for that category.
 SUBJECTS: dict[str, dict[str, tuple[str, ...]]] = {
     "fr": {
-        "question": ("Question sur {product}", "Renseignement {product}", "Petite question"),
-        "complaint": ("Problème avec {product}", "Réclamation commande", "{product} en panne"),
-        "praise": ("Merci !", "Bravo pour {product}"),
+        "question": ("Question : {product}", "Renseignement : {product}", "Petite question"),
+        "complaint": ("Problème : {product}", "Réclamation commande", "En panne : {product}"),
+        "praise": ("Merci !", "Bravo : {product}"),
     },
     "en": {
         "question": ("Question about the {product}", "Quick question", "{product} enquiry"),
@@ -180,7 +180,7 @@ MAIL_REPLIES = {
             "la marche à suivre est dans notre aide en ligne, rubrique {product}."
         ),
         "complaint": (
-            "Bonjour {first},\n\nNous sommes désolés pour ce souci avec votre {product}. "
+            "Bonjour {first},\n\nNous sommes désolés pour ce souci ({product}). "
             "Nous vous envoyons une étiquette de retour aujourd'hui."
         ),
         "praise": "Bonjour {first},\n\nMerci, votre message a fait le tour de l'équipe !",

@@ -17,10 +17,13 @@ from cercle.simulator.community import Community
 from cercle.simulator.driver import backfill
 from cercle.simulator.own_places import (
     BLOG_KEY,
+    LIVE_BLOG_SECONDS,
     MAIL_KEY,
     SITE_KEY,
+    LiveOwnPlaces,
     OwnPlaces,
     connect_own_places,
+    poll,
 )
 from cercle.simulator.platform import FakePlatform
 
@@ -111,3 +114,23 @@ def test_a_backfill_brings_mail_in_over_imap_and_answers_it_over_smtp(
     assert places.mail is not None
     answered = Message.objects.filter(channel=mailbox, direction="outbound", delivery="sent")
     assert answered.count() == len(places.mail.received) > 0
+
+
+def test_the_live_loop_puts_a_new_post_on_the_blog_now_and_then(workspace, platform, places):
+    connect_own_places(workspace, places, platform.base_url)
+    live = LiveOwnPlaces(places, seed=3)
+    live.step(NOW, 2 * LIVE_BLOG_SECONDS)  # long enough for a post to be certain
+    assert live.published == 1 == len(places.posts)
+
+
+def test_the_live_loop_writes_mail_that_the_connector_picks_up(
+    settings, workspace, owner, agent, platform, places
+):
+    if not mailserver.available():
+        pytest.skip(mailserver.MISSING_MESSAGE)
+    settings.CERCLE_EGRESS_ALLOW_HOSTS = ["127.0.0.1"]
+    assert places.start_mail()
+    mailbox = connect_own_places(workspace, places, platform.base_url)[MAIL_KEY]
+    LiveOwnPlaces(places, seed=3).step(NOW, 1000)  # long enough for a mail to be certain
+    assert poll(mailbox) >= 1
+    assert Message.objects.filter(channel=mailbox, direction="inbound").count() >= 1
