@@ -49,7 +49,7 @@ from . import phrases as P
 from .actions import do_repoint_channel
 from .channels import CHANNELS, ChannelSpec, wire_class
 from .community import LIVE_PER_DAY, PARIS, Community, _poisson, hour_weight
-from .own_places import OwnPlaces, connect_own_places, store_history, work_mailbox
+from .own_places import OwnPlaces, connect_own_places, store_history, work_mailbox, work_site
 from .platform import FakePlatform
 from .wire.base import SimEvent, Wire
 from .wire.simulator import body_for
@@ -401,6 +401,7 @@ def backfill(
         if work:
             if places is not None:
                 report.replied += work_mailbox(workspace, places, now, seed, say)
+                report.replied += work_site(workspace, places, now, seed, say)
             _work(workspace, platform, channels, events, now, report, seed, say)
     finally:
         if own_platform:

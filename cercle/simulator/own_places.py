@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import html
+import json
 import logging
 import random
 import secrets
@@ -37,11 +39,13 @@ from email.utils import getaddresses
 from urllib.parse import urlsplit
 
 from cercle.connectors.models import Channel
+from cercle.connectors.website.connector import WIDGET_SOURCE
+from cercle.connectors.website.inbound import WIDGET_PREFIX
 from cercle.core import clock
 from cercle.inbox.actions import do_change_status, do_reply
 from cercle.inbox.choices import Direction, Status
 from cercle.inbox.models import Conversation, Message
-from cercle.pipeline.actions import do_create_channel
+from cercle.pipeline.actions import do_create_channel, do_store_raw_events
 from cercle.pipeline.poller import poll_channel
 from cercle.pipeline.sender import send_due
 from cercle.workspaces.models import Member, Workspace
@@ -65,9 +69,11 @@ MAIL_NAME = "support@lumen.example"
 # Mail from customers: their own (fictional) providers.
 MAIL_DOMAINS = ("courriel.example", "mail.example", "boite.example", "post.example")
 
-# A blog post about every BLOG_EVERY_HOURS in the history; a mail about every MAIL_EVERY_HOURS.
+# A blog post about every BLOG_EVERY_HOURS in the history; a mail about every MAIL_EVERY_HOURS;
+# a visitor's message in the site's widget about every WIDGET_EVERY_HOURS.
 BLOG_EVERY_HOURS = 40
 MAIL_EVERY_HOURS = 7
+WIDGET_EVERY_HOURS = 10
 # In the live demo (at rate 1): a new mail every few minutes, a blog post now and then.
 LIVE_MAIL_SECONDS = 180
 LIVE_BLOG_SECONDS = 1200
@@ -428,6 +434,37 @@ class OwnPlaces:
                     mails.append(self.follow_up(rng, mail, later, text))
         return mails
 
+    def widget_history(self, start: datetime, end: datetime) -> dict[str, Mail]:
+        """Visitors' comments and contact messages in the site's widget, as the widget view
+        stores them (`{"widget": {…}}` bodies), by their inbox external id."""
+        items: dict[str, Mail] = {}
+        for slot in _slots(start, end, WIDGET_EVERY_HOURS):
+            rng = random.Random(f"{self.seed}:widget:{slot}")
+            when = EPOCH + timedelta(hours=WIDGET_EVERY_HOURS * (slot + rng.random()))
+            if not start <= when <= end or when.astimezone(PARIS).hour < 7:
+                continue
+            item = self.mail_from(rng, when, f"h{slot}")
+            items[f"{WIDGET_PREFIX}h{slot}.{self.seed}"] = item
+        return items
+
+    def widget_body(self, external_id: str, item: Mail) -> bytes:
+        persona_key = f"{self.seed}:{item.sender}".encode()
+        page = "/site/" if item.language == "fr" else "/site/en/"
+        title = SITE_TEXT[item.language]["title"]
+        return json.dumps(
+            {
+                "widget": {
+                    "id": external_id.removeprefix(WIDGET_PREFIX),
+                    "visitor": hashlib.sha256(persona_key).hexdigest()[:32],
+                    "type": "comment" if item.category == "praise" else "contact",
+                    "text": item.body,
+                    "name": item.sender_name.split(" ")[0],
+                    "page": {"url": f"{self.base_url}{page}", "title": title},
+                    "created_at": item.sent_at.isoformat(),
+                }
+            }
+        ).encode()
+
     def deliver(self, mails: list[Mail]) -> None:
         if self.mail is None:
             return
@@ -532,6 +569,11 @@ def store_history(
     places.publish(posts)
     mails = places.mail_history(start, end)
     places.deliver(mails)
+    if SITE_KEY in places.channels:
+        visits = places.widget_history(start, end)
+        bodies = [places.widget_body(key, item) for key, item in visits.items()]
+        do_store_raw_events(places.channels[SITE_KEY], bodies, source=WIDGET_SOURCE)
+        say(f"  {SITE_KEY}: {len(bodies)} widget messages")
     received = 0
     if BLOG_KEY in places.channels:
         received += poll(places.channels[BLOG_KEY])
@@ -639,6 +681,51 @@ def work_mailbox(
     if thanks:
         poll(channel)
     say(f"  {MAIL_KEY}: answered {replied} e-mail threads, {len(thanks)} thanked back")
+    return replied
+
+
+def work_site(
+    workspace: Workspace, places: OwnPlaces, now: datetime, seed: int, say: Progress
+) -> int:
+    """Answer most older widget messages from the inbox (the visitor reads it in the widget)."""
+    channel = places.channels.get(SITE_KEY)
+    if channel is None:
+        return 0
+    agents = [
+        m
+        for m in Member.objects.filter(workspace=workspace).select_related("user").order_by("id")
+        if m.can("reply")
+    ]
+    if not agents:
+        return 0
+    rng = random.Random(seed * 13 + 1)
+    items = places.widget_history(now - timedelta(days=60), now)
+    replied = 0
+    conversations = Conversation.objects.filter(
+        workspace=workspace, channel=channel, status__in=[Status.NEW, Status.OPEN]
+    ).order_by("id")
+    for conversation in conversations:
+        last_in = (
+            Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
+            .order_by("-sent_at", "-id")
+            .first()
+        )
+        item = items.get((last_in.external_id or "") if last_in else "")
+        if item is None:
+            continue
+        when = _reply_time(rng, conversation.last_inbound_at or item.sent_at)
+        if when >= now - timedelta(minutes=10) or rng.random() < 0.2:
+            continue
+        agent = rng.choice(agents)
+        text = mail_reply_text(item, agent).replace("\n\n", " ").replace("\n", " ")
+        with clock.at(when):
+            do_reply(agent, conversation, text)
+            while send_due(limit=20):
+                pass
+            if when < now - timedelta(days=1) and rng.random() < 0.7:
+                do_change_status(agent, conversation, Status.CLOSED)
+        replied += 1
+    say(f"  {SITE_KEY}: answered {replied} widget threads")
     return replied
 
 

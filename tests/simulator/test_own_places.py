@@ -98,6 +98,18 @@ def test_a_backfill_brings_blog_mentions_through_the_rss_connector(
     assert all("Lumen" in m.text for m in mentions)  # the off-topic posts stayed out
 
 
+def test_a_backfill_puts_visitors_messages_in_the_widget_and_answers_some(
+    settings, workspace, owner, agent, platform, places
+):
+    settings.CERCLE_EGRESS_ALLOW_HOSTS = ["127.0.0.1"]
+    backfill(
+        workspace, days=3, now=NOW, platform=platform, community=places.community, places=places
+    )
+    site = places.channels[SITE_KEY]
+    assert Message.objects.filter(channel=site, direction="inbound", is_private=True).exists()
+    assert Message.objects.filter(channel=site, direction="outbound", delivery="sent").exists()
+
+
 def test_a_backfill_brings_mail_in_over_imap_and_answers_it_over_smtp(
     settings, workspace, owner, agent, platform, places
 ):
