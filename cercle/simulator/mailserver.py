@@ -133,10 +133,9 @@ class LoopbackMail:
                 "--no-service",
                 "admin",
                 "dict",
-                "--demo-user",
-                self.user,
-                "--demo-password",
-                self.password,
+                # `--opt=value`: a value starting with "-" is not taken for an option.
+                f"--demo-user={self.user}",
+                f"--demo-password={self.password}",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -272,7 +272,12 @@ class OwnPlaces:
         mail = mailserver.LoopbackMail(
             user=MAIL_ADDRESS, password=password or secrets.token_urlsafe(12)
         )
-        self.mail = mail.start()
+        try:
+            self.mail = mail.start()
+        except (OSError, RuntimeError) as exc:
+            if say:
+                say(f"  no mailbox: the loopback mail servers did not start ({exc})")
+            return False
         mail.create("Sent")
         mail.file_into = (
             "Sent"  # like a host that keeps sent mail (the connector's reconcile reads it)

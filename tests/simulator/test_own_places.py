@@ -146,3 +146,14 @@ def test_the_live_loop_writes_mail_that_the_connector_picks_up(
     LiveOwnPlaces(places, seed=3).step(NOW, 1000)  # long enough for a mail to be certain
     assert poll(mailbox) >= 1
     assert Message.objects.filter(channel=mailbox, direction="inbound").count() >= 1
+
+
+def test_the_mailbox_starts_with_a_password_that_looks_like_an_option(places):
+    # The demo's generated password may start with "-" (token_urlsafe).
+    if not mailserver.available():
+        pytest.skip(mailserver.MISSING_MESSAGE)
+    assert places.start_mail(password="-S9CwdAFkgQT")
+    assert places.mail is not None
+    client = places.mail.imap()
+    assert client.select("INBOX")[0] == "OK"
+    client.logout()
