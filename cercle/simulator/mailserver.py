@@ -228,13 +228,23 @@ class LoopbackMail:
 
     def deliver(self, raw: bytes, mailbox: str = "INBOX") -> None:
         """Put a message into a mailbox (IMAP APPEND), as if it had just arrived."""
+        self.deliver_many([raw], mailbox)
+
+    def deliver_many(self, raws: Sequence[bytes], mailbox: str = "INBOX") -> None:
+        """Put messages into a mailbox, in order, over one IMAP connection."""
+        if not raws:
+            return
         client = self.imap()
         try:
-            typ, data = client.append(
-                f'"{mailbox}"', None, None, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-            )
-            if typ != "OK":
-                raise RuntimeError(f"APPEND failed: {data!r}")
+            for raw in raws:
+                typ, data = client.append(
+                    f'"{mailbox}"',
+                    None,
+                    None,
+                    raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
+                )
+                if typ != "OK":
+                    raise RuntimeError(f"APPEND failed: {data!r}")
         finally:
             client.logout()
 

@@ -302,7 +302,8 @@ class OwnPlaces:
                 return 304, b"", {"ETag": etag}
             return 200, body, {"Content-Type": "application/rss+xml; charset=utf-8", "ETag": etag}
         if path.startswith("/blog/"):
-            post = next((p for p in self.posts.values() if urlsplit(p.link).path == path), None)
+            with self._lock:
+                post = next((p for p in self.posts.values() if urlsplit(p.link).path == path), None)
             if post is None:
                 return 404, b"not found", {"Content-Type": "text/plain"}
             return 200, _post_page(post).encode(), {"Content-Type": "text/html; charset=utf-8"}
@@ -473,8 +474,7 @@ class OwnPlaces:
     def deliver(self, mails: list[Mail]) -> None:
         if self.mail is None:
             return
-        for mail in mails:
-            self.mail.deliver(mail.raw())
+        self.mail.deliver_many([mail.raw() for mail in mails])
 
 
 # --- connecting ------------------------------------------------------------------------------
