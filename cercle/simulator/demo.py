@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -41,6 +42,13 @@ from .driver import (
     connect_channels,
     ensure_egress_allowed,
     prime_wires,
+)
+from .own_places import (
+    MAIL_ADDRESS,
+    LiveOwnPlaces,
+    OwnPlaces,
+    connect_own_places,
+    prime,
 )
 from .platform import FakePlatform
 from .workflow_setup import configure_demo_workflow
@@ -191,11 +199,36 @@ def _run_demo(
 
     ensure_egress_allowed(LOOPBACK)
     community = Community(seed=42)
+    places = OwnPlaces(community)
+    places.start_mail(_say, password=password)
+    try:
+        return _run_with_places(listener, host, port, days, rate, started, workspace, places)
+    finally:
+        places.stop()
+
+
+def _run_with_places(
+    listener: socket.socket,
+    host: str,
+    port: int,
+    days: int,
+    rate: float,
+    started: float,
+    workspace: Workspace,
+    places: OwnPlaces,
+) -> int:
+    password = _password()
+    community = places.community
+    local = LOOPBACK if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+    cercle_url = f"http://{local}:{port}"
     platform = FakePlatform(community).start()
     channels = connect_channels(workspace, platform)
+    platform.pages = places.page
+    places.cercle_url = cercle_url
+    own = connect_own_places(workspace, places, platform.base_url)
     _say(
         _("  fake platform on %(url)s, %(n)d channels")
-        % {"url": platform.base_url, "n": len(channels)}
+        % {"url": platform.base_url, "n": len(channels) + len(own)}
     )
 
     if Conversation.objects.filter(workspace=workspace).exists():
@@ -204,6 +237,8 @@ def _run_demo(
         ]
         span = (timezone.now() - oldest).days + 1 if oldest else max(days, 1)
         primed = prime_wires(platform, community, span)
+        now = timezone.now()
+        prime(places, now - timedelta(days=span), now)
         _say(
             _("  history already there: keeping it (%(n)d items known to the platform)")
             % {"n": primed}
@@ -216,6 +251,7 @@ def _run_demo(
             channels=channels,
             community=community,
             progress=_say,
+            places=places,
         )
         _say(
             _("  backfill: %(c)d conversations from %(e)d items in %(s).1f s")
@@ -242,10 +278,9 @@ def _run_demo(
     ]
     # Only the server holds the socket now: if it dies, nothing answers in its name.
     listener.close()
-    local = LOOPBACK if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
-    cercle_url = f"http://{local}:{port}"
     sender = WebhookSender(cercle_url, platform, channels)
     live = LiveCommunity(community, sender.deliver, rate=rate)
+    live_places = LiveOwnPlaces(places, rate=rate)
     status = 0
     try:
         if not _wait_until_up(cercle_url + "/", children[0]):
@@ -255,11 +290,27 @@ def _run_demo(
             return status
         platform.deliver = sender.deliver
         live.start()
+        live_places.start()
         _say("")
         _say(
             _("Cercle is running: %(url)s  (ready in %(s).0f s)")
             % {"url": cercle_url, "s": time.monotonic() - started}
         )
+        _say(_("  site with the widget: %(url)s/site/") % {"url": platform.base_url})
+        _say(_("  blog feed: %(url)s/blog/feed.xml") % {"url": platform.base_url})
+        if places.mail is not None:
+            _say(
+                _(
+                    "  mailbox %(address)s (same password): IMAP %(host)s:%(imap)d, "
+                    "SMTP %(host)s:%(smtp)d, no TLS"
+                )
+                % {
+                    "address": MAIL_ADDRESS,
+                    "host": places.mail.host,
+                    "imap": places.mail.imap_port,
+                    "smtp": places.mail.smtp_port,
+                }
+            )
         _say(_("  log in as %(user)s / %(password)s") % {"user": OWNER, "password": password})
         _say(
             _("  team (same password): %(names)s")
@@ -276,6 +327,7 @@ def _run_demo(
     finally:
         _say(_("Stopping…"))
         live.stop()
+        live_places.stop()
         platform.deliver = None
         for child in children:
             if child.poll() is None:
@@ -286,7 +338,9 @@ def _run_demo(
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-        live.join(timeout=5)
+        for thread in (live, live_places):
+            if thread.ident is not None:  # started
+                thread.join(timeout=5)
         platform.stop()
         sender.close()
         signal.signal(signal.SIGTERM, previous)

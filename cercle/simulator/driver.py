@@ -49,6 +49,7 @@ from . import phrases as P
 from .actions import do_repoint_channel
 from .channels import CHANNELS, ChannelSpec, wire_class
 from .community import LIVE_PER_DAY, PARIS, Community, _poisson, hour_weight
+from .own_places import OwnPlaces, connect_own_places, store_history, work_mailbox, work_site
 from .platform import FakePlatform
 from .wire.base import SimEvent, Wire
 from .wire.simulator import body_for
@@ -363,11 +364,15 @@ def backfill(
     seed: int = 42,
     work: bool = True,
     progress: Progress | None = None,
+    places: OwnPlaces | None = None,
 ) -> BackfillReport:
     """Write `days` of community history into `workspace` through the real pipeline, then work it.
 
     Without a `platform`, a fake platform is started for the duration (the
-    team's replies are delivered to it by the real sender).
+    team's replies are delivered to it by the real sender). With `places`, the
+    brand's own places get their history too: blog posts in the feed and
+    customers' mails in the mailbox, brought in by polling the real RSS and
+    e-mail connectors; the team answers older mails over SMTP.
     """
     started = time.monotonic()
     say: Progress = progress or (lambda _line: None)
@@ -378,15 +383,25 @@ def backfill(
     ensure_egress_allowed(platform.host)
     try:
         channels = channels or connect_channels(workspace, platform)
+        if places is not None:
+            platform.pages = places.page
+            if not places.channels:
+                connect_own_places(workspace, places, platform.base_url)
         report = BackfillReport()
         events = community.events_between(now - timedelta(days=days), now)
         report.events = len(events)
         say(f"Backfill: {len(events)} community items over {days} days")
         _store(platform, channels, events, say)
+        if places is not None:
+            posts, mails = store_history(places, now - timedelta(days=days), now, say)
+            report.events += posts + mails
         report.raw_events = _drain(say)
         report.conversations = Conversation.objects.filter(workspace=workspace).count()
         say(f"  {report.conversations} conversations")
         if work:
+            if places is not None:
+                report.replied += work_mailbox(workspace, places, now, seed, say)
+                report.replied += work_site(workspace, places, now, seed, say)
             _work(workspace, platform, channels, events, now, report, seed, say)
     finally:
         if own_platform:

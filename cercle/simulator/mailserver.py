@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import importlib.util
+import logging
 import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -131,10 +133,9 @@ class LoopbackMail:
                 "--no-service",
                 "admin",
                 "dict",
-                "--demo-user",
-                self.user,
-                "--demo-password",
-                self.password,
+                # `--opt=value`: a value starting with "-" is not taken for an option.
+                f"--demo-user={self.user}",
+                f"--demo-password={self.password}",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -185,6 +186,12 @@ class LoopbackMail:
             )
             return AuthResult(success=ok, handled=False)
 
+        # Plain AUTH without TLS is what a loopback server wants: aiosmtpd's warnings about
+        # it (one per session) and its deprecation notices would only clutter the demo's output.
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
+        warnings.filterwarnings(
+            "ignore", message="Requiring AUTH while not requiring TLS", category=UserWarning
+        )
         self._smtp = Controller(
             Handler(),
             hostname=self.host,
@@ -221,13 +228,23 @@ class LoopbackMail:
 
     def deliver(self, raw: bytes, mailbox: str = "INBOX") -> None:
         """Put a message into a mailbox (IMAP APPEND), as if it had just arrived."""
+        self.deliver_many([raw], mailbox)
+
+    def deliver_many(self, raws: Sequence[bytes], mailbox: str = "INBOX") -> None:
+        """Put messages into a mailbox, in order, over one IMAP connection."""
+        if not raws:
+            return
         client = self.imap()
         try:
-            typ, data = client.append(
-                f'"{mailbox}"', None, None, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-            )
-            if typ != "OK":
-                raise RuntimeError(f"APPEND failed: {data!r}")
+            for raw in raws:
+                typ, data = client.append(
+                    f'"{mailbox}"',
+                    None,
+                    None,
+                    raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
+                )
+                if typ != "OK":
+                    raise RuntimeError(f"APPEND failed: {data!r}")
         finally:
             client.logout()
 

@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 ANSWERS = {"reply", "private_reply", "send_private"}
 # What `deliver` receives: the channel key and the events to push through its wire.
 Deliver = Callable[[str, list[SimEvent]], None]
+# Plain pages served beside the wires (the demo's blog feed and sample site):
+# (method, path with query, lower-case headers) → (status, body, headers), or None if not theirs.
+Pages = Callable[[str, str, dict[str, str]], tuple[int, bytes, dict[str, str]] | None]
 
 
 class FakePlatform:
@@ -48,6 +51,7 @@ class FakePlatform:
         self.react_probability = react_probability
         self.react_delay = react_delay
         self.deliver: Deliver | None = None
+        self.pages: Pages | None = None
         self.wires: dict[str, Wire] = {}  # channel key → wire
         self.actions: list[SimAction] = []
         self.action_channels: list[str] = []  # channel key of each entry of `actions`
@@ -195,8 +199,12 @@ class FakePlatform:
     def dispatch(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, bytes, dict[str, str]]:
-        """Route one request: `/_sim/actions`, or `/<platform>/<channel_key>/<rest>` to a wire."""
+        """Route one request: a plain page, `/_sim/actions`, or `/<platform>/<channel_key>/<rest>` to a wire."""
         parts = urlsplit(raw_path)
+        if self.pages is not None and method in {"GET", "HEAD"}:
+            page = self.pages(method, raw_path, headers)
+            if page is not None:
+                return page
         if parts.path == "/_sim/actions" and method == "GET":
             return (
                 200,
