@@ -281,6 +281,74 @@ def _lock_channel(channel: Channel) -> None:
             )
 
 
+def _known(channel: Channel, ids: Sequence[str]) -> tuple[dict[str, Message], set[str]]:
+    """The messages and tombstones the channel already has for these external ids."""
+    existing: dict[str, Message] = {}
+    tombstoned: set[str] = set()
+    for chunk in _chunks(ids):
+        known = Message.objects.filter(channel=channel, external_id__in=chunk).only(*MESSAGE_FIELDS)
+        existing.update((m.external_id or "", m) for m in known)
+        tombstoned.update(
+            Tombstone.objects.filter(channel=channel, external_id__in=chunk).values_list(
+                "external_id", flat=True
+            )
+        )
+    return existing, tombstoned
+
+
+@dataclass
+class _Sorted:
+    """One batch's entries sorted into what to write, before anything is written."""
+
+    channel: Channel
+    now: datetime
+    result: ReceiveResult
+    existing: dict[str, Message]
+    tombstoned: set[str]
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    new_entries: list[tuple[Incoming, int | None]] = field(default_factory=list)
+    changed: list[Message] = field(default_factory=list)
+    fills: list[tuple[Incoming, int | None, Message]] = field(default_factory=list)
+    new_tombstones: list[Tombstone] = field(default_factory=list)
+
+    def add(self, item: Incoming, raw_id: int | None) -> None:
+        message = self.existing.get(item.external_id)
+        if item.op == Op.DELETE:
+            self._delete(item, raw_id, message)
+        elif item.external_id in self.tombstoned or (
+            message is not None and message.deleted_at is not None
+        ):
+            self.result.skipped += 1  # a late add or edit of a deleted item
+        elif message is None:
+            self.new_entries.append((item, raw_id))
+        elif message.enrichment == Enrichment.LOADING and not item.needs_enrichment:
+            self.fills.append((item, raw_id, message))
+        else:
+            self._change(item, raw_id, message)
+
+    def _delete(self, item: Incoming, raw_id: int | None, message: Message | None) -> None:
+        if item.external_id not in self.tombstoned:
+            self.new_tombstones.append(
+                Tombstone(channel=self.channel, external_id=item.external_id, deleted_at=self.now)
+            )
+        if message is not None and message.deleted_at is None:
+            message.deleted_at = self.now
+            _stamp(message, item, raw_id)
+            self.changed.append(message)
+            self.result.deleted.append(message)
+            self.activities.append(_activity(message, Verb.DELETED, self.now))
+
+    def _change(self, item: Incoming, raw_id: int | None, message: Message) -> None:
+        change = _apply_change(message, item, raw_id, self.now)
+        if not change:
+            self.result.skipped += 1
+            return
+        self.changed.append(message)
+        if change == _EDITED:
+            self.result.edited.append(message)
+            self.activities.append(_activity(message, Verb.EDITED, self.now))
+
+
 def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]) -> ReceiveResult:
     """Upsert `items` (each with the id of the RawEvent it came from) for one channel.
 
@@ -294,68 +362,21 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
     now = timezone.now()
     entries = _collapse(items)
     result.skipped = len(items) - len(entries)
-    ids = [item.external_id for item, _ in entries]
-
-    existing: dict[str, Message] = {}
-    tombstoned: set[str] = set()
-    for chunk in _chunks(ids):
-        known = Message.objects.filter(channel=channel, external_id__in=chunk).only(*MESSAGE_FIELDS)
-        existing.update((m.external_id or "", m) for m in known)
-        tombstoned.update(
-            Tombstone.objects.filter(channel=channel, external_id__in=chunk).values_list(
-                "external_id", flat=True
-            )
-        )
-
-    activities: list[dict[str, Any]] = []
-    new_entries: list[tuple[Incoming, int | None]] = []
-    changed: list[Message] = []
-    fills: list[tuple[Incoming, int | None, Message]] = []
-    new_tombstones: list[Tombstone] = []
+    existing, tombstoned = _known(channel, [item.external_id for item, _ in entries])
+    batch = _Sorted(channel, now, result, existing, tombstoned)
     for item, raw_id in entries:
-        message = existing.get(item.external_id)
-        if item.op == Op.DELETE:
-            if item.external_id not in tombstoned:
-                new_tombstones.append(
-                    Tombstone(channel=channel, external_id=item.external_id, deleted_at=now)
-                )
-            if message is not None and message.deleted_at is None:
-                message.deleted_at = now
-                _stamp(message, item, raw_id)
-                changed.append(message)
-                result.deleted.append(message)
-                activities.append(_activity(message, Verb.DELETED, now))
-            continue
-        if item.external_id in tombstoned or (
-            message is not None and message.deleted_at is not None
-        ):
-            result.skipped += 1  # a late add or edit of a deleted item
-            continue
-        if message is None:
-            new_entries.append((item, raw_id))
-        elif message.enrichment == Enrichment.LOADING and not item.needs_enrichment:
-            fills.append((item, raw_id, message))
-        else:
-            change = _apply_change(message, item, raw_id, now)
-            if not change:
-                result.skipped += 1
-                continue
-            changed.append(message)
-            if change == _EDITED:
-                result.edited.append(message)
-                activities.append(_activity(message, Verb.EDITED, now))
+        batch.add(item, raw_id)
     if result.edited:
         stages.classify(result.edited)
-    update_rows(Message, changed, MESSAGE_CHANGE_FIELDS)
-    if new_tombstones:
-        Tombstone.objects.bulk_create(new_tombstones, ignore_conflicts=True)
-    if fills:
-        _fill(channel, fills, now, result)
-
-    if new_entries:
-        _create_new(channel, new_entries, now, result, activities)
+    update_rows(Message, batch.changed, MESSAGE_CHANGE_FIELDS)
+    if batch.new_tombstones:
+        Tombstone.objects.bulk_create(batch.new_tombstones, ignore_conflicts=True)
+    if batch.fills:
+        _fill(channel, batch.fills, now, result)
+    if batch.new_entries:
+        _create_new(channel, batch.new_entries, now, result, batch.activities)
     _recount(channel, result)
-    insert_values(Activity, activities)
+    insert_values(Activity, batch.activities)
     # Rules act through the inbox's actions on the rows just written, so they run last:
     # nothing of this batch writes after them (an earlier run would be overwritten).
     stages.apply_rules([m for m in result.created if m.direction == Direction.INBOUND])

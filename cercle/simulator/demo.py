@@ -29,6 +29,7 @@ from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cercle.connectors.models import Channel
 from cercle.inbox.models import Conversation, Message
 from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
 from cercle.workspaces.choices import Role
@@ -207,30 +208,31 @@ def _run_demo(
         places.stop()
 
 
-def _run_with_places(
-    listener: socket.socket,
-    host: str,
-    port: int,
-    days: int,
-    rate: float,
-    started: float,
-    workspace: Workspace,
-    places: OwnPlaces,
-) -> int:
-    password = _password()
-    community = places.community
-    local = LOOPBACK if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
-    cercle_url = f"http://{local}:{port}"
-    platform = FakePlatform(community).start()
-    channels = connect_channels(workspace, platform)
-    platform.pages = places.page
-    places.cercle_url = cercle_url
-    own = connect_own_places(workspace, places, platform.base_url)
-    _say(
-        _("  fake platform on %(url)s, %(n)d channels")
-        % {"url": platform.base_url, "n": len(channels) + len(own)}
-    )
+def _start_children(listener: socket.socket) -> list[subprocess.Popen[bytes]]:
+    """The web server (on the socket bound by the demo, inherited) and the worker."""
+    env = _child_env()
+    # Our own interpreter and our own arguments: nothing here comes from outside.
+    fd = listener.fileno()
+    children = [
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "cercle", "serve", "--fd", str(fd)], env=env, pass_fds=(fd,)
+        ),
+        subprocess.Popen([sys.executable, "-m", "cercle", "worker"], env=env),
+    ]
+    # Only the server holds the socket now: if it dies, nothing answers in its name.
+    listener.close()
+    return children
 
+
+def _write_history(
+    workspace: Workspace,
+    days: int,
+    platform: FakePlatform,
+    channels: dict[str, Channel],
+    places: OwnPlaces,
+) -> None:
+    """Backfill `days` of history on a first run; on a re-run, tell the platform what it holds."""
+    community = places.community
     if Conversation.objects.filter(workspace=workspace).exists():
         oldest = Message.objects.filter(workspace=workspace).aggregate(first=Min("sent_at"))[
             "first"
@@ -258,6 +260,94 @@ def _run_with_places(
             % {"c": report.conversations, "e": report.events, "s": report.seconds}
         )
 
+
+def _print_welcome(
+    cercle_url: str,
+    platform: FakePlatform,
+    places: OwnPlaces,
+    password: str,
+    started: float,
+    rate: float,
+) -> None:
+    """Where Cercle and the demo's own places answer, and how to log in."""
+    _say("")
+    _say(
+        _("Cercle is running: %(url)s  (ready in %(s).0f s)")
+        % {"url": cercle_url, "s": time.monotonic() - started}
+    )
+    _say(_("  site with the widget: %(url)s/site/") % {"url": platform.base_url})
+    _say(_("  blog feed: %(url)s/blog/feed.xml") % {"url": platform.base_url})
+    if places.mail is not None:
+        _say(
+            _(
+                "  mailbox %(address)s (same password): IMAP %(host)s:%(imap)d, "
+                "SMTP %(host)s:%(smtp)d, no TLS"
+            )
+            % {
+                "address": MAIL_ADDRESS,
+                "host": places.mail.host,
+                "imap": places.mail.imap_port,
+                "smtp": places.mail.smtp_port,
+            }
+        )
+    _say(_("  log in as %(user)s / %(password)s") % {"user": OWNER, "password": password})
+    _say(
+        _("  team (same password): %(names)s")
+        % {"names": ", ".join(f"{u} ({r.label})" for u, _name, r in TEAM)}
+    )
+    _say(_("  the community writes live (rate %(rate)s). Ctrl-C to stop.") % {"rate": rate})
+
+
+def _stop_all(
+    children: list[subprocess.Popen[bytes]],
+    threads: list[LiveCommunity | LiveOwnPlaces],
+    platform: FakePlatform,
+) -> None:
+    """Stop the live threads, then the server and the worker (SIGTERM, then kill), then the platform."""
+    for thread in threads:
+        thread.stop()
+    platform.deliver = None
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    for thread in threads:
+        if thread.ident is not None:  # started
+            thread.join(timeout=5)
+    platform.stop()
+
+
+def _run_with_places(
+    listener: socket.socket,
+    host: str,
+    port: int,
+    days: int,
+    rate: float,
+    started: float,
+    workspace: Workspace,
+    places: OwnPlaces,
+) -> int:
+    password = _password()
+    community = places.community
+    local = LOOPBACK if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+    cercle_url = f"http://{local}:{port}"
+    platform = FakePlatform(community).start()
+    channels = connect_channels(workspace, platform)
+    platform.pages = places.page
+    places.cercle_url = cercle_url
+    own = connect_own_places(workspace, places, platform.base_url)
+    _say(
+        _("  fake platform on %(url)s, %(n)d channels")
+        % {"url": platform.base_url, "n": len(channels) + len(own)}
+    )
+
+    _write_history(workspace, days, platform, channels, places)
+
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -266,18 +356,7 @@ def _run_with_places(
     previous = signal.signal(signal.SIGTERM, _on_signal)
     # Ctrl-C reaches the children too: stop quietly rather than report that one "exited".
     previous_int = signal.signal(signal.SIGINT, _on_signal)
-    env = _child_env()
-    # Our own interpreter and our own arguments: nothing here comes from outside.
-    fd = listener.fileno()
-    children = [
-        # The web server serves on the socket bound above (inherited), not on a port of its own.
-        subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "cercle", "serve", "--fd", str(fd)], env=env, pass_fds=(fd,)
-        ),
-        subprocess.Popen([sys.executable, "-m", "cercle", "worker"], env=env),
-    ]
-    # Only the server holds the socket now: if it dies, nothing answers in its name.
-    listener.close()
+    children = _start_children(listener)
     sender = WebhookSender(cercle_url, platform, channels)
     live = LiveCommunity(community, sender.deliver, rate=rate)
     live_places = LiveOwnPlaces(places, rate=rate)
@@ -291,32 +370,7 @@ def _run_with_places(
         platform.deliver = sender.deliver
         live.start()
         live_places.start()
-        _say("")
-        _say(
-            _("Cercle is running: %(url)s  (ready in %(s).0f s)")
-            % {"url": cercle_url, "s": time.monotonic() - started}
-        )
-        _say(_("  site with the widget: %(url)s/site/") % {"url": platform.base_url})
-        _say(_("  blog feed: %(url)s/blog/feed.xml") % {"url": platform.base_url})
-        if places.mail is not None:
-            _say(
-                _(
-                    "  mailbox %(address)s (same password): IMAP %(host)s:%(imap)d, "
-                    "SMTP %(host)s:%(smtp)d, no TLS"
-                )
-                % {
-                    "address": MAIL_ADDRESS,
-                    "host": places.mail.host,
-                    "imap": places.mail.imap_port,
-                    "smtp": places.mail.smtp_port,
-                }
-            )
-        _say(_("  log in as %(user)s / %(password)s") % {"user": OWNER, "password": password})
-        _say(
-            _("  team (same password): %(names)s")
-            % {"names": ", ".join(f"{u} ({r.label})" for u, _name, r in TEAM)}
-        )
-        _say(_("  the community writes live (rate %(rate)s). Ctrl-C to stop.") % {"rate": rate})
+        _print_welcome(cercle_url, platform, places, password, started, rate)
         while not stop.wait(1.0):
             if any(child.poll() is not None for child in children):
                 _say(_("A Cercle process exited; stopping."))
@@ -326,22 +380,7 @@ def _run_with_places(
         pass
     finally:
         _say(_("Stopping…"))
-        live.stop()
-        live_places.stop()
-        platform.deliver = None
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        for thread in (live, live_places):
-            if thread.ident is not None:  # started
-                thread.join(timeout=5)
-        platform.stop()
+        _stop_all(children, [live, live_places], platform)
         sender.close()
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)

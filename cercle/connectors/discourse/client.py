@@ -18,17 +18,16 @@ from typing import Any
 import httpx
 from django.utils import timezone
 
-from cercle.core.egress import EgressRefused
-
-from ..base import (
+from cercle.connectors.base import (
     PermissionDenied,
     RateLimited,
     Rejected,
     TokenRevoked,
     TransientError,
 )
-from ..http import PlatformHttp
-from ..ratelimit import retry_at_from_headers
+from cercle.connectors.http import PlatformHttp
+from cercle.connectors.ratelimit import retry_at_from_headers
+from cercle.core.egress import EgressRefused
 
 # https://docs.discourse.org/#tag/Posts/operation/createTopicPostPM (POST: a reply or a PM answer)
 # and https://docs.discourse.org/#tag/Posts/operation/listPosts (GET: latest posts)

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..base import (
+from cercle.connectors.base import (
     BadSignature,
     Capability,
     Connector,
@@ -27,6 +27,7 @@ from ..base import (
     RawEventData,
     SetupField,
 )
+
 from .client import DiscourseClient
 from .inbound import is_ping, parse_latest, parse_webhook, post_ids
 from .outbound import DiscourseOutbound

@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..base import Author, BadPayload, Incoming, Op, PostRef
-from ..text import clean, html_to_text
+from cercle.connectors.base import Author, BadPayload, Incoming, Op, PostRef
+from cercle.connectors.text import clean, html_to_text
 
 MAX_TEXT = 65_000  # Discourse's own max_post_length is 32 000 by default
 REGULAR = 1  # Post.types[:regular]; 2 moderator_action, 3 small_action, 4 whisper

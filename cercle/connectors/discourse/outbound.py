@@ -22,7 +22,8 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
-from ..base import ActionKind, Delivery, OutboundAction, Rejected
+from cercle.connectors.base import ActionKind, Delivery, OutboundAction, Rejected
+
 from . import client as api
 from .client import DiscourseClient, Duplicate
 

@@ -32,9 +32,14 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
+from cercle.connectors.base import (
+    PermissionDenied,
+    Rejected,
+    TokenRevoked,
+    TransientError,
+    UnknownResult,
+)
 from cercle.core.egress import EgressRefused, EgressUnresolvable, check_egress
-
-from ..base import PermissionDenied, Rejected, TokenRevoked, TransientError, UnknownResult
 
 TLS_MODES = ("ssl", "starttls", "none")
 DEFAULT_TIMEOUT = 20.0

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..base import (
+from cercle.connectors.base import (
     Capability,
     Connector,
     Delivery,
@@ -29,6 +29,7 @@ from ..base import (
     Rejected,
     SetupField,
 )
+
 from . import outbound
 from .client import DEFAULT_TIMEOUT, TLS_MODES, Endpoint, MailSettings, MailTransport
 from .inbound import envelope, parse_envelope, parse_message, reply_to_address

@@ -24,8 +24,8 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
-from ..base import Author, BadPayload, Incoming
-from ..text import clean, html_to_text, tidy
+from cercle.connectors.base import Author, BadPayload, Incoming
+from cercle.connectors.text import clean, html_to_text, tidy
 
 ENVELOPE_KIND = "cercle#imapPage"
 KIND = "message"

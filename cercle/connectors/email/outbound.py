@@ -20,7 +20,8 @@ from email.utils import format_datetime, parseaddr
 
 from django.utils import timezone
 
-from ..base import ActionKind, Delivery, OutboundAction, Rejected
+from cercle.connectors.base import ActionKind, Delivery, OutboundAction, Rejected
+
 from .inbound import format_address
 
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}$")

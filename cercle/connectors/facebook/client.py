@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..base import Rejected
-from ..meta import graph as meta
-from ..meta.graph import (
+from cercle.connectors.base import Rejected
+from cercle.connectors.meta import graph as meta
+from cercle.connectors.meta.graph import (
     DIALOG_BASE,
     GRAPH_BASE,
     GRAPH_VERSION,

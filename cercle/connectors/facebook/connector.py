@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..base import (
+from cercle.connectors.base import (
     Capability,
     Connector,
     Delivery,
@@ -28,9 +28,10 @@ from ..base import (
     RawEventData,
     Rejected,
 )
-from ..meta import webhooks
-from ..meta.graph import usage_recorder
-from ..meta.webhooks import SIGNATURE_HEADER, sign
+from cercle.connectors.meta import webhooks
+from cercle.connectors.meta.graph import usage_recorder
+from cercle.connectors.meta.webhooks import SIGNATURE_HEADER, sign
+
 from . import client as graph
 from .client import GraphClient
 from .inbound import WEBHOOK_OBJECT, parse_feed_page, parse_webhook, text, timestamp

@@ -14,8 +14,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ..base import Author, BadPayload, Incoming, Op, PostRef
-from ..meta.webhooks import entries_of, load_delivery
+from cercle.connectors.base import Author, BadPayload, Incoming, Op, PostRef
+from cercle.connectors.meta.webhooks import entries_of, load_delivery
 
 WEB_BASE = "https://www.facebook.com"
 # The `object` of Page webhook deliveries.

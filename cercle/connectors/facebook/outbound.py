@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import ActionKind, Delivery, OutboundAction, Rejected
+from cercle.connectors.base import ActionKind, Delivery, OutboundAction, Rejected
+
 from . import client as graph
 from .client import GraphClient
 from .inbound import WEB_BASE, comment_url, text

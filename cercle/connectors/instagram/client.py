@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ..base import Rejected, TransientError
-from ..meta import graph as meta
-from ..meta.graph import DIALOG_BASE as DEFAULT_DIALOG_BASE
-from ..meta.graph import GRAPH_BASE as DEFAULT_API_BASE
-from ..meta.graph import (
+from cercle.connectors.base import Rejected, TransientError
+from cercle.connectors.meta import graph as meta
+from cercle.connectors.meta.graph import DIALOG_BASE as DEFAULT_DIALOG_BASE
+from cercle.connectors.meta.graph import GRAPH_BASE as DEFAULT_API_BASE
+from cercle.connectors.meta.graph import (
     GRAPH_VERSION,
     ME_ACCOUNTS,
     OAUTH_ACCESS_TOKEN,

@@ -22,8 +22,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import quota
-from ..base import (
+from cercle.connectors import quota
+from cercle.connectors.base import (
     Capability,
     Connector,
     ConnectorError,
@@ -37,10 +37,11 @@ from ..base import (
     TokenRevoked,
     UnknownResult,
 )
-from ..meta import webhooks
-from ..meta.graph import usage_recorder
-from ..meta.webhooks import SIGNATURE_HEADER, sign, signature_ok
-from ..quota import Window
+from cercle.connectors.meta import webhooks
+from cercle.connectors.meta.graph import usage_recorder
+from cercle.connectors.meta.webhooks import SIGNATURE_HEADER, sign, signature_ok
+from cercle.connectors.quota import Window
+
 from . import inbound, outbound
 from .client import DEFAULT_DIALOG_BASE, InstagramClient, dialog_url
 

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..base import Author, BadPayload, Incoming, Op, PostRef
-from ..meta.webhooks import entries_of, load_delivery
+from cercle.connectors.base import Author, BadPayload, Incoming, Op, PostRef
+from cercle.connectors.meta.webhooks import entries_of, load_delivery
 
 # The `object` of Instagram webhook deliveries.
 WEBHOOK_OBJECT = "instagram"

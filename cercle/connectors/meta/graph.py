@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from django.utils import timezone
 
-from .. import quota
-from ..base import (
+from cercle.connectors import quota
+from cercle.connectors.base import (
     ConnectorError,
     PermissionDenied,
     RateLimited,
@@ -31,11 +31,11 @@ from ..base import (
     TokenRevoked,
     TransientError,
 )
-from ..http import PlatformHttp
-from ..ratelimit import retry_at_from_headers
+from cercle.connectors.http import PlatformHttp
+from cercle.connectors.ratelimit import retry_at_from_headers
 
 if TYPE_CHECKING:
-    from ..models import Channel
+    from cercle.connectors.models import Channel
 
 # The one pinned Graph API version (https://developers.facebook.com/docs/graph-api/changelog).
 GRAPH_VERSION = "v21.0"

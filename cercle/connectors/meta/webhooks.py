@@ -18,7 +18,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from ..base import BadPayload, BadSignature
+from cercle.connectors.base import BadPayload, BadSignature
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 # Meta's hub.challenge is a number; anything else is never echoed back (no markup reflected).

@@ -15,9 +15,15 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ..base import PermissionDenied, RateLimited, Rejected, TokenRevoked, TransientError
-from ..http import EgressRefused, PlatformHttp
-from ..ratelimit import retry_at_from_headers
+from cercle.connectors.base import (
+    PermissionDenied,
+    RateLimited,
+    Rejected,
+    TokenRevoked,
+    TransientError,
+)
+from cercle.connectors.http import EgressRefused, PlatformHttp
+from cercle.connectors.ratelimit import retry_at_from_headers
 
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..base import (
+from cercle.connectors.base import (
     Capability,
     Connector,
     Delivery,
@@ -26,6 +26,7 @@ from ..base import (
     Rejected,
     SetupField,
 )
+
 from . import outbound
 from .client import FeedClient
 from .inbound import Entry, parse_feed, parse_keywords, read_entries, select, to_incoming

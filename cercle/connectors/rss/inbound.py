@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import feedparser
 
-from ..base import Author, BadPayload, Incoming
-from ..text import clean, html_to_text, tidy
+from cercle.connectors.base import Author, BadPayload, Incoming
+from cercle.connectors.text import clean, html_to_text, tidy
 
 MAX_ID = 200  # Message.external_id
 MAX_URL = 500  # Message.url

@@ -6,7 +6,7 @@ box and the sender never reaches this; an action that does is refused for good.
 
 from __future__ import annotations
 
-from ..base import Delivery, OutboundAction, Rejected
+from cercle.connectors.base import Delivery, OutboundAction, Rejected
 
 
 def perform(action: OutboundAction) -> Delivery:

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from ..base import (
+from cercle.connectors.base import (
     Delivery,
     OutboundAction,
     PermissionDenied,
@@ -15,8 +15,8 @@ from ..base import (
     TokenRevoked,
     TransientError,
 )
-from ..http import PlatformHttp
-from ..ratelimit import retry_at_from_headers
+from cercle.connectors.http import PlatformHttp
+from cercle.connectors.ratelimit import retry_at_from_headers
 
 ACTIONS = "/actions"  # POST: perform; GET ?idempotency_key=: find an earlier result
 ME = "/me"  # GET: the account the token belongs to

@@ -20,7 +20,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from ..base import (
+from cercle.connectors.base import (
     Author,
     BadPayload,
     BadSignature,
@@ -34,6 +34,7 @@ from ..base import (
     RawEventData,
     SetupField,
 )
+
 from .client import SimulatorClient
 
 KINDS = {"comment", "reply", "mention", "share", "message", "review"}

@@ -17,9 +17,7 @@ from typing import Any
 
 import httpx
 
-from cercle.core.egress import EgressRefused
-
-from ..base import (
+from cercle.connectors.base import (
     BadSignature,
     PermissionDenied,
     RateLimited,
@@ -27,8 +25,9 @@ from ..base import (
     TokenRevoked,
     TransientError,
 )
-from ..http import PlatformHttp
-from ..ratelimit import retry_at_from_headers
+from cercle.connectors.http import PlatformHttp
+from cercle.connectors.ratelimit import retry_at_from_headers
+from cercle.core.egress import EgressRefused
 
 SIGNATURE_HEADER = "X-Cercle-Signature"
 # How old a signed delivery may be, and how far ahead of our clock (skew between machines).

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..base import (
+from cercle.connectors.base import (
     Capability,
     Connector,
     Delivery,
@@ -24,6 +24,7 @@ from ..base import (
     RawEventData,
     SetupField,
 )
+
 from . import outbound
 from .client import SIGNATURE_HEADER, SiteClient, check_signature
 from .inbound import parse_site, parse_widget

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..base import Author, BadPayload, Incoming, Op, PostRef
-from ..text import clean
+from cercle.connectors.base import Author, BadPayload, Incoming, Op, PostRef
+from cercle.connectors.text import clean
 
 MAX_TEXT = 10_000
 MAX_ITEMS = 100

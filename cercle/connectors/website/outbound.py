@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..base import ActionKind, Delivery, OutboundAction, Rejected
+from cercle.connectors.base import ActionKind, Delivery, OutboundAction, Rejected
+
 from .client import SiteClient
 from .inbound import SITE_PREFIX, WIDGET_PREFIX
 

@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .. import quota
-from ..base import (
+from cercle.connectors import quota
+from cercle.connectors.base import (
     PermissionDenied,
     RateLimited,
     Rejected,
     TokenRevoked,
     TransientError,
 )
-from ..http import PlatformHttp
-from ..ratelimit import retry_at_from_headers
+from cercle.connectors.http import PlatformHttp
+from cercle.connectors.ratelimit import retry_at_from_headers
 
 if TYPE_CHECKING:
-    from ..models import Channel
+    from cercle.connectors.models import Channel
 
 DEFAULT_API_BASE = "https://api.x.com"
 # https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code

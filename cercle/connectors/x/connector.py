@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..base import (
+from cercle.connectors.base import (
     BadPayload,
     BadSignature,
     Capability,
@@ -34,6 +34,7 @@ from ..base import (
     RawEventData,
     Rejected,
 )
+
 from . import outbound
 from .client import AUTHORIZE_URL, SCOPES, XClient, token_request
 from .inbound import load, newest_id, parse_body, parse_v2_dm_events, parse_v2_tweets
@@ -78,7 +79,7 @@ class XConnector(Connector):
 
     def _consumer_secret(self) -> str:
         """The app's consumer secret (API key secret): X signs webhooks and CRC answers with it."""
-        from ..oauth import app_settings
+        from cercle.connectors.oauth import app_settings
 
         return str(
             self.channel.credentials.get("consumer_secret")

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from ..base import Author, BadPayload, Incoming, Op, PostRef
+from cercle.connectors.base import Author, BadPayload, Incoming, Op, PostRef
 
 WEB = "https://x.com"
 MAX_TEXT = 25_000

@@ -15,7 +15,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..base import ActionKind, Delivery, OutboundAction, Rejected
+from cercle.connectors.base import ActionKind, Delivery, OutboundAction, Rejected
+
 from .client import DuplicateContent, XClient
 from .inbound import WEB, tweet_url
 

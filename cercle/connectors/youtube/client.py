@@ -20,8 +20,8 @@ import httpx
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from .. import quota
-from ..base import (
+from cercle.connectors import quota
+from cercle.connectors.base import (
     BadPayload,
     PermissionDenied,
     RateLimited,
@@ -29,11 +29,11 @@ from ..base import (
     TokenRevoked,
     TransientError,
 )
-from ..http import PlatformHttp
-from ..ratelimit import retry_at_from_headers
+from cercle.connectors.http import PlatformHttp
+from cercle.connectors.ratelimit import retry_at_from_headers
 
 if TYPE_CHECKING:
-    from ..models import Channel
+    from cercle.connectors.models import Channel
 
 # --- endpoints ---------------------------------------------------------------------
 # https://developers.google.com/youtube/v3/docs (discovery document: rootUrl + "youtube/v3/")

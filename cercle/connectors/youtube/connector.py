@@ -20,9 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.connectors.state import refresh_now
-
-from ..base import (
+from cercle.connectors.base import (
     BadPayload,
     Capability,
     Connector,
@@ -35,6 +33,8 @@ from ..base import (
     Rejected,
     TokenRevoked,
 )
+from cercle.connectors.state import refresh_now
+
 from . import outbound
 from .client import (
     AUTHORIZE_URL,

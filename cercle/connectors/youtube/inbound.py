@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from ..base import Author, BadPayload, Incoming, Op, PostRef
+from cercle.connectors.base import Author, BadPayload, Incoming, Op, PostRef
 
 ENVELOPE_KIND = "cercle#youtubePage"
 HIDDEN_STATUSES = frozenset({"heldForReview", "likelySpam", "rejected"})

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import ActionKind, Delivery, OutboundAction, Rejected
+from cercle.connectors.base import ActionKind, Delivery, OutboundAction, Rejected
+
 from .client import YouTubeClient
 from .inbound import comment_url
 
