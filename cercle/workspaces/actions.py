@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from cercle.core import clock
 
-from .actors import Actor, Automation, actor_fields, require
+from .actors import Actor, Automation, actor_fields, require, system
 from .choices import (
     ROLE_RANK,
     Availability,
@@ -47,13 +47,18 @@ LANGUAGE_CODES = frozenset(code for code in LANG_INFO if len(code) == 2)
 def do_create_workspace(
     name: str, *, slug: str = "", timezone: str = "Europe/Paris", language: str = "fr"
 ) -> Workspace:
-    """A new, empty workspace with a unique slug."""
+    """A new, empty workspace with a unique slug (created from the command line or the demo)."""
     base = slugify(slug or name)[:50] or "workspace"
     candidate, n = base, 1
     while Workspace.objects.filter(slug=candidate).exists():
         n += 1
         candidate = f"{base}-{n}"
-    return Workspace.objects.create(name=name, slug=candidate, timezone=timezone, language=language)
+    with transaction.atomic():
+        workspace = Workspace.objects.create(
+            name=name, slug=candidate, timezone=timezone, language=language
+        )
+        _log(workspace.pk, Verb.WORKSPACE_CREATED, system(workspace.pk), name=name)
+    return workspace
 
 
 def do_create_user(
@@ -73,14 +78,28 @@ def do_create_user(
 def do_add_member(
     workspace: Workspace, user: User, role: str = Role.AGENT, display_name: str = ""
 ) -> Member:
-    """Give `user` a role in `workspace` (updates the role if already a member)."""
+    """Give `user` a role in `workspace` (updates the role if already a member).
+
+    The command line's and the demo's way in; people join through invitations.
+    """
+    actor = system(workspace.pk)
     with transaction.atomic():
         member, created = Member.objects.get_or_create(
             workspace=workspace, user=user, defaults={"role": role, "display_name": display_name}
         )
-        if not created and member.role != role:
-            member.role = role
+        if created:
+            _log(workspace.pk, Verb.MEMBER_ADDED, actor, member_id=member.pk, role=role)
+        elif member.role != role:
+            old, member.role = member.role, role
             member.save(update_fields=["role"])
+            _log(
+                workspace.pk,
+                Verb.MEMBER_ROLE_CHANGED,
+                actor,
+                member_id=member.pk,
+                old=old,
+                new=role,
+            )
     return member
 
 

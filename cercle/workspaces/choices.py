@@ -122,8 +122,6 @@ class Verb(models.TextChoices):
     DELIVERY_WAITING = "delivery_waiting", _("waiting for reconnection")
     MODERATION_REQUESTED = "moderation_requested", _("asked the platform to moderate")
     MODERATED = "moderated", _("moderated on the platform")
-    HIDDEN = "hidden", _("hidden")
-    UNHIDDEN = "unhidden", _("unhidden")
     RULE_FIRED = "rule_fired", _("rule fired")
     PRIORITY_CHANGED = "priority_changed", _("changed the priority")
     SLA_AT_RISK = "sla_at_risk", _("response due soon")
