@@ -33,6 +33,8 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 SCHEDULE_EVERY = 5.0  # seconds between scheduler ticks
+# How far ahead of a due time the scheduler wakes the SLA escalation (the longest warning lead).
+SLA_LOOKAHEAD = timedelta(hours=2)
 POLL_EVERY = 30.0
 # A classify drain running for longer than this is presumed dead with its worker.
 CLASSIFY_STALE = timedelta(minutes=10)
@@ -69,6 +71,7 @@ def schedule_once(last_poll: float) -> float:
         refresh_credentials,
         send_outbox,
     )
+    from cercle.workflow.tasks import escalate_due
 
     close_old_connections()
     now = timezone.now()
@@ -89,6 +92,13 @@ def schedule_once(last_poll: float) -> float:
         enqueue_once(refresh_credentials)
         if Conversation.objects.filter(status=Status.SNOOZED, snoozed_until__lte=now).exists():
             enqueue_once(wake_snoozed)
+        # SLA warnings and escalations: only when a waiting conversation is due within the lead.
+        if Conversation.objects.filter(
+            waiting_since__isnull=False,
+            sla_due_at__lte=now + SLA_LOOKAHEAD,
+            status__in=[Status.NEW, Status.OPEN, Status.PENDING],
+        ).exists():
+            enqueue_once(escalate_due)
         last_poll = time.monotonic()
     return last_poll
 

@@ -220,3 +220,17 @@ def test_a_breach_does_not_hand_work_to_a_deactivated_member(owner, agent, works
     do_escalate_due(conversation.sla_due_at + timedelta(minutes=1))
     conversation.refresh_from_db()
     assert (conversation.assignee_id, sla_activities(conversation)) == (None, ["sla_breached"])
+
+
+def test_the_scheduler_wakes_the_escalation_when_a_response_is_due(waiting, monkeypatch):
+    from django_tasks_db.models import DBTaskResult
+
+    from cercle.pipeline import worker
+    from cercle.workflow.tasks import escalate_due
+
+    monkeypatch.setattr(worker, "POLL_EVERY", 0.0)
+    # The test's database connection must stay open (the worker drops stale ones).
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
+    worker.schedule_once(0.0)
+    pending = DBTaskResult.objects.ready().filter(task_path=escalate_due.module_path)
+    assert pending.count() == 1
