@@ -615,6 +615,18 @@ def mail_reply_text(mail: Mail, agent: Member) -> str:
     return body + texts["sign"].format(agent=agent.display_name or agent.initials)
 
 
+def _close_thanked(
+    thanked: list[tuple[Conversation, datetime, Member]], now: datetime, rng: random.Random
+) -> None:
+    """A "thank you" needs no answer: the team closed those threads a little later."""
+    for conversation, later, agent in thanked:
+        closing = later + timedelta(minutes=rng.uniform(5, 90))
+        if closing < now:
+            conversation.refresh_from_db()
+            with clock.at(closing):
+                do_change_status(agent, conversation, Status.CLOSED)
+
+
 def work_mailbox(
     workspace: Workspace, places: OwnPlaces, now: datetime, seed: int, say: Progress
 ) -> int:
@@ -636,6 +648,7 @@ def work_mailbox(
         workspace=workspace, channel=channel, status__in=[Status.NEW, Status.OPEN]
     ).order_by("id")
     thanks: list[Mail] = []
+    thanked: list[tuple[Conversation, datetime, Member]] = []
     replied = 0
     for conversation in conversations:
         first_in = (
@@ -682,9 +695,11 @@ def work_mailbox(
                 )
                 reply = places.follow_up(rng, ours, later, rng.choice(THANKS[mail.language]))
                 thanks.append(_as_customer(reply, mail))
+                thanked.append((conversation, later, agent))
     places.deliver(thanks)
     if thanks:
         poll(channel)
+    _close_thanked(thanked, now, rng)
     say(f"  {MAIL_KEY}: answered {replied} e-mail threads, {len(thanks)} thanked back")
     return replied
 
