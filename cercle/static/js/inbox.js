@@ -221,9 +221,20 @@
     // Only once the close went through (the pane shows "Reopen"), never after a refusal.
     if (!pending || openConversationId() !== pending.closing || !$("#btn-reopen")) return;
     refreshFor = null;  // the closed one's live refresh would bring it back
+    openRow(pending, 0);
+  }
+  // Open the next row; if a late swap of the closed conversation (a live refresh already in
+  // flight) won the race, open it again, a few times at most, while nobody moved elsewhere.
+  function openRow(pending, attempt) {
     const row = rows().find((r) => r.dataset.conversation === pending.next);
     const link = row && $("a", row);
-    if (link) { link.click(); link.focus(); }
+    if (!link) return;
+    link.click();
+    link.focus();
+    if (attempt >= 3) return;
+    window.setTimeout(function () {
+      if (openConversationId() === pending.closing) openRow(pending, attempt + 1);
+    }, 1500);
   }
 
   document.body.addEventListener("htmx:afterSettle", function (event) {
