@@ -34,6 +34,7 @@ def test_closing_with_e_opens_the_next_conversation_and_drops_the_closed_row(
     order = page.eval_on_selector_all(".conv-row", "rows => rows.map(r => r.dataset.conversation)")
     page.click(f"#row-{order[0]} a")
     expect(page.locator("#conv-root")).to_have_attribute("data-conversation", order[0])
+    page.wait_for_load_state("domcontentloaded")
     page.keyboard.press("e")
     expect(page.locator("#conv-root")).to_have_attribute("data-conversation", order[1])
     expect(page.locator(f"#row-{order[0]}")).to_have_count(0)

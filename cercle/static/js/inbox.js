@@ -272,7 +272,13 @@
     if (text) text.focus();
   }
 
+  // Keys act only once htmx has taken over the page's forms and links (it does so on
+  // DOMContentLoaded, before this listener runs): a key pressed earlier would submit a
+  // form natively and reload the page.
+  let pageReady = document.readyState === "complete";
+  document.addEventListener("DOMContentLoaded", function () { pageReady = true; });
   document.addEventListener("keydown", function (event) {
+    if (!pageReady) return;
     if (event.key === "Escape") {
       if (help && !help.hidden) { toggleHelp(false); event.preventDefault(); return; }
       if (isTyping(document.activeElement)) { document.activeElement.blur(); return; }
