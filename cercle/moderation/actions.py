@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -28,11 +29,12 @@ from cercle.inbox.choices import Direction, Priority
 from cercle.inbox.models import Conversation, Message, Tag
 from cercle.workspaces.actors import Actor, Automation, actor_fields, require
 from cercle.workspaces.choices import AutomationKind, Permission, Verb
-from cercle.workspaces.models import Activity, Workspace
+from cercle.workspaces.models import Activity, Member, Workspace
 
-from .choices import ConditionField, RuleAction, RuleMode, SuggestionState
+from . import crisis
+from .choices import ConditionField, RuleAction, RuleMode, Sentiment, SuggestionState
 from .classify import Labels, label_texts
-from .models import HouseRule, Rule, Suggestion
+from .models import CrisisAlert, HouseRule, Pulse, PulseCursor, Rule, Suggestion
 from .priority import next_priority, suggested_priority
 from .rules import log_fired, perform, run_rules, validate_pattern
 
@@ -339,3 +341,170 @@ __all__ = [
     "do_undo_activity",
     "pending_messages",
 ]
+
+
+# --- the crisis alert (see crisis.py) -------------------------------------------------------
+
+PULSE_BATCH = 5000
+
+
+def _crisis_watch(workspace_id: int) -> Automation:
+    return Automation(workspace_id=workspace_id, kind=AutomationKind.PIPELINE, name="Crisis watch")
+
+
+def do_aggregate_pulses(limit: int = PULSE_BATCH) -> int:
+    """Count the next inbound messages into their quarter-hour `Pulse` rows, once each.
+
+    Messages are read in id order from a cursor, locked for the whole batch, so two
+    workers never count a message twice. A message counts in the quarter hour it was
+    said (`sent_at`). The batch stops at the first message still waiting for its
+    labels (arrived less than `crisis.CLASSIFY_GRACE` ago), so the negative share is
+    counted on labelled messages. Returns how many messages were counted.
+    """
+    arrived_before = timezone.now() - crisis.CLASSIFY_GRACE
+    PulseCursor.objects.get_or_create(name="pulse")
+    with transaction.atomic():
+        cursor = PulseCursor.objects.select_for_update().get(name="pulse")
+        rows = list(
+            Message.objects.filter(pk__gt=cursor.last_message_id, direction=Direction.INBOUND)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "workspace_id",
+                "channel_id",
+                "conversation__post_id",
+                "sent_at",
+                "created_at",
+                "sentiment",
+                "classified_at",
+            )[:limit]
+        )
+        counts: dict[tuple[int, int, int | None, datetime], crisis.Counts] = defaultdict(
+            crisis.Counts
+        )
+        last = cursor.last_message_id
+        for (
+            pk,
+            workspace_id,
+            channel_id,
+            post_id,
+            sent_at,
+            created_at,
+            sentiment,
+            labelled_at,
+        ) in rows:
+            # Arrival is wall-clock time (created_at); the pulse is the time it was said.
+            if labelled_at is None and created_at > arrived_before:
+                break
+            start = crisis.quarter_of(sent_at or created_at)
+            labelled, negative = int(bool(sentiment)), int(sentiment == Sentiment.NEGATIVE)
+            counts[workspace_id, channel_id, None, start].add(1, labelled, negative)
+            if post_id is not None:
+                counts[workspace_id, channel_id, post_id, start].add(1, labelled, negative)
+            last = int(pk)
+        if last == cursor.last_message_id:
+            return 0
+        existing = {
+            (p.channel_id, p.post_id, p.start): p
+            for p in Pulse.objects.filter(
+                channel_id__in={key[1] for key in counts}, start__in={key[3] for key in counts}
+            )
+        }
+        changed: list[Pulse] = []
+        created: list[Pulse] = []
+        for key, count in counts.items():
+            pulse = existing.get(key[1:])
+            if pulse is None:
+                pulse = Pulse(workspace_id=key[0], channel_id=key[1], post_id=key[2], start=key[3])
+                created.append(pulse)
+            else:
+                changed.append(pulse)
+            pulse.messages += count.messages
+            pulse.classified += count.classified
+            pulse.negative += count.negative
+        Pulse.objects.bulk_create(created)
+        Pulse.objects.bulk_update(changed, ["messages", "classified", "negative"])
+        counted = sum(1 for pk, *_ in rows if cursor.last_message_id < pk <= last)
+        cursor.last_message_id = last
+        cursor.save(update_fields=["last_message_id"])
+    return counted
+
+
+def do_watch_crises(now: datetime | None = None) -> list[CrisisAlert]:
+    """Raise an alert for every signal above its baseline, keep the running ones, end the quiet.
+
+    Returns the alerts raised by this check. Each start and end is in the Activity log,
+    by the "Crisis watch" automation (the notifications turn it into alerts for managers).
+    """
+    now = now or clock.now()
+    raised: list[CrisisAlert] = []
+    with transaction.atomic():
+        for reading in crisis.readings_at(now):
+            scope = reading.scope
+            running = (
+                CrisisAlert.objects.select_for_update()
+                .filter(
+                    channel_id=scope.channel_id,
+                    signal=reading.signal,
+                    **crisis.post_lookup(scope.post_id),
+                    ended_at__isnull=True,
+                )
+                .first()
+            )
+            if running is not None:
+                running.last_seen_at = now
+                running.observed = reading.observed
+                running.peak = max(running.peak, reading.observed)
+                running.save(update_fields=["last_seen_at", "observed", "peak"])
+                continue
+            alert = CrisisAlert.objects.create(
+                workspace_id=scope.workspace_id,
+                channel_id=scope.channel_id,
+                post_id=scope.post_id,
+                signal=reading.signal,
+                started_at=now,
+                last_seen_at=now,
+                observed=reading.observed,
+                baseline=reading.baseline,
+                peak=reading.observed,
+                history_hours=reading.history_hours,
+            )
+            _log_crisis(_crisis_watch(scope.workspace_id), alert, Verb.CRISIS_STARTED, now)
+            raised.append(alert)
+        for alert in CrisisAlert.objects.select_for_update().filter(
+            ended_at__isnull=True, last_seen_at__lt=now - crisis.QUIET_AFTER
+        ):
+            alert.ended_at = now
+            alert.save(update_fields=["ended_at"])
+            _log_crisis(_crisis_watch(alert.workspace_id), alert, Verb.CRISIS_ENDED, now)
+    return raised
+
+
+def do_acknowledge_crisis(actor: Actor, alert: CrisisAlert) -> None:
+    """A member says the team is on it: the banner stops calling for attention."""
+    require(actor, Permission.MODERATE, alert.workspace_id)
+    if alert.acknowledged_at is not None:
+        return
+    now = clock.now()
+    with transaction.atomic():
+        alert.acknowledged_by = actor if isinstance(actor, Member) else None
+        alert.acknowledged_at = now
+        alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
+        _log_crisis(actor, alert, Verb.CRISIS_ACKNOWLEDGED, now)
+
+
+def _log_crisis(actor: Actor, alert: CrisisAlert, verb: str, now: datetime) -> None:
+    Activity.objects.create(
+        workspace_id=alert.workspace_id,
+        channel_id=alert.channel_id,
+        verb=verb,
+        data={
+            "alert": alert.pk,
+            "signal": alert.signal,
+            "post": alert.post_id,
+            "observed": alert.observed,
+            "baseline": alert.baseline,
+        },
+        created_at=now,
+        **actor_fields(actor),
+    )

@@ -83,3 +83,10 @@ class Toxicity(models.TextChoices):
     HATE = "hate", _("Hate")
     THREAT = "threat", _("Threat")
     OBSCENE = "obscene", _("Obscene")
+
+
+class CrisisSignal(models.TextChoices):
+    """What rose above its baseline (see moderation/crisis.py)."""
+
+    VOLUME = "volume", _("Volume")
+    NEGATIVE = "negative", _("Negative share")

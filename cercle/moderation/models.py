@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cercle.core import clock
 
-from .choices import RuleMode, SuggestionState
+from .choices import CrisisSignal, RuleMode, SuggestionState
 
 
 class HouseRule(models.Model):
@@ -109,3 +109,97 @@ class Suggestion(models.Model):
             # The moderation queue: WHERE workspace=? AND state='pending' ORDER BY id.
             models.Index(fields=["workspace", "state", "id"], name="suggestion_queue_idx"),
         ]
+
+
+class PulseCursor(models.Model):
+    """How far the pulse aggregation has read the inbound messages (one row, `name="pulse"`)."""
+
+    name = models.CharField(max_length=32, unique=True)
+    last_message_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_message_id}"
+
+
+class Pulse(models.Model):
+    """Inbound messages of a channel (post NULL) or of one post, per quarter hour.
+
+    Filled once per message by `actions.do_aggregate_pulses`, after the message
+    was labelled: the baseline the crisis alert compares the last hour with,
+    without reading weeks of messages again on every check.
+    """
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(
+        "inbox.Post", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    start = models.DateTimeField()
+    messages = models.PositiveIntegerField(default=0)
+    # Of those, how many were labelled with a sentiment, and how many of them negative.
+    classified = models.PositiveIntegerField(default=0)
+    negative = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # The crisis check: WHERE workspace=? AND start >= ? (the last hour, the last week).
+            models.Index(fields=["workspace", "start"], name="pulse_ws_start_idx"),
+            # The aggregation adds to existing rows: WHERE channel IN (…) AND start IN (…).
+            models.Index(fields=["channel", "start"], name="pulse_channel_start_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.channel_id}/{self.post_id or '-'} {self.start:%Y-%m-%d %H:%M} {self.messages}"
+        )
+
+
+class CrisisAlert(models.Model):
+    """The volume or the negative share of a channel or a post rose well above its baseline."""
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(
+        "inbox.Post", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    signal = models.CharField(_("signal"), max_length=16, choices=CrisisSignal.choices)
+    started_at = models.DateTimeField()
+    # The last check that still saw it; it ends after a quiet hour.
+    last_seen_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # What the last hour showed against what is usual: messages per hour, or a negative share.
+    observed = models.FloatField()
+    baseline = models.FloatField()
+    peak = models.FloatField()
+    history_hours = models.PositiveIntegerField(default=0)
+    acknowledged_by = models.ForeignKey(
+        "workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            # The banner on every page: WHERE workspace=? AND ended_at IS NULL.
+            models.Index(
+                fields=["workspace", "started_at"],
+                condition=models.Q(ended_at__isnull=True),
+                name="crisis_ws_active_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signal} on {self.channel_id}/{self.post_id or '-'} since {self.started_at}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def observed_count(self) -> int:
+        """The volume alert's messages in its last hour, as a whole number."""
+        return round(self.observed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from .actions import do_classify_pending
+from .actions import do_aggregate_pulses, do_classify_pending, do_watch_crises
 
 # Upper bound of batches one task run drains before yielding to other tasks.
 MAX_BATCHES_PER_RUN = 20
@@ -20,3 +20,12 @@ def classify_pending() -> int:
         if labelled == 0:
             break
     return total
+
+
+@task()
+def watch_crises() -> int:
+    """Count the messages labelled since the last run into pulses, then check for crises."""
+    for _ in range(MAX_BATCHES_PER_RUN):
+        if do_aggregate_pulses() == 0:
+            break
+    return len(do_watch_crises())

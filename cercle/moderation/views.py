@@ -7,25 +7,36 @@ team can link to from its platforms.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cercle.core import clock
 from cercle.inbox.actions import ActionRefused
 from cercle.workspaces.choices import Permission
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Activity, Workspace
 
-from .actions import do_decide_suggestion, do_save_house_rule, do_save_rule, do_undo_activity
+from .actions import (
+    do_acknowledge_crisis,
+    do_decide_suggestion,
+    do_save_house_rule,
+    do_save_rule,
+    do_undo_activity,
+)
 from .choices import SuggestionState
+from .crisis import drivers
 from .dryrun import dry_run
 from .forms import HouseRuleForm, RuleForm
-from .models import HouseRule, Rule, Suggestion
+from .models import CrisisAlert, HouseRule, Rule, Suggestion
 
 DRY_RUN_WEEKS = (1, 4, 12)
 
@@ -175,3 +186,46 @@ def house_rules_public(request: HttpRequest, slug: str) -> HttpResponse:
         "moderation/house_rules_public.html",
         {"workspace": workspace, "rules": [(r.number, r.text(language)) for r in rules]},
     )
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def crises(request: HttpRequest) -> HttpResponse:
+    member = current_member(request)
+    since = clock.now() - timedelta(days=30)
+    alerts = CrisisAlert.objects.filter(workspace_id=member.workspace_id).filter(
+        Q(ended_at__isnull=True) | Q(started_at__gte=since)
+    )
+    return render(
+        request, "moderation/crises.html", {"alerts": alerts.select_related("channel")[:200]}
+    )
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def crisis(request: HttpRequest, pk: int) -> HttpResponse:
+    member = current_member(request)
+    alert = get_object_or_404(
+        CrisisAlert.objects.select_related("channel", "post", "acknowledged_by__user"),
+        pk=pk,
+        workspace_id=member.workspace_id,
+    )
+    return render(
+        request,
+        "moderation/crisis.html",
+        {
+            "alert": alert,
+            "drivers": drivers(alert),
+            "can_acknowledge": member.can(Permission.MODERATE),
+        },
+    )
+
+
+@require_POST
+@member_required(Permission.MODERATE)
+def crisis_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    member = current_member(request)
+    alert = get_object_or_404(CrisisAlert, pk=pk, workspace_id=member.workspace_id)
+    do_acknowledge_crisis(member, alert)
+    messages.success(request, _("The alert is acknowledged: the team is on it."))
+    return redirect("moderation:crisis", pk=alert.pk)

@@ -145,3 +145,6 @@ class Verb(models.TextChoices):
     TEAM_CREATED = "team_created", _("created a team")
     TEAM_CHANGED = "team_changed", _("changed a team")
     TEAM_DELETED = "team_deleted", _("deleted a team")
+    CRISIS_STARTED = "crisis_started", _("raised a crisis alert")
+    CRISIS_ENDED = "crisis_ended", _("ended a crisis alert")
+    CRISIS_ACKNOWLEDGED = "crisis_acknowledged", _("acknowledged a crisis alert")

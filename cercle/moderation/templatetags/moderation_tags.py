@@ -1,4 +1,4 @@
-"""Template helpers of moderation: the label chips of a message."""
+"""Template helpers of moderation: the label chips of a message, the crisis banner."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from cercle.moderation.choices import (
     Sentiment,
     Toxicity,
 )
+from cercle.moderation.crisis import active_alerts
 
 register = template.Library()
 
@@ -53,3 +54,11 @@ def message_labels(message: Message) -> dict[str, Any]:
         "model": message.classified_by,
         "legend": _("Labels set by Cercle's classifiers (certainty in the tooltip)"),
     }
+
+
+@register.inclusion_tag("moderation/_crisis_banner.html")
+def crisis_banner(workspace_id: int | None) -> dict[str, Any]:
+    """The running crisis alerts of the workspace, on top of every page (one indexed query)."""
+    if workspace_id is None:
+        return {"alerts": []}
+    return {"alerts": list(active_alerts(workspace_id)[:3])}
