@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from .actions import do_aggregate_pulses, do_classify_pending, do_watch_crises
+from .actions import (
+    do_aggregate_pulses,
+    do_classify_pending,
+    do_train_heads,
+    do_watch_crises,
+    workspaces_to_train,
+)
 
 # Upper bound of batches one task run drains before yielding to other tasks.
 MAX_BATCHES_PER_RUN = 20
@@ -29,3 +35,9 @@ def watch_crises() -> int:
         if do_aggregate_pulses() == 0:
             break
     return len(do_watch_crises())
+
+
+@task(queue_name="classify")
+def train_heads() -> int:
+    """Train the workspace heads whose examples changed since their last training."""
+    return sum(len(do_train_heads(workspace_id)) for workspace_id in workspaces_to_train())

@@ -18,6 +18,8 @@ urlpatterns = [
         views.crisis_acknowledge,
         name="crisis_acknowledge",
     ),
+    path("moderation/learning/", views.learning, name="learning"),
+    path("moderation/labels/<int:pk>/", views.correct, name="correct"),
     path("moderation/house-rules/", views.house_rule_save, name="house_rule_save"),
     path("community/<slug:slug>/rules/", views.house_rules_public, name="house_rules_public"),
 ]

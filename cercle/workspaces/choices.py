@@ -148,3 +148,6 @@ class Verb(models.TextChoices):
     CRISIS_STARTED = "crisis_started", _("raised a crisis alert")
     CRISIS_ENDED = "crisis_ended", _("ended a crisis alert")
     CRISIS_ACKNOWLEDGED = "crisis_acknowledged", _("acknowledged a crisis alert")
+    LABEL_CORRECTED = "label_corrected", _("corrected a label")
+    CUSTOM_LABEL_SAVED = "custom_label_saved", _("saved a custom label")
+    MODEL_TRAINED = "model_trained", _("trained the workspace's model")

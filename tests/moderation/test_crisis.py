@@ -17,7 +17,7 @@ from cercle.moderation.actions import (
     do_classify_pending,
     do_watch_crises,
 )
-from cercle.moderation.classify import Labels
+from cercle.moderation.classifiers.base import Batch, Prediction
 from cercle.moderation.crisis import drivers
 from cercle.moderation.models import CrisisAlert, Pulse
 from cercle.workspaces.actions import do_add_member, do_create_user
@@ -34,17 +34,18 @@ USUAL = {h: 1 for h in range(7)} | {h: 3 for h in range(7, 18)} | {h: 10 for h i
 USUAL |= {22: 2, 23: 2}
 
 
-def fake_labels(texts, languages=None):
+def fake_classifiers(texts, languages=None):
     """A stand-in for the models: 'panne' (outage) is negative, anything else positive."""
-    return [
-        Labels(sentiment="negative" if "panne" in t else "positive", classified_by="test")
-        for t in texts
+    batch = Batch(texts=texts, languages=languages or [""] * len(texts))
+    batch.predictions["sentiment"] = [
+        Prediction("negative" if "panne" in t else "positive", 1.0, "test") for t in texts
     ]
+    return batch
 
 
 @pytest.fixture(autouse=True)
 def _labels(monkeypatch):
-    monkeypatch.setattr(actions, "label_texts", fake_labels)
+    monkeypatch.setattr(actions, "classify_texts", fake_classifiers)
 
 
 def comment(n: int, when: datetime, text: str) -> dict:
