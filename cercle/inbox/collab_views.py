@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from cercle.core import clock
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 
@@ -72,7 +73,10 @@ def save_draft(request: HttpRequest, pk: int) -> HttpResponse:
     tab = _tab(request)
     if tab and request.POST.get("typing") == "1":
         do_record_presence(member, tab, conv, typing=True)
-    return HttpResponse(status=204)
+    response = HttpResponse(status=204)
+    # When the server had it (its clock, ms): compared with the time a page read the drafts.
+    response["X-Cercle-Saved-At"] = str(int(clock.now().timestamp() * 1000))
+    return response
 
 
 @require_POST

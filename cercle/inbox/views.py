@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cercle.connectors.base import ActionKind, Capability
 from cercle.connectors.registry import UnknownPlatform, connector_class
+from cercle.core import clock
 from cercle.inbox.choices import OutboxState
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
@@ -234,6 +235,9 @@ def _saved_draft(
     member: Member, conversation: Conversation, can_reply: bool, can_public: bool, can_private: bool
 ) -> dict[str, str]:
     """The member's server draft of this conversation, if it can still be sent the way it was written."""
+    # When the draft was read (server clock, ms): the page tells a copy the server lost (sent or
+    # discarded elsewhere) from one it got only after this page was drawn.
+    read_at = int(clock.now().timestamp() * 1000)
     draft = queries.draft_for(member, conversation)
     allowed = {
         "note": member.can("note"),
@@ -241,8 +245,12 @@ def _saved_draft(
         "private": can_reply and can_private,
     }
     if draft is None or not allowed.get(draft.mode, False):
-        return {"saved_draft_text": "", "saved_draft_mode": ""}
-    return {"saved_draft_text": draft.text, "saved_draft_mode": draft.mode}
+        return {"saved_draft_text": "", "saved_draft_mode": "", "draft_read_at": str(read_at)}
+    return {
+        "saved_draft_text": draft.text,
+        "saved_draft_mode": draft.mode,
+        "draft_read_at": str(read_at),
+    }
 
 
 @require_GET

@@ -152,7 +152,8 @@
   // of 800 ms or every 3 s), and in this browser until the server has them, with the mode they
   // were written in (a note's text must never come back as a public reply). The server marks the
   // reply box it draws after a successful send (data-sent-draft-key): the draft is gone then.
-  // A local draft the server had (`synced`) but no longer has was sent or discarded elsewhere.
+  // A local copy the server had (`syncedAt`, the server's clock) before this page read the drafts
+  // (`data-draft-read-at`), but no longer has, was sent or discarded elsewhere: it is dropped.
   function writeDraft(key, draft) {
     try {
       if (!draft) window.localStorage.removeItem(key);
@@ -192,9 +193,10 @@
     fetch(form.dataset.draftUrl, {
       method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRFToken": token.value },
     }).then(function (r) {
-      if (!r.ok || !form.dataset.draftKey) return;
+      const at = Number(r.headers.get("X-Cercle-Saved-At") || "0");
+      if (!r.ok || !at || !form.dataset.draftKey) return;
       const local = readDraft(form.dataset.draftKey);
-      if (local && local.text === sent && local.mode === mode) writeDraft(form.dataset.draftKey, { text: sent, mode: mode, synced: true });
+      if (local && local.text === sent && local.mode === mode) writeDraft(form.dataset.draftKey, { text: sent, mode: mode, syncedAt: at });
     }).catch(function () { /* the next keystroke tries again; the local copy stays */ });
   }
   function readDraft(key) {
@@ -210,7 +212,7 @@
   function saveDraft(form) {
     const text = $("#reply-text", form);
     if (!text || !form.dataset.draftKey) return;
-    writeDraft(form.dataset.draftKey, text.value === "" ? null : { text: text.value, mode: currentMode(form), synced: false });
+    writeDraft(form.dataset.draftKey, text.value === "" ? null : { text: text.value, mode: currentMode(form), syncedAt: 0 });
     scheduleServerSave(form);
   }
   function restoreDraft() {
@@ -222,24 +224,26 @@
     const text = $("#reply-text", form);
     const key = form.dataset.draftKey;
     let draft = key ? readDraft(key) : null;
-    if (text && draft && draft.synced && !form.dataset.serverDraft && !text.value) {
-      // The server had it and no longer has it: sent or discarded from another tab.
+    const readAt = Number(form.dataset.draftReadAt || "0");
+    if (text && draft && draft.syncedAt && draft.syncedAt < readAt && !form.dataset.serverDraft && !text.value) {
+      // The server had it before this page read the drafts, and no longer has it: sent or
+      // discarded from another tab.
       writeDraft(key, null);
       draft = null;
     }
-    const unsavedHere = draft && !draft.synced && draft.text !== text.value;
+    const unsavedHere = draft && !draft.syncedAt && draft.text !== text.value;
     if (text && draft && (!text.value || (form.dataset.serverDraft && unsavedHere))) {
       const radio = $("input[name=mode][value=" + draft.mode + "]", form);
       if (radio) {
         radio.checked = true;
         text.value = draft.text;
-        if (!draft.synced) scheduleServerSave(form);
+        if (!draft.syncedAt || draft.syncedAt >= readAt) scheduleServerSave(form);
       } else if (draft.mode === "note") {
         // A note cannot be written here any more (role changed): never offer its text as a reply.
         writeDraft(key, null);
       }
     } else if (text && key && form.dataset.serverDraft && text.value) {
-      writeDraft(key, { text: text.value, mode: currentMode(form), synced: true });
+      writeDraft(key, { text: text.value, mode: currentMode(form), syncedAt: readAt });
     }
     updateReplyBox();
   }
