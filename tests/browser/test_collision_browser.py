@@ -3,6 +3,7 @@ what changed; sent anyway, exactly two replies go out."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,3 +118,38 @@ def test_a_stopped_reply_can_be_edited_or_discarded(page, second_page, owner, ag
     sam.reload()
     sam.wait_for_selector("#reply-text")
     expect(sam.locator("#reply-text")).to_have_value("")
+
+
+def _wait_until(pg: Any, condition: Any, timeout: float = 10.0) -> None:
+    """Wait for a database condition the page brings about (an autosave), polling."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        pg.wait_for_timeout(100)
+
+
+def test_a_draft_follows_the_member_to_another_browser_and_ends_when_sent(
+    page, second_page, agent, conversation
+):
+    desk, laptop = page, second_page
+    login(desk, "sam")
+    _open(desk, conversation)
+    desk.click("#reply-text")
+    desk.keyboard.type("Brouillon commencé au bureau")
+    _wait_until(desk, lambda: Draft.objects.filter(text="Brouillon commencé au bureau").exists())
+
+    login(laptop, "sam")
+    _open(laptop, conversation)
+    expect(laptop.locator("#reply-text")).to_have_value("Brouillon commencé au bureau")
+    laptop.keyboard.press("r")
+    laptop.keyboard.type(", fini ailleurs")
+    laptop.click("#btn-send")
+    expect(laptop.locator("#timeline .item-outbound")).to_contain_text("fini ailleurs")
+
+    # Back at the desk: the copy this browser kept was sent elsewhere; it does not come back.
+    desk.reload()
+    desk.wait_for_selector("#reply-text")
+    # The inbox's scripts have run (collab.js, the last one, drew this tab's id).
+    desk.wait_for_function("document.documentElement.dataset.cercleTab")
+    expect(desk.locator("#reply-text")).to_have_value("")
+    assert not Draft.objects.exists() and Outbox.objects.count() == 1

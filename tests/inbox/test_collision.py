@@ -307,3 +307,17 @@ def test_the_stopped_time_is_shown(owner, agent, conversation):
         **HTMX,
     ).content.decode()
     assert "Léa Martin assigned it to Léa Martin" in html and "3\xa0minutes ago" in html
+
+
+def test_a_stopped_send_and_close_offers_to_send_anyway_and_close(owner, agent, conversation):
+    sam = _login("sam")
+    box = _box(sam.get(reverse("inbox:conversation", args=[conversation.pk]), **HTMX))
+    do_reply(owner, conversation, "Déjà répondu")
+    html = sam.post(
+        reverse("inbox:send", args=[conversation.pk]),
+        {"mode": "reply", "text": "Réglé", "then": "close", **box},
+        **HTMX,
+    ).content.decode()
+    assert 'id="btn-send-anyway" name="then" value="close">Send anyway and close<' in html
+    conversation.refresh_from_db()
+    assert conversation.status == Status.OPEN
