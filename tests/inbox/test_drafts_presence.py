@@ -202,7 +202,7 @@ def test_presence_is_scoped_by_workspace(owner, conversation):
 
 
 def test_the_heartbeat_answers_who_is_here_out_of_band(owner, agent, conversation):
-    do_record_presence(owner, TAB, conversation, typing=True)
+    do_record_presence(owner, TAB, conversation)
     do_save_draft(owner, conversation, "Bonjour", "reply")
     sam = _login("sam")
     response = sam.post(
@@ -215,11 +215,21 @@ def test_the_heartbeat_answers_who_is_here_out_of_band(owner, agent, conversatio
     )
     html = response.content.decode()
     assert f'id="conv-presence-{conversation.pk}" hx-swap-oob="innerHTML"' in html
-    assert "Léa Martin is typing…" in html
+    assert "Léa Martin is viewing, with a draft" in html
     assert f'id="row-presence-{conversation.pk}"' in html
     assert "Léa Martin is viewing it and has a draft" in html
     # Sam's own beat was recorded: Léa sees Sam.
     assert queries.awareness(owner, [conversation.pk])[conversation.pk].viewing == [agent]
+    do_record_presence(owner, TAB, conversation, typing=True)
+    html = sam.post(
+        reverse("inbox:presence"),
+        {
+            "tab": "tab-sam-123456",
+            "conversation": str(conversation.pk),
+            "rows": str(conversation.pk),
+        },
+    ).content.decode()
+    assert "Léa Martin is typing…" in html and "Léa Martin is typing a reply" in html
 
 
 def test_the_heartbeat_of_another_workspace_sees_nothing(owner, conversation):
