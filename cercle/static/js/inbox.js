@@ -319,7 +319,13 @@
   document.body.addEventListener("htmx:afterSettle", function (event) {
     const target = event.detail.target;
     if (!target) return;
-    if (target.id === "conversation") { restoreDraft(); markOpen(); openNextAfterClose(); }
+    if (target.id === "conversation") {
+      restoreDraft(); markOpen(); openNextAfterClose();
+      // A reply stopped because the conversation changed: read what changed first (the focus
+      // is not on a button, so a reflex Enter sends nothing).
+      const stopped = $("#collision");
+      if (stopped) stopped.focus();
+    }
     if (target.id === "list") { selected = -1; markOpen(); const b = banner(); if (b) b.hidden = true; }
   });
   restoreDraft();
