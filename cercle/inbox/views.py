@@ -25,6 +25,8 @@ from django.views.decorators.http import require_GET, require_POST
 from cercle.connectors.base import ActionKind, Capability
 from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.inbox.choices import OutboxState
+from cercle.replies.actions import do_submit_reply
+from cercle.replies.forms import used_saved_replies
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Member
@@ -36,7 +38,6 @@ from .actions import (
     do_assign_conversation,
     do_change_status,
     do_moderate_message,
-    do_reply,
     do_retry_delivery,
     do_tag_conversation,
     do_untag_conversation,
@@ -332,7 +333,13 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
     return _guarded(
         request,
         conv,
-        lambda: do_reply(member, conv, text, private=mode == "private"),
+        lambda: do_submit_reply(
+            member,
+            conv,
+            text,
+            private=mode == "private",
+            saved_reply_ids=used_saved_replies(request.POST),
+        ),
         on_error=kept,
         on_success=sent,
     )
