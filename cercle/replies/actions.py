@@ -74,7 +74,7 @@ def _clean_versions(versions: dict[str, str]) -> dict[str, str]:
         if not text:
             continue
         if not code.isalpha() or len(code) > 8:
-            errors.append(_("Unknown language code: %(code)s.") % {"code": language[:20]})
+            errors.append(_("Unknown language code: %(code)s") % {"code": language[:20]})
             continue
         if len(text) > MAX_TEXT_LENGTH:
             errors.append(_("The text is too long."))
