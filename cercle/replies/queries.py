@@ -37,6 +37,18 @@ def saved_reply_for(member: Member, pk: int) -> SavedReply:
         raise Http404 from exc
 
 
+def saved_reply_by_reference(workspace_id: int, reference: str) -> SavedReply | None:
+    """The saved reply a rule names: by its shortcut (with or without /), or by its id."""
+    reference = reference.strip().lstrip("/").strip().lower()
+    if not reference:
+        return None
+    found = SavedReply.objects.filter(workspace_id=workspace_id).prefetch_related("versions")
+    by_shortcut = found.filter(shortcut=reference).first()
+    if by_shortcut is not None or not reference.isdigit() or len(reference) > 18:
+        return by_shortcut
+    return found.filter(pk=int(reference)).first()
+
+
 def search_saved_replies(member: Member, query: str) -> QuerySet[SavedReply]:
     """Saved replies whose title, shortcut, tags or text contain `query` (a leading / is ignored)."""
     query = query.strip().lstrip("/").strip()[:100]
