@@ -324,6 +324,8 @@ def do_approve_reply(actor: Actor, pending: PendingReply, text: str | None = Non
     """
     require(actor, Permission.APPROVE_REPLIES, pending.workspace_id)
     conversation = Conversation.objects.select_related("channel").get(pk=pending.conversation_id)
+    if text is not None:  # a browser's textarea sends its line breaks as CRLF
+        text = text.replace("\r\n", "\n")
     edited = text is not None and text.strip() != pending.text
     final = _check_sendable(
         conversation, text if text is not None else pending.text, pending.is_private

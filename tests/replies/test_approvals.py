@@ -224,3 +224,22 @@ def test_the_policy_page_saves_the_policy(client, owner, agent, workspace):
         reverse("replies:approval_settings"), {"roles": [], "members": [agent.pk], "channels": []}
     )
     assert list(workspace.approval_policy.members.all()) == [agent]
+
+
+def test_an_unchanged_text_sent_back_by_a_browser_is_not_an_edit(held_agent, manager, conversation):
+    held = do_submit_reply(held_agent, conversation, "Bonjour,\nà demain.")
+    do_approve_reply(manager, held, text="Bonjour,\r\nà demain.")
+    approved = Activity.objects.get(conversation=conversation, verb=Verb.REPLY_APPROVED)
+    assert approved.data["edited"] is False
+    assert outbox(conversation).get().payload["text"] == "Bonjour,\nà demain."
+
+
+def test_the_author_reads_the_rejection_and_its_comment_in_the_timeline(
+    client, pending, manager, conversation
+):
+    do_reject_reply(manager, pending, "<script>alert(1)</script> vouvoyez")
+    html = login(client, "sam").get(reverse("inbox:conversation", args=[conversation.pk]))
+    page = html.content.decode()
+    assert "Inès Haddad rejected the reply of Sam" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; vouvoyez" in page and "<script>alert" not in page
+    assert "Awaiting approval" not in page
