@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cercle.inbox import queries as inbox_queries
 from cercle.inbox.actions import ActionRefused
 from cercle.inbox.views import conversation_context
-from cercle.workspaces.choices import Permission
+from cercle.workspaces.choices import Permission, Role
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 from cercle.workspaces.views import roles_allowed
@@ -140,6 +140,9 @@ def approval_settings(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "policy": policy,
+            "held_roles": [
+                label for value, label in Role.choices if policy and value in policy.roles
+            ],
             "can_manage": can_manage,
             "who_may_change": roles_allowed(Permission.MANAGE_WORKFLOW),
             "who_approves": roles_allowed(Permission.APPROVE_REPLIES),

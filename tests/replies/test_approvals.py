@@ -243,3 +243,12 @@ def test_the_author_reads_the_rejection_and_its_comment_in_the_timeline(
     assert "Inès Haddad rejected the reply of Sam" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; vouvoyez" in page and "<script>alert" not in page
     assert "Awaiting approval" not in page
+
+
+def test_an_agent_reads_the_policy_but_cannot_change_it(client, workspace, owner, agent):
+    do_save_approval_policy(owner, workspace, roles=[Role.AGENT])
+    sam = login(client, "sam")
+    assert "Roles: Agent" in sam.get(reverse("replies:approval_settings")).content.decode()
+    response = sam.post(reverse("replies:approval_settings"), {"roles": []})
+    assert response.status_code == 403
+    assert workspace.approval_policy.roles == [Role.AGENT]
