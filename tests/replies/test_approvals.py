@@ -19,7 +19,7 @@ from cercle.replies.actions import (
 )
 from cercle.replies.choices import PendingState
 from cercle.replies.models import PendingReply
-from cercle.workspaces.actions import do_add_member, do_create_user
+from cercle.workspaces.actions import do_add_member, do_create_user, do_deactivate_member
 from cercle.workspaces.choices import Role, Verb
 from cercle.workspaces.models import Activity
 from tests.conftest import sim_event
@@ -252,3 +252,14 @@ def test_an_agent_reads_the_policy_but_cannot_change_it(client, workspace, owner
     response = sam.post(reverse("replies:approval_settings"), {"roles": []})
     assert response.status_code == 403
     assert workspace.approval_policy.roles == [Role.AGENT]
+
+
+def test_a_reply_of_a_deactivated_author_is_sent_by_the_approver(
+    pending, owner, manager, held_agent, conversation
+):
+    do_deactivate_member(owner, held_agent)
+    pending.refresh_from_db()
+    message = do_approve_reply(manager, pending)
+    assert message.author_member == manager and outbox(conversation).count() == 1
+    approved = Activity.objects.get(conversation=conversation, verb=Verb.REPLY_APPROVED)
+    assert approved.data["author_id"] == held_agent.pk
