@@ -7,8 +7,8 @@ from playwright.sync_api import expect
 
 from cercle.connectors.base import RawEventData
 from cercle.connectors.registry import connector_for
-from cercle.inbox.actions import do_receive
-from cercle.inbox.models import Outbox
+from cercle.inbox.actions import do_add_note, do_receive
+from cercle.inbox.models import Conversation, Outbox
 from cercle.replies.actions import do_save_approval_policy, do_save_saved_reply
 from cercle.replies.models import PendingReply, SavedReply
 from tests.browser.conftest import login
@@ -52,6 +52,11 @@ def test_slash_picks_a_saved_reply_and_a_held_reply_waits(
     page.wait_for_selector("#conv-root #reply-text")
     page.focus("#reply-text")
     page.keyboard.press("/")
+    expect(page.locator("#saved-replies")).to_be_visible()
+    expect(page.locator("#saved-replies-q")).to_be_focused()
+    # A teammate's note arrives live: the timeline shows it, the open picker stays open.
+    do_add_note(owner, Conversation.objects.get(), "Client fidèle")
+    page.wait_for_selector("#timeline .item-note:has-text('Client fidèle')")
     expect(page.locator("#saved-replies")).to_be_visible()
     expect(page.locator("#saved-replies-q")).to_be_focused()
     page.keyboard.type("m")

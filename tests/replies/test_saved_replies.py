@@ -207,3 +207,24 @@ def test_the_reply_box_offers_the_picker(client, agent, conversation):
     assert (
         'id="saved-replies-q"' in html and reverse("replies:picker", args=[conversation.pk]) in html
     )
+
+
+def test_the_picker_query_count_does_not_grow_with_the_saved_replies(
+    client, owner, agent, workspace, conversation
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sam = login(client, "sam")
+    url = reverse("replies:picker", args=[conversation.pk])
+
+    def queries_for_listing() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert sam.get(url).status_code == 200
+        return len(captured)
+
+    do_save_saved_reply(owner, workspace, title="One", versions={"fr": "Un", "en": "One"})
+    with_one = queries_for_listing()
+    for i in range(7):
+        do_save_saved_reply(owner, workspace, title=f"More {i}", versions={"fr": "x", "en": "y"})
+    assert queries_for_listing() == with_one

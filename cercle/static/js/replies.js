@@ -105,6 +105,21 @@
     if (option) insert(option);
   });
 
+  // A live refresh of the conversation would close the picker someone is using: while it
+  // is open, refresh the timeline only (the inbox does the same while a reply is typed).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const detail = event.detail || {};
+    const config = detail.requestConfig;
+    const refresh = config && config.headers && config.headers["X-Cercle-Refresh"];
+    const p = panel();
+    const root = $("#conv-root");
+    if (!refresh || !p || p.hidden || !root || !detail.target || detail.target.id !== "conversation") return;
+    detail.shouldSwap = false;
+    if (window.htmx && root.dataset.timelineUrl) {
+      window.htmx.ajax("GET", root.dataset.timelineUrl, { target: "#timeline", swap: "outerHTML" });
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail && event.detail.target;
     if (target && target.id === "saved-replies-results") setActive(0);
