@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "cercle.workspaces",
     "cercle.connectors",
     "cercle.inbox",
+    "cercle.replies",
     "cercle.moderation",
     "cercle.workflow",
     "cercle.pipeline",

@@ -27,6 +27,8 @@ from cercle.connectors.base import ActionKind, Capability
 from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.core import clock
 from cercle.inbox.choices import OutboxState
+from cercle.replies.actions import do_submit_reply
+from cercle.replies.forms import used_saved_replies
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Member
@@ -38,7 +40,6 @@ from .actions import (
     do_assign_conversation,
     do_change_status,
     do_moderate_message,
-    do_reply,
     do_retry_delivery,
     do_save_draft,
     do_tag_conversation,
@@ -390,11 +391,12 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
     return _guarded(
         request,
         conv,
-        lambda: do_reply(
+        lambda: do_submit_reply(
             member,
             conv,
             text,
             private=mode == "private",
+            saved_reply_ids=used_saved_replies(request.POST),
             seen=seen,
             then_close=request.POST.get("then") == "close",
         ),

@@ -28,6 +28,7 @@ from cercle.inbox.actions import (
 )
 from cercle.inbox.choices import Direction, Priority
 from cercle.inbox.models import Conversation, Message, Tag
+from cercle.replies.queries import saved_reply_by_reference
 from cercle.workspaces.actors import Actor, Automation, actor_fields, require
 from cercle.workspaces.choices import AutomationKind, Permission, Verb
 from cercle.workspaces.models import Activity, Member, Workspace
@@ -98,6 +99,14 @@ def do_save_rule(
     if mode not in RuleMode.values:
         raise ValidationError(_("Unknown mode."))
     _check(conditions, actions)
+    for action in actions:
+        if action.get("type") == RuleAction.SAVED_REPLY and (
+            saved_reply_by_reference(workspace.pk, str(action.get("value", ""))) is None
+        ):
+            raise ValidationError(
+                _("No saved reply has the shortcut or number “%(value)s”."),
+                params={"value": str(action.get("value", ""))[:60]},
+            )
     if house_rule is not None and house_rule.workspace_id != workspace.pk:
         raise HouseRule.DoesNotExist
     if rule is not None and rule.workspace_id != workspace.pk:

@@ -38,6 +38,8 @@ class RuleAction(models.TextChoices):
     DELETE = "delete", _("Delete on the platform")
     BAN = "ban", _("Ban the author")
     REPLY = "reply", _("Reply")
+    # The value names the saved reply: its shortcut or its id.
+    SAVED_REPLY = "saved_reply", _("Reply with a saved reply")
 
 
 class SuggestionState(models.TextChoices):
