@@ -210,6 +210,7 @@ CERCLE_CONNECTORS = [
                 "cercle.connectors.email.connector.EmailConnector",
                 "cercle.connectors.discourse.connector.DiscourseConnector",
                 "cercle.connectors.website.connector.WebsiteConnector",
+                "cercle.connectors.mastodon.connector.MastodonConnector",
             ]
         ),
     ).split(",")
