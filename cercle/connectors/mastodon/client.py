@@ -67,7 +67,10 @@ POST_WINDOW = quota.Window(
     "statuses", 300, timedelta(hours=3), message="Mastodon: %(limit)d posts per 3 hours spent"
 )
 DELETE_WINDOW = quota.Window(
-    "deletes", 30, timedelta(minutes=30), message="Mastodon: %(limit)d deletions per 30 minutes spent"
+    "deletes",
+    30,
+    timedelta(minutes=30),
+    message="Mastodon: %(limit)d deletions per 30 minutes spent",
 )
 SCOPES = ("read", "write:statuses", "write:favourites", "write:blocks", "write:reports")
 
@@ -166,14 +169,12 @@ class MastodonClient:
 
     def _observe(self, window: quota.Window, response: httpx.Response) -> None:
         headers = response.headers
-        limit, remaining = headers.get("x-ratelimit-limit", ""), headers.get(
-            "x-ratelimit-remaining", ""
+        limit, remaining = (
+            headers.get("x-ratelimit-limit", ""),
+            headers.get("x-ratelimit-remaining", ""),
         )
         reset = reset_time(headers.get("x-ratelimit-reset", ""))
         if self.channel is None or not (limit.isdigit() and remaining.isdigit()) or reset is None:
-            return
-        if response.status_code == 429:
-            quota.block(self.channel, window, reset)
             return
         quota.observe(
             self.channel,
@@ -290,4 +291,3 @@ class MastodonClient:
             "forward": True,
         }
         return self._object("POST", REPORTS, body=body)
-

@@ -31,9 +31,7 @@ def record(name: str) -> dict[str, Any]:
     return data
 
 
-def answer(
-    name: str, status: int | None = None, headers: dict[str, str] | None = None
-) -> Answer:
+def answer(name: str, status: int | None = None, headers: dict[str, str] | None = None) -> Answer:
     """The recorded answer `name` (its status, its headers, its body), headers overridable."""
     recorded = record(name)
 

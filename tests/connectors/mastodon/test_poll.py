@@ -58,8 +58,14 @@ def test_a_private_mention_becomes_a_private_message_in_the_authors_thread(
         private.conversation.kind,
         public.kind,
         public.text,
-    ) == ("message", True, "@mastodonpy_test pssssst!", "private", "mention",
-          "@mastodonpy_test beep beep I'm a jeep")
+    ) == (
+        "message",
+        True,
+        "@mastodonpy_test pssssst!",
+        "private",
+        "mention",
+        "@mastodonpy_test beep beep I'm a jeep",
+    )
 
 
 def test_favourites_and_boosts_become_shares_of_the_brands_status(
@@ -132,9 +138,7 @@ def test_the_next_poll_asks_for_what_is_newer_than_the_link_min_id(
     assert (second.url.params["min_id"], json.loads(channel.cursor)["min_id"]) == ("20", "20")
 
 
-def test_a_full_page_is_drained_page_after_page(
-    channel: Channel, instance: FakeInstance
-) -> None:
+def test_a_full_page_is_drained_page_after_page(channel: Channel, instance: FakeInstance) -> None:
     mention = record("notifications_mention.json")["body"][0]
     full = []
     for number in range(41, 81):
