@@ -211,6 +211,7 @@ CERCLE_CONNECTORS = [
                 "cercle.connectors.discourse.connector.DiscourseConnector",
                 "cercle.connectors.website.connector.WebsiteConnector",
                 "cercle.connectors.mastodon.connector.MastodonConnector",
+                "cercle.connectors.reddit.connector.RedditConnector",
             ]
         ),
     ).split(",")

@@ -161,11 +161,13 @@ class MastodonClient:
     # --- plumbing --------------------------------------------------------------
 
     def _count(self, window: quota.Window) -> None:
+        """Count the call in the windows the instance's headers last described (their size is the instance's)."""
         if self.channel is None:
             return
-        quota.take(self.channel, API_WINDOW)
-        if window is not API_WINDOW:
-            quota.take(self.channel, window)
+        for counted in {API_WINDOW, window}:
+            quota.take_observed(
+                self.channel, counted.name, message=str(counted.message) % {"limit": counted.limit}
+            )
 
     def _observe(self, window: quota.Window, response: httpx.Response) -> None:
         headers = response.headers
