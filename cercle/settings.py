@@ -212,6 +212,7 @@ CERCLE_CONNECTORS = [
                 "cercle.connectors.website.connector.WebsiteConnector",
                 "cercle.connectors.mastodon.connector.MastodonConnector",
                 "cercle.connectors.reddit.connector.RedditConnector",
+                "cercle.connectors.google_business.connector.GoogleBusinessConnector",
             ]
         ),
     ).split(",")
