@@ -27,6 +27,7 @@ from cercle.inbox.choices import (
 from cercle.inbox.models import Conversation, Message, Outbox, Tag
 from cercle.workspaces.actors import Actor, actor_fields, require, system
 from cercle.workspaces.choices import Permission, Verb
+from cercle.workspaces.mentions import find_mentions
 from cercle.workspaces.models import Activity, Member
 
 from .receive import ReceiveResult, receive_items
@@ -235,7 +236,12 @@ def do_add_note(actor: Actor, conversation: Conversation, text: str) -> Message:
             sent_at=clock.now(),
         )
         Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=note.sent_at)
-        _log(conversation, Verb.NOTE_ADDED, actor, note)
+        # The members and teams it mentions: the notifications app reads them from the log.
+        mentions = [m.as_data() for m in find_mentions(conversation.workspace_id, text)]
+        if mentions:
+            _log(conversation, Verb.NOTE_ADDED, actor, note, mentions=mentions)
+        else:
+            _log(conversation, Verb.NOTE_ADDED, actor, note)
     return note
 
 

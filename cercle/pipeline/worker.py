@@ -61,6 +61,7 @@ def schedule_once(last_poll: float) -> float:
     from cercle.inbox.tasks import wake_snoozed
     from cercle.moderation.actions import pending_messages
     from cercle.moderation.tasks import classify_pending
+    from cercle.notifications.tasks import send_daily_digests
     from cercle.pipeline.choices import RawEventStatus
     from cercle.pipeline.models import RawEvent
     from cercle.pipeline.sender import recover_stale_sending
@@ -99,8 +100,31 @@ def schedule_once(last_poll: float) -> float:
             status__in=[Status.NEW, Status.OPEN, Status.PENDING],
         ).exists():
             enqueue_once(escalate_due)
+        # Daily digests whose morning has come (each sent once per member and day).
+        enqueue_once(send_daily_digests)
         last_poll = time.monotonic()
+    _schedule_notifications()
     return last_poll
+
+
+def _schedule_notifications() -> None:
+    """Notifications, webhook deliveries and mails: enqueued when there is work."""
+    from cercle.notifications.actions import has_work
+    from cercle.notifications.mail import has_pending_mail
+    from cercle.notifications.tasks import (
+        drain_activity_log,
+        send_notification_mail,
+        send_webhooks,
+    )
+    from cercle.notifications.webhooks import has_due
+    from cercle.pipeline.tasks import enqueue_once
+
+    if has_work():
+        enqueue_once(drain_activity_log)
+    if has_due():
+        enqueue_once(send_webhooks)
+    if has_pending_mail():
+        enqueue_once(send_notification_mail)
 
 
 def _classify_in_flight(now: datetime) -> bool:

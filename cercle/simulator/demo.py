@@ -104,6 +104,8 @@ def _child_env() -> dict[str, str]:
     env["CERCLE_DATA_DIR"] = str(settings.DATA_DIR)
     env["CERCLE_EGRESS_ALLOW_HOSTS"] = ",".join(settings.CERCLE_EGRESS_ALLOW_HOSTS)
     env.setdefault("DJANGO_SETTINGS_MODULE", "cercle.settings")
+    # Notification mails and digests are printed by the worker instead of sent.
+    env.setdefault("CERCLE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     return env
 
 

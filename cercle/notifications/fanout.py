@@ -1,0 +1,104 @@
+"""Who is told about an Activity, and why: one table, verb → (kind, recipients).
+
+The notifications app reacts to data, not to calls: the inbox, the workflow
+and the replies helper only write Activity rows; this table says which of them
+concern which members. A verb missing from the table notifies nobody (it can
+still go out by webhook). Recipients are member ids before filtering: the
+drain keeps only active members of the activity's workspace and drops the actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cercle.inbox.models import Conversation
+from cercle.workspaces.choices import Verb
+from cercle.workspaces.models import Activity, Team
+
+from .choices import NotificationKind
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _data(activity: Activity) -> dict[str, object]:
+    return activity.data if isinstance(activity.data, dict) else {}
+
+
+def mentioned(activity: Activity) -> set[int]:
+    """The members a note mentions, directly or through a team of its workspace."""
+    mentions = _data(activity).get("mentions")
+    if not isinstance(mentions, list):
+        return set()
+    members: set[int] = set()
+    teams: set[int] = set()
+    for mention in mentions:
+        if not isinstance(mention, dict):
+            continue
+        if (member_id := _int(mention.get("member"))) is not None:
+            members.add(member_id)
+        if (team_id := _int(mention.get("team"))) is not None:
+            teams.add(team_id)
+    if teams:
+        members.update(
+            Team.members.through.objects.filter(
+                team_id__in=teams, team__workspace_id=activity.workspace_id
+            ).values_list("member_id", flat=True)
+        )
+    return members
+
+
+def assignee_named(activity: Activity) -> set[int]:
+    """The member a conversation was given to (`data["assignee_id"]`)."""
+    member_id = _int(_data(activity).get("assignee_id"))
+    return {member_id} if member_id is not None else set()
+
+
+def conversation_assignee(activity: Activity) -> set[int]:
+    """Whoever holds the conversation now (SLA warnings go to the person who must answer)."""
+    if activity.conversation_id is None:
+        return set()
+    assignee = (
+        Conversation.objects.filter(pk=activity.conversation_id)
+        .values_list("assignee_id", flat=True)
+        .first()
+    )
+    return {assignee} if assignee is not None else set()
+
+
+# The keys under which an approval activity names the member who asked (first found wins).
+REQUESTER_KEYS = ("requested_by_id", "requester_id", "author_id", "member_id")
+
+
+def requester(activity: Activity) -> set[int]:
+    """The member whose reply was approved or sent back."""
+    data = _data(activity)
+    for key in REQUESTER_KEYS:
+        if (member_id := _int(data.get(key))) is not None:
+            return {member_id}
+    return set()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    kind: NotificationKind
+    recipients: Callable[[Activity], set[int]]
+
+
+RULES: dict[str, Rule] = {
+    Verb.NOTE_ADDED: Rule(NotificationKind.MENTION, mentioned),
+    Verb.ASSIGNED: Rule(NotificationKind.ASSIGNMENT, assignee_named),
+    Verb.SLA_AT_RISK: Rule(NotificationKind.SLA_AT_RISK, conversation_assignee),
+    Verb.SLA_BREACHED: Rule(NotificationKind.SLA_BREACHED, conversation_assignee),
+    # Written by the replies app's approvals (four eyes), when it is installed.
+    "reply_approved": Rule(NotificationKind.REPLY_APPROVED, requester),
+    "reply_rejected": Rule(NotificationKind.REPLY_REJECTED, requester),
+}
