@@ -90,7 +90,9 @@ def has_work() -> bool:
     cursor = LogCursor.objects.filter(name=CURSOR).only("last_id", "gaps").first()
     if cursor is None:
         return Activity.objects.exists()
-    return bool(cursor.gaps) or Activity.objects.filter(id__gt=cursor.last_id).exists()
+    gap_ids = [g[0] for g in cursor.gaps if isinstance(g, list) and g]
+    # A gap is work only once its row has appeared (they expire at the next drain otherwise).
+    return Activity.objects.filter(Q(id__gt=cursor.last_id) | Q(id__in=gap_ids)).exists()
 
 
 def do_drain_activity_log(batch: int = DRAIN_BATCH) -> DrainReport:
