@@ -92,7 +92,7 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required("view")
 def mark_all_read(request: HttpRequest) -> HttpResponse:
     count = do_mark_all_notifications_read(current_member(request))
-    messages.success(request, _("%(count)d notifications marked as read.") % {"count": count})
+    messages.success(request, _("Notifications marked as read: %(count)d.") % {"count": count})
     return redirect("notifications:list")
 
 
