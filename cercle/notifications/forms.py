@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from django.utils.functional import Promise
-
 from django import forms
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from cercle.workspaces.choices import Verb

@@ -31,7 +31,11 @@ def conversation(sim_channel: Channel) -> Conversation:
 @pytest.fixture
 def nora(workspace: Workspace) -> Member:
     user = do_create_user(
-        "nora", "correct horse battery", first_name="Nora", last_name="Benali", email="nora@example.com"
+        "nora",
+        "correct horse battery",
+        first_name="Nora",
+        last_name="Benali",
+        email="nora@example.com",
     )
     return do_add_member(workspace, user, Role.AGENT)
 

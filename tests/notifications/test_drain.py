@@ -17,13 +17,15 @@ from cercle.notifications.actions import (
 from cercle.notifications.choices import EmailState, NotificationKind
 from cercle.notifications.models import LogCursor, Notification
 from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
+from cercle.workspaces.actors import actor_fields
 from cercle.workspaces.choices import Availability, Role, Verb
 from cercle.workspaces.models import Activity, Member
-from cercle.workspaces.actors import actor_fields
 
 
 def _kinds(member: Member) -> list[str]:
-    return list(Notification.objects.filter(member=member).order_by("id").values_list("kind", flat=True))
+    return list(
+        Notification.objects.filter(member=member).order_by("id").values_list("kind", flat=True)
+    )
 
 
 def _prefs(member: Member, event: str, *, in_app: bool, email: bool) -> None:

@@ -35,7 +35,9 @@ def test_unknown_handles_and_email_addresses_are_not_mentions(owner, agent):
 
 
 def test_a_handle_shared_by_two_members_reaches_nobody(workspace, owner):
-    other = do_add_member(workspace, do_create_user("lm2", "pw", first_name="Léa", last_name="Martin"), Role.AGENT)
+    other = do_add_member(
+        workspace, do_create_user("lm2", "pw", first_name="Léa", last_name="Martin"), Role.AGENT
+    )
     assert find_mentions(workspace.pk, "@lea-martin") == []
     # Each keeps the handle that is theirs alone (the username), shown on their profile.
     assert own_handles(owner) == ["lea"] and own_handles(other) == ["lm2"]
@@ -58,7 +60,11 @@ def test_a_note_stores_the_mentions_in_its_activity(owner, agent, support, conve
 
 
 def test_split_keeps_unresolved_handles_as_text():
-    assert split_mentions("a @sam b @x", ["sam"]) == [("a ", False), ("@sam", True), (" b @x", False)]
+    assert split_mentions("a @sam b @x", ["sam"]) == [
+        ("a ", False),
+        ("@sam", True),
+        (" b @x", False),
+    ]
 
 
 def test_the_timeline_highlights_mentions_and_keeps_hostile_text_inert(
