@@ -53,6 +53,12 @@ class ActionRefused(ValueError):
     """The action cannot be done; the message says why."""
 
 
+def mail_possible() -> bool:
+    """Whether mail can leave: a mail server is set, or another backend (the demo's console)."""
+    backend = str(getattr(settings, "EMAIL_BACKEND", ""))
+    return bool(getattr(settings, "EMAIL_HOST", "")) or not backend.endswith("smtp.EmailBackend")
+
+
 def max_age() -> timedelta:
     """Activities older than this (imported history, a long outage) notify nobody."""
     return timedelta(hours=float(getattr(settings, "CERCLE_NOTIFY_MAX_AGE_HOURS", 24)))
@@ -184,7 +190,7 @@ def _wants(member: Member, event: str) -> tuple[bool, bool]:
         Availability.AWAY,
         Availability.OFF,
     )
-    return in_app, email and bool(member.user.email)
+    return in_app, email and bool(member.user.email) and mail_possible()
 
 
 def _queue_deliveries(activities: list[Activity], now: datetime) -> int:

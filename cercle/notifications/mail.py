@@ -29,6 +29,7 @@ from cercle.inbox.models import Conversation
 from cercle.workspaces.choices import NotificationEvent, NotificationMedium
 from cercle.workspaces.models import Member
 
+from .actions import mail_possible
 from .choices import EmailState
 from .models import DigestSent, Notification
 from .queries import describe
@@ -85,7 +86,8 @@ def send_pending_mail(now: datetime | None = None) -> int:
         with translation.override(_language(member)):
             line = describe(notification)
             url = conversation_url(notification.activity.conversation_id)
-            subject = f"[Cercle] {line}"
+            # One line: a name with a line break must not become a mail header.
+            subject = " ".join(f"[Cercle] {line}".split())
             body = render_to_string(
                 "notifications/mail_notification.txt",
                 {"member": member, "line": line, "url": url, "workspace": member.workspace},
@@ -152,6 +154,8 @@ def send_digests(now: datetime | None = None) -> int:
     """Send today's digest to every member who wants one and whose morning has come."""
     now = now or clock.now()
     sent = 0
+    if not mail_possible():
+        return 0
     members = (
         Member.objects.filter(is_active=True)
         .exclude(user__email="")
@@ -176,7 +180,11 @@ def send_digests(now: datetime | None = None) -> int:
         if digest.is_empty:
             continue  # nothing to say today: no mail, and none later today either
         with translation.override(_language(member)):
-            subject = _("[Cercle] Your day in %(workspace)s") % {"workspace": member.workspace.name}
+            subject = " ".join(
+                (
+                    _("[Cercle] Your day in %(workspace)s") % {"workspace": member.workspace.name}
+                ).split()
+            )
             body = render_to_string(
                 "notifications/mail_digest.txt",
                 {

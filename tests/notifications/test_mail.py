@@ -82,3 +82,12 @@ def test_no_digest_for_members_who_did_not_ask(owner, nora, conversation):
         do_assign_conversation(owner, conversation, nora)
         do_drain_activity_log()
         assert send_digests() == 0
+
+
+def test_without_a_mail_server_nothing_is_asked_to_be_mailed(settings, owner, nora, conversation):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = ""
+    _away(nora)
+    do_assign_conversation(owner, conversation, nora)
+    do_drain_activity_log()
+    assert Notification.objects.get(member=nora).email_state == EmailState.NONE
