@@ -36,7 +36,7 @@ from cercle.workspaces.models import Activity, Member, Workspace
 
 from . import webhooks
 from .choices import KIND_EVENT, DeliveryState, EmailState
-from .fanout import RULES
+from .fanout import RULES, Lookups
 from .models import LogCursor, Notification, WebhookDelivery, WebhookEndpoint
 
 CURSOR = "notifications"
@@ -141,11 +141,12 @@ def do_drain_activity_log(batch: int = DRAIN_BATCH) -> DrainReport:
 def _notify(activities: list[Activity]) -> int:
     """Notification rows for the members each activity concerns, as their preferences say."""
     wanted: list[tuple[Activity, str, set[int]]] = []
+    lookups = Lookups()
     for activity in activities:
         rule = RULES.get(activity.verb)
         if rule is None:
             continue
-        recipients = rule.recipients(activity) - {activity.actor_id}
+        recipients = rule.recipients(activity, lookups) - {activity.actor_id}
         if recipients:
             wanted.append((activity, rule.kind, recipients))
     if not wanted:

@@ -33,7 +33,36 @@ def _data(activity: Activity) -> dict[str, object]:
     return activity.data if isinstance(activity.data, dict) else {}
 
 
-def mentioned(activity: Activity) -> set[int]:
+class Lookups:
+    """What the rules read from the database, loaded once per batch of the drain."""
+
+    def __init__(self) -> None:
+        self._teams: dict[tuple[int, int], set[int]] = {}
+        self._assignees: dict[int, int | None] = {}
+
+    def team_members(self, workspace_id: int, team_ids: set[int]) -> set[int]:
+        missing = {t for t in team_ids if (workspace_id, t) not in self._teams}
+        if missing:
+            for team_id in missing:
+                self._teams[(workspace_id, team_id)] = set()
+            rows = Team.members.through.objects.filter(
+                team_id__in=missing, team__workspace_id=workspace_id
+            ).values_list("team_id", "member_id")
+            for team_id, member_id in rows:
+                self._teams[(workspace_id, team_id)].add(member_id)
+        return set().union(*(self._teams[(workspace_id, t)] for t in team_ids))
+
+    def assignee(self, conversation_id: int) -> int | None:
+        if conversation_id not in self._assignees:
+            self._assignees[conversation_id] = (
+                Conversation.objects.filter(pk=conversation_id)
+                .values_list("assignee_id", flat=True)
+                .first()
+            )
+        return self._assignees[conversation_id]
+
+
+def mentioned(activity: Activity, lookups: Lookups) -> set[int]:
     """The members a note mentions, directly or through a team of its workspace."""
     mentions = _data(activity).get("mentions")
     if not isinstance(mentions, list):
@@ -48,29 +77,21 @@ def mentioned(activity: Activity) -> set[int]:
         if (team_id := _int(mention.get("team"))) is not None:
             teams.add(team_id)
     if teams:
-        members.update(
-            Team.members.through.objects.filter(
-                team_id__in=teams, team__workspace_id=activity.workspace_id
-            ).values_list("member_id", flat=True)
-        )
+        members.update(lookups.team_members(activity.workspace_id, teams))
     return members
 
 
-def assignee_named(activity: Activity) -> set[int]:
+def assignee_named(activity: Activity, lookups: Lookups) -> set[int]:
     """The member a conversation was given to (`data["assignee_id"]`)."""
     member_id = _int(_data(activity).get("assignee_id"))
     return {member_id} if member_id is not None else set()
 
 
-def conversation_assignee(activity: Activity) -> set[int]:
+def conversation_assignee(activity: Activity, lookups: Lookups) -> set[int]:
     """Whoever holds the conversation now (SLA warnings go to the person who must answer)."""
     if activity.conversation_id is None:
         return set()
-    assignee = (
-        Conversation.objects.filter(pk=activity.conversation_id)
-        .values_list("assignee_id", flat=True)
-        .first()
-    )
+    assignee = lookups.assignee(activity.conversation_id)
     return {assignee} if assignee is not None else set()
 
 
@@ -78,7 +99,7 @@ def conversation_assignee(activity: Activity) -> set[int]:
 REQUESTER_KEYS = ("requested_by_id", "requester_id", "author_id", "member_id")
 
 
-def requester(activity: Activity) -> set[int]:
+def requester(activity: Activity, lookups: Lookups) -> set[int]:
     """The member whose reply was approved or sent back."""
     data = _data(activity)
     for key in REQUESTER_KEYS:
@@ -90,7 +111,7 @@ def requester(activity: Activity) -> set[int]:
 @dataclass(frozen=True, slots=True)
 class Rule:
     kind: NotificationKind
-    recipients: Callable[[Activity], set[int]]
+    recipients: Callable[[Activity, Lookups], set[int]]
 
 
 RULES: dict[str, Rule] = {
