@@ -11,6 +11,7 @@ class NotificationKind(models.TextChoices):
     ASSIGNMENT = "assignment", _("Assigned to you")
     SLA_AT_RISK = "sla_at_risk", _("Response due soon")
     SLA_BREACHED = "sla_breached", _("Response overdue")
+    APPROVAL_REQUESTED = "approval_asked", _("Reply awaiting approval")
     REPLY_APPROVED = "reply_approved", _("Reply approved")
     REPLY_REJECTED = "reply_rejected", _("Reply sent back")
 
@@ -21,7 +22,8 @@ KIND_EVENT: dict[str, str] = {
     NotificationKind.ASSIGNMENT: NotificationEvent.ASSIGNMENT,
     NotificationKind.SLA_AT_RISK: NotificationEvent.SLA,
     NotificationKind.SLA_BREACHED: NotificationEvent.SLA,
-    # Approvals answer the member's own request: told like an assignment.
+    # Approvals are work given to the member, or the answer to their request: like an assignment.
+    NotificationKind.APPROVAL_REQUESTED: NotificationEvent.ASSIGNMENT,
     NotificationKind.REPLY_APPROVED: NotificationEvent.ASSIGNMENT,
     NotificationKind.REPLY_REJECTED: NotificationEvent.ASSIGNMENT,
 }

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cercle.inbox.models import Conversation
-from cercle.workspaces.choices import Verb
-from cercle.workspaces.models import Activity, Team
+from cercle.workspaces.choices import ROLE_PERMISSIONS, Verb
+from cercle.workspaces.models import Activity, Member, Team
 
 from .choices import NotificationKind
 
@@ -39,6 +39,7 @@ class Lookups:
     def __init__(self) -> None:
         self._teams: dict[tuple[int, int], set[int]] = {}
         self._assignees: dict[int, int | None] = {}
+        self._approvers: dict[int, set[int]] = {}
 
     def team_members(self, workspace_id: int, team_ids: set[int]) -> set[int]:
         missing = {t for t in team_ids if (workspace_id, t) not in self._teams}
@@ -51,6 +52,16 @@ class Lookups:
             for team_id, member_id in rows:
                 self._teams[(workspace_id, team_id)].add(member_id)
         return set().union(*(self._teams[(workspace_id, t)] for t in team_ids))
+
+    def approvers(self, workspace_id: int) -> set[int]:
+        if workspace_id not in self._approvers:
+            roles = [r for r, perms in ROLE_PERMISSIONS.items() if APPROVE_REPLIES in perms]
+            self._approvers[workspace_id] = set(
+                Member.objects.filter(
+                    workspace_id=workspace_id, is_active=True, role__in=roles
+                ).values_list("pk", flat=True)
+            )
+        return self._approvers[workspace_id]
 
     def assignee(self, conversation_id: int) -> int | None:
         if conversation_id not in self._assignees:
@@ -97,15 +108,25 @@ def conversation_assignee(activity: Activity, lookups: Lookups) -> set[int]:
 
 # The keys under which an approval activity names the member who asked (first found wins).
 REQUESTER_KEYS = ("requested_by_id", "requester_id", "author_id", "member_id")
+# The permission of the members who approve replies (the replies app's four eyes).
+APPROVE_REPLIES = "approve_replies"
 
 
 def requester(activity: Activity, lookups: Lookups) -> set[int]:
-    """The member whose reply was approved or sent back."""
+    """The member whose reply was approved or sent back (`data["notify"]`, else its author)."""
     data = _data(activity)
+    listed = data.get("notify")
+    if isinstance(listed, list):
+        return {i for i in (_int(v) for v in listed) if i is not None}
     for key in REQUESTER_KEYS:
         if (member_id := _int(data.get(key))) is not None:
             return {member_id}
     return set()
+
+
+def approvers(activity: Activity, lookups: Lookups) -> set[int]:
+    """The members whose role may approve replies (a reply waits for one of them)."""
+    return lookups.approvers(activity.workspace_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +141,7 @@ RULES: dict[str, Rule] = {
     Verb.SLA_AT_RISK: Rule(NotificationKind.SLA_AT_RISK, conversation_assignee),
     Verb.SLA_BREACHED: Rule(NotificationKind.SLA_BREACHED, conversation_assignee),
     # Written by the replies app's approvals (four eyes), when it is installed.
+    "reply_submitted": Rule(NotificationKind.APPROVAL_REQUESTED, approvers),
     "reply_approved": Rule(NotificationKind.REPLY_APPROVED, requester),
     "reply_rejected": Rule(NotificationKind.REPLY_REJECTED, requester),
 }

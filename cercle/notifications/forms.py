@@ -12,6 +12,7 @@ from cercle.workspaces.choices import Verb
 def event_choices() -> list[tuple[str, str | Promise]]:
     """Every Activity verb, by its label (the replies app's approvals included)."""
     extra: list[tuple[str, str | Promise]] = [
+        ("reply_submitted", _("reply awaiting approval")),
         ("reply_approved", _("reply approved")),
         ("reply_rejected", _("reply sent back")),
     ]

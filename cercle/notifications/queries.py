@@ -57,6 +57,8 @@ def describe(notification: Notification) -> str:
         return _("A conversation of yours is due soon")
     if kind == NotificationKind.SLA_BREACHED:
         return _("A conversation of yours is past its due time")
+    if kind == NotificationKind.APPROVAL_REQUESTED:
+        return _("%(actor)s asks you to approve a reply") % {"actor": actor}
     if kind == NotificationKind.REPLY_APPROVED:
         return _("%(actor)s approved your reply") % {"actor": actor}
     if kind == NotificationKind.REPLY_REJECTED:

@@ -80,6 +80,34 @@ def test_an_approval_activity_notifies_the_member_who_asked(owner, agent, conver
     assert _kinds(agent) == [NotificationKind.REPLY_REJECTED]
 
 
+def test_a_reply_awaiting_approval_notifies_the_members_who_may_approve(
+    monkeypatch, owner, agent, nora, conversation
+):
+    from cercle.workspaces.choices import ROLE_PERMISSIONS
+
+    monkeypatch.setitem(
+        ROLE_PERMISSIONS, Role.OWNER, ROLE_PERMISSIONS[Role.OWNER] | {"approve_replies"}
+    )
+    Activity.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        verb="reply_submitted",
+        data={"pending": 1},
+        **actor_fields(agent),
+    )
+    Activity.objects.create(  # the shape the replies app writes: `notify` lists who to tell
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        verb="reply_approved",
+        data={"notify": [agent.pk], "author_id": agent.pk},
+        **actor_fields(owner),
+    )
+    do_drain_activity_log()
+    assert _kinds(owner) == [NotificationKind.APPROVAL_REQUESTED]
+    assert _kinds(agent) == [NotificationKind.REPLY_APPROVED]
+    assert _kinds(nora) == []
+
+
 def test_preferences_are_respected(owner, agent, conversation):
     _prefs(agent, "assignment", in_app=False, email=False)
     do_assign_conversation(owner, conversation, agent)
