@@ -309,6 +309,18 @@ def do_change_webhook_endpoint(
     return endpoint
 
 
+def do_rotate_webhook_secret(actor: Actor, endpoint: WebhookEndpoint) -> str:
+    """A new signing secret for the endpoint (returned once); the old one stops signing at once."""
+    require(actor, MANAGE_WEBHOOKS, endpoint.workspace_id)
+    secret = webhooks.new_secret()
+    with transaction.atomic():
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            secret_encrypted=encrypt_json({"secret": secret})
+        )
+        _log_setting(endpoint.workspace_id, actor, "secret_rotated", endpoint)
+    return secret
+
+
 def do_delete_webhook_endpoint(actor: Actor, endpoint: WebhookEndpoint) -> None:
     require(actor, MANAGE_WEBHOOKS, endpoint.workspace_id)
     with transaction.atomic():

@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/webhooks/<int:pk>/", views.webhook_change, name="webhook_change"),
     path("settings/webhooks/<int:pk>/delete/", views.webhook_delete, name="webhook_delete"),
     path("settings/webhooks/<int:pk>/test/", views.webhook_test, name="webhook_test"),
+    path("settings/webhooks/<int:pk>/rotate/", views.webhook_rotate, name="webhook_rotate"),
     path(
         "settings/webhooks/deliveries/<int:pk>/retry/", views.delivery_retry, name="delivery_retry"
     ),

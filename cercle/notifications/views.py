@@ -24,10 +24,12 @@ from .actions import (
     do_mark_all_notifications_read,
     do_mark_notification_read,
     do_retry_webhook_delivery,
+    do_rotate_webhook_secret,
     do_send_test_webhook,
 )
 from .choices import DELIVERY_COLOURS
 from .forms import WebhookEndpointForm, WebhookEventsForm
+from .models import WebhookEndpoint
 
 
 @require_GET
@@ -121,8 +123,20 @@ def webhooks_page(request: HttpRequest) -> HttpResponse:
                 )
             else:
                 form = WebhookEndpointForm()
+    return webhooks_page_response(request, form=form, created=created, secret=secret)
+
+
+def webhooks_page_response(
+    request: HttpRequest,
+    *,
+    form: WebhookEndpointForm | None = None,
+    created: WebhookEndpoint | None = None,
+    secret: str = "",
+) -> HttpResponse:
+    member = current_member(request)
+    form = form if form is not None else WebhookEndpointForm()
     endpoints = [(e, queries.delivery_log(e, limit=20)) for e in queries.endpoints_for(member)]
-    return render(
+    response = render(
         request,
         "notifications/webhooks.html",
         {
@@ -135,6 +149,9 @@ def webhooks_page(request: HttpRequest) -> HttpResponse:
         },
         status=422 if form.errors else 200,
     )
+    # A page that shows a secret is not kept by the browser's cache.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST
@@ -152,6 +169,16 @@ def webhook_change(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, _("Webhook saved."))
     return redirect("notifications:webhooks")
+
+
+@require_POST
+@member_required(MANAGE_WEBHOOKS)
+def webhook_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new signing secret, shown once on the page this answers with."""
+    member = current_member(request)
+    endpoint = queries.endpoint_for(member, pk)
+    secret = do_rotate_webhook_secret(member, endpoint)
+    return webhooks_page_response(request, created=endpoint, secret=secret)
 
 
 @require_POST

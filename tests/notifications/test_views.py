@@ -95,3 +95,37 @@ def test_a_private_webhook_url_is_refused_on_the_form(client, owner):
         reverse("notifications:webhooks"), {"name": "x", "url": "http://192.168.1.10/hook"}
     )
     assert response.status_code == 422 and not WebhookEndpoint.objects.exists()
+
+
+def test_a_new_secret_is_shown_once_and_the_old_one_stops_signing(client, owner, settings):
+    from cercle.core.crypto import decrypt_json
+    from cercle.notifications.actions import do_create_webhook_endpoint
+
+    settings.CERCLE_EGRESS_ALLOW_HOSTS = ["hooks.example.com"]
+    endpoint, old = do_create_webhook_endpoint(
+        owner, owner.workspace, name="Chat", url="https://hooks.example.com/x", events=[]
+    )
+    login(client, "lea")
+    response = client.post(reverse("notifications:webhook_rotate", args=[endpoint.pk]))
+    new = response.content.decode().split('id="webhook-secret">', 1)[1].split("<", 1)[0]
+    assert response["Cache-Control"] == "no-store"
+    stored = decrypt_json(WebhookEndpoint.objects.get(pk=endpoint.pk).secret_encrypted)["secret"]
+    assert new == stored and new != old
+
+
+def test_another_workspaces_webhook_is_a_404(client, owner, settings):
+    from cercle.notifications.actions import do_create_webhook_endpoint
+    from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
+    from cercle.workspaces.choices import Role
+
+    settings.CERCLE_EGRESS_ALLOW_HOSTS = ["hooks.example.com"]
+    endpoint, _secret = do_create_webhook_endpoint(
+        owner, owner.workspace, name="Chat", url="https://hooks.example.com/x", events=[]
+    )
+    elsewhere = do_create_workspace("Autre", timezone="UTC")
+    do_add_member(elsewhere, do_create_user("zoe", "correct horse battery"), Role.OWNER)
+    login(client, "zoe")
+    for name in ("webhook_test", "webhook_rotate", "webhook_delete", "webhook_change"):
+        assert client.post(reverse(f"notifications:{name}", args=[endpoint.pk])).status_code == 404
+    assert "Chat" not in client.get(reverse("notifications:webhooks")).content.decode()
+    assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
