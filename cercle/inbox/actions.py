@@ -27,6 +27,7 @@ from cercle.inbox.choices import (
 from cercle.inbox.models import Conversation, Draft, Message, Outbox, Presence, Tag
 from cercle.workspaces.actors import Actor, actor_fields, require, system
 from cercle.workspaces.choices import Permission, Verb
+from cercle.workspaces.mentions import find_mentions
 from cercle.workspaces.models import Activity, Member
 
 from . import collision
@@ -296,12 +297,15 @@ def do_add_note(
             sent_at=clock.now(),
         )
         Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=note.sent_at)
+        # The members and teams it mentions: the notifications app reads them from the log.
+        mentions = [m.as_data() for m in find_mentions(conversation.workspace_id, text)]
         _log(
             conversation,
             Verb.NOTE_ADDED,
             actor,
             note,
             **({"send_key": send_key} if send_key else {}),
+            **({"mentions": mentions} if mentions else {}),
         )
         _forget_draft(actor, conversation)
     return note

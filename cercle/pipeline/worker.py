@@ -61,6 +61,7 @@ def schedule_once(last_poll: float) -> float:
     from cercle.inbox.tasks import wake_snoozed
     from cercle.moderation.actions import pending_messages, workspaces_to_train
     from cercle.moderation.tasks import classify_pending, train_heads, watch_crises
+    from cercle.notifications.tasks import send_daily_digests
     from cercle.pipeline.choices import RawEventStatus
     from cercle.pipeline.models import RawEvent
     from cercle.pipeline.sender import recover_stale_sending
@@ -104,8 +105,31 @@ def schedule_once(last_poll: float) -> float:
         # The team corrected labels: train that workspace's heads again.
         if workspaces_to_train():
             enqueue_once(train_heads)
+        # Daily digests whose morning has come (each sent once per member and day).
+        enqueue_once(send_daily_digests)
         last_poll = time.monotonic()
+    _schedule_notifications()
     return last_poll
+
+
+def _schedule_notifications() -> None:
+    """Notifications, webhook deliveries and mails: enqueued when there is work."""
+    from cercle.notifications.actions import has_work
+    from cercle.notifications.mail import has_pending_mail
+    from cercle.notifications.tasks import (
+        drain_activity_log,
+        send_notification_mail,
+        send_webhooks,
+    )
+    from cercle.notifications.webhooks import has_due
+    from cercle.pipeline.tasks import enqueue_once
+
+    if has_work():
+        enqueue_once(drain_activity_log)
+    if has_due():
+        enqueue_once(send_webhooks)
+    if has_pending_mail():
+        enqueue_once(send_notification_mail)
 
 
 def _classify_in_flight(now: datetime) -> bool:

@@ -57,6 +57,7 @@ from .forms import (
     roles_up_to,
     split_list,
 )
+from .mentions import own_handles
 from .middleware import SESSION_KEY, current_member
 from .models import Activity, Team
 from .queries import (
@@ -469,6 +470,6 @@ def profile_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "workspaces/profile.html",
-        {"form": form, "active_tab": "profile"},
+        {"form": form, "active_tab": "profile", "handles": own_handles(member)},
         status=422 if form.errors else 200,
     )

@@ -19,6 +19,7 @@ from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.inbox.choices import Status
 from cercle.inbox.models import Conversation
 from cercle.workspaces.choices import Verb
+from cercle.workspaces.mentions import split_mentions
 from cercle.workspaces.models import Activity
 
 register = template.Library()
@@ -265,3 +266,18 @@ def safe_url(url: str | None) -> str:
 def has(values: Any, item: str) -> bool:
     """`caps|has:"hide"` in templates."""
     return item in values
+
+
+@register.simple_tag
+def note_text(text: str, mentions: Any) -> SafeString:
+    """A note's text with its resolved @mentions highlighted; every piece escaped."""
+    from django.utils.html import conditional_escape
+    from django.utils.safestring import mark_safe
+
+    parts = [
+        format_html('<mark class="mention">{}</mark>', piece)
+        if is_mention
+        else conditional_escape(piece)
+        for piece, is_mention in split_mentions(text or "", mentions or ())
+    ]
+    return mark_safe("".join(parts))  # noqa: S308 (every piece escaped above)
