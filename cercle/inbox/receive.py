@@ -122,6 +122,7 @@ CONVERSATION_READ_FIELDS = (
     "post_id",
     "thread_key",
     "kind",
+    "team_id",
     "first_response_at",
     *CONVERSATION_FIELDS,
 )

@@ -28,12 +28,14 @@ from cercle.inbox.choices import OutboxState
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Member
+from cercle.workspaces.queries import team_in
 
 from . import queries
 from .actions import (
     ActionRefused,
     do_add_note,
     do_assign_conversation,
+    do_assign_team,
     do_change_status,
     do_moderate_message,
     do_reply,
@@ -345,6 +347,12 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     member = _member(request)
     conv = queries.conversation_for(member, pk)
     value = request.POST.get("assignee", "")
+    if value.startswith("team:"):  # a team (workflow/_team_options.html); its members get it
+        team_id = value.removeprefix("team:")
+        if not team_id.isdigit():
+            return _after_action(request, conv, error=_("Unknown team."), status=422)
+        team = team_in(member.workspace, int(team_id))
+        return _guarded(request, conv, lambda: do_assign_team(member, conv, team))
     assignee: Member | None
     if value == "me":
         assignee = member

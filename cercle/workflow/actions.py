@@ -354,9 +354,16 @@ def _hand_out_workspace(workspace_id: int) -> int:
         waiting = list(
             backlog([workspace_id])
             .select_for_update(skip_locked=True, of=("self",))
-            .only("id", "workspace_id", "channel_id", "kind", "language", "status", "assignee_id")[
-                :HAND_OUT_BATCH
-            ]
+            .only(
+                "id",
+                "workspace_id",
+                "channel_id",
+                "team_id",
+                "kind",
+                "language",
+                "status",
+                "assignee_id",
+            )[:HAND_OUT_BATCH]
         )
         for conversation in waiting:
             if not routing.has_room():

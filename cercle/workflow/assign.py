@@ -12,6 +12,7 @@ size), then pick from memory:
   member who lists no language takes any);
 - whose skills cover what the channel and the kind of conversation need;
 - who may work the channel (a channel may name its members; none: everyone);
+- who belong to the conversation's team, when it was given to one (the team's backlog);
 - least recently assigned first, ties by member id: a fair, deterministic
   round-robin. Each pick stamps the member strictly later than any stamp of the
   workspace (`Member.last_assigned_at`), so the order survives restarts and
@@ -43,7 +44,7 @@ from cercle.workspaces.choices import (
     Permission,
     Verb,
 )
-from cercle.workspaces.models import Activity, Member
+from cercle.workspaces.models import Activity, Member, Team
 
 from .models import ChannelRouting, RoutingSettings
 
@@ -83,6 +84,7 @@ class Candidate:
     capacity: int
     open_count: int
     stamp: datetime
+    teams: frozenset[int] = frozenset()
 
     @property
     def has_room(self) -> bool:
@@ -136,6 +138,7 @@ class Routing:
             and needs <= c.skills
             and (not language or not c.languages or language in c.languages)
             and (allowed is None or c.member_id in allowed)
+            and (conversation.team_id is None or conversation.team_id in c.teams)
         ]
         return sorted(found, key=lambda c: (c.stamp, c.member_id))
 
@@ -202,6 +205,11 @@ def load_routing(
         .select_related("user")
         .order_by("id")
     )
+    teams: dict[int, set[int]] = defaultdict(set)
+    for member_id, team_id in Team.members.through.objects.filter(
+        member_id__in=[m.pk for m in members]
+    ).values_list("member_id", "team_id"):
+        teams[member_id].add(team_id)
     open_counts = dict(
         Conversation.objects.filter(
             assignee_id__in=[m.pk for m in members], status__in=ACTIVE_STATUSES
@@ -222,6 +230,7 @@ def load_routing(
                 capacity=member.capacity if member.capacity is not None else default,
                 open_count=open_counts.get(member.pk, 0),
                 stamp=member.last_assigned_at or NEVER,
+                teams=frozenset(teams[member.pk]),
             )
         )
     now = clock.now()

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from cercle.connectors.base import RawEventData
 from cercle.connectors.registry import connector_for
 from cercle.core import clock
-from cercle.inbox.actions import do_change_status, do_receive, do_reply
+from cercle.inbox.actions import do_assign_team, do_change_status, do_receive, do_reply
 from cercle.inbox.choices import Status
 from cercle.inbox.models import Conversation
 from cercle.pipeline.actions import do_create_channel
@@ -21,6 +21,7 @@ from cercle.workflow.queries import hand_out_due
 from cercle.workspaces.actions import (
     do_add_member,
     do_change_profile,
+    do_create_team,
     do_create_user,
     do_create_workspace,
     do_deactivate_member,
@@ -394,3 +395,37 @@ def test_a_member_sets_their_own_capacity_but_not_someone_elses(workspace):
     assert do_set_member_capacity(ana, ana, 3).capacity == 3
     with pytest.raises(PermissionDenied):
         do_set_member_capacity(ana, ben, 3)
+
+
+# --- teams ---------------------------------------------------------------------------------------
+
+
+def test_a_conversation_given_to_a_team_goes_to_its_members_only(
+    routing, owner, workspace, sim_channel
+):
+    _ana, ben, cleo = (member(workspace, n) for n in ("ana", "ben", "cleo"))
+    billing = do_create_team(owner, workspace, "Billing", [ben.pk, cleo.pk])
+    first, second = arrive(sim_channel, 1), arrive(sim_channel, 2)
+    assert owners_of(first, second) == ["ana", "ben"]
+
+    do_assign_team(owner, first, billing)  # ana is not in Billing: it goes back to the team
+    do_assign_team(owner, second, billing)  # ben is: he keeps it
+    assert owners_of(first, second) == ["", "ben"]
+    assert hand_out_due(clock.now())
+    do_hand_out()
+    # cleo was never assigned: she comes before ben; ana (not in the team) is never asked.
+    assert owners_of(first, second) == ["cleo", "ben"]
+    first.refresh_from_db()
+    assert first.team_id == billing.pk
+
+
+def test_a_team_of_another_workspace_is_refused(routing, workspace, sim_channel):
+    other = do_create_workspace("Other")
+    their_owner = member(other, "olga", role=Role.OWNER)
+    theirs = do_create_team(their_owner, other, "Theirs", [])
+    conversation = arrive(sim_channel, 1)
+    with pytest.raises(PermissionDenied):
+        do_assign_team(their_owner, conversation, theirs)
+    ours = member(workspace, "ana")
+    with pytest.raises(PermissionDenied):
+        do_assign_team(ours, conversation, theirs)

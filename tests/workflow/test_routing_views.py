@@ -123,3 +123,39 @@ def test_a_member_sets_their_own_capacity_on_the_profile(client, workspace):
     )
     assert response.status_code == 302
     assert Member.objects.get(pk=sam.pk).capacity == 2
+
+
+def test_the_assign_control_offers_teams_and_gives_the_conversation_to_one(
+    client, workspace, owner, sim_channel
+):
+    from cercle.connectors.base import RawEventData
+    from cercle.connectors.registry import connector_for
+    from cercle.inbox.actions import do_receive
+    from cercle.inbox.models import Conversation
+    from cercle.workspaces.actions import do_create_team
+    from tests.conftest import sim_body, sim_event
+
+    login(client, workspace, "sam", Role.AGENT)
+    team = do_create_team(owner, workspace, HOSTILE, [])
+    do_receive(
+        sim_channel, connector_for(sim_channel).parse(RawEventData(body=sim_body(sim_event("c1"))))
+    )
+    conversation = Conversation.objects.get()
+    page = client.get(reverse("inbox:conversation", args=[conversation.pk]))
+    assert f'value="team:{team.pk}"'.encode() in page.content
+    assert HOSTILE.encode() not in page.content
+    response = client.post(
+        reverse("inbox:assign", args=[conversation.pk]), {"assignee": f"team:{team.pk}"}
+    )
+    assert response.status_code in (200, 302)
+    conversation.refresh_from_db()
+    assert conversation.team_id == team.pk
+    other = do_create_workspace("Other")
+    their_owner = do_add_member(other, do_create_user("olga", "x"), Role.OWNER)
+    foreign = do_create_team(their_owner, other, "Theirs", [])
+    response = client.post(
+        reverse("inbox:assign", args=[conversation.pk]), {"assignee": f"team:{foreign.pk}"}
+    )
+    assert response.status_code == 404
+    conversation.refresh_from_db()
+    assert conversation.team_id == team.pk
