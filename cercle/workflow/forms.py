@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cercle.connectors.models import Channel
 from cercle.inbox.choices import ConversationKind, Priority
@@ -212,7 +213,11 @@ class ChannelRoutingForm(forms.Form):
 
     auto_assign = forms.TypedChoiceField(
         label=_("Automatic assignment"),
-        choices=[("", _("As the workspace")), ("on", _("On")), ("off", _("Off"))],
+        choices=[
+            ("", _("As the workspace")),
+            ("on", pgettext_lazy("setting", "On")),
+            ("off", pgettext_lazy("setting", "Off")),
+        ],
         coerce=lambda value: {"on": True, "off": False}.get(value),
         empty_value=None,
         required=False,

@@ -429,3 +429,28 @@ def test_a_team_of_another_workspace_is_refused(routing, workspace, sim_channel)
     ours = member(workspace, "ana")
     with pytest.raises(PermissionDenied):
         do_assign_team(ours, conversation, theirs)
+
+
+# --- the scheduler ---------------------------------------------------------------------------------
+
+
+def test_the_scheduler_enqueues_the_hand_out_only_when_someone_has_room(
+    routing, workspace, sim_channel, monkeypatch
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from cercle.pipeline import worker
+    from cercle.workflow.tasks import hand_out
+
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
+    pending = DBTaskResult.objects.ready().filter(task_path=hand_out.module_path)
+    ana = member(workspace, "ana", availability=Availability.AWAY)
+    conversation = arrive(sim_channel, 1)
+    worker.schedule_once(0.0)
+    assert pending.count() == 0  # a backlog, but nobody online
+    set_availability(ana, Availability.ONLINE)
+    worker.schedule_once(0.0)
+    assert pending.count() == 1
+    # The task runs the drain: the backlog goes to ana.
+    assert hand_out.call() == 1
+    assert owners_of(conversation) == ["ana"]
