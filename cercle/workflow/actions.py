@@ -340,7 +340,9 @@ def do_hand_out(now: datetime | None = None) -> HandOutReport:
     """
     now = now or clock.now()
     report = HandOutReport(handed_back=_hand_back_off_members(now))
-    workspace_ids = sorted(set(backlog().values_list("workspace_id", flat=True).distinct()))
+    workspace_ids = sorted(
+        set(backlog().order_by().values_list("workspace_id", flat=True).distinct())
+    )
     for workspace_id in workspace_ids:
         report.assigned += _hand_out_workspace(workspace_id)
     return report
