@@ -454,3 +454,29 @@ def test_the_scheduler_enqueues_the_hand_out_only_when_someone_has_room(
     # The task runs the drain: the backlog goes to ana.
     assert hand_out.call() == 1
     assert owners_of(conversation) == ["ana"]
+
+
+def test_the_timeline_says_who_routing_gave_it_to_and_why_it_came_back(
+    routing, workspace, sim_channel
+):
+    from cercle.inbox.templatetags.inbox_tags import activity_line
+
+    ana = member(workspace, "ana")
+    ana.display_name = "<b>Ana</b>"
+    ana.save(update_fields=["display_name"])
+    conversation = arrive(sim_channel, 1)
+    went_off = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+    with clock.at(went_off):
+        set_availability(ana, Availability.OFF)
+    with clock.at(went_off + timedelta(hours=1)):
+        do_hand_out()
+    lines = [
+        str(activity_line(a))
+        for a in Activity.objects.filter(
+            conversation=conversation, verb__in=[Verb.ASSIGNED, Verb.UNASSIGNED]
+        ).order_by("id")
+    ]
+    assert lines == [
+        "Assigned to &lt;b&gt;Ana&lt;/b&gt; automatically",
+        "Unassigned: &lt;b&gt;Ana&lt;/b&gt; is off",
+    ]
