@@ -26,7 +26,7 @@ from cercle.workspaces.actors import Actor, Automation, actor_fields, require
 from cercle.workspaces.choices import AutomationKind, Availability, Permission, Verb
 from cercle.workspaces.models import Activity, Member, Workspace
 
-from .assign import backlog, load_routing, record_picks
+from .assign import PICK_FIELDS, backlog, load_routing, record_picks
 from .models import (
     DEFAULT_OFF_GRACE_MINUTES,
     BusinessHours,
@@ -356,24 +356,15 @@ def _hand_out_workspace(workspace_id: int) -> int:
         waiting = list(
             backlog([workspace_id])
             .select_for_update(skip_locked=True, of=("self",))
-            .only(
-                "id",
-                "workspace_id",
-                "channel_id",
-                "team_id",
-                "kind",
-                "language",
-                "status",
-                "assignee_id",
-            )[:HAND_OUT_BATCH]
+            .only(*PICK_FIELDS)[:HAND_OUT_BATCH]
         )
         for conversation in waiting:
             if not routing.has_room():
                 break
             if routing.enabled_for(conversation):
                 routing.pick(conversation)
-        update_rows(Conversation, [c for c, _m in routing.picks], ["assignee_id", "status"])
-        return record_picks([routing], reason="backlog")
+        update_rows(Conversation, [c for c, _m, _r in routing.picks], ["assignee_id", "status"])
+        return record_picks([routing])
 
 
 def _hand_back_off_members(now: datetime) -> int:

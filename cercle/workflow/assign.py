@@ -58,6 +58,20 @@ ASSIGNABLE_ROLES = tuple(
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 # Each pick is stamped this much after the previous one (strict order within a batch).
 STEP = timedelta(microseconds=1)
+# How many of the backlog's oldest conversations an arriving batch lets go first.
+BACKLOG_FIRST = 200
+# What picking reads of a conversation (the drains load only these).
+PICK_FIELDS = (
+    "id",
+    "workspace_id",
+    "channel_id",
+    "team_id",
+    "kind",
+    "language",
+    "status",
+    "assignee_id",
+    "waiting_since",
+)
 
 
 def routing_actor(workspace_id: int) -> Automation:
@@ -108,7 +122,8 @@ class Routing:
     channels: dict[int, ChannelRule]
     candidates: list[Candidate]
     stamp: datetime
-    picks: list[tuple[Conversation, Candidate]] = field(default_factory=list)
+    # Each pick: the conversation, who got it, and why ("arrival" or "backlog").
+    picks: list[tuple[Conversation, Candidate, str]] = field(default_factory=list)
 
     def enabled_for(self, conversation: Conversation) -> bool:
         rule = self.channels.get(conversation.channel_id)
@@ -142,7 +157,7 @@ class Routing:
         ]
         return sorted(found, key=lambda c: (c.stamp, c.member_id))
 
-    def pick(self, conversation: Conversation) -> Candidate | None:
+    def pick(self, conversation: Conversation, reason: str = "backlog") -> Candidate | None:
         """Give the conversation to the next eligible member (in place, counted), or None."""
         found = self.eligible(conversation)
         if not found:
@@ -154,7 +169,7 @@ class Routing:
         conversation.assignee_id = chosen.member_id
         if conversation.status == Status.NEW:
             conversation.status = Status.OPEN
-        self.picks.append((conversation, chosen))
+        self.picks.append((conversation, chosen, reason))
         return chosen
 
 
@@ -250,7 +265,7 @@ def load_routing(
     return routings
 
 
-def record_picks(routings: Iterable[Routing], *, reason: str) -> int:
+def record_picks(routings: Iterable[Routing]) -> int:
     """Log every pick as ASSIGNED by the routing automation and store the round-robin stamps.
 
     The conversations themselves are written by the caller (the inbound upsert
@@ -261,7 +276,7 @@ def record_picks(routings: Iterable[Routing], *, reason: str) -> int:
     now = clock.now()
     for routing in routings:
         fields = actor_fields(routing_actor(routing.workspace_id))
-        for conversation, chosen in routing.picks:
+        for conversation, chosen, reason in routing.picks:
             rows.append(
                 {
                     "workspace_id": conversation.workspace_id,
@@ -288,7 +303,10 @@ def assign_arrivals(conversations: Sequence[Conversation]) -> None:
 
     Runs in the upsert's transaction, on rows it will write (it writes the
     assignee and status); conversations not yet inserted are routed on the
-    stage's second pass, once they have an id for the Activity log.
+    stage's second pass, once they have an id for the Activity log. The
+    backlog's older conversations go first (strict first-in, first-out: an
+    arrival never takes a place freed for one that waits longer); those are
+    written here, taken with SKIP LOCKED under the routing lock.
     """
     todo = [
         c
@@ -303,11 +321,29 @@ def assign_arrivals(conversations: Sequence[Conversation]) -> None:
     routings = load_routing({c.workspace_id for c in todo}, lock=True)
     if not routings:
         return
-    for conversation in sorted(todo, key=lambda c: (c.waiting_since, c.pk)):
+    with_room = [ws for ws, routing in routings.items() if routing.has_room()]
+    older = (
+        list(
+            backlog(with_room)
+            .exclude(pk__in=[c.pk for c in todo])
+            .filter(waiting_since__lt=max(c.waiting_since or NEVER for c in todo))
+            .select_for_update(skip_locked=True, of=("self",))
+            .only(*PICK_FIELDS)[:BACKLOG_FIRST]
+        )
+        if with_room
+        else []
+    )
+    arriving = {c.pk for c in todo}
+    for conversation in sorted([*todo, *older], key=lambda c: (c.waiting_since or NEVER, c.pk)):
         routing = routings.get(conversation.workspace_id)
         if routing is not None and routing.enabled_for(conversation):
-            routing.pick(conversation)
-    record_picks(routings.values(), reason="arrival")
+            routing.pick(conversation, "arrival" if conversation.pk in arriving else "backlog")
+    update_rows(
+        Conversation,
+        [c for c in older if c.assignee_id is not None],
+        ["assignee_id", "status"],
+    )
+    record_picks(routings.values())
 
 
 def backlog(workspace_ids: Iterable[int] | None = None) -> QuerySet[Conversation]:

@@ -268,6 +268,26 @@ def test_closing_frees_capacity_for_the_oldest_waiting(routing, owner, workspace
     assert owners_of(third, fourth) == ["ben", "ana"]
 
 
+def test_an_arrival_does_not_take_a_place_freed_for_an_older_conversation(
+    routing, owner, workspace, sim_channel
+):
+    do_save_routing_settings(
+        owner, workspace, auto_assign=True, default_capacity=1, off_grace_minutes=15, kind_skills={}
+    )
+    member(workspace, "ana")
+    ben = member(workspace, "ben")
+    first, second, third = (arrive(sim_channel, n) for n in range(1, 4))
+    assert owners_of(first, second, third) == ["ana", "ben", ""]
+    do_change_status(ben, second, Status.CLOSED)
+    # Before any hand-out runs, a new conversation arrives: the older one gets ben's place.
+    fourth = arrive(sim_channel, 4)
+    assert owners_of(third, fourth) == ["ben", ""]
+    reasons = Activity.objects.filter(conversation=third, verb=Verb.ASSIGNED).values_list(
+        "data__reason", flat=True
+    )
+    assert list(reasons) == ["backlog"]
+
+
 def test_a_member_who_joins_takes_from_the_backlog(routing, workspace, sim_channel):
     conversation = arrive(sim_channel, 1)
     assert owners_of(conversation) == [""]
