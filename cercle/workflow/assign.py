@@ -19,7 +19,7 @@ size), then pick from memory:
   batches made at the same instant.
 
 What cannot be placed stays unassigned: the backlog (`backlog()`), handed out
-oldest waiting first by `actions.do_hand_out`.
+oldest waiting first by `actions.do_hand_out`, and before any newer arrival.
 """
 
 from __future__ import annotations
