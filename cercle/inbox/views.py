@@ -349,9 +349,9 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     value = request.POST.get("assignee", "")
     if value.startswith("team:"):  # a team (workflow/_team_options.html); its members get it
         team_id = value.removeprefix("team:")
-        if not team_id.isdigit():
+        if team_id != "none" and not team_id.isdigit():
             return _after_action(request, conv, error=_("Unknown team."), status=422)
-        team = team_in(member.workspace, int(team_id))
+        team = team_in(member.workspace, int(team_id)) if team_id.isdigit() else None
         return _guarded(request, conv, lambda: do_assign_team(member, conv, team))
     assignee: Member | None
     if value == "me":

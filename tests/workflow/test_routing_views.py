@@ -159,3 +159,8 @@ def test_the_assign_control_offers_teams_and_gives_the_conversation_to_one(
     assert response.status_code == 404
     conversation.refresh_from_db()
     assert conversation.team_id == team.pk
+    page = client.get(reverse("inbox:conversation", args=[conversation.pk]))
+    assert b'value="team:none"' in page.content
+    client.post(reverse("inbox:assign", args=[conversation.pk]), {"assignee": "team:none"})
+    conversation.refresh_from_db()
+    assert conversation.team_id is None
