@@ -72,7 +72,8 @@ def schedule_once(last_poll: float) -> float:
         refresh_credentials,
         send_outbox,
     )
-    from cercle.workflow.tasks import escalate_due
+    from cercle.workflow.queries import hand_out_due
+    from cercle.workflow.tasks import escalate_due, hand_out
 
     close_old_connections()
     now = timezone.now()
@@ -87,6 +88,9 @@ def schedule_once(last_poll: float) -> float:
         enqueue_once(send_outbox)
     if pending_messages(limit=1) and not _classify_in_flight(now):
         enqueue_once(classify_pending)
+    # Routing: a backlog someone now has room for, or an "off" member's grace period over.
+    if hand_out_due(now):
+        enqueue_once(hand_out)
     if time.monotonic() - last_poll >= POLL_EVERY:
         enqueue_once(poll_channels)
         # A pass with nothing due makes no network call.

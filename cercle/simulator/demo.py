@@ -53,7 +53,7 @@ from .own_places import (
 )
 from .platform import FakePlatform
 from .replies_setup import configure_demo_replies
-from .workflow_setup import configure_demo_workflow
+from .workflow_setup import configure_demo_routing, configure_demo_workflow
 
 WORKSPACE_SLUG = "lumen"
 OWNER = "demo"
@@ -362,6 +362,8 @@ def _run_with_places(
     )
 
     _write_history(workspace, days, platform, channels, places)
+    # Routing comes on once the history is written: the live worker hands its backlog out.
+    configure_demo_routing(workspace, Member.objects.get(workspace=workspace, user__username=OWNER))
 
     stop = threading.Event()
 

@@ -18,7 +18,7 @@ from cercle.connectors.choices import HEALTH_COLOURS
 from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.inbox.choices import Status
 from cercle.inbox.models import Conversation
-from cercle.workspaces.choices import Verb
+from cercle.workspaces.choices import AutomationKind, Verb
 from cercle.workspaces.mentions import split_mentions
 from cercle.workspaces.models import Activity
 
@@ -179,12 +179,29 @@ def _action_label(action: str) -> str:
     return str(labels.get(action, action))
 
 
+def _routing_line(activity: Activity, data: dict[str, Any]) -> SafeString | None:
+    """What automatic assignment did (workflow/assign.py), or None for any other row."""
+    if activity.actor_id is not None or activity.automation != AutomationKind.ROUTING:
+        return None
+    verb = activity.verb
+    if verb == Verb.ASSIGNED and "assignee_id" in data:
+        return format_html_dict(
+            _("Assigned to %(name)s automatically"), name=data.get("assignee", "")
+        )
+    if verb == Verb.UNASSIGNED and data.get("reason") == "off":
+        return format_html_dict(_("Unassigned: %(name)s is off"), name=data.get("member", ""))
+    return None
+
+
 @register.simple_tag
 def activity_line(activity: Activity) -> SafeString:
     """One grey timeline line, every name and platform string escaped."""
     actor = activity.actor.name if activity.actor else ""
     data = activity.data if isinstance(activity.data, dict) else {}
     verb = activity.verb
+    routed = _routing_line(activity, data)
+    if routed is not None:
+        return routed
     if verb == Verb.ASSIGNED:
         text = _("%(actor)s assigned to %(name)s") if actor else _("Assigned to %(name)s")
         return format_html_dict(text, actor=actor, name=data.get("assignee", ""))
