@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from cercle.core.https import transport_security
+
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("CERCLE_DATA_DIR", Path.cwd() / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -189,8 +191,18 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = _env_bool("CERCLE_SECURE_COOKIES")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind TLS (CERCLE_HTTPS=1, or a trusted proxy header CERCLE_PROXY_SSL_HEADER): Secure
+# cookies, HSTS, and plain HTTP redirected to HTTPS. See cercle/core/https.py and
+# docs/security.md.
+_TRANSPORT = transport_security(os.environ)
+SECURE_PROXY_SSL_HEADER = _TRANSPORT.proxy_ssl_header
+SESSION_COOKIE_SECURE = _TRANSPORT.secure_cookies
+CSRF_COOKIE_SECURE = _TRANSPORT.secure_cookies
+SECURE_HSTS_SECONDS = _TRANSPORT.hsts_seconds
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _TRANSPORT.hsts_include_subdomains
+SECURE_HSTS_PRELOAD = _TRANSPORT.hsts_preload
+SECURE_SSL_REDIRECT = _TRANSPORT.ssl_redirect
+SECURE_REDIRECT_EXEMPT = _TRANSPORT.redirect_exempt
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
