@@ -102,6 +102,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "cercle.workspaces.context_processors.workspace",
             ],
+            # `{{ text|untrusted }}` everywhere: community text escaped, control characters marked.
+            "builtins": ["cercle.core.bidi"],
         },
     },
 ]
