@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "cercle.inbox",
     "cercle.moderation",
     "cercle.workflow",
+    "cercle.privacy",
     "cercle.pipeline",
     "cercle.insights",
     "cercle.simulator",
