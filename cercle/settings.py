@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "cercle.workspaces",
     "cercle.accounts",
     "cercle.connectors",
@@ -77,10 +80,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "cercle.workspaces.middleware.CurrentWorkspaceMiddleware",
+    # Two-factor sign-in completed (or set up, where a workspace requires it) before any page.
+    "cercle.accounts.middleware.TwoFactorMiddleware",
     "cercle.core.security.ContentSecurityPolicyMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page (429).
     "axes.middleware.AxesMiddleware",
@@ -173,6 +179,9 @@ AXES_LOCKOUT_CALLABLE = "cercle.accounts.lockout.lockout_response"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
+# Two-factor authentication (django-otp, cercle/accounts/twofactor.py): the issuer shown in
+# authenticator apps.
+OTP_TOTP_ISSUER = os.environ.get("CERCLE_OTP_ISSUER", "Cercle")
 
 LOGIN_URL = "workspaces:login"
 LOGIN_REDIRECT_URL = "inbox:index"

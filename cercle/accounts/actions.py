@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from axes.utils import reset as axes_reset
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cercle.core import clock
 from cercle.workspaces.actors import Actor, actor_fields, require
 from cercle.workspaces.choices import Permission, Verb
-from cercle.workspaces.models import Activity, Member
+from cercle.workspaces.models import Activity, Member, Workspace
+
+from .models import SignInPolicy
+from .twofactor import new_recovery_codes, remove_two_factor, verified_device
 
 
 def do_unlock_login(actor: Actor, member: Member) -> int:
@@ -30,3 +35,58 @@ def do_unlock_login(actor: Actor, member: Member) -> int:
             **actor_fields(actor),
         )
     return lifted
+
+
+# --- two-factor authentication ----------------------------------------------------------------
+
+
+def _log(actor: Member, verb: str, **data: object) -> None:
+    Activity.objects.create(
+        workspace_id=actor.workspace_id,
+        verb=verb,
+        data=dict(data),
+        created_at=clock.now(),
+        **actor_fields(actor),
+    )
+
+
+def do_confirm_two_factor(actor: Member, device: TOTPDevice, code: str) -> list[str] | None:
+    """Turn on the member's authenticator if `code` matches it; returns new recovery codes
+    (shown once), or None when the code is wrong."""
+    if device.user_id != actor.user_id or device.confirmed:
+        raise PermissionDenied("not this member's pending authenticator")
+    with transaction.atomic():
+        if not device.verify_token("".join(code.split())[:16]):
+            return None
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = new_recovery_codes(actor.user)
+        _log(actor, Verb.TWO_FACTOR_ENABLED, member_id=actor.pk, member=actor.name)
+    return codes
+
+
+def do_disable_two_factor(actor: Member, code: str) -> bool:
+    """Turn off the member's two-factor authentication; a current code is required."""
+    with transaction.atomic():
+        if verified_device(actor.user, code) is None:
+            return False
+        remove_two_factor(actor.user)
+        _log(actor, Verb.TWO_FACTOR_DISABLED, member_id=actor.pk, member=actor.name)
+    return True
+
+
+def do_set_sign_in_policy(actor: Actor, workspace: Workspace, *, require_two_factor: bool) -> None:
+    """Require (or stop requiring) two-factor authentication of every member (owners)."""
+    require(actor, Permission.MANAGE_WORKSPACE, workspace.pk)
+    with transaction.atomic():
+        policy, _ = SignInPolicy.objects.select_for_update().get_or_create(workspace=workspace)
+        if policy.require_two_factor != require_two_factor:
+            policy.require_two_factor = require_two_factor
+            policy.save(update_fields=["require_two_factor", "updated_at"])
+            Activity.objects.create(
+                workspace_id=workspace.pk,
+                verb=Verb.SIGN_IN_POLICY_CHANGED,
+                data={"require_two_factor": require_two_factor},
+                created_at=clock.now(),
+                **actor_fields(actor),
+            )

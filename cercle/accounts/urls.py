@@ -6,6 +6,9 @@ app_name = "accounts"
 
 urlpatterns = [
     path("settings/security/", views.security_page, name="security"),
+    path("settings/security/sign-in", views.sign_in_policy, name="sign_in_policy"),
+    path("account/two-factor/", views.two_factor_page, name="two_factor"),
+    path("login/verify/", views.verify_page, name="verify"),
     path(
         "settings/security/unlock/<int:member_id>",
         views.unlock_login,
