@@ -90,3 +90,21 @@ def do_set_sign_in_policy(actor: Actor, workspace: Workspace, *, require_two_fac
                 created_at=clock.now(),
                 **actor_fields(actor),
             )
+
+
+def do_reset_two_factor(actor: Actor, member: Member) -> None:
+    """Remove a member's authenticator and recovery codes (a lost phone); owners and admins.
+
+    The member signs in with their password alone next time, or is asked to set it up again
+    where their workspace requires it.
+    """
+    require(actor, Permission.MANAGE_MEMBERS, member.workspace_id)
+    with transaction.atomic():
+        remove_two_factor(member.user)
+        Activity.objects.create(
+            workspace_id=member.workspace_id,
+            verb=Verb.TWO_FACTOR_RESET,
+            data={"member_id": member.pk, "member": member.name},
+            created_at=clock.now(),
+            **actor_fields(actor),
+        )

@@ -23,6 +23,7 @@ from cercle.workspaces.views import roles_allowed
 from .actions import (
     do_confirm_two_factor,
     do_disable_two_factor,
+    do_reset_two_factor,
     do_set_sign_in_policy,
     do_unlock_login,
 )
@@ -141,6 +142,19 @@ def verify_page(request: HttpRequest) -> HttpResponse:
         {"next": next_url, "error": error, "page_body_class": "page-login"},
         status=422 if error else 200,
     )
+
+
+@require_POST
+@member_required(Permission.MANAGE_MEMBERS)
+def reset_two_factor(request: HttpRequest, member_id: int) -> HttpResponse:
+    actor = current_member(request)
+    target = member_in(actor.workspace, member_id)
+    do_reset_two_factor(actor, target)
+    messages.success(
+        request,
+        _("%(name)s's two-factor authentication was removed.") % {"name": target.name},
+    )
+    return redirect("accounts:security")
 
 
 @require_POST

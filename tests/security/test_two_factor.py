@@ -12,7 +12,7 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cercle.accounts.actions import do_set_sign_in_policy
+from cercle.accounts.actions import do_reset_two_factor, do_set_sign_in_policy
 from cercle.workspaces.choices import Verb
 from cercle.workspaces.models import Activity
 
@@ -120,3 +120,15 @@ def test_an_agent_cannot_change_the_requirement(agent, workspace):
     )
     with pytest.raises(PermissionDenied):
         do_set_sign_in_policy(agent, workspace, require_two_factor=True)
+
+
+def test_an_admin_resets_a_lost_authenticator_and_an_agent_cannot(lea_with_2fa, owner, agent):
+    sam = sign_in("sam")
+    assert sam.post(reverse("accounts:reset_two_factor", args=[owner.pk])).status_code == 403
+    with pytest.raises(PermissionDenied):
+        do_reset_two_factor(agent, owner)
+    assert TOTPDevice.objects.filter(user=owner.user, confirmed=True).exists()
+
+    do_reset_two_factor(owner, owner)
+    assert sign_in("lea").get(INBOX).status_code == 200
+    assert Activity.objects.get(verb=Verb.TWO_FACTOR_RESET).data["member_id"] == owner.pk
