@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from axes.helpers import get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
@@ -48,9 +49,7 @@ def lockout_response(
     request: HttpRequest, original_response: HttpResponse | None, credentials: Any
 ) -> HttpResponse:
     """The login page again, with a message that says why and what to do (429)."""
-    username = ""
-    if isinstance(credentials, dict):
-        username = str(credentials.get("username") or "")[:150]
+    username = str(get_client_username(request, credentials) or "")[:150]
     form = AuthenticationForm(request, initial={"username": username})
     return render(
         request,

@@ -45,7 +45,12 @@ def test_the_right_password_is_refused_while_locked_and_says_why(hammered):
     client = Client()
     response = attempt(client, "sam", PASSWORD)
     assert response.status_code == 429
-    assert "Too many failed sign-in attempts" in response.content.decode()
+    page = response.content.decode()
+    assert "Too many failed sign-in attempts" in page
+    assert (
+        'name="username" id="id_username" autocomplete="username" autofocus required value="sam"'
+        in page
+    )
     assert not logged_in(client)
 
 
