@@ -34,12 +34,15 @@ class TwoFactorMiddleware:
     @staticmethod
     def _open(path: str) -> bool:
         static = settings.STATIC_URL or "/static/"
-        return path.startswith((*_OPEN_PREFIXES, static, "/account/two-factor/"))
+        return path.startswith((*_OPEN_PREFIXES, static))
 
     @staticmethod
     def _target(request: HttpRequest) -> str | None:
+        # With a device, even the setup page waits for a code: knowing the password must not be
+        # enough to add a second authenticator.
         if has_two_factor(request.user):
             return f"{reverse('accounts:verify')}?{urlencode({'next': request.get_full_path()})}"
-        if required_for(request.user):
-            return reverse("accounts:two_factor")
+        setup = reverse("accounts:two_factor")
+        if request.path != setup and required_for(request.user):
+            return setup
         return None

@@ -132,3 +132,13 @@ def test_an_admin_resets_a_lost_authenticator_and_an_agent_cannot(lea_with_2fa, 
     do_reset_two_factor(owner, owner)
     assert sign_in("lea").get(INBOX).status_code == 200
     assert Activity.objects.get(verb=Verb.TWO_FACTOR_RESET).data["member_id"] == owner.pk
+
+
+def test_the_password_alone_cannot_add_a_second_authenticator(lea_with_2fa, owner):
+    """The setup page waits for the second factor too: no new secret, nothing confirmed."""
+    client = sign_in("lea")
+    page = client.get(reverse("accounts:two_factor"))
+    attempt = client.post(reverse("accounts:two_factor"), {"action": "confirm", "code": "000000"})
+    assert page.status_code == 302 and page["Location"].startswith(reverse("accounts:verify"))
+    assert attempt.status_code == 302
+    assert TOTPDevice.objects.filter(user=owner.user).count() == 1
