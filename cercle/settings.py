@@ -182,6 +182,8 @@ AXES_VERBOSE = False
 # Two-factor authentication (django-otp, cercle/accounts/twofactor.py): the issuer shown in
 # authenticator apps.
 OTP_TOTP_ISSUER = os.environ.get("CERCLE_OTP_ISSUER", "Cercle")
+# The operators' admin lists devices but never shows their keys or recovery codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LOGIN_URL = "workspaces:login"
 LOGIN_REDIRECT_URL = "inbox:index"

@@ -142,3 +142,16 @@ def test_the_password_alone_cannot_add_a_second_authenticator(lea_with_2fa, owne
     assert page.status_code == 302 and page["Location"].startswith(reverse("accounts:verify"))
     assert attempt.status_code == 302
     assert TOTPDevice.objects.filter(user=owner.user).count() == 1
+
+
+def test_the_operators_admin_never_shows_an_authenticator_key(lea_with_2fa):
+    from django.contrib.auth.models import User
+
+    device, _ = lea_with_2fa
+    operator = User.objects.create_superuser("op", "op@example.com", "operator-pass-123")
+    client = Client()
+    client.force_login(operator)
+    page = client.get(
+        reverse("admin:otp_totp_totpdevice_change", args=[device.pk])
+    ).content.decode()
+    assert device.key not in page
