@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
+
+from cercle.core.https import transport_security
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("CERCLE_DATA_DIR", Path.cwd() / "var")).resolve()
@@ -53,13 +56,19 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "cercle.workspaces",
+    "cercle.accounts",
     "cercle.connectors",
     "cercle.inbox",
     "cercle.replies",
     "cercle.moderation",
     "cercle.workflow",
     "cercle.notifications",
+    "cercle.privacy",
     "cercle.pipeline",
     "cercle.insights",
     "cercle.simulator",
@@ -73,11 +82,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "cercle.workspaces.middleware.CurrentWorkspaceMiddleware",
+    # Two-factor sign-in completed (or set up, where a workspace requires it) before any page.
+    "cercle.accounts.middleware.TwoFactorMiddleware",
     "cercle.core.security.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cercle.urls"
@@ -97,6 +111,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "cercle.workspaces.context_processors.workspace",
             ],
+            # `{{ text|untrusted }}` everywhere: community text escaped, control characters marked.
+            "builtins": ["cercle.core.bidi"],
         },
     },
 ]
@@ -146,6 +162,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Login throttling (django-axes, see cercle/accounts/lockout.py and docs/security.md): after
+# CERCLE_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
+# refused for CERCLE_LOGIN_LOCKOUT_MINUTES (even with the right password), or until an owner or
+# admin unlocks it on the sign-in security page.
+AUTHENTICATION_BACKENDS = [
+    "cercle.accounts.backends.ThrottledBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("CERCLE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("CERCLE_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked are refused without being recorded: a bot hammering a locked login
+# neither extends the lockout forever nor grows its database row.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "cercle.accounts.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# Two-factor authentication (django-otp, cercle/accounts/twofactor.py): the issuer shown in
+# authenticator apps.
+OTP_TOTP_ISSUER = os.environ.get("CERCLE_OTP_ISSUER", "Cercle")
+# The operators' admin lists devices but never shows their keys or recovery codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 LOGIN_URL = "workspaces:login"
 LOGIN_REDIRECT_URL = "inbox:index"
 LOGOUT_REDIRECT_URL = "workspaces:login"
@@ -166,8 +207,18 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = _env_bool("CERCLE_SECURE_COOKIES")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind TLS (CERCLE_HTTPS=1, or a trusted proxy header CERCLE_PROXY_SSL_HEADER): Secure
+# cookies, HSTS, and plain HTTP redirected to HTTPS. See cercle/core/https.py and
+# docs/security.md.
+_TRANSPORT = transport_security(os.environ)
+SECURE_PROXY_SSL_HEADER = _TRANSPORT.proxy_ssl_header
+SESSION_COOKIE_SECURE = _TRANSPORT.secure_cookies
+CSRF_COOKIE_SECURE = _TRANSPORT.secure_cookies
+SECURE_HSTS_SECONDS = _TRANSPORT.hsts_seconds
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _TRANSPORT.hsts_include_subdomains
+SECURE_HSTS_PRELOAD = _TRANSPORT.hsts_preload
+SECURE_SSL_REDIRECT = _TRANSPORT.ssl_redirect
+SECURE_REDIRECT_EXEMPT = _TRANSPORT.redirect_exempt
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"

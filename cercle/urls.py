@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("cercle.moderation.urls")),
     path("", include("cercle.replies.urls")),
     path("", include("cercle.notifications.urls")),
+    path("", include("cercle.accounts.urls")),
+    path("", include("cercle.privacy.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # Operators (staff users): a read-only view of channels, raw events, outbox, members, activity.
     path("admin/", admin.site.urls),

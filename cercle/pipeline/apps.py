@@ -17,3 +17,9 @@ class PipelineConfig(AppConfig):
         from cercle.pipeline.refresh import refresh_channel
 
         set_credentials_refresher(lambda channel: refresh_channel(channel, force=True))
+
+        # A privacy erasure or the retention drain clears the raw payloads of what they remove.
+        from cercle.pipeline.privacy import erase_raw_events
+        from cercle.privacy.erasers import register_raw_event_eraser
+
+        register_raw_event_eraser(erase_raw_events)

@@ -156,6 +156,12 @@ def _tick(clock: _Clock) -> None:
     clock.last_poll = schedule_once(clock.last_poll)
     if time.monotonic() - clock.last_prune >= PRUNE_EVERY:
         prune_task_results()
+        # Messages past a workspace's retention are deleted in batches (cercle.privacy).
+        from cercle.pipeline.tasks import enqueue_once
+        from cercle.privacy.tasks import purge_expired_messages, retention_configured
+
+        if retention_configured():
+            enqueue_once(purge_expired_messages)
         clock.last_prune = time.monotonic()
 
 

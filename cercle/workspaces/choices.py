@@ -171,3 +171,13 @@ class Verb(models.TextChoices):
     REPLY_APPROVED = "reply_approved", _("approved a reply")
     REPLY_REJECTED = "reply_rejected", _("rejected a reply")
     REPLY_WITHDRAWN = "reply_withdrawn", _("withdrew a reply awaiting approval")
+    # Sign-in security (cercle.accounts) and privacy (cercle.privacy).
+    LOGIN_UNLOCKED = "login_unlocked", _("unlocked a login")
+    TWO_FACTOR_ENABLED = "two_factor_enabled", _("turned on two-factor authentication")
+    TWO_FACTOR_DISABLED = "two_factor_disabled", _("turned off two-factor authentication")
+    TWO_FACTOR_RESET = "two_factor_reset", _("reset a member's two-factor authentication")
+    SIGN_IN_POLICY_CHANGED = "sign_in_policy_changed", _("changed the sign-in requirements")
+    CONTACT_EXPORTED = "contact_exported", _("exported a contact's data")
+    CONTACT_ERASED = "contact_erased", _("erased a contact")
+    RETENTION_CHANGED = "retention_changed", _("changed the retention policy")
+    MESSAGES_PURGED = "messages_purged", _("deleted old messages (retention)")

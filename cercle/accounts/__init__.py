@@ -1,0 +1,1 @@
+"""Sign-in security: login throttling and lockouts, two-factor authentication."""

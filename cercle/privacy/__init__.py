@@ -1,0 +1,1 @@
+"""Privacy: export everything held about a contact, erase a contact, retention of messages."""
