@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import live, views
+from . import live, views, views_bulk
 
 app_name = "inbox"
 
@@ -20,4 +20,8 @@ urlpatterns = [
     path("c/<int:pk>/untag/<int:tag_pk>/", views.untag, name="untag"),
     path("m/<int:message_pk>/moderate/", views.moderate, name="moderate"),
     path("outbox/<int:outbox_pk>/retry/", views.retry, name="retry"),
+    path("bulk/", views_bulk.start, name="bulk_start"),
+    path("bulk/count/", views_bulk.count, name="bulk_count"),
+    path("bulk/<int:pk>/", views_bulk.progress, name="bulk_job"),
+    path("bulk/<int:pk>/undo/", views_bulk.undo, name="bulk_undo"),
 ]

@@ -85,6 +85,7 @@ def _list_context(request: HttpRequest, filters: queries.InboxFilters) -> dict[s
         "choices": queries.filter_choices(member),
         "statuses": Status.choices,
         "kinds": Kind.choices,
+        "can_bulk": member.can("assign"),
     }
 
 
