@@ -105,7 +105,7 @@
       const close = $("#bulk-close");
       if (!bar || bar.hidden || !close) return;
       event.preventDefault();
-      bar.requestSubmit(close);
+      close.click();  // a click, so that htmx sends the button's operation with the form
     }
   });
 
