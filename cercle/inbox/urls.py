@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import live, views, views_bulk
+from . import live, views, views_bulk, views_merge, views_settings
 
 app_name = "inbox"
 
@@ -20,6 +20,10 @@ urlpatterns = [
     path("c/<int:pk>/untag/<int:tag_pk>/", views.untag, name="untag"),
     path("m/<int:message_pk>/moderate/", views.moderate, name="moderate"),
     path("outbox/<int:outbox_pk>/retry/", views.retry, name="retry"),
+    path("c/<int:pk>/merge/", views_merge.merge_conversation, name="merge_conversation"),
+    path("c/<int:pk>/contacts/", views_merge.contact_search, name="contact_search"),
+    path("c/<int:pk>/merge-contact/", views_merge.merge_contact, name="merge_contact"),
+    path("inbox/settings/", views_settings.inbox_settings, name="settings"),
     path("bulk/", views_bulk.start, name="bulk_start"),
     path("bulk/count/", views_bulk.count, name="bulk_count"),
     path("bulk/<int:pk>/", views_bulk.progress, name="bulk_job"),

@@ -145,3 +145,5 @@ class Verb(models.TextChoices):
     TEAM_CREATED = "team_created", _("created a team")
     TEAM_CHANGED = "team_changed", _("changed a team")
     TEAM_DELETED = "team_deleted", _("deleted a team")
+    MERGED = "merged", _("merged conversations")
+    CONTACTS_MERGED = "contacts_merged", _("merged contacts")
