@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from cercle.core import clock
-from cercle.core.db_bulk import insert_values, update_rows
+from cercle.core.db_bulk import insert_values
 from cercle.workspaces.actors import actor_fields, require
 from cercle.workspaces.choices import Permission, Verb
 from cercle.workspaces.models import Activity, Member
@@ -56,16 +58,6 @@ SCOPE_FILTER = "filter"
 _STATUS_VERBS = frozenset({Verb.STATUS_CHANGED})
 _ASSIGN_VERBS = frozenset({Verb.ASSIGNED, Verb.UNASSIGNED})
 _TAG_VERBS = frozenset({Verb.TAGGED, Verb.UNTAGGED})
-_CONVERSATION_FIELDS = (
-    "id",
-    "workspace_id",
-    "channel_id",
-    "status",
-    "snoozed_until",
-    "snooze_until_reply",
-    "sla_due_at",
-    "assignee_id",
-)
 
 
 def _job_tag(workspace_id: int, name: str) -> Tag:
@@ -150,7 +142,7 @@ def _enqueue_run() -> None:
 
 
 def _activity(
-    job: BulkJob, conversation: Conversation, verb: str, now: datetime, **data: Any
+    job: BulkJob, conversation: _Row, verb: str, now: datetime, **data: Any
 ) -> dict[str, Any]:
     return {
         "workspace_id": job.workspace_id,
@@ -163,12 +155,10 @@ def _activity(
     }
 
 
-def _insert_activities(rows: list[dict[str, Any]], items: dict[int, BulkItem]) -> None:
-    """Insert the chunk's Activity rows; mark each item with the last id written for it."""
+def _insert_activities(rows: list[dict[str, Any]]) -> int | None:
+    """Insert the chunk's Activity rows; the highest id written (the chunk's mark), if any."""
     ids = insert_values(Activity, rows, returning=True)
-    for row, activity_id in zip(rows, ids, strict=True):
-        item = items[row["conversation_id"]]
-        item.activity_mark = max(item.activity_mark or 0, activity_id)
+    return max(ids) if ids else None
 
 
 def _actor_may_act(job: BulkJob) -> bool:
@@ -176,15 +166,24 @@ def _actor_may_act(job: BulkJob) -> bool:
     return actor is not None and actor.is_active and actor.can(Permission.ASSIGN)
 
 
-def _locked_conversations(job: BulkJob, items: list[BulkItem]) -> dict[int, Conversation]:
+class _Row(NamedTuple):
+    """What a chunk reads of a conversation (plain tuples: model instances cost more than the SQL)."""
+
+    pk: int
+    channel_id: int
+    status: str
+    assignee_id: int | None
+
+
+def _locked_conversations(job: BulkJob, items: list[BulkItem]) -> dict[int, _Row]:
     ids = [item.conversation_id for item in items]
     rows = (
         Conversation.objects.select_for_update()
         .filter(workspace_id=job.workspace_id, pk__in=ids)
-        .only(*_CONVERSATION_FIELDS)
         .order_by("pk")
+        .values_list("pk", "channel_id", "status", "assignee_id")
     )
-    return {c.pk: c for c in rows}
+    return {row[0]: _Row(*row) for row in rows}
 
 
 def _fail(job: BulkJob, message: str, now: datetime) -> None:
@@ -199,7 +198,7 @@ def do_run_bulk_chunk(job_id: int, size: int = CHUNK_SIZE) -> bool:
     now = clock.now()
     with transaction.atomic():
         job = (
-            BulkJob.objects.select_for_update()
+            BulkJob.objects.select_for_update(of=("self",))
             .select_related("actor__user")
             .filter(pk=job_id, state__in=[BulkState.QUEUED, BulkState.RUNNING])
             .first()
@@ -224,23 +223,35 @@ def do_run_bulk_chunk(job_id: int, size: int = CHUNK_SIZE) -> bool:
     return left
 
 
+def _record_before(job: BulkJob, conversation_ids: list[int], **flags: bool) -> None:
+    """Copy what these conversations are now onto their items: one UPDATE … SET col = (SELECT …)."""
+    if not conversation_ids:
+        return
+    current = Conversation.objects.filter(pk=OuterRef("conversation_id"))
+    BulkItem.objects.filter(job=job, conversation_id__in=conversation_ids).update(
+        old_status=Subquery(current.values("status")[:1]),
+        old_snoozed_until=Subquery(current.values("snoozed_until")[:1]),
+        old_snooze_until_reply=Subquery(current.values("snooze_until_reply")[:1]),
+        old_sla_due_at=Subquery(current.values("sla_due_at")[:1]),
+        old_assignee_id=Subquery(current.values("assignee_id")[:1]),
+        **flags,
+    )
+
+
 def _apply(job: BulkJob, items: list[BulkItem], now: datetime) -> int:
-    """Change the chunk's conversations, set-based; record on each item what it was. How many changed."""
+    """Change the chunk's conversations, set-based, after recording on each item what it was.
+
+    Returns how many conversations changed.
+    """
     conversations = _locked_conversations(job, items)
-    by_conversation = {item.conversation_id: item for item in items}
     activities: list[dict[str, Any]] = []
-    operation, params = job.operation, job.parameters
-    if operation in (BulkOperation.TAG, BulkOperation.SPAM):
-        _add_tag(job, conversations, by_conversation, activities, now)
-    if operation in (BulkOperation.CLOSE, BulkOperation.SPAM):
+    changed: set[int] = set()
+    if job.operation in (BulkOperation.TAG, BulkOperation.SPAM):
+        changed |= _add_tag(job, conversations, activities, now)
+    if job.operation in (BulkOperation.CLOSE, BulkOperation.SPAM):
         closing = [c for c in conversations.values() if c.status != Status.CLOSED]
+        _record_before(job, [c.pk for c in closing], status_changed=True)
         for conversation in closing:
-            item = by_conversation[conversation.pk]
-            item.status_changed = True
-            item.old_status = conversation.status
-            item.old_snoozed_until = conversation.snoozed_until
-            item.old_snooze_until_reply = conversation.snooze_until_reply
-            item.old_sla_due_at = conversation.sla_due_at
             activities.append(
                 _activity(
                     job,
@@ -254,38 +265,22 @@ def _apply(job: BulkJob, items: list[BulkItem], now: datetime) -> int:
         Conversation.objects.filter(pk__in=[c.pk for c in closing]).update(
             status=Status.CLOSED, snoozed_until=None, snooze_until_reply=False, sla_due_at=None
         )
-    if operation == BulkOperation.ASSIGN:
-        _assign(job, conversations, by_conversation, activities, now, params.get("assignee_id"))
-    _insert_activities(activities, by_conversation)
-    for item in items:
-        touched = item.status_changed or item.assignee_changed or item.tag_added
-        item.state = BulkItemState.CHANGED if touched else BulkItemState.UNCHANGED
-    update_rows(
-        BulkItem,
-        items,
-        [
-            "state",
-            "status_changed",
-            "old_status",
-            "old_snoozed_until",
-            "old_snooze_until_reply",
-            "old_sla_due_at",
-            "assignee_changed",
-            "old_assignee_id",
-            "tag_added",
-            "activity_mark",
-        ],
-    )
-    return sum(1 for item in items if item.state == BulkItemState.CHANGED)
+        changed |= {c.pk for c in closing}
+    if job.operation == BulkOperation.ASSIGN:
+        changed |= _assign(job, conversations, activities, now)
+    mark = _insert_activities(activities)
+    chunk = BulkItem.objects.filter(pk__in=[item.pk for item in items])
+    chunk.update(state=BulkItemState.UNCHANGED, activity_mark=mark)
+    chunk.filter(conversation_id__in=changed).update(state=BulkItemState.CHANGED)
+    return len(changed)
 
 
 def _add_tag(
     job: BulkJob,
-    conversations: dict[int, Conversation],
-    items: dict[int, BulkItem],
+    conversations: dict[int, _Row],
     activities: list[dict[str, Any]],
     now: datetime,
-) -> None:
+) -> set[int]:
     tag_id, name = job.parameters["tag_id"], job.parameters["tag"]
     through = Conversation.tags.through
     has_it = set(
@@ -297,25 +292,27 @@ def _add_tag(
     through.objects.bulk_create(
         [through(conversation_id=c.pk, tag_id=tag_id) for c in adding], ignore_conflicts=True
     )
+    BulkItem.objects.filter(job=job, conversation_id__in=[c.pk for c in adding]).update(
+        tag_added=True
+    )
     for conversation in adding:
-        items[conversation.pk].tag_added = True
         activities.append(_activity(job, conversation, Verb.TAGGED, now, tag=name))
+    return {c.pk for c in adding}
 
 
 def _assign(
     job: BulkJob,
-    conversations: dict[int, Conversation],
-    items: dict[int, BulkItem],
+    conversations: dict[int, _Row],
     activities: list[dict[str, Any]],
     now: datetime,
-    assignee_id: int | None,
-) -> None:
+) -> set[int]:
     """As do_assign_conversation: the assignee, and a new conversation becomes open."""
+    assignee_id = job.parameters.get("assignee_id")
     moving = [c for c in conversations.values() if c.assignee_id != assignee_id]
-    opening = [c for c in moving if assignee_id is not None and c.status == Status.NEW]
+    opening = [c.pk for c in moving if assignee_id is not None and c.status == Status.NEW]
+    _record_before(job, [c.pk for c in moving], assignee_changed=True)
+    BulkItem.objects.filter(job=job, conversation_id__in=opening).update(status_changed=True)
     for conversation in moving:
-        item = items[conversation.pk]
-        item.assignee_changed, item.old_assignee_id = True, conversation.assignee_id
         if assignee_id is None:
             activities.append(_activity(job, conversation, Verb.UNASSIGNED, now))
         else:
@@ -329,13 +326,9 @@ def _assign(
                     assignee=job.parameters.get("assignee", ""),
                 )
             )
-    for conversation in opening:
-        item = items[conversation.pk]
-        item.status_changed, item.old_status = True, Status.NEW
-        item.old_snoozed_until = conversation.snoozed_until
-        item.old_sla_due_at = conversation.sla_due_at
     Conversation.objects.filter(pk__in=[c.pk for c in moving]).update(assignee_id=assignee_id)
-    Conversation.objects.filter(pk__in=[c.pk for c in opening]).update(status=Status.OPEN)
+    Conversation.objects.filter(pk__in=opening).update(status=Status.OPEN)
+    return {c.pk for c in moving}
 
 
 # --- undo ---------------------------------------------------------------------------
@@ -388,7 +381,7 @@ def do_run_undo_chunk(job_id: int, size: int = CHUNK_SIZE) -> bool:
     now = clock.now()
     with transaction.atomic():
         job = (
-            BulkJob.objects.select_for_update()
+            BulkJob.objects.select_for_update(of=("self",))
             .select_related("undone_by__user")
             .filter(pk=job_id, state=BulkState.UNDOING)
             .first()
@@ -408,20 +401,88 @@ def do_run_undo_chunk(job_id: int, size: int = CHUNK_SIZE) -> bool:
     return left
 
 
+@dataclass
+class _UndoPlan:
+    """What the undo of one chunk puts back (conversation ids per field) and what it keeps."""
+
+    job: BulkJob
+    now: datetime
+    tagged: set[int]
+    active: set[int]
+    later: dict[int, set[str]]
+    statuses: list[int] = field(default_factory=list)
+    assignees: list[int] = field(default_factory=list)
+    untag: list[int] = field(default_factory=list)
+    kept: list[int] = field(default_factory=list)
+    activities: list[dict[str, Any]] = field(default_factory=list)
+
+    def log(self, conversation: _Row, verb: str, **data: Any) -> None:
+        row = _activity(self.job, conversation, verb, self.now, reason="undo", **data)
+        self.activities.append({**row, **actor_fields(self.job.undone_by)})
+
+    def consider(self, item: BulkItem, conversation: _Row | None) -> None:
+        """Put back each field of `item` the job wrote and nobody changed since; keep the rest."""
+        if conversation is None:
+            self.kept.append(item.pk)
+            return
+        changes = self.later.get(conversation.pk, set())
+        parts = [
+            self._status(item, conversation, changes) if item.status_changed else True,
+            self._assignee(item, conversation, changes) if item.assignee_changed else True,
+            self._tag(conversation, changes) if item.tag_added else True,
+        ]
+        if not all(parts):
+            self.kept.append(item.pk)
+
+    def _status(self, item: BulkItem, conversation: _Row, changes: set[str]) -> bool:
+        if conversation.status != _status_written(self.job) or "status" in changes:
+            return False
+        self.statuses.append(conversation.pk)
+        self.log(conversation, Verb.STATUS_CHANGED, old=conversation.status, new=item.old_status)
+        return True
+
+    def _assignee(self, item: BulkItem, conversation: _Row, changes: set[str]) -> bool:
+        old = item.old_assignee_id
+        if (
+            conversation.assignee_id != self.job.parameters.get("assignee_id")
+            or "assignee" in changes
+            or (old is not None and old not in self.active)
+        ):
+            return False
+        self.assignees.append(conversation.pk)
+        if old is None:
+            self.log(conversation, Verb.UNASSIGNED)
+        else:
+            self.log(conversation, Verb.ASSIGNED, assignee_id=old)
+        return True
+
+    def _tag(self, conversation: _Row, changes: set[str]) -> bool:
+        if conversation.pk not in self.tagged or "tag" in changes:
+            return False
+        self.untag.append(conversation.pk)
+        self.log(conversation, Verb.UNTAGGED, tag=self.job.parameters.get("tag", ""))
+        return True
+
+
 def _restore(job: BulkJob, items: list[BulkItem], now: datetime) -> tuple[int, int]:
-    """Put back what the job changed on the chunk, where nobody changed it since: (undone, kept)."""
+    """Put back what the job changed on the chunk, where nobody changed it since: (undone, kept).
+
+    Which fields go back is decided per conversation (its current values, the
+    Activity logged after the job's); the writes are set-based, each restored
+    column read from the item's recorded value (UPDATE … SET col = (SELECT …)).
+    """
     conversations = _locked_conversations(job, items)
-    later = _later_changes(job, items)
-    tag_id, tag = job.parameters.get("tag_id"), job.parameters.get("tag", "")
+    tag_id = job.parameters.get("tag_id")
     through = Conversation.tags.through
-    tagged = set(
-        through.objects.filter(tag_id=tag_id, conversation_id__in=list(conversations)).values_list(
-            "conversation_id", flat=True
+    tagged = (
+        set(
+            through.objects.filter(
+                tag_id=tag_id, conversation_id__in=list(conversations)
+            ).values_list("conversation_id", flat=True)
         )
         if tag_id
-        else ()
+        else set()
     )
-    written_status = _status_written(job)
     # A conversation goes back to its former assignee only while that member is active.
     active = set(
         Member.objects.filter(
@@ -430,88 +491,28 @@ def _restore(job: BulkJob, items: list[BulkItem], now: datetime) -> tuple[int, i
             pk__in={i.old_assignee_id for i in items if i.old_assignee_id is not None},
         ).values_list("pk", flat=True)
     )
-    actor = job.undone_by
-    activities: list[dict[str, Any]] = []
-    restored: list[Conversation] = []
-    untag: list[int] = []
-    undone = kept = 0
+    plan = _UndoPlan(job, now, tagged, active, _later_changes(job, items))
     for item in items:
-        conversation = conversations.get(item.conversation_id)
-        if conversation is None:
-            item.state = BulkItemState.KEPT
-            kept += 1
-            continue
-        changes = later.get(conversation.pk, set())
-        parts_kept = False
-        row: dict[str, Any] = {}
-        if item.status_changed:
-            if conversation.status == written_status and "status" not in changes:
-                activities.append(
-                    {
-                        **_activity(
-                            job,
-                            conversation,
-                            Verb.STATUS_CHANGED,
-                            now,
-                            old=conversation.status,
-                            new=item.old_status,
-                            reason="undo",
-                        ),
-                        **actor_fields(actor),
-                    }
-                )
-                conversation.status = item.old_status
-                conversation.snoozed_until = item.old_snoozed_until
-                conversation.snooze_until_reply = item.old_snooze_until_reply
-                conversation.sla_due_at = item.old_sla_due_at
-                row["status"] = True
-            else:
-                parts_kept = True
-        if item.assignee_changed:
-            if (
-                conversation.assignee_id == job.parameters.get("assignee_id")
-                and "assignee" not in changes
-                and (item.old_assignee_id is None or item.old_assignee_id in active)
-            ):
-                verb = Verb.UNASSIGNED if item.old_assignee_id is None else Verb.ASSIGNED
-                data = {} if item.old_assignee_id is None else {"assignee_id": item.old_assignee_id}
-                activities.append(
-                    {
-                        **_activity(job, conversation, verb, now, reason="undo", **data),
-                        **actor_fields(actor),
-                    }
-                )
-                conversation.assignee_id = item.old_assignee_id
-                row["assignee"] = True
-            else:
-                parts_kept = True
-        if item.tag_added:
-            if conversation.pk in tagged and "tag" not in changes:
-                untag.append(conversation.pk)
-                activities.append(
-                    {
-                        **_activity(job, conversation, Verb.UNTAGGED, now, tag=tag, reason="undo"),
-                        **actor_fields(actor),
-                    }
-                )
-            else:
-                parts_kept = True
-        if row:
-            restored.append(conversation)
-        item.state = BulkItemState.KEPT if parts_kept else BulkItemState.UNDONE
-        kept += parts_kept
-        undone += not parts_kept
-    update_rows(
-        Conversation,
-        restored,
-        ["status", "snoozed_until", "snooze_until_reply", "sla_due_at", "assignee"],
-    )
-    if untag:
-        through.objects.filter(tag_id=tag_id, conversation_id__in=untag).delete()
-    if activities:
-        insert_values(Activity, activities)
-    update_rows(BulkItem, items, ["state"])
-    return undone, kept
+        plan.consider(item, conversations.get(item.conversation_id))
+    recorded = BulkItem.objects.filter(job=job, conversation_id=OuterRef("pk"))
+    if plan.statuses:
+        Conversation.objects.filter(pk__in=plan.statuses).update(
+            status=Subquery(recorded.values("old_status")[:1]),
+            snoozed_until=Subquery(recorded.values("old_snoozed_until")[:1]),
+            snooze_until_reply=Subquery(recorded.values("old_snooze_until_reply")[:1]),
+            sla_due_at=Subquery(recorded.values("old_sla_due_at")[:1]),
+        )
+    if plan.assignees:
+        Conversation.objects.filter(pk__in=plan.assignees).update(
+            assignee_id=Subquery(recorded.values("old_assignee_id")[:1])
+        )
+    if plan.untag:
+        through.objects.filter(tag_id=tag_id, conversation_id__in=plan.untag).delete()
+    insert_values(Activity, plan.activities)
+    chunk = BulkItem.objects.filter(pk__in=[item.pk for item in items])
+    chunk.update(state=BulkItemState.UNDONE)
+    chunk.filter(pk__in=plan.kept).update(state=BulkItemState.KEPT)
+    return len(items) - len(plan.kept), len(plan.kept)
 
 
 def do_run_bulk_jobs(max_chunks: int = 1000) -> int:

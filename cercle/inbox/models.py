@@ -444,6 +444,11 @@ class BulkItem(models.Model):
     activity_mark = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
+        constraints = [
+            # One item per conversation of a job; serves the undo's
+            # UPDATE conversation SET … = (SELECT … FROM item WHERE job=? AND conversation=id).
+            models.UniqueConstraint(fields=["job", "conversation"], name="bulkitem_job_conv_uniq"),
+        ]
         indexes = [
             # The worker takes the next chunk: WHERE job=? AND state=? ORDER BY id LIMIT n.
             models.Index(fields=["job", "state", "id"], name="bulkitem_job_state_idx"),
