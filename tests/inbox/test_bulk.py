@@ -205,3 +205,29 @@ def test_the_worker_drain_runs_start_and_undo(owner, sim_channel):
     do_run_bulk_jobs()
     job.refresh_from_db()
     assert job.state == BulkState.UNDONE
+
+
+def test_the_scheduler_picks_up_a_job_left_behind(owner, sim_channel, monkeypatch):
+    from django_tasks_db.models import DBTaskResult
+
+    from cercle.inbox.tasks import run_bulk_jobs
+    from cercle.pipeline import worker
+
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
+    conversations = make_conversations(sim_channel, 2)
+    do_start_bulk(owner, "close", ids=[c.pk for c in conversations])
+    DBTaskResult.objects.all().delete()  # the worker that took it died
+    worker.schedule_once(last_poll=float("inf"))
+    assert DBTaskResult.objects.filter(task_path=run_bulk_jobs.module_path).count() == 1
+
+
+def test_a_job_stops_when_its_member_may_no_longer_act(owner, agent, sim_channel):
+    from cercle.workspaces.actions import do_deactivate_member
+
+    conversations = make_conversations(sim_channel, 3)
+    job = do_start_bulk(agent, "close", ids=[c.pk for c in conversations])
+    do_deactivate_member(owner, agent)
+    assert do_run_bulk_chunk(job.pk) is False
+    job.refresh_from_db()
+    assert job.state == BulkState.FAILED and job.done == 0
+    assert not Conversation.objects.filter(status=Status.CLOSED).exists()

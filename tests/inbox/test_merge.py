@@ -157,3 +157,20 @@ def test_the_panel_does_not_reach_another_workspace(client, owner, sim_channel):
         theirs.contact.merged_into_id is None
         and Conversation.objects.get(pk=theirs.pk).merged_into_id is None
     )
+
+
+def test_the_timelines_tell_the_merges_with_names_escaped(
+    client, owner, sim_channel, second_channel
+):
+    first, second = camille_on_two_channels(sim_channel, second_channel)
+    Contact.objects.filter(pk=second.contact_id).update(display_name="<b>Cam</b>")
+    second.contact.refresh_from_db()
+    do_merge_contacts(owner, second.contact, first.contact)
+    do_merge_conversations(owner, second, first)
+    assert client.login(username="lea", password="correct horse battery")
+    page = client.get(reverse("inbox:conversation", args=[first.pk])).content.decode()
+    assert "merged another conversation into this one" in page
+    assert "merged the contact “&lt;b&gt;Cam&lt;/b&gt;”" in page
+    page = client.get(reverse("inbox:conversation", args=[second.pk])).content.decode()
+    assert "merged this conversation into another one" in page
+    assert "This conversation was merged into another one." in page

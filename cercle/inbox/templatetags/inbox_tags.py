@@ -232,6 +232,21 @@ def activity_line(activity: Activity) -> SafeString:
         return format_html_dict(
             _("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", ""))
         )
+    if verb == Verb.MERGED:
+        # Messages of another conversation moved here, or this one's moved elsewhere.
+        text = (
+            _("%(actor)s merged another conversation into this one")
+            if data.get("source")
+            else _("%(actor)s merged this conversation into another one")
+        )
+        return format_html_dict(text, actor=actor or _("Someone"))
+    if verb == Verb.CONTACTS_MERGED:
+        return format_html_dict(
+            _("%(actor)s merged the contact “%(source)s” into “%(into)s”"),
+            actor=actor or _("Someone"),
+            source=data.get("source_name", ""),
+            into=data.get("into_name", ""),
+        )
     label = str(Verb(verb).label) if verb in Verb.values else verb
     if actor:
         return format_html("{} {}", actor, label)
