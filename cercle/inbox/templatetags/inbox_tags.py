@@ -178,6 +178,24 @@ def _action_label(action: str) -> str:
     return str(labels.get(action, action))
 
 
+def _merge_line(verb: str, actor: str, data: dict[str, Any]) -> SafeString:
+    """A merge, seen from the conversation the line is on."""
+    if verb == Verb.CONTACTS_MERGED:
+        return format_html_dict(
+            _("%(actor)s merged the contact “%(source)s” into “%(into)s”"),
+            actor=actor,
+            source=data.get("source_name", ""),
+            into=data.get("into_name", ""),
+        )
+    # Messages of another conversation moved here, or this one's moved elsewhere.
+    text = (
+        _("%(actor)s merged another conversation into this one")
+        if data.get("source")
+        else _("%(actor)s merged this conversation into another one")
+    )
+    return format_html_dict(text, actor=actor)
+
+
 @register.simple_tag
 def activity_line(activity: Activity) -> SafeString:
     """One grey timeline line, every name and platform string escaped."""
@@ -232,21 +250,8 @@ def activity_line(activity: Activity) -> SafeString:
         return format_html_dict(
             _("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", ""))
         )
-    if verb == Verb.MERGED:
-        # Messages of another conversation moved here, or this one's moved elsewhere.
-        text = (
-            _("%(actor)s merged another conversation into this one")
-            if data.get("source")
-            else _("%(actor)s merged this conversation into another one")
-        )
-        return format_html_dict(text, actor=actor or _("Someone"))
-    if verb == Verb.CONTACTS_MERGED:
-        return format_html_dict(
-            _("%(actor)s merged the contact “%(source)s” into “%(into)s”"),
-            actor=actor or _("Someone"),
-            source=data.get("source_name", ""),
-            into=data.get("into_name", ""),
-        )
+    if verb in (Verb.MERGED, Verb.CONTACTS_MERGED):
+        return _merge_line(verb, actor or _("Someone"), data)
     label = str(Verb(verb).label) if verb in Verb.values else verb
     if actor:
         return format_html("{} {}", actor, label)
