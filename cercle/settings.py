@@ -56,8 +56,10 @@ INSTALLED_APPS = [
     "cercle.workspaces",
     "cercle.connectors",
     "cercle.inbox",
+    "cercle.replies",
     "cercle.moderation",
     "cercle.workflow",
+    "cercle.notifications",
     "cercle.pipeline",
     "cercle.insights",
     "cercle.simulator",
@@ -187,6 +189,12 @@ EMAIL_BACKEND = os.environ.get(
     "CERCLE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
 )
 
+# The address members reach Cercle at: links in notification mails and webhook payloads.
+CERCLE_BASE_URL = os.environ.get("CERCLE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Outgoing webhooks: attempts before a delivery is marked failed, and each attempt's timeout (s).
+CERCLE_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CERCLE_WEBHOOK_MAX_ATTEMPTS", "8"))
+CERCLE_WEBHOOK_TIMEOUT = float(os.environ.get("CERCLE_WEBHOOK_TIMEOUT", "10"))
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("CERCLE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
@@ -210,6 +218,9 @@ CERCLE_CONNECTORS = [
                 "cercle.connectors.email.connector.EmailConnector",
                 "cercle.connectors.discourse.connector.DiscourseConnector",
                 "cercle.connectors.website.connector.WebsiteConnector",
+                "cercle.connectors.mastodon.connector.MastodonConnector",
+                "cercle.connectors.reddit.connector.RedditConnector",
+                "cercle.connectors.google_business.connector.GoogleBusinessConnector",
             ]
         ),
     ).split(",")

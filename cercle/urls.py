@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include("cercle.workflow.urls")),
     path("", include("cercle.insights.urls")),
     path("", include("cercle.moderation.urls")),
+    path("", include("cercle.replies.urls")),
+    path("", include("cercle.notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # Operators (staff users): a read-only view of channels, raw events, outbox, members, activity.
     path("admin/", admin.site.urls),

@@ -120,6 +120,7 @@ CONVERSATION_FIELDS = (
     "snooze_until_reply",
     "sla_due_at",
     "priority",
+    "assignee_id",
 )
 # Read with a conversation: the above plus what threading and routing look at.
 CONVERSATION_READ_FIELDS = (
@@ -130,7 +131,7 @@ CONVERSATION_READ_FIELDS = (
     "post_id",
     "thread_key",
     "kind",
-    "assignee_id",
+    "team_id",
     "first_response_at",
     "merged_into_id",
     *CONVERSATION_FIELDS,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import live, views, views_bulk, views_merge, views_settings
+from . import collab_views, live, views, views_bulk, views_merge, views_settings
 
 app_name = "inbox"
 
@@ -28,4 +28,9 @@ urlpatterns = [
     path("bulk/count/", views_bulk.count, name="bulk_count"),
     path("bulk/<int:pk>/", views_bulk.progress, name="bulk_job"),
     path("bulk/<int:pk>/undo/", views_bulk.undo, name="bulk_undo"),
+    # Collision detection: server drafts and presence (inbox/collab_views.py).
+    path("c/<int:pk>/draft/", collab_views.save_draft, name="draft"),
+    path("c/<int:pk>/draft/discard/", collab_views.discard_draft, name="discard_draft"),
+    path("presence/", collab_views.heartbeat, name="presence"),
+    path("presence/leave/", collab_views.leave, name="presence_leave"),
 ]

@@ -59,8 +59,9 @@ def schedule_once(last_poll: float) -> float:
     from cercle.inbox.choices import BULK_ACTIVE_STATES, OutboxState, Status
     from cercle.inbox.models import BulkJob, Conversation, Outbox
     from cercle.inbox.tasks import run_bulk_jobs, wake_snoozed
-    from cercle.moderation.actions import pending_messages
-    from cercle.moderation.tasks import classify_pending
+    from cercle.moderation.actions import pending_messages, workspaces_to_train
+    from cercle.moderation.tasks import classify_pending, train_heads, watch_crises
+    from cercle.notifications.tasks import send_daily_digests
     from cercle.pipeline.choices import RawEventStatus
     from cercle.pipeline.models import RawEvent
     from cercle.pipeline.sender import recover_stale_sending
@@ -71,7 +72,8 @@ def schedule_once(last_poll: float) -> float:
         refresh_credentials,
         send_outbox,
     )
-    from cercle.workflow.tasks import escalate_due
+    from cercle.workflow.queries import hand_out_due
+    from cercle.workflow.tasks import escalate_due, hand_out
 
     close_old_connections()
     now = timezone.now()
@@ -89,6 +91,9 @@ def schedule_once(last_poll: float) -> float:
         enqueue_once(run_bulk_jobs)
     if pending_messages(limit=1) and not _classify_in_flight(now):
         enqueue_once(classify_pending)
+    # Routing: a backlog someone now has room for, or an "off" member's grace period over.
+    if hand_out_due(now):
+        enqueue_once(hand_out)
     if time.monotonic() - last_poll >= POLL_EVERY:
         enqueue_once(poll_channels)
         # A pass with nothing due makes no network call.
@@ -102,8 +107,36 @@ def schedule_once(last_poll: float) -> float:
             status__in=[Status.NEW, Status.OPEN, Status.PENDING],
         ).exists():
             enqueue_once(escalate_due)
+        # Count new messages into the quarter-hour pulses and check them for a crisis.
+        enqueue_once(watch_crises)
+        # The team corrected labels: train that workspace's heads again.
+        if workspaces_to_train():
+            enqueue_once(train_heads)
+        # Daily digests whose morning has come (each sent once per member and day).
+        enqueue_once(send_daily_digests)
         last_poll = time.monotonic()
+    _schedule_notifications()
     return last_poll
+
+
+def _schedule_notifications() -> None:
+    """Notifications, webhook deliveries and mails: enqueued when there is work."""
+    from cercle.notifications.actions import has_work
+    from cercle.notifications.mail import has_pending_mail
+    from cercle.notifications.tasks import (
+        drain_activity_log,
+        send_notification_mail,
+        send_webhooks,
+    )
+    from cercle.notifications.webhooks import has_due
+    from cercle.pipeline.tasks import enqueue_once
+
+    if has_work():
+        enqueue_once(drain_activity_log)
+    if has_due():
+        enqueue_once(send_webhooks)
+    if has_pending_mail():
+        enqueue_once(send_notification_mail)
 
 
 def _classify_in_flight(now: datetime) -> bool:

@@ -71,6 +71,14 @@ class Member(models.Model):
         choices=Availability.choices,
         default=Availability.ONLINE,
     )
+    # When `availability` last changed: going "off" hands unanswered work back after the
+    # routing grace period, counted from here (a stored time, so it survives restarts).
+    availability_changed_at = models.DateTimeField(null=True, blank=True)
+    # The most open conversations automatic assignment gives them (empty: the workspace's default).
+    capacity = models.PositiveSmallIntegerField(_("capacity"), null=True, blank=True)
+    # When automatic assignment last gave them a conversation: the round-robin's order
+    # (least recently assigned first, ties by id).
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
     # {event: {medium: on}}; see choices.NotificationEvent and NotificationMedium.
     notifications = models.JSONField(
         _("notification preferences"), default=default_notifications, blank=True
@@ -204,7 +212,8 @@ class Activity(models.Model):
     automation_name = models.CharField(max_length=200, blank=True, default="")
     # The rule or policy row that acted, when there is one.
     automation_ref = models.BigIntegerField(null=True, blank=True)
-    verb = models.CharField(max_length=32, choices=Verb.choices)
+    # One of `Verb` (no `choices=` here: a new verb then needs no migration); see `verb_label`.
+    verb = models.CharField(max_length=32)
     data = models.JSONField(default=dict, blank=True)
     # Set by the action from `core.clock` (an import of history sets the time of the work).
     created_at = models.DateTimeField(default=clock.now)
@@ -226,3 +235,7 @@ class Activity(models.Model):
         if not self._state.adding:
             raise AppendOnly("the Activity log is append-only: write a new row instead")
         super().save(*args, **kwargs)
+
+    @property
+    def verb_label(self) -> str:
+        return str(Verb(self.verb).label) if self.verb in Verb.values else self.verb

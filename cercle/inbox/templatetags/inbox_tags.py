@@ -18,7 +18,8 @@ from cercle.connectors.choices import HEALTH_COLOURS
 from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.inbox.choices import Status
 from cercle.inbox.models import Conversation
-from cercle.workspaces.choices import Verb
+from cercle.workspaces.choices import AutomationKind, Verb
+from cercle.workspaces.mentions import split_mentions
 from cercle.workspaces.models import Activity
 
 register = template.Library()
@@ -178,8 +179,11 @@ def _action_label(action: str) -> str:
     return str(labels.get(action, action))
 
 
-def _merge_line(verb: str, actor: str, data: dict[str, Any]) -> SafeString:
-    """A merge, seen from the conversation the line is on."""
+def _merge_line(verb: str, actor: str, data: dict[str, Any]) -> SafeString | None:
+    """A merge, seen from the conversation the line is on; None for any other row."""
+    if verb not in (Verb.MERGED, Verb.CONTACTS_MERGED):
+        return None
+    actor = actor or _("Someone")
     if verb == Verb.CONTACTS_MERGED:
         return format_html_dict(
             _("%(actor)s merged the contact “%(source)s” into “%(into)s”"),
@@ -196,12 +200,34 @@ def _merge_line(verb: str, actor: str, data: dict[str, Any]) -> SafeString:
     return format_html_dict(text, actor=actor)
 
 
+def _routing_line(activity: Activity, data: dict[str, Any]) -> SafeString | None:
+    """What automatic assignment did (workflow/assign.py), or None for any other row."""
+    if activity.actor_id is not None or activity.automation != AutomationKind.ROUTING:
+        return None
+    verb = activity.verb
+    if verb == Verb.ASSIGNED and "assignee_id" in data:
+        return format_html_dict(
+            _("Assigned to %(name)s automatically"), name=data.get("assignee", "")
+        )
+    if verb == Verb.UNASSIGNED and data.get("reason") == "off":
+        return format_html_dict(_("Unassigned: %(name)s is off"), name=data.get("member", ""))
+    return None
+
+
+def _special_line(activity: Activity, actor: str, data: dict[str, Any]) -> SafeString | None:
+    """The lines told their own way: automatic assignment, merges."""
+    return _routing_line(activity, data) or _merge_line(activity.verb, actor, data)
+
+
 @register.simple_tag
 def activity_line(activity: Activity) -> SafeString:
     """One grey timeline line, every name and platform string escaped."""
     actor = activity.actor.name if activity.actor else ""
     data = activity.data if isinstance(activity.data, dict) else {}
     verb = activity.verb
+    special = _special_line(activity, actor, data)
+    if special is not None:
+        return special
     if verb == Verb.ASSIGNED:
         text = _("%(actor)s assigned to %(name)s") if actor else _("Assigned to %(name)s")
         return format_html_dict(text, actor=actor, name=data.get("assignee", ""))
@@ -250,8 +276,13 @@ def activity_line(activity: Activity) -> SafeString:
         return format_html_dict(
             _("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", ""))
         )
-    if verb in (Verb.MERGED, Verb.CONTACTS_MERGED):
-        return _merge_line(verb, actor or _("Someone"), data)
+    if verb == Verb.REPLY_REJECTED and data.get("comment"):
+        return format_html_dict(
+            _("%(actor)s rejected the reply of %(author)s: “%(comment)s”"),
+            actor=actor or _("Someone"),
+            author=data.get("author", ""),
+            comment=data.get("comment", ""),
+        )
     label = str(Verb(verb).label) if verb in Verb.values else verb
     if actor:
         return format_html("{} {}", actor, label)
@@ -278,3 +309,18 @@ def safe_url(url: str | None) -> str:
 def has(values: Any, item: str) -> bool:
     """`caps|has:"hide"` in templates."""
     return item in values
+
+
+@register.simple_tag
+def note_text(text: str, mentions: Any) -> SafeString:
+    """A note's text with its resolved @mentions highlighted; every piece escaped."""
+    from django.utils.html import conditional_escape
+    from django.utils.safestring import mark_safe
+
+    parts = [
+        format_html('<mark class="mention">{}</mark>', piece)
+        if is_mention
+        else conditional_escape(piece)
+        for piece, is_mention in split_mentions(text or "", mentions or ())
+    ]
+    return mark_safe("".join(parts))  # noqa: S308 (every piece escaped above)
