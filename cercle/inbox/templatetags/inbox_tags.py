@@ -219,6 +219,34 @@ def _special_line(activity: Activity, actor: str, data: dict[str, Any]) -> SafeS
     return _routing_line(activity, data) or _merge_line(activity.verb, actor, data)
 
 
+def _platform_line(verb: str, actor: str, data: dict[str, Any]) -> SafeString | None:
+    """The lines of moderation, delivery, rules and approvals (None for other verbs)."""
+    if verb == Verb.MODERATION_REQUESTED:
+        return format_html_dict(
+            _("%(actor)s asked the platform: %(action)s"),
+            actor=actor or _("Someone"),
+            action=_action_label(data.get("action", "")),
+        )
+    if verb == Verb.MODERATED:
+        return format_html_dict(
+            _("Done on the platform: %(action)s"), action=_action_label(data.get("action", ""))
+        )
+    if verb == Verb.DELIVERY_FAILED:
+        return format_html_dict(_("Delivery failed: %(error)s"), error=data.get("error", ""))
+    if verb == Verb.RULE_FIRED:
+        return format_html_dict(
+            _("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", ""))
+        )
+    if verb == Verb.REPLY_REJECTED and data.get("comment"):
+        return format_html_dict(
+            _("%(actor)s rejected the reply of %(author)s: “%(comment)s”"),
+            actor=actor or _("Someone"),
+            author=data.get("author", ""),
+            comment=data.get("comment", ""),
+        )
+    return None
+
+
 @register.simple_tag
 def activity_line(activity: Activity) -> SafeString:
     """One grey timeline line, every name and platform string escaped."""
@@ -260,29 +288,9 @@ def activity_line(activity: Activity) -> SafeString:
             actor=actor,
             tag=data.get("tag", ""),
         )
-    if verb == Verb.MODERATION_REQUESTED:
-        return format_html_dict(
-            _("%(actor)s asked the platform: %(action)s"),
-            actor=actor or _("Someone"),
-            action=_action_label(data.get("action", "")),
-        )
-    if verb == Verb.MODERATED:
-        return format_html_dict(
-            _("Done on the platform: %(action)s"), action=_action_label(data.get("action", ""))
-        )
-    if verb == Verb.DELIVERY_FAILED:
-        return format_html_dict(_("Delivery failed: %(error)s"), error=data.get("error", ""))
-    if verb == Verb.RULE_FIRED:
-        return format_html_dict(
-            _("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", ""))
-        )
-    if verb == Verb.REPLY_REJECTED and data.get("comment"):
-        return format_html_dict(
-            _("%(actor)s rejected the reply of %(author)s: “%(comment)s”"),
-            actor=actor or _("Someone"),
-            author=data.get("author", ""),
-            comment=data.get("comment", ""),
-        )
+    other = _platform_line(verb, actor, data)
+    if other is not None:
+        return other
     label = str(Verb(verb).label) if verb in Verb.values else verb
     if actor:
         return format_html("{} {}", actor, label)
