@@ -24,7 +24,15 @@ from cercle.inbox.choices import (
     Priority,
     Status,
 )
-from cercle.inbox.models import Conversation, Draft, Message, Outbox, Presence, Tag
+from cercle.inbox.models import (
+    Conversation,
+    Draft,
+    InboxSettings,
+    Message,
+    Outbox,
+    Presence,
+    Tag,
+)
 from cercle.workspaces.actors import Actor, actor_fields, require, system
 from cercle.workspaces.choices import Permission, Verb
 from cercle.workspaces.mentions import find_mentions
@@ -400,25 +408,42 @@ def do_unassign_member(actor: Actor, member: Member) -> int:
 
 
 def do_change_status(
-    actor: Actor, conversation: Conversation, status: str, *, snooze_until: datetime | None = None
+    actor: Actor,
+    conversation: Conversation,
+    status: str,
+    *,
+    snooze_until: datetime | None = None,
+    until_reply: bool = False,
 ) -> Conversation:
-    """Move the conversation to `status` (close, reopen, snooze until a time)."""
+    """Move the conversation to `status` (close, reopen, snooze until a time or until the contact answers).
+
+    Snoozed `until_reply`, it has no time: the next inbound message wakes it (inbox.receive).
+    """
     require(actor, Permission.ASSIGN, conversation.workspace_id)
     if status not in Status.values:
         raise ActionRefused(_("Unknown status."))
-    if status == Status.SNOOZED and (snooze_until is None or snooze_until <= clock.now()):
+    until_reply = until_reply and status == Status.SNOOZED
+    if until_reply:
+        snooze_until = None
+    elif status == Status.SNOOZED and (snooze_until is None or snooze_until <= clock.now()):
         raise ActionRefused(_("Choose when the conversation comes back."))
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         old = conversation.status
-        if old == status:
+        if old == status and status != Status.SNOOZED:
             return conversation
         conversation.status = status
         conversation.snoozed_until = snooze_until if status == Status.SNOOZED else None
+        conversation.snooze_until_reply = until_reply
         if status == Status.CLOSED:
             conversation.sla_due_at = None
-        conversation.save(update_fields=["status", "snoozed_until", "sla_due_at"])
-        _log(conversation, Verb.STATUS_CHANGED, actor, old=old, new=status)
+        conversation.save(
+            update_fields=["status", "snoozed_until", "snooze_until_reply", "sla_due_at"]
+        )
+        if until_reply:
+            _log(conversation, Verb.STATUS_CHANGED, actor, old=old, new=status, until_reply=True)
+        else:
+            _log(conversation, Verb.STATUS_CHANGED, actor, old=old, new=status)
     return conversation
 
 
@@ -475,7 +500,8 @@ def do_wake_snoozed(now: datetime | None = None) -> int:
         )[:500]:
             conversation.status = Status.OPEN
             conversation.snoozed_until = None
-            conversation.save(update_fields=["status", "snoozed_until"])
+            conversation.snooze_until_reply = False
+            conversation.save(update_fields=["status", "snoozed_until", "snooze_until_reply"])
             _log(
                 conversation,
                 Verb.STATUS_CHANGED,
@@ -621,6 +647,7 @@ __all__ = [
     "ActionRefused",
     "do_add_note",
     "do_assign_conversation",
+    "do_change_inbox_settings",
     "do_change_status",
     "do_discard_draft",
     "do_leave_presence",
@@ -635,3 +662,23 @@ __all__ = [
     "do_untag_conversation",
     "do_wake_snoozed",
 ]
+
+
+def do_change_inbox_settings(actor: Actor, workspace_id: int, *, reopen_on_inbound: bool) -> None:
+    """Change the workspace's inbox options (whether a new message reopens a closed conversation)."""
+    require(actor, Permission.MANAGE_WORKSPACE, workspace_id)
+    with transaction.atomic():
+        settings, _created = InboxSettings.objects.select_for_update().get_or_create(
+            workspace_id=workspace_id
+        )
+        if settings.reopen_on_inbound == reopen_on_inbound:
+            return
+        settings.reopen_on_inbound = reopen_on_inbound
+        settings.save(update_fields=["reopen_on_inbound"])
+        Activity.objects.create(
+            workspace_id=workspace_id,
+            verb=Verb.WORKSPACE_CHANGED,
+            data={"reopen_on_inbound": reopen_on_inbound},
+            created_at=clock.now(),
+            **actor_fields(actor),
+        )

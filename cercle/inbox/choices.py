@@ -82,3 +82,39 @@ class OutboxState(models.TextChoices):
 
 
 OUTBOX_OPEN_STATES = (OutboxState.QUEUED, OutboxState.UNKNOWN, OutboxState.WAITING)
+
+
+class BulkOperation(models.TextChoices):
+    """What a bulk job does to every conversation of its selection."""
+
+    ASSIGN = "assign", _("Assign")
+    TAG = "tag", _("Tag")
+    CLOSE = "close", _("Close")
+    # As the rules' "mark as spam" action: the tag "spam", and closed.
+    SPAM = "spam", _("Mark as spam")
+
+
+class BulkState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    FINISHED = "finished", _("Done")
+    FAILED = "failed", _("Failed")
+    UNDOING = "undoing", _("Undoing")
+    UNDONE = "undone", _("Undone")
+
+
+# States in which a worker still has chunks to apply (or to undo).
+BULK_ACTIVE_STATES = (BulkState.QUEUED, BulkState.RUNNING, BulkState.UNDOING)
+
+
+class BulkItemState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    CHANGED = "changed", _("Changed")
+    UNCHANGED = "unchanged", _("Already so")
+    UNDONE = "undone", _("Undone")
+    # Changed by someone (or something) else after the bulk action: undo leaves it as it is.
+    KEPT = "kept", _("Changed since, kept")
+
+
+# The tag that "mark as spam" puts (the same as the rules' action).
+SPAM_TAG = "spam"

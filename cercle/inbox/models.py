@@ -8,6 +8,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (
+    BulkItemState,
+    BulkOperation,
+    BulkState,
     ConversationKind,
     Delivery,
     Direction,
@@ -165,6 +168,12 @@ class Conversation(models.Model):
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     snoozed_until = models.DateTimeField(null=True, blank=True)
+    # Snoozed until the contact answers: no time, the next inbound message wakes it.
+    snooze_until_reply = models.BooleanField(default=False)
+    # Set when this conversation was merged into another one (its messages moved there).
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -426,11 +435,104 @@ class Presence(models.Model):
         ]
 
 
+class InboxSettings(models.Model):
+    """The inbox's options of one workspace (a row only once someone changed a default)."""
+
+    workspace = models.OneToOneField(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="inbox_settings"
+    )
+    # A new inbound message reopens a closed conversation (off: it stays closed).
+    reopen_on_inbound = models.BooleanField(
+        _("a new message reopens a closed conversation"), default=True
+    )
+
+    class Meta:
+        verbose_name_plural = "inbox settings"
+
+
+class BulkJob(models.Model):
+    """One bulk action (assign, tag, close, mark as spam) over a selection or a filtered set.
+
+    Its conversations are frozen as BulkItem rows when it starts; a worker applies
+    it in chunks (`done` counts them) and records what each conversation was
+    before, so that the undo restores exactly what it changed.
+    """
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    actor = models.ForeignKey(
+        "workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    operation = models.CharField(max_length=16, choices=BulkOperation.choices)
+    # assign: {"assignee_id": id or None}; tag: {"tag_id": id, "tag": name}; spam: {"tag_id", "tag"}.
+    parameters = models.JSONField(default=dict, blank=True)
+    # "selection" (ids the member ticked) or "filter" (every conversation matching `filters`).
+    scope = models.CharField(max_length=16, default="selection")
+    # The list's query string when the job started (what "all matching this filter" meant).
+    filters = models.TextField(blank=True, default="")
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    undone = models.PositiveIntegerField(default=0)
+    kept = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=16, choices=BulkState.choices, default=BulkState.QUEUED)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        "workspaces.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The worker's drain and the scheduler: WHERE state IN (queued, running, undoing).
+            models.Index(fields=["state", "id"], name="bulkjob_state_idx"),
+        ]
+
+
+class BulkItem(models.Model):
+    """One conversation of a bulk job, and what it was before the job changed it."""
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(
+        max_length=16, choices=BulkItemState.choices, default=BulkItemState.PENDING
+    )
+    status_changed = models.BooleanField(default=False)
+    old_status = models.CharField(max_length=16, blank=True, default="")
+    old_snoozed_until = models.DateTimeField(null=True, blank=True)
+    old_snooze_until_reply = models.BooleanField(default=False)
+    old_sla_due_at = models.DateTimeField(null=True, blank=True)
+    assignee_changed = models.BooleanField(default=False)
+    old_assignee_id = models.BigIntegerField(null=True, blank=True)
+    tag_added = models.BooleanField(default=False)
+    # The last Activity id the job wrote for this conversation: a later change by
+    # someone else (a higher id on the same field) keeps the undo off it.
+    activity_mark = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One item per conversation of a job; serves the undo's
+            # UPDATE conversation SET … = (SELECT … FROM item WHERE job=? AND conversation=id).
+            models.UniqueConstraint(fields=["job", "conversation"], name="bulkitem_job_conv_uniq"),
+        ]
+        indexes = [
+            # The worker takes the next chunk: WHERE job=? AND state=? ORDER BY id LIMIT n.
+            models.Index(fields=["job", "state", "id"], name="bulkitem_job_state_idx"),
+        ]
+
+
 __all__ = [
+    "BulkItem",
+    "BulkJob",
     "Contact",
     "Conversation",
     "Draft",
     "Identity",
+    "InboxSettings",
     "Message",
     "Note",
     "Outbox",

@@ -45,7 +45,15 @@ from cercle.connectors.models import Channel
 from cercle.core.db_bulk import build, insert_rows, insert_values, update_rows
 from cercle.inbox import stages
 from cercle.inbox.choices import ConversationKind, Delivery, Direction, Enrichment, Kind, Status
-from cercle.inbox.models import Contact, Conversation, Identity, Message, Post, Tombstone
+from cercle.inbox.models import (
+    Contact,
+    Conversation,
+    Identity,
+    InboxSettings,
+    Message,
+    Post,
+    Tombstone,
+)
 from cercle.workspaces.choices import Verb
 from cercle.workspaces.models import Activity
 
@@ -109,6 +117,7 @@ CONVERSATION_FIELDS = (
     "waiting_since",
     "status",
     "snoozed_until",
+    "snooze_until_reply",
     "sla_due_at",
     "priority",
     "assignee_id",
@@ -124,8 +133,11 @@ CONVERSATION_READ_FIELDS = (
     "kind",
     "team_id",
     "first_response_at",
+    "merged_into_id",
     *CONVERSATION_FIELDS,
 )
+# Following merged_into pointers stops after this many hops (a chain, never a cycle).
+MAX_MERGE_HOPS = 10
 
 
 @dataclass
@@ -630,7 +642,52 @@ def _locked_conversations(channel: Channel, keys: Sequence[str]) -> dict[str, Co
             .order_by("id")
         )
         conversations.update((c.thread_key, c) for c in query)
+    # A thread merged into another conversation goes on there (see inbox.merge).
+    merged = {key: c.merged_into_id for key, c in conversations.items() if c.merged_into_id}
+    if merged:
+        targets = _merge_targets(set(merged.values()))
+        for key, target_id in merged.items():
+            if (target := targets.get(target_id)) is not None:
+                conversations[key] = target
     return conversations
+
+
+def _merge_targets(ids: set[int]) -> dict[int, Conversation]:
+    """For each conversation id, the conversation its items go to (following merges), locked."""
+    found: dict[int, Conversation] = {}
+    pending = set(ids)
+    for _hop in range(MAX_MERGE_HOPS):
+        if not pending:
+            break
+        rows = (
+            Conversation.objects.select_for_update()
+            .filter(pk__in=pending)
+            .only(*CONVERSATION_READ_FIELDS)
+            .order_by("id")
+        )
+        found.update((c.pk, c) for c in rows)
+        pending = {
+            c.merged_into_id
+            for c in found.values()
+            if c.merged_into_id and c.merged_into_id not in found
+        }
+
+    def final(pk: int) -> Conversation | None:
+        conversation = found.get(pk)
+        for _hop in range(MAX_MERGE_HOPS):
+            if conversation is None or conversation.merged_into_id not in found:
+                break
+            conversation = found[conversation.merged_into_id]
+        return conversation
+
+    return {pk: c for pk in ids if (c := final(pk)) is not None}
+
+
+def reopens_on_inbound(workspace_id: int) -> bool:
+    """Whether a new inbound message reopens a closed conversation (the workspace's setting, on by default)."""
+    return not InboxSettings.objects.filter(
+        workspace_id=workspace_id, reopen_on_inbound=False
+    ).exists()
 
 
 def _snapshot(conversation: Conversation) -> tuple[Any, ...]:
@@ -713,7 +770,8 @@ def _create_new(
     stages.classify(inbound)
     # Counters, preview and waiting time, before anything is written: a new
     # conversation is inserted once, with its final values.
-    reopened = [_thread_message(message, now) for message in messages]
+    reopen_closed = reopens_on_inbound(channel.workspace_id)
+    reopened = [_thread_message(message, now, reopen_closed) for message in messages]
 
     # Routing must be idempotent anyway (every batch touching a conversation
     # routes it again): routing the new ones before their insert writes them
@@ -753,8 +811,13 @@ def _create_new(
         activities.append(_activity(message, Verb.RECEIVED, received_at, kind=message.kind))
 
 
-def _thread_message(message: Message, now: datetime) -> str:
-    """Count `message` into its conversation (in place); the status it reopened it from, or ""."""
+def _thread_message(message: Message, now: datetime, reopen_closed: bool = True) -> str:
+    """Count `message` into its conversation (in place); the status it reopened it from, or "".
+
+    A snoozed conversation always wakes (a timed snooze, or one until the contact
+    answers); a closed one reopens unless the workspace turned `reopen_closed` off,
+    and then it stays closed and nobody is counted as waiting.
+    """
     conversation = message.conversation
     conversation.message_count += 1
     when = message.sent_at or now
@@ -769,12 +832,17 @@ def _thread_message(message: Message, now: datetime) -> str:
         conversation.language = message.language or conversation.language
         if message.rating is not None:
             conversation.rating = message.rating
+    if conversation.status == Status.CLOSED and not reopen_closed:
+        # Closed by the team and kept closed: nobody is owed an answer (no SLA due).
+        conversation.waiting_since = None
+        return ""
     if conversation.waiting_since is None:
         conversation.waiting_since = when
     if conversation.status in (Status.CLOSED, Status.SNOOZED):
         previous = conversation.status
         conversation.status = Status.OPEN
         conversation.snoozed_until = None
+        conversation.snooze_until_reply = False
         return previous
     return ""
 

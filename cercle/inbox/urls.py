@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import collab_views, live, views
+from . import collab_views, live, views, views_bulk, views_merge, views_settings
 
 app_name = "inbox"
 
@@ -20,6 +20,14 @@ urlpatterns = [
     path("c/<int:pk>/untag/<int:tag_pk>/", views.untag, name="untag"),
     path("m/<int:message_pk>/moderate/", views.moderate, name="moderate"),
     path("outbox/<int:outbox_pk>/retry/", views.retry, name="retry"),
+    path("c/<int:pk>/merge/", views_merge.merge_conversation, name="merge_conversation"),
+    path("c/<int:pk>/contacts/", views_merge.contact_search, name="contact_search"),
+    path("c/<int:pk>/merge-contact/", views_merge.merge_contact, name="merge_contact"),
+    path("inbox/settings/", views_settings.inbox_settings, name="settings"),
+    path("bulk/", views_bulk.start, name="bulk_start"),
+    path("bulk/count/", views_bulk.count, name="bulk_count"),
+    path("bulk/<int:pk>/", views_bulk.progress, name="bulk_job"),
+    path("bulk/<int:pk>/undo/", views_bulk.undo, name="bulk_undo"),
     # Collision detection: server drafts and presence (inbox/collab_views.py).
     path("c/<int:pk>/draft/", collab_views.save_draft, name="draft"),
     path("c/<int:pk>/draft/discard/", collab_views.discard_draft, name="discard_draft"),

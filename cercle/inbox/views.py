@@ -92,6 +92,7 @@ def _list_context(request: HttpRequest, filters: queries.InboxFilters) -> dict[s
         "choices": queries.filter_choices(member),
         "statuses": Status.choices,
         "kinds": Kind.choices,
+        "can_bulk": member.can("assign"),
     }
 
 
@@ -463,13 +464,16 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
     conv = queries.conversation_for(member, pk)
     status = request.POST.get("status", "")
     until = None
-    if status == Status.SNOOZED:
+    until_reply = status == Status.SNOOZED and request.POST.get("snooze") == "reply"
+    if status == Status.SNOOZED and not until_reply:
         try:
             until = snooze_time(request.POST.get("until", "") or request.POST.get("snooze", ""))
         except ValueError:
             until = None
     return _guarded(
-        request, conv, lambda: do_change_status(member, conv, status, snooze_until=until)
+        request,
+        conv,
+        lambda: do_change_status(member, conv, status, snooze_until=until, until_reply=until_reply),
     )
 
 

@@ -56,9 +56,9 @@ class _Clock:
 
 def schedule_once(last_poll: float) -> float:
     """Enqueue the drains that have work; returns the time of the last poll enqueue."""
-    from cercle.inbox.choices import OutboxState, Status
-    from cercle.inbox.models import Conversation, Outbox
-    from cercle.inbox.tasks import wake_snoozed
+    from cercle.inbox.choices import BULK_ACTIVE_STATES, OutboxState, Status
+    from cercle.inbox.models import BulkJob, Conversation, Outbox
+    from cercle.inbox.tasks import run_bulk_jobs, wake_snoozed
     from cercle.moderation.actions import pending_messages, workspaces_to_train
     from cercle.moderation.tasks import classify_pending, train_heads, watch_crises
     from cercle.notifications.tasks import send_daily_digests
@@ -86,6 +86,9 @@ def schedule_once(last_poll: float) -> float:
     )
     if due.exists():
         enqueue_once(send_outbox)
+    # Bulk jobs are enqueued when started; this picks up those a dead worker left behind.
+    if BulkJob.objects.filter(state__in=BULK_ACTIVE_STATES).exists():
+        enqueue_once(run_bulk_jobs)
     if pending_messages(limit=1) and not _classify_in_flight(now):
         enqueue_once(classify_pending)
     # Routing: a backlog someone now has room for, or an "off" member's grace period over.

@@ -161,6 +161,8 @@ class Verb(models.TextChoices):
     TEAM_CREATED = "team_created", _("created a team")
     TEAM_CHANGED = "team_changed", _("changed a team")
     TEAM_DELETED = "team_deleted", _("deleted a team")
+    MERGED = "merged", _("merged conversations")
+    CONTACTS_MERGED = "contacts_merged", _("merged contacts")
     CRISIS_STARTED = "crisis_started", _("raised a crisis alert")
     CRISIS_ENDED = "crisis_ended", _("ended a crisis alert")
     CRISIS_ACKNOWLEDGED = "crisis_acknowledged", _("acknowledged a crisis alert")

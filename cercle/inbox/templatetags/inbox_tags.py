@@ -179,6 +179,27 @@ def _action_label(action: str) -> str:
     return str(labels.get(action, action))
 
 
+def _merge_line(verb: str, actor: str, data: dict[str, Any]) -> SafeString | None:
+    """A merge, seen from the conversation the line is on; None for any other row."""
+    if verb not in (Verb.MERGED, Verb.CONTACTS_MERGED):
+        return None
+    actor = actor or _("Someone")
+    if verb == Verb.CONTACTS_MERGED:
+        return format_html_dict(
+            _("%(actor)s merged the contact “%(source)s” into “%(into)s”"),
+            actor=actor,
+            source=data.get("source_name", ""),
+            into=data.get("into_name", ""),
+        )
+    # Messages of another conversation moved here, or this one's moved elsewhere.
+    text = (
+        _("%(actor)s merged another conversation into this one")
+        if data.get("source")
+        else _("%(actor)s merged this conversation into another one")
+    )
+    return format_html_dict(text, actor=actor)
+
+
 def _routing_line(activity: Activity, data: dict[str, Any]) -> SafeString | None:
     """What automatic assignment did (workflow/assign.py), or None for any other row."""
     if activity.actor_id is not None or activity.automation != AutomationKind.ROUTING:
@@ -191,6 +212,11 @@ def _routing_line(activity: Activity, data: dict[str, Any]) -> SafeString | None
     if verb == Verb.UNASSIGNED and data.get("reason") == "off":
         return format_html_dict(_("Unassigned: %(name)s is off"), name=data.get("member", ""))
     return None
+
+
+def _special_line(activity: Activity, actor: str, data: dict[str, Any]) -> SafeString | None:
+    """The lines told their own way: automatic assignment, merges."""
+    return _routing_line(activity, data) or _merge_line(activity.verb, actor, data)
 
 
 def _platform_line(verb: str, actor: str, data: dict[str, Any]) -> SafeString | None:
@@ -227,9 +253,9 @@ def activity_line(activity: Activity) -> SafeString:
     actor = activity.actor.name if activity.actor else ""
     data = activity.data if isinstance(activity.data, dict) else {}
     verb = activity.verb
-    routed = _routing_line(activity, data)
-    if routed is not None:
-        return routed
+    special = _special_line(activity, actor, data)
+    if special is not None:
+        return special
     if verb == Verb.ASSIGNED:
         text = _("%(actor)s assigned to %(name)s") if actor else _("Assigned to %(name)s")
         return format_html_dict(text, actor=actor, name=data.get("assignee", ""))
