@@ -145,3 +145,5 @@ class Verb(models.TextChoices):
     TEAM_CREATED = "team_created", _("created a team")
     TEAM_CHANGED = "team_changed", _("changed a team")
     TEAM_DELETED = "team_deleted", _("deleted a team")
+    API_TOKEN_CREATED = "api_token_created", _("created an API token")
+    API_TOKEN_REVOKED = "api_token_revoked", _("revoked an API token")
