@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from ninja import Query, Router
+from ninja.responses import Status
 
 from cercle.core import clock
 from cercle.inbox import queries as inbox_queries
@@ -266,21 +267,21 @@ def _message(request: HttpRequest, message: Message) -> dict[str, Any]:
 @router.post(
     "/conversations/{conversation_id}/reply", response={201: MessageOut, **WRITE}, tags=["inbox"]
 )
-def reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> tuple[int, Any]:
+def reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Status[Any]:
     """Answer on the platform: the reply is queued and sent by the worker (`delivery`)."""
     conversation = inbox_queries.conversation_for(actor(request), conversation_id)
     message = do_reply(actor(request), conversation, body.text, private=body.private)
-    return 201, _message(request, message)
+    return Status(201, _message(request, message))
 
 
 @router.post(
     "/conversations/{conversation_id}/notes", response={201: MessageOut, **WRITE}, tags=["inbox"]
 )
-def add_note(request: HttpRequest, conversation_id: int, body: TextIn) -> tuple[int, Any]:
+def add_note(request: HttpRequest, conversation_id: int, body: TextIn) -> Status[Any]:
     """An internal note: seen by the team, never sent."""
     conversation = inbox_queries.conversation_for(actor(request), conversation_id)
     note = do_add_note(actor(request), conversation, body.text)
-    return 201, _message(request, note)
+    return Status(201, _message(request, note))
 
 
 @router.post(

@@ -7,7 +7,7 @@ tokens never show their secret after creation.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from ninja import Field, Schema
 
@@ -16,7 +16,8 @@ from cercle.inbox.choices import Status
 StatusName = Literal["new", "open", "pending", "snoozed", "closed"]
 ViewName = Literal["open", "mine", "unassigned", "pending", "snoozed", "closed", "all"]
 SortName = Literal["waiting", "newest", "priority"]
-assert set(Status.values) == set(StatusName.__args__)  # the schema follows the model's statuses
+# The schema follows the model's statuses.
+assert set(Status.values) == set(get_args(StatusName))  # noqa: S101
 
 
 class Error(Schema):
