@@ -17,7 +17,7 @@ StatusName = Literal["new", "open", "pending", "snoozed", "closed"]
 ViewName = Literal["open", "mine", "unassigned", "pending", "snoozed", "closed", "all"]
 SortName = Literal["waiting", "newest", "priority"]
 # The schema follows the model's statuses.
-assert set(Status.values) == set(get_args(StatusName))  # noqa: S101
+assert set(Status.values) == set(get_args(StatusName))
 
 
 class Error(Schema):
