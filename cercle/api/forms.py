@@ -23,7 +23,9 @@ class TokenForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
         max_length=80,
-        help_text=_("What the token is for, e.g. “Weekly export script”."),
+        widget=forms.TextInput(
+            attrs={"placeholder": _("What the token is for, e.g. “Weekly export script”.")}
+        ),
     )
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VIEWER)
     expires_in = forms.ChoiceField(label=_("Expires"), choices=EXPIRY_CHOICES, initial="90")
