@@ -128,3 +128,17 @@ def test_another_workspaces_token_page_entry_is_a_404(owner, elsewhere):
     client.force_login(owner.user)
     assert client.post(f"/settings/api-tokens/{theirs.token.pk}/revoke").status_code == 404
     assert ApiToken.objects.get(pk=theirs.token.pk).revoked_at is None
+
+
+def test_operators_admin_lists_tokens_without_their_hash(client, owner):
+    from django.contrib.auth import get_user_model
+
+    created = do_create_api_token(owner, "Export", Role.AGENT)
+    get_user_model().objects.create_superuser("ops", "ops@example.com", "correct horse battery")
+    assert client.login(username="ops", password="correct horse battery")
+    listing = client.get("/admin/api/apitoken/").content.decode()
+    detail = client.get(f"/admin/api/apitoken/{created.token.pk}/change/").content.decode()
+    assert created.token.prefix in listing
+    for page in (listing, detail):
+        assert created.secret not in page and created.token.token_hash not in page
+    assert client.get("/admin/api/apitoken/add/").status_code == 403
