@@ -219,3 +219,28 @@ def test_an_agents_token_capped_at_viewer_cannot_reply(agent, conversation):
     response = capped.post(f"/conversations/{conversation.pk}/reply", {"text": "hi"})
     assert response.status_code == 403
     assert capped.get("/me").json()["role"] == "viewer"
+
+
+def test_writes_need_a_token_not_a_csrf_cookie(agent, conversation):
+    """A script has no CSRF cookie: the token is the credential (a browser session is not)."""
+    from django.test import Client
+
+    from tests.api.conftest import API, caller_for
+
+    caller = caller_for(agent)
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(
+        f"{API}/conversations/{conversation.pk}/notes",
+        {"text": "via script"},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {caller.secret}"},
+    )
+    assert response.status_code == 201
+    # A logged-in browser session without a token is not an API credential.
+    strict.force_login(agent.user)
+    response = strict.post(
+        f"{API}/conversations/{conversation.pk}/notes",
+        {"text": "via session"},
+        content_type="application/json",
+    )
+    assert response.status_code == 401
