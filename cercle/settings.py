@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "cercle.workspaces",
     "cercle.connectors",
     "cercle.inbox",
+    "cercle.replies",
     "cercle.moderation",
     "cercle.workflow",
     "cercle.pipeline",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -24,11 +24,13 @@ from cercle.inbox.choices import (
     Priority,
     Status,
 )
-from cercle.inbox.models import Conversation, Message, Outbox, Tag
+from cercle.inbox.models import Conversation, Draft, Message, Outbox, Presence, Tag
 from cercle.workspaces.actors import Actor, actor_fields, require, system
 from cercle.workspaces.choices import Permission, Verb
 from cercle.workspaces.models import Activity, Member
 
+from . import collision
+from .collision import PRESENCE_TTL_SECONDS, AlreadySent, Seen
 from .receive import ReceiveResult, receive_items
 from .signals import outbox_written
 
@@ -102,10 +104,24 @@ def _clean_text(text: str) -> str:
 
 
 def do_reply(
-    actor: Actor, conversation: Conversation, text: str, *, private: bool = False
+    actor: Actor,
+    conversation: Conversation,
+    text: str,
+    *,
+    private: bool = False,
+    seen: Seen | None = None,
+    then_close: bool = False,
 ) -> Message:
-    """Answer a conversation: an outbound Message (pending) and its Outbox row, in one transaction."""
+    """Answer a conversation: an outbound Message (pending) and its Outbox row, in one transaction.
+
+    `seen` is what the member's reply box was drawn from: when others replied, assigned
+    or changed the status since, nothing is sent (`collision.Collision`); a submission
+    already sent is not sent again (`collision.AlreadySent`). `then_close` closes the
+    conversation in the same transaction ("Send and close"), both logged.
+    """
     require(actor, Permission.REPLY, conversation.workspace_id)
+    if then_close:
+        require(actor, Permission.ASSIGN, conversation.workspace_id)
     text = _clean_text(text)
     action_kind, _cap = _outbound_capability(conversation, private)
     limit = connector_class(conversation.channel.platform).max_reply_length
@@ -115,6 +131,10 @@ def do_reply(
         )
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        # Under the row lock: a second send of the same conversation waits here, then sees the first.
+        send_key = _unused_send_key(conversation, seen.send_key if seen else "")
+        if seen is not None:
+            collision.check(conversation.pk, actor, seen)
         target = (
             conversation.messages.filter(direction=Direction.INBOUND, deleted_at__isnull=True)
             .order_by("-id")
@@ -146,7 +166,7 @@ def do_reply(
         )
         action = OutboundAction(
             kind=action_kind,
-            idempotency_key=uuid.uuid4().hex,
+            idempotency_key=send_key,
             target_external_id=(target.external_id or "") if target else "",
             text=text,
             thread_ref=conversation.thread_key.removeprefix("private:")
@@ -184,9 +204,40 @@ def do_reply(
                 "status",
             ]
         )
-        _log(conversation, Verb.REPLIED, actor, message, private=message.is_private)
+        _log(
+            conversation,
+            Verb.REPLIED,
+            actor,
+            message,
+            private=message.is_private,
+            **({"send_key": send_key} if seen and seen.send_key else {}),
+        )
+        _forget_draft(actor, conversation)
+        if then_close:
+            do_change_status(actor, conversation, Status.CLOSED)
         _enqueue_send()
     return message
+
+
+def _unused_send_key(conversation: Conversation, key: str) -> str:
+    """The submission's key if it is new; `AlreadySent` if this conversation already sent it.
+
+    Without a key (automations, the API) or with a key used elsewhere, a fresh one.
+    """
+    if not key:
+        return uuid.uuid4().hex
+    used = Outbox.objects.filter(idempotency_key=key).values_list("conversation_id", flat=True)
+    for conversation_id in used:
+        if conversation_id == conversation.pk:
+            raise AlreadySent(key)
+        return uuid.uuid4().hex
+    return key
+
+
+def _forget_draft(actor: Actor, conversation: Conversation) -> None:
+    """The member's draft of this conversation went out: it is no longer a draft."""
+    if isinstance(actor, Member):
+        Draft.objects.filter(member=actor, conversation_id=conversation.pk).delete()
 
 
 def do_moderate_message(actor: Actor, message: Message, kind: ActionKind) -> Outbox:
@@ -219,11 +270,21 @@ def do_moderate_message(actor: Actor, message: Message, kind: ActionKind) -> Out
     return outbox
 
 
-def do_add_note(actor: Actor, conversation: Conversation, text: str) -> Message:
-    """An internal note: visible to the team, never sent."""
+def do_add_note(
+    actor: Actor, conversation: Conversation, text: str, *, send_key: str = ""
+) -> Message:
+    """An internal note: visible to the team, never sent.
+
+    `send_key` is the reply box's key for this submission: a note already added with
+    it is not added twice (`collision.AlreadySent`).
+    """
     require(actor, Permission.NOTE, conversation.workspace_id)
     text = _clean_text(text)
     with transaction.atomic():
+        if send_key:
+            Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+            if _key_used(conversation, send_key):
+                raise AlreadySent(send_key)
         note = Message.objects.create(
             workspace_id=conversation.workspace_id,
             channel_id=conversation.channel_id,
@@ -235,8 +296,24 @@ def do_add_note(actor: Actor, conversation: Conversation, text: str) -> Message:
             sent_at=clock.now(),
         )
         Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=note.sent_at)
-        _log(conversation, Verb.NOTE_ADDED, actor, note)
+        _log(
+            conversation,
+            Verb.NOTE_ADDED,
+            actor,
+            note,
+            **({"send_key": send_key} if send_key else {}),
+        )
+        _forget_draft(actor, conversation)
     return note
+
+
+def _key_used(conversation: Conversation, send_key: str) -> bool:
+    """Whether a reply or note of this conversation went out with this reply-box key."""
+    return Activity.objects.filter(
+        conversation_id=conversation.pk,
+        verb__in=(Verb.REPLIED, Verb.NOTE_ADDED),
+        data__send_key=send_key,
+    ).exists()
 
 
 def do_assign_conversation(
@@ -403,6 +480,102 @@ def do_retry_delivery(actor: Actor, outbox: Outbox) -> bool:
     return True
 
 
+# --- drafts and presence: the team's awareness of each other, never in the Activity log --------
+
+
+def do_save_draft(
+    member: Member,
+    conversation: Conversation,
+    text: str,
+    mode: str,
+    *,
+    send_key: str = "",
+) -> Draft | None:
+    """Keep the member's unsent text of this conversation (empty text: no draft); returns it.
+
+    Not logged (it changes at every pause in typing). A save that arrives after the
+    text was sent with `send_key` (the request was on its way) keeps nothing.
+    """
+    require(member, Permission.VIEW, conversation.workspace_id)
+    needed = Permission.NOTE if mode == "note" else Permission.REPLY
+    if mode not in ("reply", "private", "note"):
+        raise ActionRefused(_("Choose how to send it: reply or note."))
+    require(member, needed, conversation.workspace_id)
+    text = text.replace("\x00", "")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ActionRefused(_("The text is too long."))
+    with transaction.atomic():
+        if send_key and _key_used(conversation, send_key):
+            return None
+        if not text.strip():
+            Draft.objects.filter(member=member, conversation_id=conversation.pk).delete()
+            return None
+        draft, _created = Draft.objects.update_or_create(
+            member=member,
+            conversation_id=conversation.pk,
+            defaults={
+                "workspace_id": conversation.workspace_id,
+                "text": text,
+                "mode": mode,
+                "updated_at": clock.now(),
+            },
+        )
+    return draft
+
+
+def do_discard_draft(member: Member, conversation: Conversation) -> bool:
+    """Throw the member's draft of this conversation away; False when there was none."""
+    require(member, Permission.VIEW, conversation.workspace_id)
+    deleted, _details = Draft.objects.filter(
+        member=member, conversation_id=conversation.pk
+    ).delete()
+    return deleted > 0
+
+
+def do_record_presence(
+    member: Member, tab: str, conversation: Conversation | None, *, typing: bool = False
+) -> Presence:
+    """A heartbeat of one of the member's tabs: where it is now (None: the list), whether it types.
+
+    Also sweeps the workspace's expired presences (usually none), so the table stays small.
+    """
+    require(member, Permission.VIEW, member.workspace_id)
+    if conversation is not None and conversation.workspace_id != member.workspace_id:
+        raise PermissionDenied("conversation of another workspace")
+    now = clock.now()
+    tab = tab[:40]
+    with transaction.atomic():
+        presence, created = Presence.objects.get_or_create(
+            member=member,
+            tab=tab,
+            defaults={
+                "workspace_id": member.workspace_id,
+                "conversation": conversation,
+                "seen_at": now,
+                "typing_at": now if typing else None,
+            },
+        )
+        if not created:
+            moved = presence.conversation_id != (conversation.pk if conversation else None)
+            presence.conversation = conversation
+            presence.seen_at = now
+            if typing:
+                presence.typing_at = now
+            elif moved:
+                presence.typing_at = None
+            presence.save(update_fields=["conversation", "seen_at", "typing_at"])
+        Presence.objects.filter(
+            workspace_id=member.workspace_id,
+            seen_at__lt=now - timedelta(seconds=PRESENCE_TTL_SECONDS),
+        ).delete()
+    return presence
+
+
+def do_leave_presence(member: Member, tab: str) -> None:
+    """The tab was closed or hidden: nobody is there any more."""
+    Presence.objects.filter(member=member, tab=tab[:40]).delete()
+
+
 def _enqueue_send() -> None:
     """Wake the sender once the transaction that wrote Outbox rows commits."""
     transaction.on_commit(lambda: outbox_written.send(sender=Outbox))
@@ -414,10 +587,14 @@ __all__ = [
     "do_add_note",
     "do_assign_conversation",
     "do_change_status",
+    "do_discard_draft",
+    "do_leave_presence",
     "do_moderate_message",
     "do_receive",
+    "do_record_presence",
     "do_reply",
     "do_retry_delivery",
+    "do_save_draft",
     "do_set_priority",
     "do_tag_conversation",
     "do_untag_conversation",

@@ -356,14 +356,78 @@ class Outbox(models.Model):
         ]
 
 
+class Draft(models.Model):
+    """A member's unsent text in one conversation's reply box, kept until it is sent or discarded.
+
+    Saved from the reply box as the member types (not in the Activity log: far too
+    chatty); the team sees that it exists (presence), never its text.
+    """
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="drafts")
+    member = models.ForeignKey("workspaces.Member", on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(blank=True, default="")
+    # The reply box's mode it was written in (reply, private, note): a note stays a note.
+    mode = models.CharField(max_length=16, default="reply")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # One draft per member and conversation: the autosave upserts on it.
+            models.UniqueConstraint(
+                fields=["member", "conversation"], name="draft_member_conversation_uniq"
+            ),
+        ]
+        indexes = [
+            # Who has a draft on the rows of the list: WHERE workspace=? AND conversation IN (…).
+            models.Index(fields=["workspace", "conversation"], name="draft_ws_conv_idx"),
+        ]
+
+
+class Presence(models.Model):
+    """Where one browser tab of a member is now: the conversation open in it, and when it typed.
+
+    Ephemeral: a heartbeat refreshes `seen_at`; a row older than the presence
+    time-to-live means nobody is there any more (and is deleted at the next beat).
+    """
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    member = models.ForeignKey("workspaces.Member", on_delete=models.CASCADE, related_name="+")
+    # A random id the page draws when it loads: two tabs of one member are two presences.
+    tab = models.CharField(max_length=40)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    seen_at = models.DateTimeField()
+    typing_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # The heartbeat upserts on (member, tab).
+            models.UniqueConstraint(fields=["member", "tab"], name="presence_member_tab_uniq"),
+        ]
+        indexes = [
+            # Who is here: WHERE workspace=? AND conversation IN (…) AND seen_at > now - ttl;
+            # and the sweep of expired rows: WHERE workspace=? AND seen_at < ….
+            models.Index(fields=["workspace", "seen_at"], name="presence_ws_seen_idx"),
+            models.Index(fields=["conversation", "seen_at"], name="presence_conv_seen_idx"),
+        ]
+
+
 __all__ = [
     "Contact",
     "Conversation",
+    "Draft",
     "Identity",
     "Message",
     "Note",
     "Outbox",
     "Post",
+    "Presence",
     "Tag",
     "Tombstone",
 ]

@@ -15,8 +15,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from cercle.connectors.models import Channel
+from cercle.core import clock
 from cercle.inbox.choices import ConversationKind, Direction, Enrichment, Kind, OutboxState, Status
-from cercle.inbox.models import Conversation, Message, Outbox, Tag
+from cercle.inbox.collision import PRESENCE_TTL_SECONDS, TYPING_TTL_SECONDS
+from cercle.inbox.models import Conversation, Draft, Message, Outbox, Presence, Tag
 from cercle.workspaces.choices import Verb
 from cercle.workspaces.models import Activity, Member
 
@@ -564,4 +566,104 @@ def filter_choices(member: Member) -> dict[str, list[Any]]:
     }
 
 
-__all__ = ["PAGE_SIZE", "InboxFilters", "ListPage"]
+# --- who else is here: presence and drafts (collision detection) ------------------------
+
+
+@dataclass
+class Awareness:
+    """The other members around one conversation now: viewing it, typing in it, with a draft."""
+
+    viewing: list[Member] = field(default_factory=list)
+    typing: list[Member] = field(default_factory=list)
+    drafting: list[Member] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.viewing or self.drafting)
+
+    @property
+    def people(self) -> list[Around]:
+        """One entry per member, with all they are doing here (what the templates show)."""
+        seen: dict[int, Around] = {}
+        for someone in [*self.viewing, *self.drafting]:
+            seen.setdefault(
+                someone.pk,
+                Around(
+                    member=someone,
+                    viewing=someone in self.viewing,
+                    typing=someone in self.typing,
+                    drafting=someone in self.drafting,
+                ),
+            )
+        return list(seen.values())
+
+
+@dataclass(frozen=True)
+class Around:
+    """One other member around a conversation."""
+
+    member: Member
+    viewing: bool
+    typing: bool
+    drafting: bool
+
+
+def awareness(
+    member: Member, conversation_ids: list[int], now: datetime | None = None
+) -> dict[int, Awareness]:
+    """For each conversation of the member's workspace in `conversation_ids`, who else is there.
+
+    A presence counts while its heartbeat is younger than the time-to-live; typing a
+    little less long; a draft until it is sent or discarded. The member is left out.
+    """
+    ids = sorted({int(i) for i in conversation_ids})[:200]
+    result: dict[int, Awareness] = {i: Awareness() for i in ids}
+    if not ids:
+        return result
+    now = now or clock.now()
+    people = {
+        m.pk: m
+        for m in Member.objects.filter(workspace_id=member.workspace_id, is_active=True)
+        .exclude(pk=member.pk)
+        .select_related("user")
+    }
+    presences = (
+        Presence.objects.filter(
+            workspace_id=member.workspace_id,
+            conversation_id__in=ids,
+            seen_at__gte=now - timedelta(seconds=PRESENCE_TTL_SECONDS),
+        )
+        .exclude(member_id=member.pk)
+        .order_by("member_id")
+        .values_list("conversation_id", "member_id", "typing_at")
+    )
+    typing_since = now - timedelta(seconds=TYPING_TTL_SECONDS)
+    for conversation_id, member_id, typing_at in presences:
+        someone = people.get(member_id)
+        if someone is None or conversation_id is None:
+            continue
+        here = result[conversation_id]
+        if someone not in here.viewing:
+            here.viewing.append(someone)
+        if typing_at is not None and typing_at >= typing_since and someone not in here.typing:
+            here.typing.append(someone)
+    drafts = (
+        Draft.objects.filter(workspace_id=member.workspace_id, conversation_id__in=ids)
+        .exclude(member_id=member.pk)
+        .order_by("member_id")
+        .values_list("conversation_id", "member_id")
+    )
+    for conversation_id, member_id in drafts:
+        someone = people.get(member_id)
+        if someone is not None:
+            result[conversation_id].drafting.append(someone)
+    return result
+
+
+def draft_for(member: Member, conversation: Conversation) -> Draft | None:
+    """The member's own draft of this conversation, or None."""
+    return Draft.objects.filter(
+        workspace_id=member.workspace_id, member=member, conversation_id=conversation.pk
+    ).first()
+
+
+__all__ = ["PAGE_SIZE", "Awareness", "InboxFilters", "ListPage"]

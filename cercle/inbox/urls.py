@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import live, views
+from . import collab_views, live, views
 
 app_name = "inbox"
 
@@ -20,4 +20,9 @@ urlpatterns = [
     path("c/<int:pk>/untag/<int:tag_pk>/", views.untag, name="untag"),
     path("m/<int:message_pk>/moderate/", views.moderate, name="moderate"),
     path("outbox/<int:outbox_pk>/retry/", views.retry, name="retry"),
+    # Collision detection: server drafts and presence (inbox/collab_views.py).
+    path("c/<int:pk>/draft/", collab_views.save_draft, name="draft"),
+    path("c/<int:pk>/draft/discard/", collab_views.discard_draft, name="discard_draft"),
+    path("presence/", collab_views.heartbeat, name="presence"),
+    path("presence/leave/", collab_views.leave, name="presence_leave"),
 ]

@@ -8,6 +8,7 @@ every write goes through an action.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -24,24 +25,28 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cercle.connectors.base import ActionKind, Capability
 from cercle.connectors.registry import UnknownPlatform, connector_class
+from cercle.core import clock
 from cercle.inbox.choices import OutboxState
+from cercle.replies.actions import do_submit_reply
+from cercle.replies.forms import used_saved_replies
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Member
 
-from . import queries
+from . import collision, queries
 from .actions import (
     ActionRefused,
     do_add_note,
     do_assign_conversation,
     do_change_status,
     do_moderate_message,
-    do_reply,
     do_retry_delivery,
+    do_save_draft,
     do_tag_conversation,
     do_untag_conversation,
 )
 from .choices import ConversationKind, Direction, Kind, Status
+from .collision import AlreadySent, Collision, Seen
 from .models import Conversation, Message
 
 ViewFunc = Callable[..., HttpResponse]
@@ -191,6 +196,8 @@ def conversation_context(
     filters = _shown_filters(request)
     reply_gone = queries.reply_target_deleted(conversation)
     can_reply = member.can("reply") and (can_public or can_private) and not reply_gone
+    # What the reply box was drawn from, taken before the timeline: at worst a warning too many.
+    reply_seen = collision.latest_activity_id(conversation.pk)
     items = queries.timeline(conversation)
     if member.can("moderate"):
         for item in items:
@@ -219,6 +226,31 @@ def conversation_context(
         "error": error,
         "filters": filters,
         "statuses": Status.choices,
+        "reply_seen": reply_seen,
+        "send_key": collision.new_send_key(),
+        **_saved_draft(member, conversation, can_reply, can_public, can_private),
+    }
+
+
+def _saved_draft(
+    member: Member, conversation: Conversation, can_reply: bool, can_public: bool, can_private: bool
+) -> dict[str, str]:
+    """The member's server draft of this conversation, if it can still be sent the way it was written."""
+    # When the draft was read (server clock, ms): the page tells a copy the server lost (sent or
+    # discarded elsewhere) from one it got only after this page was drawn.
+    read_at = int(clock.now().timestamp() * 1000)
+    draft = queries.draft_for(member, conversation)
+    allowed = {
+        "note": member.can("note"),
+        "reply": can_reply and can_public,
+        "private": can_reply and can_private,
+    }
+    if draft is None or not allowed.get(draft.mode, False):
+        return {"saved_draft_text": "", "saved_draft_mode": "", "draft_read_at": str(read_at)}
+    return {
+        "saved_draft_text": draft.text,
+        "saved_draft_mode": draft.mode,
+        "draft_read_at": str(read_at),
     }
 
 
@@ -289,12 +321,38 @@ def _guarded(
     """
     try:
         action()
+    except Collision as exc:
+        return _stopped(request, conv, exc, on_error or {})
+    except AlreadySent:
+        # A second submission of what already went out (double click, replay): nothing more.
+        return _after_action(request, conv, extra=on_success)
     except ActionRefused as exc:
         return _after_action(request, conv, error=str(exc), status=422, extra=on_error)
     except PermissionDenied:
         error = _("Your role does not allow this.")
         return _after_action(request, conv, error=error, status=403, extra=on_error)
     return _after_action(request, conv, extra=on_success)
+
+
+def _stopped(
+    request: HttpRequest, conv: Conversation, exc: Collision, kept: dict[str, Any]
+) -> HttpResponse:
+    """A reply stopped because the conversation changed: keep the text, show what changed."""
+    member = _member(request)
+    with contextlib.suppress(ActionRefused, PermissionDenied):
+        do_save_draft(member, conv, kept.get("draft_text", ""), kept.get("draft_mode", "reply"))
+    extra = {
+        **kept,
+        "collision": exc,
+        # The box now carries what the member is shown: "send anyway" sends unless more changed.
+        "reply_seen": exc.latest_id,
+        "collision_then": request.POST.get("then", ""),
+    }
+    # Without htmx the page comes back with the text restored from the draft and this message.
+    error = (
+        "" if _is_htmx(request) else _("Not sent: the conversation changed since you opened it.")
+    )
+    return _after_action(request, conv, error=error, status=409, extra=extra)
 
 
 SEND_MODES = ("reply", "private", "note")
@@ -321,18 +379,27 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
     # draft of it is dropped; after a refusal it keeps the text in the mode it was written.
     kept = {"draft_text": text, "draft_mode": mode}
     sent = {"sent_draft": True}
+    seen = Seen.from_form(request.POST)
     if mode == "note":
         return _guarded(
             request,
             conv,
-            lambda: do_add_note(member, conv, text),
+            lambda: do_add_note(member, conv, text, send_key=seen.send_key if seen else ""),
             on_error=kept,
             on_success=sent,
         )
     return _guarded(
         request,
         conv,
-        lambda: do_reply(member, conv, text, private=mode == "private"),
+        lambda: do_submit_reply(
+            member,
+            conv,
+            text,
+            private=mode == "private",
+            saved_reply_ids=used_saved_replies(request.POST),
+            seen=seen,
+            then_close=request.POST.get("then") == "close",
+        ),
         on_error=kept,
         on_success=sent,
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,13 +28,36 @@ from cercle.inbox.actions import (
 )
 from cercle.inbox.choices import Direction, Priority
 from cercle.inbox.models import Conversation, Message, Tag
+from cercle.replies.queries import saved_reply_by_reference
 from cercle.workspaces.actors import Actor, Automation, actor_fields, require
 from cercle.workspaces.choices import AutomationKind, Permission, Verb
-from cercle.workspaces.models import Activity, Workspace
+from cercle.workspaces.models import Activity, Member, Workspace
 
-from .choices import ConditionField, RuleAction, RuleMode, SuggestionState
-from .classify import Labels, label_texts
-from .models import HouseRule, Rule, Suggestion
+from . import crisis, learning
+from .choices import (
+    ConditionField,
+    Intent,
+    RuleAction,
+    RuleMode,
+    Sentiment,
+    SuggestionState,
+)
+from .classifiers.base import Prediction
+from .classifiers.heads import Head
+from .classifiers.registry import embedder
+from .classify import Labels, classify_texts, labels_of
+from .models import (
+    CrisisAlert,
+    CustomLabel,
+    HouseRule,
+    LabelExample,
+    MessageLabel,
+    Pulse,
+    PulseCursor,
+    Rule,
+    Suggestion,
+    WorkspaceHead,
+)
 from .priority import next_priority, suggested_priority
 from .rules import log_fired, perform, run_rules, validate_pattern
 
@@ -74,6 +99,14 @@ def do_save_rule(
     if mode not in RuleMode.values:
         raise ValidationError(_("Unknown mode."))
     _check(conditions, actions)
+    for action in actions:
+        if action.get("type") == RuleAction.SAVED_REPLY and (
+            saved_reply_by_reference(workspace.pk, str(action.get("value", ""))) is None
+        ):
+            raise ValidationError(
+                _("No saved reply has the shortcut or number “%(value)s”."),
+                params={"value": str(action.get("value", ""))[:60]},
+            )
     if house_rule is not None and house_rule.workspace_id != workspace.pk:
         raise HouseRule.DoesNotExist
     if rule is not None and rule.workspace_id != workspace.pk:
@@ -207,13 +240,11 @@ def do_classify_pending(limit: int = BATCH_SIZE) -> int:
     if not messages:
         return 0
     readable = [m for m in messages if m.text.strip()]
-    labelled = dict(
-        zip(
-            (m.pk for m in readable),
-            label_texts([m.text for m in readable], [m.language for m in readable]),
-            strict=True,
-        )
+    batch = classify_texts([m.text for m in readable], [m.language for m in readable])
+    custom = learning.apply_heads(
+        batch, [m.workspace_id for m in readable], _active_heads({m.workspace_id for m in readable})
     )
+    labelled = dict(zip((m.pk for m in readable), labels_of(batch), strict=True))
     now = timezone.now()
     with transaction.atomic():
         still = dict(
@@ -231,6 +262,10 @@ def do_classify_pending(limit: int = BATCH_SIZE) -> int:
             message.classified_at = now
             done.append((message, labels))
         update_rows(Message, [m for m, _ in done], LABEL_FIELDS)
+        _store_custom_labels(
+            [(readable[i], predictions) for i, predictions in custom.items()],
+            {m.pk for m, _ in done},
+        )
         changed = _reprioritise(done)
         insert_values(
             Activity,
@@ -339,3 +374,420 @@ __all__ = [
     "do_undo_activity",
     "pending_messages",
 ]
+
+
+# --- the crisis alert (see crisis.py) -------------------------------------------------------
+
+PULSE_BATCH = 5000
+
+
+def _crisis_watch(workspace_id: int) -> Automation:
+    return Automation(workspace_id=workspace_id, kind=AutomationKind.PIPELINE, name="Crisis watch")
+
+
+def do_aggregate_pulses(limit: int = PULSE_BATCH) -> int:
+    """Count the next inbound messages into their quarter-hour `Pulse` rows, once each.
+
+    Messages are read in id order from a cursor, locked for the whole batch, so two
+    workers never count a message twice. A message counts in the quarter hour it was
+    said (`sent_at`). The batch stops at the first message still waiting for its
+    labels (arrived less than `crisis.CLASSIFY_GRACE` ago), so the negative share is
+    counted on labelled messages. Returns how many messages were counted.
+    """
+    arrived_before = timezone.now() - crisis.CLASSIFY_GRACE
+    PulseCursor.objects.get_or_create(name="pulse")
+    with transaction.atomic():
+        cursor = PulseCursor.objects.select_for_update().get(name="pulse")
+        rows = list(
+            Message.objects.filter(pk__gt=cursor.last_message_id, direction=Direction.INBOUND)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "workspace_id",
+                "channel_id",
+                "conversation__post_id",
+                "sent_at",
+                "created_at",
+                "sentiment",
+                "classified_at",
+            )[:limit]
+        )
+        counts: dict[tuple[int, int, int | None, datetime], crisis.Counts] = defaultdict(
+            crisis.Counts
+        )
+        last = cursor.last_message_id
+        for (
+            pk,
+            workspace_id,
+            channel_id,
+            post_id,
+            sent_at,
+            created_at,
+            sentiment,
+            labelled_at,
+        ) in rows:
+            # Arrival is wall-clock time (created_at); the pulse is the time it was said.
+            if labelled_at is None and created_at > arrived_before:
+                break
+            start = crisis.quarter_of(sent_at or created_at)
+            labelled, negative = int(bool(sentiment)), int(sentiment == Sentiment.NEGATIVE)
+            counts[workspace_id, channel_id, None, start].add(1, labelled, negative)
+            if post_id is not None:
+                counts[workspace_id, channel_id, post_id, start].add(1, labelled, negative)
+            last = int(pk)
+        if last == cursor.last_message_id:
+            return 0
+        existing = {
+            (p.channel_id, p.post_id, p.start): p
+            for p in Pulse.objects.filter(
+                channel_id__in={key[1] for key in counts}, start__in={key[3] for key in counts}
+            )
+        }
+        changed: list[Pulse] = []
+        created: list[Pulse] = []
+        for key, count in counts.items():
+            pulse = existing.get(key[1:])
+            if pulse is None:
+                pulse = Pulse(workspace_id=key[0], channel_id=key[1], post_id=key[2], start=key[3])
+                created.append(pulse)
+            else:
+                changed.append(pulse)
+            pulse.messages += count.messages
+            pulse.classified += count.classified
+            pulse.negative += count.negative
+        Pulse.objects.bulk_create(created)
+        Pulse.objects.bulk_update(changed, ["messages", "classified", "negative"])
+        counted = sum(1 for pk, *_ in rows if cursor.last_message_id < pk <= last)
+        cursor.last_message_id = last
+        cursor.save(update_fields=["last_message_id"])
+    return counted
+
+
+def do_watch_crises(now: datetime | None = None) -> list[CrisisAlert]:
+    """Raise an alert for every signal above its baseline, keep the running ones, end the quiet.
+
+    Returns the alerts raised by this check. Each start and end is in the Activity log,
+    by the "Crisis watch" automation (the notifications turn it into alerts for managers).
+    """
+    now = now or clock.now()
+    raised: list[CrisisAlert] = []
+    with transaction.atomic():
+        for reading in crisis.readings_at(now):
+            scope = reading.scope
+            running = (
+                CrisisAlert.objects.select_for_update()
+                .filter(
+                    channel_id=scope.channel_id,
+                    signal=reading.signal,
+                    **crisis.post_lookup(scope.post_id),
+                    ended_at__isnull=True,
+                )
+                .first()
+            )
+            if running is not None:
+                running.last_seen_at = now
+                running.observed = reading.observed
+                running.peak = max(running.peak, reading.observed)
+                running.save(update_fields=["last_seen_at", "observed", "peak"])
+                continue
+            alert = CrisisAlert.objects.create(
+                workspace_id=scope.workspace_id,
+                channel_id=scope.channel_id,
+                post_id=scope.post_id,
+                signal=reading.signal,
+                started_at=now,
+                last_seen_at=now,
+                observed=reading.observed,
+                baseline=reading.baseline,
+                peak=reading.observed,
+                history_hours=reading.history_hours,
+            )
+            _log_crisis(_crisis_watch(scope.workspace_id), alert, Verb.CRISIS_STARTED, now)
+            raised.append(alert)
+        for alert in CrisisAlert.objects.select_for_update().filter(
+            ended_at__isnull=True, last_seen_at__lt=now - crisis.QUIET_AFTER
+        ):
+            alert.ended_at = now
+            alert.save(update_fields=["ended_at"])
+            _log_crisis(_crisis_watch(alert.workspace_id), alert, Verb.CRISIS_ENDED, now)
+    return raised
+
+
+def do_acknowledge_crisis(actor: Actor, alert: CrisisAlert) -> None:
+    """A member says the team is on it: the banner stops calling for attention."""
+    require(actor, Permission.MODERATE, alert.workspace_id)
+    if alert.acknowledged_at is not None:
+        return
+    now = clock.now()
+    with transaction.atomic():
+        alert.acknowledged_by = actor if isinstance(actor, Member) else None
+        alert.acknowledged_at = now
+        alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
+        _log_crisis(actor, alert, Verb.CRISIS_ACKNOWLEDGED, now)
+
+
+def _log_crisis(actor: Actor, alert: CrisisAlert, verb: str, now: datetime) -> None:
+    Activity.objects.create(
+        workspace_id=alert.workspace_id,
+        channel_id=alert.channel_id,
+        verb=verb,
+        data={
+            "alert": alert.pk,
+            "signal": alert.signal,
+            "post": alert.post_id,
+            "observed": alert.observed,
+            "baseline": alert.baseline,
+        },
+        created_at=now,
+        **actor_fields(actor),
+    )
+
+
+# --- learning from the team (see learning.py) -----------------------------------------------
+
+# The message fields a correction of a standard task changes.
+CORRECTABLE = {"sentiment": Sentiment.values, "intent": Intent.values, "needs_reply": ["yes", "no"]}
+
+
+def do_correct_label(actor: Actor, message: Message, task: str, label: str) -> None:
+    """A member says what an inbound message really is; it becomes a labelled example.
+
+    `task` is "sentiment", "intent" or "needs_reply" (label "yes" / "no"). The message
+    shows the member's label at once (its score cleared: a person said it).
+    """
+    require(actor, Permission.ASSIGN, message.workspace_id)
+    if message.direction != Direction.INBOUND or label not in CORRECTABLE.get(task, ()):
+        raise ActionRefused(_("This label cannot be set here."))
+    now = clock.now()
+    with transaction.atomic():
+        fields: dict[str, object]
+        if task == "needs_reply":
+            fields = {"needs_reply": label == "yes", "needs_reply_score": None}
+        else:
+            fields = {task: label, f"{task}_score": None}
+        old = getattr(message, task)
+        Message.objects.filter(pk=message.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(message, name, value)
+        _remember(actor, message, task, label, now)
+        Activity.objects.create(
+            workspace_id=message.workspace_id,
+            conversation_id=message.conversation_id,
+            message_id=message.pk,
+            verb=Verb.LABEL_CORRECTED,
+            data={"task": task, "label": label, "old": old},
+            created_at=now,
+            **actor_fields(actor),
+        )
+
+
+def do_save_custom_label(
+    actor: Actor, workspace_id: int, name: str, description: str = ""
+) -> CustomLabel:
+    """Define a label of the workspace's own (managers)."""
+    require(actor, Permission.MANAGE_WORKFLOW, workspace_id)
+    name = " ".join(name.split())[:60]
+    if not name:
+        raise ValidationError(_("A label needs a name."))
+    with transaction.atomic():
+        label, _created = CustomLabel.objects.update_or_create(
+            workspace_id=workspace_id, name=name, defaults={"description": description[:300]}
+        )
+        Activity.objects.create(
+            workspace_id=workspace_id,
+            verb=Verb.CUSTOM_LABEL_SAVED,
+            data={"label": label.pk, "name": name},
+            **actor_fields(actor),
+        )
+    return label
+
+
+def do_set_custom_label(actor: Actor, message: Message, label: CustomLabel, applies: bool) -> None:
+    """A member puts a custom label on a message, or says it does not apply: an example."""
+    require(actor, Permission.ASSIGN, message.workspace_id)
+    if label.workspace_id != message.workspace_id or message.direction != Direction.INBOUND:
+        raise ActionRefused(_("This label cannot be set here."))
+    now = clock.now()
+    with transaction.atomic():
+        MessageLabel.objects.update_or_create(
+            message=message,
+            label=label,
+            defaults={
+                "workspace_id": message.workspace_id,
+                "applies": applies,
+                "score": None,
+                "by_member": True,
+            },
+        )
+        _remember(actor, message, label.task, learning.YES if applies else learning.NO, now)
+        Activity.objects.create(
+            workspace_id=message.workspace_id,
+            conversation_id=message.conversation_id,
+            message_id=message.pk,
+            verb=Verb.LABEL_CORRECTED,
+            data={"task": label.task, "label": label.name, "applies": applies},
+            created_at=now,
+            **actor_fields(actor),
+        )
+
+
+def _remember(actor: Actor, message: Message, task: str, label: str, now: datetime) -> None:
+    LabelExample.objects.update_or_create(
+        message=message,
+        task=task,
+        defaults={
+            "workspace_id": message.workspace_id,
+            "label": label,
+            "member": actor if isinstance(actor, Member) else None,
+            "created_at": now,
+        },
+    )
+
+
+def workspaces_to_train() -> list[int]:
+    """The workspaces with an example newer than their newest head (or with no head yet)."""
+    newest = dict(
+        WorkspaceHead.objects.values("workspace_id")
+        .annotate(at=Max("trained_at"))
+        .values_list("workspace_id", "at")
+    )
+    # Only tasks with enough examples to train count (fewer would be retried for nothing).
+    latest = (
+        LabelExample.objects.values("workspace_id", "task")
+        .annotate(at=Max("created_at"), n=Count("id"))
+        .filter(n__gte=learning.MIN_EXAMPLES)
+        .values_list("workspace_id", "at")
+    )
+    return sorted({ws for ws, at in latest if newest.get(ws) is None or at > newest[ws]})
+
+
+def tasks_to_train(workspace_id: int) -> list[str]:
+    """The tasks of a workspace with examples newer than their head (or no head yet)."""
+    trained = dict(
+        WorkspaceHead.objects.filter(workspace_id=workspace_id).values_list("task", "trained_at")
+    )
+    tasks = []
+    for task in (
+        LabelExample.objects.filter(workspace_id=workspace_id)
+        .values_list("task", flat=True)
+        .distinct()
+    ):
+        since = trained.get(task)
+        examples = LabelExample.objects.filter(workspace_id=workspace_id, task=task)
+        if since is None or examples.filter(created_at__gt=since).exists():
+            tasks.append(task)
+    return sorted(tasks)
+
+
+def do_train_heads(workspace_id: int) -> list[WorkspaceHead]:
+    """Train (again) the workspace's heads whose examples changed; keep each only if better.
+
+    Runs in the worker (it embeds the examples not embedded yet). Each head is
+    stored with its held-out precision and recall, whatever the outcome, so the
+    team sees why a head is or is not in use.
+    """
+    model = embedder()
+    stored: list[WorkspaceHead] = []
+    for task in tasks_to_train(workspace_id):
+        examples = list(
+            LabelExample.objects.filter(workspace_id=workspace_id, task=task)
+            .select_related("message")
+            .order_by("-id")[: learning.MAX_EXAMPLES]
+        )
+        examples = [e for e in examples if e.message.text.strip()]
+        labels = [e.label for e in examples]
+        if not learning.trainable(labels):
+            continue
+        missing = [e for e in examples if not e.vector or e.vector_model != model.version]
+        if missing:
+            vectors = model.embed([e.message.text for e in missing])
+            for example, vector in zip(missing, vectors, strict=True):
+                example.vector = np.asarray(vector, dtype=np.float32).tobytes()
+                example.vector_model = model.version
+            LabelExample.objects.bulk_update(missing, ["vector", "vector_model"])
+        matrix = np.stack(
+            [np.frombuffer(bytes(e.vector or b""), dtype=np.float32) for e in examples]
+        )
+        trained = learning.train(
+            task, [e.message.text for e in examples], matrix, labels, model.version
+        )
+        now = clock.now()
+        with transaction.atomic():
+            head, _created = WorkspaceHead.objects.update_or_create(
+                workspace_id=workspace_id,
+                task=task,
+                defaults={
+                    "weights": trained.head.to_bytes(),
+                    "examples": trained.examples,
+                    "held_out": trained.held_out,
+                    "scores": trained.scores,
+                    "accuracy": trained.accuracy,
+                    "baseline_accuracy": trained.baseline_accuracy,
+                    "baseline": trained.baseline,
+                    "active": trained.better,
+                    "trained_at": now,
+                },
+            )
+            Activity.objects.create(
+                workspace_id=workspace_id,
+                verb=Verb.MODEL_TRAINED,
+                data={
+                    "task": task,
+                    "accuracy": trained.accuracy,
+                    "baseline_accuracy": trained.baseline_accuracy,
+                    "active": trained.better,
+                },
+                created_at=now,
+                **actor_fields(_classifiers(workspace_id)),
+            )
+        stored.append(head)
+    return stored
+
+
+def _active_heads(workspace_ids: set[int]) -> dict[int, dict[str, tuple[Head, str]]]:
+    """The active heads of these workspaces, loaded for the classify drain (one query)."""
+    heads: dict[int, dict[str, tuple[Head, str]]] = {}
+    if not workspace_ids:
+        return heads
+    model = None
+    for row in WorkspaceHead.objects.filter(workspace_id__in=workspace_ids, active=True):
+        head = Head.from_bytes(bytes(row.weights))
+        model = model or embedder()
+        if head.embedder != model.version:
+            continue  # trained on another embedder's space: retrained on the next examples
+        name = f"workspace-head:{row.pk}@{row.trained_at:%Y%m%d%H%M}"
+        heads.setdefault(row.workspace_id, {})[row.task] = (head, name)
+    return heads
+
+
+def _store_custom_labels(
+    predicted: list[tuple[Message, dict[str, Prediction]]], written: set[int]
+) -> None:
+    """The custom labels the workspace heads predicted, except where a member already said."""
+    rows = []
+    for message, predictions in predicted:
+        if message.pk not in written:
+            continue
+        for task, prediction in predictions.items():
+            rows.append((message, int(task.split(":", 1)[1]), prediction))
+    if not rows:
+        return
+    said = set(
+        MessageLabel.objects.filter(
+            message_id__in={m.pk for m, _, _ in rows}, by_member=True
+        ).values_list("message_id", "label_id")
+    )
+    MessageLabel.objects.filter(message_id__in={m.pk for m, _, _ in rows}, by_member=False).delete()
+    MessageLabel.objects.bulk_create(
+        [
+            MessageLabel(
+                workspace_id=message.workspace_id,
+                message_id=message.pk,
+                label_id=label_id,
+                applies=prediction.label == learning.YES,
+                score=prediction.score,
+            )
+            for message, label_id, prediction in rows
+            if (message.pk, label_id) not in said
+        ]
+    )

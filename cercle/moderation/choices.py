@@ -38,6 +38,8 @@ class RuleAction(models.TextChoices):
     DELETE = "delete", _("Delete on the platform")
     BAN = "ban", _("Ban the author")
     REPLY = "reply", _("Reply")
+    # The value names the saved reply: its shortcut or its id.
+    SAVED_REPLY = "saved_reply", _("Reply with a saved reply")
 
 
 class SuggestionState(models.TextChoices):
@@ -83,3 +85,10 @@ class Toxicity(models.TextChoices):
     HATE = "hate", _("Hate")
     THREAT = "threat", _("Threat")
     OBSCENE = "obscene", _("Obscene")
+
+
+class CrisisSignal(models.TextChoices):
+    """What rose above its baseline (see moderation/crisis.py)."""
+
+    VOLUME = "volume", _("Volume")
+    NEGATIVE = "negative", _("Negative share")

@@ -83,12 +83,26 @@ class Labels:
         return cls(**fields)  # type: ignore[arg-type]  # keys are the dataclass fields above
 
 
-def label_texts(texts: Sequence[str], languages: Sequence[str] | None = None) -> list[Labels]:
-    """Run every configured classifier over `texts` (one batch, embeddings computed once)."""
+def classify_texts(texts: Sequence[str], languages: Sequence[str] | None = None) -> Batch:
+    """Run every configured classifier over `texts`: the batch, with its predictions per task.
+
+    Embeddings are computed once, on first need, and stay on the batch (the
+    workspace's own heads reuse them, see `learning.apply_heads`).
+    """
     batch = Batch(texts=texts, languages=languages or [""] * len(texts), embedder=embedder)
     for classifier in classifiers():
         batch.predictions[classifier.task] = classifier.classify(batch)
+    return batch
+
+
+def labels_of(batch: Batch) -> list[Labels]:
+    """The batch's predictions, per text, in the shape of Message's fields."""
     return [
         Labels.from_predictions({task: preds[i] for task, preds in batch.predictions.items()})
-        for i in range(len(texts))
+        for i in range(len(batch))
     ]
+
+
+def label_texts(texts: Sequence[str], languages: Sequence[str] | None = None) -> list[Labels]:
+    """Run every configured classifier over `texts` (one batch, embeddings computed once)."""
+    return labels_of(classify_texts(texts, languages))

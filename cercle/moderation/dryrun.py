@@ -58,7 +58,7 @@ def _team_treated(rule: Rule, messages: QuerySet[Message]) -> set[int]:
     elif kind in {RuleAction.STATUS, RuleAction.MARK_SPAM}:
         wanted = Status.CLOSED if kind == RuleAction.MARK_SPAM else str(value)
         treated = messages.filter(conversation__status=wanted)
-    elif kind == RuleAction.REPLY:
+    elif kind in {RuleAction.REPLY, RuleAction.SAVED_REPLY}:
         treated = messages.filter(conversation__first_response_at__isnull=False)
     elif kind == RuleAction.ASSIGN:
         treated = messages.filter(conversation__assignee_id=value)

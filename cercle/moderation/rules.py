@@ -41,6 +41,8 @@ from cercle.inbox.actions import (
 )
 from cercle.inbox.choices import Direction, Status
 from cercle.inbox.models import Conversation, Message
+from cercle.replies.actions import do_submit_reply
+from cercle.replies.queries import fill, saved_reply_by_reference
 from cercle.workspaces.actors import Automation, actor_fields
 from cercle.workspaces.choices import AutomationKind, Verb
 from cercle.workspaces.models import Activity, Member
@@ -232,6 +234,28 @@ def _reply(
     return True
 
 
+def _saved_reply(
+    rule: Rule, actor: Automation, conversation: Conversation, action: dict[str, Any]
+) -> bool:
+    """Answer with a saved reply, filled for the conversation in its language.
+
+    Public where the platform can, else privately where it can (a private
+    reply to the comment); `"private": true` in the action asks for private.
+    """
+    saved = saved_reply_by_reference(rule.workspace_id, str(action.get("value", "")))
+    if saved is None or _over_limit(rule, conversation.channel_id):
+        return False
+    filled = fill(saved, conversation, actor)
+    if filled is None:
+        return False
+    capabilities = _capabilities(conversation.channel)
+    private = bool(action.get("private")) and Capability.PRIVATE_REPLY in capabilities
+    if Capability.REPLY not in capabilities and Capability.PRIVATE_REPLY in capabilities:
+        private = True
+    do_submit_reply(actor, conversation, filled.text, private=private, saved_reply_ids=[saved.pk])
+    return True
+
+
 def _act(
     rule: Rule,
     actor: Automation,
@@ -247,6 +271,8 @@ def _act(
         return _assign(rule, actor, conversation, value)
     if kind == RuleAction.REPLY:
         return _reply(rule, actor, conversation, action)
+    if kind == RuleAction.SAVED_REPLY:
+        return _saved_reply(rule, actor, conversation, action)
     if kind == RuleAction.TAG and value:
         do_tag_conversation(actor, conversation, str(value))
     elif kind == RuleAction.PRIORITY:

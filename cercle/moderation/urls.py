@@ -11,6 +11,15 @@ urlpatterns = [
     path("moderation/queue/", views.queue, name="queue"),
     path("moderation/queue/<int:pk>/", views.decide, name="decide"),
     path("moderation/undo/<int:pk>/", views.undo, name="undo"),
+    path("moderation/crises/", views.crises, name="crises"),
+    path("moderation/crises/<int:pk>/", views.crisis, name="crisis"),
+    path(
+        "moderation/crises/<int:pk>/acknowledge/",
+        views.crisis_acknowledge,
+        name="crisis_acknowledge",
+    ),
+    path("moderation/learning/", views.learning, name="learning"),
+    path("moderation/labels/<int:pk>/", views.correct, name="correct"),
     path("moderation/house-rules/", views.house_rule_save, name="house_rule_save"),
     path("community/<slug:slug>/rules/", views.house_rules_public, name="house_rules_public"),
 ]

@@ -7,25 +7,49 @@ team can link to from its platforms.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cercle.core import clock
 from cercle.inbox.actions import ActionRefused
+from cercle.inbox.models import Message
 from cercle.workspaces.choices import Permission
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Activity, Workspace
 
-from .actions import do_decide_suggestion, do_save_house_rule, do_save_rule, do_undo_activity
+from .actions import (
+    do_acknowledge_crisis,
+    do_correct_label,
+    do_decide_suggestion,
+    do_save_custom_label,
+    do_save_house_rule,
+    do_save_rule,
+    do_set_custom_label,
+    do_undo_activity,
+)
 from .choices import SuggestionState
+from .crisis import drivers
 from .dryrun import dry_run
 from .forms import HouseRuleForm, RuleForm
-from .models import HouseRule, Rule, Suggestion
+from .models import (
+    CrisisAlert,
+    CustomLabel,
+    HouseRule,
+    LabelExample,
+    Rule,
+    Suggestion,
+    WorkspaceHead,
+)
+from .templatetags.moderation_tags import labels_context
 
 DRY_RUN_WEEKS = (1, 4, 12)
 
@@ -175,3 +199,124 @@ def house_rules_public(request: HttpRequest, slug: str) -> HttpResponse:
         "moderation/house_rules_public.html",
         {"workspace": workspace, "rules": [(r.number, r.text(language)) for r in rules]},
     )
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def crises(request: HttpRequest) -> HttpResponse:
+    member = current_member(request)
+    since = clock.now() - timedelta(days=30)
+    alerts = CrisisAlert.objects.filter(workspace_id=member.workspace_id).filter(
+        Q(ended_at__isnull=True) | Q(started_at__gte=since)
+    )
+    return render(
+        request, "moderation/crises.html", {"alerts": alerts.select_related("channel")[:200]}
+    )
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def crisis(request: HttpRequest, pk: int) -> HttpResponse:
+    member = current_member(request)
+    alert = get_object_or_404(
+        CrisisAlert.objects.select_related("channel", "post", "acknowledged_by__user"),
+        pk=pk,
+        workspace_id=member.workspace_id,
+    )
+    return render(
+        request,
+        "moderation/crisis.html",
+        {
+            "alert": alert,
+            "drivers": drivers(alert),
+            "can_acknowledge": member.can(Permission.MODERATE),
+        },
+    )
+
+
+@require_POST
+@member_required(Permission.MODERATE)
+def crisis_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    member = current_member(request)
+    alert = get_object_or_404(CrisisAlert, pk=pk, workspace_id=member.workspace_id)
+    do_acknowledge_crisis(member, alert)
+    messages.success(request, _("The alert is acknowledged: the team is on it."))
+    return redirect("moderation:crisis", pk=alert.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required(Permission.VIEW)
+def learning(request: HttpRequest) -> HttpResponse:
+    member = current_member(request)
+    if request.method == "POST":
+        try:
+            do_save_custom_label(
+                member,
+                member.workspace_id,
+                request.POST.get("name", ""),
+                request.POST.get("description", ""),
+            )
+        except PermissionDenied:
+            return HttpResponse(_("Only managers and admins add labels."), status=403)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("The label is added: set it on messages to teach it."))
+        return redirect("moderation:learning")
+    custom = list(CustomLabel.objects.filter(workspace_id=member.workspace_id))
+    names = {label.task: label.name for label in custom} | {
+        "sentiment": _("Sentiment"),
+        "intent": _("Intent"),
+        "needs_reply": _("Needs a reply"),
+    }
+    heads = WorkspaceHead.objects.filter(workspace_id=member.workspace_id).order_by("task")
+    counts = (
+        LabelExample.objects.filter(workspace_id=member.workspace_id)
+        .values("task")
+        .annotate(count=Count("id"))
+        .order_by("task")
+    )
+    return render(
+        request,
+        "moderation/learning.html",
+        {
+            "heads": [{"name": names.get(h.task, h.task), "head": h} for h in heads],
+            "examples": [
+                {"name": names.get(row["task"], row["task"]), "count": row["count"]}
+                for row in counts
+            ],
+            "custom_labels": custom,
+            "can_manage": member.can(Permission.MANAGE_WORKFLOW),
+        },
+    )
+
+
+@require_POST
+@member_required(Permission.VIEW)
+def correct(request: HttpRequest, pk: int) -> HttpResponse:
+    """One click on a label: the member's label replaces the model's and becomes an example."""
+    member = current_member(request)
+    message = get_object_or_404(Message, pk=pk, workspace_id=member.workspace_id)
+    try:
+        if "custom" in request.POST:
+            label_pk, _sep, value = request.POST["custom"].partition(":")
+            label = get_object_or_404(
+                CustomLabel,
+                pk=int(label_pk) if label_pk.isdigit() else 0,
+                workspace_id=member.workspace_id,
+            )
+            do_set_custom_label(member, message, label, applies=value == "yes")
+        else:
+            task = request.POST.get("task") or next(
+                (t for t in ("sentiment", "intent", "needs_reply") if t in request.POST), ""
+            )
+            do_correct_label(
+                member, message, task, request.POST.get(task, request.POST.get("label", ""))
+            )
+    except PermissionDenied:
+        return HttpResponse(_("Your role does not allow correcting labels."), status=403)
+    except ActionRefused as refused:
+        return HttpResponse(str(refused), status=422)
+    if request.headers.get("HX-Request"):
+        return render(request, "moderation/_labels.html", labels_context(message))
+    return redirect("inbox:conversation", pk=message.conversation_id)

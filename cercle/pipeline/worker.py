@@ -59,8 +59,8 @@ def schedule_once(last_poll: float) -> float:
     from cercle.inbox.choices import OutboxState, Status
     from cercle.inbox.models import Conversation, Outbox
     from cercle.inbox.tasks import wake_snoozed
-    from cercle.moderation.actions import pending_messages
-    from cercle.moderation.tasks import classify_pending
+    from cercle.moderation.actions import pending_messages, workspaces_to_train
+    from cercle.moderation.tasks import classify_pending, train_heads, watch_crises
     from cercle.pipeline.choices import RawEventStatus
     from cercle.pipeline.models import RawEvent
     from cercle.pipeline.sender import recover_stale_sending
@@ -99,6 +99,11 @@ def schedule_once(last_poll: float) -> float:
             status__in=[Status.NEW, Status.OPEN, Status.PENDING],
         ).exists():
             enqueue_once(escalate_due)
+        # Count new messages into the quarter-hour pulses and check them for a crisis.
+        enqueue_once(watch_crises)
+        # The team corrected labels: train that workspace's heads again.
+        if workspaces_to_train():
+            enqueue_once(train_heads)
         last_poll = time.monotonic()
     return last_poll
 

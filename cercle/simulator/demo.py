@@ -52,6 +52,7 @@ from .own_places import (
     prime,
 )
 from .platform import FakePlatform
+from .replies_setup import configure_demo_replies
 from .workflow_setup import configure_demo_workflow
 
 WORKSPACE_SLUG = "lumen"
@@ -96,6 +97,7 @@ def setup_workspace(password: str) -> Workspace:
     configure_demo_workflow(
         workspace, Member.objects.get(workspace=workspace, user__username=OWNER)
     )
+    configure_demo_replies(workspace, Member.objects.get(workspace=workspace, user__username=OWNER))
     return workspace
 
 

@@ -72,6 +72,8 @@ class Permission(models.TextChoices):
     MANAGE_WORKFLOW = "manage_workflow", _("Manage business hours and SLA policies")
     MANAGE_MEMBERS = "manage_members", _("Manage members")
     MANAGE_WORKSPACE = "manage_workspace", _("Manage the workspace")
+    MANAGE_SAVED_REPLIES = "manage_saved_replies", _("Manage saved replies")
+    APPROVE_REPLIES = "approve_replies", _("Approve replies (four eyes)")
 
 
 # What each role may do. Checked by `Member.can`, in views and in actions.
@@ -85,10 +87,24 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         Permission.MANAGE_WORKFLOW,
         Permission.MANAGE_MEMBERS,
         Permission.MANAGE_WORKSPACE,
+        Permission.MANAGE_SAVED_REPLIES,
+        Permission.APPROVE_REPLIES,
     },
     Role.ADMIN: _AGENT
-    | {Permission.MANAGE_CHANNELS, Permission.MANAGE_WORKFLOW, Permission.MANAGE_MEMBERS},
-    Role.MANAGER: _AGENT | {Permission.MANAGE_CHANNELS, Permission.MANAGE_WORKFLOW},
+    | {
+        Permission.MANAGE_CHANNELS,
+        Permission.MANAGE_WORKFLOW,
+        Permission.MANAGE_MEMBERS,
+        Permission.MANAGE_SAVED_REPLIES,
+        Permission.APPROVE_REPLIES,
+    },
+    Role.MANAGER: _AGENT
+    | {
+        Permission.MANAGE_CHANNELS,
+        Permission.MANAGE_WORKFLOW,
+        Permission.MANAGE_SAVED_REPLIES,
+        Permission.APPROVE_REPLIES,
+    },
     Role.AGENT: _AGENT,
     Role.VIEWER: frozenset({Permission.VIEW, Permission.NOTE}),
 }
@@ -145,5 +161,15 @@ class Verb(models.TextChoices):
     TEAM_CREATED = "team_created", _("created a team")
     TEAM_CHANGED = "team_changed", _("changed a team")
     TEAM_DELETED = "team_deleted", _("deleted a team")
+    CRISIS_STARTED = "crisis_started", _("raised a crisis alert")
+    CRISIS_ENDED = "crisis_ended", _("ended a crisis alert")
+    CRISIS_ACKNOWLEDGED = "crisis_acknowledged", _("acknowledged a crisis alert")
+    LABEL_CORRECTED = "label_corrected", _("corrected a label")
+    CUSTOM_LABEL_SAVED = "custom_label_saved", _("saved a custom label")
+    MODEL_TRAINED = "model_trained", _("trained the workspace's model")
+    REPLY_SUBMITTED = "reply_submitted", _("wrote a reply awaiting approval")
+    REPLY_APPROVED = "reply_approved", _("approved a reply")
+    REPLY_REJECTED = "reply_rejected", _("rejected a reply")
+    REPLY_WITHDRAWN = "reply_withdrawn", _("withdrew a reply awaiting approval")
     API_TOKEN_CREATED = "api_token_created", _("created an API token")
     API_TOKEN_REVOKED = "api_token_revoked", _("revoked an API token")

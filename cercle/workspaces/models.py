@@ -204,7 +204,8 @@ class Activity(models.Model):
     automation_name = models.CharField(max_length=200, blank=True, default="")
     # The rule or policy row that acted, when there is one.
     automation_ref = models.BigIntegerField(null=True, blank=True)
-    verb = models.CharField(max_length=32, choices=Verb.choices)
+    # One of `Verb` (no `choices=` here: a new verb then needs no migration); see `verb_label`.
+    verb = models.CharField(max_length=32)
     data = models.JSONField(default=dict, blank=True)
     # Set by the action from `core.clock` (an import of history sets the time of the work).
     created_at = models.DateTimeField(default=clock.now)
@@ -221,6 +222,10 @@ class Activity(models.Model):
             # The audit page filtered by verb: WHERE workspace=? AND verb=? AND id < ? ORDER BY id DESC.
             models.Index(fields=["workspace", "verb", "id"], name="activity_ws_verb_id_idx"),
         ]
+
+    @property
+    def verb_label(self) -> str:
+        return str(Verb(self.verb).label) if self.verb in Verb.values else self.verb
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

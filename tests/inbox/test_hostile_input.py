@@ -7,7 +7,6 @@ from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
-from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
 from cercle.inbox.models import Conversation, Message
 from cercle.inbox.queries import InboxFilters
 from tests.conftest import sim_event
@@ -29,17 +28,6 @@ def lea(owner) -> Client:
 def conversation(sim_channel) -> Conversation:
     receive(sim_channel, sim_event("c1"))
     return Conversation.objects.get(channel=sim_channel)
-
-
-def _signed_post(client: Client, channel, body: bytes, **extra):
-    header = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
-    headers = {header: sign(body, "s3cret"), **extra}
-    return client.post(
-        reverse("pipeline:webhook", kwargs={"channel_uuid": channel.uuid}),
-        data=body,
-        content_type="application/json",
-        **headers,
-    )
 
 
 @pytest.fixture

@@ -7,28 +7,9 @@ from django.test import Client
 from django.urls import reverse
 
 from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
-from cercle.inbox.models import Conversation, Message
 from cercle.pipeline.models import RawEvent
 from cercle.workspaces.actors import system
 from tests.conftest import sim_body, sim_event
-from tests.inbox.test_views import receive
-
-# Larger than any id the database can hold (a signed 64-bit integer).
-HUGE = "9" * 30
-
-
-@pytest.fixture
-def lea(owner) -> Client:
-    # Server errors become responses, as a browser would see them.
-    client = Client(raise_request_exception=False)
-    assert client.login(username="lea", password="correct horse battery")
-    return client
-
-
-@pytest.fixture
-def conversation(sim_channel) -> Conversation:
-    receive(sim_channel, sim_event("c1"))
-    return Conversation.objects.get(channel=sim_channel)
 
 
 def _signed_post(client: Client, channel, body: bytes, **extra):
@@ -40,47 +21,6 @@ def _signed_post(client: Client, channel, body: bytes, **extra):
         content_type="application/json",
         **headers,
     )
-
-
-@pytest.fixture
-def targets(owner, conversation):
-    """A tag, an inbound message and a failed outbox row of `conversation`, by URL."""
-    from cercle.inbox.actions import do_reply, do_tag_conversation
-    from cercle.inbox.models import Outbox
-
-    tag = do_tag_conversation(owner, conversation, "vip")
-    inbound = Message.objects.get(conversation=conversation, direction="inbound")
-    reply = do_reply(owner, conversation, "Bonjour !")
-    outbox = Outbox.objects.get(message=reply)
-    Outbox.objects.filter(pk=outbox.pk).update(state="failed")
-    pk = conversation.pk
-    return [
-        (reverse("inbox:send", args=[pk]), {"mode": "reply", "text": "hi"}),
-        (reverse("inbox:assign", args=[pk]), {"assignee": "me"}),
-        (reverse("inbox:status", args=[pk]), {"status": "closed"}),
-        (reverse("inbox:tag", args=[pk]), {"name": "urgent"}),
-        (reverse("inbox:untag", args=[pk, tag.pk]), {}),
-        (reverse("inbox:moderate", args=[inbound.pk]), {"action": "hide"}),
-        (reverse("inbox:retry", args=[outbox.pk]), {}),
-    ]
-
-
-def _state() -> tuple[int, int, list[tuple[str, int | None]]]:
-    from cercle.inbox.models import Outbox
-    from cercle.workspaces.models import Activity
-
-    conversations = list(Conversation.objects.order_by("pk").values_list("status", "assignee_id"))
-    queued = Outbox.objects.filter(state="queued").count()
-    return Activity.objects.count(), queued, conversations
-
-
-def _member_client(workspace, username: str, role: str) -> Client:
-    from cercle.workspaces.actions import do_add_member, do_create_user
-
-    do_add_member(workspace, do_create_user(username, "correct horse battery"), role)
-    client = Client(raise_request_exception=False)
-    assert client.login(username=username, password="correct horse battery")
-    return client
 
 
 def test_webhook_with_a_non_numeric_content_length_is_a_400_and_stores_nothing(sim_channel):

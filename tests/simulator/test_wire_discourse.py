@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from cercle.connectors.base import ActionKind
 from cercle.connectors.choices import Health
 from cercle.inbox.actions import do_moderate_message, do_reply
 from cercle.inbox.models import Conversation, Message
-from cercle.pipeline.actions import do_create_channel, do_ingest_pending
 from cercle.pipeline.poller import poll_channel
 from cercle.pipeline.sender import send_due
-from cercle.simulator.wire.base import SimAction, SimAuthor, SimEvent, SimPost
+from cercle.simulator.wire.base import SimAuthor, SimEvent, SimPost
 from cercle.simulator.wire.discourse import DiscourseWire
-from tests.simulator.wire_routing import routed_to
+from tests.simulator.wire_routing import deliver_all as deliver
+from tests.simulator.wire_routing import wire_channel
 
 API_BASE = "http://sim.test/discourse/forum"
 WHEN = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -35,46 +33,13 @@ def event(event_id: str, type: str = "comment", author: SimAuthor = CAMILLE, **e
 
 
 @pytest.fixture
-def actions() -> list[SimAction]:
-    return []
-
-
-@pytest.fixture
 def wire(actions) -> DiscourseWire:
     return DiscourseWire("forum", API_BASE, actions.append, salt="test")
 
 
 @pytest.fixture
 def channel(workspace, wire):
-    setup = wire.setup()
-    return do_create_channel(
-        workspace,
-        "discourse",
-        "Forum Lumen",
-        external_id=setup.external_id,
-        config=setup.config,
-        credentials=setup.credentials,
-    )
-
-
-@pytest.fixture
-def routed(wire) -> Iterator[list[httpx.Request]]:
-    with routed_to(wire) as seen:
-        yield seen
-
-
-def deliver(client, channel, wire, *events: SimEvent) -> None:
-    for delivery in wire.webhooks(list(events)):
-        headers = {
-            f"HTTP_{k.upper().replace('-', '_')}": v
-            for k, v in delivery.headers.items()
-            if k.lower() != "content-type"
-        }
-        response = client.post(
-            f"/hooks/{channel.uuid}", data=delivery.body, content_type="application/json", **headers
-        )
-        assert response.status_code == 200, response.content
-    do_ingest_pending()
+    return wire_channel(workspace, wire, "discourse", "Forum Lumen")
 
 
 def external_id(wire: DiscourseWire, sim_id: str) -> str:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from cercle.connectors.base import ActionKind
 from cercle.inbox.actions import do_moderate_message, do_reply
 from cercle.inbox.models import Conversation, Message
-from cercle.pipeline.actions import do_create_channel, do_ingest_pending
 from cercle.pipeline.poller import poll_channel
 from cercle.pipeline.sender import send_due
-from cercle.simulator.wire.base import SimAction, SimAuthor, SimEvent, SimPost
+from cercle.simulator.wire.base import SimAuthor, SimEvent, SimPost
 from cercle.simulator.wire.instagram import InstagramWire
-from tests.simulator.wire_routing import routed_to
+from tests.simulator.wire_routing import deliver, wire_channel
 
 API_BASE = "http://sim.test/instagram/instagram-like"
 WHEN = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -34,49 +31,13 @@ def event(event_id: str, type: str = "comment", author: SimAuthor = CAMILLE, **e
 
 
 @pytest.fixture
-def actions() -> list[SimAction]:
-    return []
-
-
-@pytest.fixture
 def wire(actions) -> InstagramWire:
     return InstagramWire("instagram-like", API_BASE, actions.append, salt="test")
 
 
 @pytest.fixture
 def channel(workspace, wire):
-    setup = wire.setup()
-    return do_create_channel(
-        workspace,
-        "instagram",
-        "@lumen on Instagram",
-        external_id=setup.external_id,
-        config=setup.config,
-        credentials=setup.credentials,
-    )
-
-
-@pytest.fixture
-def routed(wire) -> Iterator[list[httpx.Request]]:
-    """Every connector request goes to `wire.handle`, as the fake platform server would route it."""
-    with routed_to(wire) as seen:
-        yield seen
-
-
-def deliver(client, channel, wire, events) -> list[int]:
-    statuses = []
-    for delivery in wire.webhooks(events):
-        headers = {
-            "HTTP_" + k.upper().replace("-", "_"): v
-            for k, v in delivery.headers.items()
-            if k.lower() != "content-type"
-        }
-        response = client.post(
-            f"/hooks/{channel.uuid}", delivery.body, content_type="application/json", **headers
-        )
-        statuses.append(response.status_code)
-    do_ingest_pending()
-    return statuses
+    return wire_channel(workspace, wire, "instagram", "@lumen on Instagram")
 
 
 def test_events_become_messages_through_the_real_hook(client, channel, wire):

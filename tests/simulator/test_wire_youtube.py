@@ -21,12 +21,12 @@ from cercle.connectors.models import Channel
 from cercle.connectors.youtube.connector import Cursor
 from cercle.inbox.actions import do_moderate_message, do_reply
 from cercle.inbox.models import Message
-from cercle.pipeline.actions import do_create_channel
 from cercle.pipeline.poller import poll_channel
 from cercle.pipeline.sender import send_due
 from cercle.simulator.wire.base import FakeRequest, SimAction, SimAuthor, SimEvent, SimPost
 from cercle.simulator.wire.youtube import YouTubeWire
 from cercle.workspaces.models import Member, Workspace
+from tests.simulator.wire_routing import wire_channel
 
 API_BASE = "http://127.0.0.1:8765/youtube/lumen"
 T0 = datetime.now(UTC) - timedelta(hours=1)
@@ -58,11 +58,6 @@ def _to_wire(wire: YouTubeWire) -> httpx.MockTransport:
 
 
 @pytest.fixture
-def actions() -> list[SimAction]:
-    return []
-
-
-@pytest.fixture
 def wire(actions: list[SimAction]) -> Iterator[YouTubeWire]:
     wire = YouTubeWire("lumen", API_BASE, actions.append)
     with transport(_to_wire(wire)):
@@ -71,15 +66,7 @@ def wire(actions: list[SimAction]) -> Iterator[YouTubeWire]:
 
 @pytest.fixture
 def channel(workspace: Workspace, wire: YouTubeWire) -> Channel:
-    setup = wire.setup()
-    return do_create_channel(
-        workspace,
-        "youtube",
-        "Lumen YouTube",
-        external_id=setup.external_id,
-        config=setup.config,
-        credentials=setup.credentials,
-    )
+    return wire_channel(workspace, wire, "youtube", "Lumen YouTube")
 
 
 def _poll_now(channel: Channel) -> None:

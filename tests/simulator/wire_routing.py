@@ -1,4 +1,5 @@
-"""Route a connector's HTTP calls to a simulator wire, as the fake platform server would."""
+"""Helpers of the wire tests: route a connector's HTTP calls to a simulator wire, as the fake
+platform server would; connect a channel to a wire; deliver its signed webhooks to the real hook."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from django.test import Client
 
 from cercle.connectors.http import transport
-from cercle.simulator.wire.base import FakeRequest, Wire
+from cercle.connectors.models import Channel
+from cercle.pipeline.actions import do_create_channel, do_ingest_pending
+from cercle.simulator.wire.base import FakeRequest, SimEvent, Wire
+from cercle.workspaces.models import Workspace
 
 
 @contextmanager
@@ -34,3 +39,39 @@ def routed_to(wire: Wire) -> Iterator[list[httpx.Request]]:
 
     with transport(httpx.MockTransport(handler)):
         yield seen
+
+
+def wire_channel(workspace: Workspace, wire: Wire, platform: str, name: str) -> Channel:
+    """A channel of `platform` connected the way the wire's setup says."""
+    setup = wire.setup()
+    return do_create_channel(
+        workspace,
+        platform,
+        name,
+        external_id=setup.external_id,
+        config=setup.config,
+        credentials=setup.credentials,
+    )
+
+
+def deliver(client: Client, channel: Channel, wire: Wire, events: list[SimEvent]) -> list[int]:
+    """Post the wire's signed webhooks for `events` to the real hook, ingest; the statuses."""
+    statuses = []
+    for delivery in wire.webhooks(events):
+        headers = {
+            "HTTP_" + k.upper().replace("-", "_"): v
+            for k, v in delivery.headers.items()
+            if k.lower() != "content-type"
+        }
+        response = client.post(
+            f"/hooks/{channel.uuid}", delivery.body, content_type="application/json", **headers
+        )
+        statuses.append(response.status_code)
+    do_ingest_pending()
+    return statuses
+
+
+def deliver_all(client: Client, channel: Channel, wire: Wire, *events: SimEvent) -> None:
+    """`deliver`, asserting that the hook accepted every delivery."""
+    statuses = deliver(client, channel, wire, list(events))
+    assert set(statuses) <= {200}, statuses

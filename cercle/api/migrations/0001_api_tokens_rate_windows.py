@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('workspaces', '0005_activity_verb_api_tokens'),
+        ('workspaces', '0008_activity_verb_without_choices'),
     ]
 
     operations = [

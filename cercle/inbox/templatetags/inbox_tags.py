@@ -232,6 +232,13 @@ def activity_line(activity: Activity) -> SafeString:
         return format_html_dict(
             _("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", ""))
         )
+    if verb == Verb.REPLY_REJECTED and data.get("comment"):
+        return format_html_dict(
+            _("%(actor)s rejected the reply of %(author)s: “%(comment)s”"),
+            actor=actor or _("Someone"),
+            author=data.get("author", ""),
+            comment=data.get("comment", ""),
+        )
     label = str(Verb(verb).label) if verb in Verb.values else verb
     if actor:
         return format_html("{} {}", actor, label)

@@ -9,6 +9,7 @@ in `weights/`; `weights/README.md` says where each comes from and how it was mad
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class Head:
     temperature: float = 1.0
 
     @classmethod
-    def load(cls, path: Path) -> Head:
+    def load(cls, path: Path | io.BytesIO) -> Head:
         with np.load(path, allow_pickle=False) as data:
             count = sum(1 for key in data.files if key.startswith("W"))
             layers = tuple(
@@ -50,7 +51,16 @@ class Head:
                 temperature=float(data["T"]) if "T" in data.files else 1.0,
             )
 
-    def save(self, path: Path) -> None:
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Head:
+        return cls.load(io.BytesIO(data))
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        self.save(buffer)
+        return buffer.getvalue()
+
+    def save(self, path: Path | io.BytesIO) -> None:
         arrays: dict[str, npt.NDArray[np.generic]] = {}
         for i, (weights, bias) in enumerate(self.layers):
             arrays[f"W{i}"] = weights.astype(np.float16)

@@ -1,4 +1,4 @@
-"""Template helpers of moderation: the label chips of a message."""
+"""Template helpers of moderation: the label chips of a message, the crisis banner."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from cercle.moderation.choices import (
     Sentiment,
     Toxicity,
 )
+from cercle.moderation.crisis import active_alerts
+from cercle.moderation.models import CustomLabel, MessageLabel
 
 register = template.Library()
 
@@ -24,9 +26,15 @@ def _chip(kind: str, value: str, label: object, colour: str, score: float | None
     return {"kind": kind, "value": value, "label": label, "colour": colour, "title": certainty}
 
 
-@register.inclusion_tag("moderation/_labels.html")
-def message_labels(message: Message) -> dict[str, Any]:
-    """Chips for what the classifiers said about an inbound message (nothing until they spoke)."""
+@register.inclusion_tag("moderation/_labels.html", takes_context=True)
+def message_labels(context: template.Context, message: Message) -> dict[str, Any]:
+    """Chips for what the classifiers (or a member) said about an inbound message, and the
+    one-click correction of each (nothing until the classifiers spoke)."""
+    return labels_context(message, context.render_context)
+
+
+def labels_context(message: Message, cache: Any = None) -> dict[str, Any]:
+    """The context of `_labels.html` (also rendered alone after a correction)."""
     chips = []
     if message.toxicity_category in Toxicity.values:
         label = Toxicity(message.toxicity_category).label
@@ -47,9 +55,38 @@ def message_labels(message: Message) -> dict[str, Any]:
                 message.sentiment_score,
             )
         )
+    cache = cache if cache is not None else {}
+    key = ("custom_labels", message.workspace_id)
+    if key not in cache:
+        cache[key] = list(CustomLabel.objects.filter(workspace_id=message.workspace_id))
+    custom = cache[key]
+    applied = (
+        {
+            row.label_id: row
+            for row in MessageLabel.objects.filter(message_id=message.pk, applies=True)
+        }
+        if custom
+        else {}
+    )
+    for label in custom:
+        if label.pk in applied:
+            row = applied[label.pk]
+            chips.append(_chip("custom", str(label.pk), label.name, "violet", row.score))
     return {
+        "message": message,
         "chips": chips,
         "needs_reply": message.needs_reply,
         "model": message.classified_by,
         "legend": _("Labels set by Cercle's classifiers (certainty in the tooltip)"),
+        "sentiments": Sentiment.choices,
+        "intents": Intent.choices,
+        "custom_labels": [(label, label.pk in applied) for label in custom],
     }
+
+
+@register.inclusion_tag("moderation/_crisis_banner.html")
+def crisis_banner(workspace_id: int | None) -> dict[str, Any]:
+    """The running crisis alerts of the workspace, on top of every page (one indexed query)."""
+    if workspace_id is None:
+        return {"alerts": []}
+    return {"alerts": list(active_alerts(workspace_id)[:3])}

@@ -15,4 +15,24 @@
       event.preventDefault();
     }
   });
+  // htmx takes over the forms of a swapped-in fragment only when the swap settles (some
+  // milliseconds later, more under load). A submit in between (a key pressed at once) would
+  // go out natively and reload the page: hand such a form to htmx and submit it again.
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (event.defaultPrevented || !(form instanceof HTMLFormElement) || !window.htmx) return;
+    if (!form.matches("[hx-post],[hx-get],[hx-put],[hx-delete],[hx-patch]")) return;
+    if (form.dataset.htmxReplayed) return;  // htmx declined it once: let the browser have it
+    event.preventDefault();
+    const submitter = event.submitter;
+    // Not from inside this submit event: the browser ignores a nested submission.
+    window.setTimeout(function () {
+      if (!form.isConnected) return;
+      form.dataset.htmxReplayed = "1";
+      window.htmx.process(form);
+      if (submitter && submitter.form === form) submitter.click();
+      else form.requestSubmit();
+      delete form.dataset.htmxReplayed;
+    }, 0);
+  });
 })();

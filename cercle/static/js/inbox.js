@@ -148,9 +148,57 @@
       counter.classList.toggle("over", text.value.length > max);
     }
   }
-  // Drafts: kept in this browser per member and conversation while unsent, with the mode they
+  // Drafts: kept on the server per member and conversation (saved as the member types, a pause
+  // of 800 ms or every 3 s), and in this browser until the server has them, with the mode they
   // were written in (a note's text must never come back as a public reply). The server marks the
   // reply box it draws after a successful send (data-sent-draft-key): the draft is gone then.
+  // A local copy the server had (`syncedAt`, the server's clock) before this page read the drafts
+  // (`data-draft-read-at`), but no longer has, was sent or discarded elsewhere: it is dropped.
+  function writeDraft(key, draft) {
+    try {
+      if (!draft) window.localStorage.removeItem(key);
+      else window.localStorage.setItem(key, JSON.stringify(draft));
+    } catch (e) { /* storage may be disabled or full */ }
+  }
+  let draftTimer = null;
+  let draftSince = 0;
+  function cancelServerSave() {
+    window.clearTimeout(draftTimer);
+    draftTimer = null;
+    draftSince = 0;
+  }
+  function scheduleServerSave(form) {
+    if (!form.dataset.draftUrl) return;
+    window.clearTimeout(draftTimer);
+    const now = Date.now();
+    if (!draftSince) draftSince = now;
+    draftTimer = window.setTimeout(function () { draftSince = 0; pushDraft(form); }, now - draftSince >= 3000 ? 0 : 800);
+  }
+  function pushDraft(form) {
+    // A form already replaced (another conversation opened) still holds its values: save them.
+    const text = $("#reply-text", form);
+    const token = $("input[name=csrfmiddlewaretoken]", form);
+    if (!text || !token) return;
+    const sent = text.value;
+    const mode = currentMode(form);
+    const body = new FormData();
+    body.append("text", sent);
+    body.append("mode", mode);
+    body.append("typing", "1");
+    body.append("tab", document.documentElement.dataset.cercleTab || "");
+    const key = $("input[name=send_key]", form);
+    if (key) body.append("send_key", key.value);
+    const seen = $("input[name=seen]", form);
+    if (seen) body.append("seen", seen.value);
+    fetch(form.dataset.draftUrl, {
+      method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRFToken": token.value },
+    }).then(function (r) {
+      const at = Number(r.headers.get("X-Cercle-Saved-At") || "0");
+      if (!r.ok || !at || !form.dataset.draftKey) return;
+      const local = readDraft(form.dataset.draftKey);
+      if (local && local.text === sent && local.mode === mode) writeDraft(form.dataset.draftKey, { text: sent, mode: mode, syncedAt: at });
+    }).catch(function () { /* the next keystroke tries again; the local copy stays */ });
+  }
   function readDraft(key) {
     try {
       const raw = window.localStorage.getItem(key);
@@ -164,10 +212,8 @@
   function saveDraft(form) {
     const text = $("#reply-text", form);
     if (!text || !form.dataset.draftKey) return;
-    try {
-      if (text.value === "") window.localStorage.removeItem(form.dataset.draftKey);
-      else window.localStorage.setItem(form.dataset.draftKey, JSON.stringify({ text: text.value, mode: currentMode(form) }));
-    } catch (e) { /* storage may be disabled or full */ }
+    writeDraft(form.dataset.draftKey, text.value === "" ? null : { text: text.value, mode: currentMode(form), syncedAt: 0 });
+    scheduleServerSave(form);
   }
   function restoreDraft() {
     const form = replyForm();
@@ -176,16 +222,28 @@
       try { window.localStorage.removeItem(form.dataset.sentDraftKey); } catch (e) { /* ignore */ }
     }
     const text = $("#reply-text", form);
-    const draft = form.dataset.draftKey ? readDraft(form.dataset.draftKey) : null;
-    if (text && draft && !text.value) {
+    const key = form.dataset.draftKey;
+    let draft = key ? readDraft(key) : null;
+    const readAt = Number(form.dataset.draftReadAt || "0");
+    if (text && draft && draft.syncedAt && draft.syncedAt < readAt && !form.dataset.serverDraft && !text.value) {
+      // The server had it before this page read the drafts, and no longer has it: sent or
+      // discarded from another tab.
+      writeDraft(key, null);
+      draft = null;
+    }
+    const unsavedHere = draft && !draft.syncedAt && draft.text !== text.value;
+    if (text && draft && (!text.value || (form.dataset.serverDraft && unsavedHere))) {
       const radio = $("input[name=mode][value=" + draft.mode + "]", form);
       if (radio) {
         radio.checked = true;
         text.value = draft.text;
+        if (!draft.syncedAt || draft.syncedAt >= readAt) scheduleServerSave(form);
       } else if (draft.mode === "note") {
         // A note cannot be written here any more (role changed): never offer its text as a reply.
-        try { window.localStorage.removeItem(form.dataset.draftKey); } catch (e) { /* ignore */ }
+        writeDraft(key, null);
       }
+    } else if (text && key && form.dataset.serverDraft && text.value) {
+      writeDraft(key, { text: text.value, mode: currentMode(form), syncedAt: readAt });
     }
     updateReplyBox();
   }
@@ -237,10 +295,37 @@
     }, 1500);
   }
 
+  // A send (or a discard) is on its way: a pending autosave must not bring the text back.
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    const elt = event.detail.elt;
+    if (elt && elt.closest && elt.closest("#replybox")) cancelServerSave();
+  });
+  // A reply stopped because the conversation changed: "Edit" goes back to the usual box.
+  document.addEventListener("click", function (event) {
+    const edit = event.target.closest && event.target.closest("#btn-collision-edit");
+    if (!edit) return;
+    const form = replyForm();
+    const panel = $("#collision");
+    if (panel) panel.remove();
+    if (form) {
+      form.classList.remove("has-collision");
+      const foot = $("#replybox-foot", form);
+      if (foot) foot.hidden = false;
+      const text = $("#reply-text", form);
+      if (text) text.focus();
+    }
+  });
+
   document.body.addEventListener("htmx:afterSettle", function (event) {
     const target = event.detail.target;
     if (!target) return;
-    if (target.id === "conversation") { restoreDraft(); markOpen(); openNextAfterClose(); }
+    if (target.id === "conversation") {
+      restoreDraft(); markOpen(); openNextAfterClose();
+      // A reply stopped because the conversation changed: read what changed first (the focus
+      // is not on a button, so a reflex Enter sends nothing).
+      const stopped = $("#collision");
+      if (stopped) stopped.focus();
+    }
     if (target.id === "list") { selected = -1; markOpen(); const b = banner(); if (b) b.hidden = true; }
   });
   restoreDraft();
@@ -287,7 +372,11 @@
       event.preventDefault();
       const form = replyForm();
       // Nothing to send: a stray Ctrl+Enter in an empty box does nothing.
-      if (form && event.target.value.trim() !== "") form.requestSubmit();
+      if (!form || event.target.value.trim() === "") return;
+      // Stopped because the conversation changed: the key never sends anyway by itself.
+      if (form.classList.contains("has-collision")) { const anyway = $("#btn-send-anyway", form); if (anyway) anyway.focus(); return; }
+      const andClose = event.shiftKey && $("#btn-send-close", form);
+      if (andClose) andClose.click(); else form.requestSubmit();
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;

@@ -1,0 +1,207 @@
+"""Learning from the team: corrections are examples; a custom label learnt from them predicts."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from cercle.inbox.actions import ActionRefused
+from cercle.inbox.models import Message
+from cercle.moderation.actions import (
+    do_classify_pending,
+    do_correct_label,
+    do_save_custom_label,
+    do_set_custom_label,
+    do_train_heads,
+    tasks_to_train,
+    workspaces_to_train,
+)
+from cercle.moderation.learning import split, trainable
+from cercle.moderation.models import LabelExample, MessageLabel, WorkspaceHead
+from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
+from cercle.workspaces.choices import Role
+from cercle.workspaces.models import Activity
+from tests.conftest import sim_event
+from tests.inbox.test_views import receive
+
+DELIVERY = [
+    "Mon colis n'est toujours pas arrivé",
+    "Ma commande n'est jamais arrivée",
+    "Le livreur n'est jamais passé",
+    "La livraison a dix jours de retard",
+    "Le transporteur a perdu mon colis",
+    "Where is my parcel? It has been two weeks",
+    "My order never arrived",
+    "The courier lost my package",
+    "Delivery is three weeks late",
+    "My package shows delivered but I never got it",
+    "Toujours pas de livraison, où est mon paquet ?",
+    "Le suivi du colis est bloqué depuis une semaine",
+    "Colis livré chez le voisin sans prévenir",
+    "Le colis est arrivé écrasé et ouvert",
+    "Still waiting for my delivery, tracking has not moved",
+    "The parcel was left outside in the rain",
+    "Wrong address on the shipping label, my box went elsewhere",
+    "Livraison annulée sans explication",
+    "I paid for express shipping and it is still not here",
+    "Mon paquet est resté bloqué en douane",
+    "Delivery driver never showed up",
+    "Où en est l'expédition de ma commande ?",
+    "The shipment is stuck at the depot",
+    "Le relais colis n'a jamais reçu mon paquet",
+    "Package missing from my doorstep",
+]
+OTHER = [
+    "J'adore votre nouvelle lampe, elle est magnifique",
+    "Superbe qualité, merci beaucoup",
+    "Love the new colours of the collection",
+    "Est-ce que la lampe existe en bleu ?",
+    "Do you have this lamp in a bigger size?",
+    "Vous recrutez des vendeurs à Lyon ?",
+    "Are you hiring in Berlin?",
+    "Quelle est l'ampoule conseillée pour ce modèle ?",
+    "What wattage does the bulb need?",
+    "Bravo pour le design, très réussi",
+    "Great customer service in your Paris shop",
+    "Le magasin de Nantes ouvre-t-il le dimanche ?",
+    "Is the shop open on Sunday?",
+    "Votre lampe de bureau est parfaite pour lire",
+    "Beautiful photo of the living room",
+    "Can I use this lamp outdoors?",
+    "Peut-on changer la couleur de l'abat-jour ?",
+    "J'aimerais un code promo pour Noël",
+    "Do you offer gift wrapping?",
+    "Très belle vitrine ce mois-ci",
+    "The dimmer works perfectly, thank you",
+    "Combien de temps dure la garantie ?",
+    "How long is the warranty?",
+    "Merci pour le concours, j'ai gagné !",
+    "Your new catalogue is inspiring",
+]
+
+
+def messages_of(channel, texts, prefix):
+    receive(
+        channel,
+        *[
+            sim_event(f"{prefix}{i}", text=t, author={"id": f"{prefix}u{i}", "name": f"Fan {i}"})
+            for i, t in enumerate(texts)
+        ],
+    )
+    return [
+        Message.objects.get(channel=channel, external_id=f"{prefix}{i}") for i in range(len(texts))
+    ]
+
+
+def test_the_split_is_stratified_and_reproducible():
+    labels = ["yes"] * 20 + ["no"] * 20
+    train, test = split(labels)
+    assert (len(test), sorted(labels[i] for i in test).count("yes")) == (10, 5)
+    assert split(labels) == (train, test) and not set(train) & set(test)
+    assert not trainable(["yes"] * 29 + ["no"]) and trainable(["yes"] * 25 + ["no"] * 5)
+
+
+def test_a_custom_label_learnt_from_40_corrections_predicts_held_out_messages(owner, sim_channel):
+    label = do_save_custom_label(owner, owner.workspace_id, "Delivery problem")
+    delivery = messages_of(sim_channel, DELIVERY[:20], "d")
+    other = messages_of(sim_channel, OTHER[:20], "o")
+    for message in delivery:
+        do_set_custom_label(owner, message, label, applies=True)
+    for message in other:
+        do_set_custom_label(owner, message, label, applies=False)
+    assert LabelExample.objects.filter(task=label.task).count() == 40
+
+    assert workspaces_to_train() == [owner.workspace_id]
+    (head,) = do_train_heads(owner.workspace_id)
+    assert workspaces_to_train() == []
+    assert (head.task, head.examples, head.held_out) == (label.task, 40, 10)
+    assert head.active and head.accuracy > head.baseline_accuracy == 0.5
+    assert set(head.scores) == {"yes", "no"} and head.scores["yes"]["recall"] >= 0.8
+    assert Activity.objects.filter(verb="model_trained").count() == 1
+    # Nothing new to learn from: no training again.
+    assert tasks_to_train(owner.workspace_id) == []
+
+    # New messages the team never labelled: the drain predicts the label for them.
+    held_out = messages_of(sim_channel, DELIVERY[20:] + OTHER[20:], "h")
+    while do_classify_pending():
+        pass
+    predicted = dict(
+        MessageLabel.objects.filter(message__in=held_out, label=label).values_list(
+            "message__text", "applies"
+        )
+    )
+    right = sum(predicted[t] == (t in DELIVERY) for t in predicted)
+    assert (len(predicted), right >= 9) == (10, True), predicted
+
+
+def test_a_correction_shows_at_once_and_becomes_an_example(owner, sim_channel):
+    (message,) = messages_of(sim_channel, ["Où est ma commande ?"], "c")
+    do_correct_label(owner, message, "intent", "complaint")
+    do_correct_label(owner, message, "needs_reply", "no")
+    message.refresh_from_db()
+    assert (message.intent, message.intent_score, message.needs_reply) == ("complaint", None, False)
+    assert sorted(LabelExample.objects.values_list("task", "label")) == [
+        ("intent", "complaint"),
+        ("needs_reply", "no"),
+    ]
+    # The latest correction of a task wins.
+    do_correct_label(owner, message, "intent", "question")
+    assert LabelExample.objects.get(task="intent").label == "question"
+    assert Activity.objects.filter(verb="label_corrected").count() == 3
+    assert tasks_to_train(owner.workspace_id) == ["intent", "needs_reply"]
+
+
+def test_corrections_are_refused_to_viewers_other_workspaces_and_unknown_labels(
+    workspace, owner, sim_channel
+):
+    (message,) = messages_of(sim_channel, ["Bonjour"], "c")
+    viewer = do_add_member(workspace, do_create_user("vic", "correct horse battery"), Role.VIEWER)
+    with pytest.raises(PermissionDenied):
+        do_correct_label(viewer, message, "sentiment", "negative")
+    other = do_create_workspace("Autre")
+    stranger = do_add_member(other, do_create_user("zoe", "correct horse battery"), Role.OWNER)
+    with pytest.raises(PermissionDenied):
+        do_correct_label(stranger, message, "sentiment", "negative")
+    with pytest.raises(ActionRefused):
+        do_correct_label(owner, message, "sentiment", "furious")
+    foreign = do_save_custom_label(stranger, other.pk, "Leur label")
+    with pytest.raises(ActionRefused):
+        do_set_custom_label(owner, message, foreign, applies=True)
+    with pytest.raises(ValidationError):
+        do_save_custom_label(owner, workspace.pk, "   ")
+    assert LabelExample.objects.count() == 0
+
+
+def test_too_few_examples_train_nothing(owner, sim_channel):
+    label = do_save_custom_label(owner, owner.workspace_id, "Job application")
+    for message in messages_of(sim_channel, OTHER[:10], "o"):
+        do_set_custom_label(owner, message, label, applies=message.text.startswith("Are"))
+    assert do_train_heads(owner.workspace_id) == [] and not WorkspaceHead.objects.exists()
+    assert workspaces_to_train() == []
+
+
+def test_the_learning_page_and_the_correction_form(owner, sim_channel):
+    (message,) = messages_of(sim_channel, ["Colis perdu <b>encore</b>"], "c")
+    client = Client()
+    assert client.login(username="lea", password="correct horse battery")
+    response = client.post(
+        reverse("moderation:learning"), {"name": "Delivery <script>x</script>"}, follow=True
+    )
+    page = response.content.decode()
+    assert "Delivery &lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
+    response = client.post(
+        reverse("moderation:correct", args=[message.pk]), {"task": "sentiment", "label": "negative"}
+    )
+    assert response.status_code in (200, 302)
+    message.refresh_from_db()
+    assert message.sentiment == "negative"
+    other = do_create_workspace("Autre")
+    do_add_member(other, do_create_user("zoe", "correct horse battery"), Role.OWNER)
+    stranger = Client()
+    assert stranger.login(username="zoe", password="correct horse battery")
+    response = stranger.post(
+        reverse("moderation:correct", args=[message.pk]), {"task": "sentiment", "label": "positive"}
+    )
+    assert response.status_code == 404
