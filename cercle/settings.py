@@ -214,6 +214,9 @@ CERCLE_CONNECTORS = [
                 "cercle.connectors.email.connector.EmailConnector",
                 "cercle.connectors.discourse.connector.DiscourseConnector",
                 "cercle.connectors.website.connector.WebsiteConnector",
+                "cercle.connectors.mastodon.connector.MastodonConnector",
+                "cercle.connectors.reddit.connector.RedditConnector",
+                "cercle.connectors.google_business.connector.GoogleBusinessConnector",
             ]
         ),
     ).split(",")

@@ -53,6 +53,8 @@ WEEKDAY = (1.12, 1.02, 1.0, 1.0, 0.95, 0.82, 0.9)
 # Weekend mornings start later and Sunday evening is busier.
 WEEKEND_SHAPE = {7: 0.5, 8: 0.6, 9: 0.75, 10: 0.9, 19: 1.1, 20: 1.15, 21: 1.15}
 
+# How long after an item its aftermath (follow-up, peer answer, edit, deletion) may come.
+AFTERMATH = timedelta(hours=4)
 BASE_CATEGORIES = ("question", "complaint", "praise", "spam", "troll", "toxic", "mention", "share")
 MOODS = {
     # question, complaint, praise, spam, troll, toxic, mention, share
@@ -659,8 +661,14 @@ class Community:
     def events_between(
         self, start: datetime, end: datetime, per_day: float = HISTORY_PER_DAY
     ) -> list[tuple[str, SimEvent]]:
-        """Every item created in [start, end), in time order (aftermath past `end` is left out)."""
-        hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        """Every item created in [start, end), in time order (aftermath past `end` is left out).
+
+        Hours before `start` are generated too, as far back as an item's aftermath
+        reaches (a follow-up comes up to 4 hours later), so an item created in the
+        window by an earlier hour is not missed: a window regenerates exactly what
+        a longer one holds of it.
+        """
+        hour = (start - AFTERMATH).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         events: list[tuple[str, SimEvent]] = []
         while hour < end:
             events.extend(

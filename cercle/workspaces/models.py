@@ -223,11 +223,11 @@ class Activity(models.Model):
             models.Index(fields=["workspace", "verb", "id"], name="activity_ws_verb_id_idx"),
         ]
 
-    @property
-    def verb_label(self) -> str:
-        return str(Verb(self.verb).label) if self.verb in Verb.values else self.verb
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnly("the Activity log is append-only: write a new row instead")
         super().save(*args, **kwargs)
+
+    @property
+    def verb_label(self) -> str:
+        return str(Verb(self.verb).label) if self.verb in Verb.values else self.verb
