@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "cercle.replies",
     "cercle.moderation",
     "cercle.workflow",
+    "cercle.notifications",
     "cercle.pipeline",
     "cercle.insights",
     "cercle.api",
@@ -190,6 +191,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("CERCLE_EMAIL_FROM", "Cercle <cercle@localho
 EMAIL_BACKEND = os.environ.get(
     "CERCLE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
 )
+
+# The address members reach Cercle at: links in notification mails and webhook payloads.
+CERCLE_BASE_URL = os.environ.get("CERCLE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Outgoing webhooks: attempts before a delivery is marked failed, and each attempt's timeout (s).
+CERCLE_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CERCLE_WEBHOOK_MAX_ATTEMPTS", "8"))
+CERCLE_WEBHOOK_TIMEOUT = float(os.environ.get("CERCLE_WEBHOOK_TIMEOUT", "10"))
 
 TASKS = {
     "default": {

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("cercle.insights.urls")),
     path("", include("cercle.moderation.urls")),
     path("", include("cercle.replies.urls")),
+    path("", include("cercle.notifications.urls")),
     # The public API (/api/v1/), the API tokens page, /healthz, /readyz and /metrics.
     path("", include("cercle.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -27,7 +27,8 @@ from cercle.inbox.choices import (
 from cercle.inbox.models import Conversation, Draft, Message, Outbox, Presence, Tag
 from cercle.workspaces.actors import Actor, actor_fields, require, system
 from cercle.workspaces.choices import Permission, Verb
-from cercle.workspaces.models import Activity, Member
+from cercle.workspaces.mentions import find_mentions
+from cercle.workspaces.models import Activity, Member, Team
 
 from . import collision
 from .collision import PRESENCE_TTL_SECONDS, AlreadySent, Seen
@@ -296,12 +297,15 @@ def do_add_note(
             sent_at=clock.now(),
         )
         Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=note.sent_at)
+        # The members and teams it mentions: the notifications app reads them from the log.
+        mentions = [m.as_data() for m in find_mentions(conversation.workspace_id, text)]
         _log(
             conversation,
             Verb.NOTE_ADDED,
             actor,
             note,
             **({"send_key": send_key} if send_key else {}),
+            **({"mentions": mentions} if mentions else {}),
         )
         _forget_draft(actor, conversation)
     return note
@@ -339,6 +343,37 @@ def do_assign_conversation(
             _log(
                 conversation, Verb.ASSIGNED, actor, assignee_id=assignee.pk, assignee=assignee.name
             )
+    return conversation
+
+
+def do_assign_team(actor: Actor, conversation: Conversation, team: Team | None) -> Conversation:
+    """Give the conversation to a team (None: no team); automatic assignment picks among its members.
+
+    A member assigned who is not in the new team is unassigned, so the team's
+    backlog hands it to one of its own.
+    """
+    require(actor, Permission.ASSIGN, conversation.workspace_id)
+    if team is not None and team.workspace_id != conversation.workspace_id:
+        raise PermissionDenied("team of another workspace")
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.team_id == (team.pk if team else None):
+            return conversation
+        conversation.team = team
+        fields = ["team"]
+        if (
+            team is not None
+            and conversation.assignee_id is not None
+            and not team.members.filter(pk=conversation.assignee_id).exists()
+        ):
+            conversation.assignee = None
+            fields.append("assignee")
+            _log(conversation, Verb.UNASSIGNED, actor, reason="team")
+        conversation.save(update_fields=fields)
+        if team is None:
+            _log(conversation, Verb.UNASSIGNED, actor, team_id=None)
+        else:
+            _log(conversation, Verb.ASSIGNED, actor, team_id=team.pk, assignee=team.name)
     return conversation
 
 

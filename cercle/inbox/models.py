@@ -143,6 +143,14 @@ class Conversation(models.Model):
         blank=True,
         related_name="assigned_conversations",
     )
+    # The team the conversation is given to: automatic assignment picks among its members.
+    team = models.ForeignKey(
+        "workspaces.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversations",
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="conversations")
     # Denormalised from the latest inbound message, for the list.
     preview = models.CharField(max_length=300, blank=True, default="")

@@ -421,6 +421,8 @@ class TimelineItem:
     actions: list[str] = field(default_factory=list)
     # The comment a reply answers, when it is another conversation's (another author's).
     parent: Message | None = None
+    # For a note: the handles it mentions (highlighted), from its Activity row.
+    mentions: tuple[str, ...] = ()
 
 
 def parents_elsewhere(conversation: Conversation, messages: list[Message]) -> dict[str, Message]:
@@ -477,6 +479,7 @@ def timeline(conversation: Conversation) -> list[TimelineItem]:
     )
     parents = parents_elsewhere(conversation, messages)
     done, asked, banned = _moderation_state(conversation, messages)
+    mentions = note_mentions(conversation)
     items = chain(
         (
             TimelineItem(
@@ -488,12 +491,28 @@ def timeline(conversation: Conversation) -> list[TimelineItem]:
                 moderated=frozenset(done.get(m.pk, ())),
                 moderation_pending=frozenset(asked.get(m.pk, set()) - done.get(m.pk, set())),
                 author_banned=m.author_identity_id in banned,
+                mentions=mentions.get(m.pk, ()),
             )
             for m in messages
         ),
         (TimelineItem("activity", a.created_at, activity=a) for a in activities),
     )
     return sorted(items, key=lambda i: i.when)
+
+
+def note_mentions(conversation: Conversation) -> dict[int, tuple[str, ...]]:
+    """The handles each note of the conversation mentions, by note id (one query)."""
+    rows = conversation.activities.filter(
+        verb=Verb.NOTE_ADDED, message_id__isnull=False, data__has_key="mentions"
+    ).values_list("message_id", "data")
+    found: dict[int, tuple[str, ...]] = {}
+    for message_id, data in rows:
+        mentions = data.get("mentions") if isinstance(data, dict) else None
+        if isinstance(mentions, list):
+            found[message_id] = tuple(
+                str(m["handle"]) for m in mentions if isinstance(m, dict) and m.get("handle")
+            )
+    return found
 
 
 def _moderation_state(

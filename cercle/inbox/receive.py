@@ -111,6 +111,7 @@ CONVERSATION_FIELDS = (
     "snoozed_until",
     "sla_due_at",
     "priority",
+    "assignee_id",
 )
 # Read with a conversation: the above plus what threading and routing look at.
 CONVERSATION_READ_FIELDS = (
@@ -121,7 +122,7 @@ CONVERSATION_READ_FIELDS = (
     "post_id",
     "thread_key",
     "kind",
-    "assignee_id",
+    "team_id",
     "first_response_at",
     *CONVERSATION_FIELDS,
 )

@@ -32,12 +32,14 @@ from cercle.replies.forms import used_saved_replies
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Member
+from cercle.workspaces.queries import team_in
 
 from . import collision, queries
 from .actions import (
     ActionRefused,
     do_add_note,
     do_assign_conversation,
+    do_assign_team,
     do_change_status,
     do_moderate_message,
     do_retry_delivery,
@@ -412,6 +414,12 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     member = _member(request)
     conv = queries.conversation_for(member, pk)
     value = request.POST.get("assignee", "")
+    if value.startswith("team:"):  # a team (workflow/_team_options.html); its members get it
+        team_id = value.removeprefix("team:")
+        if team_id != "none" and not team_id.isdigit():
+            return _after_action(request, conv, error=_("Unknown team."), status=422)
+        team = team_in(member.workspace, int(team_id)) if team_id.isdigit() else None
+        return _guarded(request, conv, lambda: do_assign_team(member, conv, team))
     assignee: Member | None
     if value == "me":
         assignee = member

@@ -61,6 +61,7 @@ def schedule_once(last_poll: float) -> float:
     from cercle.inbox.tasks import wake_snoozed
     from cercle.moderation.actions import pending_messages, workspaces_to_train
     from cercle.moderation.tasks import classify_pending, train_heads, watch_crises
+    from cercle.notifications.tasks import send_daily_digests
     from cercle.pipeline.choices import RawEventStatus
     from cercle.pipeline.models import RawEvent
     from cercle.pipeline.sender import recover_stale_sending
@@ -71,7 +72,8 @@ def schedule_once(last_poll: float) -> float:
         refresh_credentials,
         send_outbox,
     )
-    from cercle.workflow.tasks import escalate_due
+    from cercle.workflow.queries import hand_out_due
+    from cercle.workflow.tasks import escalate_due, hand_out
 
     close_old_connections()
     now = timezone.now()
@@ -86,6 +88,9 @@ def schedule_once(last_poll: float) -> float:
         enqueue_once(send_outbox)
     if pending_messages(limit=1) and not _classify_in_flight(now):
         enqueue_once(classify_pending)
+    # Routing: a backlog someone now has room for, or an "off" member's grace period over.
+    if hand_out_due(now):
+        enqueue_once(hand_out)
     if time.monotonic() - last_poll >= POLL_EVERY:
         enqueue_once(poll_channels)
         # A pass with nothing due makes no network call.
@@ -104,8 +109,31 @@ def schedule_once(last_poll: float) -> float:
         # The team corrected labels: train that workspace's heads again.
         if workspaces_to_train():
             enqueue_once(train_heads)
+        # Daily digests whose morning has come (each sent once per member and day).
+        enqueue_once(send_daily_digests)
         last_poll = time.monotonic()
+    _schedule_notifications()
     return last_poll
+
+
+def _schedule_notifications() -> None:
+    """Notifications, webhook deliveries and mails: enqueued when there is work."""
+    from cercle.notifications.actions import has_work
+    from cercle.notifications.mail import has_pending_mail
+    from cercle.notifications.tasks import (
+        drain_activity_log,
+        send_notification_mail,
+        send_webhooks,
+    )
+    from cercle.notifications.webhooks import has_due
+    from cercle.pipeline.tasks import enqueue_once
+
+    if has_work():
+        enqueue_once(drain_activity_log)
+    if has_due():
+        enqueue_once(send_webhooks)
+    if has_pending_mail():
+        enqueue_once(send_notification_mail)
 
 
 def _classify_in_flight(now: datetime) -> bool:

@@ -53,7 +53,7 @@ from .own_places import (
 )
 from .platform import FakePlatform
 from .replies_setup import configure_demo_replies
-from .workflow_setup import configure_demo_workflow
+from .workflow_setup import configure_demo_routing, configure_demo_workflow
 
 WORKSPACE_SLUG = "lumen"
 OWNER = "demo"
@@ -92,7 +92,14 @@ def setup_workspace(password: str) -> Workspace:
         user = users.filter(username=username).first()
         if user is None:
             first, last = display.split(" ", 1)
-            user = do_create_user(username, password, first_name=first, last_name=last)
+            # An address, so notification mails of a member who is away print in the console.
+            user = do_create_user(
+                username,
+                password,
+                first_name=first,
+                last_name=last,
+                email=f"{username}@lumen.example",
+            )
         do_add_member(workspace, user, role, display_name=display)
     configure_demo_workflow(
         workspace, Member.objects.get(workspace=workspace, user__username=OWNER)
@@ -106,6 +113,8 @@ def _child_env() -> dict[str, str]:
     env["CERCLE_DATA_DIR"] = str(settings.DATA_DIR)
     env["CERCLE_EGRESS_ALLOW_HOSTS"] = ",".join(settings.CERCLE_EGRESS_ALLOW_HOSTS)
     env.setdefault("DJANGO_SETTINGS_MODULE", "cercle.settings")
+    # Notification mails and digests are printed by the worker instead of sent.
+    env.setdefault("CERCLE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     return env
 
 
@@ -213,6 +222,10 @@ def _run_demo(
 def _start_children(listener: socket.socket) -> list[subprocess.Popen[bytes]]:
     """The web server (on the socket bound by the demo, inherited) and the worker."""
     env = _child_env()
+    # Links in notification mails and webhooks point at this server.
+    bound, port = listener.getsockname()[:2]
+    local = LOOPBACK if bound in {"0.0.0.0", "::", ""} else bound  # noqa: S104
+    env.setdefault("CERCLE_BASE_URL", f"http://{f'[{local}]' if ':' in local else local}:{port}")
     # Our own interpreter and our own arguments: nothing here comes from outside.
     fd = listener.fileno()
     children = [
@@ -349,6 +362,8 @@ def _run_with_places(
     )
 
     _write_history(workspace, days, platform, channels, places)
+    # Routing comes on once the history is written: the live worker hands its backlog out.
+    configure_demo_routing(workspace, Member.objects.get(workspace=workspace, user__username=OWNER))
 
     stop = threading.Event()
 

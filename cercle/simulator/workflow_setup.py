@@ -1,4 +1,5 @@
-"""The demo workspace's response targets, house rules and moderation rules (set once, kept on re-runs).
+"""The demo workspace's response targets, house rules, moderation rules, the team's profiles and
+automatic assignment (set once, kept on re-runs).
 
 Everything goes through the real actions, as the owner, so the demo's audit
 log shows who set it up, and the settings pages show what a team would write.
@@ -12,8 +13,14 @@ from cercle.inbox.choices import ConversationKind, Priority
 from cercle.moderation.actions import do_save_house_rule, do_save_rule
 from cercle.moderation.choices import RuleMode
 from cercle.moderation.models import HouseRule, Rule
-from cercle.workflow.actions import do_save_business_hours, do_save_sla_policy
-from cercle.workflow.models import BusinessHours, SlaPolicy
+from cercle.workflow.actions import (
+    do_save_business_hours,
+    do_save_routing_settings,
+    do_save_sla_policy,
+)
+from cercle.workflow.models import BusinessHours, RoutingSettings, SlaPolicy
+from cercle.workspaces.actions import do_change_profile, do_set_member_capacity
+from cercle.workspaces.choices import Availability
 from cercle.workspaces.models import Member, Workspace
 
 OPENING_HOURS = {
@@ -68,8 +75,58 @@ OUTAGE = [
 ]
 
 
+# username → (languages, skills, availability, capacity or None for the workspace's default).
+PROFILES: dict[str, tuple[list[str], list[str], str, int | None]] = {
+    "demo": (["fr", "en"], ["reviews", "moderation"], Availability.ONLINE, 5),
+    "lea": (["fr", "en"], ["billing", "reviews"], Availability.ONLINE, None),
+    "tom": (["en", "de"], ["shipping", "billing"], Availability.ONLINE, 6),
+    "ines": (["fr", "de"], ["moderation", "billing"], Availability.AWAY, None),
+    "paul": (["fr"], [], Availability.OFF, None),
+}
+# What each kind of conversation needs: reviews go to those who handle them.
+KIND_SKILLS = {ConversationKind.REVIEW: ["reviews"]}
+DEMO_CAPACITY = 8
+
+
+def configure_demo_team(workspace: Workspace) -> None:
+    """Languages, skills, availability and capacity of the demo team (each member's own profile).
+
+    Set once: a profile someone already filled in is left alone.
+    """
+    members = Member.objects.filter(workspace=workspace, user__username__in=list(PROFILES))
+    for member in members.select_related("user"):
+        if member.languages:
+            continue
+        languages, skills, availability, capacity = PROFILES[member.user.username]
+        member = do_change_profile(
+            member,
+            display_name=member.display_name,
+            languages=languages,
+            skills=skills,
+            availability=availability,
+            notifications=member.notifications,
+        )
+        if capacity is not None:
+            do_set_member_capacity(member, member, capacity)
+
+
+def configure_demo_routing(workspace: Workspace, owner: Member) -> None:
+    """Automatic assignment on (after the history is written: the backlog then goes out live)."""
+    if RoutingSettings.objects.filter(workspace=workspace).exists():
+        return
+    do_save_routing_settings(
+        owner,
+        workspace,
+        auto_assign=True,
+        default_capacity=DEMO_CAPACITY,
+        off_grace_minutes=15,
+        kind_skills={str(kind): skills for kind, skills in KIND_SKILLS.items()},
+    )
+
+
 def configure_demo_workflow(workspace: Workspace, owner: Member) -> None:
-    """Business hours, SLA policies, house rules and three rules for the Lumen demo."""
+    """Business hours, SLA policies, house rules, three rules and the team's profiles (Lumen demo)."""
+    configure_demo_team(workspace)
     hours = BusinessHours.objects.filter(workspace=workspace, name="Support Lumen").first()
     if hours is None:
         hours = do_save_business_hours(

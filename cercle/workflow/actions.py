@@ -1,4 +1,4 @@
-"""Writes of the workflow app: business hours, holidays, SLA policies, and SLA escalation.
+"""Writes of the workflow app: business hours, SLA policies and escalation, routing and hand-out.
 
 Escalation acts on conversations through the inbox's actions with an
 `Automation(kind=SLA_POLICY)` actor, so a breach leaves the same audit trail as
@@ -11,17 +11,30 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from cercle.connectors.models import Channel
 from cercle.core import clock
+from cercle.core.db_bulk import insert_values, update_rows
 from cercle.inbox.actions import do_assign_conversation, do_set_priority
-from cercle.inbox.choices import ACTIVE_STATUSES, Priority
+from cercle.inbox.choices import ACTIVE_STATUSES, ConversationKind, Priority
 from cercle.inbox.models import Conversation
+from cercle.workspaces.actions import ActionRefused
 from cercle.workspaces.actors import Actor, Automation, actor_fields, require
-from cercle.workspaces.choices import AutomationKind, Permission, Verb
-from cercle.workspaces.models import Activity, Workspace
+from cercle.workspaces.choices import AutomationKind, Availability, Permission, Verb
+from cercle.workspaces.models import Activity, Member, Workspace
 
-from .models import BusinessHours, Holiday, SlaPolicy
+from .assign import PICK_FIELDS, backlog, load_routing, record_picks
+from .models import (
+    DEFAULT_OFF_GRACE_MINUTES,
+    BusinessHours,
+    ChannelRouting,
+    Holiday,
+    RoutingSettings,
+    SlaPolicy,
+)
 from .routing import DEFAULT_TARGET, Target, active_policies, target_for
 
 # How many conversations one escalation pass looks at (the next pass takes the rest).
@@ -194,3 +207,230 @@ def _breach(
             and policy.reassign_to_id != conversation.assignee_id
         ):
             do_assign_conversation(actor, conversation, policy.reassign_to)
+
+
+# --- routing: settings, the hand-out drain, handing back the work of members who are off ----------
+
+# How many backlog conversations one hand-out pass looks at per workspace (the next pass goes on).
+HAND_OUT_BATCH = 500
+# The largest capacity a member or a workspace default may be given.
+MAX_CAPACITY = 500
+# The name the timeline shows when an "off" member's work goes back to the team.
+OFF_HANDBACK_NAME = "Member off"
+
+
+def routing_settings_of(workspace_id: int) -> RoutingSettings:
+    """The workspace's routing settings (unsaved defaults when it never set any)."""
+    found = RoutingSettings.objects.filter(workspace_id=workspace_id).first()
+    return found or RoutingSettings(workspace_id=workspace_id)
+
+
+def _clean_skills(values: list[str]) -> list[str]:
+    cleaned: list[str] = []
+    for value in values:
+        skill = " ".join(str(value).replace("\x00", "").split())[:40]
+        if skill and skill.casefold() not in {s.casefold() for s in cleaned}:
+            cleaned.append(skill)
+    return cleaned[:30]
+
+
+def do_save_routing_settings(
+    actor: Actor,
+    workspace: Workspace,
+    *,
+    auto_assign: bool,
+    default_capacity: int,
+    off_grace_minutes: int,
+    kind_skills: dict[str, list[str]],
+) -> RoutingSettings:
+    """Turn automatic assignment on or off and set its defaults (managers, admins, owners)."""
+    require(actor, Permission.MANAGE_WORKFLOW, workspace.pk)
+    if not 0 <= default_capacity <= MAX_CAPACITY:
+        raise ActionRefused(_("A capacity is between 0 and %(max)d.") % {"max": MAX_CAPACITY})
+    if not 0 <= off_grace_minutes <= 24 * 60:
+        raise ActionRefused(_("The grace period is between 0 and 1440 minutes."))
+    skills = {
+        kind: cleaned
+        for kind, values in kind_skills.items()
+        if kind in ConversationKind.values and (cleaned := _clean_skills(values))
+    }
+    with transaction.atomic():
+        routing, _created = RoutingSettings.objects.select_for_update().get_or_create(
+            workspace=workspace
+        )
+        before = (
+            routing.auto_assign,
+            routing.default_capacity,
+            routing.off_grace_minutes,
+            routing.kind_skills,
+        )
+        after = (auto_assign, default_capacity, off_grace_minutes, skills)
+        if before == after and not _created:
+            return routing
+        (
+            routing.auto_assign,
+            routing.default_capacity,
+            routing.off_grace_minutes,
+            routing.kind_skills,
+        ) = after
+        routing.changed_at = clock.now()
+        routing.save()
+        _log_settings(
+            workspace,
+            actor,
+            "routing",
+            auto_assign=auto_assign,
+            default_capacity=default_capacity,
+            off_grace_minutes=off_grace_minutes,
+            kind_skills=skills,
+        )
+    return routing
+
+
+def do_save_channel_routing(
+    actor: Actor,
+    channel: Channel,
+    *,
+    auto_assign: bool | None,
+    skills: list[str],
+    member_ids: list[int],
+) -> ChannelRouting:
+    """A channel's own routing: on, off or as the workspace; skills it needs; who may work it."""
+    require(actor, Permission.MANAGE_WORKFLOW, channel.workspace_id)
+    members = list(Member.objects.filter(workspace_id=channel.workspace_id, pk__in=set(member_ids)))
+    if len(members) != len(set(member_ids)):
+        raise PermissionDenied("member of another workspace")
+    cleaned = _clean_skills(skills)
+    with transaction.atomic():
+        RoutingSettings.objects.get_or_create(workspace_id=channel.workspace_id)
+        rule, _created = ChannelRouting.objects.select_for_update().get_or_create(
+            channel=channel, defaults={"workspace_id": channel.workspace_id}
+        )
+        rule.auto_assign, rule.skills = auto_assign, cleaned
+        rule.save()
+        rule.members.set(members)
+        _log_settings(
+            channel.workspace,
+            actor,
+            "channel_routing",
+            channel_id=channel.pk,
+            auto_assign=auto_assign,
+            skills=cleaned,
+            members=sorted(m.pk for m in members),
+        )
+    return rule
+
+
+@dataclass
+class HandOutReport:
+    """What one hand-out pass did."""
+
+    handed_back: int = 0
+    assigned: int = 0
+
+
+def do_hand_out(now: datetime | None = None) -> HandOutReport:
+    """The routing drain: hand back the unanswered work of members "off" past the grace period,
+    then hand the backlog out, oldest waiting first, to whoever has room.
+
+    Safe with several workers: each workspace is handed out under its routing
+    row's lock (a workspace another worker holds is skipped, not waited for),
+    and backlog rows are taken FOR UPDATE SKIP LOCKED, unassigned ones only, so
+    no conversation is ever given twice.
+    """
+    now = now or clock.now()
+    report = HandOutReport(handed_back=_hand_back_off_members(now))
+    workspace_ids = sorted(
+        set(backlog().order_by().values_list("workspace_id", flat=True).distinct())
+    )
+    for workspace_id in workspace_ids:
+        report.assigned += _hand_out_workspace(workspace_id)
+    return report
+
+
+def _hand_out_workspace(workspace_id: int) -> int:
+    with transaction.atomic():
+        routing = load_routing([workspace_id], lock=True, skip_locked=True).get(workspace_id)
+        if routing is None or not routing.has_room():
+            return 0
+        waiting = list(
+            backlog([workspace_id])
+            .select_for_update(skip_locked=True, of=("self",))
+            .only(*PICK_FIELDS)[:HAND_OUT_BATCH]
+        )
+        for conversation in waiting:
+            if not routing.has_room():
+                break
+            if routing.enabled_for(conversation):
+                routing.pick(conversation)
+        update_rows(Conversation, [c for c, _m, _r in routing.picks], ["assignee_id", "status"])
+        return record_picks([routing])
+
+
+def _hand_back_off_members(now: datetime) -> int:
+    """Unassign the waiting conversations of members "off" for longer than their workspace's grace."""
+    off = list(
+        Member.objects.filter(
+            availability=Availability.OFF,
+            assigned_conversations__waiting_since__isnull=False,
+            assigned_conversations__status__in=ACTIVE_STATUSES,
+        )
+        .select_related("user")
+        .distinct()
+        .order_by("id")
+    )
+    if not off:
+        return 0
+    grace = dict(
+        RoutingSettings.objects.filter(workspace_id__in={m.workspace_id for m in off}).values_list(
+            "workspace_id", "off_grace_minutes"
+        )
+    )
+    handed_back = 0
+    for member in off:
+        minutes = grace.get(member.workspace_id, DEFAULT_OFF_GRACE_MINUTES)
+        since = member.availability_changed_at
+        if since is not None and since + timedelta(minutes=minutes) > now:
+            continue
+        handed_back += _hand_back(member)
+    return handed_back
+
+
+def _hand_back(member: Member) -> int:
+    actor = Automation(
+        workspace_id=member.workspace_id, kind=AutomationKind.ROUTING, name=OFF_HANDBACK_NAME
+    )
+    with transaction.atomic():
+        conversations = list(
+            Conversation.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                workspace_id=member.workspace_id,
+                assignee_id=member.pk,
+                # Re-checked under the lock: a member back online keeps their work.
+                assignee__availability=Availability.OFF,
+                waiting_since__isnull=False,
+                status__in=ACTIVE_STATUSES,
+            )
+            .only("id", "workspace_id", "channel_id", "assignee_id")
+            .order_by("id")
+        )
+        for conversation in conversations:
+            conversation.assignee_id = None
+        update_rows(Conversation, conversations, ["assignee_id"])
+        fields = actor_fields(actor)
+        insert_values(
+            Activity,
+            [
+                {
+                    "workspace_id": c.workspace_id,
+                    "conversation_id": c.pk,
+                    "channel_id": c.channel_id,
+                    "verb": Verb.UNASSIGNED,
+                    "data": {"member_id": member.pk, "member": member.name, "reason": "off"},
+                    "created_at": clock.now(),
+                    **fields,
+                }
+                for c in conversations
+            ],
+        )
+    return len(conversations)

@@ -1,4 +1,5 @@
-"""Forms of the workflow settings: business hours (one row per weekday, holidays as lines) and SLA policies."""
+"""Forms of the workflow settings: business hours (one row per weekday, holidays as lines), SLA
+policies, and routing (the workspace's and each channel's)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cercle.connectors.models import Channel
 from cercle.inbox.choices import ConversationKind, Priority
 from cercle.workspaces.models import Member, Workspace
 
 from .choices import WEEKDAYS
-from .models import BusinessHours, SlaPolicy, validate_time_zone
+from .models import BusinessHours, RoutingSettings, SlaPolicy, validate_time_zone
 
 
 def _parse_intervals(text: str) -> list[list[str]]:
@@ -149,3 +151,98 @@ class SlaPolicyForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only 
             choices=[("", _("Any")), *ConversationKind.choices],
             required=False,
         )
+
+
+def _skill_list(text: str) -> list[str]:
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+class RoutingSettingsForm(forms.Form):
+    """Automatic assignment of a workspace: on/off, capacity, grace for "off", skills per kind."""
+
+    auto_assign = forms.BooleanField(
+        label=_("Assign new conversations automatically"), required=False
+    )
+    default_capacity = forms.IntegerField(
+        label=_("Default capacity"),
+        min_value=0,
+        max_value=500,
+        help_text=_("The most open conversations a member gets, unless their own capacity is set."),
+    )
+    off_grace_minutes = forms.IntegerField(
+        label=_("Grace period for “off” (minutes)"),
+        min_value=0,
+        max_value=1440,
+        help_text=_(
+            "After this, the unanswered conversations of a member who is off go back to the team."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for kind, label in ConversationKind.choices:
+            self.fields[f"skills_{kind}"] = forms.CharField(
+                label=_("Skills needed: %(kind)s") % {"kind": label},
+                required=False,
+                max_length=400,
+                help_text=_("Comma-separated; empty: none."),
+            )
+
+    @staticmethod
+    def initial_for(routing: RoutingSettings) -> dict[str, Any]:
+        return {
+            "auto_assign": routing.auto_assign,
+            "default_capacity": routing.default_capacity,
+            "off_grace_minutes": routing.off_grace_minutes,
+            **{
+                f"skills_{kind}": ", ".join(routing.kind_skills.get(kind, []))
+                for kind in ConversationKind.values
+            },
+        }
+
+    def kind_skills(self) -> dict[str, list[str]]:
+        return {
+            kind: skills
+            for kind in ConversationKind.values
+            if (skills := _skill_list(self.cleaned_data.get(f"skills_{kind}", "")))
+        }
+
+
+class ChannelRoutingForm(forms.Form):
+    """A channel's own routing (one form per channel on the routing page)."""
+
+    auto_assign = forms.TypedChoiceField(
+        label=_("Automatic assignment"),
+        choices=[
+            ("", _("As the workspace")),
+            ("on", pgettext_lazy("setting", "On")),
+            ("off", pgettext_lazy("setting", "Off")),
+        ],
+        coerce=lambda value: {"on": True, "off": False}.get(value),
+        empty_value=None,
+        required=False,
+    )
+    skills = forms.CharField(
+        label=_("Skills needed"),
+        required=False,
+        max_length=400,
+        help_text=_("Comma-separated; empty: none."),
+    )
+    members = forms.ModelMultipleChoiceField(
+        label=_("Only these members"),
+        queryset=Member.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None checked: every member may be given this channel's conversations."),
+    )
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        members_field = self.fields["members"]
+        assert isinstance(members_field, forms.ModelMultipleChoiceField)
+        members_field.queryset = Member.objects.filter(
+            workspace=workspace, is_active=True
+        ).select_related("user")
+
+    def skill_list(self) -> list[str]:
+        return _skill_list(self.cleaned_data.get("skills", ""))

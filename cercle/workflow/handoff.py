@@ -1,8 +1,9 @@
 """Handing work back when a member leaves: their open conversations are unassigned.
 
 Connected in `apps.py` to `workspaces.signals.member_deactivated` (workspaces sits
-below the inbox and cannot call it). Automatic assignment, when it comes, hands
-the unassigned conversations out again from the backlog.
+below the inbox and cannot call it). With automatic assignment on, the ones
+still waiting for an answer are then in the backlog, and the hand-out drain
+(`actions.do_hand_out`) gives them to others, oldest first.
 """
 
 from __future__ import annotations

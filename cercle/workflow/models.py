@@ -150,3 +150,72 @@ class SlaPolicy(models.Model):
 
 def holiday_days(hours: BusinessHours) -> frozenset[date]:
     return frozenset(h.day for h in hours.holidays.all())
+
+
+# The most open conversations a member gets from automatic assignment, unless set otherwise.
+DEFAULT_CAPACITY = 10
+# How long a member may be "off" before their unanswered conversations go back to the team.
+DEFAULT_OFF_GRACE_MINUTES = 15
+
+
+def validate_skill_map(value: object) -> None:
+    """{conversation kind: [skill, …]}: the skills each kind of conversation needs."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(s, str) for s in v)
+        for k, v in value.items()
+    ):
+        raise ValidationError(_("Required skills map a kind of conversation to a list of skills."))
+
+
+class RoutingSettings(models.Model):
+    """How a workspace hands out its conversations (one row per workspace; none: nothing automatic).
+
+    Automatic assignment gives each conversation that waits, unassigned, to an
+    online member under capacity who speaks its language and has the skills it
+    needs, least recently assigned first. What cannot be placed waits in the
+    backlog, oldest first. Channels may override it (`ChannelRouting`).
+    """
+
+    workspace = models.OneToOneField(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="routing"
+    )
+    auto_assign = models.BooleanField(_("assign automatically"), default=False)
+    default_capacity = models.PositiveSmallIntegerField(
+        _("default capacity (open conversations per member)"), default=DEFAULT_CAPACITY
+    )
+    off_grace_minutes = models.PositiveSmallIntegerField(
+        _("minutes before an “off” member's unanswered work goes back"),
+        default=DEFAULT_OFF_GRACE_MINUTES,
+    )
+    # {conversation kind: [skills]}: e.g. {"review": ["reviews"]}.
+    kind_skills = models.JSONField(
+        _("skills needed per kind of conversation"),
+        default=dict,
+        blank=True,
+        validators=[validate_skill_map],
+    )
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "routing settings"
+
+    def __str__(self) -> str:
+        return f"routing of workspace {self.workspace_id}"
+
+
+class ChannelRouting(models.Model):
+    """A channel's own routing: assignment on or off (empty: as the workspace), skills, who works it."""
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.OneToOneField(
+        "connectors.Channel", on_delete=models.CASCADE, related_name="routing"
+    )
+    auto_assign = models.BooleanField(_("assign automatically"), null=True, blank=True)
+    skills = models.JSONField(_("skills needed"), default=list, blank=True)
+    # Who may be given this channel's conversations (none: every member).
+    members = models.ManyToManyField("workspaces.Member", related_name="+", blank=True)
+
+    def __str__(self) -> str:
+        return f"routing of channel {self.channel_id}"

@@ -8,7 +8,8 @@ that already has a due time keeps it.
 
 Without any policy, a workspace gets the default target below (for the first
 and every next answer), around the clock.
-Assignment with capacity and skills comes with its own part of the workflow issue.
+Assignment (capacity, languages, skills, the backlog) is the next route stage,
+`workflow/assign.py`.
 """
 
 from __future__ import annotations

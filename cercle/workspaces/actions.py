@@ -472,6 +472,10 @@ def do_change_profile(
             return member
         for field in changed:
             setattr(member, field, values[field])
+        if "availability" in changed:
+            # Routing counts the grace period of "off" from here (workflow/actions.py).
+            member.availability_changed_at = clock.now()
+            changed.append("availability_changed_at")
         member.save(update_fields=changed)
         _log(
             member.workspace_id,
@@ -480,6 +484,39 @@ def do_change_profile(
             member_id=member.pk,
             fields=changed,
             availability=member.availability,
+        )
+    return member
+
+
+# The largest capacity (open conversations from automatic assignment) a member may be given.
+MAX_MEMBER_CAPACITY = 500
+
+
+def do_set_member_capacity(actor: Actor, member: Member, capacity: int | None) -> Member:
+    """How many open conversations automatic assignment gives `member` (None: the workspace's default).
+
+    A member sets their own; managers, admins and owners (manage_workflow) set anyone's.
+    """
+    if not (isinstance(actor, Member) and actor.pk == member.pk):
+        require(actor, Permission.MANAGE_WORKFLOW, member.workspace_id)
+    if capacity is not None and not 0 <= capacity <= MAX_MEMBER_CAPACITY:
+        raise ActionRefused(
+            _("A capacity is between 0 and %(max)d.") % {"max": MAX_MEMBER_CAPACITY}
+        )
+    with transaction.atomic():
+        member = Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+        if member.capacity == capacity:
+            return member
+        old, member.capacity = member.capacity, capacity
+        member.save(update_fields=["capacity"])
+        _log(
+            member.workspace_id,
+            Verb.PROFILE_CHANGED,
+            actor,
+            member_id=member.pk,
+            fields=["capacity"],
+            old=old,
+            new=capacity,
         )
     return member
 

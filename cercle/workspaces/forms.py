@@ -91,6 +91,15 @@ class ProfileForm(forms.Form):
     availability = forms.ChoiceField(
         label=_("Availability"), choices=Availability.choices, widget=forms.RadioSelect
     )
+    capacity = forms.IntegerField(
+        label=_("Capacity"),
+        min_value=0,
+        max_value=500,
+        required=False,
+        help_text=_(
+            "The most open conversations automatic assignment gives you; empty: the workspace's default."
+        ),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -107,6 +116,7 @@ class ProfileForm(forms.Form):
             "languages": ", ".join(member.languages),
             "skills": ", ".join(member.skills),
             "availability": member.availability,
+            "capacity": member.capacity,
         }
         for event in NotificationEvent.values:
             for medium in NotificationMedium.values:
@@ -144,3 +154,9 @@ class TeamForm(forms.Form):
     def __init__(self, members: list[Member], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["members"].choices = [(m.pk, m.name) for m in members]  # type: ignore[attr-defined]  # ChoiceField
+
+
+class CapacityForm(forms.Form):
+    """A member's capacity, set by a manager on the members page (empty: the workspace's default)."""
+
+    capacity = forms.IntegerField(label=_("Capacity"), min_value=0, max_value=500, required=False)

@@ -71,6 +71,14 @@ class Member(models.Model):
         choices=Availability.choices,
         default=Availability.ONLINE,
     )
+    # When `availability` last changed: going "off" hands unanswered work back after the
+    # routing grace period, counted from here (a stored time, so it survives restarts).
+    availability_changed_at = models.DateTimeField(null=True, blank=True)
+    # The most open conversations automatic assignment gives them (empty: the workspace's default).
+    capacity = models.PositiveSmallIntegerField(_("capacity"), null=True, blank=True)
+    # When automatic assignment last gave them a conversation: the round-robin's order
+    # (least recently assigned first, ties by id).
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
     # {event: {medium: on}}; see choices.NotificationEvent and NotificationMedium.
     notifications = models.JSONField(
         _("notification preferences"), default=default_notifications, blank=True

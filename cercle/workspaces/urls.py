@@ -11,6 +11,7 @@ urlpatterns = [
     path("workspace/switch", views.switch_workspace, name="switch"),
     path("settings/members/", views.members_page, name="members"),
     path("settings/members/<int:member_id>/role", views.change_role, name="change_role"),
+    path("settings/members/<int:member_id>/capacity", views.set_capacity, name="set_capacity"),
     path(
         "settings/members/<int:member_id>/deactivate",
         views.deactivate_member,

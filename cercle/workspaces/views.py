@@ -35,6 +35,7 @@ from .actions import (
     do_invite_member,
     do_reactivate_member,
     do_revoke_invitation,
+    do_set_member_capacity,
     invitation_for_token,
     mail_server_configured,
 )
@@ -49,6 +50,7 @@ from .choices import (
 from .decorators import member_required
 from .forms import (
     AcceptForm,
+    CapacityForm,
     InviteForm,
     ProfileForm,
     RoleForm,
@@ -57,6 +59,7 @@ from .forms import (
     roles_up_to,
     split_list,
 )
+from .mentions import own_handles
 from .middleware import SESSION_KEY, current_member
 from .models import Activity, Team
 from .queries import (
@@ -152,6 +155,7 @@ def members_page(request: HttpRequest) -> HttpResponse:
             "invite_form": invite_form,
             "roles": roles_up_to(member.role),
             "can_manage": can_manage,
+            "can_set_capacity": member.can(Permission.MANAGE_WORKFLOW),
             "who_may_change": roles_allowed(Permission.MANAGE_MEMBERS),
             "shown_link": shown_link,
             "mail_configured": mail_server_configured(),
@@ -175,6 +179,24 @@ def change_role(request: HttpRequest, member_id: int) -> HttpResponse:
             messages.success(request, _("Role changed."))
         except (ActionRefused, PermissionDenied) as exc:
             _refused(request, exc)
+    return redirect("workspaces:members")
+
+
+@require_POST
+@member_required(Permission.MANAGE_WORKFLOW)
+def set_capacity(request: HttpRequest, member_id: int) -> HttpResponse:
+    """A manager sets how many open conversations automatic assignment gives a member."""
+    actor = current_member(request)
+    target = member_in(actor.workspace, member_id)
+    form = CapacityForm(request.POST)
+    if form.is_valid():
+        try:
+            do_set_member_capacity(actor, target, form.cleaned_data["capacity"])
+            messages.success(request, _("Capacity changed."))
+        except (ActionRefused, PermissionDenied) as exc:
+            _refused(request, exc)
+    else:
+        messages.error(request, _("A capacity is a number between 0 and 500, or empty."))
     return redirect("workspaces:members")
 
 
@@ -461,6 +483,7 @@ def profile_page(request: HttpRequest) -> HttpResponse:
                     availability=form.cleaned_data["availability"],
                     notifications=form.notifications(),
                 )
+                do_set_member_capacity(member, member, form.cleaned_data["capacity"])
             except ActionRefused as exc:
                 form.add_error(None, str(exc))
             else:
@@ -469,6 +492,6 @@ def profile_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "workspaces/profile.html",
-        {"form": form, "active_tab": "profile"},
+        {"form": form, "active_tab": "profile", "handles": own_handles(member)},
         status=422 if form.errors else 200,
     )

@@ -18,7 +18,8 @@ from cercle.connectors.choices import HEALTH_COLOURS
 from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.inbox.choices import Status
 from cercle.inbox.models import Conversation
-from cercle.workspaces.choices import Verb
+from cercle.workspaces.choices import AutomationKind, Verb
+from cercle.workspaces.mentions import split_mentions
 from cercle.workspaces.models import Activity
 
 register = template.Library()
@@ -178,12 +179,57 @@ def _action_label(action: str) -> str:
     return str(labels.get(action, action))
 
 
+def _routing_line(activity: Activity, data: dict[str, Any]) -> SafeString | None:
+    """What automatic assignment did (workflow/assign.py), or None for any other row."""
+    if activity.actor_id is not None or activity.automation != AutomationKind.ROUTING:
+        return None
+    verb = activity.verb
+    if verb == Verb.ASSIGNED and "assignee_id" in data:
+        return format_html_dict(
+            _("Assigned to %(name)s automatically"), name=data.get("assignee", "")
+        )
+    if verb == Verb.UNASSIGNED and data.get("reason") == "off":
+        return format_html_dict(_("Unassigned: %(name)s is off"), name=data.get("member", ""))
+    return None
+
+
+def _platform_line(verb: str, actor: str, data: dict[str, Any]) -> SafeString | None:
+    """The lines of moderation, delivery, rules and approvals (None for other verbs)."""
+    if verb == Verb.MODERATION_REQUESTED:
+        return format_html_dict(
+            _("%(actor)s asked the platform: %(action)s"),
+            actor=actor or _("Someone"),
+            action=_action_label(data.get("action", "")),
+        )
+    if verb == Verb.MODERATED:
+        return format_html_dict(
+            _("Done on the platform: %(action)s"), action=_action_label(data.get("action", ""))
+        )
+    if verb == Verb.DELIVERY_FAILED:
+        return format_html_dict(_("Delivery failed: %(error)s"), error=data.get("error", ""))
+    if verb == Verb.RULE_FIRED:
+        return format_html_dict(
+            _("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", ""))
+        )
+    if verb == Verb.REPLY_REJECTED and data.get("comment"):
+        return format_html_dict(
+            _("%(actor)s rejected the reply of %(author)s: “%(comment)s”"),
+            actor=actor or _("Someone"),
+            author=data.get("author", ""),
+            comment=data.get("comment", ""),
+        )
+    return None
+
+
 @register.simple_tag
 def activity_line(activity: Activity) -> SafeString:
     """One grey timeline line, every name and platform string escaped."""
     actor = activity.actor.name if activity.actor else ""
     data = activity.data if isinstance(activity.data, dict) else {}
     verb = activity.verb
+    routed = _routing_line(activity, data)
+    if routed is not None:
+        return routed
     if verb == Verb.ASSIGNED:
         text = _("%(actor)s assigned to %(name)s") if actor else _("Assigned to %(name)s")
         return format_html_dict(text, actor=actor, name=data.get("assignee", ""))
@@ -216,29 +262,9 @@ def activity_line(activity: Activity) -> SafeString:
             actor=actor,
             tag=data.get("tag", ""),
         )
-    if verb == Verb.MODERATION_REQUESTED:
-        return format_html_dict(
-            _("%(actor)s asked the platform: %(action)s"),
-            actor=actor or _("Someone"),
-            action=_action_label(data.get("action", "")),
-        )
-    if verb == Verb.MODERATED:
-        return format_html_dict(
-            _("Done on the platform: %(action)s"), action=_action_label(data.get("action", ""))
-        )
-    if verb == Verb.DELIVERY_FAILED:
-        return format_html_dict(_("Delivery failed: %(error)s"), error=data.get("error", ""))
-    if verb == Verb.RULE_FIRED:
-        return format_html_dict(
-            _("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", ""))
-        )
-    if verb == Verb.REPLY_REJECTED and data.get("comment"):
-        return format_html_dict(
-            _("%(actor)s rejected the reply of %(author)s: “%(comment)s”"),
-            actor=actor or _("Someone"),
-            author=data.get("author", ""),
-            comment=data.get("comment", ""),
-        )
+    other = _platform_line(verb, actor, data)
+    if other is not None:
+        return other
     label = str(Verb(verb).label) if verb in Verb.values else verb
     if actor:
         return format_html("{} {}", actor, label)
@@ -265,3 +291,18 @@ def safe_url(url: str | None) -> str:
 def has(values: Any, item: str) -> bool:
     """`caps|has:"hide"` in templates."""
     return item in values
+
+
+@register.simple_tag
+def note_text(text: str, mentions: Any) -> SafeString:
+    """A note's text with its resolved @mentions highlighted; every piece escaped."""
+    from django.utils.html import conditional_escape
+    from django.utils.safestring import mark_safe
+
+    parts = [
+        format_html('<mark class="mention">{}</mark>', piece)
+        if is_mention
+        else conditional_escape(piece)
+        for piece, is_mention in split_mentions(text or "", mentions or ())
+    ]
+    return mark_safe("".join(parts))  # noqa: S308 (every piece escaped above)
