@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # django-ninja: its Swagger UI is served from its own static files (no CDN; CSP stays strict).
+    "ninja",
     "cercle.workspaces",
     "cercle.accounts",
     "cercle.connectors",
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
     "cercle.privacy",
     "cercle.pipeline",
     "cercle.insights",
+    "cercle.api",
     "cercle.simulator",
 ]
 
@@ -352,6 +355,15 @@ CERCLE_LANGUAGES = [
     for code in os.environ.get("CERCLE_LANGUAGES", "fr,en,de,es,it,nl,pt").split(",")
     if code.strip()
 ]
+
+# The public API (docs/api.md): requests per token per window, and failed authentications
+# per client address per window (then 429 until the window ends).
+CERCLE_API_RATE_LIMIT = int(os.environ.get("CERCLE_API_RATE_LIMIT", "600"))
+CERCLE_API_RATE_WINDOW = int(os.environ.get("CERCLE_API_RATE_WINDOW", "60"))
+CERCLE_API_FAILED_AUTH_LIMIT = int(os.environ.get("CERCLE_API_FAILED_AUTH_LIMIT", "20"))
+# /metrics: with a token, the scraper sends "Authorization: Bearer <token>"; without one,
+# only direct requests from this machine may read it (docs/operations.md).
+CERCLE_METRICS_TOKEN = os.environ.get("CERCLE_METRICS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

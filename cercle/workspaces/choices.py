@@ -183,3 +183,5 @@ class Verb(models.TextChoices):
     CONTACT_ERASED = "contact_erased", _("erased a contact")
     RETENTION_CHANGED = "retention_changed", _("changed the retention policy")
     MESSAGES_PURGED = "messages_purged", _("deleted old messages (retention)")
+    API_TOKEN_CREATED = "api_token_created", _("created an API token")
+    API_TOKEN_REVOKED = "api_token_revoked", _("revoked an API token")

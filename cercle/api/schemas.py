@@ -1,0 +1,251 @@
+"""The shapes of the API's requests and responses (the OpenAPI document is built from them).
+
+No schema carries a secret: channels show neither credentials nor configuration,
+tokens never show their secret after creation.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal, get_args
+
+from ninja import Field, Schema
+
+from cercle.inbox.choices import Status
+
+StatusName = Literal["new", "open", "pending", "snoozed", "closed"]
+ViewName = Literal["open", "mine", "unassigned", "pending", "snoozed", "closed", "all"]
+SortName = Literal["waiting", "newest", "priority"]
+# The schema follows the model's statuses.
+assert set(Status.values) == set(get_args(StatusName))
+
+
+class Error(Schema):
+    detail: str
+
+
+class Ref(Schema):
+    id: int
+    name: str
+
+
+class ChannelRef(Ref):
+    platform: str
+
+
+class TagOut(Schema):
+    id: int
+    name: str
+    color: str
+
+
+class ConversationOut(Schema):
+    id: int
+    status: str
+    priority: int
+    kind: str
+    channel: ChannelRef
+    contact: Ref
+    assignee: Ref | None
+    tags: list[TagOut]
+    preview: str
+    last_kind: str
+    language: str
+    rating: int | None
+    message_count: int
+    post_url: str
+    waiting_since: datetime | None
+    sla_due_at: datetime | None
+    first_response_at: datetime | None
+    last_inbound_at: datetime | None
+    last_activity_at: datetime | None
+    snoozed_until: datetime | None
+    created_at: datetime
+
+
+class ConversationPage(Schema):
+    items: list[ConversationOut]
+    next_cursor: str | None = Field(
+        description="Pass it as `cursor` to get the next page; null on the last page."
+    )
+
+
+class MessageOut(Schema):
+    id: int
+    conversation_id: int
+    direction: str
+    kind: str
+    is_private: bool
+    author: str
+    author_member_id: int | None
+    author_contact_id: int | None
+    text: str
+    url: str
+    rating: int | None
+    language: str
+    sentiment: str
+    intent: str
+    toxicity: float | None
+    delivery: str
+    delivery_error: str
+    is_hidden: bool
+    sent_at: datetime | None
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+
+
+class MessagePage(Schema):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class ConversationFilters(Schema):
+    """The inbox's filters, with the same names and meanings as the inbox page's URL."""
+
+    view: ViewName = "open"
+    status: StatusName | None = None
+    channel: int | None = Field(None, ge=1, le=2**63 - 1)
+    platform: str | None = Field(None, max_length=32)
+    kind: str | None = Field(None, max_length=16)
+    language: str | None = Field(None, max_length=8)
+    assignee: str | None = Field(
+        None, max_length=20, description='"me", "none", "any" or a member id'
+    )
+    tag: int | None = Field(None, ge=1, le=2**63 - 1)
+    date_from: date | None = Field(None, alias="from")
+    date_to: date | None = Field(None, alias="to")
+    q: str | None = Field(None, max_length=200, description="Full-text search")
+    scope: Literal["all", "view"] = Field(
+        "all", description='"all": a search looks in all history; "view": only in the view'
+    )
+    sort: SortName = "waiting"
+    cursor: str | None = Field(None, max_length=2000)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class PageParams(Schema):
+    cursor: str | None = Field(None, max_length=2000)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class ContactParams(PageParams):
+    q: str | None = Field(None, max_length=200, description="Part of the contact's name")
+
+
+class TextIn(Schema):
+    text: str = Field(..., max_length=20_000)
+
+
+class ReplyIn(TextIn):
+    private: bool = Field(
+        False, description="Answer a public comment privately (where the platform allows it)"
+    )
+
+
+class AssignIn(Schema):
+    assignee_id: int | None = Field(
+        ..., ge=1, le=2**63 - 1, description="A member of the workspace; null unassigns"
+    )
+
+
+class StatusIn(Schema):
+    status: StatusName
+    snooze_until: datetime | None = Field(None, description="Required to snooze")
+
+
+class TagIn(Schema):
+    name: str = Field(..., max_length=200)
+
+
+class IdentityOut(Schema):
+    id: int
+    channel_id: int
+    handle: str
+    display_name: str
+    profile_url: str
+
+
+class ContactOut(Schema):
+    id: int
+    display_name: str
+    language: str
+    created_at: datetime
+
+
+class ContactDetail(ContactOut):
+    identities: list[IdentityOut]
+    conversation_ids: list[int]
+
+
+class ContactPage(Schema):
+    items: list[ContactOut]
+    next_cursor: str | None
+
+
+class ChannelOut(Schema):
+    id: int
+    name: str
+    platform: str
+    health: str
+    is_active: bool
+    paused_until: datetime | None
+    last_polled_at: datetime | None
+    created_at: datetime
+
+
+class RuleOut(Schema):
+    id: int
+    name: str
+    position: int
+    mode: str
+    stop: bool
+    conditions: list[object]
+    actions: list[object]
+    hourly_limit: int | None
+    created_at: datetime
+
+
+class MemberOut(Schema):
+    id: int
+    name: str
+    role: str
+    is_active: bool
+
+
+class TokenInfo(Schema):
+    workspace: str
+    member: Ref
+    role: str = Field(description="The token's effective role (capped by the member's)")
+    expires_at: datetime | None
+
+
+class SummaryOut(Schema):
+    waits: int
+    answered: int
+    automated: int
+    closed_unanswered: int
+    answered_share: float | None
+    median_seconds: float | None
+    p90_seconds: float | None
+    median_business_seconds: float | None
+    p90_business_seconds: float | None
+
+
+class BreakdownRow(Schema):
+    key: str
+    label: str
+    summary: SummaryOut
+
+
+class InsightsOut(Schema):
+    start: datetime
+    end: datetime
+    business_hours: str
+    first_response: SummaryOut
+    every_response: SummaryOut
+    resolution_median_seconds: float | None
+    resolution_median_business_seconds: float | None
+    breakdowns: dict[str, list[BreakdownRow]]
+    daily: list[tuple[str, int]]
+    heatmap: list[list[int]] = Field(description="Inbound items per weekday (Monday first) × hour")
