@@ -109,6 +109,50 @@ def platform_label(platform: str) -> str:
         return platform
 
 
+# A short mark per platform for its icon (the label is the icon's title and accessible name).
+PLATFORM_MARKS = {
+    "facebook": "f",
+    "instagram": "◎",
+    "youtube": "▶",
+    "x": "𝕏",
+    "mastodon": "M",
+    "reddit": "r",
+    "google_business": "G",
+    "simulator": "★",
+    "discourse": "D",
+    "website": "◍",
+    "rss": "≋",
+    "email": "@",
+}
+
+
+@register.simple_tag
+def platform_icon(platform: str) -> SafeString:
+    """The platform's icon: a coloured mark, named for screen readers and in its tooltip."""
+    label = platform_label(platform)
+    known = platform if platform in PLATFORM_MARKS else "other"
+    return format_html(
+        '<span class="pf pf-{}" role="img" aria-label="{}" title="{}">{}</span>',
+        known,
+        label,
+        label,
+        PLATFORM_MARKS.get(platform, label[:1].upper() or "?"),
+    )
+
+
+@register.filter
+def initials(name: str) -> str:
+    """Up to two initials of a (community) name, for its avatar."""
+    letters = [part[0] for part in str(name).split() if part and part[0].isalnum()]
+    return "".join(letters[:2]).upper() or "?"
+
+
+@register.filter
+def avatar_hue(key: object) -> int:
+    """A stable colour (one of 12 hues) for a contact's avatar."""
+    return sum(str(key).encode()) % 12
+
+
 @register.filter
 def stars(rating: int | None) -> str:
     """★★★☆☆ for a 1–5 rating."""

@@ -360,6 +360,32 @@
   // Keys act only once htmx has taken over the page's forms and links (it does so on
   // DOMContentLoaded, before this listener runs): a key pressed earlier would submit a
   // form natively and reload the page.
+  // Row density: compact or comfortable, remembered on this device.
+  function applyDensity(compact) {
+    document.body.classList.toggle("density-compact", compact);
+    const toggle = $("#density-toggle");
+    if (toggle) toggle.setAttribute("aria-pressed", compact ? "true" : "false");
+  }
+  applyDensity(window.localStorage.getItem("cercle-density") === "compact");
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#density-toggle")) return;
+    const compact = !document.body.classList.contains("density-compact");
+    window.localStorage.setItem("cercle-density", compact ? "compact" : "comfortable");
+    applyDensity(compact);
+  });
+  document.body.addEventListener("htmx:afterSettle", function () {
+    applyDensity(document.body.classList.contains("density-compact"));
+  });
+
+  // `g` then a letter goes somewhere: `g i` the inbox (open), `g m` mine.
+  let goPressedAt = 0;
+  function goTo(key) {
+    const view = { i: "open", m: "mine" }[key];
+    const link = view && $("#views a[data-view=" + view + "]");
+    if (link) link.click();
+    return !!link;
+  }
+
   let pageReady = document.readyState === "complete";
   document.addEventListener("DOMContentLoaded", function () { pageReady = true; });
   document.addEventListener("keydown", function (event) {
@@ -381,6 +407,11 @@
     }
     if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
     if (help && !help.hidden && event.key !== "?") return;
+    if (goPressedAt && Date.now() - goPressedAt < 1500) {
+      goPressedAt = 0;
+      if (goTo(event.key)) { event.preventDefault(); return; }
+    }
+    if (event.key === "g") { goPressedAt = Date.now(); event.preventDefault(); return; }
     let handled = true;
     switch (event.key) {
       case "j": select(selected + 1, true); break;
