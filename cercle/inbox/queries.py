@@ -554,6 +554,22 @@ def other_conversations(conversation: Conversation, limit: int = 10) -> list[Con
     )
 
 
+def contact_moderation(conversation: Conversation, limit: int = 8) -> list[Activity]:
+    """What the team (or its rules) asked the platforms to do to this contact's messages."""
+    conversations = Conversation.objects.filter(
+        workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
+    ).values("pk")
+    return list(
+        Activity.objects.filter(
+            workspace_id=conversation.workspace_id,
+            conversation_id__in=conversations,
+            verb=Verb.MODERATION_REQUESTED,
+        )
+        .select_related("actor__user")
+        .order_by("-id")[:limit]
+    )
+
+
 def workspace_members(member: Member) -> list[Member]:
     return list(
         Member.objects.filter(workspace_id=member.workspace_id, is_active=True)

@@ -211,6 +211,7 @@ def conversation_context(
         "conversation": conversation,
         "timeline": items,
         "others": queries.other_conversations(conversation),
+        "moderation_history": queries.contact_moderation(conversation),
         "capabilities": caps,
         "max_reply_length": max_length,
         "can_public": can_public,
