@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -24,7 +24,7 @@ from cercle.inbox.models import Conversation
 from cercle.workspaces.actions import ActionRefused
 from cercle.workspaces.actors import Actor, Automation, actor_fields, require
 from cercle.workspaces.choices import AutomationKind, Availability, Permission, Verb
-from cercle.workspaces.models import Activity, Member, Workspace
+from cercle.workspaces.models import Activity, Member, Team, Workspace
 
 from .assign import PICK_FIELDS, backlog, load_routing, record_picks
 from .models import (
@@ -61,13 +61,25 @@ def do_save_business_hours(
     weekly: dict[str, list[list[str]]],
     holidays: list[tuple[date, str]],
     hours: BusinessHours | None = None,
+    team: Team | None = None,
 ) -> BusinessHours:
-    """Create or change a schedule and replace its holidays (validated before anything is written)."""
+    """Create or change a schedule and replace its holidays (validated before anything is written).
+
+    With a `team`, these are that team's hours (one schedule per team).
+    """
     require(actor, Permission.MANAGE_WORKFLOW, workspace.pk)
     if hours is not None and hours.workspace_id != workspace.pk:
         raise BusinessHours.DoesNotExist
+    if team is not None and team.workspace_id != workspace.pk:
+        raise Team.DoesNotExist
     schedule = hours or BusinessHours(workspace=workspace)
+    if (
+        team is not None
+        and BusinessHours.objects.filter(team=team).exclude(pk=schedule.pk).exists()
+    ):
+        raise ValidationError(_("This team already has its own business hours."))
     schedule.name, schedule.time_zone, schedule.weekly = name[:120], time_zone, weekly
+    schedule.team = team
     schedule.full_clean(exclude=["workspace"])
     with transaction.atomic():
         schedule.save()

@@ -12,7 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from cercle.connectors.models import Channel
 from cercle.inbox.choices import ConversationKind, Priority
-from cercle.workspaces.models import Member, Workspace
+from cercle.workspaces.models import Member, Team, Workspace
 
 from .choices import WEEKDAYS
 from .models import BusinessHours, RoutingSettings, SlaPolicy, validate_time_zone
@@ -43,10 +43,27 @@ class BusinessHoursForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One per line: 2026-12-25 Christmas"),
     )
+    team = forms.ModelChoiceField(
+        label=_("Team"),
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label=_("The whole workspace"),
+        help_text=_(
+            "The hours of one team: targets counted in business hours use them for that "
+            "team's conversations."
+        ),
+    )
 
-    def __init__(self, *args: Any, instance: BusinessHours | None = None, **kwargs: Any) -> None:
-        if instance is not None and "initial" not in kwargs:
+    def __init__(
+        self,
+        *args: Any,
+        instance: BusinessHours | None = None,
+        workspace_id: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if instance is not None and not kwargs.get("initial"):
             kwargs["initial"] = {
+                "team": instance.team_id,
                 "name": instance.name,
                 "time_zone": instance.time_zone,
                 "holidays": "\n".join(
@@ -58,6 +75,10 @@ class BusinessHoursForm(forms.Form):
                 },
             }
         super().__init__(*args, **kwargs)
+        if workspace_id is not None:
+            self.fields["team"].queryset = Team.objects.filter(  # type: ignore[attr-defined]  # a ModelChoiceField
+                workspace_id=workspace_id
+            )
         for day, label in WEEKDAYS:
             self.fields[f"day_{day}"] = forms.CharField(
                 label=label,

@@ -53,6 +53,16 @@ class BusinessHours(models.Model):
     weekly = models.JSONField(
         _("weekly hours"), default=dict, blank=True, validators=[validate_weekly_hours]
     )
+    # The team whose hours these are: an SLA counted "in business hours" uses them for the
+    # conversations of that team (the policy's own hours for the rest).
+    team = models.OneToOneField(
+        "workspaces.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="business_hours",
+        verbose_name=_("team"),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from cercle.inbox.choices import ConversationKind, Priority
 from cercle.inbox.models import Conversation
 
-from .models import SlaPolicy, holiday_days
+from .models import BusinessHours, SlaPolicy, holiday_days
 from .sla import Clock
 
 # The first-response target of a workspace that has no SLA policy yet (minutes, around the clock).
@@ -35,6 +35,8 @@ class Target:
     policy_id: int | None
     minutes: int
     clock: Clock
+    # Counted in business hours: a conversation's team with hours of its own uses those.
+    in_business_hours: bool = False
 
 
 def clock_of(policy: SlaPolicy) -> Clock:
@@ -61,11 +63,12 @@ def target_for(policies: Iterable[SlaPolicy], conversation: Conversation) -> Tar
     for policy in policies:
         if not matches(policy, conversation):
             continue
+        business = policy.business_hours_id is not None
         if conversation.first_response_at is None:
-            return Target(policy.pk, policy.first_response_minutes, clock_of(policy))
+            return Target(policy.pk, policy.first_response_minutes, clock_of(policy), business)
         if policy.next_response_minutes is None:
             return None
-        return Target(policy.pk, policy.next_response_minutes, clock_of(policy))
+        return Target(policy.pk, policy.next_response_minutes, clock_of(policy), business)
     return None
 
 
@@ -86,10 +89,22 @@ def active_policies(workspace_ids: Iterable[int]) -> dict[int, list[SlaPolicy]]:
 DEFAULT_TARGET = Target(None, DEFAULT_FIRST_RESPONSE_MINUTES, Clock.around_the_clock())
 
 
+def team_clocks(workspace_ids: Iterable[int]) -> dict[int, Clock]:
+    """The clocks of the teams that have business hours of their own (one query)."""
+    return {
+        hours.team_id: Clock.from_schedule(hours.time_zone, hours.weekly, holiday_days(hours))
+        for hours in BusinessHours.objects.filter(
+            workspace_id__in=set(workspace_ids), team__isnull=False
+        ).prefetch_related("holidays")
+        if hours.team_id is not None
+    }
+
+
 def route_conversations(conversations: Sequence[Conversation]) -> None:
     """Set SLA due time and priority in place on conversations that now wait for an answer."""
     waiting = [c for c in conversations if c.waiting_since and c.sla_due_at is None]
     policies = active_policies(c.workspace_id for c in waiting) if waiting else {}
+    teams = team_clocks(c.workspace_id for c in waiting) if any(c.team_id for c in waiting) else {}
     for conversation in waiting:
         assert conversation.waiting_since is not None
         workspace_policies = policies.get(conversation.workspace_id)
@@ -97,7 +112,10 @@ def route_conversations(conversations: Sequence[Conversation]) -> None:
             target_for(workspace_policies, conversation) if workspace_policies else DEFAULT_TARGET
         )
         if target is not None:
-            conversation.sla_due_at = target.clock.add(conversation.waiting_since, target.minutes)
+            clock = target.clock
+            if target.in_business_hours and conversation.team_id in teams:
+                clock = teams[conversation.team_id]
+            conversation.sla_due_at = clock.add(conversation.waiting_since, target.minutes)
     for conversation in conversations:
         is_bad_review = (
             conversation.kind == ConversationKind.REVIEW

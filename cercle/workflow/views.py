@@ -77,7 +77,9 @@ def business_hours_edit(request: HttpRequest, pk: int | None = None) -> HttpResp
     member = current_member(request)
     schedule = _schedule_or_404(request, pk)
     initial = None if schedule else {"time_zone": member.workspace.timezone}
-    form = BusinessHoursForm(request.POST or None, instance=schedule, initial=initial)
+    form = BusinessHoursForm(
+        request.POST or None, instance=schedule, initial=initial, workspace_id=member.workspace_id
+    )
     if request.method == "POST" and form.is_valid():
         try:
             do_save_business_hours(
@@ -88,6 +90,7 @@ def business_hours_edit(request: HttpRequest, pk: int | None = None) -> HttpResp
                 weekly=form.weekly(),
                 holidays=form.holiday_list(),
                 hours=schedule,
+                team=form.cleaned_data.get("team"),
             )
         except ValidationError as exc:
             form.add_error(None, exc.messages)

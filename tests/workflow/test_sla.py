@@ -234,3 +234,61 @@ def test_the_scheduler_wakes_the_escalation_when_a_response_is_due(waiting, monk
     worker.schedule_once(0.0)
     pending = DBTaskResult.objects.ready().filter(task_path=escalate_due.module_path)
     assert pending.count() == 1
+
+
+# --- a team's own business hours ------------------------------------------------------
+
+
+def test_a_team_with_its_own_hours_is_due_on_its_clock(owner, workspace, sim_channel, office_hours):
+    from cercle.inbox.actions import do_assign_team
+    from cercle.workspaces.actions import do_create_team
+
+    team = do_create_team(owner, workspace, "Montréal")
+    do_save_business_hours(
+        owner,
+        workspace,
+        name="Montréal",
+        time_zone="America/Montreal",
+        weekly=WEEKDAYS_9_TO_18,
+        holidays=[],
+        team=team,
+    )
+    policy(
+        owner,
+        workspace,
+        first_response_minutes=60,
+        next_response_minutes=60,
+        business_hours=office_hours,
+    )
+    receive(sim_channel, sim_event("c1"))
+    conversation = Conversation.objects.get()
+    # No team: the policy's own hours (Paris).
+    assert conversation.sla_due_at == paris(2026, 11, 20, 11, 30)
+    do_reply(owner, conversation, "On regarde")
+    do_assign_team(owner, conversation, team)
+    # Friday 18:30 UTC: Paris is closed (19:30), Montréal works (13:30).
+    receive(
+        sim_channel,
+        sim_event("c2", created_at=datetime(2026, 11, 20, 18, 30, tzinfo=UTC).isoformat()),
+    )
+    conversation.refresh_from_db()
+    assert conversation.sla_due_at == montreal(2026, 11, 20, 14, 30)
+
+
+def test_a_team_has_one_schedule_and_another_workspace_team_is_refused(
+    owner, workspace, office_hours
+):
+    from django.core.exceptions import ValidationError
+
+    from cercle.workspaces.actions import do_create_team, do_create_workspace
+    from cercle.workspaces.models import Team
+
+    team = do_create_team(owner, workspace, "Support")
+    kwargs = {"time_zone": "Europe/Paris", "weekly": WEEKDAYS_9_TO_18, "holidays": []}
+    do_save_business_hours(owner, workspace, name="Support", team=team, **kwargs)
+    with pytest.raises(ValidationError):
+        do_save_business_hours(owner, workspace, name="Support 2", team=team, **kwargs)
+    other = do_create_workspace("Autre")
+    foreign = Team.objects.create(workspace=other, name="Leur équipe")
+    with pytest.raises(Team.DoesNotExist):
+        do_save_business_hours(owner, workspace, name="X", team=foreign, **kwargs)
