@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -12,14 +11,13 @@ from cercle.connectors.base import ActionKind
 from cercle.connectors.models import Channel
 from cercle.inbox.actions import do_moderate_message, do_reply
 from cercle.inbox.models import Conversation, Message
-from cercle.pipeline.actions import do_create_channel
 from cercle.pipeline.poller import poll_channel
 from cercle.pipeline.sender import send_due
 from cercle.simulator.channels import CHANNELS_BY_KEY, wire_class
 from cercle.simulator.wire.base import SimAction, SimAuthor, SimEvent, SimPost
 from cercle.simulator.wire.mastodon import MastodonWire
 from cercle.workspaces.models import Member, Workspace
-from tests.simulator.wire_routing import routed_to
+from tests.simulator.wire_routing import wire_channel
 
 pytestmark = pytest.mark.django_db
 
@@ -38,32 +36,13 @@ def event(event_id: str, type: str = "comment", **extra: object) -> SimEvent:
 
 
 @pytest.fixture
-def actions() -> list[SimAction]:
-    return []
-
-
-@pytest.fixture
 def wire(actions: list[SimAction]) -> MastodonWire:
     return MastodonWire("mastodon", API_BASE, actions.append)
 
 
 @pytest.fixture
 def channel(workspace: Workspace, wire: MastodonWire) -> Channel:
-    setup = wire.setup()
-    return do_create_channel(
-        workspace,
-        "mastodon",
-        "@lumen",
-        external_id=setup.external_id,
-        config=setup.config,
-        credentials=setup.credentials,
-    )
-
-
-@pytest.fixture
-def routed(wire: MastodonWire) -> Iterator[list[httpx.Request]]:
-    with routed_to(wire) as seen:
-        yield seen
+    return wire_channel(workspace, wire, "mastodon", "@lumen")
 
 
 def test_the_demo_has_a_mastodon_account_on_this_wire() -> None:
