@@ -229,11 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20,000 conversations")
     parser.add_argument("--conversations", type=int, default=200_000)
     parser.add_argument("--messages-per", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=0, help="requests per view (default 30/15)")
+    parser.add_argument("--runs", type=int, default=0, help="requests per view (default 15/10)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     conversations = 20_000 if args.quick else args.conversations
-    runs = args.runs or (30 if args.quick else 15)
+    runs = args.runs or (15 if args.quick else 10)
 
     os.environ.setdefault("CERCLE_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     with tempfile.TemporaryDirectory(prefix="cercle-bench-inbox-") as data_dir:
