@@ -195,6 +195,12 @@ class Conversation(models.Model):
                 fields=["workspace", "status", "-last_activity_at"],
                 name="conv_ws_status_activity_idx",
             ),
+            # The closed view: WHERE workspace=? AND status='closed'
+            # ORDER BY last_activity_at DESC, id DESC (a stable order, served without a sort).
+            models.Index(
+                fields=["workspace", "status", "-last_activity_at", "-id"],
+                name="conv_ws_status_activity_id_idx",
+            ),
             # "Mine" view and counts: WHERE workspace=? AND assignee=? AND status=?.
             models.Index(
                 fields=["workspace", "assignee", "status"], name="conv_ws_assignee_status_idx"

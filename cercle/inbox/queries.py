@@ -8,7 +8,8 @@ from itertools import chain
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, F, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404, QueryDict
 from django.utils import timezone
@@ -252,8 +253,19 @@ def in_list(member: Member, filters: InboxFilters, conversation: Conversation) -
     return filtered_conversations(member, filters).filter(pk=conversation.pk).exists()
 
 
-def _sorted(qs: QuerySet[Conversation], sort: str) -> QuerySet[Conversation]:
-    if sort == "newest":
+def closed_only(filters: InboxFilters) -> bool:
+    """Whether the list holds closed conversations only (the closed view, or status=closed)."""
+    if filters.status:
+        return filters.status == Status.CLOSED
+    return not filters.searches_all_history and VIEWS[filters.view][0] == (Status.CLOSED,)
+
+
+def _sorted(
+    qs: QuerySet[Conversation], sort: str, *, closed: bool = False
+) -> QuerySet[Conversation]:
+    if sort == "newest" or (closed and sort == "waiting"):
+        # Closed conversations wait for nobody (no waiting_since): the most recent first, which
+        # the index conv_ws_status_activity_id_idx serves without sorting.
         return qs.order_by("-last_activity_at", "-id")
     if sort == "priority":
         return qs.order_by("-priority", "sla_due_at", "waiting_since", "id")
@@ -284,16 +296,14 @@ class ListPage:
 
 def conversation_page(member: Member, filters: InboxFilters) -> ListPage:
     """One page (PAGE_SIZE rows) of the filtered, sorted list, with what each row shows."""
-    qs = _sorted(filtered_conversations(member, filters), filters.sort)
+    qs = _sorted(filtered_conversations(member, filters), filters.sort, closed=closed_only(filters))
     if filters.tag:
         qs = qs.distinct()
     offset = (filters.page - 1) * PAGE_SIZE
     rows = list(
         qs.select_related("channel", "contact", "assignee__user")[offset : offset + PAGE_SIZE + 1]
     )
-    latest = (
-        Activity.objects.filter(workspace_id=member.workspace_id).aggregate(m=Max("id"))["m"] or 0
-    )
+    latest = latest_activity_id(member.workspace_id)
     mark_loading(rows[:PAGE_SIZE])
     return ListPage(
         rows=rows[:PAGE_SIZE],
@@ -324,27 +334,91 @@ class ViewCounts:
     channels: list[ChannelView] = field(default_factory=list)
 
 
-def view_counts(member: Member) -> ViewCounts:
-    """Live counts of the left pane's views (one query) and per-channel open counts (one query)."""
-    open_q = Q(status__in=OPEN_STATUSES)
-    counts = Conversation.objects.filter(workspace_id=member.workspace_id).aggregate(
-        open=Count("id", filter=open_q),
-        mine=Count("id", filter=open_q & Q(assignee_id=member.pk)),
-        unassigned=Count("id", filter=open_q & Q(assignee__isnull=True)),
-        pending=Count("id", filter=Q(status=Status.PENDING)),
-        snoozed=Count("id", filter=Q(status=Status.SNOOZED)),
-        closed=Count("id", filter=Q(status=Status.CLOSED)),
+# The workspace-wide side counts (views pane, per-channel open counts, languages seen) cost a
+# scan of every conversation: they are computed once per workspace and kept in the cache
+# (settings.CACHES, a shared one such as Redis in production) under a key that carries the
+# workspace's latest Activity id. Every write records an Activity, so a change makes the next
+# page recompute them; the short life bounds what a write without one could leave stale.
+SIDE_COUNTS_TTL_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class SideCounts:
+    """What the side panes show of the whole workspace, computed in three grouped queries."""
+
+    by_status: dict[str, int]
+    # Open (new or open) conversations per assignee id (None: unassigned) and per channel id.
+    open_by_assignee: dict[int | None, int]
+    open_by_channel: dict[int, int]
+    languages: tuple[str, ...]
+
+
+def latest_activity_id(workspace_id: int) -> int:
+    """The workspace's newest Activity id (an index lookup: activity_ws_id_idx)."""
+    found = (
+        Activity.objects.filter(workspace_id=workspace_id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
     )
+    return found or 0
+
+
+def _compute_side_counts(workspace_id: int) -> SideCounts:
+    convs = Conversation.objects.filter(workspace_id=workspace_id)
+    by_status = dict(
+        convs.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    open_convs = convs.filter(status__in=OPEN_STATUSES).order_by()
+    by_assignee: dict[int | None, int] = dict(
+        open_convs.values_list("assignee_id")
+        .annotate(n=Count("id"))
+        .values_list("assignee_id", "n")
+    )
+    by_channel = dict(
+        open_convs.values_list("channel_id").annotate(n=Count("id")).values_list("channel_id", "n")
+    )
+    languages = tuple(
+        convs.exclude(language="")
+        .values_list("language", flat=True)
+        .order_by("language")
+        .distinct()[:50]
+    )
+    return SideCounts(by_status, by_assignee, by_channel, languages)
+
+
+def side_counts(workspace_id: int, activity_id: int | None = None) -> SideCounts:
+    """The workspace's side counts, from the cache while no Activity was recorded since."""
+    if activity_id is None:
+        activity_id = latest_activity_id(workspace_id)
+    key = f"cercle:inbox:side-counts:{workspace_id}"
+    cached = cache.get(key)
+    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == activity_id:
+        found: SideCounts = cached[1]
+        return found
+    counts = _compute_side_counts(workspace_id)
+    cache.set(key, (activity_id, counts), SIDE_COUNTS_TTL_SECONDS)
+    return counts
+
+
+def view_counts(member: Member, activity_id: int | None = None) -> ViewCounts:
+    """Counts of the left pane's views and per-channel open counts (cached, see side_counts)."""
+    side = side_counts(member.workspace_id, activity_id)
+    status = side.by_status
+    counts = {
+        "open": sum(status.get(s, 0) for s in OPEN_STATUSES),
+        "mine": side.open_by_assignee.get(member.pk, 0),
+        "unassigned": side.open_by_assignee.get(None, 0),
+        "pending": status.get(Status.PENDING, 0),
+        "snoozed": status.get(Status.SNOOZED, 0),
+        "closed": status.get(Status.CLOSED, 0),
+    }
     channels = list(
-        Channel.objects.filter(workspace_id=member.workspace_id, is_active=True)
-        .annotate(
-            open_count=Count("conversations", filter=Q(conversations__status__in=OPEN_STATUSES))
-        )
-        .order_by("name")
+        Channel.objects.filter(workspace_id=member.workspace_id, is_active=True).order_by("name")
     )
     return ViewCounts(
-        counts={k: int(v or 0) for k, v in counts.items()},
-        channels=[ChannelView(c, c.open_count) for c in channels],
+        counts=counts,
+        channels=[ChannelView(c, side.open_by_channel.get(c.pk, 0)) for c in channels],
     )
 
 
@@ -582,16 +656,10 @@ def workspace_tags(member: Member) -> list[Tag]:
     return list(Tag.objects.filter(workspace_id=member.workspace_id).order_by("name"))
 
 
-def filter_choices(member: Member) -> dict[str, list[Any]]:
+def filter_choices(member: Member, activity_id: int | None = None) -> dict[str, list[Any]]:
     """Values offered by the filter form: channels, platforms, languages, tags, members."""
     channels = list(Channel.objects.filter(workspace_id=member.workspace_id).order_by("name"))
-    languages = list(
-        Conversation.objects.filter(workspace_id=member.workspace_id)
-        .exclude(language="")
-        .values_list("language", flat=True)
-        .order_by("language")
-        .distinct()[:50]
-    )
+    languages = list(side_counts(member.workspace_id, activity_id).languages)
     return {
         "channels": channels,
         "platforms": sorted({c.platform for c in channels}),

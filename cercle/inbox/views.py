@@ -84,12 +84,14 @@ def _htmx_target(request: HttpRequest) -> str:
 
 
 def _list_context(request: HttpRequest, filters: queries.InboxFilters) -> dict[str, Any]:
+    """The list pane's context; the side counts come from the per-workspace cache."""
     member = _member(request)
+    page = queries.conversation_page(member, filters)
     return {
         "filters": filters,
-        "page": queries.conversation_page(member, filters),
-        "view_counts": queries.view_counts(member),
-        "choices": queries.filter_choices(member),
+        "page": page,
+        "view_counts": queries.view_counts(member, page.latest_activity_id),
+        "choices": queries.filter_choices(member, page.latest_activity_id),
         "statuses": Status.choices,
         "kinds": Kind.choices,
         "can_bulk": member.can("assign"),

@@ -52,7 +52,8 @@ class CurrentWorkspaceMiddleware:
         member = None
         if request.user.is_authenticated:
             member = membership_for(request.user, request.session.get(SESSION_KEY))
-            if member is not None:
+            # Write only on a change: a session save on every GET takes SQLite's write lock.
+            if member is not None and request.session.get(SESSION_KEY) != member.workspace_id:
                 request.session[SESSION_KEY] = member.workspace_id
         setattr(request, REQUEST_ATTRIBUTE, member)
         activate_workspace_timezone(member)
