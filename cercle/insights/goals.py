@@ -75,9 +75,7 @@ def _question_conversations(workspace: Workspace, waits: list[Wait]) -> set[int]
     )
 
 
-def _within_share(
-    waits: list[Wait], goal: Goal, clock_: Clock, now: datetime
-) -> float | None:
+def _within_share(waits: list[Wait], goal: Goal, clock_: Clock, now: datetime) -> float | None:
     """Share (percent) of the waits needing an answer that got one within the goal's minutes.
     A wait still open counts as missed once its delay has passed; before, it is not counted."""
     limit = timedelta(minutes=goal.minutes or 0)
@@ -101,13 +99,15 @@ def _within_share(
 def kpi_value(goal: Goal, workspace: Workspace, start: datetime, end: datetime) -> float | None:
     """The goal's KPI over [start, end), in its unit (percent or minutes); None without data."""
     if goal.kpi == Kpi.NEGATIVE_SHARE:
-        counts = Message.objects.filter(
-            workspace=workspace,
-            direction=Direction.INBOUND,
-            sent_at__gte=start,
-            sent_at__lt=end,
-        ).exclude(sentiment="").aggregate(
-            judged=Count("pk"), negative=Count("pk", filter=Q(sentiment=NEGATIVE))
+        counts = (
+            Message.objects.filter(
+                workspace=workspace,
+                direction=Direction.INBOUND,
+                sent_at__gte=start,
+                sent_at__lt=end,
+            )
+            .exclude(sentiment="")
+            .aggregate(judged=Count("pk"), negative=Count("pk", filter=Q(sentiment=NEGATIVE)))
         )
         return 100.0 * counts["negative"] / counts["judged"] if counts["judged"] else None
     clock_, _name = queries.workspace_clock(workspace)

@@ -8,9 +8,9 @@ formula are neutralised).
 from __future__ import annotations
 
 import csv
-from zoneinfo import ZoneInfo
 from collections.abc import Iterable, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cercle.core import clock
 from cercle.connectors.models import Channel
+from cercle.core import clock
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Conversation, Message
 from cercle.workspaces.choices import Permission
@@ -342,9 +342,7 @@ def persona_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @member_required(Permission.MANAGE_WORKFLOW)
 def persona_delete(request: HttpRequest, pk: int) -> HttpResponse:
     member = current_member(request)
-    do_delete_persona(
-        member, get_object_or_404(Persona, pk=pk, workspace_id=member.workspace_id)
-    )
+    do_delete_persona(member, get_object_or_404(Persona, pk=pk, workspace_id=member.workspace_id))
     messages.success(request, _("Persona deleted."))
     return redirect("insights:personas")
 
