@@ -16,6 +16,7 @@ urlpatterns = [
 urlpatterns += [
     path("insights/personas/", views.personas, name="personas"),
     path("insights/personas/new/", views.persona_edit, name="persona_new"),
+    path("insights/personas/accept/", views.persona_accept, name="persona_accept"),
     path("insights/personas/<int:pk>/", views.persona_detail, name="persona"),
     path("insights/personas/<int:pk>/edit/", views.persona_edit, name="persona_edit"),
     path("insights/personas/<int:pk>/delete/", views.persona_delete, name="persona_delete"),

@@ -37,6 +37,7 @@ from .models import Goal, Persona
 from .personas import matching_contacts
 from .queries import Period
 from .report import GROUPS, Report, build_report, conversations_behind
+from .suggest import suggest_personas
 
 PERIODS = (7, 30, 90)
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -236,8 +237,33 @@ def personas(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "insights/personas.html",
-        {"rows": rows, "can_manage": member.can(Permission.MANAGE_WORKFLOW)},
+        {
+            "rows": rows,
+            "can_manage": member.can(Permission.MANAGE_WORKFLOW),
+            "suggestions": suggest_personas(member.workspace, now),
+        },
     )
+
+
+@require_POST
+@member_required(Permission.MANAGE_WORKFLOW)
+def persona_accept(request: HttpRequest) -> HttpResponse:
+    """Save one of the suggested personas (recomputed now), then open it to be edited."""
+    member = current_member(request)
+    suggestions = suggest_personas(member.workspace, clock.now())
+    try:
+        chosen = suggestions[int(request.POST.get("index", ""))]
+    except (ValueError, IndexError) as exc:
+        raise Http404 from exc
+    saved = do_save_persona(
+        member,
+        member.workspace,
+        name=chosen.name,
+        description=chosen.description,
+        conditions=chosen.conditions,
+    )
+    messages.success(request, _("Persona saved."))
+    return redirect("insights:persona_edit", pk=saved.pk)
 
 
 @require_GET
@@ -355,6 +381,7 @@ __all__ = [
     "goal_edit",
     "goals",
     "neutralise",
+    "persona_accept",
     "persona_delete",
     "persona_detail",
     "persona_edit",

@@ -14,6 +14,7 @@ from cercle.inbox.models import Contact, Conversation, Message
 from cercle.insights.actions import do_delete_persona, do_save_persona
 from cercle.insights.models import Persona
 from cercle.insights.personas import clean_conditions, matching_contacts
+from cercle.insights.suggest import suggest_personas
 from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
 from cercle.workspaces.choices import Role
 from cercle.workspaces.models import Activity
@@ -211,3 +212,43 @@ def test_another_workspaces_persona_is_a_404(lea, db):
         assert lea.get(reverse(name, args=[theirs.pk])).status_code == 404
     assert lea.post(reverse("insights:persona_delete", args=[theirs.pk])).status_code == 404
     assert "Their secret" not in lea.get(reverse("insights:personas")).content.decode()
+
+
+# --- suggestions ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_behaviours(owner, workspace, sim_channel):
+    """Four regulars (5 messages on two posts each, French) and four one-off visitors (1 message)."""
+    for person in range(4):
+        for i in range(5):
+            when = NOW - timedelta(days=i + 1)
+            receive(sim_channel, f"r{person}-{i}", when, f"reg{person}", post=f"p{i % 2}")
+    for person in range(4):
+        receive(sim_channel, f"o{person}", NOW - timedelta(days=3), f"one{person}")
+    Contact.objects.update(language="")
+    Contact.objects.filter(identities__external_id__startswith="reg").update(language="fr")
+    return workspace
+
+
+def test_suggestions_cluster_contacts_and_describe_each_group(two_behaviours):
+    suggestions = suggest_personas(two_behaviours, NOW)
+    assert sorted(s.size for s in suggestions) == [4, 4]
+    regulars = next(s for s in suggestions if {"kind": "returning", "value": True} in s.conditions)
+    assert regulars.conditions == [
+        {"kind": "activity", "days": 30, "min": 5},
+        {"kind": "returning", "value": True},
+        {"kind": "language", "values": ["fr"]},
+    ]
+    # The conditions find the very contacts of the cluster.
+    assert names(two_behaviours, regulars.conditions) == ["reg0", "reg1", "reg2", "reg3"]
+
+
+def test_a_manager_accepts_a_suggestion(lea, two_behaviours):
+    with clock.at(NOW):
+        listing = lea.get(reverse("insights:personas")).content.decode()
+        response = lea.post(reverse("insights:persona_accept"), {"index": "0"})
+    assert "Suggested personas" in listing
+    persona = Persona.objects.get()
+    assert response.status_code == 302 and persona.conditions
+    assert lea.post(reverse("insights:persona_accept"), {"index": "9"}).status_code == 404
