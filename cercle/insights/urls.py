@@ -8,4 +8,16 @@ urlpatterns = [
     path("insights/", views.dashboard, name="dashboard"),
     path("insights/conversations/", views.drill_down, name="drill_down"),
     path("insights/export/<slug:table>.csv", views.export, name="export"),
+    path("insights/goals/", views.goals, name="goals"),
+    path("insights/goals/new/", views.goal_edit, name="goal_new"),
+    path("insights/goals/<int:pk>/", views.goal_edit, name="goal_edit"),
+    path("insights/goals/<int:pk>/delete/", views.goal_delete, name="goal_delete"),
+]
+urlpatterns += [
+    path("insights/personas/", views.personas, name="personas"),
+    path("insights/personas/new/", views.persona_edit, name="persona_new"),
+    path("insights/personas/accept/", views.persona_accept, name="persona_accept"),
+    path("insights/personas/<int:pk>/", views.persona_detail, name="persona"),
+    path("insights/personas/<int:pk>/edit/", views.persona_edit, name="persona_edit"),
+    path("insights/personas/<int:pk>/delete/", views.persona_delete, name="persona_delete"),
 ]

@@ -10,20 +10,34 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cercle.connectors.models import Channel
 from cercle.core import clock
-from cercle.inbox.models import Conversation
+from cercle.inbox.choices import Direction
+from cercle.inbox.models import Conversation, Message
 from cercle.workspaces.choices import Permission
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 
+from . import queries
+from .actions import do_delete_goal, do_delete_persona, do_save_goal, do_save_persona
+from .forms import GoalForm, PersonaForm
+from .goals import goal_status
+from .metrics import heatmap, summarise, within
+from .models import Goal, Persona
+from .personas import matching_contacts
 from .queries import Period
 from .report import GROUPS, Report, build_report, conversations_behind
+from .suggest import suggest_personas
 
 PERIODS = (7, 30, 90)
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -154,4 +168,222 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
     raise Http404
 
 
-__all__ = ["dashboard", "drill_down", "export", "neutralise"]
+# --- goals -------------------------------------------------------------------------------------
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def goals(request: HttpRequest) -> HttpResponse:
+    """Every goal with its live status; managers create, change and delete them."""
+    member = current_member(request)
+    rows = [
+        goal_status(goal)
+        for goal in Goal.objects.filter(workspace_id=member.workspace_id).select_related(
+            "workspace", "owner__user"
+        )
+    ]
+    return render(
+        request,
+        "insights/goals.html",
+        {"statuses": rows, "can_manage": member.can(Permission.MANAGE_WORKFLOW)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_required(Permission.MANAGE_WORKFLOW)
+def goal_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    member = current_member(request)
+    goal = (
+        get_object_or_404(Goal, pk=pk, workspace_id=member.workspace_id) if pk is not None else None
+    )
+    form = GoalForm(request.POST or None, instance=goal, workspace=member.workspace)
+    if request.method == "POST" and form.is_valid():
+        try:
+            do_save_goal(member, member.workspace, form.save(commit=False))
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("Goal saved."))
+            return redirect("insights:goals")
+    return render(
+        request,
+        "insights/form.html",
+        {"form": form, "title": _("Goal"), "cancel_url": reverse("insights:goals")},
+    )
+
+
+@require_POST
+@member_required(Permission.MANAGE_WORKFLOW)
+def goal_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    member = current_member(request)
+    do_delete_goal(member, get_object_or_404(Goal, pk=pk, workspace_id=member.workspace_id))
+    messages.success(request, _("Goal deleted."))
+    return redirect("insights:goals")
+
+
+# --- personas ----------------------------------------------------------------------------------
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def personas(request: HttpRequest) -> HttpResponse:
+    """Every persona with its size (the contacts it holds now)."""
+    member = current_member(request)
+    now = clock.now()
+    rows = [
+        (persona, matching_contacts(member.workspace, persona.conditions, now).count())
+        for persona in Persona.objects.filter(workspace_id=member.workspace_id)
+    ]
+    return render(
+        request,
+        "insights/personas.html",
+        {
+            "rows": rows,
+            "can_manage": member.can(Permission.MANAGE_WORKFLOW),
+            "suggestions": suggest_personas(member.workspace, now),
+        },
+    )
+
+
+@require_POST
+@member_required(Permission.MANAGE_WORKFLOW)
+def persona_accept(request: HttpRequest) -> HttpResponse:
+    """Save one of the suggested personas (recomputed now), then open it to be edited."""
+    member = current_member(request)
+    suggestions = suggest_personas(member.workspace, clock.now())
+    try:
+        chosen = suggestions[int(request.POST.get("index", ""))]
+    except (ValueError, IndexError) as exc:
+        raise Http404 from exc
+    saved = do_save_persona(
+        member,
+        member.workspace,
+        name=chosen.name,
+        description=chosen.description,
+        conditions=chosen.conditions,
+    )
+    messages.success(request, _("Persona saved."))
+    return redirect("insights:persona_edit", pk=saved.pk)
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def persona_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A persona's size, its response metrics and its heatmap over the period."""
+    member = current_member(request)
+    workspace = member.workspace
+    persona = get_object_or_404(Persona, pk=pk, workspace_id=member.workspace_id)
+    days, period = _period(request)
+    contacts = matching_contacts(workspace, persona.conditions, period.end)
+    conversation_ids = set(
+        Conversation.objects.filter(workspace=workspace, contact__in=contacts).values_list(
+            "pk", flat=True
+        )
+    )
+    clock_, _name = queries.workspace_clock(workspace)
+    waits = [
+        w
+        for w in within(queries.history(workspace, period).waits, period.start, period.end)
+        if w.conversation_id in conversation_ids
+    ]
+    times = (
+        Message.objects.filter(
+            workspace=workspace,
+            conversation__contact__in=contacts,
+            direction=Direction.INBOUND,
+            sent_at__gte=period.start,
+            sent_at__lt=period.end,
+        )
+        .values_list("sent_at", flat=True)
+        .iterator(chunk_size=5000)
+    )
+    grid = heatmap((t for t in times if t is not None), ZoneInfo(workspace.timezone))
+    weekdays = [_(label) for label in WEEKDAY_LABELS]
+    return render(
+        request,
+        "insights/persona.html",
+        {
+            "persona": persona,
+            "size": contacts.count(),
+            "sample": contacts.order_by("display_name", "id")[:20],
+            "first": summarise([w for w in waits if w.first], clock_),
+            "every": summarise(waits, clock_),
+            "heat_rows": list(zip(weekdays, grid, strict=True)),
+            "heat_total": sum(map(sum, grid)),
+            "heat_max": max(map(max, grid)),
+            "hours": range(24),
+            "days": days,
+            "periods": PERIODS,
+            "can_manage": member.can(Permission.MANAGE_WORKFLOW),
+        },
+    )
+
+
+def _platforms(member_workspace_id: int) -> list[tuple[str, str]]:
+    found = (
+        Channel.objects.filter(workspace_id=member_workspace_id)
+        .values_list("platform", flat=True)
+        .distinct()
+    )
+    return [(p, p) for p in sorted(set(found))]
+
+
+@require_http_methods(["GET", "POST"])
+@member_required(Permission.MANAGE_WORKFLOW)
+def persona_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    member = current_member(request)
+    persona = (
+        get_object_or_404(Persona, pk=pk, workspace_id=member.workspace_id)
+        if pk is not None
+        else None
+    )
+    form = PersonaForm(
+        request.POST or None,
+        initial=PersonaForm.initial_for(persona) if persona else None,
+        platforms=_platforms(member.workspace_id),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = do_save_persona(
+                member,
+                member.workspace,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                conditions=form.conditions(),
+                persona=persona,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("Persona saved."))
+            return redirect("insights:persona", pk=saved.pk)
+    return render(
+        request,
+        "insights/form.html",
+        {"form": form, "title": _("Persona"), "cancel_url": reverse("insights:personas")},
+    )
+
+
+@require_POST
+@member_required(Permission.MANAGE_WORKFLOW)
+def persona_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    member = current_member(request)
+    do_delete_persona(member, get_object_or_404(Persona, pk=pk, workspace_id=member.workspace_id))
+    messages.success(request, _("Persona deleted."))
+    return redirect("insights:personas")
+
+
+__all__ = [
+    "dashboard",
+    "drill_down",
+    "export",
+    "goal_delete",
+    "goal_edit",
+    "goals",
+    "neutralise",
+    "persona_accept",
+    "persona_delete",
+    "persona_detail",
+    "persona_edit",
+    "personas",
+]

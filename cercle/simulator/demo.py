@@ -44,6 +44,7 @@ from .driver import (
     ensure_egress_allowed,
     prime_wires,
 )
+from .insights_setup import configure_demo_insights
 from .own_places import (
     MAIL_ADDRESS,
     LiveOwnPlaces,
@@ -105,6 +106,9 @@ def setup_workspace(password: str) -> Workspace:
         workspace, Member.objects.get(workspace=workspace, user__username=OWNER)
     )
     configure_demo_replies(workspace, Member.objects.get(workspace=workspace, user__username=OWNER))
+    configure_demo_insights(
+        workspace, Member.objects.get(workspace=workspace, user__username=OWNER)
+    )
     return workspace
 
 

@@ -34,3 +34,22 @@ def heat_level(count: int, maximum: int) -> int:
     if not count or not maximum:
         return 0
     return max(1, min(5, round(5 * count / maximum)))
+
+
+@register.filter
+def goal_figure(value: float | None, is_share: bool) -> str:
+    """A goal's value or target in its unit: a percentage, or minutes."""
+    if value is None:
+        return "—"
+    if is_share:
+        return f"{value:.0f} %" if value == round(value) else f"{value:.1f} %"
+    return _("%(minutes)s min") % {"minutes": f"{value:.0f}" if value >= 10 else f"{value:.1f}"}
+
+
+@register.filter
+def signed(value: float | None) -> str:
+    """A trend with its sign (+3.5, −2); an em dash when there is none."""
+    if value is None:
+        return "—"
+    text = f"{abs(value):.1f}".removesuffix(".0")
+    return ("+" if value >= 0 else "−") + text

@@ -1,0 +1,137 @@
+"""Goals and personas of a workspace: what the team aims for, and who it talks to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cercle.workspaces.models import Member, Workspace
+
+
+class Kpi(models.TextChoices):
+    """The figures a goal can aim at; each is computed by `insights.goals` from the metrics."""
+
+    ANSWERED_WITHIN = "answered_within", _("Share of conversations answered within N minutes")
+    QUESTIONS_ANSWERED_WITHIN = (
+        "questions_within",
+        _("Share of questions answered within N minutes"),
+    )
+    ANSWER_RATE = "answer_rate", _("Answer rate")
+    NEGATIVE_SHARE = "negative_share", _("Negative share of messages")
+    MEDIAN_FIRST_RESPONSE = "median_first_response", _("Median first response time (minutes)")
+
+
+# The KPIs whose value is a share (shown and targeted in percent); the others are minutes.
+SHARE_KPIS = frozenset(
+    {Kpi.ANSWERED_WITHIN, Kpi.QUESTIONS_ANSWERED_WITHIN, Kpi.ANSWER_RATE, Kpi.NEGATIVE_SHARE}
+)
+# The KPIs that need a number of minutes.
+WITHIN_KPIS = frozenset({Kpi.ANSWERED_WITHIN, Kpi.QUESTIONS_ANSWERED_WITHIN})
+
+
+class Comparison(models.TextChoices):
+    AT_LEAST = "gte", "≥"
+    AT_MOST = "lte", "≤"
+
+
+class GoalPeriod(models.TextChoices):
+    WEEK = "week", _("Week")
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+
+
+class Goal(models.Model):
+    """A KPI with a target, a period and an owner, e.g. 90 % of questions answered within 1 h."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    kpi = models.CharField(_("KPI"), max_length=32, choices=Kpi.choices)
+    # For the "answered within" KPIs: the delay, counted in business hours or around the clock.
+    minutes = models.PositiveIntegerField(_("within (minutes)"), null=True, blank=True)
+    business_hours = models.BooleanField(_("count in business hours"), default=False)
+    comparison = models.CharField(
+        _("comparison"), max_length=3, choices=Comparison.choices, default=Comparison.AT_LEAST
+    )
+    # A percentage for the share KPIs (90 means 90 %), minutes for the median.
+    target = models.FloatField(_("target"))
+    period = models.CharField(
+        _("period"), max_length=8, choices=GoalPeriod.choices, default=GoalPeriod.MONTH
+    )
+    owner = models.ForeignKey(
+        Member,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.kpi in WITHIN_KPIS and not self.minutes:
+            raise ValidationError({"minutes": _("Say within how many minutes.")})
+        if self.kpi in SHARE_KPIS and not 0 <= self.target <= 100:
+            raise ValidationError({"target": _("A share is between 0 and 100 %.")})
+        if self.target < 0:
+            raise ValidationError({"target": _("The target cannot be negative.")})
+
+    @property
+    def is_share(self) -> bool:
+        return self.kpi in SHARE_KPIS
+
+    def meets(self, value: float) -> bool:
+        """Whether `value` (in the goal's unit) is on the right side of the target."""
+        if self.comparison == Comparison.AT_LEAST:
+            return value >= self.target
+        return value <= self.target
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.pk, "name": self.name, "kpi": self.kpi, "target": self.target}
+
+
+class ConditionKind(models.TextChoices):
+    """What a persona's condition looks at (see `insights.personas` for how each is read)."""
+
+    LANGUAGE = "language", _("Language")
+    PLATFORM = "platform", _("Platform")
+    TAG = "tag", _("Tag of their conversations")
+    ACTIVITY = "activity", _("Activity")
+    NEGATIVE = "negative", _("Negative share")
+    RETURNING = "returning", _("First-time or returning")
+
+
+class Persona(models.Model):
+    """A target group: who these people are (the team's words), and the conditions that find them.
+
+    `conditions` is a list of objects, all of which must hold:
+    `{"kind": "language"|"platform"|"tag", "values": [...]}`,
+    `{"kind": "activity", "days": N, "min": k}` (k inbound messages or more in the last N days),
+    `{"kind": "negative", "percent": x}` (x % or more of their judged messages are negative),
+    `{"kind": "returning", "value": true|false}` (returning: more than one conversation).
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(
+        _("description"),
+        blank=True,
+        default="",
+        help_text=_("Who these people are, what motivates them, why they joined the community."),
+    )
+    conditions = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,132 @@
+"""Which contacts a persona holds, as one queryset (no loop over the contacts in Python).
+
+Each condition becomes a filter on `Contact`: an `Exists` for what their
+conversations are (platform, tag, language), a counting subquery for what their
+inbound messages are (activity, negative share) and for how many conversations
+they have had (first-time or returning). All conditions must hold.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce
+from django.utils.translation import gettext as _
+
+from cercle.inbox.choices import Direction
+from cercle.inbox.models import Contact, Conversation, Message
+from cercle.workspaces.models import Workspace
+
+from .models import ConditionKind
+
+LIST_KINDS = (ConditionKind.LANGUAGE, ConditionKind.PLATFORM, ConditionKind.TAG)
+
+
+def clean_conditions(raw: Any) -> list[dict[str, Any]]:
+    """The conditions in their canonical form, or a ValidationError saying what is wrong."""
+    if not isinstance(raw, list):
+        raise ValidationError(_("The conditions must be a list."))
+    out: list[dict[str, Any]] = []
+    for item in raw:
+        kind = item.get("kind") if isinstance(item, dict) else None
+        try:
+            if kind in LIST_KINDS:
+                values = [str(v).strip()[:60] for v in item["values"] if str(v).strip()]
+                if not values:
+                    raise ValueError
+                out.append({"kind": kind, "values": values})
+            elif kind == ConditionKind.ACTIVITY:
+                days, least = int(item["days"]), int(item["min"])
+                if not (1 <= days <= 366 and least >= 1):
+                    raise ValueError
+                out.append({"kind": kind, "days": days, "min": least})
+            elif kind == ConditionKind.NEGATIVE:
+                percent = float(item["percent"])
+                if not 0 <= percent <= 100:
+                    raise ValueError
+                out.append({"kind": kind, "percent": percent})
+            elif kind == ConditionKind.RETURNING:
+                out.append({"kind": kind, "value": bool(item["value"])})
+            else:
+                raise ValueError
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(_("A condition is not valid: %(item)s") % {"item": item}) from exc
+    return out
+
+
+def _count(query: QuerySet[Any]) -> Coalesce:
+    """A per-contact count of `query` (whose rows carry `contact`) as a subquery, 0 when none."""
+    counted = query.order_by().values("contact").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _inbound_of_contact() -> QuerySet[Message]:
+    return Message.objects.filter(
+        conversation__contact=OuterRef("pk"), direction=Direction.INBOUND
+    ).annotate(contact=F("conversation__contact"))
+
+
+def matching_contacts(
+    workspace: Workspace, conditions: list[dict[str, Any]], now: datetime
+) -> QuerySet[Contact]:
+    """The workspace's contacts that meet every condition (an unmerged contact only)."""
+    query = Contact.objects.filter(workspace=workspace, merged_into__isnull=True)
+    conversations = Conversation.objects.filter(contact=OuterRef("pk"))
+    for index, condition in enumerate(conditions):
+        kind = condition["kind"]
+        name = f"c{index}"
+        if kind == ConditionKind.LANGUAGE:
+            spoken = _inbound_of_contact().filter(language__in=condition["values"])
+            query = query.filter(Q(language__in=condition["values"]) | Exists(spoken))
+        elif kind == ConditionKind.PLATFORM:
+            query = query.filter(
+                Exists(conversations.filter(channel__platform__in=condition["values"]))
+            )
+        elif kind == ConditionKind.TAG:
+            query = query.filter(Exists(conversations.filter(tags__name__in=condition["values"])))
+        elif kind == ConditionKind.ACTIVITY:
+            since = now - timedelta(days=condition["days"])
+            recent = _inbound_of_contact().filter(sent_at__gte=since, sent_at__lt=now)
+            query = query.alias(**{name: _count(recent)}).filter(
+                **{f"{name}__gte": condition["min"]}
+            )
+        elif kind == ConditionKind.NEGATIVE:
+            judged = _inbound_of_contact().exclude(sentiment="")
+            negative = judged.filter(sentiment="negative")
+            query = query.alias(
+                **{
+                    f"{name}_judged": _count(judged),
+                    f"{name}_negative": Cast(_count(negative), FloatField()),
+                }
+            ).filter(
+                **{
+                    f"{name}_judged__gt": 0,
+                    f"{name}_negative__gte": F(f"{name}_judged") * (condition["percent"] / 100),
+                }
+            )
+        elif kind == ConditionKind.RETURNING:
+            total = _count(Conversation.objects.filter(contact=OuterRef("pk")))
+            query = query.alias(**{name: total})
+            query = (
+                query.filter(**{f"{name}__gte": 2})
+                if condition["value"]
+                else query.filter(**{name: 1})
+            )
+    return query
+
+
+__all__ = ["clean_conditions", "matching_contacts"]

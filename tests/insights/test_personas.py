@@ -1,0 +1,254 @@
+"""Personas: each condition as a queryset filter on a crafted community, the pages, isolation."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from cercle.connectors.base import RawEventData
+from cercle.connectors.registry import connector_for
+from cercle.core import clock
+from cercle.inbox.actions import do_receive, do_reply, do_tag_conversation
+from cercle.inbox.models import Contact, Conversation, Message
+from cercle.insights.actions import do_delete_persona, do_save_persona
+from cercle.insights.models import Persona
+from cercle.insights.personas import clean_conditions, matching_contacts
+from cercle.insights.suggest import suggest_personas
+from cercle.workspaces.actions import do_add_member, do_create_user, do_create_workspace
+from cercle.workspaces.choices import Role
+from cercle.workspaces.models import Activity
+from tests.conftest import sim_body, sim_event
+
+NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def receive(channel, event_id, when, author, post="p1"):
+    event = sim_event(
+        event_id,
+        text="Bonjour",
+        author={"id": author, "name": f"Person {author}"},
+        post={"id": post, "text": "Post", "url": f"https://example.com/{post}"},
+    )
+    event["created_at"] = when.isoformat()
+    with clock.at(when):
+        do_receive(channel, connector_for(channel).parse(RawEventData(body=sim_body(event))))
+
+
+def contact(author):
+    return Contact.objects.get(identities__external_id=author)
+
+
+@pytest.fixture
+def community(owner, workspace, sim_channel):
+    """ua: 3 messages this week on two posts (two conversations), one negative, French, tagged vip.
+    ub: 1 message 40 days ago, in English, neutral. uc: 2 messages this week in German, negative."""
+    for i in range(3):
+        receive(sim_channel, f"a{i}", NOW - timedelta(days=i + 1), "ua", post=f"p{i % 2}")
+    receive(sim_channel, "b0", NOW - timedelta(days=40), "ub")
+    receive(sim_channel, "c0", NOW - timedelta(days=2), "uc")
+    receive(sim_channel, "c1", NOW - timedelta(days=1), "uc")
+    Contact.objects.update(language="")
+    Contact.objects.filter(pk=contact("ua").pk).update(language="fr")
+    for author, language in (("ua", ""), ("ub", "en"), ("uc", "de")):
+        Message.objects.filter(conversation__contact=contact(author)).update(language=language)
+    Message.objects.filter(conversation__contact__in=[contact("ua"), contact("ub")]).update(
+        sentiment="neutral"
+    )
+    Message.objects.filter(external_id="a0").update(sentiment="negative")
+    Message.objects.filter(conversation__contact=contact("uc")).update(sentiment="negative")
+    tagged = Conversation.objects.filter(contact=contact("ua")).first()
+    do_tag_conversation(owner, tagged, "vip")
+    return workspace
+
+
+def names(workspace, conditions):
+    found = matching_contacts(workspace, clean_conditions(conditions), NOW)
+    return sorted(c.identities.get().external_id for c in found)
+
+
+def test_each_condition_is_a_filter(community):
+    assert names(community, []) == ["ua", "ub", "uc"]
+    assert names(community, [{"kind": "language", "values": ["fr"]}]) == ["ua"]
+    assert names(community, [{"kind": "language", "values": ["en"]}]) == ["ub"]
+    assert names(community, [{"kind": "platform", "values": ["simulator"]}]) == ["ua", "ub", "uc"]
+    assert names(community, [{"kind": "platform", "values": ["instagram"]}]) == []
+    assert names(community, [{"kind": "tag", "values": ["vip"]}]) == ["ua"]
+    assert names(community, [{"kind": "activity", "days": 7, "min": 2}]) == ["ua", "uc"]
+    assert names(community, [{"kind": "activity", "days": 7, "min": 3}]) == ["ua"]
+    assert names(community, [{"kind": "activity", "days": 60, "min": 1}]) == ["ua", "ub", "uc"]
+    # ua: 1 of 3 negative (33 %); uc: 2 of 2; ub: 0 of 1.
+    assert names(community, [{"kind": "negative", "percent": 30}]) == ["ua", "uc"]
+    assert names(community, [{"kind": "negative", "percent": 50}]) == ["uc"]
+    assert names(community, [{"kind": "returning", "value": True}]) == ["ua"]
+    assert names(community, [{"kind": "returning", "value": False}]) == ["ub", "uc"]
+
+
+def test_conditions_all_hold_together(community):
+    conditions = [
+        {"kind": "activity", "days": 7, "min": 2},
+        {"kind": "negative", "percent": 30},
+        {"kind": "returning", "value": False},
+    ]
+    assert names(community, conditions) == ["uc"]
+
+
+def test_the_evaluation_is_one_query(community, django_assert_num_queries):
+    conditions = clean_conditions(
+        [
+            {"kind": "activity", "days": 7, "min": 1},
+            {"kind": "negative", "percent": 10},
+            {"kind": "tag", "values": ["vip"]},
+            {"kind": "language", "values": ["fr"]},
+            {"kind": "returning", "value": True},
+        ]
+    )
+    with django_assert_num_queries(1):
+        assert matching_contacts(community, conditions, NOW).count() == 1
+
+
+def test_invalid_conditions_are_refused():
+    for bad in (
+        {"kind": "activity", "days": 0, "min": 1},
+        {"kind": "negative", "percent": 120},
+        {"kind": "language", "values": []},
+        {"kind": "followers"},
+        "language",
+    ):
+        with pytest.raises(ValidationError):
+            clean_conditions([bad])
+
+
+def test_saving_is_for_managers_and_logged(owner, agent, workspace):
+    persona = do_save_persona(
+        owner,
+        workspace,
+        name="Fans",
+        description="Ils aiment la marque.",
+        conditions=[{"kind": "returning", "value": True}],
+    )
+    with pytest.raises(PermissionDenied):
+        do_save_persona(agent, workspace, name="x", description="", conditions=[])
+    with pytest.raises(PermissionDenied):
+        do_delete_persona(agent, persona)
+    do_delete_persona(owner, persona)
+    logged = list(
+        Activity.objects.filter(workspace=workspace, verb="workspace_changed").values_list(
+            "data__setting", flat=True
+        )
+    )
+    assert logged[-2:] == ["persona", "persona_deleted"] and not Persona.objects.exists()
+
+
+# --- the pages ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lea(client, owner):
+    assert client.login(username="lea", password="correct horse battery")
+    return client
+
+
+def test_the_pages_show_size_metrics_and_heatmap(lea, owner, community):
+    ua = Conversation.objects.filter(contact=contact("ua")).order_by("id").first()
+    do_reply(owner, ua, "Merci !")
+    persona = do_save_persona(
+        owner,
+        community,
+        name=HOSTILE,
+        description=HOSTILE,
+        conditions=[{"kind": "activity", "days": 7, "min": 2}],
+    )
+    with clock.at(NOW):
+        listing = lea.get(reverse("insights:personas")).content.decode()
+    assert "&lt;img src=x" in listing and HOSTILE not in listing
+    assert "<td>2</td>" in listing
+    with clock.at(NOW):
+        page = lea.get(reverse("insights:persona", args=[persona.pk]) + "?days=7").content.decode()
+    assert HOSTILE not in page and 'persona-size">2<' in page
+    assert "Based on 5 inbound items" in page  # ua's 3 and uc's 2 of the week
+    assert "1 of 3 waits" in page  # ua's two conversations and uc's one; ua's first answered
+
+
+def test_a_manager_saves_a_persona_through_the_form(lea, owner, community):
+    response = lea.post(
+        reverse("insights:persona_new"),
+        {
+            "name": "Critiques",
+            "description": "Mécontents récents",
+            "languages": "fr, en",
+            "platforms": ["simulator"],
+            "active_days": "30",
+            "active_min": "2",
+            "negative_percent": "30",
+            "returning": "",
+        },
+    )
+    persona = Persona.objects.get()
+    assert response.status_code == 302 and persona.conditions == [
+        {"kind": "language", "values": ["fr", "en"]},
+        {"kind": "platform", "values": ["simulator"]},
+        {"kind": "activity", "days": 30, "min": 2},
+        {"kind": "negative", "percent": 30.0},
+    ]
+    assert lea.get(reverse("insights:persona_edit", args=[persona.pk])).status_code == 200
+
+
+def test_a_viewer_reads_personas_but_cannot_save(client, owner, workspace):
+    persona = do_save_persona(owner, workspace, name="Fans", description="", conditions=[])
+    do_add_member(workspace, do_create_user("vic", "correct horse battery"), Role.VIEWER)
+    assert client.login(username="vic", password="correct horse battery")
+    assert client.get(reverse("insights:persona", args=[persona.pk])).status_code == 200
+    assert client.post(reverse("insights:persona_new"), {"name": "x"}).status_code == 403
+    assert client.post(reverse("insights:persona_delete", args=[persona.pk])).status_code == 403
+
+
+def test_another_workspaces_persona_is_a_404(lea, db):
+    other = do_create_workspace("Other")
+    boss = do_add_member(other, do_create_user("boss", "correct horse battery"), Role.OWNER)
+    theirs = do_save_persona(boss, other, name="Their secret", description="", conditions=[])
+    for name in ("insights:persona", "insights:persona_edit"):
+        assert lea.get(reverse(name, args=[theirs.pk])).status_code == 404
+    assert lea.post(reverse("insights:persona_delete", args=[theirs.pk])).status_code == 404
+    assert "Their secret" not in lea.get(reverse("insights:personas")).content.decode()
+
+
+# --- suggestions ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_behaviours(owner, workspace, sim_channel):
+    """Four regulars (5 messages on two posts each, French) and four one-off visitors (1 message)."""
+    for person in range(4):
+        for i in range(5):
+            when = NOW - timedelta(days=i + 1)
+            receive(sim_channel, f"r{person}-{i}", when, f"reg{person}", post=f"p{i % 2}")
+    for person in range(4):
+        receive(sim_channel, f"o{person}", NOW - timedelta(days=3), f"one{person}")
+    Contact.objects.update(language="")
+    Contact.objects.filter(identities__external_id__startswith="reg").update(language="fr")
+    return workspace
+
+
+def test_suggestions_cluster_contacts_and_describe_each_group(two_behaviours):
+    suggestions = suggest_personas(two_behaviours, NOW)
+    assert sorted(s.size for s in suggestions) == [4, 4]
+    regulars = next(s for s in suggestions if {"kind": "returning", "value": True} in s.conditions)
+    assert regulars.conditions == [
+        {"kind": "activity", "days": 30, "min": 5},
+        {"kind": "returning", "value": True},
+        {"kind": "language", "values": ["fr"]},
+    ]
+    # The conditions find the very contacts of the cluster.
+    assert names(two_behaviours, regulars.conditions) == ["reg0", "reg1", "reg2", "reg3"]
+
+
+def test_a_manager_accepts_a_suggestion(lea, two_behaviours):
+    with clock.at(NOW):
+        listing = lea.get(reverse("insights:personas")).content.decode()
+        response = lea.post(reverse("insights:persona_accept"), {"index": "0"})
+    assert "Suggested personas" in listing
+    persona = Persona.objects.get()
+    assert response.status_code == 302 and persona.conditions
+    assert lea.post(reverse("insights:persona_accept"), {"index": "9"}).status_code == 404
