@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from cercle.connectors.http import transport
-from cercle.core import clock
 from cercle.connectors.models import Channel
+from cercle.core import clock
 from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.models import Workspace
 
