@@ -142,6 +142,9 @@ def test_a_manager_creates_a_search_from_the_form(lea, workspace):
     )
     assert response.status_code == 302
     search = workspace.listening_searches.get()
+    edit_page = lea.get(reverse("listening:edit", args=[search.pk])).content.decode()
+    assert "lumen, #lumen" in edit_page
+    assert lea.get(reverse("listening:new")).status_code == 200
     assert search.any_of == ["lumen", "#lumen"]
     assert search.languages == ["fr", "en"]
     assert list(search.channels.all()) == [channel]
