@@ -40,6 +40,11 @@ class Platforms:
             return httpx.Response(200, json=self.mastodon)
         if request.url.path == "/search":
             return httpx.Response(200, json=self.reddit)
+        if request.url.host == "carnet-deco.example":
+            body = (CONNECTORS / "rss" / "fixtures" / "lumen_blog.xml").read_bytes()
+            return httpx.Response(
+                200, content=body, headers={"content-type": "application/rss+xml"}
+            )
         return httpx.Response(404, json={"error": "not found"})
 
 
@@ -79,4 +84,13 @@ def reddit_channel(workspace: Workspace) -> Channel:
             "refresh_token": "refresh-1",
             "username": "maisonlumen",
         },
+    )
+
+
+def rss_channel(workspace: Workspace) -> Channel:
+    return do_create_channel(
+        workspace,
+        "rss",
+        "Carnet déco",
+        config={"feed_url": "https://carnet-deco.example/feed.xml", "keywords": "salon"},
     )

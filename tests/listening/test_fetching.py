@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from cercle.connectors.base import Capability
 from cercle.connectors.registry import connector_for
 
-from .conftest import mastodon_channel, reddit_channel
+from .conftest import mastodon_channel, reddit_channel, rss_channel
 
 
 def test_mastodon_searches_statuses_and_keeps_public_ones(workspace, platforms):
@@ -50,3 +50,19 @@ def test_reddit_searches_newest_posts(workspace, platforms):
         == "https://www.reddit.com/r/lighting/comments/1abcd2/lumen_lamp_review_after_a_month/"
     )
     assert item.sent_at == datetime.fromtimestamp(1792006000, tz=UTC)
+
+
+def test_a_feed_gives_every_item_not_only_the_channels_keywords(workspace, platforms):
+    connector = connector_for(rss_channel(workspace))
+    assert connector.can(Capability.SEARCH)
+    items = connector.search("lumen")
+    titles = [i.text.split("\n")[0] for i in items]
+    # The channel keeps "salon" items for its inbox; the search sees the whole feed.
+    assert "Ma nouvelle lampe Maison Lumen" in titles
+    assert "Cinq idées pour un salon chaleureux" in titles
+    assert all(i.kind == "mention" for i in items)
+    assert all(i.url.startswith("https://carnet-deco.example/") for i in items if i.url)
+    since = datetime(2026, 11, 22, tzinfo=UTC)
+    assert "Cinq idées pour un salon chaleureux" not in [
+        i.text.split("\n")[0] for i in connector.search("lumen", since)
+    ]
