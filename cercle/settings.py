@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "cercle.workflow",
     "cercle.notifications",
     "cercle.privacy",
+    "cercle.listening",
     "cercle.pipeline",
     "cercle.insights",
     "cercle.api",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("cercle.notifications.urls")),
     path("", include("cercle.accounts.urls")),
     path("", include("cercle.privacy.urls")),
+    path("", include("cercle.listening.urls")),
     # The public API (/api/v1/), the API tokens page, /healthz, /readyz and /metrics.
     path("", include("cercle.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

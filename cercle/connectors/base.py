@@ -38,6 +38,7 @@ class Capability(enum.StrEnum):
     DELETE = "delete"
     BAN = "ban"
     LIKE = "like"
+    SEARCH = "search"  # public search of the platform (listening, `Connector.search`)
 
 
 class Op(enum.StrEnum):
@@ -350,6 +351,13 @@ class Connector(ABC):
 
     def poll(self, cursor: str | None) -> Page:
         """Fetch items newer than `cursor` (only with Capability.POLL)."""
+        raise NotImplementedError
+
+    def search(self, query: str, since: datetime | None = None) -> list[Incoming]:
+        """Public items matching `query`, newest first, none older than `since` (only with Capability.SEARCH).
+
+        Items are of kind "mention"; the caller (listening) filters them with its own matcher.
+        """
         raise NotImplementedError
 
     def poll_interval(self) -> timedelta:

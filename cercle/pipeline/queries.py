@@ -109,6 +109,7 @@ ABILITY_LABELS = {
     Capability.DELETE: _("delete comments"),
     Capability.BAN: _("ban authors"),
     Capability.LIKE: _("like items"),
+    Capability.SEARCH: _("search public posts (listening)"),
 }
 
 

@@ -59,6 +59,7 @@ def schedule_once(last_poll: float) -> float:
     from cercle.inbox.choices import BULK_ACTIVE_STATES, OutboxState, Status
     from cercle.inbox.models import BulkJob, Conversation, Outbox
     from cercle.inbox.tasks import run_bulk_jobs, wake_snoozed
+    from cercle.listening.tasks import poll_searches, searches_due
     from cercle.moderation.actions import pending_messages, workspaces_to_train
     from cercle.moderation.tasks import classify_pending, train_heads, watch_crises
     from cercle.notifications.tasks import send_daily_digests
@@ -114,6 +115,9 @@ def schedule_once(last_poll: float) -> float:
             enqueue_once(train_heads)
         # Daily digests whose morning has come (each sent once per member and day).
         enqueue_once(send_daily_digests)
+        # Listening: only when a search is due (platform searches are rate-limited).
+        if searches_due():
+            enqueue_once(poll_searches)
         last_poll = time.monotonic()
     _schedule_notifications()
     return last_poll

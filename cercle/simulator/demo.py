@@ -45,6 +45,7 @@ from .driver import (
     prime_wires,
 )
 from .insights_setup import configure_demo_insights
+from .listening_setup import configure_demo_listening
 from .own_places import (
     MAIL_ADDRESS,
     LiveOwnPlaces,
@@ -368,6 +369,9 @@ def _run_with_places(
     _write_history(workspace, days, platform, channels, places)
     # Routing comes on once the history is written: the live worker hands its backlog out.
     configure_demo_routing(workspace, Member.objects.get(workspace=workspace, user__username=OWNER))
+    configure_demo_listening(
+        workspace, Member.objects.get(workspace=workspace, user__username=OWNER)
+    )
 
     stop = threading.Event()
 

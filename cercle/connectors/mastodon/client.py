@@ -53,6 +53,9 @@ ACCOUNT_BLOCK = "/api/v1/accounts/{account_id}/block"
 RELATIONSHIPS = "/api/v1/accounts/relationships"
 # https://docs.joinmastodon.org/methods/reports/#post
 REPORTS = "/api/v1/reports"
+# Full-text search of statuses (listening); needs `read:search`, `resolve=false` stays local.
+SEARCH = "/api/v2/search"
+SEARCH_LIMIT = 40
 
 # The notification types Cercle reads; the others (follow, poll, update, admin.*…) are not interactions.
 NOTIFICATION_TYPES = ("mention", "favourite", "reblog")
@@ -252,6 +255,11 @@ class MastodonClient:
         if min_id:
             params.append(("min_id", min_id))
         return self._send("GET", NOTIFICATIONS, params=params)
+
+    def search_statuses(self, query: str) -> dict[str, Any]:
+        """`GET /api/v2/search?type=statuses`: the instance's statuses matching `query`, newest first."""
+        params = {"q": query, "type": "statuses", "resolve": "false", "limit": str(SEARCH_LIMIT)}
+        return self._object("GET", SEARCH, params=params)
 
     def status(self, status_id: str) -> dict[str, Any]:
         return self._object("GET", STATUS, path_args={"status_id": status_id})

@@ -10,6 +10,7 @@ in the instance's Preferences → Development.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,7 +31,7 @@ from cercle.connectors.base import (
 )
 
 from .client import NOTIFICATION_TYPES, PAGE_SIZE, SCOPES, MastodonClient, parse_link
-from .inbound import envelope, load_list, parse_notifications, parse_poll
+from .inbound import envelope, load_list, parse_notifications, parse_poll, parse_search
 from .outbound import MastodonOutbound
 
 
@@ -67,6 +68,7 @@ class MastodonConnector(Connector):
             Capability.DELETE,
             Capability.BAN,
             Capability.LIKE,
+            Capability.SEARCH,
         }
     )
     # Mastodon's default `max_characters` per status (instances may allow more).
@@ -149,6 +151,10 @@ class MastodonConnector(Connector):
             raw=envelope(me, notifications),
             has_more=bool(min_id) and len(notifications) >= PAGE_SIZE,
         )
+
+    def search(self, query: str, since: datetime | None = None) -> list[Incoming]:
+        """Public statuses of the instance matching `query` (`GET /api/v2/search`)."""
+        return parse_search(self._client().search_statuses(query), since)
 
     # --- outbound ----------------------------------------------------------------
 

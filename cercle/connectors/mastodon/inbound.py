@@ -180,3 +180,29 @@ def parse_poll(body: bytes) -> list[Incoming]:
         raise BadPayload("the polled page has no notifications list")
     brand = page.get("account_id")
     return parse_notifications(notifications, str(brand) if isinstance(brand, str | int) else "")
+
+
+def parse_search(answer: Any, since: datetime | None = None) -> list[Incoming]:
+    """A `/api/v2/search` answer → one "mention" per public status, none older than `since`."""
+    statuses = _obj(answer, "search answer").get("statuses")
+    if not isinstance(statuses, list):
+        raise BadPayload("Mastodon search answer has no statuses")
+    items: list[Incoming] = []
+    for entry in statuses:
+        status = _obj(entry, "status")
+        if status.get("visibility") not in ("public", "unlisted"):
+            continue
+        sent_at = _time(status.get("created_at"))
+        if since is not None and sent_at is not None and sent_at < since:
+            continue
+        items.append(
+            Incoming(
+                external_id=_id(status.get("id"), "status"),
+                kind="mention",
+                author=author(_obj(status.get("account"), "status account")),
+                text=status_text(status),
+                sent_at=sent_at,
+                url=_str(status, "url") or _str(status, "uri"),
+            )
+        )
+    return items

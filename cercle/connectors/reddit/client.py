@@ -50,6 +50,8 @@ SUBREDDIT_COMMENTS = "/r/{subreddit}/comments"
 USER_COMMENTS = "/user/{username}/comments"
 # https://www.reddit.com/dev/api/#GET_message_{where} (our sent messages, to reconcile)
 SENT = "/message/sent"
+# Site-wide search of posts (listening): `q`, `sort=new`, `type=link`.
+SEARCH = "/search"
 # https://www.reddit.com/dev/api/#GET_api_info
 INFO = "/api/info"
 # https://www.reddit.com/dev/api/#POST_api_comment (a reply to a comment, a post or a message)
@@ -257,6 +259,11 @@ class RedditClient:
         return self._send(
             "GET", SUBREDDIT_COMMENTS, path_args={"subreddit": subreddit}, params=params
         ).content
+
+    def search(self, query: str) -> dict[str, Any]:
+        """`GET /search?sort=new`: the newest posts matching `query` across Reddit."""
+        params = {"q": query, "sort": "new", "type": "link", "limit": str(PAGE_SIZE)}
+        return self._call("GET", SEARCH, params=params)
 
     def user_comments(self, username: str) -> dict[str, Any]:
         return self._call(

@@ -39,7 +39,15 @@ from .client import (
     token_request,
     user_agent,
 )
-from .inbound import children, envelope, load, newest_name, parse_listings, parse_poll
+from .inbound import (
+    children,
+    envelope,
+    load,
+    newest_name,
+    parse_listings,
+    parse_poll,
+    parse_search,
+)
 from .outbound import RedditOutbound
 
 # Reddit access tokens live one hour: refresh when less than this is left.
@@ -85,6 +93,7 @@ class RedditConnector(Connector):
             Capability.HIDE,
             Capability.UNHIDE,
             Capability.BAN,
+            Capability.SEARCH,
         }
     )
     # Reddit's limit on a comment's body.
@@ -118,6 +127,10 @@ class RedditConnector(Connector):
 
     def parse(self, raw: RawEventData) -> list[Incoming]:
         return parse_poll(raw.body)
+
+    def search(self, query: str, since: datetime | None = None) -> list[Incoming]:
+        """The newest public posts of Reddit matching `query` (`GET /search?sort=new`)."""
+        return parse_search(self._client().search(query), since)
 
     def poll(self, cursor: str | None) -> Page:
         """The inbox and the subreddit's comments newer than the cursor (`before=<fullname>`).

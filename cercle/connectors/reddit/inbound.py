@@ -212,3 +212,32 @@ def parse_poll(body: bytes) -> list[Incoming]:
     return parse_listings(
         page.get("inbox"), page.get("comments"), brand if isinstance(brand, str) else ""
     )
+
+
+def parse_search(listing: Any, since: datetime | None = None) -> list[Incoming]:
+    """A `/search` Listing of posts (t3) → one "mention" each, none older than `since`."""
+    items: list[Incoming] = []
+    for thing in children(listing, "search"):
+        if thing.get("kind") != "t3":
+            continue
+        data = _obj(thing.get("data"), "post")
+        name = _str(data, "name")
+        author = _author(data)
+        if not name.startswith("t3_") or len(name) > 40 or author is None:
+            continue
+        sent_at = _time(data.get("created_utc"))
+        if since is not None and sent_at is not None and sent_at < since:
+            continue
+        title, body = _str(data, "title"), _str(data, "selftext")
+        permalink = _str(data, "permalink")
+        items.append(
+            Incoming(
+                external_id=name,
+                kind="mention",
+                author=author,
+                text=(f"{title}\n\n{body}" if body else title)[:MAX_TEXT],
+                sent_at=sent_at,
+                url=_link(permalink) if permalink else "",
+            )
+        )
+    return items

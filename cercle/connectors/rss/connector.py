@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -92,7 +93,7 @@ class Cursor:
 class RssConnector(Connector):
     platform = "rss"
     label = "RSS / Atom"
-    capabilities = frozenset({Capability.POLL})
+    capabilities = frozenset({Capability.POLL, Capability.SEARCH})
     # Someone else's site: once every 15 minutes is polite (a 304 costs it little).
     default_poll_seconds = 15 * 60
     setup_fields = (
@@ -144,6 +145,21 @@ class RssConnector(Connector):
         entries = select(read_entries(fetched.body, self.feed_url), self.keywords)
         items = [to_incoming(entry, self.feed_url) for entry in state.news(entries)]
         return Page(items=items, cursor=state.dump(), raw=fetched.body)
+
+    def search(self, query: str, since: datetime | None = None) -> list[Incoming]:
+        """Every item of the feed (not only the channel's keywords), none older than `since`.
+
+        A feed has no search: the caller's matcher picks what answers `query`.
+        """
+        fetched = FeedClient(self.http).fetch(self.feed_url)
+        if fetched.body is None:
+            return []
+        entries = select(read_entries(fetched.body, self.feed_url), ())
+        return [
+            to_incoming(entry, self.feed_url)
+            for entry in entries
+            if since is None or entry.published is None or entry.published >= since
+        ]
 
     # -- outbound ------------------------------------------------------------------------
 

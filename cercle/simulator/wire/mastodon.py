@@ -207,6 +207,8 @@ class MastodonWire(Wire):
             return self._json(401, {"error": "The access token is invalid"})
         parts = [p for p in request.path.split("/") if p]
         method = request.method
+        if parts == ["api", "v2", "search"] and method == "GET":
+            return self._search(request)
         if parts[:2] != ["api", "v1"]:
             return self._json(404, {"error": "Record not found"})
         rest = parts[2:]
@@ -248,6 +250,21 @@ class MastodonWire(Wire):
                 f'<{base}?min_id={page[0]["id"]}>; rel="prev"'
             )
         return response
+
+    def _search(self, request: FakeRequest) -> FakeResponse:
+        """`GET /api/v2/search?type=statuses`: public statuses holding every word of `q`, newest first."""
+        words = (request.query.get("q") or [""])[0].lower().split()
+        limit = min(40, int((request.query.get("limit") or ["20"])[0] or 20))
+        with self._lock:
+            found = [
+                s
+                for s in self.statuses.values()
+                if s["visibility"] == "public"
+                and words
+                and all(w in html.unescape(s["content"]).lower() for w in words)
+            ]
+        found.sort(key=lambda s: int(s["id"]), reverse=True)
+        return self._json(200, {"accounts": [], "statuses": found[:limit], "hashtags": []})
 
     def _body(self, request: FakeRequest) -> dict[str, Any]:
         try:

@@ -243,7 +243,7 @@ def test_a_feed_cannot_be_answered(channel: Channel) -> None:
     connector = connector_for(channel)
     with pytest.raises(Rejected):
         connector.perform(OutboundAction(kind=ActionKind.REPLY, idempotency_key="k"))
-    assert connector.capabilities == frozenset({Capability.POLL})
+    assert connector.capabilities == frozenset({Capability.POLL, Capability.SEARCH})
 
 
 def test_connection_test_counts_items(channel: Channel, site: FakeSite) -> None:
