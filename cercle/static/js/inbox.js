@@ -270,14 +270,28 @@
     const all = rows();
     const index = all.findIndex((row) => row.dataset.conversation === id);
     const next = index >= 0 ? all[index + 1] || all[index - 1] : all[0];
-    nextAfterClose = next ? { closing: id, next: next.dataset.conversation } : null;
+    nextAfterClose = next
+      ? { closing: id, next: next.dataset.conversation, form: button.form, answered: false }
+      : null;
     button.click();
   }
+  // The close's own answer: an earlier swap of the pane (its opening) may settle before it.
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    const pending = nextAfterClose;
+    // The request's element (the event itself goes elsewhere when the swap removed the form).
+    const config = event.detail.requestConfig;
+    if (!pending || !config || config.elt !== pending.form) return;
+    if (event.detail.successful) pending.answered = true;
+    else nextAfterClose = null;
+  });
   function openNextAfterClose() {
     const pending = nextAfterClose;
+    if (!pending) return;
+    if (openConversationId() !== pending.closing) { nextAfterClose = null; return; }  // moved on
+    if (!pending.answered) return;  // this settle is not the close's: keep waiting for it
     nextAfterClose = null;
     // Only once the close went through (the pane shows "Reopen"), never after a refusal.
-    if (!pending || openConversationId() !== pending.closing || !$("#btn-reopen")) return;
+    if (!$("#btn-reopen")) return;
     refreshFor = null;  // the closed one's live refresh would bring it back
     openRow(pending, 0);
   }
