@@ -3,6 +3,7 @@ the labels of the classifiers (with the priority they set)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from datetime import datetime
@@ -750,14 +751,24 @@ def _active_heads(workspace_ids: set[int]) -> dict[int, dict[str, tuple[Head, st
     if not workspace_ids:
         return heads
     model = None
-    for row in WorkspaceHead.objects.filter(workspace_id__in=workspace_ids, active=True):
-        head = Head.from_bytes(bytes(row.weights))
+    rows = WorkspaceHead.objects.filter(workspace_id__in=workspace_ids, active=True).only(
+        "pk", "workspace_id", "task", "trained_at"
+    )
+    for row in rows:
+        head = _decoded_head(row.pk, row.trained_at)
         model = model or embedder()
         if head.embedder != model.version:
             continue  # trained on another embedder's space: retrained on the next examples
         name = f"workspace-head:{row.pk}@{row.trained_at:%Y%m%d%H%M}"
         heads.setdefault(row.workspace_id, {})[row.task] = (head, name)
     return heads
+
+
+@functools.lru_cache(maxsize=256)
+def _decoded_head(pk: int, trained_at: datetime) -> Head:
+    """A stored head, decoded once per process and training (not on every classify batch)."""
+    weights = WorkspaceHead.objects.filter(pk=pk).values_list("weights", flat=True).get()
+    return Head.from_bytes(bytes(weights))
 
 
 def _store_custom_labels(
