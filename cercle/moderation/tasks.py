@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from cercle.core import shutdown
+
 from .actions import (
     do_aggregate_pulses,
     do_classify_pending,
@@ -23,7 +25,8 @@ def classify_pending() -> int:
     for _ in range(MAX_BATCHES_PER_RUN):
         labelled = do_classify_pending()
         total += labelled
-        if labelled == 0:
+        # A stopping worker ends the drain between batches; the next one takes the rest.
+        if labelled == 0 or shutdown.requested():
             break
     return total
 

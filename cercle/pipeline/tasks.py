@@ -25,6 +25,7 @@ from django_tasks.base import Task
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
+from cercle.core import shutdown
 from cercle.pipeline.actions import do_ingest_pending
 from cercle.pipeline.poller import poll_due
 from cercle.pipeline.sender import send_due
@@ -62,7 +63,8 @@ def ingest_pending() -> int:
     for _ in range(MAX_BATCHES_PER_RUN):
         report = do_ingest_pending()
         total += report.events
-        if report.events == 0:
+        # A stopping worker ends the drain between batches; the next one takes the rest.
+        if report.events == 0 or shutdown.requested():
             break
     return total
 
@@ -92,7 +94,7 @@ def send_outbox() -> int:
     for _ in range(MAX_BATCHES_PER_RUN):
         sent = send_due()
         total += sent
-        if sent == 0:
+        if sent == 0 or shutdown.requested():
             break
     return total
 

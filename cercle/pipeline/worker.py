@@ -24,11 +24,13 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.core.management import call_command
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.db.models import Q
 from django.utils import timezone
+
+from cercle.core import shutdown
 
 logger = logging.getLogger(__name__)
 
@@ -235,19 +237,108 @@ def run_until_stopped(run: Callable[[], None], stop: threading.Event, name: str)
             stop.wait(delay)
 
 
-def _run_db_worker(interval: float) -> None:
-    call_command("db_worker", queue_name="*", interval=interval, reload=False, verbosity=0)
+# Queues of long work (classification, training) with a task loop of their own in
+# every worker process: a reply, an ingest or a poll never waits behind them.
+HEAVY_QUEUES = ["classify"]
+# How long a stopping process waits for its children to finish their tasks.
+CHILD_STOP_TIMEOUT = 120.0
+
+
+def _db_worker(interval: float, *, heavy: bool, stop: threading.Event) -> Any:
+    """django_tasks_db's worker loop for the heavy queues, or for all the others.
+
+    Its `running` flag is `stop`: setting `stop` ends the loop after the task in
+    flight (django_tasks_db checks the flag between tasks and after each wait).
+    """
+    from django.utils.crypto import get_random_string
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    class StoppableWorker(Worker):
+        @property
+        def running(self) -> bool:
+            return not stop.is_set()
+
+        @running.setter
+        def running(self, value: bool) -> None:
+            if not value:
+                stop.set()
+
+    return StoppableWorker(
+        queue_names=HEAVY_QUEUES if heavy else ["*"],
+        excluded_queue_names=[] if heavy else HEAVY_QUEUES,
+        interval=interval,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=get_random_string(32),
+    )
+
+
+def _run_db_worker(interval: float, heavy: bool, stop: threading.Event) -> None:
+    """Run one task loop until `stop` is set (then after the task in flight)."""
+    try:
+        _db_worker(interval, heavy=heavy, stop=stop).run()
+    finally:
+        if heavy:  # the loop's own thread: its connection goes with it
+            connections.close_all()
+
+
+def run_loops(interval: float, stop: threading.Event) -> None:
+    """This process's two task loops: the heavy queues in a thread, every other queue here.
+
+    Each survives database outages (`run_until_stopped`). Returns once `stop` is
+    set and both loops have finished their task in flight.
+    """
+    heavy = threading.Thread(
+        target=run_until_stopped,
+        args=(lambda: _run_db_worker(interval, True, stop), stop, "classify worker"),
+        daemon=True,
+        name="cercle-classify",
+    )
+    heavy.start()
+    try:
+        run_until_stopped(lambda: _run_db_worker(interval, False, stop), stop, "task worker")
+    finally:
+        stop.set()
+        heavy.join()
+
+
+def _stop_on_signals(stop: threading.Event, *, second_forces: bool = True) -> None:
+    """SIGTERM or Ctrl-C: finish the tasks in flight, then stop; a second one stops at once.
+
+    Stopping at once leaves the task's row RUNNING: a drain is enqueued again by
+    the scheduler, and a reply caught mid-send is reconciled (`recover_stale_sending`).
+    A child process may get the same stop twice (from systemd or the terminal, and
+    from its parent), so it never takes a second signal as "now": its parent kills
+    it after `CHILD_STOP_TIMEOUT`.
+    """
+
+    def graceful(signum: int, frame: object) -> None:
+        if stop.is_set() and second_forces:
+            raise KeyboardInterrupt
+        logger.warning("%s: finishing the tasks in flight, then stopping", signal.strsignal(signum))
+        stop.set()
+        shutdown.stopping.set()
+
+    signal.signal(signal.SIGTERM, graceful)
+    signal.signal(signal.SIGINT, graceful)
 
 
 def _child(interval: float) -> None:
     import django
 
     django.setup()
-    run_until_stopped(lambda: _run_db_worker(interval), threading.Event(), "task worker")
+    stop = threading.Event()
+    _stop_on_signals(stop, second_forces=False)
+    run_loops(interval, stop)
 
 
 def run_worker(processes: int = 1, interval: float = 0.2) -> int:
+    """The worker: `processes` processes of two task loops each, and one scheduler."""
     stop = threading.Event()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    _stop_on_signals(stop)
     scheduler = threading.Thread(
         target=_scheduler, args=(stop,), daemon=True, name="cercle-scheduler"
     )
@@ -259,19 +350,22 @@ def run_worker(processes: int = 1, interval: float = 0.2) -> int:
     ]
     for child in children:
         child.start()
-
-    def _terminate(signum: int, frame: object) -> None:
-        stop.set()
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        run_until_stopped(lambda: _run_db_worker(interval), stop, "task worker")
+        run_loops(interval, stop)
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
+        # Each child got the signal too when it came from a terminal or systemd (the whole
+        # group); pass it on anyway, then let each finish its task in flight.
         for child in children:
-            child.terminate()
-        signal.signal(signal.SIGTERM, previous)
+            if child.is_alive():
+                child.terminate()
+        deadline = time.monotonic() + CHILD_STOP_TIMEOUT
+        for child in children:
+            child.join(max(0.0, deadline - time.monotonic()))
+            if child.is_alive():
+                child.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0

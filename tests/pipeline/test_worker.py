@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -26,20 +27,24 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(worker, "_drop_connections", lambda: None)
 
 
-def test_the_worker_survives_a_database_outage_of_its_task_loop_and_resumes(
-    no_waiting, monkeypatch
-):
-    runs: list[str] = []
+def test_both_task_loops_survive_a_database_outage_and_resume(no_waiting, monkeypatch):
+    runs: list[bool] = []  # one entry per run of a loop: heavy (classify) or not
 
-    def db_worker(interval: float) -> None:
-        runs.append("run")
-        if len(runs) == 1:
+    def db_worker(interval: float, heavy: bool, stop: threading.Event) -> None:
+        runs.append(heavy)
+        if runs.count(heavy) == 1:
             raise OperationalError("connection to server failed: Connection refused")
-        # The second run is the resumed loop; returning is how the loop ends when stopped.
+        # The resumed loops; returning is how a loop ends when stopped.
+        if heavy:
+            stop.wait(5)
+        else:
+            deadline = time.monotonic() + 5
+            while runs.count(True) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
 
     monkeypatch.setattr(worker, "_run_db_worker", db_worker)
     monkeypatch.setattr(worker, "_scheduler", lambda stop: None)
-    assert (worker.run_worker(processes=1), runs) == (0, ["run", "run"])
+    assert (worker.run_worker(processes=1), sorted(runs)) == (0, [False, False, True, True])
 
 
 def test_the_scheduler_survives_a_database_outage_and_resumes(no_waiting, monkeypatch):
@@ -59,12 +64,11 @@ def test_the_scheduler_survives_a_database_outage_and_resumes(no_waiting, monkey
 
 
 def test_a_bug_in_the_task_loop_is_not_mistaken_for_an_outage(no_waiting, monkeypatch):
-    def db_worker(interval: float) -> None:
+    def db_worker() -> None:
         raise ZeroDivisionError
 
-    monkeypatch.setattr(worker, "_run_db_worker", db_worker)
     with pytest.raises(ZeroDivisionError):
-        worker.run_until_stopped(lambda: db_worker(0.2), threading.Event(), "task worker")
+        worker.run_until_stopped(db_worker, threading.Event(), "task worker")
 
 
 # --- coalescing and pruning ----------------------------------------------------------
