@@ -378,14 +378,26 @@ CERCLE_API_FAILED_AUTH_LIMIT = int(os.environ.get("CERCLE_API_FAILED_AUTH_LIMIT"
 # only direct requests from this machine may read it (docs/operations.md).
 CERCLE_METRICS_TOKEN = os.environ.get("CERCLE_METRICS_TOKEN", "")
 
+# CERCLE_LOG_FORMAT=json writes one JSON object per line (for a log collector). Either way,
+# tokens, secrets and passwords are redacted from every record (cercle.core.logfilters).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "cercle.core.logfilters.JsonFormatter"},
+    },
     # 403s and clients that went away keep their line but print no traceback.
-    "filters": {"quiet": {"()": "cercle.core.logfilters.QuietOrdinaryErrors"}},
+    "filters": {
+        "quiet": {"()": "cercle.core.logfilters.QuietOrdinaryErrors"},
+        "scrub": {"()": "cercle.core.logfilters.ScrubSecrets"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if os.environ.get("CERCLE_LOG_FORMAT") == "json" else "plain",
+            "filters": ["quiet", "scrub"],
+        }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("CERCLE_LOG_LEVEL", "WARNING")},
     "loggers": {
