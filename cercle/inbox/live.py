@@ -3,8 +3,12 @@
 The browser opens `/live/` with EventSource; each Activity row of the member's
 workspace newer than `Last-Event-ID` (or `?after=`) becomes one event whose
 data is a small JSON object (verb, conversation, message, channel). The
-browser decides what to refresh. Embedded mode polls the Activity table every
-`CERCLE_LIVE_POLL_SECONDS`; the stream ends after `MAX_STREAM_SECONDS` and the
+browser decides what to refresh. On PostgreSQL the stream sleeps until a
+NOTIFY of its workspace wakes it (`cercle.core.pglisten`; the Activity trigger
+sends one at each commit) and polls only every
+`CERCLE_LIVE_LISTEN_FALLBACK_SECONDS`, or every `CERCLE_LIVE_POLL_SECONDS`
+while the listening connection is down; on SQLite it polls every
+`CERCLE_LIVE_POLL_SECONDS`. The stream ends after `MAX_STREAM_SECONDS` and the
 browser reconnects with its last event id, so no event is lost.
 
 Runs under ASGI (uvicorn: an async generator, DB reads in a thread) and under
@@ -14,7 +18,9 @@ WSGI (Django's threaded test server: a plain generator) — see `live`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -24,6 +30,7 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
+from cercle.core import pglisten
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Activity
@@ -82,15 +89,20 @@ def event_stream(
     max_seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    listen: bool = True,
 ) -> Iterator[str]:
     """The WSGI stream: frames for new activities, a heartbeat comment every 15 s, ends after max_seconds."""
     poll = poll_seconds if poll_seconds is not None else settings.CERCLE_LIVE_POLL_SECONDS
     max_seconds = max_seconds if max_seconds is not None else _max_seconds()
     heartbeat = _heartbeat_seconds()
     started = last_sent = clock()
+    woken = threading.Event()
+    listener = pglisten.listener() if listen else None
+    unsubscribe = listener.subscribe(str(workspace_id), woken.set) if listener else None
     yield f"retry: {RETRY_MS}\n\n"
     try:
         while clock() - started < max_seconds:
+            woken.clear()
             events = fetch_events(workspace_id, after)
             for event in events:
                 after = event["id"]
@@ -103,8 +115,13 @@ def event_stream(
                 last_sent = now
                 yield ": heartbeat\n\n"
             if len(events) < BATCH:
-                sleep(poll)
+                if listener is not None and listener.connected.is_set():
+                    woken.wait(_fallback_seconds())
+                else:
+                    sleep(poll)
     finally:
+        if unsubscribe is not None:
+            unsubscribe()
         _close_connection()
 
 
@@ -124,9 +141,17 @@ async def async_event_stream(
     started = last_sent = loop.time()
     # The request's own connection (view, middleware) would be held until the stream ends.
     await sync_to_async(_release_pooled_connection, thread_sensitive=True)()
+    woken = asyncio.Event()
+    listener = await sync_to_async(pglisten.listener, thread_sensitive=False)()
+    unsubscribe = (
+        listener.subscribe(str(workspace_id), lambda: loop.call_soon_threadsafe(woken.set))
+        if listener
+        else None
+    )
     yield f"retry: {RETRY_MS}\n\n"
     try:
         while loop.time() - started < max_seconds:
+            woken.clear()
             events = await fetch(workspace_id, after)
             for event in events:
                 after = event["id"]
@@ -138,9 +163,20 @@ async def async_event_stream(
                 last_sent = now
                 yield ": heartbeat\n\n"
             if len(events) < BATCH:
-                await asyncio.sleep(poll)
+                if listener is not None and listener.connected.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(woken.wait(), _fallback_seconds())
+                else:
+                    await asyncio.sleep(poll)
     finally:
+        if unsubscribe is not None:
+            unsubscribe()
         await sync_to_async(_close_connection, thread_sensitive=False)()
+
+
+def _fallback_seconds() -> float:
+    """How long a stream woken by NOTIFY waits before it looks anyway (a lost notification)."""
+    return float(settings.CERCLE_LIVE_LISTEN_FALLBACK_SECONDS)
 
 
 def _max_seconds() -> float:

@@ -62,7 +62,13 @@ def test_stream_is_scoped_to_the_workspace(workspace, sim_channel):
 def test_stream_ends_and_sends_heartbeats(db):
     ticks = iter(range(0, 1000, 10))
     stream = live.event_stream(
-        0, 0, poll_seconds=0, max_seconds=40, clock=lambda: float(next(ticks)), sleep=lambda s: None
+        0,
+        0,
+        poll_seconds=0,
+        max_seconds=40,
+        clock=lambda: float(next(ticks)),
+        sleep=lambda s: None,
+        listen=False,
     )
     chunks = list(stream)
     assert chunks[0].startswith("retry:") and ": heartbeat\n\n" in chunks
