@@ -262,12 +262,29 @@ CERCLE_BASE_URL = os.environ.get("CERCLE_BASE_URL", "http://127.0.0.1:8000").rst
 CERCLE_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CERCLE_WEBHOOK_MAX_ATTEMPTS", "8"))
 CERCLE_WEBHOOK_TIMEOUT = float(os.environ.get("CERCLE_WEBHOOK_TIMEOUT", "10"))
 
+# Background tasks (docs/deploy.md): CERCLE_TASK_BACKEND=database (default) keeps the queue
+# in the database; =rq puts it in Redis (CERCLE_REDIS_URL) for large installs. A dotted path
+# names any other django-tasks backend.
+CERCLE_TASK_QUEUES = ["default", "ingest", "outbox", "poll", "classify"]
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+}
+_task_backend = os.environ.get("CERCLE_TASK_BACKEND", "database")
+_task_backend = _TASK_BACKENDS.get(_task_backend, _task_backend)
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("CERCLE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default", "ingest", "outbox", "poll", "classify"],
+        "BACKEND": _task_backend,
+        "QUEUES": CERCLE_TASK_QUEUES,
     }
 }
+CERCLE_REDIS_URL = os.environ.get("CERCLE_REDIS_URL", "redis://127.0.0.1:6379/0")
+if _task_backend.startswith("django_tasks_rq"):
+    INSTALLED_APPS.append("django_rq")
+    # A classify drain may run for minutes: RQ's default job timeout (3 min) is too short.
+    RQ_QUEUES = {
+        queue: {"URL": CERCLE_REDIS_URL, "DEFAULT_TIMEOUT": 3600} for queue in CERCLE_TASK_QUEUES
+    }
 
 # Connectors are registered by dotted path; core code never names a platform.
 CERCLE_CONNECTORS = [
@@ -361,6 +378,15 @@ CERCLE_INGEST_BATCH = int(os.environ.get("CERCLE_INGEST_BATCH", "500"))
 
 # Where the embedded SSE stream looks for new activity (seconds).
 CERCLE_LIVE_POLL_SECONDS = float(os.environ.get("CERCLE_LIVE_POLL_SECONDS", "0.5"))
+# On PostgreSQL the stream is woken by LISTEN/NOTIFY instead (cercle.core.pglisten) and only
+# polls every CERCLE_LIVE_LISTEN_FALLBACK_SECONDS, in case a notification was lost. LISTEN
+# needs a session: behind PgBouncer in transaction mode, CERCLE_LISTEN_DATABASE_URL points
+# at PostgreSQL itself (docs/deploy.md).
+CERCLE_LIVE_LISTEN = _env_bool("CERCLE_LIVE_LISTEN", True)
+CERCLE_LIVE_LISTEN_FALLBACK_SECONDS = float(
+    os.environ.get("CERCLE_LIVE_LISTEN_FALLBACK_SECONDS", "5")
+)
+CERCLE_LISTEN_DATABASE_URL = os.environ.get("CERCLE_LISTEN_DATABASE_URL", "")
 # Languages a community plausibly writes in (ISO 639-1), besides each workspace's own:
 # language detection answers only among these, else "unknown".
 CERCLE_LANGUAGES = [

@@ -60,6 +60,31 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_listener_left() -> Iterator[None]:
+    """A LISTEN connection (live stream on PostgreSQL) would keep the test database from being
+    dropped: each test closes the ones it opened."""
+    yield
+    from cercle.core import pglisten
+
+    if pglisten._listeners:
+        pglisten.stop_all()
+
+
+@pytest.fixture(autouse=True)
+def _empty_rq_queues() -> Iterator[None]:
+    """On the RQ task backend (CERCLE_TASK_BACKEND=rq), each test starts with empty queues."""
+    from cercle.core import taskqueue
+
+    if taskqueue.backend_kind() != taskqueue.RQ:
+        yield
+        return
+    import django_rq
+
+    django_rq.get_connection("default").flushdb()
+    yield
+
+
 @pytest.fixture
 def workspace(db: Any) -> Workspace:
     return do_create_workspace("Maison Lumen", timezone="Europe/Paris")

@@ -22,10 +22,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks.base import Task
-from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from cercle.core import shutdown
+from cercle.core import shutdown, taskqueue
 from cercle.pipeline.actions import do_ingest_pending
 from cercle.pipeline.poller import poll_due
 from cercle.pipeline.sender import send_due
@@ -43,15 +42,11 @@ def enqueue_once(drain: Task[Any, Any]) -> bool:
 
     Two requests racing may both enqueue (the check is not a lock): that costs
     one extra, empty drain, never lost work; the number of waiting drains stays
-    bounded by the concurrency, not by the traffic.
+    bounded by the concurrency, not by the traffic. Works on the database queue
+    and on RQ (`cercle.core.taskqueue`).
     """
-    backend = drain.get_backend()
-    if isinstance(backend, DatabaseBackend):
-        waiting = DBTaskResult.objects.ready().filter(
-            backend_name=backend.alias, task_path=drain.module_path
-        )
-        if waiting.exists():
-            return False
+    if taskqueue.is_waiting(drain):
+        return False
     drain.enqueue()
     return True
 

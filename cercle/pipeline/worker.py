@@ -148,14 +148,9 @@ def _schedule_notifications() -> None:
 def _classify_in_flight(now: datetime) -> bool:
     """Whether a classify drain is running (one at a time: two would label the same newest
     batch twice, since the models run outside any lock; `enqueue_once` covers the waiting one)."""
-    from django_tasks.base import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
+    from cercle.core.taskqueue import is_running
 
-    return DBTaskResult.objects.filter(
-        queue_name="classify",
-        status=TaskResultStatus.RUNNING,
-        started_at__gte=now - CLASSIFY_STALE,
-    ).exists()
+    return is_running("classify", now - CLASSIFY_STALE)
 
 
 def _tick(clock: _Clock) -> None:
@@ -334,8 +329,89 @@ def _child(interval: float) -> None:
     run_loops(interval, stop)
 
 
+# --- RQ (CERCLE_TASK_BACKEND=rq) ---------------------------------------------------------
+
+
+def _rq_worker(heavy: bool) -> Any:
+    """An RQ worker for the heavy queues, or for all the others.
+
+    A SimpleWorker runs jobs in its own process (no fork per job): what a drain
+    keeps in memory (decoded classifier heads) lasts, and its database connection
+    is checked before and after each job as django_tasks_db's loop does.
+    """
+    import django_rq
+    from django_tasks_rq.backend import Job
+    from rq import SimpleWorker
+
+    class CercleRQWorker(SimpleWorker):
+        def execute_job(self, job: Any, queue: Any) -> Any:
+            close_old_connections()
+            try:
+                return super().execute_job(job, queue)
+            finally:
+                close_old_connections()
+
+    names = HEAVY_QUEUES if heavy else [q for q in _queues() if q not in HEAVY_QUEUES]
+    queues = [django_rq.get_queue(name, job_class=Job) for name in names]
+    return CercleRQWorker(queues, connection=queues[0].connection, job_class=Job)
+
+
+def _queues() -> list[str]:
+    from django.conf import settings
+
+    return [str(q) for q in settings.TASKS["default"]["QUEUES"]]
+
+
+def _rq_child(heavy: bool) -> None:
+    """A process of one RQ worker; RQ stops it after the job in flight on SIGTERM."""
+    import django
+
+    django.setup()
+    # RQ takes a signal received twice within a second (the terminal's, then the
+    # parent's) as one.
+    _rq_worker(heavy).work(with_scheduler=True)
+
+
+def _run_rq(processes: int, stop: threading.Event) -> None:
+    """RQ workers (a light and a heavy one per process), kept running until `stop`."""
+    spawn = multiprocessing.get_context("spawn")
+    kinds = [heavy for _ in range(processes) for heavy in (False, True)]
+    children = [spawn.Process(target=_rq_child, args=(heavy,)) for heavy in kinds]
+    for child in children:
+        child.start()
+    try:
+        while not stop.wait(1.0):
+            for i, child in enumerate(children):
+                if not child.is_alive():  # a crash or an OOM kill: start it again
+                    logger.warning(
+                        "RQ worker %s exited (%s); restarting", child.pid, child.exitcode
+                    )
+                    children[i] = spawn.Process(target=_rq_child, args=(kinds[i],))
+                    children[i].start()
+    finally:
+        _stop_children(children)
+
+
+def _stop_children(children: list[Any]) -> None:
+    """SIGTERM each child (it finishes its task in flight), wait, then kill what remains."""
+    for child in children:
+        if child.is_alive():
+            child.terminate()
+    deadline = time.monotonic() + CHILD_STOP_TIMEOUT
+    for child in children:
+        child.join(max(0.0, deadline - time.monotonic()))
+        if child.is_alive():
+            child.kill()
+
+
 def run_worker(processes: int = 1, interval: float = 0.2) -> int:
-    """The worker: `processes` processes of two task loops each, and one scheduler."""
+    """The worker: `processes` processes of two task loops each, and one scheduler.
+
+    With the RQ backend the task loops are RQ workers (one for the heavy queues,
+    one for the others, per process); the scheduler is the same.
+    """
+    from cercle.core.taskqueue import RQ, backend_kind
+
     stop = threading.Event()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     _stop_on_signals(stop)
@@ -343,6 +419,14 @@ def run_worker(processes: int = 1, interval: float = 0.2) -> int:
         target=_scheduler, args=(stop,), daemon=True, name="cercle-scheduler"
     )
     scheduler.start()
+    if backend_kind() == RQ:
+        try:
+            _run_rq(processes, stop)
+        finally:
+            stop.set()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0
     # Spawned, not forked: a forked child would share the parent's pooled database sockets.
     spawn = multiprocessing.get_context("spawn")
     children = [
@@ -356,16 +440,9 @@ def run_worker(processes: int = 1, interval: float = 0.2) -> int:
         pass
     finally:
         stop.set()
-        # Each child got the signal too when it came from a terminal or systemd (the whole
+        # Each child may have got the signal too (a terminal's Ctrl-C reaches the whole
         # group); pass it on anyway, then let each finish its task in flight.
-        for child in children:
-            if child.is_alive():
-                child.terminate()
-        deadline = time.monotonic() + CHILD_STOP_TIMEOUT
-        for child in children:
-            child.join(max(0.0, deadline - time.monotonic()))
-            if child.is_alive():
-                child.kill()
+        _stop_children(children)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

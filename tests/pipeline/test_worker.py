@@ -15,9 +15,15 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
+from cercle.core import taskqueue
 from cercle.pipeline import worker
 from cercle.pipeline.tasks import ingest_pending, prune_task_results
 from tests.conftest import sim_body, sim_event
+
+# The task rows of the database backend (test_task_backend covers coalescing on every backend).
+database_queue = pytest.mark.skipif(
+    taskqueue.backend_kind() != taskqueue.DATABASE, reason="reads the database backend's rows"
+)
 
 
 @pytest.fixture
@@ -89,6 +95,7 @@ def _pending_ingest_tasks() -> int:
     return DBTaskResult.objects.ready().filter(task_path=ingest_pending.module_path).count()
 
 
+@database_queue
 def test_a_hundred_webhooks_leave_at_most_one_pending_ingest_task(
     client, sim_channel, django_capture_on_commit_callbacks
 ):
@@ -97,6 +104,7 @@ def test_a_hundred_webhooks_leave_at_most_one_pending_ingest_task(
     assert (statuses, _pending_ingest_tasks()) == ({200}, 1)
 
 
+@database_queue
 def test_a_running_drain_does_not_stop_a_new_one_being_queued(
     client, sim_channel, django_capture_on_commit_callbacks
 ):
@@ -116,6 +124,7 @@ def _finished_task(age: timedelta, status: str = TaskResultStatus.SUCCESSFUL) ->
     return DBTaskResult.objects.get(pk=result.id)
 
 
+@database_queue
 def test_old_finished_task_rows_are_pruned_and_recent_ones_kept(db, settings):
     settings.CERCLE_TASK_RESULTS_KEEP_DAYS = 7
     old = [
@@ -129,6 +138,7 @@ def test_old_finished_task_rows_are_pruned_and_recent_ones_kept(db, settings):
     assert (deleted, remaining) == (len(old), {str(recent.pk), str(waiting.id)})
 
 
+@database_queue
 def test_the_scheduler_prunes_old_task_rows(db, monkeypatch):
     _finished_task(timedelta(days=365))
     monkeypatch.setattr(worker, "close_old_connections", lambda: None)

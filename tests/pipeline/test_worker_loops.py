@@ -22,11 +22,16 @@ from django.db import connection
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from cercle.core import shutdown
+from cercle.core import shutdown, taskqueue
 from cercle.pipeline import worker
 from tests.pipeline import worker_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# These drive django_tasks_db's loops; RQ's are RQ's own (test_task_backend runs on both).
+pytestmark = pytest.mark.skipif(
+    taskqueue.backend_kind() != taskqueue.DATABASE, reason="the database task backend's loops"
+)
 
 
 def _status(result: Any) -> str:

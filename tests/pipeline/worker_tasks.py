@@ -28,3 +28,13 @@ def slow_send(seconds: float) -> str:
     """A send that takes `seconds`: long enough to be caught by a SIGTERM."""
     time.sleep(seconds)
     return "sent"
+
+
+@task(queue_name="classify")
+def classify_in_flight_seen_from_inside() -> bool:
+    """Run on the classify queue: whether the scheduler sees a classify drain running."""
+    from django.utils import timezone
+
+    from cercle.pipeline.worker import _classify_in_flight
+
+    return _classify_in_flight(timezone.now())
