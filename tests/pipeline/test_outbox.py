@@ -278,9 +278,21 @@ def test_rows_behind_a_rate_limited_one_do_not_lose_an_attempt(reply, sim_channe
 
 def _run_ready_tasks(platform: FakeSimulatorPlatform) -> None:
     """Play the task worker: run every waiting task once (the platform faked at HTTP)."""
-    from django_tasks_db.models import DBTaskResult
+    from django.conf import settings
+
+    from cercle.core import taskqueue
 
     with transport(httpx.MockTransport(platform)):
+        if taskqueue.backend_kind() == taskqueue.RQ:
+            import django_rq
+            from django_tasks_rq.backend import Job
+
+            for name in settings.CERCLE_TASK_QUEUES:
+                for job in django_rq.get_queue(name, job_class=Job).get_jobs():
+                    job.func.call(*job.args, **job.kwargs)
+            return
+        from django_tasks_db.models import DBTaskResult
+
         for result in DBTaskResult.objects.ready():
             result.task.call()
 

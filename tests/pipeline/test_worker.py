@@ -33,6 +33,7 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(worker, "_drop_connections", lambda: None)
 
 
+@database_queue
 def test_both_task_loops_survive_a_database_outage_and_resume(no_waiting, monkeypatch):
     runs: list[bool] = []  # one entry per run of a loop: heavy (classify) or not
 
