@@ -155,6 +155,21 @@ elif "postgresql" in DATABASES["default"]["ENGINE"] and CERCLE_DB_POOL_MAX > 0:
     # A pooled connection goes back to the pool at the end of each request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"].setdefault("TEST", {})
+# Read replicas (PostgreSQL streaming replication): insights and exports read from them
+# (cercle.core.replicas); each gets the primary's options (pool, timeouts).
+CERCLE_REPLICAS: list[str] = []
+for _i, _url in enumerate(
+    u for u in os.environ.get("CERCLE_REPLICA_URLS", "").split(",") if u.strip()
+):
+    _alias = f"replica{_i + 1}"
+    DATABASES[_alias] = {
+        **dj_database_url.parse(_url.strip()),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+        "TEST": {"MIRROR": "default"},
+    }
+    CERCLE_REPLICAS.append(_alias)
+DATABASE_ROUTERS = ["cercle.core.replicas.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

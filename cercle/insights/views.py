@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cercle.core.replicas import reads_from_replica
 from cercle.connectors.models import Channel
 from cercle.core import clock
 from cercle.inbox.choices import Direction
@@ -61,6 +62,7 @@ def _report(request: HttpRequest) -> tuple[int, Report]:
 
 @require_GET
 @member_required(Permission.VIEW)
+@reads_from_replica
 def dashboard(request: HttpRequest) -> HttpResponse:
     days, report = _report(request)
     weekdays = [_(label) for label in WEEKDAY_LABELS]
@@ -82,6 +84,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @member_required(Permission.VIEW)
+@reads_from_replica
 def drill_down(request: HttpRequest) -> HttpResponse:
     """The conversations behind one figure of the dashboard."""
     days, report = _report(request)
@@ -121,6 +124,7 @@ def _csv(filename: str, header: Sequence[str], rows: Iterable[Sequence[object]])
 
 @require_GET
 @member_required(Permission.VIEW)
+@reads_from_replica
 def export(request: HttpRequest, table: str) -> HttpResponse:
     days, report = _report(request)
     if table in GROUPS:
