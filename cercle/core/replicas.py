@@ -50,7 +50,7 @@ def replica_alias() -> str | None:
     replicas: list[str] = settings.CERCLE_REPLICAS
     if not replicas or not _replica_reads.get():
         return None
-    return random.choice(replicas)  # noqa: S311 - spreading load, not a secret
+    return random.choice(replicas)
 
 
 class ReplicaRouter:

@@ -20,9 +20,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cercle.core.replicas import reads_from_replica
 from cercle.connectors.models import Channel
 from cercle.core import clock
+from cercle.core.replicas import reads_from_replica
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Conversation, Message
 from cercle.workspaces.choices import Permission
