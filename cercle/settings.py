@@ -155,6 +155,11 @@ elif "postgresql" in DATABASES["default"]["ENGINE"] and CERCLE_DB_POOL_MAX > 0:
     # A pooled connection goes back to the pool at the end of each request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"].setdefault("TEST", {})
+# Behind PgBouncer in transaction mode (docs/deploy.md): a server-side cursor (`.iterator()`)
+# outlives its transaction in autocommit, which such a pooler cannot keep; read in chunks
+# client-side instead. Django binds parameters client-side and prepares no statement.
+if _env_bool("CERCLE_DB_TRANSACTION_POOLER"):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 # Read replicas (PostgreSQL streaming replication): insights and exports read from them
 # (cercle.core.replicas); each gets the primary's options (pool, timeouts).
 CERCLE_REPLICAS: list[str] = []
@@ -166,6 +171,9 @@ for _i, _url in enumerate(
         **dj_database_url.parse(_url.strip()),
         "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
         "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASES["default"].get(
+            "DISABLE_SERVER_SIDE_CURSORS", False
+        ),
         "TEST": {"MIRROR": "default"},
     }
     CERCLE_REPLICAS.append(_alias)

@@ -6,6 +6,10 @@ processes drain them and send the replies queued meanwhile; one worker is
 SIGKILLed mid-load and started again. At the end every delivered comment is
 stored exactly once, and every queued reply reached the platform exactly once
 (the simulator platform records each POST by idempotency key). Prints its figures.
+
+With CERCLE_TEST_PGBOUNCER=host:port (a PgBouncer in transaction mode in front of
+the test's PostgreSQL) the web and worker processes connect through it, as
+docs/deploy.md recommends; LISTEN goes to PostgreSQL directly.
 """
 
 from __future__ import annotations
@@ -77,6 +81,13 @@ def _env(tmp_path: Path) -> dict[str, str]:
         "CERCLE_CLASSIFIERS": "cercle.moderation.classifiers.toxicity.RuleToxicity",
         "CERCLE_TASK_BACKEND": "database",
     }
+    bouncer = os.environ.get("CERCLE_TEST_PGBOUNCER", "")
+    if bouncer:
+        env["DATABASE_URL"] = url.replace(
+            f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/", f"@{bouncer}/"
+        )
+        env["CERCLE_DB_TRANSACTION_POOLER"] = "1"
+        env["CERCLE_LISTEN_DATABASE_URL"] = url
     env.pop("CERCLE_DB_CONN_MAX_AGE", None)
     return env
 
@@ -253,8 +264,9 @@ def test_deliveries_are_stored_once_and_replies_sent_once_while_a_worker_is_kill
         keys = list(
             Outbox.objects.filter(channel=channel).values_list("idempotency_key", flat=True)
         )
+        through = os.environ.get("CERCLE_TEST_PGBOUNCER", "") or "direct"
         print(
-            f"\nscale: web={WEB} workers={WORKERS} deliveries={len(load)} "
+            f"\nscale: db={through} web={WEB} workers={WORKERS} deliveries={len(load)} "
             f"(distinct={len(deliveries)}, duplicates={len(load) - len(deliveries)}) "
             f"replies={len(replies)} sent_in_s={sent_in:.1f} drained_in_s={total:.1f} "
             f"deliveries_per_s={len(load) / sent_in:.0f} killed_at_s={killed_at:.1f} "
