@@ -111,11 +111,11 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, Any]]:
     state: dict[str, Any] = {"env": env, "workers": workers}
     try:
         bases = [f"http://127.0.0.1:{port}" for port in ports]
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         for base in bases:
             while True:
                 try:
-                    httpx.get(f"{base}/login/", timeout=2)
+                    httpx.get(f"{base}/login/", timeout=10)
                     break
                 except httpx.TransportError:
                     if time.monotonic() > deadline:
