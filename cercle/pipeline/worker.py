@@ -300,10 +300,12 @@ def run_loops(interval: float, stop: threading.Event) -> None:
 
 
 def _stop_on_signals(stop: threading.Event, *, second_forces: bool = True) -> None:
-    """SIGTERM or Ctrl-C: finish the tasks in flight, then stop; a second one stops at once.
+    """SIGTERM or Ctrl-C: finish the tasks in flight, then stop; a second one interrupts.
 
-    Stopping at once leaves the task's row RUNNING: a drain is enqueued again by
-    the scheduler, and a reply caught mid-send is reconciled (`recover_stale_sending`).
+    The interrupted task is marked failed (a further signal also abandons the
+    classify loop's, whose row stays RUNNING): nothing is lost, since a drain is
+    enqueued again by the scheduler whenever its work is pending, and a reply
+    caught mid-send is reconciled before any new attempt (`recover_stale_sending`).
     A child process may get the same stop twice (from systemd or the terminal, and
     from its parent), so it never takes a second signal as "now": its parent kills
     it after `CHILD_STOP_TIMEOUT`.

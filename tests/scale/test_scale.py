@@ -9,7 +9,9 @@ stored exactly once, and every queued reply reached the platform exactly once
 
 With CERCLE_TEST_PGBOUNCER=host:port (a PgBouncer in transaction mode in front of
 the test's PostgreSQL) the web and worker processes connect through it, as
-docs/deploy.md recommends; LISTEN goes to PostgreSQL directly.
+docs/deploy.md recommends; LISTEN goes to PostgreSQL directly. Give that PgBouncer
+a short `server_idle_timeout` (2 s): the test database can only be dropped once
+it has closed its server connections.
 """
 
 from __future__ import annotations
@@ -132,6 +134,19 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, Any]]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if os.environ.get("CERCLE_TEST_PGBOUNCER"):
+            _wait(_bouncer_released, 15)
+
+
+def _bouncer_released() -> bool:
+    """Whether PgBouncer has closed its idle server connections to the test database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0] == 0)
 
 
 class CountingPlatform(FakePlatform):
