@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -162,6 +163,33 @@ def _fresh(request: HttpRequest, pk: int) -> dict[str, Any]:
     return conversation_out(inbox_queries.conversation_for(actor(request), pk))
 
 
+def _message(request: HttpRequest, message: Message) -> dict[str, Any]:
+    return message_out(queries.messages_of(message.conversation).get(pk=message.pk))
+
+
+# What a route does to a conversation it loaded: an action, as the token's member.
+Act = Callable[[TokenMember, Conversation], object]
+
+
+def _acted(request: HttpRequest, conversation_id: int, act: Act) -> dict[str, Any]:
+    """The shape of the conversation routes: load the conversation in the token's workspace
+    (another workspace's is a 404), act on it, return it as it is now."""
+    member = actor(request)
+    act(member, inbox_queries.conversation_for(member, conversation_id))
+    return _fresh(request, conversation_id)
+
+
+def _written(
+    request: HttpRequest,
+    conversation_id: int,
+    write: Callable[[TokenMember, Conversation], Message],
+) -> Status[Any]:
+    """The same shape for the routes that write a message: 201 with the message."""
+    member = actor(request)
+    message = write(member, inbox_queries.conversation_for(member, conversation_id))
+    return Status(201, _message(request, message))
+
+
 def _summary(s: Summary) -> dict[str, Any]:
     return {
         "waits": s.waits,
@@ -260,18 +288,18 @@ def list_messages(
     return {"items": [message_out(m) for m in result.rows], "next_cursor": result.next_cursor}
 
 
-def _message(request: HttpRequest, message: Message) -> dict[str, Any]:
-    return message_out(queries.messages_of(message.conversation).get(pk=message.pk))
-
-
 @router.post(
     "/conversations/{conversation_id}/reply", response={201: MessageOut, **WRITE}, tags=["inbox"]
 )
 def reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Status[Any]:
     """Answer on the platform: the reply is queued and sent by the worker (`delivery`)."""
-    conversation = inbox_queries.conversation_for(actor(request), conversation_id)
-    message = do_reply(actor(request), conversation, body.text, private=body.private)
-    return Status(201, _message(request, message))
+    return _written(
+        request,
+        conversation_id,
+        lambda member, conversation: do_reply(
+            member, conversation, body.text, private=body.private
+        ),
+    )
 
 
 @router.post(
@@ -279,9 +307,11 @@ def reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Status[A
 )
 def add_note(request: HttpRequest, conversation_id: int, body: TextIn) -> Status[Any]:
     """An internal note: seen by the team, never sent."""
-    conversation = inbox_queries.conversation_for(actor(request), conversation_id)
-    note = do_add_note(actor(request), conversation, body.text)
-    return Status(201, _message(request, note))
+    return _written(
+        request,
+        conversation_id,
+        lambda member, conversation: do_add_note(member, conversation, body.text),
+    )
 
 
 @router.post(
@@ -291,11 +321,12 @@ def add_note(request: HttpRequest, conversation_id: int, body: TextIn) -> Status
 )
 def assign(request: HttpRequest, conversation_id: int, body: AssignIn) -> dict[str, Any]:
     """Give the conversation to a member of the workspace (`null`: unassign)."""
-    member = actor(request)
-    conversation = inbox_queries.conversation_for(member, conversation_id)
-    assignee = inbox_queries.member_for(member, body.assignee_id) if body.assignee_id else None
-    do_assign_conversation(member, conversation, assignee)
-    return _fresh(request, conversation_id)
+
+    def act(member: TokenMember, conversation: Conversation) -> None:
+        assignee = inbox_queries.member_for(member, body.assignee_id) if body.assignee_id else None
+        do_assign_conversation(member, conversation, assignee)
+
+    return _acted(request, conversation_id, act)
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -311,10 +342,13 @@ def _aware(when: datetime | None) -> datetime | None:
 )
 def change_status(request: HttpRequest, conversation_id: int, body: StatusIn) -> dict[str, Any]:
     """Close, reopen, set pending, or snooze until a time (a time without zone is UTC)."""
-    member = actor(request)
-    conversation = inbox_queries.conversation_for(member, conversation_id)
-    do_change_status(member, conversation, body.status, snooze_until=_aware(body.snooze_until))
-    return _fresh(request, conversation_id)
+    return _acted(
+        request,
+        conversation_id,
+        lambda member, conversation: do_change_status(
+            member, conversation, body.status, snooze_until=_aware(body.snooze_until)
+        ),
+    )
 
 
 @router.post(
@@ -324,10 +358,11 @@ def change_status(request: HttpRequest, conversation_id: int, body: StatusIn) ->
 )
 def add_tag(request: HttpRequest, conversation_id: int, body: TagIn) -> dict[str, Any]:
     """Put a tag on the conversation (created when the workspace has none of that name)."""
-    member = actor(request)
-    conversation = inbox_queries.conversation_for(member, conversation_id)
-    do_tag_conversation(member, conversation, body.name)
-    return _fresh(request, conversation_id)
+    return _acted(
+        request,
+        conversation_id,
+        lambda member, conversation: do_tag_conversation(member, conversation, body.name),
+    )
 
 
 @router.delete(
@@ -336,11 +371,13 @@ def add_tag(request: HttpRequest, conversation_id: int, body: TagIn) -> dict[str
     tags=["inbox"],
 )
 def remove_tag(request: HttpRequest, conversation_id: int, tag_id: int) -> dict[str, Any]:
-    member = actor(request)
-    conversation = inbox_queries.conversation_for(member, conversation_id)
-    tag = inbox_queries.tag_for(member, tag_id)
-    do_untag_conversation(member, conversation, tag)
-    return _fresh(request, conversation_id)
+    return _acted(
+        request,
+        conversation_id,
+        lambda member, conversation: do_untag_conversation(
+            member, conversation, inbox_queries.tag_for(member, tag_id)
+        ),
+    )
 
 
 @router.get("/tags", response={200: list[TagOut], **READ}, tags=["inbox"])
