@@ -12,19 +12,22 @@ from ninja import Query, Router
 from ninja.responses import Status
 
 from cercle.core import clock
+from cercle.inbox import collision
 from cercle.inbox import queries as inbox_queries
 from cercle.inbox.actions import (
     do_add_note,
     do_assign_conversation,
     do_change_status,
-    do_reply,
     do_tag_conversation,
     do_untag_conversation,
 )
+from cercle.inbox.collision import Collision, Seen
 from cercle.inbox.models import Contact, Conversation, Message
 from cercle.insights.metrics import Summary
 from cercle.insights.queries import Period
 from cercle.insights.report import build_report
+from cercle.replies.actions import do_submit_reply
+from cercle.replies.models import PendingReply
 
 from . import queries
 from .models import TokenMember
@@ -32,9 +35,11 @@ from .paging import Key, Ordering, page
 from .schemas import (
     AssignIn,
     ChannelOut,
+    CollisionOut,
     ContactDetail,
     ContactPage,
     ContactParams,
+    ConversationDetail,
     ConversationFilters,
     ConversationOut,
     ConversationPage,
@@ -44,6 +49,7 @@ from .schemas import (
     MessageOut,
     MessagePage,
     PageParams,
+    PendingReplyOut,
     ReplyIn,
     RuleOut,
     StatusIn,
@@ -268,10 +274,12 @@ def list_conversations(request: HttpRequest, params: Query[ConversationFilters])
 
 
 @router.get(
-    "/conversations/{conversation_id}", response={200: ConversationOut, **READ}, tags=["inbox"]
+    "/conversations/{conversation_id}", response={200: ConversationDetail, **READ}, tags=["inbox"]
 )
 def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, Any]:
-    return _fresh(request, conversation_id)
+    """The conversation, and `seen`: what this read saw, for a reply's collision check."""
+    conversation = _fresh(request, conversation_id)
+    return {**conversation, "seen": collision.latest_activity_id(conversation_id)}
 
 
 @router.get(
@@ -289,17 +297,55 @@ def list_messages(
 
 
 @router.post(
-    "/conversations/{conversation_id}/reply", response={201: MessageOut, **WRITE}, tags=["inbox"]
+    "/conversations/{conversation_id}/reply",
+    response={201: MessageOut, 202: PendingReplyOut, 409: CollisionOut, **WRITE},
+    tags=["inbox"],
 )
 def reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Status[Any]:
-    """Answer on the platform: the reply is queued and sent by the worker (`delivery`)."""
-    return _written(
-        request,
-        conversation_id,
-        lambda member, conversation: do_reply(
-            member, conversation, body.text, private=body.private
-        ),
-    )
+    """Answer on the platform: the reply is queued and sent by the worker (`delivery`).
+
+    When the workspace's approval policy holds this member's replies, nothing is sent yet:
+    202 with the reply waiting for an approver. With `seen` (the `seen` of the conversation's
+    GET), the inbox's collision check applies: when somebody else replied, assigned or changed
+    the status since, nothing is sent and the answer is 409 with what changed."""
+    member = actor(request)
+    conversation = inbox_queries.conversation_for(member, conversation_id)
+    seen = Seen(activity_id=body.seen) if body.seen is not None else None
+    try:
+        sent = do_submit_reply(member, conversation, body.text, private=body.private, seen=seen)
+    except Collision as exc:
+        return Status(409, _collision(exc))
+    if isinstance(sent, PendingReply):
+        return Status(202, _pending(sent))
+    return Status(201, _message(request, sent))
+
+
+def _collision(exc: Collision) -> dict[str, Any]:
+    return {
+        "detail": "Not sent: the conversation changed since it was read.",
+        "changes": [
+            {
+                "verb": c.verb,
+                "who": c.who,
+                "when": c.when,
+                "data": c.data,
+                "excerpt": c.excerpt,
+            }
+            for c in exc.changes
+        ],
+        "seen": exc.latest_id,
+    }
+
+
+def _pending(p: PendingReply) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "conversation_id": p.conversation_id,
+        "state": p.state,
+        "text": p.text,
+        "is_private": p.is_private,
+        "created_at": p.created_at,
+    }
 
 
 @router.post(
@@ -391,7 +437,7 @@ def list_tags(request: HttpRequest) -> list[dict[str, Any]]:
 # --- contacts, channels, rules, members ----------------------------------------------------
 
 
-def _contact(c: Contact) -> dict[str, Any]:
+def contact_row(c: Contact) -> dict[str, Any]:
     return {
         "id": c.pk,
         "display_name": c.display_name,
@@ -405,7 +451,7 @@ def list_contacts(request: HttpRequest, params: Query[ContactParams]) -> dict[st
     """The workspace's contacts, newest first, optionally by part of the name."""
     qs = queries.contacts_of(actor(request), params.q or "")
     result = page(qs, CONTACTS_ORDER, params.cursor, params.limit)
-    return {"items": [_contact(c) for c in result.rows], "next_cursor": result.next_cursor}
+    return {"items": [contact_row(c) for c in result.rows], "next_cursor": result.next_cursor}
 
 
 @router.get("/contacts/{contact_id}", response={200: ContactDetail, **READ}, tags=["contacts"])
@@ -413,7 +459,7 @@ def get_contact(request: HttpRequest, contact_id: int) -> dict[str, Any]:
     """A contact, their identities on each channel and their latest conversations."""
     contact = queries.contact_for(actor(request), contact_id)
     return {
-        **_contact(contact),
+        **contact_row(contact),
         "identities": [
             {
                 "id": i.pk,
