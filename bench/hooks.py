@@ -43,12 +43,12 @@ TARGET_RPS = 500
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--quick", action="store_true", help="1,500 requests of each kind")
+    parser.add_argument("--quick", action="store_true", help="600 requests of each kind")
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--connections", type=int, default=16)
     add_db_argument(parser)
     args = parser.parse_args(argv)
-    total = 1500 if args.quick else args.requests
+    total = 600 if args.quick else args.requests
 
     with Deployment(args.db) as deployment:
         seeded = seed_workspace()
