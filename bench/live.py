@@ -93,7 +93,17 @@ def _received_count(workspace_id: int) -> int:
     return Activity.objects.filter(workspace_id=workspace_id, verb="received").count()
 
 
-async def run(port: int, seeded: Seeded, subscribers: int, deliveries: int) -> dict[str, list[float]]:
+async def _stored_after(workspace_id: int, before: int, start: float, timeout: float) -> None:
+    """Wait until one more `received` Activity is in the database (polled every 10 ms)."""
+    while await asyncio.to_thread(_received_count, workspace_id) <= before:
+        if time.perf_counter() - start > timeout:
+            raise RuntimeError(f"the worker did not ingest the delivery in {timeout:.0f} s")
+        await asyncio.sleep(0.01)
+
+
+async def run(
+    port: int, seeded: Seeded, subscribers: int, deliveries: int
+) -> dict[str, list[float]]:
     from cercle.inbox.live import latest_event_id
 
     after = await asyncio.to_thread(latest_event_id, seeded.workspace_id)
@@ -116,11 +126,7 @@ async def run(port: int, seeded: Seeded, subscribers: int, deliveries: int) -> d
 
     # Warm-up: the worker has started and ingests (not timed).
     await post(*delivery(seeded, 0, tag="warm"))
-    deadline = time.perf_counter() + 120
-    while await asyncio.to_thread(_received_count, seeded.workspace_id) == 0:
-        if time.perf_counter() > deadline:
-            raise RuntimeError("the worker did not start ingesting in 120 s")
-        await asyncio.sleep(0.1)
+    await _stored_after(seeded.workspace_id, 0, time.perf_counter(), 120)
     await asyncio.sleep(1)
     for n in range(deliveries):
         before = await asyncio.to_thread(_received_count, seeded.workspace_id)
@@ -134,10 +140,7 @@ async def run(port: int, seeded: Seeded, subscribers: int, deliveries: int) -> d
         acks.append(time.perf_counter() - start)
         if status != 200:
             raise RuntimeError(f"the webhook answered {status}")
-        while await asyncio.to_thread(_received_count, seeded.workspace_id) <= before:
-            if time.perf_counter() - start > TIMEOUT:
-                raise RuntimeError("the worker did not ingest the delivery in time")
-            await asyncio.sleep(0.01)
+        await _stored_after(seeded.workspace_id, before, start, TIMEOUT)
         stored.append(time.perf_counter() - start)
         try:
             await asyncio.wait_for(asyncio.gather(*(s.got.wait() for s in subs)), TIMEOUT)

@@ -37,7 +37,9 @@ def add_db_argument(parser: Any) -> None:
     parser.add_argument(
         "--db",
         choices=("sqlite", "postgres"),
-        default="postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
+        default="postgres"
+        if os.environ.get("DATABASE_URL", "").startswith("postgres")
+        else "sqlite",
         help="sqlite (default) or postgres (DATABASE_URL, else " + DEFAULT_POSTGRES + ")",
     )
 
@@ -52,7 +54,7 @@ def percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def median(values: list[float]) -> float:
@@ -255,7 +257,10 @@ async def read_response(reader: asyncio.StreamReader) -> int:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:] if l)}
+    headers = {
+        k.strip().lower(): v.strip()
+        for k, _, v in (line.partition(":") for line in lines[1:] if line)
+    }
     if "content-length" in headers:
         await reader.readexactly(int(headers["content-length"]))
     elif headers.get("transfer-encoding") == "chunked":
