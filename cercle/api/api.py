@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
@@ -20,11 +20,12 @@ from cercle.inbox.actions import ActionRefused
 from .auth import RateLimited, TokenAuth
 from .endpoints import router
 from .paging import BadCursor
+from .resources import router as resources_router
 
 DESCRIPTION = """\
 Cercle's public API: the team inbox (conversations with the inbox's filters and search,
 messages, replies, notes, assignment, status, tags), contacts, channels, moderation rules,
-members and the insights figures.
+members, saved replies, personas, goals and the insights figures.
 
 Authenticate with a personal API token (Settings → API tokens):
 `Authorization: Bearer cercle_…`. A token acts as its member, capped at the token's role;
@@ -101,6 +102,12 @@ def _refused(request: HttpRequest, exc: ActionRefused) -> HttpResponse:
     return _error(request, str(exc) or "The action was refused.", 422)
 
 
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """What an action refused to write (an empty title, a taken shortcut…): its reasons."""
+    return _error(request, " ".join(exc.messages) or "The request was refused.", 422)
+
+
 @api.exception_handler(BadCursor)
 def _bad_cursor(request: HttpRequest, exc: BadCursor) -> HttpResponse:
     return _error(request, "Invalid cursor: pass the next_cursor of the same list, unchanged.", 400)
@@ -112,3 +119,4 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 
 api.add_router("/", router)
+api.add_router("/", resources_router)

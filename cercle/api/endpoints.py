@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,19 +12,22 @@ from ninja import Query, Router
 from ninja.responses import Status
 
 from cercle.core import clock
+from cercle.inbox import collision
 from cercle.inbox import queries as inbox_queries
 from cercle.inbox.actions import (
     do_add_note,
     do_assign_conversation,
     do_change_status,
-    do_reply,
     do_tag_conversation,
     do_untag_conversation,
 )
+from cercle.inbox.collision import Collision, Seen
 from cercle.inbox.models import Contact, Conversation, Message
 from cercle.insights.metrics import Summary
 from cercle.insights.queries import Period
 from cercle.insights.report import build_report
+from cercle.replies.actions import do_submit_reply
+from cercle.replies.models import PendingReply
 
 from . import queries
 from .models import TokenMember
@@ -31,9 +35,11 @@ from .paging import Key, Ordering, page
 from .schemas import (
     AssignIn,
     ChannelOut,
+    CollisionOut,
     ContactDetail,
     ContactPage,
     ContactParams,
+    ConversationDetail,
     ConversationFilters,
     ConversationOut,
     ConversationPage,
@@ -43,6 +49,7 @@ from .schemas import (
     MessageOut,
     MessagePage,
     PageParams,
+    PendingReplyOut,
     ReplyIn,
     RuleOut,
     StatusIn,
@@ -162,6 +169,33 @@ def _fresh(request: HttpRequest, pk: int) -> dict[str, Any]:
     return conversation_out(inbox_queries.conversation_for(actor(request), pk))
 
 
+def _message(request: HttpRequest, message: Message) -> dict[str, Any]:
+    return message_out(queries.messages_of(message.conversation).get(pk=message.pk))
+
+
+# What a route does to a conversation it loaded: an action, as the token's member.
+Act = Callable[[TokenMember, Conversation], object]
+
+
+def _acted(request: HttpRequest, conversation_id: int, act: Act) -> dict[str, Any]:
+    """The shape of the conversation routes: load the conversation in the token's workspace
+    (another workspace's is a 404), act on it, return it as it is now."""
+    member = actor(request)
+    act(member, inbox_queries.conversation_for(member, conversation_id))
+    return _fresh(request, conversation_id)
+
+
+def _written(
+    request: HttpRequest,
+    conversation_id: int,
+    write: Callable[[TokenMember, Conversation], Message],
+) -> Status[Any]:
+    """The same shape for the routes that write a message: 201 with the message."""
+    member = actor(request)
+    message = write(member, inbox_queries.conversation_for(member, conversation_id))
+    return Status(201, _message(request, message))
+
+
 def _summary(s: Summary) -> dict[str, Any]:
     return {
         "waits": s.waits,
@@ -240,10 +274,12 @@ def list_conversations(request: HttpRequest, params: Query[ConversationFilters])
 
 
 @router.get(
-    "/conversations/{conversation_id}", response={200: ConversationOut, **READ}, tags=["inbox"]
+    "/conversations/{conversation_id}", response={200: ConversationDetail, **READ}, tags=["inbox"]
 )
 def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, Any]:
-    return _fresh(request, conversation_id)
+    """The conversation, and `seen`: what this read saw, for a reply's collision check."""
+    conversation = _fresh(request, conversation_id)
+    return {**conversation, "seen": collision.latest_activity_id(conversation_id)}
 
 
 @router.get(
@@ -260,18 +296,56 @@ def list_messages(
     return {"items": [message_out(m) for m in result.rows], "next_cursor": result.next_cursor}
 
 
-def _message(request: HttpRequest, message: Message) -> dict[str, Any]:
-    return message_out(queries.messages_of(message.conversation).get(pk=message.pk))
-
-
 @router.post(
-    "/conversations/{conversation_id}/reply", response={201: MessageOut, **WRITE}, tags=["inbox"]
+    "/conversations/{conversation_id}/reply",
+    response={201: MessageOut, 202: PendingReplyOut, 409: CollisionOut, **WRITE},
+    tags=["inbox"],
 )
 def reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Status[Any]:
-    """Answer on the platform: the reply is queued and sent by the worker (`delivery`)."""
-    conversation = inbox_queries.conversation_for(actor(request), conversation_id)
-    message = do_reply(actor(request), conversation, body.text, private=body.private)
-    return Status(201, _message(request, message))
+    """Answer on the platform: the reply is queued and sent by the worker (`delivery`).
+
+    When the workspace's approval policy holds this member's replies, nothing is sent yet:
+    202 with the reply waiting for an approver. With `seen` (the `seen` of the conversation's
+    GET), the inbox's collision check applies: when somebody else replied, assigned or changed
+    the status since, nothing is sent and the answer is 409 with what changed."""
+    member = actor(request)
+    conversation = inbox_queries.conversation_for(member, conversation_id)
+    seen = Seen(activity_id=body.seen) if body.seen is not None else None
+    try:
+        sent = do_submit_reply(member, conversation, body.text, private=body.private, seen=seen)
+    except Collision as exc:
+        return Status(409, _collision(exc))
+    if isinstance(sent, PendingReply):
+        return Status(202, _pending(sent))
+    return Status(201, _message(request, sent))
+
+
+def _collision(exc: Collision) -> dict[str, Any]:
+    return {
+        "detail": "Not sent: the conversation changed since it was read.",
+        "changes": [
+            {
+                "verb": c.verb,
+                "who": c.who,
+                "when": c.when,
+                "data": c.data,
+                "excerpt": c.excerpt,
+            }
+            for c in exc.changes
+        ],
+        "seen": exc.latest_id,
+    }
+
+
+def _pending(p: PendingReply) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "conversation_id": p.conversation_id,
+        "state": p.state,
+        "text": p.text,
+        "is_private": p.is_private,
+        "created_at": p.created_at,
+    }
 
 
 @router.post(
@@ -279,9 +353,11 @@ def reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Status[A
 )
 def add_note(request: HttpRequest, conversation_id: int, body: TextIn) -> Status[Any]:
     """An internal note: seen by the team, never sent."""
-    conversation = inbox_queries.conversation_for(actor(request), conversation_id)
-    note = do_add_note(actor(request), conversation, body.text)
-    return Status(201, _message(request, note))
+    return _written(
+        request,
+        conversation_id,
+        lambda member, conversation: do_add_note(member, conversation, body.text),
+    )
 
 
 @router.post(
@@ -291,11 +367,12 @@ def add_note(request: HttpRequest, conversation_id: int, body: TextIn) -> Status
 )
 def assign(request: HttpRequest, conversation_id: int, body: AssignIn) -> dict[str, Any]:
     """Give the conversation to a member of the workspace (`null`: unassign)."""
-    member = actor(request)
-    conversation = inbox_queries.conversation_for(member, conversation_id)
-    assignee = inbox_queries.member_for(member, body.assignee_id) if body.assignee_id else None
-    do_assign_conversation(member, conversation, assignee)
-    return _fresh(request, conversation_id)
+
+    def act(member: TokenMember, conversation: Conversation) -> None:
+        assignee = inbox_queries.member_for(member, body.assignee_id) if body.assignee_id else None
+        do_assign_conversation(member, conversation, assignee)
+
+    return _acted(request, conversation_id, act)
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -311,10 +388,13 @@ def _aware(when: datetime | None) -> datetime | None:
 )
 def change_status(request: HttpRequest, conversation_id: int, body: StatusIn) -> dict[str, Any]:
     """Close, reopen, set pending, or snooze until a time (a time without zone is UTC)."""
-    member = actor(request)
-    conversation = inbox_queries.conversation_for(member, conversation_id)
-    do_change_status(member, conversation, body.status, snooze_until=_aware(body.snooze_until))
-    return _fresh(request, conversation_id)
+    return _acted(
+        request,
+        conversation_id,
+        lambda member, conversation: do_change_status(
+            member, conversation, body.status, snooze_until=_aware(body.snooze_until)
+        ),
+    )
 
 
 @router.post(
@@ -324,10 +404,11 @@ def change_status(request: HttpRequest, conversation_id: int, body: StatusIn) ->
 )
 def add_tag(request: HttpRequest, conversation_id: int, body: TagIn) -> dict[str, Any]:
     """Put a tag on the conversation (created when the workspace has none of that name)."""
-    member = actor(request)
-    conversation = inbox_queries.conversation_for(member, conversation_id)
-    do_tag_conversation(member, conversation, body.name)
-    return _fresh(request, conversation_id)
+    return _acted(
+        request,
+        conversation_id,
+        lambda member, conversation: do_tag_conversation(member, conversation, body.name),
+    )
 
 
 @router.delete(
@@ -336,11 +417,13 @@ def add_tag(request: HttpRequest, conversation_id: int, body: TagIn) -> dict[str
     tags=["inbox"],
 )
 def remove_tag(request: HttpRequest, conversation_id: int, tag_id: int) -> dict[str, Any]:
-    member = actor(request)
-    conversation = inbox_queries.conversation_for(member, conversation_id)
-    tag = inbox_queries.tag_for(member, tag_id)
-    do_untag_conversation(member, conversation, tag)
-    return _fresh(request, conversation_id)
+    return _acted(
+        request,
+        conversation_id,
+        lambda member, conversation: do_untag_conversation(
+            member, conversation, inbox_queries.tag_for(member, tag_id)
+        ),
+    )
 
 
 @router.get("/tags", response={200: list[TagOut], **READ}, tags=["inbox"])
@@ -354,7 +437,7 @@ def list_tags(request: HttpRequest) -> list[dict[str, Any]]:
 # --- contacts, channels, rules, members ----------------------------------------------------
 
 
-def _contact(c: Contact) -> dict[str, Any]:
+def contact_row(c: Contact) -> dict[str, Any]:
     return {
         "id": c.pk,
         "display_name": c.display_name,
@@ -368,7 +451,7 @@ def list_contacts(request: HttpRequest, params: Query[ContactParams]) -> dict[st
     """The workspace's contacts, newest first, optionally by part of the name."""
     qs = queries.contacts_of(actor(request), params.q or "")
     result = page(qs, CONTACTS_ORDER, params.cursor, params.limit)
-    return {"items": [_contact(c) for c in result.rows], "next_cursor": result.next_cursor}
+    return {"items": [contact_row(c) for c in result.rows], "next_cursor": result.next_cursor}
 
 
 @router.get("/contacts/{contact_id}", response={200: ContactDetail, **READ}, tags=["contacts"])
@@ -376,7 +459,7 @@ def get_contact(request: HttpRequest, contact_id: int) -> dict[str, Any]:
     """A contact, their identities on each channel and their latest conversations."""
     contact = queries.contact_for(actor(request), contact_id)
     return {
-        **_contact(contact),
+        **contact_row(contact),
         "identities": [
             {
                 "id": i.pk,

@@ -12,6 +12,7 @@ from typing import Literal, get_args
 from ninja import Field, Schema
 
 from cercle.inbox.choices import Status
+from cercle.insights.models import Kpi
 
 StatusName = Literal["new", "open", "pending", "snoozed", "closed"]
 ViewName = Literal["open", "mine", "unassigned", "pending", "snoozed", "closed", "all"]
@@ -141,6 +142,13 @@ class ReplyIn(TextIn):
     private: bool = Field(
         False, description="Answer a public comment privately (where the platform allows it)"
     )
+    seen: int | None = Field(
+        None,
+        ge=0,
+        le=2**63 - 1,
+        description="Off by default. The `seen` of the conversation's GET: the reply is stopped "
+        "(409, with what changed) when somebody else replied, assigned or changed the status since",
+    )
 
 
 class AssignIn(Schema):
@@ -249,3 +257,146 @@ class InsightsOut(Schema):
     breakdowns: dict[str, list[BreakdownRow]]
     daily: list[tuple[str, int]]
     heatmap: list[list[int]] = Field(description="Inbound items per weekday (Monday first) × hour")
+
+
+# --- the reply's collision check and approvals ---------------------------------------------
+
+
+class ConversationDetail(ConversationOut):
+    seen: int = Field(
+        description="What this read saw: pass it as `seen` to a reply to have it stopped (409) "
+        "when somebody else replied, assigned or changed the status since"
+    )
+
+
+class ChangeOut(Schema):
+    verb: str
+    who: str
+    when: datetime
+    data: dict[str, object]
+    excerpt: str
+
+
+class CollisionOut(Schema):
+    detail: str
+    changes: list[ChangeOut]
+    seen: int = Field(description="Pass it as `seen` to send anyway (unless more changed)")
+
+
+class PendingReplyOut(Schema):
+    id: int
+    conversation_id: int
+    state: str
+    text: str
+    is_private: bool
+    created_at: datetime
+
+
+# --- saved replies --------------------------------------------------------------------------
+
+
+class SavedReplyParams(Schema):
+    q: str | None = Field(
+        None, max_length=100, description="Part of the title, shortcut or text; a leading / too"
+    )
+
+
+class SavedReplyIn(Schema):
+    title: str = Field(..., max_length=120)
+    versions: dict[str, str] = Field(
+        ...,
+        description='The text per language code ({"fr": "Bonjour {contact.first_name}"})',
+        max_length=50,
+    )
+    shortcut: str = Field("", max_length=40)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class SavedReplyOut(Schema):
+    id: int
+    title: str
+    shortcut: str
+    tags: list[str]
+    usage_count: int
+    versions: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class RenderParams(Schema):
+    conversation_id: int = Field(..., ge=1, le=2**63 - 1)
+
+
+class RenderedOut(Schema):
+    saved_reply_id: int
+    conversation_id: int
+    language: str
+    text: str
+
+
+# --- personas and goals ------------------------------------------------------------------------
+
+
+class PersonaIn(Schema):
+    name: str = Field(..., max_length=120)
+    description: str = Field("", max_length=4000)
+    conditions: list[dict[str, object]] = Field(
+        default_factory=list,
+        max_length=20,
+        description='All must hold: {"kind": "language"|"platform"|"tag", "values": [...]}, '
+        '{"kind": "activity", "days": N, "min": k}, {"kind": "negative", "percent": x}, '
+        '{"kind": "returning", "value": true|false}',
+    )
+
+
+class PersonaOut(Schema):
+    id: int
+    name: str
+    description: str
+    conditions: list[dict[str, object]]
+    size: int = Field(description="How many contacts it holds now")
+    created_at: datetime
+
+
+KpiName = Literal[
+    "answered_within", "questions_within", "answer_rate", "negative_share", "median_first_response"
+]
+
+
+class GoalIn(Schema):
+    name: str = Field(..., max_length=120)
+    kpi: KpiName
+    minutes: int | None = Field(
+        None, ge=1, le=1_000_000, description="For the “answered within” KPIs"
+    )
+    business_hours: bool = False
+    comparison: Literal["gte", "lte"] = "gte"
+    target: float = Field(
+        ..., ge=0, le=1_000_000, description="In percent for a share, minutes for a time"
+    )
+    period: Literal["week", "month", "quarter"] = "month"
+    owner_id: int | None = Field(None, ge=1, le=2**63 - 1)
+
+
+class GoalOut(Schema):
+    id: int
+    name: str
+    kpi: str
+    minutes: int | None
+    business_hours: bool
+    comparison: str
+    target: float
+    period: str
+    owner: Ref | None
+    created_at: datetime
+    start: datetime = Field(description="The current period")
+    end: datetime
+    value: float | None = Field(description="The KPI over the period so far")
+    previous: float | None
+    projected: float | None
+    status: Literal["on_track", "at_risk", "missed", "met", "no_data"]
+    previous_status: Literal["on_track", "at_risk", "missed", "met", "no_data"]
+
+
+# The schema follows the model's KPIs.
+assert set(Kpi.values) == set(get_args(KpiName))

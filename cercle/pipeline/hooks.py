@@ -13,8 +13,11 @@ counted on the receiving channel and nothing is stored for it.
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -28,8 +31,9 @@ from cercle.connectors.base import (
     Connector,
     RawEventData,
 )
+from cercle.connectors.http import PlatformHttp
 from cercle.connectors.models import Channel
-from cercle.connectors.registry import UnknownPlatform, connector_for
+from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.connectors.state import count_unknown_accounts
 from cercle.pipeline.actions import do_store_raw_event
 from cercle.pipeline.unavailable import database_unavailable_is_503
@@ -39,6 +43,58 @@ logger = logging.getLogger(__name__)
 # What a payload that cannot be understood raises in `parse` or `accounts`.
 # RecursionError: JSON nested deeper than Python's stack (a few kB of "[").
 MALFORMED = (BadPayload, ValueError, KeyError, TypeError, RecursionError)
+
+
+class _NoNetwork(PlatformHttp):
+    """The HTTP client of a webhook's connector: verify, accounts and parse never call out.
+
+    Building an httpx client costs about 3 ms (its proxy settings, its pool); the
+    acknowledgement must not pay that per request.
+    """
+
+    def __init__(self) -> None:  # deliberately no super().__init__(): no client
+        self.guarded = True
+        self.last_response = None
+
+    def request(self, method: str, url: str, *, write: bool | None = None, **kwargs: Any) -> Any:
+        raise RuntimeError("a webhook's verify, accounts and parse must not make HTTP requests")
+
+    def close(self) -> None:
+        return None
+
+
+# One connector per channel and process, kept while the channel's row says the same thing
+# (platform, secrets, verify token, account, settings); any change builds a new one.
+_connectors: dict[int, tuple[tuple[object, ...], Connector]] = {}
+_connectors_lock = threading.Lock()
+
+
+def _fingerprint(channel: Channel) -> tuple[object, ...]:
+    return (
+        channel.platform,
+        channel.workspace_id,
+        channel.credentials_token,
+        channel.verify_token,
+        channel.external_id,
+        json.dumps(channel.config, sort_keys=True, default=str),
+    )
+
+
+def webhook_connector(channel: Channel) -> Connector:
+    """The channel's connector for verifying and validating deliveries, cached per process.
+
+    Keyed by the channel's id and checked against the row just read, so a changed
+    secret or setting is picked up on the next delivery; raises UnknownPlatform.
+    """
+    key = _fingerprint(channel)
+    with _connectors_lock:
+        cached = _connectors.get(channel.pk)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    connector = connector_class(channel.platform)(channel, _NoNetwork())
+    with _connectors_lock:
+        _connectors[channel.pk] = (key, connector)
+    return connector
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -75,7 +131,7 @@ def _validate(connector: Connector, raw: RawEventData) -> None:
 def _accepts(owner: Channel, request: HttpRequest) -> Connector | None:
     """The owner's connector when the delivery is genuine for it too (its own app secret)."""
     try:
-        connector = connector_for(owner)
+        connector = webhook_connector(owner)
     except UnknownPlatform:
         return None
     try:
@@ -83,8 +139,6 @@ def _accepts(owner: Channel, request: HttpRequest) -> Connector | None:
     except BadSignature:
         logger.info("delivery for channel %s is not signed with its secret", owner.pk)
         return None
-    finally:
-        connector.http.close()
     return connector
 
 
@@ -130,7 +184,7 @@ def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     if too_big is not None:
         return too_big
     try:
-        connector = connector_for(channel)
+        connector = webhook_connector(channel)
     except UnknownPlatform:
         return _error(404, "unknown platform")
     if Capability.WEBHOOK not in connector.capabilities:
@@ -140,8 +194,6 @@ def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
     except BadSignature as exc:
         logger.info("bad signature on channel %s: %s", channel.pk, exc.detail)
         return _error(403, "bad signature")
-    finally:
-        connector.http.close()
     if handshake is not None:
         return handshake
     if request.method != "POST":

@@ -120,3 +120,9 @@ def elsewhere(db: Any) -> Elsewhere:
     )
     conversation = conversation_of(channel, "x1", text="Secret d'une autre marque")
     return Elsewhere(workspace, member, channel, conversation)
+
+
+def put(caller: Caller, path: str, body: dict[str, Any]):
+    return caller.client.put(
+        API + path, body, content_type="application/json", headers=caller._headers()
+    )
