@@ -17,6 +17,7 @@ templates and the name is isolated in `<bdi>`. No query: the list's
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -25,8 +26,9 @@ from django import template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
+from django.utils.dates import MONTHS_3
 from django.utils.formats import get_format
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -69,6 +71,14 @@ _ROW = (
 )
 
 
+def _esc(value: object) -> str:
+    """What `conditional_escape` returns (safe text as it is, anything else through html.escape),
+    without its lazy-string wrapper: called about 25 times per row."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value))
+
+
 class RowRenderer:
     """Draws list rows for one page: the shared pieces are computed once, in the active language."""
 
@@ -91,7 +101,16 @@ class RowRenderer:
             "language": _("Language"),
             "unknown": _("unknown"),
             "loading": _("loading…"),
+            "arrived": _("Arrived %(when)s"),
+            "due": _("Needs a reply, due %(when)s"),
         }
+        # The short arrival labels (`H:i`, `j M`, `j M Y`) without a DateFormat per row.
+        self.months = [""] + [str(MONTHS_3[month]).title() for month in range(1, 13)]
+        self.new_dot = format_html(
+            '<span class="dot dot-blue" role="img" title="{}" aria-label="{}"></span>',
+            self.words["new_title"],
+            self.words["new"],
+        )
         self.priorities = {value: str(label) for value, label in Priority.choices}
         self.kinds = {value: str(label) for value, label in Kind.choices}
         self._channels: dict[int, tuple[str, SafeString]] = {}
@@ -149,16 +168,15 @@ class RowRenderer:
             return SafeString("")
         local = timezone.localtime(when)
         if local.date() == self.today:
-            label = format_date(local, "H:i")
+            label = f"{local.hour:02d}:{local.minute:02d}"
         elif local.year == self.today.year:
-            label = format_date(local, "j M")
+            label = f"{local.day} {self.months[local.month]}"
         else:
-            label = format_date(local, "j M Y")
-        return format_html(
-            '<time class="arrived" datetime="{}" title="{}">{}</time>',
-            local.isoformat(),
-            _("Arrived %(when)s") % {"when": format_date(local, self.datetime_format)},
-            label,
+            label = f"{local.day} {self.months[local.month]} {local.year}"
+        title = self.words["arrived"] % {"when": format_date(local, self.datetime_format)}
+        return SafeString(
+            f'<time class="arrived" datetime="{_esc(local.isoformat())}" title="{_esc(title)}">'
+            f"{_esc(label)}</time>"
         )
 
     def _sla(self, conv: Conversation) -> SafeString:
@@ -170,7 +188,7 @@ class RowRenderer:
         return format_html(
             '<span class="sla{}" title="{}">{}</span>',
             f" sla-{state}" if state else "",
-            _("Needs a reply, due %(when)s") % {"when": due},
+            self.words["due"] % {"when": due},
             label,
         )
 
@@ -187,35 +205,25 @@ class RowRenderer:
         name = conv.contact.display_name
         channel_title, icon = self._channel(conv)
         kind_title, kind_text = self._kind(conv)
-        check = (
-            format_html(
-                '<input type="checkbox" class="bulk-check" name="ids" value="{}" form="bulk-form"'
-                ' aria-label="{} {}" title="{}">',
+        check = SafeString(
+            '<input type="checkbox" class="bulk-check" name="ids" value="{}" form="bulk-form"'
+            ' aria-label="{} {}" title="{}">'.format(
                 conv.pk,
-                words["select"],
-                plain_controls(name),
-                words["select_title"],
+                _esc(words["select"]),
+                _esc(plain_controls(name)),
+                _esc(words["select_title"]),
             )
             if self.selectable
             else ""
         )
-        dot = (
-            format_html(
-                '<span class="dot dot-blue" role="img" title="{}" aria-label="{}"></span>',
-                words["new_title"],
-                words["new"],
-            )
-            if conv.status == Status.NEW
-            else ""
-        )
+        dot = self.new_dot if conv.status == Status.NEW else ""
         if getattr(conv, "is_loading", False) and not conv.preview:
             preview: SafeString | str = words["loading"]
         else:
             preview = mark_controls(conv.preview or "…")
-        return format_html(
-            _ROW,
+        values = dict(
             pk=conv.pk,
-            oob=mark_safe(' hx-swap-oob="outerHTML"') if oob else "",
+            oob=SafeString(' hx-swap-oob="outerHTML"') if oob else "",
             check=check,
             url=self.url(conv.pk),
             status=conv.status,
@@ -237,9 +245,11 @@ class RowRenderer:
             assignee=self._assignee(conv),
             preview=preview,
         )
+        # Every value escaped (safe pieces kept as they are), as format_html would.
+        return mark_safe(_ROW.format(**{k: _esc(v) for k, v in values.items()}))  # noqa: S308
 
     def rows(self, conversations: Iterable[Conversation]) -> SafeString:
-        return mark_safe("".join(conditional_escape(self.row(c)) for c in conversations))  # noqa: S308 (each row is format_html)
+        return mark_safe("".join(self.row(c) for c in conversations))  # noqa: S308 (rows are escaped)
 
 
 @register.simple_tag
