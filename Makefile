@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/classify.py
 	$(BIN)/python bench/insights.py --quick
 	$(BIN)/python bench/inbox.py --quick
+	$(BIN)/python bench/search.py --quick
 
 messages: $(STAMP)
 	cd cercle && export CERCLE_DATA_DIR=$${CERCLE_DATA_DIR:-$(CURDIR)/var} && ../$(BIN)/cercle manage makemessages -l fr --ignore '*/migrations/*' --ignore 'static/*' --no-obsolete --add-location file && ../$(BIN)/cercle manage compilemessages -l fr
