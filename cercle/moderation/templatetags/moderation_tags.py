@@ -98,10 +98,12 @@ def labels_context(message: Message, cache: Any = None) -> dict[str, Any]:
                 for row in MessageLabel.objects.filter(message_id=message.pk, applies=True)
             }
         )
-    for label in custom:
-        if label.pk in applied:
-            row = applied[label.pk]
-            chips.append(_chip("custom", str(label.pk), label.name, "violet", row.score))
+    for custom_label in custom:
+        if custom_label.pk in applied:
+            row = applied[custom_label.pk]
+            chips.append(
+                _chip("custom", str(custom_label.pk), custom_label.name, "violet", row.score)
+            )
     return {
         "message": message,
         "chips": chips,
