@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,20 @@ LANGUAGES = ("fr", "en", "de", "es", "it", "nl")
 BATCH = 5_000
 
 
-def seed(conversations: int, messages_per: int, seed_value: int) -> dict[str, Any]:
-    """The bench workspace, its people and channels (actions), and the bulk of the rows (bulk)."""
+def default_text(rng: random.Random, conversation_id: int, k: int) -> str:
+    return f"Message {k} de la conversation {conversation_id} : où est mon colis ?"
+
+
+def seed(
+    conversations: int,
+    messages_per: int,
+    seed_value: int,
+    text: Callable[[random.Random, int, int], str] = default_text,
+) -> dict[str, Any]:
+    """The bench workspace, its people and channels (actions), and the bulk of the rows (bulk).
+
+    `text(rng, conversation_id, k)` writes the k-th message of a conversation.
+    """
     from cercle.core.db_bulk import insert_values
     from cercle.inbox.models import Contact, Conversation, Message, Tag
     from cercle.pipeline.actions import do_create_channel
@@ -121,7 +134,7 @@ def seed(conversations: int, messages_per: int, seed_value: int) -> dict[str, An
                     "conversation_id": conv_id,
                     "external_id": f"m-{conv_id}-{k}",
                     "direction": "in",
-                    "text": f"Message {k} de la conversation {conv_id} : où est mon colis ?",
+                    "text": text(rng, conv_id, k),
                     "language": row["language"],
                     "created_at": row["last_activity_at"] - timedelta(minutes=messages_per - k),
                 }
@@ -190,8 +203,10 @@ def bare_sql(member: Any, params: dict[str, str]) -> tuple[str, Any]:
     return qs.query.sql_with_params()
 
 
-def measure(seeded: dict[str, Any], runs: int) -> dict[str, tuple[list[float], list[float]]]:
-    """Per view: the page times and the bare-query times, in milliseconds, interleaved."""
+def measure(
+    seeded: dict[str, Any], runs: int, pages: dict[str, dict[str, str]] | None = None
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Per view (`pages`, else `views`): the page and bare-query times in ms, interleaved."""
     from django.db import connection
     from django.test import Client
     from django.urls import reverse
@@ -200,7 +215,7 @@ def measure(seeded: dict[str, Any], runs: int) -> dict[str, tuple[list[float], l
     client.force_login(seeded["owner"].user)
     url = reverse("inbox:index")
     results: dict[str, tuple[list[float], list[float]]] = {}
-    for name, params in views(seeded).items():
+    for name, params in (pages if pages is not None else views(seeded)).items():
         sql, sql_params = bare_sql(seeded["owner"], params)
         assert client.get(url, params).status_code == 200  # warm-up (and the side counts)
         pages: list[float] = []
@@ -222,6 +237,28 @@ def measure(seeded: dict[str, Any], runs: int) -> dict[str, tuple[list[float], l
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def report(
+    bench: str, vendor: str, messages: int, results: dict[str, tuple[list[float], list[float]]]
+) -> None:
+    """The table per view, then the one machine-readable line over all of them."""
+    print(f"{'view':<10} {'median_ms':>10} {'p95_ms':>8} {'bare_ms':>8}")
+    all_pages: list[float] = []
+    all_bare: list[float] = []
+    for name, (pages, bare) in results.items():
+        all_pages += pages
+        all_bare += bare
+        print(
+            f"{name:<10} {statistics.median(pages):>10.1f} {p95(pages):>8.1f} "
+            f"{statistics.median(bare):>8.1f}"
+        )
+    db = "sqlite" if vendor == "sqlite" else vendor
+    print(
+        f"bench={bench} db={db} messages={messages} "
+        f"median_ms={statistics.median(all_pages):.1f} p95_ms={p95(all_pages):.1f} "
+        f"baseline_ms={statistics.median(all_bare):.1f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,22 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             drop_database(configured)
 
-    print(f"{'view':<10} {'median_ms':>10} {'p95_ms':>8} {'bare_ms':>8}")
-    all_pages: list[float] = []
-    all_bare: list[float] = []
-    for name, (pages, bare) in results.items():
-        all_pages += pages
-        all_bare += bare
-        print(
-            f"{name:<10} {statistics.median(pages):>10.1f} {p95(pages):>8.1f} "
-            f"{statistics.median(bare):>8.1f}"
-        )
-    db = "sqlite" if connection.vendor == "sqlite" else connection.vendor
-    print(
-        f"bench=inbox db={db} messages={seeded['messages']} "
-        f"median_ms={statistics.median(all_pages):.1f} p95_ms={p95(all_pages):.1f} "
-        f"baseline_ms={statistics.median(all_bare):.1f}"
-    )
+    report("inbox", connection.vendor, seeded["messages"], results)
     return 0
 
 

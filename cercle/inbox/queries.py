@@ -532,24 +532,67 @@ def reply_target_deleted(conversation: Conversation) -> bool:
     return inbound.exists() and not inbound.filter(deleted_at__isnull=True).exists()
 
 
-def timeline(conversation: Conversation) -> list[TimelineItem]:
-    """Messages (inbound, outbound, notes) and activities of a conversation, oldest first."""
-    messages = list(
-        conversation.messages.select_related("author_identity", "author_member__user").order_by(
-            "id"
-        )
+# A long conversation opens on its latest messages; older ones come a page at a time.
+TIMELINE_PAGE_SIZE = 100
+
+
+@dataclass
+class TimelinePage:
+    """Part of a conversation's timeline, oldest first, and how many messages come before it."""
+
+    items: list[TimelineItem]
+    earlier: int = 0
+    first_message_id: int | None = None
+
+
+def timeline(
+    conversation: Conversation,
+    *,
+    before: int | None = None,
+    full: bool = False,
+) -> TimelinePage:
+    """Messages (inbound, outbound, notes) and activities of a conversation, oldest first.
+
+    The latest TIMELINE_PAGE_SIZE messages (all of them when `full`) older than the
+    message `before` (when given), and the activities of the same stretch of time.
+    """
+    limit = None if full else TIMELINE_PAGE_SIZE
+    base = conversation.messages.select_related("author_identity", "author_member__user")
+    if before is not None:
+        base = base.filter(id__lt=before)
+    if limit is None:
+        messages = list(base.order_by("id"))
+    else:
+        messages = list(base.order_by("-id")[:limit])[::-1]
+    earlier = (
+        base.filter(id__lt=messages[0].pk).count()
+        if limit is not None and len(messages) == limit
+        else 0
     )
+    activities = conversation.activities.exclude(verb__in=VERBS_SHOWN_AS_MESSAGES)
+    if earlier:
+        activities = activities.filter(created_at__gte=min(m.when for m in messages))
+    if before is not None:
+        upper = conversation.messages.filter(pk=before).first()
+        if upper is not None:
+            activities = activities.filter(created_at__lt=upper.when)
+    items = _timeline_items(
+        conversation, messages, list(activities.select_related("actor__user").order_by("id"))
+    )
+    return TimelinePage(
+        items=items, earlier=earlier, first_message_id=messages[0].pk if messages else None
+    )
+
+
+def _timeline_items(
+    conversation: Conversation, messages: list[Message], activities: list[Activity]
+) -> list[TimelineItem]:
     failed = dict(
         Outbox.objects.filter(
             conversation_id=conversation.pk,
             state=OutboxState.FAILED,
             message__direction=Direction.OUTBOUND,
         ).values_list("message_id", "id")
-    )
-    activities = list(
-        conversation.activities.exclude(verb__in=VERBS_SHOWN_AS_MESSAGES)
-        .select_related("actor__user")
-        .order_by("id")
     )
     parents = parents_elsewhere(conversation, messages)
     done, asked, banned = _moderation_state(conversation, messages)

@@ -189,6 +189,14 @@ def _shown_filters(request: HttpRequest) -> queries.InboxFilters:
     return queries.InboxFilters.from_query(request.GET)
 
 
+def _timeline_page(request: HttpRequest, conversation: Conversation) -> queries.TimelinePage:
+    """The latest messages; `?before=<id>` the page before that message; `?full=1` them all."""
+    if request.method == "GET" and request.GET.get("full") == "1":
+        return queries.timeline(conversation, full=True)
+    before = request.GET.get("before", "") if request.method == "GET" else ""
+    return queries.timeline(conversation, before=int(before) if before.isdigit() else None)
+
+
 def conversation_context(
     request: HttpRequest, conversation: Conversation, error: str = ""
 ) -> dict[str, Any]:
@@ -203,7 +211,8 @@ def conversation_context(
     can_reply = member.can("reply") and (can_public or can_private) and not reply_gone
     # What the reply box was drawn from, taken before the timeline: at worst a warning too many.
     reply_seen = collision.latest_activity_id(conversation.pk)
-    items = queries.timeline(conversation)
+    page = _timeline_page(request, conversation)
+    items = page.items
     if member.can("moderate"):
         for item in items:
             if item.message is not None:
@@ -212,6 +221,8 @@ def conversation_context(
     return {
         "conversation": conversation,
         "timeline": items,
+        "timeline_earlier": page.earlier,
+        "timeline_first": page.first_message_id,
         "others": queries.other_conversations(conversation),
         "moderation_history": queries.contact_moderation(conversation),
         "capabilities": caps,
@@ -277,9 +288,13 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @inbox_view("view")
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    """The timeline alone (live refresh without touching the reply box)."""
+    """The timeline alone (live refresh without touching the reply box); with `?before=<id>`,
+    the page of items before that message (the "earlier messages" link swaps itself for it)."""
     conv = queries.conversation_for(_member(request), pk)
-    return render(request, "inbox/_timeline.html", conversation_context(request, conv))
+    context = conversation_context(request, conv)
+    if request.GET.get("before"):
+        return render(request, "inbox/_timeline_items.html", context)
+    return render(request, "inbox/_timeline.html", context)
 
 
 # --- writing ------------------------------------------------------------------------

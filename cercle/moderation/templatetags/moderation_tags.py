@@ -29,8 +29,38 @@ def _chip(kind: str, value: str, label: object, colour: str, score: float | None
 @register.inclusion_tag("moderation/_labels.html", takes_context=True)
 def message_labels(context: template.Context, message: Message) -> dict[str, Any]:
     """Chips for what the classifiers (or a member) said about an inbound message, and the
-    one-click correction of each (nothing until the classifiers spoke)."""
-    return labels_context(message, context.render_context)
+    one-click correction of each (nothing until the classifiers spoke).
+
+    In a timeline, the custom labels of all its messages are read at the first call
+    (one query for the page, not one per message).
+    """
+    cache = context.render_context
+    _prefetch_applied(cache, message, context.get("timeline"))
+    return labels_context(message, cache)
+
+
+def _custom_labels(cache: Any, workspace_id: int) -> list[CustomLabel]:
+    key = ("custom_labels", workspace_id)
+    if key not in cache:
+        cache[key] = list(CustomLabel.objects.filter(workspace_id=workspace_id))
+    found: list[CustomLabel] = cache[key]
+    return found
+
+
+def _prefetch_applied(cache: Any, message: Message, timeline: Any) -> None:
+    """Read the applied custom labels of every message of `timeline` at once, into `cache`."""
+    if ("applied_labels", message.pk) in cache or not _custom_labels(cache, message.workspace_id):
+        return
+    messages = (getattr(item, "message", None) for item in timeline or ())
+    ids = {m.pk for m in messages if isinstance(m, Message) and m.classified_at is not None}
+    ids.add(message.pk)
+    applied: dict[int, dict[int, MessageLabel]] = {pk: {} for pk in ids}
+    for row in MessageLabel.objects.filter(
+        workspace_id=message.workspace_id, message_id__in=sorted(ids), applies=True
+    ):
+        applied[row.message_id][row.label_id] = row
+    for pk, rows in applied.items():
+        cache[("applied_labels", pk)] = rows
 
 
 def labels_context(message: Message, cache: Any = None) -> dict[str, Any]:
@@ -56,22 +86,24 @@ def labels_context(message: Message, cache: Any = None) -> dict[str, Any]:
             )
         )
     cache = cache if cache is not None else {}
-    key = ("custom_labels", message.workspace_id)
-    if key not in cache:
-        cache[key] = list(CustomLabel.objects.filter(workspace_id=message.workspace_id))
-    custom = cache[key]
-    applied = (
-        {
-            row.label_id: row
-            for row in MessageLabel.objects.filter(message_id=message.pk, applies=True)
-        }
-        if custom
-        else {}
-    )
-    for label in custom:
-        if label.pk in applied:
-            row = applied[label.pk]
-            chips.append(_chip("custom", str(label.pk), label.name, "violet", row.score))
+    custom = _custom_labels(cache, message.workspace_id)
+    applied: dict[int, MessageLabel] = {}
+    if custom:
+        key = ("applied_labels", message.pk)
+        applied = (
+            cache[key]
+            if key in cache
+            else {
+                row.label_id: row
+                for row in MessageLabel.objects.filter(message_id=message.pk, applies=True)
+            }
+        )
+    for custom_label in custom:
+        if custom_label.pk in applied:
+            row = applied[custom_label.pk]
+            chips.append(
+                _chip("custom", str(custom_label.pk), custom_label.name, "violet", row.score)
+            )
     return {
         "message": message,
         "chips": chips,
