@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from cercle.accounts.sso_config import sso_from_environ
 from cercle.core.https import transport_security
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -208,7 +209,14 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "cercle.accounts.backends.ThrottledBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Single sign-on (OpenID Connect); does nothing unless CERCLE_OIDC is set.
+    "cercle.accounts.sso.SsoBackend",
 ]
+# Single sign-on with an OpenID Connect provider (cercle/accounts/sso_config.py for the variables,
+# docs/operations.md "Single sign-on"); None when not configured.
+CERCLE_OIDC = sso_from_environ(os.environ)
+# The single sign-on callback is not a password guess: axes neither counts nor blocks it.
+AXES_WHITELIST_CALLABLE = "cercle.accounts.sso.not_a_password_attempt"
 AXES_FAILURE_LIMIT = int(os.environ.get("CERCLE_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("CERCLE_LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

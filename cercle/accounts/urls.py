@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import sso, views
 
 app_name = "accounts"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     ),
     path("account/two-factor/", views.two_factor_page, name="two_factor"),
     path("login/verify/", views.verify_page, name="verify"),
+    path("login/sso/", sso.sso_start, name="sso_start"),
+    path("login/sso/callback/", sso.sso_callback, name="sso_callback"),
     path(
         "settings/security/unlock/<int:member_id>",
         views.unlock_login,

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse
 
+from cercle.core.redact import redact
+
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
@@ -208,6 +210,9 @@ class ConnectorError(Exception):
     """Base of every error a connector raises; `detail` is shown to the team."""
 
     def __init__(self, detail: str = "") -> None:
+        # A platform's error may quote what it received (a URL with its token, a header):
+        # every known secret and credential-shaped value is taken out (core.redact).
+        detail = redact(detail)
         super().__init__(detail)
         self.detail = detail
 

@@ -16,6 +16,8 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
+from .redact import remember_secrets
+
 
 class SecretUnreadable(Exception):
     """The stored secret cannot be decrypted with the current key."""
@@ -32,6 +34,7 @@ def encrypt_json(value: dict[str, Any]) -> str:
     """Encrypt a JSON-serialisable dict into an opaque token string."""
     if not value:
         return ""
+    remember_secrets(value)  # never to be quoted by an error or a log line (core.redact)
     return _fernet().encrypt(json.dumps(value, sort_keys=True).encode()).decode()
 
 
@@ -43,4 +46,5 @@ def decrypt_json(token: str) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(_fernet().decrypt(token.encode()))
     except InvalidToken as exc:
         raise SecretUnreadable("the encryption key changed or the secret is corrupt") from exc
+    remember_secrets(data)  # never to be quoted by an error or a log line (core.redact)
     return data

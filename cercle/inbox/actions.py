@@ -518,9 +518,10 @@ def do_retry_delivery(actor: Actor, outbox: Outbox) -> bool:
     """Try a failed delivery again (a person asked); False when it was not failed any more."""
     require(actor, Permission.REPLY, outbox.workspace_id)
     with transaction.atomic():
-        retried = Outbox.objects.filter(pk=outbox.pk, state=OutboxState.FAILED).update(
-            state=OutboxState.QUEUED, next_attempt_at=None, attempts=0
-        )
+        # A row whose payload was cleared (its contact erased) has nothing left to send.
+        retried = Outbox.objects.filter(
+            pk=outbox.pk, state=OutboxState.FAILED, payload__has_key="kind"
+        ).update(state=OutboxState.QUEUED, next_attempt_at=None, attempts=0)
         if not retried:
             return False
         if outbox.message_id:

@@ -12,7 +12,7 @@ from cercle.connectors.base import Author, Incoming
 from cercle.connectors.models import Channel
 from cercle.core import clock
 from cercle.inbox.actions import do_receive
-from cercle.inbox.models import Conversation, Message
+from cercle.inbox.models import Conversation, Message, Tombstone
 from cercle.moderation.classify import label_texts
 from cercle.moderation.language import detect_languages
 from cercle.workspaces.actors import Actor, actor_fields, require
@@ -124,6 +124,13 @@ def do_store_mentions(
             workspace_id=search.workspace_id, dedupe_key__in=list(candidates)
         ).values_list("dedupe_key", flat=True)
     )
+    # An item erased (GDPR) or expired (retention) is never stored again (listening/privacy.py).
+    erased = set(
+        Tombstone.objects.filter(
+            channel=channel, external_id__in=[i.external_id[:200] for i in candidates.values()]
+        ).values_list("external_id", flat=True)
+    )
+    known |= {k for k, i in candidates.items() if i.external_id[:200] in erased}
     fresh = [(k, i) for k, i in candidates.items() if k not in known]
     if not fresh:
         return []

@@ -23,3 +23,23 @@ class PipelineConfig(AppConfig):
         from cercle.privacy.erasers import register_raw_event_eraser
 
         register_raw_event_eraser(erase_raw_events)
+
+        # What listening and notifications keep about a person: exported, erased and purged
+        # with the rest (neither may import the privacy app's siblings, so they meet here).
+        from cercle.listening.privacy import KEEPER as MENTIONS
+        from cercle.notifications import privacy as notifications
+        from cercle.privacy.erasers import Keeper, register_keeper
+
+        register_keeper(MENTIONS)
+        register_keeper(
+            Keeper(
+                name="notifications",
+                export=lambda p: notifications.export(
+                    p.workspace_id, p.conversation_ids, p.message_ids
+                ),
+                erase=lambda p: notifications.erase(
+                    p.workspace_id, p.conversation_ids, p.message_ids
+                ),
+                purge=notifications.purge,
+            )
+        )

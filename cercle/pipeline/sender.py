@@ -36,6 +36,7 @@ from cercle.connectors.base import (
 )
 from cercle.connectors.choices import Health
 from cercle.connectors.models import Channel
+from cercle.core.redact import redact
 from cercle.inbox.choices import OutboxState
 from cercle.inbox.models import Outbox
 from cercle.pipeline.actions import (
@@ -177,7 +178,7 @@ def send_one(row: Outbox, paused: set[int] | None = None) -> None:
         final = row.attempts >= MAX_ATTEMPTS
         do_record_delivery_failure(
             row,
-            f"{type(exc).__name__}: {exc}",
+            redact(f"{type(exc).__name__}: {exc}"),
             final=final,
             unknown=not final,
             retry_at=timezone.now() + backoff(row.attempts),

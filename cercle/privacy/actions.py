@@ -10,24 +10,36 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 
+from cercle.connectors.base import ActionKind
 from cercle.connectors.models import Channel
 from cercle.core import clock
-from cercle.inbox.choices import OUTBOX_OPEN_STATES, Direction, Status
-from cercle.inbox.models import Contact, Conversation, Identity, Message, Outbox, Tombstone
+from cercle.inbox.choices import OUTBOX_OPEN_STATES, Delivery, Direction, OutboxState, Status
+from cercle.inbox.models import (
+    Contact,
+    Conversation,
+    Draft,
+    Identity,
+    Message,
+    Outbox,
+    Presence,
+    Tombstone,
+)
 from cercle.inbox.receive import recount_deleted
+from cercle.replies.choices import PendingState
+from cercle.replies.models import PendingReply
 from cercle.workspaces.actors import Actor, actor_fields, require, system
 from cercle.workspaces.choices import Permission, Verb
 from cercle.workspaces.models import Activity, Workspace
 
-from .erasers import erase_raw_events
+from .erasers import Person, erase_raw_events, keepers
 from .models import RetentionPolicy
 from .queries import conversations_of, identities_of, messages_of, person_contact_ids
 
@@ -39,6 +51,10 @@ PRIVACY_PERMISSION = Permission.MANAGE_MEMBERS
 ERASED_NAME = "[erased]"
 # Messages one retention batch deletes (one transaction).
 PURGE_BATCH = 500
+# Outbox actions that carry the team's words to the person: cancelled when the person is erased.
+REPLY_ACTIONS = frozenset({ActionKind.REPLY, ActionKind.PRIVATE_REPLY, ActionKind.SEND_PRIVATE})
+# Why a reply queued for an erased person was not sent (the Outbox row's and message's error).
+CANCELLED_BY_ERASURE = "cancelled: the contact was erased before it was sent"
 # The Activity verbs that make up a contact's moderation history.
 MODERATION_VERBS = frozenset(
     {Verb.MODERATION_REQUESTED, Verb.MODERATED, Verb.RULE_FIRED, Verb.TAGGED, Verb.UNTAGGED}
@@ -87,6 +103,21 @@ def do_export_contact(actor: Actor, contact: Contact) -> dict[str, Any]:
         .select_related("actor__user")
         .order_by("id")
     )
+    person = _person(contact.workspace_id, contact_ids, identities, conversations, messages)
+    drafts = list(
+        Draft.objects.filter(
+            workspace_id=contact.workspace_id, conversation_id__in=person.conversation_ids
+        )
+        .select_related("member__user")
+        .order_by("id")
+    )
+    pending_replies = list(
+        PendingReply.objects.filter(
+            workspace_id=contact.workspace_id, conversation_id__in=person.conversation_ids
+        )
+        .select_related("author__user", "decided_by__user")
+        .order_by("id")
+    )
     export: dict[str, Any] = {
         "exported_at": clock.now().isoformat(),
         "workspace": contact.workspace.name,
@@ -107,7 +138,21 @@ def do_export_contact(actor: Actor, contact: Contact) -> dict[str, Any]:
         "notes": [_message(m) for m in messages if m.direction == Direction.NOTE],
         "history": [_activity(a) for a in history],
         "moderation": [_activity(a) for a in history if a.verb in MODERATION_VERBS],
+        "drafts": [_draft(d) for d in drafts],
+        "pending_replies": [_pending_reply(p) for p in pending_replies],
+        "queued_replies": [
+            _queued(o)
+            for o in Outbox.objects.filter(
+                workspace_id=contact.workspace_id,
+                conversation_id__in=person.conversation_ids,
+                state__in=OUTBOX_OPEN_STATES,
+                action__in=REPLY_ACTIONS,
+            ).order_by("id")
+        ],
     }
+    # What higher layers keep (listening's mentions, notifications and webhook payloads).
+    for keeper in keepers():
+        export[keeper.name] = keeper.export(person)
     with transaction.atomic():
         _log(
             contact.workspace_id,
@@ -117,6 +162,57 @@ def do_export_contact(actor: Actor, contact: Contact) -> dict[str, Any]:
             messages=len(messages),
         )
     return export
+
+
+def _person(
+    workspace_id: int,
+    contact_ids: list[int],
+    identities: list[Identity],
+    conversations: list[Conversation] | list[int],
+    messages: list[Message],
+) -> Person:
+    return Person(
+        workspace_id=workspace_id,
+        contact_ids=tuple(contact_ids),
+        conversation_ids=tuple(c if isinstance(c, int) else c.pk for c in conversations),
+        message_ids=tuple(m.pk for m in messages),
+        identities=tuple((i.channel_id, i.external_id) for i in identities),
+    )
+
+
+def _draft(draft: Draft) -> dict[str, Any]:
+    return {
+        "conversation_id": draft.conversation_id,
+        "member": draft.member.name,
+        "mode": draft.mode,
+        "text": draft.text,
+        "updated_at": _when(draft.updated_at),
+    }
+
+
+def _pending_reply(pending: PendingReply) -> dict[str, Any]:
+    return {
+        "conversation_id": pending.conversation_id,
+        "author": pending.author.name if pending.author else None,
+        "text": pending.text,
+        "private": pending.is_private,
+        "state": pending.state,
+        "created_at": _when(pending.created_at),
+        "decided_by": pending.decided_by.name if pending.decided_by else None,
+        "decided_at": _when(pending.decided_at),
+        "comment": pending.comment,
+    }
+
+
+def _queued(outbox: Outbox) -> dict[str, Any]:
+    return {
+        "conversation_id": outbox.conversation_id,
+        "message_id": outbox.message_id,
+        "action": outbox.action,
+        "state": outbox.state,
+        "text": str(outbox.payload.get("text", "")),
+        "created_at": _when(outbox.created_at),
+    }
 
 
 def _identity(identity: Identity) -> dict[str, Any]:
@@ -192,6 +288,68 @@ class Erasure:
     conversations: int
     messages: int
     raw_events: int
+    replies_cancelled: int = 0
+    pending_replies_withdrawn: int = 0
+    # What each keeper of a higher layer removed or cleared (mentions, notifications).
+    elsewhere: dict[str, int] = field(default_factory=dict)
+
+
+def _cancel_queued_replies(person: Person, now: datetime) -> list[int]:
+    """The team's replies to the person still waiting in the Outbox are not sent as written:
+    each is marked failed (cancelled), its copy of the text cleared, and the cancellation
+    logged in its conversation. Returns the ids of their messages.
+
+    The rows are locked: the sender claims with SKIP LOCKED and, once this commits, finds
+    them failed. A reply a worker holds at this very moment (state "sending") is already on
+    its way: it is not stopped, and its copy is cleared like any delivered one.
+    """
+    rows = list(
+        Outbox.objects.select_for_update()
+        .filter(
+            workspace_id=person.workspace_id,
+            state__in=OUTBOX_OPEN_STATES,
+            action__in=REPLY_ACTIONS,
+        )
+        .filter(
+            Q(conversation_id__in=person.conversation_ids) | Q(message_id__in=person.message_ids)
+        )
+    )
+    if not rows:
+        return []
+    Outbox.objects.filter(pk__in=[o.pk for o in rows]).update(
+        state=OutboxState.FAILED,
+        payload={},
+        last_error=CANCELLED_BY_ERASURE,
+        next_attempt_at=None,
+        updated_at=now,
+    )
+    Activity.objects.bulk_create(
+        [
+            Activity(
+                workspace_id=o.workspace_id,
+                conversation_id=o.conversation_id,
+                message_id=o.message_id,
+                channel_id=o.channel_id,
+                verb=Verb.DELIVERY_FAILED,
+                data={"action": o.action, "error": CANCELLED_BY_ERASURE, "erased": True},
+                created_at=now,
+            )
+            for o in rows
+        ]
+    )
+    return [o.message_id for o in rows if o.message_id is not None]
+
+
+def _withdraw_pending_replies(person: Person, now: datetime) -> int:
+    """Replies to the person awaiting approval are withdrawn; every held reply loses its text."""
+    pending = PendingReply.objects.filter(
+        workspace_id=person.workspace_id, conversation_id__in=person.conversation_ids
+    )
+    withdrawn = pending.filter(state=PendingState.PENDING).update(
+        state=PendingState.WITHDRAWN, decided_at=now
+    )
+    pending.update(text="", comment="")
+    return withdrawn
 
 
 def _tombstone(messages: list[Message]) -> None:
@@ -223,6 +381,10 @@ def do_erase_contact(actor: Actor, contact: Contact) -> Erasure:
                 "id", "channel_id", "external_id", "raw_event_id"
             )
         )
+        identities_before = list(identities_of(contact_ids))
+        person = _person(
+            contact.workspace_id, contact_ids, identities_before, conversation_ids, messages
+        )
         _tombstone(messages)
         raw_event_ids = {m.raw_event_id for m in messages if m.raw_event_id}
         Message.objects.filter(pk__in=[m.pk for m in messages]).update(
@@ -246,6 +408,8 @@ def do_erase_contact(actor: Actor, contact: Contact) -> Erasure:
         Outbox.objects.filter(
             Q(conversation_id__in=conversation_ids) | Q(message_id__in=[m.pk for m in messages])
         ).exclude(state__in=OUTBOX_OPEN_STATES).update(payload={}, last_error="")
+        # Those still waiting are not sent as written: cancelled, and they say why.
+        cancelled = _cancel_queued_replies(person, now)
         Conversation.objects.filter(pk__in=conversation_ids).update(
             preview="",
             rating=None,
@@ -255,17 +419,31 @@ def do_erase_contact(actor: Actor, contact: Contact) -> Erasure:
             sla_due_at=None,
             snoozed_until=None,
         )
+        # The cancelled replies say why on their message (the text itself is gone).
+        Message.objects.filter(pk__in=cancelled).update(
+            delivery=Delivery.FAILED, delivery_error=CANCELLED_BY_ERASURE
+        )
+        withdrawn = _withdraw_pending_replies(person, now)
+        # The team's unsent words in these conversations, and who had them open.
+        Draft.objects.filter(conversation_id__in=conversation_ids).delete()
+        Presence.objects.filter(conversation_id__in=conversation_ids).update(
+            conversation=None, typing_at=None
+        )
         identities, _ = Identity.objects.filter(contact_id__in=contact_ids).delete()
         Contact.objects.filter(pk__in=contact_ids).update(
             display_name=ERASED_NAME, avatar_url="", language=""
         )
         raw_events = erase_raw_events(raw_event_ids)
+        kept = {keeper.name: keeper.erase(person) for keeper in keepers()}
         erasure = Erasure(
             contacts=len(contact_ids),
             identities=identities,
             conversations=len(conversation_ids),
             messages=len(messages),
             raw_events=raw_events,
+            replies_cancelled=len(cancelled),
+            pending_replies_withdrawn=withdrawn,
+            elsewhere=kept,
         )
         _log(
             contact.workspace_id,
@@ -275,6 +453,9 @@ def do_erase_contact(actor: Actor, contact: Contact) -> Erasure:
             conversations=erasure.conversations,
             messages=erasure.messages,
             identities=erasure.identities,
+            replies_cancelled=erasure.replies_cancelled,
+            pending_replies_withdrawn=withdrawn,
+            **kept,
         )
     return erasure
 
@@ -296,9 +477,12 @@ def do_set_retention(actor: Actor, workspace: Workspace, message_days: int | Non
 
 
 def do_purge_expired_messages(workspace_id: int, *, batch: int = PURGE_BATCH) -> int:
-    """Delete one batch of the workspace's messages older than its retention; returns how many.
+    """Delete one batch of the workspace's data older than its retention; returns how many rows.
 
-    Conversations left with no message are deleted with them; the others are recounted.
+    Messages first (conversations left with no message are deleted with them; the others are
+    recounted), then what else holds community text or words about people: drafts and held
+    replies older than the retention, and each keeper's part (listening's mentions,
+    notifications and finished webhook deliveries). The drain calls it until it returns 0.
     """
     policy = RetentionPolicy.objects.filter(
         workspace_id=workspace_id, message_days__isnull=False
@@ -314,25 +498,10 @@ def do_purge_expired_messages(workspace_id: int, *, batch: int = PURGE_BATCH) ->
             .only("id", "channel_id", "conversation_id", "external_id", "raw_event_id")
             .order_by("id")[:batch]
         )
-        if not messages:
+        emptied = _purge_messages(messages) if messages else set()
+        others = _purge_others(workspace_id, cutoff, batch)
+        if not messages and not any(others.values()):
             return 0
-        _tombstone(messages)
-        raw_event_ids = {m.raw_event_id for m in messages if m.raw_event_id}
-        Message.objects.filter(pk__in=[m.pk for m in messages]).delete()
-        touched = {m.conversation_id for m in messages}
-        emptied = set(
-            Conversation.objects.filter(pk__in=touched)
-            .exclude(messages__isnull=False)
-            .values_list("pk", flat=True)
-        )
-        Conversation.objects.filter(pk__in=emptied).delete()
-        by_channel: dict[int, list[Message]] = defaultdict(list)
-        for m in messages:
-            if m.conversation_id not in emptied:
-                by_channel[m.channel_id].append(m)
-        for channel in Channel.objects.filter(pk__in=by_channel):
-            recount_deleted(channel, by_channel[channel.pk])
-        erase_raw_events(raw_event_ids)
         _log(
             workspace_id,
             Verb.MESSAGES_PURGED,
@@ -340,5 +509,48 @@ def do_purge_expired_messages(workspace_id: int, *, batch: int = PURGE_BATCH) ->
             messages=len(messages),
             conversations=len(emptied),
             older_than=cutoff.isoformat(),
+            **{name: count for name, count in others.items() if count},
         )
-    return len(messages)
+    return len(messages) + sum(others.values())
+
+
+def _purge_messages(messages: list[Message]) -> set[int]:
+    """Delete these messages (tombstoned) and the conversations they leave empty."""
+    _tombstone(messages)
+    raw_event_ids = {m.raw_event_id for m in messages if m.raw_event_id}
+    Message.objects.filter(pk__in=[m.pk for m in messages]).delete()
+    touched = {m.conversation_id for m in messages}
+    emptied = set(
+        Conversation.objects.filter(pk__in=touched)
+        .exclude(messages__isnull=False)
+        .values_list("pk", flat=True)
+    )
+    Conversation.objects.filter(pk__in=emptied).delete()
+    by_channel: dict[int, list[Message]] = defaultdict(list)
+    for m in messages:
+        if m.conversation_id not in emptied:
+            by_channel[m.channel_id].append(m)
+    for channel in Channel.objects.filter(pk__in=by_channel):
+        recount_deleted(channel, by_channel[channel.pk])
+    erase_raw_events(raw_event_ids)
+    return emptied
+
+
+def _purge_others(workspace_id: int, cutoff: datetime, batch: int) -> dict[str, int]:
+    """One batch of everything else older than the retention, by kind."""
+    drafts = list(
+        Draft.objects.filter(workspace_id=workspace_id, updated_at__lt=cutoff)
+        .order_by("id")
+        .values_list("pk", flat=True)[:batch]
+    )
+    Draft.objects.filter(pk__in=drafts).delete()
+    held = list(
+        PendingReply.objects.filter(workspace_id=workspace_id, created_at__lt=cutoff)
+        .order_by("id")
+        .values_list("pk", flat=True)[:batch]
+    )
+    PendingReply.objects.filter(pk__in=held).delete()
+    counts = {"drafts": len(drafts), "pending_replies": len(held)}
+    for keeper in keepers():
+        counts[keeper.name] = keeper.purge(workspace_id, cutoff)
+    return counts

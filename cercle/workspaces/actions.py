@@ -260,31 +260,59 @@ def do_accept_invitation(
             if get_user_model().objects.filter(username__iexact=username).exists():
                 raise ActionRefused(_("This username is taken."))
             user = do_create_user(username, password, email=invitation.email)
+        return _join(invitation, user, display_name)
+
+
+def do_accept_invitation_for(
+    invitation: Invitation, user: User, *, display_name: str = ""
+) -> Member:
+    """Join with `invitation` as `user`, whose e-mail the identity provider verified (single
+    sign-on, `accounts.sso`): the invitation's e-mail must be the user's."""
+    with transaction.atomic():
+        locked = (
+            Invitation.objects.select_for_update()
+            .select_related("workspace")
+            .filter(pk=invitation.pk)
+            .first()
+        )
+        if locked is None or not locked.is_pending:
+            raise ActionRefused(_("This invitation is no longer valid."))
+        invitation = locked
+        if invitation.email.lower() != (user.email or "").lower():
+            raise ActionRefused(_("This invitation is for another e-mail address."))
         member = Member.objects.filter(workspace=invitation.workspace, user=user).first()
         if member is not None and member.is_active:
-            raise ActionRefused(_("You are already a member of this workspace."))
-        if member is None:
-            member = Member.objects.create(
-                workspace=invitation.workspace,
-                user=user,
-                role=invitation.role,
-                display_name=display_name.strip()[:120],
-            )
-        else:  # a former member comes back with the invitation's role
-            member.is_active, member.deactivated_at, member.role = True, None, invitation.role
-            member.save(update_fields=["is_active", "deactivated_at", "role"])
-        invitation.accepted_at = clock.now()
-        invitation.accepted_by = member
-        invitation.save(update_fields=["accepted_at", "accepted_by"])
-        _log(
-            invitation.workspace_id,
-            Verb.MEMBER_JOINED,
-            member,
-            member_id=member.pk,
-            member=member.name,
-            role=member.role,
-            invited_by_id=invitation.invited_by_id,
+            return member
+        return _join(invitation, user, display_name)
+
+
+def _join(invitation: Invitation, user: User, display_name: str) -> Member:
+    """The invitation's workspace gets `user` as a member (the caller holds the invitation's lock)."""
+    member = Member.objects.filter(workspace=invitation.workspace, user=user).first()
+    if member is not None and member.is_active:
+        raise ActionRefused(_("You are already a member of this workspace."))
+    if member is None:
+        member = Member.objects.create(
+            workspace=invitation.workspace,
+            user=user,
+            role=invitation.role,
+            display_name=display_name.strip()[:120],
         )
+    else:  # a former member comes back with the invitation's role
+        member.is_active, member.deactivated_at, member.role = True, None, invitation.role
+        member.save(update_fields=["is_active", "deactivated_at", "role"])
+    invitation.accepted_at = clock.now()
+    invitation.accepted_by = member
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    _log(
+        invitation.workspace_id,
+        Verb.MEMBER_JOINED,
+        member,
+        member_id=member.pk,
+        member=member.name,
+        role=member.role,
+        invited_by_id=invitation.invited_by_id,
+    )
     return member
 
 

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -79,6 +80,13 @@ from .queries import (
 class LoginView(auth_views.LoginView):
     template_name = "workspaces/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # "Sign in with <provider>" when single sign-on is configured (cercle.accounts.sso).
+        config = getattr(settings, "CERCLE_OIDC", None)
+        context["sso_name"] = getattr(config, "name", "") if config is not None else ""
+        return context
 
 
 @require_POST

@@ -122,3 +122,21 @@ def test_the_same_post_under_two_event_ids_gives_one_message(
         2,
         1,
     )
+
+
+def test_upper_case_hex_is_the_same_signature_and_a_wrong_one_stays_wrong(
+    client: Client, discourse_channel: Channel
+) -> None:
+    upper = "sha256=" + NON_ASCII_SIGNATURE.removeprefix("sha256=").upper()
+    wrong = deliver(client, discourse_channel, NON_ASCII, signature="sha256=" + "AB" * 32)
+    right = deliver(client, discourse_channel, NON_ASCII, signature=upper)
+    assert (wrong.status_code, right.status_code, RawEvent.objects.count()) == (403, 200, 1)
+
+
+def test_a_right_sha1_signature_is_refused(client: Client, discourse_channel: Channel) -> None:
+    import hashlib
+    import hmac
+
+    sha1 = "sha1=" + hmac.new(SECRET.encode(), NON_ASCII, hashlib.sha1).hexdigest()
+    response = deliver(client, discourse_channel, NON_ASCII, signature=sha1)
+    assert (response.status_code, RawEvent.objects.count()) == (403, 0)

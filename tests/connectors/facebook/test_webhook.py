@@ -146,3 +146,30 @@ def test_messenger_message_and_its_echo_share_one_private_conversation(client, f
         ("inbound", True),
         ("outbound", True),
     ]
+
+
+def test_upper_case_hex_is_the_same_signature_and_a_wrong_one_stays_wrong(client, fb_channel):
+    """Hex is case-insensitive: the right HMAC in capitals is accepted (once), a wrong one is not."""
+    hex_part = VECTOR_SIGNATURE.removeprefix("sha256=")
+    wrong = post(
+        client, fb_channel, VECTOR_BODY, {"HTTP_X_HUB_SIGNATURE_256": "sha256=" + "AB" * 32}
+    )
+    upper = post(
+        client, fb_channel, VECTOR_BODY, {"HTTP_X_HUB_SIGNATURE_256": "SHA256=" + hex_part.upper()}
+    )
+    again = post(client, fb_channel, VECTOR_BODY, {"HTTP_X_HUB_SIGNATURE_256": VECTOR_SIGNATURE})
+    do_ingest_pending()
+    assert (wrong.status_code, upper.status_code, again.status_code) == (403, 200, 200)
+    assert Message.objects.filter(external_id="m_vector").count() == 1
+
+
+def test_a_right_sha1_signature_alone_is_refused(client, fb_channel):
+    """Meta also sends the legacy `X-Hub-Signature: sha1=…`; only SHA-256 is trusted."""
+    import hashlib
+    import hmac
+
+    from .conftest import APP_SECRET
+
+    sha1 = "sha1=" + hmac.new(APP_SECRET.encode(), VECTOR_BODY, hashlib.sha1).hexdigest()
+    response = post(client, fb_channel, VECTOR_BODY, {"HTTP_X_HUB_SIGNATURE": sha1})
+    assert (response.status_code, RawEvent.objects.count()) == (403, 0)

@@ -141,3 +141,10 @@ def test_the_same_item_sent_again_later_gives_one_message(
     push(client, web_channel, body)
     do_ingest_pending()
     assert (RawEvent.objects.count(), Message.objects.count()) == (2, 1)
+
+
+def test_upper_case_hex_is_the_same_signature_and_a_wrong_one_stays_wrong() -> None:
+    t, _, v1 = VECTOR.partition(",v1=")
+    assert check_signature(f"{t},v1={v1.upper()}", VECTOR_BODY, SECRET, now=VECTOR_T) == VECTOR_T
+    with pytest.raises(BadSignature, match="bad"):
+        check_signature(f"{t},v1={'AB' * 32}", VECTOR_BODY, SECRET, now=VECTOR_T)
