@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.utils.translation import gettext as _
 
 from cercle.connectors.base import Author, Incoming
@@ -30,6 +31,7 @@ from .models import ListeningSearch, Mention, PromoteWhen, UnavailableSource
 MANAGE = Permission.MANAGE_WORKFLOW
 # The Activity of a listening alert's start (notifications fan it out to the managers).
 ALERT_VERB = "listening_alert"
+MIN_RUN_EVERY = timedelta(minutes=1)
 
 
 class ListeningRefused(ValueError):
@@ -110,6 +112,23 @@ def do_update_search(
             name=search.name,
         )
     return search
+
+
+def do_set_search_interval(actor: Actor, search: ListeningSearch, every: timedelta) -> None:
+    """How often the search runs (at least a minute)."""
+    require(actor, MANAGE, search.workspace_id)
+    every = max(every, MIN_RUN_EVERY)
+    with transaction.atomic():
+        ListeningSearch.objects.filter(pk=search.pk).update(run_every=every)
+        _log(
+            search.workspace_id,
+            "listening_search_updated",
+            actor,
+            search_id=search.pk,
+            name=search.name,
+            run_every_seconds=int(every.total_seconds()),
+        )
+    search.run_every = every
 
 
 def do_store_mentions(
@@ -328,16 +347,13 @@ def do_watch_alert(actor: Actor, search: ListeningSearch, now: datetime) -> Jump
     return jump
 
 
-def due_searches(every_seconds: float) -> list[ListeningSearch]:
-    """Active searches not run for `every_seconds` (or never)."""
-    from datetime import timedelta
-
-    from django.db.models import Q
-
-    cutoff = clock.now() - timedelta(seconds=every_seconds)
+def due_searches() -> list[ListeningSearch]:
+    """Active searches whose own interval (`run_every`) has passed since their last run (or never run)."""
+    due_at = ExpressionWrapper(F("last_run_at") + F("run_every"), output_field=DateTimeField())
     return list(
         ListeningSearch.objects.filter(active=True)
-        .filter(Q(last_run_at__isnull=True) | Q(last_run_at__lte=cutoff))
+        .alias(due_at=due_at)
+        .filter(Q(last_run_at__isnull=True) | Q(due_at__lte=clock.now()))
         .order_by("pk")
     )
 

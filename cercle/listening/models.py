@@ -7,7 +7,7 @@ receive action, and `conversation` points at it).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +16,8 @@ from cercle.core import clock
 from cercle.moderation.choices import Sentiment
 
 from .matcher import Query
+
+DEFAULT_RUN_EVERY = timedelta(minutes=15)
 
 
 class PromoteWhen(models.TextChoices):
@@ -51,6 +53,9 @@ class ListeningSearch(models.Model):
         blank=True,
         default=PromoteWhen.NEVER,
     )
+    # How often the search runs (platform searches count against tight limits; the demo's
+    # search runs every minute so that its mentions arrive live).
+    run_every = models.DurationField(default=DEFAULT_RUN_EVERY)
     created_at = models.DateTimeField(default=clock.now)
     last_run_at = models.DateTimeField(null=True, blank=True)
     # The start of the volume or negative-share jump under way (None: calm); one alert per episode.

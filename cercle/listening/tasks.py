@@ -27,13 +27,13 @@ from .actions import (
     do_watch_alert,
     due_searches,
 )
-from .models import ListeningSearch, Mention, UnavailableSource
+from .models import DEFAULT_RUN_EVERY, ListeningSearch, Mention, UnavailableSource
 from .queries import channels_of
 
 logger = logging.getLogger(__name__)
 
-# A search runs at most this often (platform searches count against tight limits).
-SEARCH_EVERY = 15 * 60.0
+# A search runs this often unless it says otherwise (`ListeningSearch.run_every`).
+SEARCH_EVERY = DEFAULT_RUN_EVERY.total_seconds()
 # The first run reads back this far; later runs from their last run (with an overlap).
 FIRST_LOOKBACK = timedelta(days=2)
 OVERLAP = timedelta(hours=1)
@@ -122,11 +122,11 @@ def _search_channel(
 
 
 def searches_due() -> bool:
-    return bool(due_searches(SEARCH_EVERY))
+    return bool(due_searches())
 
 
 @task()
 def poll_searches() -> int:
     """Run the searches whose turn has come (one pass: each feed read once)."""
     cache = RunCache()
-    return sum(run_search(search, cache=cache) for search in due_searches(SEARCH_EVERY))
+    return sum(run_search(search, cache=cache) for search in due_searches())
