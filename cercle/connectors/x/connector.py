@@ -36,6 +36,7 @@ from cercle.connectors.base import (
     SearchTerms,
     or_queries,
 )
+from cercle.core import clock
 
 from . import outbound
 from .client import AUTHORIZE_URL, SCOPES, XClient, token_request
@@ -201,7 +202,7 @@ class XConnector(Connector):
         up to MAX_SEARCH_PAGES. A plan without search raises `NotAvailable`.
         """
         client = self._client()
-        since_id = snowflake_at(max(since, timezone.now() - SEARCH_WINDOW)) if since else ""
+        since_id = snowflake_at(max(since, clock.now() - SEARCH_WINDOW)) if since else ""
         items: list[Incoming] = []
         token = ""
         for _page in range(MAX_SEARCH_PAGES):

@@ -89,10 +89,10 @@ def test_since_becomes_a_since_id_and_older_posts_are_dropped(x_channel, fake_x)
 
 def test_a_first_search_reaches_back_at_most_the_seven_days_of_recent_search(x_channel, fake_x):
     fake_x.on("GET", SEARCH_RECENT, answer("v2_search_recent_empty.json", headers=RATE))
-    now = datetime.now(UTC)
-    assert connector_for(x_channel).search("lumen", now - timedelta(days=30)) == []
+    with clock.at(NOW):
+        assert connector_for(x_channel).search("lumen", NOW - timedelta(days=30)) == []
     (request,) = fake_x.calls("GET", SEARCH_RECENT)
-    assert int(request.url.params["since_id"]) >= int(snowflake_at(now - timedelta(days=7)))
+    assert int(request.url.params["since_id"]) >= int(snowflake_at(NOW - timedelta(days=7)))
 
 
 def test_the_rate_limit_headers_are_kept_and_a_spent_window_is_not_called(x_channel, fake_x):
