@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from django.urls import reverse
 
 from cercle.connectors.base import ActionKind
 from cercle.connectors.choices import Health
@@ -196,3 +197,14 @@ def test_a_revoked_grant_sets_the_channel_to_reconnect(
         Health.NEEDS_REAUTH,
         0,
     )
+
+
+def test_the_stars_show_in_the_inbox(
+    client, channel: Channel, wire: GoogleBusinessWire, routed: list[httpx.Request], owner: Member
+) -> None:
+    wire.publish([review("rv-1", rating=2)])
+    poll_channel(channel)
+    assert client.login(username="lea", password="correct horse battery")
+    listed = client.get(reverse("inbox:index")).content.decode()
+    opened = client.get(reverse("inbox:conversation", args=[_received(channel).pk]))
+    assert "★★☆☆☆" in listed and "★★☆☆☆" in opened.content.decode()
