@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -156,6 +156,64 @@ class RawEventData:
     source: str = "webhook"
 
 
+@dataclass(frozen=True, slots=True)
+class SearchTerms:
+    """What a listening search asks, platform-neutral; each connector writes its platform's query.
+
+    Terms are trimmed and non-empty; a term of several words is a phrase, "#x" a hashtag.
+    """
+
+    all_of: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    none_of: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+
+
+def or_queries(
+    terms: SearchTerms,
+    *,
+    max_length: int,
+    exclude: Callable[[str], str] | None = None,
+    language: Callable[[str], str] | None = None,
+) -> list[str]:
+    """Queries in the common boolean syntax: `a "b c" (x OR y) -n lang:fr`, as few as fit.
+
+    Phrases are quoted. The "any of" terms are OR-ed in one group; when the query
+    would exceed `max_length`, the group is split over as many queries as needed.
+    `exclude` writes a "none of" term (X: `-term`), `language` one language
+    condition (X: `lang:fr`); without them those parts are left to the caller's matcher.
+    """
+
+    def term(text: str) -> str:
+        bare = text.replace('"', " ").strip()
+        return f'"{" ".join(bare.split())}"' if len(bare.split()) > 1 else bare
+
+    fixed = [term(t) for t in terms.all_of if t.strip()]
+    tail: list[str] = []
+    if exclude is not None:
+        tail += [exclude(term(t)) for t in terms.none_of if t.strip()]
+    if language is not None and terms.languages:
+        langs = [language(code) for code in terms.languages]
+        tail.append(langs[0] if len(langs) == 1 else "(" + " OR ".join(langs) + ")")
+
+    def compose(group: list[str]) -> str:
+        middle = group[0] if len(group) == 1 else "(" + " OR ".join(group) + ")" if group else ""
+        return " ".join(p for p in [*fixed, middle, *tail] if p)
+
+    alternatives = [term(t) for t in terms.any_of if t.strip()]
+    if not alternatives:
+        return [compose([])] if fixed else []
+    queries: list[str] = []
+    group: list[str] = []
+    for alt in alternatives:
+        if group and len(compose([*group, alt])) > max_length:
+            queries.append(compose(group))
+            group = []
+        group.append(alt)
+    queries.append(compose(group))
+    return queries
+
+
 # --- outbound ----------------------------------------------------------------
 
 
@@ -243,6 +301,11 @@ class UnknownResult(ConnectorError):
 
 class PermissionDenied(ConnectorError):
     """The token lacks a permission or the item cannot be acted on: fail, channel degraded."""
+
+
+class NotAvailable(PermissionDenied):
+    """The account's plan or access level does not include this feature (X search on a plan
+    without it): not a failure to retry, a state to show until the plan changes."""
 
 
 class TokenRevoked(ConnectorError):
@@ -357,6 +420,22 @@ class Connector(ABC):
     def poll(self, cursor: str | None) -> Page:
         """Fetch items newer than `cursor` (only with Capability.POLL)."""
         raise NotImplementedError
+
+    # The search reads the whole source whatever the query (a feed): the caller asks it
+    # once per run and matches every search against the same items.
+    search_reads_everything: ClassVar[bool] = False
+
+    def search_queries(self, terms: SearchTerms) -> list[str]:
+        """The platform queries that together find the candidates of `terms` (Capability.SEARCH).
+
+        The default suits a search that knows no OR: the required terms with each
+        alternative, one query per "any of" term. A platform whose syntax has OR
+        answers with one query (see `or_queries`).
+        """
+        required = [t for t in terms.all_of if t]
+        if not terms.any_of:
+            return [" ".join(required)] if required else []
+        return [" ".join([*required, alt]) for alt in terms.any_of]
 
     def search(self, query: str, since: datetime | None = None) -> list[Incoming]:
         """Public items matching `query`, newest first, none older than `since` (only with Capability.SEARCH).

@@ -183,3 +183,53 @@ def daily_volume(workspace: Workspace, period: Period) -> list[tuple[str, int]]:
         out.append((day.isoformat(), days.get(day.isoformat(), 0)))
         day += timedelta(days=1)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class RatingRow:
+    """The star ratings one channel received in a period (reviews)."""
+
+    channel_id: int
+    channel: str
+    platform: str
+    by_star: dict[int, int]  # 1..5 → reviews
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_star.values())
+
+    @property
+    def average(self) -> float:
+        return sum(star * n for star, n in self.by_star.items()) / self.count if self.count else 0.0
+
+    @property
+    def bars(self) -> list[tuple[int, int, int]]:
+        """(star, reviews, percent of the channel's reviews), five stars first."""
+        total = self.count or 1
+        return [
+            (star, self.by_star.get(star, 0), round(100 * self.by_star.get(star, 0) / total))
+            for star in range(5, 0, -1)
+        ]
+
+
+def ratings(workspace: Workspace, period: Period) -> list[RatingRow]:
+    """Reviews received in the period per channel, counted by star rating (one grouped query)."""
+    rows = (
+        Message.objects.filter(
+            workspace=workspace,
+            direction=Direction.INBOUND,
+            kind="review",
+            rating__gte=1,
+            rating__lte=5,
+            sent_at__gte=period.start,
+            sent_at__lt=period.end,
+        )
+        .values_list("channel_id", "channel__name", "channel__platform", "rating")
+        .annotate(n=Count("id"))
+        .order_by("channel_id", "rating")
+    )
+    found: dict[int, RatingRow] = {}
+    for channel_id, name, platform, rating, n in rows:
+        row = found.setdefault(channel_id, RatingRow(channel_id, name, platform, {}))
+        row.by_star[int(rating)] = n
+    return sorted(found.values(), key=lambda r: (-r.count, r.channel))

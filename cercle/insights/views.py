@@ -72,6 +72,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "periods": PERIODS,
         "groups": GROUPS,
         "heat_rows": list(zip(weekdays, report.heatmap, strict=True)),
+        "ratings": queries.ratings(current_member(request).workspace, report.period),
         "hours": range(24),
         "chart_data": {
             "labels": [day for day, _count in report.daily],

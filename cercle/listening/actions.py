@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.utils.translation import gettext as _
 
 from cercle.connectors.base import Author, Incoming
@@ -13,17 +15,23 @@ from cercle.connectors.models import Channel
 from cercle.core import clock
 from cercle.inbox.actions import do_receive
 from cercle.inbox.models import Conversation, Message, Tombstone
+from cercle.moderation.choices import Intent, Sentiment
 from cercle.moderation.classify import label_texts
 from cercle.moderation.language import detect_languages
-from cercle.workspaces.actors import Actor, actor_fields, require
-from cercle.workspaces.choices import Permission
+from cercle.workspaces.actors import Actor, Automation, actor_fields, require
+from cercle.workspaces.choices import AutomationKind, Permission
 from cercle.workspaces.models import Activity
 
+from . import alerts
+from .alerts import Jump
 from .dedupe import key_of
 from .matcher import matches, parse_terms
-from .models import ListeningSearch, Mention
+from .models import ListeningSearch, Mention, PromoteWhen, UnavailableSource
 
 MANAGE = Permission.MANAGE_WORKFLOW
+# The Activity of a listening alert's start (notifications fan it out to the managers).
+ALERT_VERB = "listening_alert"
+MIN_RUN_EVERY = timedelta(minutes=1)
 
 
 class ListeningRefused(ValueError):
@@ -41,6 +49,7 @@ class SearchFields:
     languages: str = ""
     channel_ids: Sequence[int] = ()
     active: bool = True
+    promote_when: str = ""
 
 
 def _log(workspace_id: int, verb: str, actor: Actor | None, **data: object) -> None:
@@ -63,6 +72,9 @@ def _apply(search: ListeningSearch, fields: SearchFields) -> None:
     search.none_of = parse_terms(fields.none_of)
     search.languages = [t.lower()[:8] for t in parse_terms(fields.languages)]
     search.active = fields.active
+    if fields.promote_when not in PromoteWhen.values:
+        raise ListeningRefused(_("Choose when mentions are promoted."))
+    search.promote_when = fields.promote_when
     if search.query.is_empty:
         raise ListeningRefused(_("Give at least one word to look for (all of, or any of)."))
 
@@ -100,6 +112,23 @@ def do_update_search(
             name=search.name,
         )
     return search
+
+
+def do_set_search_interval(actor: Actor, search: ListeningSearch, every: timedelta) -> None:
+    """How often the search runs (at least a minute)."""
+    require(actor, MANAGE, search.workspace_id)
+    every = max(every, MIN_RUN_EVERY)
+    with transaction.atomic():
+        ListeningSearch.objects.filter(pk=search.pk).update(run_every=every)
+        _log(
+            search.workspace_id,
+            "listening_search_updated",
+            actor,
+            search_id=search.pk,
+            name=search.name,
+            run_every_seconds=int(every.total_seconds()),
+        )
+    search.run_every = every
 
 
 def do_store_mentions(
@@ -158,6 +187,7 @@ def do_store_mentions(
             text=item.text,
             language=lang,
             sentiment=label.sentiment,
+            intent=label.intent[:16],
             published_at=item.sent_at or now,
             found_at=now,
             dedupe_key=key,
@@ -219,16 +249,118 @@ def do_promote_mention(actor: Actor, mention: Mention) -> Conversation:
     return conversation
 
 
-def due_searches(every_seconds: float) -> list[ListeningSearch]:
-    """Active searches not run for `every_seconds` (or never)."""
-    from datetime import timedelta
+def wants_promotion(rule: str, mention: Mention) -> bool:
+    """Whether a search's promote rule (`PromoteWhen`) takes this mention into the inbox."""
+    if rule == PromoteWhen.ALWAYS:
+        return True
+    if rule == PromoteWhen.NEGATIVE:
+        return mention.sentiment == Sentiment.NEGATIVE
+    if rule == PromoteWhen.QUESTION:
+        return mention.intent == Intent.QUESTION
+    return False
 
-    from django.db.models import Q
 
-    cutoff = clock.now() - timedelta(seconds=every_seconds)
+def do_promote_by_rule(search: ListeningSearch, mentions: Sequence[Mention]) -> list[Conversation]:
+    """Promote the mentions the search's rule asks for, as the search's automation.
+
+    Idempotent like `do_promote_mention`: a mention already promoted is left as it is.
+    """
+    if not search.promote_when:
+        return []
+    actor = Automation(
+        workspace_id=search.workspace_id,
+        kind=AutomationKind.RULE,
+        name=f"Listening: {search.name}"[:200],
+        object_id=search.pk,
+    )
+    return [
+        do_promote_mention(actor, mention)
+        for mention in mentions
+        if mention.conversation_id is None and wants_promotion(search.promote_when, mention)
+    ]
+
+
+def do_mark_source_unavailable(
+    actor: Actor, channel: Channel, detail: str, retry_at: datetime
+) -> UnavailableSource:
+    """Note that the channel's platform refuses search to its plan; logged once, not at every try."""
+    require(actor, Permission.VIEW, channel.workspace_id)
+    with transaction.atomic():
+        source, created = UnavailableSource.objects.select_for_update().get_or_create(
+            channel=channel,
+            defaults={
+                "workspace_id": channel.workspace_id,
+                "detail": detail[:500],
+                "since": clock.now(),
+                "retry_at": retry_at,
+            },
+        )
+        if not created:
+            source.detail, source.retry_at = detail[:500], retry_at
+            source.save(update_fields=["detail", "retry_at"])
+        else:
+            _log(
+                channel.workspace_id,
+                "listening_source_unavailable",
+                actor,
+                channel_id=channel.pk,
+                detail=detail[:500],
+            )
+    return source
+
+
+def do_clear_source_unavailable(actor: Actor, channel: Channel) -> None:
+    """The channel's search works again (the plan changed)."""
+    require(actor, Permission.VIEW, channel.workspace_id)
+    with transaction.atomic():
+        deleted, _rows = UnavailableSource.objects.filter(channel=channel).delete()
+        if deleted:
+            _log(channel.workspace_id, "listening_source_available", actor, channel_id=channel.pk)
+
+
+def do_watch_alert(actor: Actor, search: ListeningSearch, now: datetime) -> Jump | None:
+    """Start or end the search's alert episode; a `listening_alert` Activity when one starts.
+
+    The Activity is what the notifications app fans out to the workspace's
+    managers; while the jump lasts nothing more is logged, and when the figures
+    are calm again the episode ends (a later jump is a new one).
+    """
+    require(actor, Permission.VIEW, search.workspace_id)
+    jump = alerts.check(search, now)
+    with transaction.atomic():
+        locked = ListeningSearch.objects.select_for_update().get(pk=search.pk)
+        if jump is None:
+            if locked.alert_since is not None:
+                locked.alert_since = None
+                locked.save(update_fields=["alert_since"])
+            search.alert_since = None
+            return None
+        if locked.alert_since is None:
+            locked.alert_since = now
+            locked.save(update_fields=["alert_since"])
+            _log(
+                search.workspace_id,
+                ALERT_VERB,
+                actor,
+                search_id=search.pk,
+                name=search.name,
+                volume=jump.volume,
+                negative=jump.negative,
+                last_day=jump.last_day,
+                usual_day=round(jump.usual_day, 1),
+                negative_share=round(jump.negative_share, 2),
+            )
+        search.alert_since = locked.alert_since
+    return jump
+
+
+def due_searches() -> list[ListeningSearch]:
+    """Active searches whose own interval (`run_every`) has passed since their last run (or never run)."""
+    due_at = ExpressionWrapper(F("last_run_at") + F("run_every"), output_field=DateTimeField())
     return list(
         ListeningSearch.objects.filter(active=True)
-        .filter(Q(last_run_at__isnull=True) | Q(last_run_at__lte=cutoff))
+        .alias(due_at=due_at)
+        .filter(Q(last_run_at__isnull=True) | Q(due_at__lte=clock.now()))
         .order_by("pk")
     )
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from cercle.connectors.models import Channel
 
 from .actions import SearchFields
-from .models import ListeningSearch
+from .models import ListeningSearch, PromoteWhen
 
 TERMS_HELP = _("Separated by commas or one per line; #hashtags match only the hashtag.")
 
@@ -46,6 +46,12 @@ class SearchForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every channel that can search."),
     )
+    promote_when = forms.ChoiceField(
+        label=_("Promote to the inbox by itself"),
+        required=False,
+        choices=PromoteWhen.choices,
+        help_text=_("New mentions that meet this become conversations in the inbox."),
+    )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(
@@ -64,6 +70,7 @@ class SearchForm(forms.Form):
                 "languages": ", ".join(search.languages),
                 "channels": [str(c.pk) for c in search.channels.all()],
                 "active": search.active,
+                "promote_when": search.promote_when,
             }
         super().__init__(*args, **kwargs)
         field = self.fields["channels"]
@@ -80,4 +87,5 @@ class SearchForm(forms.Form):
             languages=data["languages"],
             channel_ids=[int(pk) for pk in data["channels"]],
             active=data["active"],
+            promote_when=data["promote_when"] or "",
         )

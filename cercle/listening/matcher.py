@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from cercle.connectors.base import SearchTerms
+
 
 def fold(text: str) -> str:
     """Lowercase, without accents, whitespace collapsed (NFKD, combining marks dropped)."""
@@ -50,16 +52,21 @@ class Query:
     def is_empty(self) -> bool:
         return not any(fold(t) for t in [*self.all_of, *self.any_of])
 
-    def platform_queries(self) -> list[str]:
-        """What to ask a platform's search: the required terms with each alternative.
+    def terms(self) -> SearchTerms:
+        """What to ask the platforms' search (each connector writes its own query from it).
 
         The platform's results are candidates; `matches` keeps the right ones.
         """
-        required = [t.strip() for t in self.all_of if t.strip()]
-        alternatives = [t.strip() for t in self.any_of if t.strip()]
-        if not alternatives:
-            return [" ".join(required)] if required else []
-        return [" ".join([*required, alt]) for alt in alternatives]
+
+        def kept(terms: Sequence[str]) -> tuple[str, ...]:
+            return tuple(t.strip() for t in terms if t.strip())
+
+        return SearchTerms(
+            all_of=kept(self.all_of),
+            any_of=kept(self.any_of),
+            none_of=kept(self.none_of),
+            languages=kept(self.languages),
+        )
 
 
 def matches(query: Query, text: str, language: str = "") -> bool:

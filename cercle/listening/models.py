@@ -7,7 +7,7 @@ receive action, and `conversation` points at it).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +16,17 @@ from cercle.core import clock
 from cercle.moderation.choices import Sentiment
 
 from .matcher import Query
+
+DEFAULT_RUN_EVERY = timedelta(minutes=15)
+
+
+class PromoteWhen(models.TextChoices):
+    """Which mentions a search turns into inbox conversations by itself (an automation)."""
+
+    NEVER = "", _("Never (by hand only)")
+    ALWAYS = "always", _("Every mention")
+    NEGATIVE = "negative", _("When it is negative")
+    QUESTION = "question", _("When it is a question")
 
 
 class ListeningSearch(models.Model):
@@ -35,8 +46,20 @@ class ListeningSearch(models.Model):
         "connectors.Channel", blank=True, related_name="listening_searches"
     )
     active = models.BooleanField(_("active"), default=True)
+    promote_when = models.CharField(
+        _("promote to the inbox"),
+        max_length=16,
+        choices=PromoteWhen.choices,
+        blank=True,
+        default=PromoteWhen.NEVER,
+    )
+    # How often the search runs (platform searches count against tight limits; the demo's
+    # search runs every minute so that its mentions arrive live).
+    run_every = models.DurationField(default=DEFAULT_RUN_EVERY)
     created_at = models.DateTimeField(default=clock.now)
     last_run_at = models.DateTimeField(null=True, blank=True)
+    # The start of the volume or negative-share jump under way (None: calm); one alert per episode.
+    alert_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "pk"]
@@ -72,6 +95,7 @@ class Mention(models.Model):
     text = models.TextField(blank=True)
     language = models.CharField(max_length=8, blank=True)
     sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True)
+    intent = models.CharField(max_length=16, blank=True)  # moderation's Intent value
     published_at = models.DateTimeField(db_index=True)
     found_at = models.DateTimeField(default=clock.now)
     # The normalised URL, or platform:id when the item has no URL (see `dedupe.key_of`).
@@ -99,3 +123,24 @@ class Mention(models.Model):
     @property
     def when(self) -> datetime:
         return self.published_at
+
+
+class UnavailableSource(models.Model):
+    """A channel whose platform refuses search to the account's plan (X without search access).
+
+    Listening skips it until `retry_at`, instead of asking again on every run; the
+    page says why. Deleted when a later try works.
+    """
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.OneToOneField(
+        "connectors.Channel", on_delete=models.CASCADE, related_name="listening_unavailable"
+    )
+    detail = models.CharField(max_length=500, blank=True)
+    since = models.DateTimeField(default=clock.now)
+    retry_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}: {self.detail[:60]}"

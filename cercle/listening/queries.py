@@ -13,7 +13,7 @@ from cercle.connectors.models import Channel
 from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.moderation.choices import Sentiment
 
-from .models import ListeningSearch, Mention
+from .models import ListeningSearch, Mention, UnavailableSource
 
 
 def searches(workspace_id: int) -> QuerySet[ListeningSearch]:
@@ -63,6 +63,16 @@ def channels_of(search: ListeningSearch) -> list[Channel]:
     chosen = {c.pk for c in search.channels.all()}
     available = search_channels(search.workspace_id)
     return [c for c in available if c.pk in chosen] if chosen else available
+
+
+def unavailable_sources(search: ListeningSearch) -> list[UnavailableSource]:
+    """The search's channels whose platform refuses search to the account's plan."""
+    ids = [c.pk for c in channels_of(search)]
+    return list(
+        UnavailableSource.objects.filter(workspace_id=search.workspace_id, channel_id__in=ids)
+        .select_related("channel")
+        .order_by("channel_id")
+    )
 
 
 def volume_by_day(

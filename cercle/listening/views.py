@@ -65,6 +65,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "volume": volume,
         "jump": alerts.check(search, now),
         "channels": queries.channels_of(search),
+        "unavailable": queries.unavailable_sources(search),
         "can_manage": member.can(Permission.MANAGE_WORKFLOW),
         "can_promote": member.can(Permission.REPLY),
         "chart_data": {

@@ -14,6 +14,7 @@ class NotificationKind(models.TextChoices):
     APPROVAL_REQUESTED = "approval_asked", _("Reply awaiting approval")
     REPLY_APPROVED = "reply_approved", _("Reply approved")
     REPLY_REJECTED = "reply_rejected", _("Reply sent back")
+    LISTENING_ALERT = "listening_alert", _("Listening alert")
 
 
 # The member's preference (workspaces.choices.NotificationEvent) that governs each kind.
@@ -26,6 +27,8 @@ KIND_EVENT: dict[str, str] = {
     NotificationKind.APPROVAL_REQUESTED: NotificationEvent.ASSIGNMENT,
     NotificationKind.REPLY_APPROVED: NotificationEvent.ASSIGNMENT,
     NotificationKind.REPLY_REJECTED: NotificationEvent.ASSIGNMENT,
+    # The brand suddenly talked about, or badly: the workspace-wide kin of a mention.
+    NotificationKind.LISTENING_ALERT: NotificationEvent.MENTION,
 }
 
 

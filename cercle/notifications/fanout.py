@@ -40,6 +40,7 @@ class Lookups:
         self._teams: dict[tuple[int, int], set[int]] = {}
         self._assignees: dict[int, int | None] = {}
         self._approvers: dict[int, set[int]] = {}
+        self._managers: dict[int, set[int]] = {}
 
     def team_members(self, workspace_id: int, team_ids: set[int]) -> set[int]:
         missing = {t for t in team_ids if (workspace_id, t) not in self._teams}
@@ -62,6 +63,17 @@ class Lookups:
                 ).values_list("pk", flat=True)
             )
         return self._approvers[workspace_id]
+
+    def managers(self, workspace_id: int) -> set[int]:
+        """The active members whose role manages the workspace's workflow (and its listening)."""
+        if workspace_id not in self._managers:
+            roles = [r for r, perms in ROLE_PERMISSIONS.items() if MANAGE_WORKFLOW in perms]
+            self._managers[workspace_id] = set(
+                Member.objects.filter(
+                    workspace_id=workspace_id, is_active=True, role__in=roles
+                ).values_list("pk", flat=True)
+            )
+        return self._managers[workspace_id]
 
     def assignee(self, conversation_id: int) -> int | None:
         if conversation_id not in self._assignees:
@@ -110,6 +122,8 @@ def conversation_assignee(activity: Activity, lookups: Lookups) -> set[int]:
 REQUESTER_KEYS = ("requested_by_id", "requester_id", "author_id", "member_id")
 # The permission of the members who approve replies (the replies app's four eyes).
 APPROVE_REPLIES = "approve_replies"
+# The permission of the members told about listening alerts (the workspace's managers).
+MANAGE_WORKFLOW = "manage_workflow"
 
 
 def requester(activity: Activity, lookups: Lookups) -> set[int]:
@@ -129,6 +143,11 @@ def approvers(activity: Activity, lookups: Lookups) -> set[int]:
     return lookups.approvers(activity.workspace_id)
 
 
+def managers(activity: Activity, lookups: Lookups) -> set[int]:
+    """The workspace's managers (a listening alert concerns the whole brand, not one conversation)."""
+    return lookups.managers(activity.workspace_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     kind: NotificationKind
@@ -144,4 +163,6 @@ RULES: dict[str, Rule] = {
     "reply_submitted": Rule(NotificationKind.APPROVAL_REQUESTED, approvers),
     "reply_approved": Rule(NotificationKind.REPLY_APPROVED, requester),
     "reply_rejected": Rule(NotificationKind.REPLY_REJECTED, requester),
+    # Written by listening when a search's volume or negative share jumps (once per episode).
+    "listening_alert": Rule(NotificationKind.LISTENING_ALERT, managers),
 }

@@ -63,6 +63,12 @@ def describe(notification: Notification) -> str:
         return _("%(actor)s approved your reply") % {"actor": actor}
     if kind == NotificationKind.REPLY_REJECTED:
         return _("%(actor)s sent your reply back") % {"actor": actor}
+    if kind == NotificationKind.LISTENING_ALERT:
+        data = activity.data if isinstance(activity.data, dict) else {}
+        name = str(data.get("name", ""))
+        if data.get("negative") and not data.get("volume"):
+            return _("Listening: negative mentions jump for “%(name)s”") % {"name": name}
+        return _("Listening: mentions jump for “%(name)s”") % {"name": name}
     return str(NotificationKind(kind).label) if kind in NotificationKind.values else kind
 
 

@@ -27,7 +27,7 @@ from .actions import (
     do_rotate_webhook_secret,
     do_send_test_webhook,
 )
-from .choices import DELIVERY_COLOURS
+from .choices import DELIVERY_COLOURS, NotificationKind
 from .forms import WebhookEndpointForm, WebhookEventsForm
 from .models import WebhookEndpoint
 
@@ -85,6 +85,10 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
     member = current_member(request)
     notification = queries.notification_for(member, pk)
     do_mark_notification_read(member, notification)
+    data = notification.activity.data
+    search_id = data.get("search_id") if isinstance(data, dict) else None
+    if notification.kind == NotificationKind.LISTENING_ALERT and isinstance(search_id, int):
+        return redirect("listening:detail", pk=search_id)
     if notification.activity.conversation_id is None:
         return redirect("notifications:list")
     return redirect("inbox:conversation", pk=notification.activity.conversation_id)

@@ -136,7 +136,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec(
         "reviews",
         "Lumen reviews",
-        FALLBACK_PLATFORM,
+        "google_business",
         "rv",
         0.12,
         0,

@@ -29,6 +29,7 @@ from django.conf import settings
 
 from cercle.connectors.base import ActionKind
 from cercle.connectors.models import Channel
+from cercle.connectors.registry import connector_class
 from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
 from cercle.core import clock
 from cercle.inbox.actions import (
@@ -452,7 +453,7 @@ def _work(
     react, platform.react_probability = platform.react_probability, 0.0
     dated: list[Conversation] = []
     last_print = time.monotonic()
-    replies_left: dict[int, int] = defaultdict(lambda: BACKFILL_REPLIES_PER_CHANNEL)
+    replies_left = _reply_allowance(platform, channels)
     try:
         # Newest first: the answers the platforms' limits allow go to what a visitor sees first.
         for conversation in conversations.order_by("-id"):
@@ -502,6 +503,16 @@ def _work(
     say(f"  answered {report.replied}, closed {report.closed}, hid {report.moderated}")
 
 
+def _reply_allowance(platform: FakePlatform, channels: dict[str, Channel]) -> dict[int, int]:
+    """How many answers the backfill's team may send per channel id (a wire may ask for fewer)."""
+    allowance: dict[int, int] = defaultdict(lambda: BACKFILL_REPLIES_PER_CHANNEL)
+    for key, channel in channels.items():
+        wire = platform.wires.get(key)
+        if wire is not None and wire.backfill_replies is not None:
+            allowance[channel.pk] = min(BACKFILL_REPLIES_PER_CHANNEL, wire.backfill_replies)
+    return allowance
+
+
 def _close_stale(
     workspace: Workspace, lead: Member, now: datetime, rng: random.Random, report: BackfillReport
 ) -> None:
@@ -539,8 +550,13 @@ def _work_one(
     if category in {"spam", "toxic"}:
         if age <= timedelta(hours=2) or rng.random() >= 0.8:
             return False
-        if conversation.kind != "private":  # a private message cannot be hidden
-            do_moderate_message(lead, Message.objects.get(pk=message_id), ActionKind.HIDE)
+        message = Message.objects.get(pk=message_id)
+        connector = connector_class(conversation.channel.platform)
+        # A private message cannot be hidden, nor a review on most platforms.
+        if ActionKind.HIDE in connector.moderation_actions(
+            message.kind, is_private=conversation.kind == "private"
+        ):
+            do_moderate_message(lead, message, ActionKind.HIDE)
             report.moderated += 1
         do_tag_conversation(agent, conversation, CATEGORY_TAGS[category])
         do_change_status(agent, conversation, Status.CLOSED)

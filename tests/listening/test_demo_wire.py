@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cercle.core import clock
+from cercle.listening.actions import due_searches
 from cercle.listening.models import Mention
-from cercle.listening.tasks import run_search
+from cercle.listening.tasks import poll_searches, run_search
 from cercle.pipeline.actions import do_create_channel
 from cercle.simulator.listening_setup import configure_demo_listening
 from cercle.simulator.wire.base import SimAuthor, SimEvent
@@ -58,3 +59,30 @@ def test_the_demo_search_finds_public_statuses_of_the_wire(workspace, owner):
     # Every status of the wire names @lumen; "recrute" is excluded, the private one never comes.
     assert "Ma lampe est superbe" in mention.text
     assert mention.author_handle == "camilledurand"
+
+
+def test_the_demo_search_brings_new_statuses_every_minute(workspace, owner):
+    wire = MastodonWire("mastodon", API_BASE, lambda action: None)
+    setup = wire.setup()
+    do_create_channel(
+        workspace,
+        "mastodon",
+        "@lumen",
+        external_id=setup.external_id,
+        config=setup.config,
+        credentials=setup.credentials,
+    )
+    configure_demo_listening(workspace, owner)
+    start = WHEN.replace(hour=12)
+    with routed_to(wire), clock.at(start):
+        assert due_searches() and poll_searches.call() == 0
+        assert not due_searches()
+    # A status written live, a minute later: the next pass finds it.
+    wire.publish(
+        [SimEvent(id="e9", type="mention", author=CAMILLE, text="Lampe reçue !", created_at=start)]
+    )
+    with routed_to(wire), clock.at(start + timedelta(seconds=30)):
+        assert not due_searches()
+    with routed_to(wire), clock.at(start + timedelta(minutes=1)):
+        assert poll_searches.call() == 1
+    assert Mention.objects.get().text.endswith("Lampe reçue !")

@@ -1,5 +1,6 @@
 """The query matcher: all of / any of / none of, case and accents, hashtags, languages; dedupe keys."""
 
+from cercle.connectors.base import SearchTerms
 from cercle.listening.dedupe import key_of, normalise_url
 from cercle.listening.matcher import Query, fold, matches, parse_terms
 
@@ -43,13 +44,9 @@ def test_an_empty_query_matches_nothing():
     assert not matches(Query(all_of=(" ",)), "anything")
 
 
-def test_platform_queries_combine_required_terms_with_each_alternative():
-    assert Query(all_of=("lumen",), any_of=("lampe", "lamp")).platform_queries() == [
-        "lumen lampe",
-        "lumen lamp",
-    ]
-    assert Query(all_of=("lumen", "lamp")).platform_queries() == ["lumen lamp"]
-    assert Query(none_of=("x",)).platform_queries() == []
+def test_the_terms_asked_of_the_platforms_are_trimmed():
+    query = Query(all_of=(" lumen ", ""), any_of=("lampe", " "), languages=("fr",))
+    assert query.terms() == SearchTerms(all_of=("lumen",), any_of=("lampe",), languages=("fr",))
 
 
 def test_parse_terms_splits_trims_and_drops_repeats():

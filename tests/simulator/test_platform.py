@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -13,11 +14,13 @@ from cercle.inbox.models import Conversation, Message
 from cercle.pipeline.actions import do_ingest_pending, do_store_raw_events
 from cercle.pipeline.models import RawEvent
 from cercle.pipeline.sender import send_due
-from cercle.simulator.channels import CHANNELS_BY_KEY
+from cercle.simulator.channels import CHANNELS_BY_KEY, FALLBACK_PLATFORM
 from cercle.simulator.driver import WebhookSender, connect_channels
 from cercle.simulator.platform import FakePlatform
 from cercle.simulator.wire.base import SimAuthor, SimEvent, SimPost
 
+# The reviews channel on the simulator platform (the demo runs it on Google Business Profile).
+SIM_REVIEWS = replace(CHANNELS_BY_KEY["reviews"], preferred_platform=FALLBACK_PLATFORM)
 WHEN = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 AUTHOR = SimAuthor(id="u0001", name="Camille Durand", handle="camille", language="fr")
 POST = SimPost(
@@ -55,7 +58,7 @@ def _comment(platform, channels, event_id="fo-1"):
 
 
 def test_a_reply_goes_through_the_real_sender_and_is_recorded(platform, workspace, owner):
-    channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["reviews"]])
+    channels = connect_channels(workspace, platform, [SIM_REVIEWS])
     conversation = _comment(platform, channels)
     do_reply(owner, conversation, "Bonjour Camille, essayez une réinitialisation.")
     send_due()
@@ -67,7 +70,7 @@ def test_a_reply_goes_through_the_real_sender_and_is_recorded(platform, workspac
 
 
 def test_the_same_idempotency_key_never_creates_twice(platform, workspace):
-    channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["reviews"]])
+    channels = connect_channels(workspace, platform, [SIM_REVIEWS])
     connector = connector_for(channels["reviews"])
     action = OutboundAction(
         kind=ActionKind.REPLY, idempotency_key="k-1", target_external_id="fo-1", text="Hi"
@@ -79,7 +82,7 @@ def test_the_same_idempotency_key_never_creates_twice(platform, workspace):
 
 
 def test_an_unknown_key_is_not_found_by_reconcile(platform, workspace):
-    channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["reviews"]])
+    channels = connect_channels(workspace, platform, [SIM_REVIEWS])
     action = OutboundAction(
         kind=ActionKind.REPLY, idempotency_key="never-sent", target_external_id="fo-1"
     )
@@ -87,7 +90,7 @@ def test_an_unknown_key_is_not_found_by_reconcile(platform, workspace):
 
 
 def test_a_wrong_token_is_refused(platform, workspace):
-    connect_channels(workspace, platform, [CHANNELS_BY_KEY["reviews"]])
+    connect_channels(workspace, platform, [SIM_REVIEWS])
     response = httpx.post(
         platform.api_base("simulator", "reviews") + "/actions",
         json={"kind": "reply", "idempotency_key": "x"},
@@ -102,7 +105,7 @@ def test_the_customer_answering_our_reply_arrives_as_a_webhook(
 ):
     settings.CERCLE_EGRESS_ALLOW_HOSTS = ["127.0.0.1"]
     with FakePlatform(react_probability=1.0, react_delay=(0.0, 0.0)) as platform:
-        channels = connect_channels(workspace, platform, [CHANNELS_BY_KEY["reviews"]])
+        channels = connect_channels(workspace, platform, [SIM_REVIEWS])
         sender = WebhookSender(live_server.url, platform, channels)
         platform.deliver = sender.deliver
         conversation = _comment(platform, channels)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,10 +8,13 @@ from django.test import RequestFactory
 
 from cercle.connectors.base import BadSignature, RawEventData
 from cercle.connectors.registry import connector_for
+from cercle.simulator.channels import CHANNELS_BY_KEY, FALLBACK_PLATFORM
 from cercle.simulator.community import Community
 from cercle.simulator.driver import connect_channels, webhook_batches
 from cercle.simulator.platform import FakePlatform
 
+# The reviews channel on the simulator platform (the demo runs it on Google Business Profile).
+SIM_REVIEWS = replace(CHANNELS_BY_KEY["reviews"], preferred_platform=FALLBACK_PLATFORM)
 START = datetime(2026, 11, 2, tzinfo=UTC)
 
 
@@ -22,7 +26,7 @@ def platform():
 
 
 def test_webhooks_are_signed_and_parse_back_into_the_same_items(platform, workspace):
-    channels = connect_channels(workspace, platform)
+    channels = connect_channels(workspace, platform, [SIM_REVIEWS])
     events = [
         e
         for k, e in Community(2).events_between(START, START + timedelta(days=2))
@@ -46,7 +50,7 @@ def test_webhooks_are_signed_and_parse_back_into_the_same_items(platform, worksp
 
 
 def test_a_tampered_body_fails_the_signature(platform, workspace):
-    channels = connect_channels(workspace, platform)
+    channels = connect_channels(workspace, platform, [SIM_REVIEWS])
     event = Community(2).events_between(START, START + timedelta(hours=12))[0][1]
     delivery = platform.wires["reviews"].webhooks([event])[0]
     request = RequestFactory().post(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cercle.connectors.base import ActionKind, OutboundAction
+from cercle.connectors.base import ActionKind, OutboundAction, SearchTerms
 from cercle.connectors.registry import connector_for
+from cercle.core import clock
 from cercle.inbox.actions import do_moderate_message, do_reply
 from cercle.inbox.models import Conversation, Message
 from cercle.pipeline.poller import poll_channel
@@ -233,3 +234,26 @@ def test_delete_of_our_reply_reaches_the_wire_and_reconciles(channel, wire, rout
         reply.platform_id,
         "delete",
     )
+
+
+def test_the_recent_search_finds_what_the_query_asks(channel, wire, routed):
+    wire.publish(
+        [
+            event("x-n1", type="mention", text="La lampe Aube est superbe"),
+            event("x-n2", type="mention", author=SAM, text="lampe de bureau Lumen, on recrute"),
+            event("x-n3", type="mention", author=SAM, text="Nothing about it", created_at=WHEN),
+            event("x-s1", type="share", author=SAM, text=""),
+        ]
+    )
+    connector = connector_for(channel)
+    (query,) = connector.search_queries(
+        SearchTerms(any_of=("aube", "lampe de bureau"), none_of=("recrute",))
+    )
+    with clock.at(WHEN + timedelta(hours=1)):
+        items = connector.search(query, WHEN - timedelta(hours=1))
+    assert [i.text for i in items] == [f"@{wire.handle_name} La lampe Aube est superbe"]
+    (request,) = [r for r in routed if r.url.path.endswith("/2/tweets/search/recent")]
+    assert request.url.params["query"] == '(aube OR "lampe de bureau") -recrute -is:retweet'
+    # Nothing is older than `since`: the Snowflake time of since_id is honoured.
+    with clock.at(WHEN + timedelta(hours=1)):
+        assert connector.search(query, WHEN + timedelta(minutes=1)) == []

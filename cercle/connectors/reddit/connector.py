@@ -28,6 +28,8 @@ from cercle.connectors.base import (
     Page,
     RawEventData,
     Rejected,
+    SearchTerms,
+    or_queries,
 )
 
 from .client import (
@@ -54,6 +56,9 @@ from .outbound import RedditOutbound
 REFRESH_MARGIN = timedelta(minutes=5)
 # "mod": Reddit's listing of every subreddit the account moderates.
 DEFAULT_SUBREDDIT = "mod"
+# `GET /search`: `q` is "a string no longer than 512 characters" (https://www.reddit.com/dev/api#GET_search);
+# it takes AND, OR, NOT and parentheses (https://support.reddithelp.com/hc/en-us/articles/19696541895316).
+MAX_QUERY_LENGTH = 512
 
 
 def _load_cursor(cursor: str | None) -> dict[str, str]:
@@ -127,6 +132,10 @@ class RedditConnector(Connector):
 
     def parse(self, raw: RawEventData) -> list[Incoming]:
         return parse_poll(raw.body)
+
+    def search_queries(self, terms: SearchTerms) -> list[str]:
+        """One query per search in Reddit's syntax: `a "b c" (x OR y) NOT n` (split past 512 characters)."""
+        return or_queries(terms, max_length=MAX_QUERY_LENGTH, exclude=lambda term: f"NOT {term}")
 
     def search(self, query: str, since: datetime | None = None) -> list[Incoming]:
         """The newest public posts of Reddit matching `query` (`GET /search?sort=new`)."""

@@ -94,6 +94,8 @@ class RssConnector(Connector):
     platform = "rss"
     label = "RSS / Atom"
     capabilities = frozenset({Capability.POLL, Capability.SEARCH})
+    # A feed has no search: listening reads it once per pass and matches every search.
+    search_reads_everything = True
     # Someone else's site: once every 15 minutes is polite (a 304 costs it little).
     default_poll_seconds = 15 * 60
     setup_fields = (

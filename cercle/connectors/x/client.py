@@ -17,6 +17,7 @@ import httpx
 
 from cercle.connectors import quota
 from cercle.connectors.base import (
+    NotAvailable,
     PermissionDenied,
     RateLimited,
     Rejected,
@@ -46,6 +47,8 @@ DM_PARTICIPANT_EVENTS = "/2/dm_conversations/with/{participant_id}/dm_events"
 # https://docs.x.com/x-api/direct-messages/manage/introduction
 DM_SEND_CONVERSATION = "/2/dm_conversations/{conversation_id}/messages"
 DM_SEND_PARTICIPANT = "/2/dm_conversations/with/{participant_id}/messages"
+# https://docs.x.com/x-api/posts/search/introduction (recent search: the last 7 days)
+SEARCH_RECENT = "/2/tweets/search/recent"
 # https://docs.x.com/x-api/posts/manage-tweets/introduction
 TWEETS = "/2/tweets"  # POST: create (replies carry reply.in_reply_to_tweet_id)
 TWEET = "/2/tweets/{tweet_id}"  # GET: look one up; DELETE: our own post only
@@ -73,6 +76,12 @@ SCOPES = (
     "like.write",
     "offline.access",
 )
+
+SEARCH_TWEET_FIELDS = "created_at,author_id,lang,conversation_id"
+# Problem types X answers when the app's plan (access level) does not include an endpoint.
+# https://docs.x.com/x-api/fundamentals/response-codes-and-errors ("client-forbidden")
+PLAN_PROBLEMS = ("/problems/client-forbidden",)
+PLAN_REASONS = ("client-not-enrolled",)
 
 DUPLICATE_MARKER = "duplicate content"
 # A window we do not know the reset of: X's windows are 15 minutes.
@@ -105,6 +114,18 @@ def _error_detail(response: httpx.Response) -> str:
     return ": ".join(p for p in parts if p)[:300] or f"HTTP {response.status_code}"
 
 
+def _plan_refused(response: httpx.Response) -> bool:
+    """X's "client-forbidden" problem: the app's access level does not include the endpoint."""
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    kind, reason = str(data.get("type", "")), str(data.get("reason", ""))
+    return kind.endswith(PLAN_PROBLEMS) or reason in PLAN_REASONS
+
+
 def classify(response: httpx.Response) -> None:
     """Raise the connector error X's answer means; return when it is a success."""
     status = response.status_code
@@ -122,6 +143,8 @@ def classify(response: httpx.Response) -> None:
     if status == 401:
         raise TokenRevoked(f"X refused the token: {detail}")
     if status == 403:
+        if _plan_refused(response):
+            raise NotAvailable(f"not available on this X plan: {detail}")
         if DUPLICATE_MARKER in detail.lower():
             raise DuplicateContent(detail)
         raise PermissionDenied(f"X refused: {detail}")
@@ -236,6 +259,25 @@ class XClient:
         if pagination_token:
             params["pagination_token"] = pagination_token
         return self._raw("GET", MENTIONS, {"user_id": user_id}, params)
+
+    def search_recent(
+        self, query: str, *, since_id: str = "", start_time: str = "", next_token: str = ""
+    ) -> dict[str, Any]:
+        """One page (newest first) of public posts of the last 7 days matching `query`."""
+        params = {
+            "query": query,
+            "max_results": "100",
+            "tweet.fields": SEARCH_TWEET_FIELDS,
+            "expansions": "author_id",
+            "user.fields": USER_FIELDS,
+        }
+        if since_id:
+            params["since_id"] = since_id
+        elif start_time:
+            params["start_time"] = start_time
+        if next_token:
+            params["next_token"] = next_token
+        return self._call("GET", SEARCH_RECENT, params=params)
 
     def dm_events(self) -> bytes:
         """The most recent page of the account's DM events (X offers no since_id here)."""

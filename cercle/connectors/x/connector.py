@@ -33,13 +33,38 @@ from cercle.connectors.base import (
     PermissionDenied,
     RawEventData,
     Rejected,
+    SearchTerms,
+    or_queries,
 )
+from cercle.core import clock
 
 from . import outbound
 from .client import AUTHORIZE_URL, SCOPES, XClient, token_request
-from .inbound import load, newest_id, parse_body, parse_v2_dm_events, parse_v2_tweets
+from .inbound import (
+    load,
+    newest_id,
+    parse_body,
+    parse_search,
+    parse_v2_dm_events,
+    parse_v2_tweets,
+)
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+# Recent search: 512 characters of query (Basic and Pro plans), the last 7 days, 100 per page.
+MAX_QUERY_LENGTH = 512
+SEARCH_WINDOW = timedelta(days=7) - timedelta(minutes=5)
+MAX_SEARCH_PAGES = 5
+NO_RETWEETS = "-is:retweet"  # a retweet repeats a post already found
+# https://docs.x.com/resources/fundamentals/x-ids: milliseconds since this epoch, shifted by 22 bits.
+SNOWFLAKE_EPOCH_MS = 1288834974657
+
+
+def snowflake_at(when: datetime) -> str:
+    """The `since_id` that lets through every post created at or after `when`."""
+    milliseconds = int(when.timestamp() * 1000) - SNOWFLAKE_EPOCH_MS
+    return str(max(0, (milliseconds << 22) - 1))
+
+
 # Refresh an access token (2 hours of life) when less than this is left.
 REFRESH_MARGIN = timedelta(minutes=5)
 
@@ -66,6 +91,7 @@ class XConnector(Connector):
             Capability.DELETE,
             Capability.BAN,
             Capability.LIKE,
+            Capability.SEARCH,
         }
     )
     max_reply_length = 280
@@ -153,6 +179,40 @@ class XConnector(Connector):
             raw=raw.encode(),
             has_more=has_more,
         )
+
+    # --- listening ----------------------------------------------------------------------
+
+    def search_queries(self, terms: SearchTerms) -> list[str]:
+        """One query per search: `a "b c" (x OR y) -n lang:fr -is:retweet` (split only past 512 characters)."""
+        return [
+            f"{query} {NO_RETWEETS}"
+            for query in or_queries(
+                terms,
+                max_length=MAX_QUERY_LENGTH - len(NO_RETWEETS) - 1,
+                exclude=lambda term: f"-{term}",
+                language=lambda code: f"lang:{code}",
+            )
+        ]
+
+    def search(self, query: str, since: datetime | None = None) -> list[Incoming]:
+        """Recent search (`GET /2/tweets/search/recent`): posts of the last 7 days, newest first.
+
+        `since` becomes a `since_id` (X ids are Snowflakes: the time is in their
+        high bits), so only newer posts are read; `next_token` pages are followed
+        up to MAX_SEARCH_PAGES. A plan without search raises `NotAvailable`.
+        """
+        client = self._client()
+        since_id = snowflake_at(max(since, clock.now() - SEARCH_WINDOW)) if since else ""
+        items: list[Incoming] = []
+        token = ""
+        for _page in range(MAX_SEARCH_PAGES):
+            answer = client.search_recent(query, since_id=since_id, next_token=token)
+            items += parse_search(answer, self.brand_id, since)
+            meta = answer.get("meta")
+            token = str(meta.get("next_token", "") or "") if isinstance(meta, dict) else ""
+            if not token:
+                break
+        return items
 
     # --- outbound -----------------------------------------------------------------------
 

@@ -473,3 +473,36 @@ def newest_id(ids: Iterable[str]) -> str:
         if value and (not best or int(value) > int(best)):
             best = value
     return best
+
+
+def parse_search(
+    answer: Mapping[str, Any], brand: str, since: datetime | None = None
+) -> list[Incoming]:
+    """A recent-search answer (`GET /2/tweets/search/recent`) → one public "mention" per post.
+
+    The brand's own posts are echoes (`from_brand`: listening skips them); a
+    post older than `since` is left out. Authors come from `includes.users`
+    when the search asked for the `author_id` expansion.
+    """
+    users = _v2_users(answer)
+    items: list[Incoming] = []
+    for raw in _list(answer.get("data"), "data"):
+        tweet = _obj(raw, "a tweet")
+        tweet_id = _id(tweet.get("id"), "tweet.id")
+        author_id = _id(tweet.get("author_id"), "tweet.author_id", required=False)
+        sent_at = _v2_time(tweet.get("created_at"))
+        if since is not None and sent_at is not None and sent_at < since:
+            continue
+        author = users.get(author_id) or Author(external_id=author_id)
+        items.append(
+            Incoming(
+                external_id=tweet_id,
+                kind="mention",
+                author=author,
+                text=_text(tweet.get("text")),
+                sent_at=sent_at,
+                url=tweet_url(tweet_id, author.handle),
+                from_brand=bool(brand) and author_id == brand,
+            )
+        )
+    return items

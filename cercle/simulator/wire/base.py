@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,9 @@ class Wire(ABC):
     """One platform's wire format, for one simulated channel."""
 
     platform: str  # the connector's platform name
+    # Replies the backfill's team may send on this channel (None: the driver's default);
+    # a platform with a tighter write limit than the backfill's pace sets its own.
+    backfill_replies: ClassVar[int | None] = None
 
     def __init__(self, channel_key: str, api_base: str, on_action: ActionListener) -> None:
         self.channel_key = channel_key

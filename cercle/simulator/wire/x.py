@@ -10,7 +10,8 @@ events are dropped.
 
 `handle()` plays the API v2 endpoints `cercle.connectors.x.client` calls:
 replies (refusing duplicate content like X), DMs, hide/unhide, delete, block,
-like, and the listings used for polling and reconciliation. Every answer
+like, the listings used for polling and reconciliation, and the recent search
+(listening). Every answer
 carries `x-rate-limit-*` headers. Performed actions are reported through
 `on_action` with the simulator's own ids, so the community can react.
 
@@ -46,6 +47,7 @@ from .base import (
 )
 
 WINDOW_LIMIT = 300
+SNOWFLAKE_EPOCH = 1288834974.657  # X's Snowflake epoch, in seconds
 
 _Query: TypeAlias = dict[str, list[str]]
 # What a route answers: a ready response (an error), or (status, JSON payload, action to report).
@@ -402,9 +404,38 @@ class XWire(Wire):
             return 200, {"data": found.v2()}, None
         if len(rest) == 1 and method == "DELETE":
             return self._delete_tweet(rest[0], body)
+        if rest == ["search", "recent"] and method == "GET":
+            return 200, self._search(query), None
         if rest[1:] == ["hidden"] and method == "PUT":
             return self._hide_tweet(rest[0], body)
         return _unsupported()
+
+    def _search(self, query: _Query) -> dict[str, Any]:
+        """`GET /2/tweets/search/recent`: the posts matching the query, newest first.
+
+        Understands what the connector writes: words and quoted phrases (all
+        required), one `( … OR … )` group, `-term` exclusions; `lang:` and `is:`
+        operators are ignored (the wire's posts carry no language). `since_id`
+        is read as X's Snowflake time. One page: the demo's volume is small.
+        """
+        required, group, excluded = _search_terms((query.get("query") or [""])[0])
+        since_id = (query.get("since_id") or [""])[0]
+        since = _snowflake_time(since_id) if since_id.isdigit() else None
+        found = []
+        for tweet in self._state.tweets.values():
+            text = tweet.text.lower()
+            if (
+                tweet.deleted
+                or tweet.retweeted
+                or (since is not None and tweet.created_at < since)
+                or not all(term in text for term in required)
+                or (group and not any(term in text for term in group))
+                or any(term in text for term in excluded)
+            ):
+                continue
+            found.append(tweet)
+        found.sort(key=lambda t: t.created_at, reverse=True)
+        return self._tweet_page(found[:100])
 
     def _delete_tweet(self, tweet_id: str, body: dict[str, Any]) -> _Answer:
         """The brand deletes one of its own posts."""
@@ -611,6 +642,53 @@ class XWire(Wire):
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
+
+def _search_terms(query: str) -> tuple[list[str], list[str], list[str]]:
+    """(required, any-of group, excluded) terms of a recent-search query, lower case."""
+    required: list[str] = []
+    group: list[str] = []
+    excluded: list[str] = []
+    tokens = _split_query(query.lower())
+    depth = 0
+    for token in tokens:
+        opening, closing = token.startswith("("), token.endswith(")")
+        bare = token.strip("()")
+        depth += opening
+        if bare in {"or", ""} or ":" in bare:
+            depth -= closing
+            continue
+        if bare.startswith("-"):
+            excluded.append(bare[1:])
+        elif depth:
+            group.append(bare)
+        else:
+            required.append(bare)
+        depth -= closing
+    return required, group, excluded
+
+
+def _split_query(query: str) -> list[str]:
+    """Split on spaces, keeping quoted phrases whole (without their quotes)."""
+    out: list[str] = []
+    current, quoted = "", False
+    for char in query:
+        if char == '"':
+            quoted = not quoted
+        elif char == " " and not quoted:
+            if current:
+                out.append(current)
+            current = ""
+        else:
+            current += char
+    if current:
+        out.append(current)
+    return out
+
+
+def _snowflake_time(since_id: str) -> datetime:
+    """The creation time encoded in an X id (https://docs.x.com/resources/fundamentals/x-ids)."""
+    return datetime.fromtimestamp(((int(since_id) + 1) >> 22) / 1000 + SNOWFLAKE_EPOCH, tz=UTC)
 
 
 def _ms(when: datetime) -> str:
