@@ -1,17 +1,36 @@
-"""Writes of the insights app: goals and personas (managers only), each with an Activity row."""
+"""Writes of the insights app: goals and personas (managers only), each with an Activity row;
+the rollups of the dashboard (derived data, kept by a drain)."""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncHour
 
 from cercle.core import clock
+from cercle.inbox.choices import Direction
+from cercle.inbox.models import Conversation, Message
+from cercle.workflow.sla import Clock
 from cercle.workspaces.actors import Actor, actor_fields, require
 from cercle.workspaces.choices import Permission, Verb
 from cercle.workspaces.models import Activity, Workspace
 
-from .models import Goal, Persona
+from . import rollup
+from .models import (
+    DailyRollup,
+    Goal,
+    Persona,
+    RollupCursor,
+    RollupState,
+    VolumeRollup,
+    WaitRecord,
+)
 from .personas import clean_conditions
 
 
@@ -76,3 +95,194 @@ def do_delete_persona(actor: Actor, persona: Persona) -> None:
     with transaction.atomic():
         _log(persona.workspace, actor, "persona_deleted", id=persona.pk, name=persona.name)
         persona.delete()
+
+
+# --- pre-aggregation (the rollup drain; see `insights.rollup`) ---------------------------------
+
+# Activity rows read per pass, and conversations rebuilt per pass of a workspace being rebuilt.
+ROLLUP_BATCH = 2000
+REBUILD_BATCH = 1000
+# A hole in the log (an id that committed late) is read again for this long, then given up.
+GAP_PATIENCE = timedelta(minutes=10)
+MAX_GAPS = 1000
+
+
+@dataclass
+class RollupReport:
+    activities: int = 0
+    conversations: int = 0
+    days: int = 0
+
+    @property
+    def worked(self) -> bool:
+        return bool(self.activities or self.conversations)
+
+
+def _rollup_cursor() -> RollupCursor:
+    """The cursor; a new one starts at the log's end (the rebuild of each workspace covers
+    what came before)."""
+    cursor = RollupCursor.objects.filter(name=rollup.CURSOR).first()
+    if cursor is not None:
+        return cursor
+    last = Activity.objects.aggregate(last=Max("id"))["last"] or 0
+    cursor, _created = RollupCursor.objects.get_or_create(
+        name=rollup.CURSOR, defaults={"last_id": last}
+    )
+    return cursor
+
+
+def do_roll_up(batch: int = ROLLUP_BATCH) -> RollupReport:
+    """One pass of the rollup drain: read the next batch of the Activity log, recompute the
+    records of the conversations it touched and regroup their days; advance the rebuild of
+    workspaces that are new or whose clock changed. Idempotent; writes no Activity row (the
+    rollups are derived data, like the crisis pulses)."""
+    report = RollupReport()
+    _rollup_cursor()
+    now = clock.now()
+    with transaction.atomic():
+        cursor = RollupCursor.objects.select_for_update().get(name=rollup.CURSOR)
+        gaps = {int(g[0]): str(g[1]) for g in cursor.gaps if isinstance(g, list) and len(g) == 2}
+        rows = list(
+            Activity.objects.filter(Q(id__gt=cursor.last_id) | Q(id__in=list(gaps)))
+            .order_by("id")
+            .values_list("id", "workspace_id", "conversation_id", "message_id", "verb")[:batch]
+        )
+        seen = {row[0] for row in rows}
+        last = max((pk for pk in seen if pk > cursor.last_id), default=cursor.last_id)
+        for missing in range(cursor.last_id + 1, last):
+            if len(gaps) >= MAX_GAPS:
+                break
+            if missing not in seen:
+                gaps[missing] = now.isoformat()
+        cursor.gaps = [
+            [pk, since]
+            for pk, since in sorted(gaps.items())
+            if pk not in seen and datetime.fromisoformat(since) > now - GAP_PATIENCE
+        ]
+        cursor.last_id = last
+        cursor.save(update_fields=["last_id", "gaps"])
+        report.activities = len(rows)
+
+        touched: dict[int, set[int]] = defaultdict(set)
+        received: dict[int, set[int]] = defaultdict(set)
+        rebuild: set[int] = set()
+        for _pk, workspace_id, conversation_id, message_id, verb in rows:
+            if verb in rollup.REBUILD_VERBS:
+                rebuild.add(workspace_id)
+            if conversation_id is not None and verb in rollup.TRIGGER_VERBS:
+                touched[workspace_id].add(conversation_id)
+            if verb == Verb.RECEIVED and message_id is not None:
+                received[workspace_id].add(message_id)
+        for workspace in Workspace.objects.order_by("id"):
+            _roll_up_workspace(
+                workspace,
+                touched.get(workspace.pk, set()),
+                received.get(workspace.pk, set()),
+                workspace.pk in rebuild,
+                report,
+            )
+    return report
+
+
+def _roll_up_workspace(
+    workspace: Workspace,
+    touched: set[int],
+    received: set[int],
+    rebuild: bool,
+    report: RollupReport,
+) -> None:
+    from . import queries
+
+    clock_, _name = queries.workspace_clock(workspace)
+    key = rollup.clock_key(workspace, clock_)
+    state, _created = RollupState.objects.select_for_update().get_or_create(workspace=workspace)
+    if rebuild or state.clock_key != key:
+        WaitRecord.objects.filter(workspace=workspace).delete()
+        DailyRollup.objects.filter(workspace=workspace).delete()
+        VolumeRollup.objects.filter(workspace=workspace).delete()
+        state.clock_key, state.ready, state.rebuilt_upto = key, False, 0
+    tz = ZoneInfo(workspace.timezone)
+    volume_days: set[date] = set()
+    if not state.ready:
+        # Conversations past the scan are computed whole when the scan reaches them.
+        touched = {pk for pk in touched if pk <= state.rebuilt_upto}
+        scanned = list(
+            Conversation.objects.filter(workspace=workspace, pk__gt=state.rebuilt_upto)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:REBUILD_BATCH]
+        )
+        touched.update(scanned)
+        if scanned:
+            state.rebuilt_upto = scanned[-1]
+        else:
+            _rebuild_volume(workspace, tz)
+            state.ready = True
+    elif received:
+        sent = Message.objects.filter(workspace=workspace, pk__in=received)
+        volume_days = {
+            rollup.local_day(when, tz)
+            for when in sent.values_list("sent_at", flat=True)
+            if when is not None
+        }
+    state.save()
+    if touched:
+        report.days += _recompute_conversations(workspace, touched, clock_, tz)
+        report.conversations += len(touched)
+    for day in sorted(volume_days):
+        _recompute_volume(workspace, tz, day, day + timedelta(days=1))
+
+
+def _recompute_conversations(
+    workspace: Workspace, ids: set[int], clock_: Clock, tz: ZoneInfo
+) -> int:
+    from . import queries
+
+    old = WaitRecord.objects.filter(workspace=workspace, conversation_id__in=ids)
+    days = set(old.values_list("day", flat=True).distinct())
+    old.delete()
+    history = queries.history_of_conversations(workspace, ids)
+    facts = {
+        pk: rollup.Facts(f.channel_id, f.kind)
+        for pk, f in queries.conversation_facts(workspace, ids).items()
+    }
+    records = rollup.records_of(workspace, history, facts, clock_, tz)
+    WaitRecord.objects.bulk_create(records, batch_size=1000)
+    days.update(r.day for r in records)
+    rollup.regroup_days(workspace.pk, days)
+    return len(days)
+
+
+def _rebuild_volume(workspace: Workspace, tz: ZoneInfo) -> None:
+    VolumeRollup.objects.filter(workspace=workspace).delete()
+    _recompute_volume(workspace, tz, None, None)
+
+
+def _recompute_volume(
+    workspace: Workspace, tz: ZoneInfo, first: date | None, end: date | None
+) -> None:
+    """Count the inbound messages of the local days [first, end) (all when None) per hour."""
+    query = Message.objects.filter(
+        workspace=workspace, direction=Direction.INBOUND, sent_at__isnull=False
+    )
+    if first is not None and end is not None:
+        VolumeRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
+        query = query.filter(
+            sent_at__gte=rollup.day_start(first, tz), sent_at__lt=rollup.day_start(end, tz)
+        )
+    counts: Counter[tuple[date, int, int | None]] = Counter()
+    grouped = (
+        query.annotate(local_hour=TruncHour("sent_at", tzinfo=tz))
+        .values("local_hour", "channel_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in grouped:
+        local = row["local_hour"].astimezone(tz)
+        counts[(local.date(), local.hour, row["channel_id"])] += row["n"]
+    VolumeRollup.objects.bulk_create(
+        (
+            VolumeRollup(workspace=workspace, day=day, hour=hour, channel_id=channel, count=n)
+            for (day, hour, channel), n in counts.items()
+        ),
+        batch_size=1000,
+    )

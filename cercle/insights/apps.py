@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class InsightsConfig(AppConfig):
     name = "cercle.insights"
     label = "insights"
+
+    def ready(self) -> None:
+        # The scheduler sits below insights: it learns of the rollup drain through this hook.
+        from cercle.pipeline.worker import register_drain
+
+        from .rollup import has_work
+        from .tasks import roll_up
+
+        register_drain(has_work, roll_up)

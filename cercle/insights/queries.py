@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Conversation, Message, Post
@@ -62,12 +62,25 @@ def history(workspace: Workspace, period: Period) -> History:
         created_at__gte=period.start,
         created_at__lt=period.end,
     ).values("conversation_id")
-    rows = (
+    return _read(
         Activity.objects.filter(
             workspace=workspace, conversation_id__in=touched, verb__in=METRIC_VERBS
         )
-        .order_by("conversation_id", "created_at", "id")
-        .values_list("conversation_id", "verb", "created_at", "actor_id", "automation", "data")
+    )
+
+
+def history_of_conversations(workspace: Workspace, ids: set[int]) -> History:
+    """Waits and resolution cycles of these conversations, over their whole log."""
+    return _read(
+        Activity.objects.filter(
+            workspace=workspace, conversation_id__in=list(ids), verb__in=METRIC_VERBS
+        )
+    )
+
+
+def _read(activities: QuerySet[Activity]) -> History:
+    rows = activities.order_by("conversation_id", "created_at", "id").values_list(
+        "conversation_id", "verb", "created_at", "actor_id", "automation", "data"
     )
     events = (
         Event(
@@ -161,6 +174,11 @@ def per_post(workspace: Workspace, period: Period, limit: int = 20) -> list[Post
 
 def daily_volume(workspace: Workspace, period: Period) -> list[tuple[str, int]]:
     """Inbound items per day (workspace time zone), every day of the period listed."""
+    return every_day(period, ZoneInfo(workspace.timezone), daily_counts(workspace, period))
+
+
+def daily_counts(workspace: Workspace, period: Period) -> Counter[str]:
+    """Inbound items per local day (ISO date) in the period."""
     tz = ZoneInfo(workspace.timezone)
     days: Counter[str] = Counter()
     times = (
@@ -176,6 +194,11 @@ def daily_volume(workspace: Workspace, period: Period) -> list[tuple[str, int]]:
     for when in times:
         if when is not None:
             days[when.astimezone(tz).date().isoformat()] += 1
+    return days
+
+
+def every_day(period: Period, tz: ZoneInfo, days: Counter[str]) -> list[tuple[str, int]]:
+    """The counts of every local day of the period, in order (zero where none)."""
     first, last = period.start.astimezone(tz).date(), period.end.astimezone(tz).date()
     out = []
     day = first

@@ -54,9 +54,9 @@ def _period(request: HttpRequest) -> tuple[int, Period]:
     return days, Period.last_days(days, clock.now())
 
 
-def _report(request: HttpRequest) -> tuple[int, Report]:
+def _report(request: HttpRequest, use_rollups: bool = True) -> tuple[int, Report]:
     days, period = _period(request)
-    return days, build_report(current_member(request).workspace, period)
+    return days, build_report(current_member(request).workspace, period, use_rollups)
 
 
 @require_GET
@@ -83,8 +83,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 @member_required(Permission.VIEW)
 def drill_down(request: HttpRequest) -> HttpResponse:
-    """The conversations behind one figure of the dashboard."""
-    days, report = _report(request)
+    """The conversations behind one figure of the dashboard (from the raw rows: the rollups
+    count, they do not list)."""
+    days, report = _report(request, use_rollups=False)
     group = request.GET.get("group", "")
     if group and group not in GROUPS:
         raise Http404

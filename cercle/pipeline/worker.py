@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.management import call_command
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
@@ -44,6 +45,16 @@ DB_RETRY_FIRST = 1.0
 DB_RETRY_MAX = 30.0
 # The errors of a database that is down or unreachable (not of a bad query).
 DB_DOWN = (OperationalError, InterfaceError)
+
+
+# Drains of the apps above the pipeline (the insights rollups): (has work?, task), registered
+# from their apps.py and enqueued with the slower jobs when they have work.
+_DRAINS: list[tuple[Callable[[], bool], Any]] = []
+
+
+def register_drain(has_work: Callable[[], bool], drain: Any) -> None:
+    if all(task is not drain for _check, task in _DRAINS):
+        _DRAINS.append((has_work, drain))
 
 
 class _Clock:
@@ -118,9 +129,19 @@ def schedule_once(last_poll: float) -> float:
         # Listening: only when a search is due (platform searches are rate-limited).
         if searches_due():
             enqueue_once(poll_searches)
+        _schedule_registered()
         last_poll = time.monotonic()
     _schedule_notifications()
     return last_poll
+
+
+def _schedule_registered() -> None:
+    """The drains registered by the apps above the pipeline, when they have work."""
+    from cercle.pipeline.tasks import enqueue_once
+
+    for has_work, drain in _DRAINS:
+        if has_work():
+            enqueue_once(drain)
 
 
 def _schedule_notifications() -> None:

@@ -1,0 +1,22 @@
+"""Background tasks of the insights app (idempotent drains; the scheduler enqueues them)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from .actions import do_roll_up
+
+# Upper bound of passes one run makes before yielding to other tasks.
+MAX_PASSES_PER_RUN = 50
+
+
+@task()
+def roll_up() -> int:
+    """Keep the dashboard's rollups up to date; returns how many conversations were recomputed."""
+    total = 0
+    for _ in range(MAX_PASSES_PER_RUN):
+        report = do_roll_up()
+        total += report.conversations
+        if not report.worked:
+            break
+    return total
