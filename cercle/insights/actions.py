@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Count, Max, Q
-from django.db.models.functions import TruncHour
+from django.db.models.functions import TruncDate, TruncHour
 
 from cercle.core import clock
 from cercle.inbox.choices import Direction
@@ -26,6 +26,7 @@ from .models import (
     DailyRollup,
     Goal,
     Persona,
+    PostRollup,
     RollupCursor,
     RollupState,
     VolumeRollup,
@@ -171,7 +172,7 @@ def do_roll_up(batch: int = ROLLUP_BATCH) -> RollupReport:
                 rebuild.add(workspace_id)
             if conversation_id is not None and verb in rollup.TRIGGER_VERBS:
                 touched[workspace_id].add(conversation_id)
-            if verb == Verb.RECEIVED and message_id is not None:
+            if verb in rollup.MESSAGE_VERBS and message_id is not None:
                 received[workspace_id].add(message_id)
         for workspace in Workspace.objects.order_by("id"):
             _roll_up_workspace(
@@ -200,6 +201,7 @@ def _roll_up_workspace(
         WaitRecord.objects.filter(workspace=workspace).delete()
         DailyRollup.objects.filter(workspace=workspace).delete()
         VolumeRollup.objects.filter(workspace=workspace).delete()
+        PostRollup.objects.filter(workspace=workspace).delete()
         state.clock_key, state.ready, state.rebuilt_upto = key, False, 0
     tz = ZoneInfo(workspace.timezone)
     volume_days: set[date] = set()
@@ -254,18 +256,21 @@ def _recompute_conversations(
 
 def _rebuild_volume(workspace: Workspace, tz: ZoneInfo) -> None:
     VolumeRollup.objects.filter(workspace=workspace).delete()
+    PostRollup.objects.filter(workspace=workspace).delete()
     _recompute_volume(workspace, tz, None, None)
 
 
 def _recompute_volume(
     workspace: Workspace, tz: ZoneInfo, first: date | None, end: date | None
 ) -> None:
-    """Count the inbound messages of the local days [first, end) (all when None) per hour."""
+    """Count the inbound messages of the local days [first, end) (all when None) per hour and
+    channel, and per post with their labels."""
     query = Message.objects.filter(
         workspace=workspace, direction=Direction.INBOUND, sent_at__isnull=False
     )
     if first is not None and end is not None:
         VolumeRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
+        PostRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
         query = query.filter(
             sent_at__gte=rollup.day_start(first, tz), sent_at__lt=rollup.day_start(end, tz)
         )
@@ -283,6 +288,28 @@ def _recompute_volume(
         (
             VolumeRollup(workspace=workspace, day=day, hour=hour, channel_id=channel, count=n)
             for (day, hour, channel), n in counts.items()
+        ),
+        batch_size=1000,
+    )
+    by_post = (
+        query.filter(conversation__post__isnull=False)
+        .annotate(local_day=TruncDate("sent_at", tzinfo=tz))
+        .values("local_day", "conversation__post_id", "kind", "intent", "sentiment")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    PostRollup.objects.bulk_create(
+        (
+            PostRollup(
+                workspace=workspace,
+                day=row["local_day"],
+                post_id=row["conversation__post_id"],
+                kind=row["kind"] or "",
+                intent=row["intent"] or "",
+                sentiment=row["sentiment"] or "",
+                count=row["n"],
+            )
+            for row in by_post
         ),
         batch_size=1000,
     )

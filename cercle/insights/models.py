@@ -212,6 +212,22 @@ class VolumeRollup(models.Model):
         indexes = [models.Index(fields=["workspace", "day"], name="insights_volume_day")]
 
 
+class PostRollup(models.Model):
+    """Inbound messages under one of the brand's posts on one local day, by kind, intent and
+    sentiment (the per-post table)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    post_id = models.BigIntegerField()
+    kind = models.CharField(max_length=32, blank=True, default="")
+    intent = models.CharField(max_length=32, blank=True, default="")
+    sentiment = models.CharField(max_length=16, blank=True, default="")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"], name="insights_post_day")]
+
+
 class RollupState(models.Model):
     """Whether a workspace's rollups are complete, and for which clock they were counted.
 
@@ -224,7 +240,6 @@ class RollupState(models.Model):
     clock_key = models.CharField(max_length=64, blank=True, default="")
     ready = models.BooleanField(default=False)
     rebuilt_upto = models.BigIntegerField(default=0)
-    volume_upto = models.DateField(null=True)
     updated_at = models.DateTimeField(auto_now=True)
 
 

@@ -23,6 +23,8 @@ from .queries import Period, PostRow
 
 # The breakdowns offered, by name: how a wait is grouped (the label is resolved below).
 GROUPS = ("channel", "platform", "member", "kind")
+# The posts listed in the per-post table.
+POSTS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,7 @@ def _from_raw(workspace: Workspace, period: Period, clock: Clock, clock_name: st
         resolution_median_business_seconds=resolution_business,
         breakdowns=tables,
         heatmap=queries.inbound_heatmap(workspace, period),
-        posts=queries.per_post(workspace, period),
+        posts=queries.per_post(workspace, period, POSTS),
         daily=queries.daily_volume(workspace, period),
     )
 
@@ -141,6 +143,7 @@ def _from_rollups(
     tz = ZoneInfo(workspace.timezone)
     waits = rollup.read_rollups(workspace.pk, first_day, end_day, WaitRecord.Metric.WAIT)
     cycles = rollup.read_rollups(workspace.pk, first_day, end_day, WaitRecord.Metric.CYCLE)
+    posts = rollup.read_posts(workspace.pk, first_day, end_day)
     grid = [[0] * 24 for _ in range(7)]
     days: Counter[str] = Counter()
     for day, hour, count in rollup.read_volume(workspace.pk, first_day, end_day, {}, ""):
@@ -172,6 +175,11 @@ def _from_rollups(
             for hour, count in enumerate(hours):
                 grid[weekday][hour] += count
         days.update(queries.daily_counts(workspace, part))
+        for pk, (kinds, intents, sentiments) in queries.post_counts(workspace, part).items():
+            into = posts[pk]
+            into[0].update(kinds)
+            into[1].update(intents)
+            into[2].update(sentiments)
     channels, platforms, members = _labels(workspace)
     keyed: dict[str, tuple[Callable[[rollup.Key], object], Callable[[object], str]]] = {
         "channel": (
@@ -208,7 +216,7 @@ def _from_rollups(
         resolution_median_business_seconds=resolution_business,
         breakdowns=tables,
         heatmap=grid,
-        posts=queries.per_post(workspace, period),
+        posts=queries.post_rows(workspace, posts, POSTS),
         daily=queries.every_day(period, tz, days),
     )
 

@@ -46,7 +46,7 @@ from .metrics import (
     wait_business_seconds,
     wait_seconds,
 )
-from .models import DailyRollup, RollupCursor, RollupState, VolumeRollup, WaitRecord
+from .models import DailyRollup, PostRollup, RollupCursor, RollupState, VolumeRollup, WaitRecord
 
 CURSOR = "rollup"
 # The verbs after which a conversation's records are computed again.
@@ -57,6 +57,8 @@ TRIGGER_VERBS = (
     Verb.CLASSIFIED,
     Verb.MERGED,
 )
+# The verbs after which the volume and per-post counts of a message's day are counted again.
+MESSAGE_VERBS = (Verb.RECEIVED, Verb.CLASSIFIED, Verb.LABEL_CORRECTED, Verb.EDITED, Verb.DELETED)
 # The verbs after which a workspace's rollups are rebuilt whole (messages went away).
 REBUILD_VERBS = (Verb.MESSAGES_PURGED, Verb.CONTACT_ERASED)
 
@@ -287,6 +289,26 @@ def read_volume(
     return list(query.values_list("day", "hour", "count"))
 
 
+def read_posts(
+    workspace_id: int, first_day: date, end_day: date
+) -> dict[int, tuple[Counter[str], Counter[str], Counter[str]]]:
+    """Per post: inbound messages by kind, intent and sentiment over [first_day, end_day)."""
+    counts: dict[int, tuple[Counter[str], Counter[str], Counter[str]]] = defaultdict(
+        lambda: (Counter(), Counter(), Counter())
+    )
+    rows = PostRollup.objects.filter(
+        workspace_id=workspace_id, day__gte=first_day, day__lt=end_day
+    ).values_list("post_id", "kind", "intent", "sentiment", "count")
+    for post_id, kind, intent, sentiment, n in rows.iterator(chunk_size=5000):
+        kinds, intents, sentiments = counts[post_id]
+        kinds[kind] += n
+        if intent:
+            intents[intent] += n
+        if sentiment:
+            sentiments[sentiment] += n
+    return counts
+
+
 def rollups_usable(workspace: Workspace, clock: Clock) -> bool:
     state = RollupState.objects.filter(workspace=workspace).first()
     return state is not None and state.ready and state.clock_key == clock_key(workspace, clock)
@@ -315,6 +337,7 @@ def has_work() -> bool:
 
 __all__ = [
     "CURSOR",
+    "MESSAGE_VERBS",
     "REBUILD_VERBS",
     "TRIGGER_VERBS",
     "Facts",
@@ -325,6 +348,7 @@ __all__ = [
     "day_start",
     "has_work",
     "local_day",
+    "read_posts",
     "read_rollups",
     "read_volume",
     "records_of",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,16 @@ from .personas import matching_contacts
 from .queries import Period
 from .report import GROUPS, Report, build_report, conversations_behind
 from .suggest import suggest_personas
+from .trends import (
+    BASELINE_DAYS,
+    WINDOW_DAYS,
+    conversations_of_day,
+    crisis_alerts,
+    fold,
+    messages_with,
+    spikes,
+    trending_terms,
+)
 
 PERIODS = (7, 30, 90)
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -167,6 +178,75 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
             ([WEEKDAY_LABELS[d], *report.heatmap[d]] for d in range(7)),
         )
     raise Http404
+
+
+# --- trends ------------------------------------------------------------------------------------
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def trends_page(request: HttpRequest) -> HttpResponse:
+    """Terms rising against their own baseline; days of spikes; the crisis alerts of the period."""
+    workspace = current_member(request).workspace
+    days, period = _period(request)
+    tz = ZoneInfo(workspace.timezone)
+    today = period.end.astimezone(tz).date()
+    return render(
+        request,
+        "insights/trends.html",
+        {
+            "trends": trending_terms(workspace, period.end),
+            "spikes": spikes(
+                workspace, today - timedelta(days=days - 1), today + timedelta(days=1), tz
+            ),
+            "alerts": crisis_alerts(workspace, period.start, period.end)[:50],
+            "days": days,
+            "periods": PERIODS,
+            "window_days": WINDOW_DAYS,
+            "baseline_days": BASELINE_DAYS,
+        },
+    )
+
+
+def _conversation_list(
+    request: HttpRequest, ids: Sequence[int], days: int, back_url: str
+) -> HttpResponse:
+    conversations = (
+        Conversation.objects.filter(workspace_id=current_member(request).workspace_id, pk__in=ids)
+        .select_related("contact", "channel")
+        .order_by("-last_activity_at", "-id")[:500]
+    )
+    return render(
+        request,
+        "insights/drill_down.html",
+        {"conversations": conversations, "count": len(ids), "days": days, "back_url": back_url},
+    )
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def trend_term(request: HttpRequest) -> HttpResponse:
+    """The conversations whose messages of the trend window hold one term."""
+    workspace = current_member(request).workspace
+    term = fold(request.GET.get("term", "").strip())[:100]
+    if not term:
+        raise Http404
+    ids = messages_with(workspace, term, clock.now())
+    return _conversation_list(request, ids, 30, reverse("insights:trends"))
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def trend_day(request: HttpRequest, day: str) -> HttpResponse:
+    """The conversations of one day's inbound messages (a spike's drill-down)."""
+    workspace = current_member(request).workspace
+    try:
+        when = date.fromisoformat(day)
+    except ValueError as exc:
+        raise Http404 from exc
+    messages_ = conversations_of_day(workspace, when, ZoneInfo(workspace.timezone))
+    ids = list(dict.fromkeys(messages_.values_list("conversation_id", flat=True)))
+    return _conversation_list(request, ids, 30, reverse("insights:trends"))
 
 
 # --- goals -------------------------------------------------------------------------------------
@@ -387,4 +467,7 @@ __all__ = [
     "persona_detail",
     "persona_edit",
     "personas",
+    "trend_day",
+    "trend_term",
+    "trends_page",
 ]

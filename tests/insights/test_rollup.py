@@ -120,6 +120,7 @@ def test_the_rollups_equal_the_raw_computation_on_a_crafted_history(history_):
         report = assert_same(history_, Period(at(-1, 600), NOW))
         assert_same(history_, Period(at(2, 100), NOW))
     assert report.every.waits == 6 * 5 and report.every.automated == 6
+    assert report.posts[0].inbound == 6 * 5 and report.heatmap_total == 6 * 5
     assert sum(report.daily[i][1] for i in range(len(report.daily))) == 6 * 5
 
 
