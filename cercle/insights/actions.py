@@ -9,13 +9,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncDate, TruncHour
+from django.utils.translation import gettext as _
 
 from cercle.core import clock
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Conversation, Message
+from cercle.replies.models import SavedReply
+from cercle.workflow.models import SlaPolicy
 from cercle.workflow.sla import Clock
 from cercle.workspaces.actors import Actor, actor_fields, require
 from cercle.workspaces.choices import Permission, Verb
@@ -23,6 +27,7 @@ from cercle.workspaces.models import Activity, Workspace
 
 from . import rollup
 from .models import (
+    CommunityProfile,
     DailyRollup,
     Goal,
     Persona,
@@ -96,6 +101,54 @@ def do_delete_persona(actor: Actor, persona: Persona) -> None:
     with transaction.atomic():
         _log(persona.workspace, actor, "persona_deleted", id=persona.pk, name=persona.name)
         persona.delete()
+
+
+# --- community type and its templates ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The items of a proposal the team kept, as it edited them."""
+
+    goals: list[Goal]
+    slas: list[SlaPolicy]
+    rules: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]], str]]
+    replies: list[tuple[str, str, dict[str, str]]]  # title, shortcut, versions
+
+
+def do_apply_community_template(
+    actor: Actor, workspace: Workspace, kind: str, chosen: Chosen
+) -> CommunityProfile:
+    """Say what kind of community the workspace runs and create the chosen goals, SLA
+    policies, saved replies and rules through their apps' actions, all or nothing."""
+    from cercle.moderation.actions import do_save_rule
+    from cercle.replies.actions import do_save_saved_reply
+    from cercle.workflow.actions import do_save_sla_policy
+
+    from .community import CommunityType
+
+    require(actor, Permission.MANAGE_WORKFLOW, workspace.pk)
+    if kind not in CommunityType.values:
+        raise ValidationError(_("Unknown kind of community."))
+    with transaction.atomic():
+        profile, _created = CommunityProfile.objects.update_or_create(
+            workspace=workspace, defaults={"kind": kind}
+        )
+        _log(workspace, actor, "community_type", kind=kind)
+        for goal in chosen.goals:
+            do_save_goal(actor, workspace, goal)
+        for policy in chosen.slas:
+            do_save_sla_policy(actor, workspace, policy)
+        for title, shortcut, versions in chosen.replies:
+            taken = SavedReply.objects.filter(workspace=workspace, shortcut=shortcut).exists()
+            do_save_saved_reply(
+                actor, workspace, title=title, versions=versions, shortcut="" if taken else shortcut
+            )
+        for name, conditions, rule_actions, mode in chosen.rules:
+            do_save_rule(
+                actor, workspace, name=name, conditions=conditions, actions=rule_actions, mode=mode
+            )
+    return profile
 
 
 # --- pre-aggregation (the rollup drain; see `insights.rollup`) ---------------------------------

@@ -250,3 +250,19 @@ class RollupCursor(models.Model):
     name = models.CharField(max_length=32, unique=True)
     last_id = models.BigIntegerField(default=0)
     gaps = models.JSONField(default=list, blank=True)
+
+
+class CommunityType(models.TextChoices):
+    SUPPORT = "support", _("Customer support")
+    FANS = "fans", _("Fans of a brand or a title")
+    AUDIENCE = "audience", _("News or blog audience")
+    INTEREST = "interest", _("Thematic interest group")
+    PRODUCT = "product", _("A product's users")
+
+
+class CommunityProfile(models.Model):
+    """The kind of community a workspace runs (`insights.community.CommunityType`)."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind of community"), max_length=16, choices=CommunityType.choices)
+    chosen_at = models.DateTimeField(auto_now=True)

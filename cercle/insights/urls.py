@@ -11,6 +11,7 @@ urlpatterns = [
     path("insights/trends/", views.trends_page, name="trends"),
     path("insights/trends/term/", views.trend_term, name="trend_term"),
     path("insights/trends/day/<str:day>/", views.trend_day, name="trend_day"),
+    path("insights/community/", views.community, name="community"),
     path("insights/goals/", views.goals, name="goals"),
     path("insights/goals/new/", views.goal_edit, name="goal_new"),
     path("insights/goals/<int:pk>/", views.goal_edit, name="goal_edit"),

@@ -23,18 +23,30 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cercle.connectors.models import Channel
 from cercle.core import clock
+from cercle.inbox.actions import ActionRefused
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Conversation, Message
+from cercle.moderation.choices import RuleMode
+from cercle.workflow.models import SlaPolicy
 from cercle.workspaces.choices import Permission
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
+from cercle.workspaces.models import Member
 
 from . import queries
-from .actions import do_delete_goal, do_delete_persona, do_save_goal, do_save_persona
+from .actions import (
+    Chosen,
+    do_apply_community_template,
+    do_delete_goal,
+    do_delete_persona,
+    do_save_goal,
+    do_save_persona,
+)
+from .community import DESCRIPTIONS, CommunityType, proposal
 from .forms import GoalForm, PersonaForm
 from .goals import goal_status
 from .metrics import heatmap, summarise, within
-from .models import Goal, Persona
+from .models import CommunityProfile, Goal, Persona
 from .personas import matching_contacts
 from .queries import Period
 from .report import GROUPS, Report, build_report, conversations_behind
@@ -249,6 +261,112 @@ def trend_day(request: HttpRequest, day: str) -> HttpResponse:
     return _conversation_list(request, ids, 30, reverse("insights:trends"))
 
 
+# --- community type and templates ---------------------------------------------------------------
+
+
+def _text(request: HttpRequest, name: str, default: str, limit: int = 500) -> str:
+    return request.POST.get(name, default).replace("\x00", "").strip()[:limit]
+
+
+def _number(request: HttpRequest, name: str, default: float) -> float:
+    try:
+        return float(request.POST.get(name, default))
+    except ValueError:
+        return default
+
+
+def _chosen(request: HttpRequest, member: Member, kind: str) -> Chosen:
+    """The proposal's items the form kept, as the team edited them."""
+    offer = proposal(kind)
+    goals = [
+        Goal(
+            name=_text(request, f"goal-{i}-name", str(item.name), 120),
+            kpi=item.kpi,
+            target=_number(request, f"goal-{i}-target", item.target),
+            comparison=item.comparison,
+            minutes=item.minutes,
+            business_hours=item.business_hours,
+            period=item.period,
+            owner=member,
+        )
+        for i, item in enumerate(offer.goals)
+        if request.POST.get(f"goal-{i}")
+    ]
+    slas = [
+        SlaPolicy(
+            name=_text(request, f"sla-{i}-name", str(item.name), 120),
+            position=i,
+            intent=item.intent,
+            first_response_minutes=max(
+                1, int(_number(request, f"sla-{i}-minutes", item.first_response_minutes))
+            ),
+        )
+        for i, item in enumerate(offer.slas)
+        if request.POST.get(f"sla-{i}")
+    ]
+    modes = {RuleMode.OFF, RuleMode.SUGGEST, RuleMode.LIVE}
+    rules = [
+        (
+            _text(request, f"rule-{i}-name", str(item.name), 120),
+            item.conditions,
+            item.actions,
+            mode if (mode := request.POST.get(f"rule-{i}-mode", "")) in modes else RuleMode.SUGGEST,
+        )
+        for i, item in enumerate(offer.rules)
+        if request.POST.get(f"rule-{i}")
+    ]
+    replies = [
+        (
+            _text(request, f"reply-{i}-title", str(item.title), 120),
+            item.shortcut,
+            {
+                language: _text(request, f"reply-{i}-{language}", text, 5000)
+                for language, text in item.versions.items()
+            },
+        )
+        for i, item in enumerate(offer.replies)
+        if request.POST.get(f"reply-{i}")
+    ]
+    return Chosen(goals=goals, slas=slas, rules=rules, replies=replies)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required(Permission.MANAGE_WORKFLOW)
+def community(request: HttpRequest) -> HttpResponse:
+    """Say what kind of community the workspace runs; then see and edit what Cercle proposes
+    for it, and create the items kept."""
+    member = current_member(request)
+    profile = CommunityProfile.objects.filter(workspace_id=member.workspace_id).first()
+    kind = request.GET.get("kind") or request.POST.get("kind") or (profile.kind if profile else "")
+    if kind and kind not in CommunityType.values:
+        raise Http404
+    if request.method == "POST" and kind:
+        try:
+            do_apply_community_template(
+                member, member.workspace, kind, _chosen(request, member, kind)
+            )
+        except (ValidationError, ActionRefused) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("The kind of community and the items kept are saved."))
+            return redirect("insights:goals")
+    return render(
+        request,
+        "insights/community.html",
+        {
+            "kinds": [(k, label, DESCRIPTIONS[k]) for k, label in CommunityType.choices],
+            "kind": kind,
+            "profile": profile,
+            "offer": proposal(kind) if kind else None,
+            "rule_modes": [
+                (RuleMode.SUGGEST, _("Suggest only")),
+                (RuleMode.LIVE, _("Live")),
+                (RuleMode.OFF, _("Off")),
+            ],
+        },
+    )
+
+
 # --- goals -------------------------------------------------------------------------------------
 
 
@@ -266,7 +384,11 @@ def goals(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "insights/goals.html",
-        {"statuses": rows, "can_manage": member.can(Permission.MANAGE_WORKFLOW)},
+        {
+            "statuses": rows,
+            "can_manage": member.can(Permission.MANAGE_WORKFLOW),
+            "community": CommunityProfile.objects.filter(workspace_id=member.workspace_id).first(),
+        },
     )
 
 
@@ -455,6 +577,7 @@ def persona_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 __all__ = [
+    "community",
     "dashboard",
     "drill_down",
     "export",
