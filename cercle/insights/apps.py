@@ -10,6 +10,8 @@ class InsightsConfig(AppConfig):
         from cercle.pipeline.worker import register_drain
 
         from .rollup import has_work
-        from .tasks import roll_up
+        from .tasks import roll_up, send_weekly
+        from .weekly import has_due_reports
 
         register_drain(has_work, roll_up)
+        register_drain(has_due_reports, send_weekly)

@@ -266,3 +266,18 @@ class CommunityProfile(models.Model):
     workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(_("kind of community"), max_length=16, choices=CommunityType.choices)
     chosen_at = models.DateTimeField(auto_now=True)
+
+
+class WeeklyReportSent(models.Model):
+    """A member's weekly report of one week (its Monday, workspace time zone): sent once."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "week"], name="weekly_report_member_week_uniq"
+            )
+        ]

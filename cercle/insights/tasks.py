@@ -5,6 +5,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from .actions import do_roll_up
+from .weekly import send_weekly_reports
 
 # Upper bound of passes one run makes before yielding to other tasks.
 MAX_PASSES_PER_RUN = 50
@@ -20,3 +21,9 @@ def roll_up() -> int:
         if not report.worked:
             break
     return total
+
+
+@task()
+def send_weekly() -> int:
+    """Mail last week's report to the members who asked for it."""
+    return send_weekly_reports()

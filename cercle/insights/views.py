@@ -61,6 +61,7 @@ from .trends import (
     spikes,
     trending_terms,
 )
+from .weekly import build_weekly, pdf_bytes
 
 PERIODS = (7, 30, 90)
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -190,6 +191,18 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
             ([WEEKDAY_LABELS[d], *report.heatmap[d]] for d in range(7)),
         )
     raise Http404
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def weekly_pdf(request: HttpRequest) -> HttpResponse:
+    """Last week's report as a PDF."""
+    workspace = current_member(request).workspace
+    weekly = build_weekly(workspace, clock.now())
+    response = HttpResponse(pdf_bytes(weekly), content_type="application/pdf")
+    name = f"cercle-week-{weekly.week_start.isoformat()}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 # --- trends ------------------------------------------------------------------------------------
@@ -593,4 +606,5 @@ __all__ = [
     "trend_day",
     "trend_term",
     "trends_page",
+    "weekly_pdf",
 ]
