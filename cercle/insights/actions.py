@@ -16,20 +16,23 @@ from django.db.models.functions import TruncDate, TruncHour
 from django.utils.translation import gettext as _
 
 from cercle.core import clock
-from cercle.inbox.choices import Direction
+from cercle.inbox.choices import ACTIVE_STATUSES, Direction, Priority
 from cercle.inbox.models import Conversation, Message
 from cercle.replies.models import SavedReply
 from cercle.workflow.models import SlaPolicy
 from cercle.workflow.sla import Clock
-from cercle.workspaces.actors import Actor, actor_fields, require
-from cercle.workspaces.choices import Permission, Verb
+from cercle.workspaces.actors import Actor, Automation, actor_fields, require
+from cercle.workspaces.choices import AutomationKind, Permission, Verb
 from cercle.workspaces.models import Activity, Workspace
 
 from . import rollup
 from .models import (
+    WITHIN_KPIS,
     CommunityProfile,
     DailyRollup,
     Goal,
+    GoalWatch,
+    Kpi,
     Persona,
     PostRollup,
     RollupCursor,
@@ -101,6 +104,92 @@ def do_delete_persona(actor: Actor, persona: Persona) -> None:
     with transaction.atomic():
         _log(persona.workspace, actor, "persona_deleted", id=persona.pk, name=persona.name)
         persona.delete()
+
+
+# --- goals raising priority -------------------------------------------------------------------
+
+# How often a workspace's goals are checked for conversations that endanger them.
+GOAL_CHECK_EVERY = timedelta(minutes=5)
+# A wait endangers a goal from this share of the goal's delay on (before it is missed).
+DANGER_SHARE = 0.5
+# The KPIs a waiting conversation can endanger.
+WAIT_KPIS = (Kpi.ANSWERED_WITHIN, Kpi.QUESTIONS_ANSWERED_WITHIN, Kpi.MEDIAN_FIRST_RESPONSE)
+
+
+def endangering(goal: Goal, now: datetime, clock_: Clock) -> list[Conversation]:
+    """The conversations waiting for their first answer that will break `goal` soon: they have
+    waited `DANGER_SHARE` of its delay (in its clock) and not yet all of it; below high priority.
+    For the questions' goal, only conversations with a question."""
+    minutes = float(goal.minutes or 0) if goal.kpi in WITHIN_KPIS else goal.target
+    limit = timedelta(minutes=minutes)
+    if limit <= timedelta(0):
+        return []
+    waiting = Conversation.objects.filter(
+        workspace_id=goal.workspace_id,
+        status__in=ACTIVE_STATUSES,
+        waiting_since__isnull=False,
+        first_response_at__isnull=True,
+        priority__lt=Priority.HIGH,
+    )
+    if goal.kpi == Kpi.QUESTIONS_ANSWERED_WITHIN:
+        waiting = waiting.filter(
+            messages__direction=Direction.INBOUND, messages__intent="question"
+        ).distinct()
+    if not goal.business_hours:
+        # Around the clock the window is a plain range of start times: the database filters.
+        waiting = waiting.filter(
+            waiting_since__lte=now - limit * DANGER_SHARE, waiting_since__gt=now - limit
+        )
+    found = []
+    for conversation in waiting.order_by("waiting_since", "id")[:500]:
+        since = conversation.waiting_since or now
+        elapsed = clock_.working_time_between(since, now) if goal.business_hours else now - since
+        if limit * DANGER_SHARE <= elapsed < limit:
+            found.append(conversation)
+    return found
+
+
+def do_prioritise_for_goals(workspace: Workspace, now: datetime | None = None) -> int:
+    """Raise to high the priority of the waiting conversations that endanger an at-risk goal,
+    with a Cercle automation actor named after the goal (logged like a person's change).
+    Returns how many conversations were raised."""
+    from cercle.inbox.actions import do_set_priority
+
+    from . import queries
+    from .goals import Status, goal_status
+
+    now = now or clock.now()
+    GoalWatch.objects.update_or_create(workspace=workspace, defaults={"checked_at": now})
+    goals = Goal.objects.filter(workspace=workspace, kpi__in=WAIT_KPIS).select_related("workspace")
+    clock_, _name = queries.workspace_clock(workspace)
+    raised: set[int] = set()
+    for goal in goals:
+        if goal_status(goal, now).status != Status.AT_RISK:
+            continue
+        actor = Automation(
+            workspace_id=workspace.pk,
+            kind=AutomationKind.SYSTEM,
+            name=_("Goal at risk: %(name)s") % {"name": goal.name},
+        )
+        for conversation in endangering(goal, now, clock_):
+            if conversation.pk in raised:
+                continue
+            with clock.at(now):
+                do_set_priority(actor, conversation, Priority.HIGH, reason=f"goal:{goal.pk}")
+            raised.add(conversation.pk)
+    return len(raised)
+
+
+def goals_to_watch(now: datetime) -> list[Workspace]:
+    """The workspaces with a goal a waiting conversation can endanger, not checked lately."""
+    recent = GoalWatch.objects.filter(checked_at__gt=now - GOAL_CHECK_EVERY).values("workspace_id")
+    ids = (
+        Goal.objects.filter(kpi__in=WAIT_KPIS)
+        .exclude(workspace_id__in=recent)
+        .values_list("workspace_id", flat=True)
+        .distinct()
+    )
+    return list(Workspace.objects.filter(pk__in=list(ids)).order_by("pk"))
 
 
 # --- community type and its templates ----------------------------------------------------------

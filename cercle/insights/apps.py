@@ -10,8 +10,9 @@ class InsightsConfig(AppConfig):
         from cercle.pipeline.worker import register_drain
 
         from .rollup import has_work
-        from .tasks import roll_up, send_weekly
+        from .tasks import goals_due, prioritise_for_goals, roll_up, send_weekly
         from .weekly import has_due_reports
 
         register_drain(has_work, roll_up)
         register_drain(has_due_reports, send_weekly)
+        register_drain(goals_due, prioritise_for_goals)

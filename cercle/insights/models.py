@@ -281,3 +281,10 @@ class WeeklyReportSent(models.Model):
                 fields=["member", "week"], name="weekly_report_member_week_uniq"
             )
         ]
+
+
+class GoalWatch(models.Model):
+    """When the goals of a workspace were last checked for conversations that endanger them."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
+    checked_at = models.DateTimeField()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from .actions import do_roll_up
+from cercle.core import clock
+
+from .actions import do_prioritise_for_goals, do_roll_up, goals_to_watch
 from .weekly import send_weekly_reports
 
 # Upper bound of passes one run makes before yielding to other tasks.
@@ -27,3 +29,14 @@ def roll_up() -> int:
 def send_weekly() -> int:
     """Mail last week's report to the members who asked for it."""
     return send_weekly_reports()
+
+
+@task()
+def prioritise_for_goals() -> int:
+    """Raise the priority of waiting conversations that endanger an at-risk goal."""
+    now = clock.now()
+    return sum(do_prioritise_for_goals(workspace, now) for workspace in goals_to_watch(now))
+
+
+def goals_due() -> bool:
+    return bool(goals_to_watch(clock.now()))
