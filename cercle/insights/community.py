@@ -150,14 +150,14 @@ PROPOSALS: dict[str, Proposal] = {
     CommunityType.SUPPORT: Proposal(
         goals=[
             GoalItem(
-                _("90 % of questions answered within 1 h (business hours)"),
+                _("Questions answered within 1 h (business hours): 90 %"),
                 Kpi.QUESTIONS_ANSWERED_WITHIN,
                 90,
                 minutes=60,
                 business_hours=True,
                 period=GoalPeriod.WEEK,
             ),
-            GoalItem(_("95 % answer rate"), Kpi.ANSWER_RATE, 95),
+            GoalItem(_("Answer rate: 95 %"), Kpi.ANSWER_RATE, 95),
             GoalItem(
                 _("Median first response under 30 min"),
                 Kpi.MEDIAN_FIRST_RESPONSE,
@@ -180,7 +180,7 @@ PROPOSALS: dict[str, Proposal] = {
                 10,
                 comparison=Comparison.AT_MOST,
             ),
-            GoalItem(_("80 % answer rate"), Kpi.ANSWER_RATE, 80),
+            GoalItem(_("Answer rate: 80 %"), Kpi.ANSWER_RATE, 80),
         ],
         slas=[SlaItem(_("Answer within 4 h"), 240)],
         rules=[_tag({"field": "intent", "value": ["praise"]}, "praise"), TOXIC_HIDDEN],
@@ -195,7 +195,7 @@ PROPOSALS: dict[str, Proposal] = {
                 comparison=Comparison.AT_MOST,
             ),
             GoalItem(
-                _("70 % of questions answered within 1 day"),
+                _("Questions answered within 1 day: 70 %"),
                 Kpi.QUESTIONS_ANSWERED_WITHIN,
                 70,
                 minutes=24 * 60,
@@ -207,8 +207,8 @@ PROPOSALS: dict[str, Proposal] = {
     ),
     CommunityType.INTEREST: Proposal(
         goals=[
-            GoalItem(_("90 % answer rate"), Kpi.ANSWER_RATE, 90),
-            GoalItem(_("80 % answered within 4 h"), Kpi.ANSWERED_WITHIN, 80, minutes=240),
+            GoalItem(_("Answer rate: 90 %"), Kpi.ANSWER_RATE, 90),
+            GoalItem(_("Answered within 4 h: 80 %"), Kpi.ANSWERED_WITHIN, 80, minutes=240),
         ],
         slas=[SlaItem(_("Answer within 4 h"), 240)],
         rules=[FIRST_TIMERS, TOXIC_HIDDEN],
@@ -217,7 +217,7 @@ PROPOSALS: dict[str, Proposal] = {
     CommunityType.PRODUCT: Proposal(
         goals=[
             GoalItem(
-                _("85 % of questions answered within 2 h (business hours)"),
+                _("Questions answered within 2 h (business hours): 85 %"),
                 Kpi.QUESTIONS_ANSWERED_WITHIN,
                 85,
                 minutes=120,
