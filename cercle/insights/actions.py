@@ -1,17 +1,45 @@
-"""Writes of the insights app: goals and personas (managers only), each with an Activity row."""
+"""Writes of the insights app: goals and personas (managers only), each with an Activity row;
+the rollups of the dashboard (derived data, kept by a drain)."""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncDate, TruncHour
+from django.utils.translation import gettext as _
 
 from cercle.core import clock
-from cercle.workspaces.actors import Actor, actor_fields, require
-from cercle.workspaces.choices import Permission, Verb
+from cercle.inbox.choices import ACTIVE_STATUSES, Direction, Priority
+from cercle.inbox.models import Conversation, Message
+from cercle.replies.models import SavedReply
+from cercle.workflow.models import SlaPolicy
+from cercle.workflow.sla import Clock
+from cercle.workspaces.actors import Actor, Automation, actor_fields, require
+from cercle.workspaces.choices import AutomationKind, Permission, Verb
 from cercle.workspaces.models import Activity, Workspace
 
-from .models import Goal, Persona
+from . import rollup
+from .models import (
+    WITHIN_KPIS,
+    CommunityProfile,
+    DailyRollup,
+    Goal,
+    GoalWatch,
+    Kpi,
+    Persona,
+    PostRollup,
+    RollupCursor,
+    RollupState,
+    VolumeRollup,
+    WaitRecord,
+)
 from .personas import clean_conditions
 
 
@@ -76,3 +104,354 @@ def do_delete_persona(actor: Actor, persona: Persona) -> None:
     with transaction.atomic():
         _log(persona.workspace, actor, "persona_deleted", id=persona.pk, name=persona.name)
         persona.delete()
+
+
+# --- goals raising priority -------------------------------------------------------------------
+
+# How often a workspace's goals are checked for conversations that endanger them.
+GOAL_CHECK_EVERY = timedelta(minutes=5)
+# A wait endangers a goal from this share of the goal's delay on (before it is missed).
+DANGER_SHARE = 0.5
+# The KPIs a waiting conversation can endanger.
+WAIT_KPIS = (Kpi.ANSWERED_WITHIN, Kpi.QUESTIONS_ANSWERED_WITHIN, Kpi.MEDIAN_FIRST_RESPONSE)
+
+
+def endangering(goal: Goal, now: datetime, clock_: Clock) -> list[Conversation]:
+    """The conversations waiting for their first answer that will break `goal` soon: they have
+    waited `DANGER_SHARE` of its delay (in its clock) and not yet all of it; below high priority.
+    For the questions' goal, only conversations with a question."""
+    minutes = float(goal.minutes or 0) if goal.kpi in WITHIN_KPIS else goal.target
+    limit = timedelta(minutes=minutes)
+    if limit <= timedelta(0):
+        return []
+    waiting = Conversation.objects.filter(
+        workspace_id=goal.workspace_id,
+        status__in=ACTIVE_STATUSES,
+        waiting_since__isnull=False,
+        first_response_at__isnull=True,
+        priority__lt=Priority.HIGH,
+    )
+    if goal.kpi == Kpi.QUESTIONS_ANSWERED_WITHIN:
+        waiting = waiting.filter(
+            messages__direction=Direction.INBOUND, messages__intent="question"
+        ).distinct()
+    if not goal.business_hours:
+        # Around the clock the window is a plain range of start times: the database filters.
+        waiting = waiting.filter(
+            waiting_since__lte=now - limit * DANGER_SHARE, waiting_since__gt=now - limit
+        )
+    found = []
+    for conversation in waiting.order_by("waiting_since", "id")[:500]:
+        since = conversation.waiting_since or now
+        elapsed = clock_.working_time_between(since, now) if goal.business_hours else now - since
+        if limit * DANGER_SHARE <= elapsed < limit:
+            found.append(conversation)
+    return found
+
+
+def do_prioritise_for_goals(workspace: Workspace, now: datetime | None = None) -> int:
+    """Raise to high the priority of the waiting conversations that endanger an at-risk goal,
+    with a Cercle automation actor named after the goal (logged like a person's change).
+    Returns how many conversations were raised."""
+    from cercle.inbox.actions import do_set_priority
+
+    from . import queries
+    from .goals import Status, goal_status
+
+    now = now or clock.now()
+    GoalWatch.objects.update_or_create(workspace=workspace, defaults={"checked_at": now})
+    goals = Goal.objects.filter(workspace=workspace, kpi__in=WAIT_KPIS).select_related("workspace")
+    clock_, _name = queries.workspace_clock(workspace)
+    raised: set[int] = set()
+    for goal in goals:
+        if goal_status(goal, now).status != Status.AT_RISK:
+            continue
+        actor = Automation(
+            workspace_id=workspace.pk,
+            kind=AutomationKind.SYSTEM,
+            name=_("Goal at risk: %(name)s") % {"name": goal.name},
+        )
+        for conversation in endangering(goal, now, clock_):
+            if conversation.pk in raised:
+                continue
+            with clock.at(now):
+                do_set_priority(actor, conversation, Priority.HIGH, reason=f"goal:{goal.pk}")
+            raised.add(conversation.pk)
+    return len(raised)
+
+
+def goals_to_watch(now: datetime) -> list[Workspace]:
+    """The workspaces with a goal a waiting conversation can endanger, not checked lately."""
+    recent = GoalWatch.objects.filter(checked_at__gt=now - GOAL_CHECK_EVERY).values("workspace_id")
+    ids = (
+        Goal.objects.filter(kpi__in=WAIT_KPIS)
+        .exclude(workspace_id__in=recent)
+        .values_list("workspace_id", flat=True)
+        .distinct()
+    )
+    return list(Workspace.objects.filter(pk__in=list(ids)).order_by("pk"))
+
+
+# --- community type and its templates ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The items of a proposal the team kept, as it edited them."""
+
+    goals: list[Goal]
+    slas: list[SlaPolicy]
+    rules: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]], str]]
+    replies: list[tuple[str, str, dict[str, str]]]  # title, shortcut, versions
+
+
+def do_apply_community_template(
+    actor: Actor, workspace: Workspace, kind: str, chosen: Chosen
+) -> CommunityProfile:
+    """Say what kind of community the workspace runs and create the chosen goals, SLA
+    policies, saved replies and rules through their apps' actions, all or nothing."""
+    from cercle.moderation.actions import do_save_rule
+    from cercle.replies.actions import do_save_saved_reply
+    from cercle.workflow.actions import do_save_sla_policy
+
+    from .community import CommunityType
+
+    require(actor, Permission.MANAGE_WORKFLOW, workspace.pk)
+    if kind not in CommunityType.values:
+        raise ValidationError(_("Unknown kind of community."))
+    with transaction.atomic():
+        profile, _created = CommunityProfile.objects.update_or_create(
+            workspace=workspace, defaults={"kind": kind}
+        )
+        _log(workspace, actor, "community_type", kind=kind)
+        for goal in chosen.goals:
+            do_save_goal(actor, workspace, goal)
+        for policy in chosen.slas:
+            do_save_sla_policy(actor, workspace, policy)
+        for title, shortcut, versions in chosen.replies:
+            taken = SavedReply.objects.filter(workspace=workspace, shortcut=shortcut).exists()
+            do_save_saved_reply(
+                actor, workspace, title=title, versions=versions, shortcut="" if taken else shortcut
+            )
+        for name, conditions, rule_actions, mode in chosen.rules:
+            do_save_rule(
+                actor, workspace, name=name, conditions=conditions, actions=rule_actions, mode=mode
+            )
+    return profile
+
+
+# --- pre-aggregation (the rollup drain; see `insights.rollup`) ---------------------------------
+
+# Activity rows read per pass, and conversations rebuilt per pass of a workspace being rebuilt.
+ROLLUP_BATCH = 2000
+REBUILD_BATCH = 1000
+# A hole in the log (an id that committed late) is read again for this long, then given up.
+GAP_PATIENCE = timedelta(minutes=10)
+MAX_GAPS = 1000
+
+
+@dataclass
+class RollupReport:
+    activities: int = 0
+    conversations: int = 0
+    days: int = 0
+
+    @property
+    def worked(self) -> bool:
+        return bool(self.activities or self.conversations)
+
+
+def _rollup_cursor() -> RollupCursor:
+    """The cursor; a new one starts at the log's end (the rebuild of each workspace covers
+    what came before)."""
+    cursor = RollupCursor.objects.filter(name=rollup.CURSOR).first()
+    if cursor is not None:
+        return cursor
+    last = Activity.objects.aggregate(last=Max("id"))["last"] or 0
+    cursor, _created = RollupCursor.objects.get_or_create(
+        name=rollup.CURSOR, defaults={"last_id": last}
+    )
+    return cursor
+
+
+def do_roll_up(batch: int = ROLLUP_BATCH) -> RollupReport:
+    """One pass of the rollup drain: read the next batch of the Activity log, recompute the
+    records of the conversations it touched and regroup their days; advance the rebuild of
+    workspaces that are new or whose clock changed. Idempotent; writes no Activity row (the
+    rollups are derived data, like the crisis pulses)."""
+    report = RollupReport()
+    _rollup_cursor()
+    now = clock.now()
+    with transaction.atomic():
+        cursor = RollupCursor.objects.select_for_update().get(name=rollup.CURSOR)
+        gaps = {int(g[0]): str(g[1]) for g in cursor.gaps if isinstance(g, list) and len(g) == 2}
+        rows = list(
+            Activity.objects.filter(Q(id__gt=cursor.last_id) | Q(id__in=list(gaps)))
+            .order_by("id")
+            .values_list("id", "workspace_id", "conversation_id", "message_id", "verb")[:batch]
+        )
+        seen = {row[0] for row in rows}
+        last = max((pk for pk in seen if pk > cursor.last_id), default=cursor.last_id)
+        for missing in range(cursor.last_id + 1, last):
+            if len(gaps) >= MAX_GAPS:
+                break
+            if missing not in seen:
+                gaps[missing] = now.isoformat()
+        cursor.gaps = [
+            [pk, since]
+            for pk, since in sorted(gaps.items())
+            if pk not in seen and datetime.fromisoformat(since) > now - GAP_PATIENCE
+        ]
+        cursor.last_id = last
+        cursor.save(update_fields=["last_id", "gaps"])
+        report.activities = len(rows)
+
+        touched: dict[int, set[int]] = defaultdict(set)
+        received: dict[int, set[int]] = defaultdict(set)
+        rebuild: set[int] = set()
+        for _pk, workspace_id, conversation_id, message_id, verb in rows:
+            if verb in rollup.REBUILD_VERBS:
+                rebuild.add(workspace_id)
+            if conversation_id is not None and verb in rollup.TRIGGER_VERBS:
+                touched[workspace_id].add(conversation_id)
+            if verb in rollup.MESSAGE_VERBS and message_id is not None:
+                received[workspace_id].add(message_id)
+        for workspace in Workspace.objects.order_by("id"):
+            _roll_up_workspace(
+                workspace,
+                touched.get(workspace.pk, set()),
+                received.get(workspace.pk, set()),
+                workspace.pk in rebuild,
+                report,
+            )
+    return report
+
+
+def _roll_up_workspace(
+    workspace: Workspace,
+    touched: set[int],
+    received: set[int],
+    rebuild: bool,
+    report: RollupReport,
+) -> None:
+    from . import queries
+
+    clock_, _name = queries.workspace_clock(workspace)
+    key = rollup.clock_key(workspace, clock_)
+    state, _created = RollupState.objects.select_for_update().get_or_create(workspace=workspace)
+    if rebuild or state.clock_key != key:
+        WaitRecord.objects.filter(workspace=workspace).delete()
+        DailyRollup.objects.filter(workspace=workspace).delete()
+        VolumeRollup.objects.filter(workspace=workspace).delete()
+        PostRollup.objects.filter(workspace=workspace).delete()
+        state.clock_key, state.ready, state.rebuilt_upto = key, False, 0
+    tz = ZoneInfo(workspace.timezone)
+    volume_days: set[date] = set()
+    if not state.ready:
+        # Conversations past the scan are computed whole when the scan reaches them.
+        touched = {pk for pk in touched if pk <= state.rebuilt_upto}
+        scanned = list(
+            Conversation.objects.filter(workspace=workspace, pk__gt=state.rebuilt_upto)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:REBUILD_BATCH]
+        )
+        touched.update(scanned)
+        if scanned:
+            state.rebuilt_upto = scanned[-1]
+        else:
+            _rebuild_volume(workspace, tz)
+            state.ready = True
+    elif received:
+        sent = Message.objects.filter(workspace=workspace, pk__in=received)
+        volume_days = {
+            rollup.local_day(when, tz)
+            for when in sent.values_list("sent_at", flat=True)
+            if when is not None
+        }
+    state.save()
+    if touched:
+        report.days += _recompute_conversations(workspace, touched, clock_, tz)
+        report.conversations += len(touched)
+    for day in sorted(volume_days):
+        _recompute_volume(workspace, tz, day, day + timedelta(days=1))
+
+
+def _recompute_conversations(
+    workspace: Workspace, ids: set[int], clock_: Clock, tz: ZoneInfo
+) -> int:
+    from . import queries
+
+    old = WaitRecord.objects.filter(workspace=workspace, conversation_id__in=ids)
+    days = set(old.values_list("day", flat=True).distinct())
+    old.delete()
+    history = queries.history_of_conversations(workspace, ids)
+    facts = {
+        pk: rollup.Facts(f.channel_id, f.kind)
+        for pk, f in queries.conversation_facts(workspace, ids).items()
+    }
+    records = rollup.records_of(workspace, history, facts, clock_, tz)
+    WaitRecord.objects.bulk_create(records, batch_size=1000)
+    days.update(r.day for r in records)
+    rollup.regroup_days(workspace.pk, days)
+    return len(days)
+
+
+def _rebuild_volume(workspace: Workspace, tz: ZoneInfo) -> None:
+    VolumeRollup.objects.filter(workspace=workspace).delete()
+    PostRollup.objects.filter(workspace=workspace).delete()
+    _recompute_volume(workspace, tz, None, None)
+
+
+def _recompute_volume(
+    workspace: Workspace, tz: ZoneInfo, first: date | None, end: date | None
+) -> None:
+    """Count the inbound messages of the local days [first, end) (all when None) per hour and
+    channel, and per post with their labels."""
+    query = Message.objects.filter(
+        workspace=workspace, direction=Direction.INBOUND, sent_at__isnull=False
+    )
+    if first is not None and end is not None:
+        VolumeRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
+        PostRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
+        query = query.filter(
+            sent_at__gte=rollup.day_start(first, tz), sent_at__lt=rollup.day_start(end, tz)
+        )
+    counts: Counter[tuple[date, int, int | None]] = Counter()
+    grouped = (
+        query.annotate(local_hour=TruncHour("sent_at", tzinfo=tz))
+        .values("local_hour", "channel_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in grouped:
+        local = row["local_hour"].astimezone(tz)
+        counts[(local.date(), local.hour, row["channel_id"])] += row["n"]
+    VolumeRollup.objects.bulk_create(
+        (
+            VolumeRollup(workspace=workspace, day=day, hour=hour, channel_id=channel, count=n)
+            for (day, hour, channel), n in counts.items()
+        ),
+        batch_size=1000,
+    )
+    by_post = (
+        query.filter(conversation__post__isnull=False)
+        .annotate(local_day=TruncDate("sent_at", tzinfo=tz))
+        .values("local_day", "conversation__post_id", "kind", "intent", "sentiment")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    PostRollup.objects.bulk_create(
+        (
+            PostRollup(
+                workspace=workspace,
+                day=row["local_day"],
+                post_id=row["conversation__post_id"],
+                kind=row["kind"] or "",
+                intent=row["intent"] or "",
+                sentiment=row["sentiment"] or "",
+                count=row["n"],
+            )
+            for row in by_post
+        ),
+        batch_size=1000,
+    )

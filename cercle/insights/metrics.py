@@ -117,6 +117,36 @@ def read_history(events: Iterable[Event]) -> History:
     return history
 
 
+# Durations are counted in buckets, so that a day's histogram is small and a median or a p90
+# read from summed histograms equals the one of the raw values: (upper limit, step) in seconds,
+# a duration is floored to its step. Seconds under 2 min, minutes under 2 h, 5 min under 12 h,
+# a quarter hour under 2 days, then hours.
+BUCKET_STEPS = ((120, 1), (7_200, 60), (43_200, 300), (172_800, 900), (math.inf, 3_600))
+
+
+def bucket(seconds: float) -> int:
+    """The bucket of a duration: its floor to the step of its range (monotonic)."""
+    value = max(0.0, seconds)
+    for limit, step in BUCKET_STEPS:
+        if value < limit:
+            return int(value // step) * step
+    raise AssertionError("unreachable")
+
+
+def histogram_percentile(histogram: dict[int, int], fraction: float) -> float | None:
+    """Nearest-rank percentile of the values a histogram (value → count) counts."""
+    total = sum(histogram.values())
+    if total <= 0:
+        return None
+    rank = max(1, math.ceil(fraction * total))
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return float(value)
+    return None
+
+
 def percentile(values: Sequence[float], fraction: float) -> float | None:
     """The value below which `fraction` of `values` fall (nearest-rank), None when empty."""
     if not values:
@@ -147,14 +177,21 @@ class Summary:
         return (self.answered / needing) if needing else None
 
 
+def wait_seconds(wait: Wait) -> float:
+    return ((wait.ended_at or wait.started_at) - wait.started_at).total_seconds()
+
+
+def wait_business_seconds(wait: Wait, clock: Clock) -> float:
+    return clock.working_time_between(
+        wait.started_at, wait.ended_at or wait.started_at
+    ).total_seconds()
+
+
 def summarise(waits: Sequence[Wait], clock: Clock) -> Summary:
     """Median and p90 of the team's answers (automated ones counted apart), both clocks."""
     by_team = [w for w in waits if w.answered and not w.automated]
-    plain = [((w.ended_at or w.started_at) - w.started_at).total_seconds() for w in by_team]
-    business = [
-        clock.working_time_between(w.started_at, w.ended_at or w.started_at).total_seconds()
-        for w in by_team
-    ]
+    plain = [bucket(wait_seconds(w)) for w in by_team]
+    business = [bucket(wait_business_seconds(w, clock)) for w in by_team]
     return Summary(
         waits=len(waits),
         answered=sum(1 for w in waits if w.answered),
@@ -183,9 +220,11 @@ def resolution_seconds(
 ) -> tuple[float | None, float | None]:
     """Median resolution time of the closed cycles, around the clock and in business hours."""
     closed = [c for c in cycles if c.closed_at is not None]
-    plain = [((c.closed_at or c.started_at) - c.started_at).total_seconds() for c in closed]
+    plain = [bucket(((c.closed_at or c.started_at) - c.started_at).total_seconds()) for c in closed]
     business = [
-        clock.working_time_between(c.started_at, c.closed_at or c.started_at).total_seconds()
+        bucket(
+            clock.working_time_between(c.started_at, c.closed_at or c.started_at).total_seconds()
+        )
         for c in closed
     ]
     return percentile(plain, 0.5), percentile(business, 0.5)
@@ -213,7 +252,9 @@ __all__ = [
     "Summary",
     "Wait",
     "breakdown",
+    "bucket",
     "heatmap",
+    "histogram_percentile",
     "percentile",
     "read_history",
     "resolution_seconds",

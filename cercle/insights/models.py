@@ -135,3 +135,156 @@ class Persona(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- pre-aggregation (see `insights.rollup`) ---------------------------------------------------
+
+
+class WaitRecord(models.Model):
+    """One wait or resolution cycle of a conversation, as `metrics.read_history` cut it.
+
+    Kept by the rollup drain: a conversation's records are replaced whenever its
+    log grows, so they are the raw computation stored. `day` is the local date
+    (workspace time zone) the wait or cycle started on; the durations are bucketed
+    (`metrics.bucket`) around the clock and in the workspace's business hours.
+    """
+
+    class Metric(models.TextChoices):
+        WAIT = "wait"
+        CYCLE = "cycle"
+
+    class State(models.TextChoices):
+        OPEN = "open"  # waiting (or, for a cycle, not closed)
+        ANSWERED = "answered"  # by a member (a cycle: closed)
+        AUTOMATED = "automated"
+        UNANSWERED = "unanswered"  # closed without a reply
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation_id = models.BigIntegerField()
+    metric = models.CharField(max_length=5, choices=Metric.choices)
+    day = models.DateField()
+    first = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=State.choices)
+    channel_id = models.BigIntegerField(null=True)
+    kind = models.CharField(max_length=32, blank=True, default="")
+    responder_id = models.BigIntegerField(null=True)
+    seconds = models.BigIntegerField(null=True)
+    business_seconds = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "day"], name="insights_wait_day"),
+            models.Index(fields=["conversation_id"], name="insights_wait_conv"),
+        ]
+
+
+class DailyRollup(models.Model):
+    """Waits or cycles of one local day and one combination of what the breakdowns group by:
+    how many, and the histograms of their durations (bucket → count) for medians and p90."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    metric = models.CharField(max_length=5, choices=WaitRecord.Metric.choices)
+    first = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=WaitRecord.State.choices)
+    channel_id = models.BigIntegerField(null=True)
+    kind = models.CharField(max_length=32, blank=True, default="")
+    responder_id = models.BigIntegerField(null=True)
+    count = models.PositiveIntegerField(default=0)
+    # {"bucket seconds": count}
+    plain = models.JSONField(default=dict, blank=True)
+    business = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"], name="insights_rollup_day")]
+
+
+class VolumeRollup(models.Model):
+    """Inbound messages of one local day and hour (workspace time zone) on one channel."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField()
+    channel_id = models.BigIntegerField(null=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"], name="insights_volume_day")]
+
+
+class PostRollup(models.Model):
+    """Inbound messages under one of the brand's posts on one local day, by kind, intent and
+    sentiment (the per-post table)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    post_id = models.BigIntegerField()
+    kind = models.CharField(max_length=32, blank=True, default="")
+    intent = models.CharField(max_length=32, blank=True, default="")
+    sentiment = models.CharField(max_length=16, blank=True, default="")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"], name="insights_post_day")]
+
+
+class RollupState(models.Model):
+    """Whether a workspace's rollups are complete, and for which clock they were counted.
+
+    A new workspace, or one whose time zone or business hours changed, is rebuilt
+    conversation by conversation (`rebuilt_upto`); until `ready`, the dashboard
+    reads the raw rows.
+    """
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
+    clock_key = models.CharField(max_length=64, blank=True, default="")
+    ready = models.BooleanField(default=False)
+    rebuilt_upto = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class RollupCursor(models.Model):
+    """How far the rollup drain read the Activity log (one row), with the ids left behind
+    by transactions that committed out of order (as `notifications.LogCursor`)."""
+
+    name = models.CharField(max_length=32, unique=True)
+    last_id = models.BigIntegerField(default=0)
+    gaps = models.JSONField(default=list, blank=True)
+
+
+class CommunityType(models.TextChoices):
+    SUPPORT = "support", _("Customer support")
+    FANS = "fans", _("Fans of a brand or a title")
+    AUDIENCE = "audience", _("News or blog audience")
+    INTEREST = "interest", _("Thematic interest group")
+    PRODUCT = "product", _("A product's users")
+
+
+class CommunityProfile(models.Model):
+    """The kind of community a workspace runs (`insights.community.CommunityType`)."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind of community"), max_length=16, choices=CommunityType.choices)
+    chosen_at = models.DateTimeField(auto_now=True)
+
+
+class WeeklyReportSent(models.Model):
+    """A member's weekly report of one week (its Monday, workspace time zone): sent once."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "week"], name="weekly_report_member_week_uniq"
+            )
+        ]
+
+
+class GoalWatch(models.Model):
+    """When the goals of a workspace were last checked for conversations that endanger them."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
+    checked_at = models.DateTimeField()

@@ -8,6 +8,7 @@ they have had (first-time or returning). All conditions must hold.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,11 +28,12 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 
+from cercle.core import clock
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Contact, Conversation, Message
 from cercle.workspaces.models import Workspace
 
-from .models import ConditionKind
+from .models import ConditionKind, Persona
 
 LIST_KINDS = (ConditionKind.LANGUAGE, ConditionKind.PLATFORM, ConditionKind.TAG)
 
@@ -130,3 +132,28 @@ def matching_contacts(
 
 
 __all__ = ["clean_conditions", "matching_contacts"]
+
+
+def contacts_personas(workspace_id: int, contact_ids: Collection[int]) -> dict[int, frozenset[int]]:
+    """{contact id: the workspace's personas holding it now}: one query per persona
+    (registered in `inbox.segments` for rules, routing and saved replies)."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return {}
+    now = clock.now()
+    found: dict[int, set[int]] = {}
+    for persona in Persona.objects.filter(workspace_id=workspace_id).only("pk", "conditions"):
+        members = matching_contacts(workspace, persona.conditions, now).filter(
+            pk__in=list(contact_ids)
+        )
+        for contact_id in members.values_list("pk", flat=True):
+            found.setdefault(contact_id, set()).add(persona.pk)
+    return {contact: frozenset(ids) for contact, ids in found.items()}
+
+
+def persona_list(workspace_id: int) -> list[tuple[int, str]]:
+    return list(
+        Persona.objects.filter(workspace_id=workspace_id)
+        .order_by("name", "id")
+        .values_list("pk", "name")
+    )

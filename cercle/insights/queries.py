@@ -6,12 +6,12 @@ pure computations of `metrics`; nothing here writes.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import QuerySet
 
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Conversation, Message, Post
@@ -62,12 +62,25 @@ def history(workspace: Workspace, period: Period) -> History:
         created_at__gte=period.start,
         created_at__lt=period.end,
     ).values("conversation_id")
-    rows = (
+    return _read(
         Activity.objects.filter(
             workspace=workspace, conversation_id__in=touched, verb__in=METRIC_VERBS
         )
-        .order_by("conversation_id", "created_at", "id")
-        .values_list("conversation_id", "verb", "created_at", "actor_id", "automation", "data")
+    )
+
+
+def history_of_conversations(workspace: Workspace, ids: set[int]) -> History:
+    """Waits and resolution cycles of these conversations, over their whole log."""
+    return _read(
+        Activity.objects.filter(
+            workspace=workspace, conversation_id__in=list(ids), verb__in=METRIC_VERBS
+        )
+    )
+
+
+def _read(activities: QuerySet[Activity]) -> History:
+    rows = activities.order_by("conversation_id", "created_at", "id").values_list(
+        "conversation_id", "verb", "created_at", "actor_id", "automation", "data"
     )
     events = (
         Event(
@@ -123,28 +136,23 @@ class PostRow:
     by_sentiment: dict[str, int]
 
 
+PostCounts = dict[int, tuple[Counter[str], Counter[str], Counter[str]]]
+
+
 def per_post(workspace: Workspace, period: Period, limit: int = 20) -> list[PostRow]:
     """The posts that drew the most inbound items in the period, with kinds, intents and sentiment."""
-    inbound = Q(
-        conversations__messages__direction=Direction.INBOUND,
-        conversations__messages__sent_at__gte=period.start,
-        conversations__messages__sent_at__lt=period.end,
-    )
-    top = list(
-        Post.objects.filter(workspace=workspace)
-        .annotate(volume=Count("conversations__messages", filter=inbound))
-        .filter(volume__gt=0)
-        .order_by("-volume", "id")
-        .values_list("pk", "text", "url", "channel__platform", "volume")[:limit]
-    )
-    counts: dict[int, tuple[Counter[str], Counter[str], Counter[str]]] = {
-        pk: (Counter(), Counter(), Counter()) for pk, *_ in top
-    }
+    return post_rows(workspace, post_counts(workspace, period), limit)
+
+
+def post_counts(workspace: Workspace, period: Period) -> PostCounts:
+    """Per post: the period's inbound items under it by kind, intent and sentiment."""
+    counts: PostCounts = defaultdict(lambda: (Counter(), Counter(), Counter()))
     messages = Message.objects.filter(
-        conversation__post_id__in=list(counts),
+        workspace=workspace,
         direction=Direction.INBOUND,
         sent_at__gte=period.start,
         sent_at__lt=period.end,
+        conversation__post__isnull=False,
     ).values_list("conversation__post_id", "kind", "intent", "sentiment")
     for post_id, kind, intent, sentiment in messages.iterator(chunk_size=5000):
         kinds, intents, sentiments = counts[post_id]
@@ -153,14 +161,42 @@ def per_post(workspace: Workspace, period: Period, limit: int = 20) -> list[Post
             intents[intent] += 1
         if sentiment:
             sentiments[sentiment] += 1
-    return [
-        PostRow(pk, text, url, platform, volume, dict(c[0]), dict(c[1]), dict(c[2]))
-        for (pk, text, url, platform, volume), c in ((row, counts[row[0]]) for row in top)
-    ]
+    return counts
+
+
+def post_rows(workspace: Workspace, counts: PostCounts, limit: int) -> list[PostRow]:
+    """The `limit` posts with the most items (then the oldest first), with their counts."""
+    volume = {pk: sum(c[0].values()) for pk, c in counts.items()}
+    top = sorted((pk for pk, n in volume.items() if n > 0), key=lambda pk: (-volume[pk], pk))
+    posts = {
+        pk: (text, url, platform)
+        for pk, text, url, platform in Post.objects.filter(
+            workspace=workspace, pk__in=top[: limit * 2]
+        ).values_list("pk", "text", "url", "channel__platform")
+    }
+    rows = []
+    for pk in top:
+        if pk not in posts:
+            continue
+        text, url, platform = posts[pk]
+        kinds, intents, sentiments = counts[pk]
+        rows.append(
+            PostRow(
+                pk, text, url, platform, volume[pk], dict(kinds), dict(intents), dict(sentiments)
+            )
+        )
+        if len(rows) == limit:
+            break
+    return rows
 
 
 def daily_volume(workspace: Workspace, period: Period) -> list[tuple[str, int]]:
     """Inbound items per day (workspace time zone), every day of the period listed."""
+    return every_day(period, ZoneInfo(workspace.timezone), daily_counts(workspace, period))
+
+
+def daily_counts(workspace: Workspace, period: Period) -> Counter[str]:
+    """Inbound items per local day (ISO date) in the period."""
     tz = ZoneInfo(workspace.timezone)
     days: Counter[str] = Counter()
     times = (
@@ -176,6 +212,11 @@ def daily_volume(workspace: Workspace, period: Period) -> list[tuple[str, int]]:
     for when in times:
         if when is not None:
             days[when.astimezone(tz).date().isoformat()] += 1
+    return days
+
+
+def every_day(period: Period, tz: ZoneInfo, days: Counter[str]) -> list[tuple[str, int]]:
+    """The counts of every local day of the period, in order (zero where none)."""
     first, last = period.start.astimezone(tz).date(), period.end.astimezone(tz).date()
     out = []
     day = first

@@ -6,18 +6,25 @@ figure and the conversations listed behind it always agree.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from cercle.connectors.models import Channel
+from cercle.workflow.sla import Clock
 from cercle.workspaces.models import Member, Workspace
 
-from . import queries
-from .metrics import Summary, Wait, breakdown, resolution_seconds, summarise, within
+from . import queries, rollup
+from .metrics import History, Summary, Wait, breakdown, resolution_seconds, summarise, within
+from .models import WaitRecord
 from .queries import Period, PostRow
 
 # The breakdowns offered, by name: how a wait is grouped (the label is resolved below).
 GROUPS = ("channel", "platform", "member", "kind")
+# The posts listed in the per-post table.
+POSTS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +58,40 @@ class Report:
         return max((max(row) for row in self.heatmap), default=0)
 
 
-def build_report(workspace: Workspace, period: Period) -> Report:
+def build_report(workspace: Workspace, period: Period, use_rollups: bool = True) -> Report:
+    """The dashboard's figures; from the rollups for the whole days they hold (when they are
+    complete and counted with the workspace's clock), from the raw rows otherwise.
+    `use_rollups=False` computes everything from the raw rows, with the conversation ids
+    behind each figure (the drill-down)."""
     clock, clock_name = queries.workspace_clock(workspace)
+    if use_rollups and rollup.rollups_usable(workspace, clock):
+        tz = ZoneInfo(workspace.timezone)
+        first_day = rollup.local_day(period.start, tz)
+        if rollup.day_start(first_day, tz) < period.start:
+            first_day += timedelta(days=1)
+        end_day = rollup.local_day(period.end, tz)
+        if first_day < end_day:
+            return _from_rollups(workspace, period, clock, clock_name, first_day, end_day)
+    return _from_raw(workspace, period, clock, clock_name)
+
+
+def _labels(workspace: Workspace) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+    """Channel names, channel platforms, member names."""
+    channels = Channel.objects.filter(workspace=workspace).values_list("pk", "name", "platform")
+    members = {
+        m.pk: m.name for m in Member.objects.filter(workspace=workspace).select_related("user")
+    }
+    names = {pk: name for pk, name, _platform in channels}
+    platforms = {pk: platform for pk, _name, platform in channels}
+    return names, platforms, members
+
+
+def _from_raw(workspace: Workspace, period: Period, clock: Clock, clock_name: str) -> Report:
     history = queries.history(workspace, period)
     waits = within(history.waits, period.start, period.end)
     cycles = [c for c in history.resolutions if period.start <= c.started_at < period.end]
     facts = queries.conversation_facts(workspace, {w.conversation_id for w in waits})
-    channels = dict(Channel.objects.filter(workspace=workspace).values_list("pk", "name"))
-    members = {
-        m.pk: m.name for m in Member.objects.filter(workspace=workspace).select_related("user")
-    }
+    channels, _platforms, members = _labels(workspace)
 
     def fact(attribute: str) -> Callable[[Wait], Hashable]:
         return lambda w: (
@@ -94,8 +125,99 @@ def build_report(workspace: Workspace, period: Period) -> Report:
         resolution_median_business_seconds=resolution_business,
         breakdowns=tables,
         heatmap=queries.inbound_heatmap(workspace, period),
-        posts=queries.per_post(workspace, period),
+        posts=queries.per_post(workspace, period, POSTS),
         daily=queries.daily_volume(workspace, period),
+    )
+
+
+def _from_rollups(
+    workspace: Workspace,
+    period: Period,
+    clock: Clock,
+    clock_name: str,
+    first_day: date,
+    end_day: date,
+) -> Report:
+    """The rollups of the local days [first_day, end_day), plus the raw rows of the partial
+    first day and of the live tail (from `end_day` on)."""
+    tz = ZoneInfo(workspace.timezone)
+    waits = rollup.read_rollups(workspace.pk, first_day, end_day, WaitRecord.Metric.WAIT)
+    cycles = rollup.read_rollups(workspace.pk, first_day, end_day, WaitRecord.Metric.CYCLE)
+    posts = rollup.read_posts(workspace.pk, first_day, end_day)
+    grid = [[0] * 24 for _ in range(7)]
+    days: Counter[str] = Counter()
+    for day, hour, count in rollup.read_volume(workspace.pk, first_day, end_day, {}, ""):
+        grid[day.weekday()][hour] += count
+        days[day.isoformat()] += count
+    edges = (
+        Period(period.start, rollup.day_start(first_day, tz)),
+        Period(rollup.day_start(end_day, tz), period.end),
+    )
+    for part in edges:
+        if part.start >= part.end:
+            continue
+        history = queries.history(workspace, part)
+        part_history = History(
+            waits=within(history.waits, part.start, part.end),
+            resolutions=[c for c in history.resolutions if part.start <= c.started_at < part.end],
+        )
+        ids = {w.conversation_id for w in part_history.waits} | {
+            c.conversation_id for c in part_history.resolutions
+        }
+        facts = {
+            pk: rollup.Facts(f.channel_id, f.kind)
+            for pk, f in queries.conversation_facts(workspace, ids).items()
+        }
+        records = rollup.records_of(workspace, part_history, facts, clock, tz)
+        rollup.tally_records((r for r in records if r.metric == WaitRecord.Metric.WAIT), waits)
+        rollup.tally_records((r for r in records if r.metric == WaitRecord.Metric.CYCLE), cycles)
+        for weekday, hours in enumerate(queries.inbound_heatmap(workspace, part)):
+            for hour, count in enumerate(hours):
+                grid[weekday][hour] += count
+        days.update(queries.daily_counts(workspace, part))
+        for pk, (kinds, intents, sentiments) in queries.post_counts(workspace, part).items():
+            into = posts[pk]
+            into[0].update(kinds)
+            into[1].update(intents)
+            into[2].update(sentiments)
+    channels, platforms, members = _labels(workspace)
+    keyed: dict[str, tuple[Callable[[rollup.Key], object], Callable[[object], str]]] = {
+        "channel": (
+            lambda k: k.channel_id if k.channel_id is not None else "",
+            lambda v: channels.get(v, "?") if isinstance(v, int) else "?",
+        ),
+        "platform": (
+            lambda k: platforms.get(k.channel_id, "") if k.channel_id is not None else "",
+            str,
+        ),
+        "member": (
+            lambda k: k.responder_id,
+            lambda v: members.get(v, "?") if isinstance(v, int) else "—",
+        ),
+        "kind": (lambda k: k.kind, str),
+    }
+    tables: dict[str, list[Row]] = {}
+    for name, (key, label) in keyed.items():
+        groups: dict[object, list[tuple[rollup.Key, rollup.Tally]]] = defaultdict(list)
+        for item in waits.items():
+            groups[key(item[0])].append(item)
+        rows = [
+            Row(str(value), label(value), rollup.summary_of(items))
+            for value, items in groups.items()
+        ]
+        tables[name] = sorted(rows, key=lambda r: (-r.summary.waits, r.label))
+    resolution_plain, resolution_business = rollup.cycle_medians(cycles)
+    return Report(
+        period=period,
+        clock_name=clock_name,
+        first=rollup.summary_of((k, t) for k, t in waits.items() if k.first),
+        every=rollup.summary_of(waits.items()),
+        resolution_median_seconds=resolution_plain,
+        resolution_median_business_seconds=resolution_business,
+        breakdowns=tables,
+        heatmap=grid,
+        posts=queries.post_rows(workspace, posts, POSTS),
+        daily=queries.every_day(period, tz, days),
     )
 
 

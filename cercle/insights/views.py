@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,22 +24,45 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cercle.connectors.models import Channel
 from cercle.core import clock
 from cercle.core.replicas import reads_from_replica
+from cercle.inbox.actions import ActionRefused
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Conversation, Message
+from cercle.moderation.choices import RuleMode
+from cercle.workflow.models import SlaPolicy
 from cercle.workspaces.choices import Permission
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
+from cercle.workspaces.models import Member
 
 from . import queries
-from .actions import do_delete_goal, do_delete_persona, do_save_goal, do_save_persona
+from .actions import (
+    Chosen,
+    do_apply_community_template,
+    do_delete_goal,
+    do_delete_persona,
+    do_save_goal,
+    do_save_persona,
+)
+from .community import DESCRIPTIONS, CommunityType, proposal
 from .forms import GoalForm, PersonaForm
 from .goals import goal_status
 from .metrics import heatmap, summarise, within
-from .models import Goal, Persona
+from .models import CommunityProfile, Goal, Persona
 from .personas import matching_contacts
 from .queries import Period
 from .report import GROUPS, Report, build_report, conversations_behind
 from .suggest import suggest_personas
+from .trends import (
+    BASELINE_DAYS,
+    WINDOW_DAYS,
+    conversations_of_day,
+    crisis_alerts,
+    fold,
+    messages_with,
+    spikes,
+    trending_terms,
+)
+from .weekly import build_weekly, pdf_bytes
 
 PERIODS = (7, 30, 90)
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -55,9 +79,9 @@ def _period(request: HttpRequest) -> tuple[int, Period]:
     return days, Period.last_days(days, clock.now())
 
 
-def _report(request: HttpRequest) -> tuple[int, Report]:
+def _report(request: HttpRequest, use_rollups: bool = True) -> tuple[int, Report]:
     days, period = _period(request)
-    return days, build_report(current_member(request).workspace, period)
+    return days, build_report(current_member(request).workspace, period, use_rollups)
 
 
 @require_GET
@@ -87,8 +111,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @member_required(Permission.VIEW)
 @reads_from_replica
 def drill_down(request: HttpRequest) -> HttpResponse:
-    """The conversations behind one figure of the dashboard."""
-    days, report = _report(request)
+    """The conversations behind one figure of the dashboard (from the raw rows: the rollups
+    count, they do not list)."""
+    days, report = _report(request, use_rollups=False)
     group = request.GET.get("group", "")
     if group and group not in GROUPS:
         raise Http404
@@ -173,6 +198,193 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
     raise Http404
 
 
+@require_GET
+@member_required(Permission.VIEW)
+def weekly_pdf(request: HttpRequest) -> HttpResponse:
+    """Last week's report as a PDF."""
+    workspace = current_member(request).workspace
+    weekly = build_weekly(workspace, clock.now())
+    response = HttpResponse(pdf_bytes(weekly), content_type="application/pdf")
+    name = f"cercle-week-{weekly.week_start.isoformat()}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+# --- trends ------------------------------------------------------------------------------------
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def trends_page(request: HttpRequest) -> HttpResponse:
+    """Terms rising against their own baseline; days of spikes; the crisis alerts of the period."""
+    workspace = current_member(request).workspace
+    days, period = _period(request)
+    tz = ZoneInfo(workspace.timezone)
+    today = period.end.astimezone(tz).date()
+    return render(
+        request,
+        "insights/trends.html",
+        {
+            "trends": trending_terms(workspace, period.end),
+            "spikes": spikes(
+                workspace, today - timedelta(days=days - 1), today + timedelta(days=1), tz
+            ),
+            "alerts": crisis_alerts(workspace, period.start, period.end)[:50],
+            "days": days,
+            "periods": PERIODS,
+            "window_days": WINDOW_DAYS,
+            "baseline_days": BASELINE_DAYS,
+        },
+    )
+
+
+def _conversation_list(
+    request: HttpRequest, ids: Sequence[int], days: int, back_url: str
+) -> HttpResponse:
+    conversations = (
+        Conversation.objects.filter(workspace_id=current_member(request).workspace_id, pk__in=ids)
+        .select_related("contact", "channel")
+        .order_by("-last_activity_at", "-id")[:500]
+    )
+    return render(
+        request,
+        "insights/drill_down.html",
+        {"conversations": conversations, "count": len(ids), "days": days, "back_url": back_url},
+    )
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def trend_term(request: HttpRequest) -> HttpResponse:
+    """The conversations whose messages of the trend window hold one term."""
+    workspace = current_member(request).workspace
+    term = fold(request.GET.get("term", "").strip())[:100]
+    if not term:
+        raise Http404
+    ids = messages_with(workspace, term, clock.now())
+    return _conversation_list(request, ids, 30, reverse("insights:trends"))
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def trend_day(request: HttpRequest, day: str) -> HttpResponse:
+    """The conversations of one day's inbound messages (a spike's drill-down)."""
+    workspace = current_member(request).workspace
+    try:
+        when = date.fromisoformat(day)
+    except ValueError as exc:
+        raise Http404 from exc
+    messages_ = conversations_of_day(workspace, when, ZoneInfo(workspace.timezone))
+    ids = list(dict.fromkeys(messages_.values_list("conversation_id", flat=True)))
+    return _conversation_list(request, ids, 30, reverse("insights:trends"))
+
+
+# --- community type and templates ---------------------------------------------------------------
+
+
+def _text(request: HttpRequest, name: str, default: str, limit: int = 500) -> str:
+    return request.POST.get(name, default).replace("\x00", "").strip()[:limit]
+
+
+def _number(request: HttpRequest, name: str, default: float) -> float:
+    try:
+        return float(request.POST.get(name, default))
+    except ValueError:
+        return default
+
+
+def _chosen(request: HttpRequest, member: Member, kind: str) -> Chosen:
+    """The proposal's items the form kept, as the team edited them."""
+    offer = proposal(kind)
+    goals = [
+        Goal(
+            name=_text(request, f"goal-{i}-name", str(item.name), 120),
+            kpi=item.kpi,
+            target=_number(request, f"goal-{i}-target", item.target),
+            comparison=item.comparison,
+            minutes=item.minutes,
+            business_hours=item.business_hours,
+            period=item.period,
+            owner=member,
+        )
+        for i, item in enumerate(offer.goals)
+        if request.POST.get(f"goal-{i}")
+    ]
+    slas = [
+        SlaPolicy(
+            name=_text(request, f"sla-{i}-name", str(item.name), 120),
+            position=i,
+            intent=item.intent,
+            first_response_minutes=max(
+                1, int(_number(request, f"sla-{i}-minutes", item.first_response_minutes))
+            ),
+        )
+        for i, item in enumerate(offer.slas)
+        if request.POST.get(f"sla-{i}")
+    ]
+    modes = {RuleMode.OFF, RuleMode.SUGGEST, RuleMode.LIVE}
+    rules = [
+        (
+            _text(request, f"rule-{i}-name", str(item.name), 120),
+            item.conditions,
+            item.actions,
+            mode if (mode := request.POST.get(f"rule-{i}-mode", "")) in modes else RuleMode.SUGGEST,
+        )
+        for i, item in enumerate(offer.rules)
+        if request.POST.get(f"rule-{i}")
+    ]
+    replies = [
+        (
+            _text(request, f"reply-{i}-title", str(item.title), 120),
+            item.shortcut,
+            {
+                language: _text(request, f"reply-{i}-{language}", text, 5000)
+                for language, text in item.versions.items()
+            },
+        )
+        for i, item in enumerate(offer.replies)
+        if request.POST.get(f"reply-{i}")
+    ]
+    return Chosen(goals=goals, slas=slas, rules=rules, replies=replies)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required(Permission.MANAGE_WORKFLOW)
+def community(request: HttpRequest) -> HttpResponse:
+    """Say what kind of community the workspace runs; then see and edit what Cercle proposes
+    for it, and create the items kept."""
+    member = current_member(request)
+    profile = CommunityProfile.objects.filter(workspace_id=member.workspace_id).first()
+    kind = request.GET.get("kind") or request.POST.get("kind") or (profile.kind if profile else "")
+    if kind and kind not in CommunityType.values:
+        raise Http404
+    if request.method == "POST" and kind:
+        try:
+            do_apply_community_template(
+                member, member.workspace, kind, _chosen(request, member, kind)
+            )
+        except (ValidationError, ActionRefused) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("The kind of community and the items kept are saved."))
+            return redirect("insights:goals")
+    return render(
+        request,
+        "insights/community.html",
+        {
+            "kinds": [(k, label, DESCRIPTIONS[k]) for k, label in CommunityType.choices],
+            "kind": kind,
+            "profile": profile,
+            "offer": proposal(kind) if kind else None,
+            "rule_modes": [
+                (RuleMode.SUGGEST, _("Suggest only")),
+                (RuleMode.LIVE, _("Live")),
+                (RuleMode.OFF, _("Off")),
+            ],
+        },
+    )
+
+
 # --- goals -------------------------------------------------------------------------------------
 
 
@@ -190,7 +402,11 @@ def goals(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "insights/goals.html",
-        {"statuses": rows, "can_manage": member.can(Permission.MANAGE_WORKFLOW)},
+        {
+            "statuses": rows,
+            "can_manage": member.can(Permission.MANAGE_WORKFLOW),
+            "community": CommunityProfile.objects.filter(workspace_id=member.workspace_id).first(),
+        },
     )
 
 
@@ -379,6 +595,7 @@ def persona_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 __all__ = [
+    "community",
     "dashboard",
     "drill_down",
     "export",
@@ -391,4 +608,8 @@ __all__ = [
     "persona_detail",
     "persona_edit",
     "personas",
+    "trend_day",
+    "trend_term",
+    "trends_page",
+    "weekly_pdf",
 ]

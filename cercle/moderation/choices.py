@@ -26,6 +26,7 @@ class ConditionField(models.TextChoices):
     FIRST_TIME_AUTHOR = "first_time_author", _("First message of the author")
     AUTHOR_HIDDEN_AT_LEAST = "author_hidden_at_least", _("Author already hidden at least")
     CONVERSATION_STATUS = "conversation_status", _("Conversation status")
+    PERSONA = "persona", _("Author is in the persona (name or number)")
 
 
 class RuleAction(models.TextChoices):

@@ -343,12 +343,23 @@ def rising_terms(
     """Words in at least 3 of `window_texts`, ranked by how much more often than usual."""
     now = Counter(t for text in window_texts for t in terms(text))
     before = Counter(t for text in usual_texts for t in terms(text))
-    n_now, n_before = max(len(window_texts), 1), max(len(usual_texts), 1)
+    return rank_rising(now, before, len(window_texts), len(usual_texts), top)
 
-    def lift(term: str) -> float:
-        return (now[term] / n_now) / ((before[term] + 1) / (n_before + 1))
 
-    ranked = sorted((t for t, n in now.items() if n >= 3), key=lambda t: (-lift(t), t))
+def lift(now: int, n_now: int, before: int, n_before: int) -> float:
+    """How much more often a term is in the window's texts than in the usual ones (smoothed)."""
+    return (now / max(n_now, 1)) / ((before + 1) / (max(n_before, 1) + 1))
+
+
+def rank_rising(
+    now: Counter[str], before: Counter[str], n_now: int, n_before: int, top: int
+) -> list[tuple[str, int]]:
+    """Terms (counted once per text) in at least 3 of the `n_now` texts, by lift, then by name.
+    Also used by the insights' trending terms."""
+    ranked = sorted(
+        (t for t, n in now.items() if n >= 3),
+        key=lambda t: (-lift(now[t], n_now, before[t], n_before), t),
+    )
     return [(t, now[t]) for t in ranked[:top]]
 
 

@@ -23,6 +23,7 @@ LIST_FIELDS = {
     ConditionField.SENTIMENT,
     ConditionField.INTENT,
     ConditionField.CONVERSATION_STATUS,
+    ConditionField.PERSONA,
 }
 
 

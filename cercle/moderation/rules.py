@@ -41,6 +41,7 @@ from cercle.inbox.actions import (
 )
 from cercle.inbox.choices import Direction, Status
 from cercle.inbox.models import Conversation, Message
+from cercle.inbox.segments import persona_ids, personas_of
 from cercle.replies.actions import do_submit_reply
 from cercle.replies.queries import fill, saved_reply_by_reference
 from cercle.workspaces.actors import Automation, actor_fields
@@ -71,6 +72,15 @@ class Facts:
     first_time: set[int] = field(default_factory=set)  # message ids
     hidden_count: Counter[int] = field(default_factory=Counter)  # identity id → hidden messages
     status_of: dict[int, str] = field(default_factory=dict)
+    contact_of: dict[int, int] = field(default_factory=dict)  # conversation id → contact id
+    # The personas of the batch's contacts, read on the first persona condition (inbox.segments).
+    personas: dict[int, frozenset[int]] | None = None
+    persona_refs: dict[tuple[str, ...], frozenset[int]] = field(default_factory=dict)
+
+    def personas_of(self, message: Message) -> frozenset[int]:
+        if self.personas is None:
+            self.personas = personas_of(message.workspace_id, set(self.contact_of.values()))
+        return self.personas.get(self.contact_of.get(message.conversation_id, 0), frozenset())
 
 
 def load_facts(messages: Sequence[Message]) -> Facts:
@@ -101,11 +111,12 @@ def load_facts(messages: Sequence[Message]) -> Facts:
                 .values_list("author_identity_id", "n")
             )
         )
-    facts.status_of = dict(
-        Conversation.objects.filter(pk__in={m.conversation_id for m in messages}).values_list(
-            "pk", "status"
-        )
-    )
+    for pk, status, contact_id in Conversation.objects.filter(
+        pk__in={m.conversation_id for m in messages}
+    ).values_list("pk", "status", "contact_id"):
+        facts.status_of[pk] = status
+        if contact_id is not None:
+            facts.contact_of[pk] = contact_id
     return facts
 
 
@@ -134,6 +145,14 @@ def _author_hidden_at_least(value: Any, message: Message, facts: Facts) -> bool:
     return identity is not None and facts.hidden_count[identity] >= int(value or 0)
 
 
+def _in_persona(value: Any, message: Message, facts: Facts) -> bool:
+    references = tuple(_as_list(value))
+    if references not in facts.persona_refs:
+        facts.persona_refs[references] = persona_ids(message.workspace_id, references)
+    wanted = facts.persona_refs[references]
+    return bool(wanted) and bool(wanted & facts.personas_of(message))
+
+
 Check = Callable[[Any, Message, Facts], bool]
 # One check per condition field: (the condition's value, the message, the batch's facts) → holds.
 CHECKS: dict[str, Check] = {
@@ -153,6 +172,7 @@ CHECKS: dict[str, Check] = {
     ConditionField.CONVERSATION_STATUS: lambda v, m, f: (
         f.status_of.get(m.conversation_id, "") in _as_list(v)
     ),
+    ConditionField.PERSONA: _in_persona,
 }
 
 

@@ -48,6 +48,16 @@ DB_RETRY_MAX = 30.0
 DB_DOWN = (OperationalError, InterfaceError)
 
 
+# Drains of the apps above the pipeline (the insights rollups): (has work?, task), registered
+# from their apps.py and enqueued with the slower jobs when they have work.
+_DRAINS: list[tuple[Callable[[], bool], Any]] = []
+
+
+def register_drain(has_work: Callable[[], bool], drain: Any) -> None:
+    if all(task is not drain for _check, task in _DRAINS):
+        _DRAINS.append((has_work, drain))
+
+
 class _Clock:
     """When the scheduler last enqueued its slower jobs (monotonic seconds)."""
 
@@ -120,9 +130,19 @@ def schedule_once(last_poll: float) -> float:
         # Listening: only when a search is due (platform searches are rate-limited).
         if searches_due():
             enqueue_once(poll_searches)
+        _schedule_registered()
         last_poll = time.monotonic()
     _schedule_notifications()
     return last_poll
+
+
+def _schedule_registered() -> None:
+    """The drains registered by the apps above the pipeline, when they have work."""
+    from cercle.pipeline.tasks import enqueue_once
+
+    for has_work, drain in _DRAINS:
+        if has_work():
+            enqueue_once(drain)
 
 
 def _schedule_notifications() -> None:

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from cercle.inbox.models import Conversation
+from cercle.inbox.segments import persona_ids, personas_of
 from cercle.workspaces.actors import Actor
 from cercle.workspaces.models import Member
 
@@ -84,8 +85,28 @@ def fill(saved_reply: SavedReply, conversation: Conversation, agent: Actor | Non
 
 def picker_results(member: Member, conversation: Conversation, query: str) -> list[Filled]:
     """What the `/` picker lists for this conversation: filled for it, best used first."""
-    found = search_saved_replies(member, query)[:PICKER_LIMIT]
+    found = list(search_saved_replies(member, query)[:PICKER_LIMIT])
+    cache: dict[str, frozenset[int]] = {}
+    # The replies tagged for a persona of the contact come first (a stable sort: else unchanged).
+    found.sort(key=lambda reply: not fits_persona(reply, conversation, cache))
     return [f for f in (fill(r, conversation, member) for r in found) if f is not None]
+
+
+PERSONA_TAG = "persona:"
+
+
+def fits_persona(
+    reply: SavedReply, conversation: Conversation, cache: dict[str, frozenset[int]]
+) -> bool:
+    """Whether the reply is tagged for a persona the conversation's contact is in (a tag
+    "persona:<name or number>"): such replies are offered first."""
+    references = [t[len(PERSONA_TAG) :] for t in reply.tags or [] if t.startswith(PERSONA_TAG)]
+    if not references or conversation.contact_id is None:
+        return False
+    if "held" not in cache:
+        held = personas_of(conversation.workspace_id, [conversation.contact_id])
+        cache["held"] = held.get(conversation.contact_id, frozenset())
+    return bool(persona_ids(conversation.workspace_id, references) & cache["held"])
 
 
 def approval_policy(workspace_id: int) -> ApprovalPolicy | None:

@@ -26,7 +26,7 @@ from cercle.workspaces.actors import Actor, Automation, actor_fields, require
 from cercle.workspaces.choices import AutomationKind, Availability, Permission, Verb
 from cercle.workspaces.models import Activity, Member, Team, Workspace
 
-from .assign import PICK_FIELDS, backlog, load_routing, record_picks
+from .assign import PERSONA_KEY, PICK_FIELDS, backlog, load_routing, record_picks
 from .models import (
     DEFAULT_OFF_GRACE_MINUTES,
     BusinessHours,
@@ -264,7 +264,8 @@ def do_save_routing_settings(
     skills = {
         kind: cleaned
         for kind, values in kind_skills.items()
-        if kind in ConversationKind.values and (cleaned := _clean_skills(values))
+        if (kind in ConversationKind.values or kind.startswith(PERSONA_KEY))
+        and (cleaned := _clean_skills(values))
     }
     with transaction.atomic():
         routing, _created = RoutingSettings.objects.select_for_update().get_or_create(

@@ -36,6 +36,7 @@ from cercle.core import clock
 from cercle.core.db_bulk import insert_values, update_rows
 from cercle.inbox.choices import ACTIVE_STATUSES, Status
 from cercle.inbox.models import Conversation
+from cercle.inbox.segments import persona_ids, personas_of
 from cercle.workspaces.actors import Automation, actor_fields
 from cercle.workspaces.choices import (
     ROLE_PERMISSIONS,
@@ -72,6 +73,10 @@ PICK_FIELDS = (
     "assignee_id",
     "waiting_since",
 )
+
+
+# The skills map's keys for a persona instead of a kind of conversation.
+PERSONA_KEY = "persona:"
 
 
 def routing_actor(workspace_id: int) -> Automation:
@@ -124,6 +129,10 @@ class Routing:
     stamp: datetime
     # Each pick: the conversation, who got it, and why ("arrival" or "backlog").
     picks: list[tuple[Conversation, Candidate, str]] = field(default_factory=list)
+    # Personas read for the skills map's "persona:<name or number>" keys (inbox.segments), once
+    # per contact and per key, and only when the map has such keys.
+    persona_cache: dict[int, frozenset[int]] = field(default_factory=dict)
+    persona_refs: dict[str, frozenset[int]] = field(default_factory=dict)
 
     def enabled_for(self, conversation: Conversation) -> bool:
         rule = self.channels.get(conversation.channel_id)
@@ -138,7 +147,34 @@ class Routing:
         """The skills the conversation needs: its channel's and its kind's."""
         rule = self.channels.get(conversation.channel_id)
         channel_skills = rule.skills if rule is not None else frozenset()
-        return channel_skills | self.kind_skills.get(conversation.kind, frozenset())
+        return (
+            channel_skills
+            | self.kind_skills.get(conversation.kind, frozenset())
+            | self.persona_needs(conversation)
+        )
+
+    def persona_needs(self, conversation: Conversation) -> frozenset[str]:
+        """The skills the personas of the conversation's contact need (a routing preference:
+        keys "persona:<name or number>" of the skills map)."""
+        keys = {
+            k[len(PERSONA_KEY) :]: v
+            for k, v in self.kind_skills.items()
+            if k.startswith(PERSONA_KEY)
+        }
+        contact = conversation.contact_id
+        if not keys or contact is None:
+            return frozenset()
+        if contact not in self.persona_cache:
+            found = personas_of(self.workspace_id, [contact])
+            self.persona_cache[contact] = found.get(contact, frozenset())
+        held = self.persona_cache[contact]
+        needs: frozenset[str] = frozenset()
+        for reference, skills in keys.items():
+            if reference not in self.persona_refs:
+                self.persona_refs[reference] = persona_ids(self.workspace_id, [reference])
+            if self.persona_refs[reference] & held:
+                needs |= skills
+        return needs
 
     def eligible(self, conversation: Conversation) -> list[Candidate]:
         """The members who could take the conversation now, in round-robin order."""

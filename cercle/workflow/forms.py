@@ -14,6 +14,7 @@ from cercle.connectors.models import Channel
 from cercle.inbox.choices import ConversationKind, Priority
 from cercle.workspaces.models import Member, Team, Workspace
 
+from .assign import PERSONA_KEY
 from .choices import WEEKDAYS
 from .models import BusinessHours, RoutingSettings, SlaPolicy, validate_time_zone
 
@@ -199,6 +200,14 @@ class RoutingSettingsForm(forms.Form):
         ),
     )
 
+    persona_skills = forms.CharField(
+        label=_("Skills needed by persona"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One persona a line: its name, a colon, the skills (comma-separated)."),
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for kind, label in ConversationKind.choices:
@@ -219,14 +228,24 @@ class RoutingSettingsForm(forms.Form):
                 f"skills_{kind}": ", ".join(routing.kind_skills.get(kind, []))
                 for kind in ConversationKind.values
             },
+            "persona_skills": "\n".join(
+                f"{key[len(PERSONA_KEY) :]}: {', '.join(skills)}"
+                for key, skills in routing.kind_skills.items()
+                if key.startswith(PERSONA_KEY)
+            ),
         }
 
     def kind_skills(self) -> dict[str, list[str]]:
-        return {
+        by_kind = {
             kind: skills
             for kind in ConversationKind.values
             if (skills := _skill_list(self.cleaned_data.get(f"skills_{kind}", "")))
         }
+        for line in str(self.cleaned_data.get("persona_skills", "")).splitlines():
+            persona, _colon, listed = line.partition(":")
+            if persona.strip() and (skills := _skill_list(listed)):
+                by_kind[PERSONA_KEY + persona.strip()[:120]] = skills
+        return by_kind
 
 
 class ChannelRoutingForm(forms.Form):

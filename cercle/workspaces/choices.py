@@ -44,6 +44,7 @@ class NotificationEvent(models.TextChoices):
     ASSIGNMENT = "assignment", _("A conversation is assigned to me")
     SLA = "sla", _("A conversation of mine is at risk or past its due time")
     DIGEST = "digest", _("Daily digest")
+    WEEKLY_REPORT = "weekly_report", _("Weekly report (insights)")
 
 
 class NotificationMedium(models.TextChoices):
@@ -57,6 +58,10 @@ DEFAULT_NOTIFICATIONS: dict[str, dict[str, bool]] = {
     NotificationEvent.ASSIGNMENT: {NotificationMedium.IN_APP: True, NotificationMedium.EMAIL: True},
     NotificationEvent.SLA: {NotificationMedium.IN_APP: True, NotificationMedium.EMAIL: False},
     NotificationEvent.DIGEST: {NotificationMedium.IN_APP: False, NotificationMedium.EMAIL: False},
+    NotificationEvent.WEEKLY_REPORT: {
+        NotificationMedium.IN_APP: False,
+        NotificationMedium.EMAIL: False,
+    },
 }
 
 

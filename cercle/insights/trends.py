@@ -1,0 +1,379 @@
+"""Trending terms and phrases, and spikes of volume and negative share, over days.
+
+- **Terms**: the words and two-word phrases of the inbound messages of the last
+  `WINDOW_DAYS`, against the `BASELINE_DAYS` before, counted once per message,
+  in French and English: lower case, accents folded (« été » and « ete » are one
+  term, shown in its most frequent spelling), stop words of both languages left
+  out (the crisis alert's list, `moderation.crisis.STOPWORDS`, and a few more), no
+  digits. They are ranked by the crisis alert's lift (`crisis.rank_rising`): how
+  much more often than usual, from 3 messages up.
+- **Spikes**: a day whose inbound volume or negative share stands out against
+  the `BASELINE_DAYS` before it, read from the crisis alert's quarter-hour
+  `Pulse` counters (no message is read again) with the crisis alert's
+  thresholds (`crisis.MIN_VOLUME`, `VOLUME_FACTOR`, `SIGMAS`, `MIN_CLASSIFIED`,
+  `NEGATIVE_SHARE`, `NEGATIVE_MARGIN`). The crisis alerts of the period (the same
+  signals hour by hour) are listed beside them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import QuerySet
+
+from cercle.inbox.choices import Direction
+from cercle.inbox.models import Message
+from cercle.moderation import crisis
+from cercle.moderation.models import CrisisAlert, Pulse
+from cercle.workspaces.models import Workspace
+
+WINDOW_DAYS = 7
+BASELINE_DAYS = 28
+# The newest messages read from the window and from the baseline (the ranking is a sample).
+WINDOW_SAMPLE = 5_000
+BASELINE_SAMPLE = 20_000
+TOP = 15
+# Days of history a day's spike needs before it (fewer: nothing is "usual" yet).
+MIN_BASELINE_DAYS = 7
+
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_CLAUSE = re.compile(r"[.,;:!?¿¡()\[\]«»\"\n]+")
+MIN_LETTERS = 3
+
+
+def fold(word: str) -> str:
+    """Lower case without accents: « Été » → « ete »."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# French and English words with no meaning of their own, folded (the crisis alert's and more).
+STOPWORDS = frozenset(fold(w) for w in crisis.STOPWORDS) | frozenset(
+    [
+        "avez",
+        "avons",
+        "suis",
+        "etait",
+        "etaient",
+        "peut",
+        "peux",
+        "faut",
+        "depuis",
+        "chez",
+        "sans",
+        "sous",
+        "entre",
+        "alors",
+        "apres",
+        "avant",
+        "non",
+        "oui",
+        "rien",
+        "ceci",
+        "cela",
+        "quoi",
+        "dont",
+        "ete",
+        "sera",
+        "serait",
+        "aurait",
+        "avait",
+        "deja",
+        "toujours",
+        "jamais",
+        "trop",
+        "peu",
+        "beaucoup",
+        "moins",
+        "ici",
+        "voila",
+        "cet",
+        "notre",
+        "nos",
+        "lui",
+        "eux",
+        "moi",
+        "toi",
+        "soit",
+        "sinon",
+        "puis",
+        "ainsi",
+        "had",
+        "did",
+        "does",
+        "doesn",
+        "don",
+        "didn",
+        "isn",
+        "aren",
+        "wasn",
+        "can",
+        "cannot",
+        "couldn",
+        "shouldn",
+        "wouldn",
+        "which",
+        "because",
+        "being",
+        "these",
+        "those",
+        "should",
+        "could",
+        "where",
+        "while",
+        "would",
+        "yes",
+        "hello",
+        "thank",
+        "thanks",
+        "hey",
+        "still",
+        "even",
+        "much",
+        "many",
+        "most",
+        "other",
+        "such",
+        "own",
+        "same",
+        "too",
+        "now",
+        "well",
+        "back",
+        "way",
+    ]
+)
+
+
+def words(text: str) -> list[tuple[str, str]]:
+    """The meaningful words of `text` as (folded, lower case) pairs: no stop words, no short
+    words, no digits."""
+    out = []
+    for match in _WORD.findall(text):
+        folded = fold(match)
+        if len(folded) >= MIN_LETTERS and folded not in STOPWORDS:
+            out.append((folded, match.lower()))
+    return out
+
+
+def phrases(text: str) -> dict[str, str]:
+    """The distinct terms of `text`, folded → as written: its words, and the phrases of two
+    words that follow each other in a clause once the stop words are left out (« colis en
+    retard » → « colis retard »)."""
+    found: dict[str, str] = {}
+    for clause in _CLAUSE.split(text):
+        tokens = words(clause)
+        for index, (folded, written) in enumerate(tokens):
+            found.setdefault(folded, written)
+            if index + 1 < len(tokens):
+                following, written_next = tokens[index + 1]
+                found.setdefault(f"{folded} {following}", f"{written} {written_next}")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    term: str  # folded: the key of the drill-down
+    label: str  # its most frequent spelling
+    count: int  # messages of the window holding it
+    baseline: int  # messages of the baseline holding it
+    lift: float
+
+
+@dataclass(frozen=True, slots=True)
+class Trends:
+    window_start: datetime
+    end: datetime
+    window_messages: int
+    baseline_messages: int
+    terms: list[Trend]
+
+
+def _inbound(workspace: Workspace, start: datetime, end: datetime) -> QuerySet[Message]:
+    return Message.objects.filter(
+        workspace=workspace,
+        direction=Direction.INBOUND,
+        sent_at__gte=start,
+        sent_at__lt=end,
+    ).exclude(text="")
+
+
+def trending_terms(workspace: Workspace, now: datetime, top: int = TOP) -> Trends:
+    """The terms of the last `WINDOW_DAYS` rising the most against the `BASELINE_DAYS` before."""
+    window_start = now - timedelta(days=WINDOW_DAYS)
+    window = list(
+        _inbound(workspace, window_start, now)
+        .order_by("-sent_at", "-id")
+        .values_list("text", flat=True)[:WINDOW_SAMPLE]
+    )
+    usual = list(
+        _inbound(workspace, window_start - timedelta(days=BASELINE_DAYS), window_start)
+        .order_by("-sent_at", "-id")
+        .values_list("text", flat=True)[:BASELINE_SAMPLE]
+    )
+    now_counts: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for text in window:
+        for folded, written in phrases(text).items():
+            now_counts[folded] += 1
+            spellings[folded][written] += 1
+    before: Counter[str] = Counter()
+    for text in usual:
+        before.update(phrases(text).keys())
+    ranked = crisis.rank_rising(now_counts, before, len(window), len(usual), top * 3)
+    trends = []
+    shown: set[str] = set()
+    for term, count in ranked:
+        # A word whose every message is already shown by a phrase holding it adds nothing.
+        if " " not in term and any(
+            term in phrase.split(" ") and now_counts[phrase] == count for phrase in shown
+        ):
+            continue
+        shown.add(term)
+        trends.append(
+            Trend(
+                term=term,
+                label=spellings[term].most_common(1)[0][0],
+                count=count,
+                baseline=before[term],
+                lift=round(crisis.lift(count, len(window), before[term], len(usual)), 1),
+            )
+        )
+        if len(trends) == top:
+            break
+    return Trends(window_start, now, len(window), len(usual), trends)
+
+
+def messages_with(workspace: Workspace, term: str, now: datetime) -> list[int]:
+    """The ids of the conversations whose window messages hold `term` (folded), newest first."""
+    rows = (
+        _inbound(workspace, now - timedelta(days=WINDOW_DAYS), now)
+        .order_by("-sent_at", "-id")
+        .values_list("conversation_id", "text")[:WINDOW_SAMPLE]
+    )
+    found: dict[int, None] = {}
+    for conversation_id, text in rows:
+        if term in phrases(text):
+            found.setdefault(conversation_id)
+    return list(found)
+
+
+# --- spikes --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DayCounts:
+    day: date
+    messages: int
+    classified: int
+    negative: int
+
+    @property
+    def negative_share(self) -> float | None:
+        return self.negative / self.classified if self.classified else None
+
+
+@dataclass(frozen=True, slots=True)
+class Spike:
+    day: date
+    signal: str  # crisis.CrisisSignal: volume or negative
+    observed: float
+    baseline: float
+
+
+def daily_counts(workspace: Workspace, first: date, end: date, tz: ZoneInfo) -> list[DayCounts]:
+    """Every local day of [first, end) with its inbound, labelled and negative counts (from the
+    channels' pulses)."""
+    start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+    stop = datetime.combine(end, datetime.min.time(), tzinfo=tz)
+    totals: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    rows = Pulse.objects.filter(
+        workspace=workspace, post__isnull=True, start__gte=start, start__lt=stop
+    ).values_list("start", "messages", "classified", "negative")
+    for when, messages, classified, negative in rows.iterator(chunk_size=5000):
+        counts = totals[when.astimezone(tz).date()]
+        counts[0] += messages
+        counts[1] += classified
+        counts[2] += negative
+    days = []
+    day = first
+    while day < end:
+        m, c, n = totals.get(day, (0, 0, 0))
+        days.append(DayCounts(day, m, c, n))
+        day += timedelta(days=1)
+    return days
+
+
+def spikes(workspace: Workspace, first: date, end: date, tz: ZoneInfo) -> list[Spike]:
+    """The days of [first, end) whose volume or negative share stands out against the
+    `BASELINE_DAYS` before each, with the crisis alert's thresholds; newest first."""
+    series = daily_counts(workspace, first - timedelta(days=BASELINE_DAYS), end, tz)
+    active = next((i for i, d in enumerate(series) if d.messages), len(series))
+    found = []
+    for index in range(BASELINE_DAYS, len(series)):
+        today = series[index]
+        history = series[max(index - BASELINE_DAYS, active) : index]
+        if len(history) < MIN_BASELINE_DAYS:
+            continue
+        volumes = [d.messages for d in history]
+        mean = sum(volumes) / len(volumes)
+        deviation = math.sqrt(sum((v - mean) ** 2 for v in volumes) / len(volumes))
+        if (
+            today.messages >= crisis.MIN_VOLUME
+            and today.messages >= crisis.VOLUME_FACTOR * max(mean, 1.0)
+            and today.messages >= mean + crisis.SIGMAS * deviation
+        ):
+            found.append(Spike(today.day, "volume", today.messages, round(mean, 1)))
+        classified = sum(d.classified for d in history)
+        usual = (
+            sum(d.negative for d in history) / classified
+            if classified >= 2 * crisis.MIN_CLASSIFIED
+            else crisis.DEFAULT_NEGATIVE_SHARE
+        )
+        share = today.negative_share
+        if (
+            share is not None
+            and today.classified >= crisis.MIN_CLASSIFIED
+            and share >= crisis.NEGATIVE_SHARE
+            and share >= usual + crisis.NEGATIVE_MARGIN
+        ):
+            found.append(Spike(today.day, "negative", round(share, 3), round(usual, 3)))
+    return sorted(found, key=lambda s: (s.day, s.signal), reverse=True)
+
+
+def crisis_alerts(workspace: Workspace, start: datetime, end: datetime) -> QuerySet[CrisisAlert]:
+    """The crisis alerts (hour by hour) that started in the period."""
+    return (
+        CrisisAlert.objects.filter(workspace=workspace, started_at__gte=start, started_at__lt=end)
+        .select_related("channel", "post")
+        .order_by("-started_at")
+    )
+
+
+def conversations_of_day(workspace: Workspace, day: date, tz: ZoneInfo) -> QuerySet[Message]:
+    """The inbound messages of one local day (a spike's drill-down)."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    return _inbound(workspace, start, start + timedelta(days=1))
+
+
+__all__ = [
+    "STOPWORDS",
+    "DayCounts",
+    "Spike",
+    "Trend",
+    "Trends",
+    "conversations_of_day",
+    "crisis_alerts",
+    "daily_counts",
+    "fold",
+    "messages_with",
+    "phrases",
+    "spikes",
+    "trending_terms",
+]
