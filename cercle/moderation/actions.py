@@ -632,6 +632,37 @@ def do_set_custom_label(actor: Actor, message: Message, label: CustomLabel, appl
         )
 
 
+def do_learn_from_moderation(message: Message, action: str) -> None:
+    """A hide or unhide the platform confirmed: when a person asked for it, it is an example.
+
+    A person's hide is "should hide: yes" (`learning.HIDE`). A person's unhide reverses
+    their own hide (the example goes); unhiding what a rule or the platform hid says
+    "should hide: no". Hides by rules are not examples: the team did not decide them.
+    Called by the outbox (pipeline) once the platform did it, in its transaction.
+    """
+    if action not in (ActionKind.HIDE, ActionKind.UNHIDE) or message.direction != Direction.INBOUND:
+        return
+    request = (
+        Activity.objects.filter(
+            message_id=message.pk, verb=Verb.MODERATION_REQUESTED, data__action=str(action)
+        )
+        .order_by("-id")
+        .first()
+    )
+    member = request.actor if request is not None and request.actor_id else None
+    if member is None:
+        return
+    now = clock.now()
+    if action == ActionKind.HIDE:
+        _remember(member, message, learning.HIDE, learning.YES, now)
+        return
+    own_hide = LabelExample.objects.filter(
+        message_id=message.pk, task=learning.HIDE, label=learning.YES, member__isnull=False
+    )
+    if not own_hide.delete()[0]:
+        _remember(member, message, learning.HIDE, learning.NO, now)
+
+
 def _remember(actor: Actor, message: Message, task: str, label: str, now: datetime) -> None:
     LabelExample.objects.update_or_create(
         message=message,

@@ -268,6 +268,7 @@ def learning(request: HttpRequest) -> HttpResponse:
         "sentiment": _("Sentiment"),
         "intent": _("Intent"),
         "needs_reply": _("Needs a reply"),
+        "hide": _("Should be hidden"),
     }
     heads = WorkspaceHead.objects.filter(workspace_id=member.workspace_id).order_by("task")
     counts = (
