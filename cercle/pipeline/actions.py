@@ -35,8 +35,8 @@ from cercle.core.db_bulk import insert_values, update_rows
 from cercle.inbox.choices import Delivery as DeliveryState
 from cercle.inbox.choices import Direction, Enrichment, OutboxState
 from cercle.inbox.models import Message, Outbox
-from cercle.moderation.actions import do_learn_from_moderation
 from cercle.inbox.receive import ReceiveResult, receive_items, recount_deleted
+from cercle.moderation.actions import do_learn_from_moderation
 from cercle.pipeline.choices import RawEventStatus
 from cercle.pipeline.models import RawEvent
 from cercle.workspaces.actors import Actor, actor_fields, require, system
