@@ -43,7 +43,7 @@ from .choices import (
     Sentiment,
     SuggestionState,
 )
-from .classifiers.base import Prediction
+from .classifiers.base import Batch, Prediction
 from .classifiers.heads import Head
 from .classifiers.registry import embedder
 from .classify import Labels, classify_texts, labels_of
@@ -53,6 +53,7 @@ from .models import (
     HouseRule,
     LabelExample,
     MessageLabel,
+    MessageVector,
     Pulse,
     PulseCursor,
     Rule,
@@ -263,6 +264,7 @@ def do_classify_pending(limit: int = BATCH_SIZE) -> int:
             message.classified_at = now
             done.append((message, labels))
         update_rows(Message, [m for m, _ in done], LABEL_FIELDS)
+        _store_vectors(readable, batch, {m.pk for m, _ in done})
         _store_custom_labels(
             [(readable[i], predictions) for i, predictions in custom.items()],
             {m.pk for m, _ in done},
@@ -800,6 +802,29 @@ def _decoded_head(pk: int, trained_at: datetime) -> Head:
     """A stored head, decoded once per process and training (not on every classify batch)."""
     weights = WorkspaceHead.objects.filter(pk=pk).values_list("weights", flat=True).get()
     return Head.from_bytes(bytes(weights))
+
+
+def _store_vectors(readable: list[Message], batch: Batch, written: set[int]) -> None:
+    """Keep the embeddings the batch computed, for reply suggestions (`suggestions.py`)."""
+    if not readable or batch.embedder is None:
+        return
+    vectors = batch.vectors()
+    model = batch.embedder().version
+    MessageVector.objects.bulk_create(
+        [
+            MessageVector(
+                message_id=message.pk,
+                workspace_id=message.workspace_id,
+                vector=np.asarray(vector, dtype=np.float32).tobytes(),
+                model=model,
+            )
+            for message, vector in zip(readable, vectors, strict=True)
+            if message.pk in written
+        ],
+        update_conflicts=True,
+        unique_fields=["message"],
+        update_fields=["vector", "model", "workspace"],
+    )
 
 
 def _store_custom_labels(

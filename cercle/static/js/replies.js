@@ -103,6 +103,24 @@
     }
     const option = target.closest("#saved-replies [role=option]");
     if (option) insert(option);
+    // Reply suggestions (templates/moderation/_reply_suggestions.html): a button inserts its
+    // text; a saved reply among them counts as used, like one from the picker.
+    const suggestion = target.closest("#reply-suggestions [data-insert-text]");
+    if (suggestion) {
+      const text = $("#reply-text");
+      if (!text) return;
+      const start = text.selectionStart || 0;
+      text.setRangeText(suggestion.getAttribute("data-insert-text") || "", start, text.selectionEnd || start, "end");
+      const id = suggestion.getAttribute("data-saved-reply");
+      const used = $("#saved-replies-used");
+      if (id && used) {
+        const ids = used.value ? used.value.split(",") : [];
+        if (ids.indexOf(id) === -1) ids.push(id);
+        used.value = ids.join(",");
+      }
+      text.dispatchEvent(new Event("input", { bubbles: true }));
+      text.focus();
+    }
   });
 
   // A live refresh of the conversation would close the picker someone is using: while it
