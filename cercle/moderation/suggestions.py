@@ -16,6 +16,7 @@ filled in): the web process never loads the embedder.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -24,6 +25,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -148,6 +150,13 @@ def index_for(workspace_id: int, fresh_seconds: float = FRESH_SECONDS) -> Index:
     return index
 
 
+@functools.cache
+def _blas() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def forget() -> None:
     """Drop every index of this process (tests, whose workspace ids are reused)."""
     with _lock:
@@ -160,7 +169,9 @@ def nearest(
     """(message id, answer id, similarity) of the k nearest, best first, above MIN_SIMILARITY."""
     if not len(index.message_ids) or index.vectors.shape[1] != query.shape[0]:
         return []
-    scores = index.vectors @ query
+    # One BLAS thread: a web process serves other requests on the other cores.
+    with _blas().limit(limits=1, user_api="blas"):
+        scores = index.vectors @ query
     scores[index.conversation_ids == exclude_conversation] = -1.0
     count = min(k, len(scores))
     top = np.argpartition(-scores, count - 1)[:count]
