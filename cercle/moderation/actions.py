@@ -43,7 +43,7 @@ from .choices import (
     Sentiment,
     SuggestionState,
 )
-from .classifiers.base import Prediction
+from .classifiers.base import Batch, Prediction
 from .classifiers.heads import Head
 from .classifiers.registry import embedder
 from .classify import Labels, classify_texts, labels_of
@@ -53,6 +53,7 @@ from .models import (
     HouseRule,
     LabelExample,
     MessageLabel,
+    MessageVector,
     Pulse,
     PulseCursor,
     Rule,
@@ -263,6 +264,7 @@ def do_classify_pending(limit: int = BATCH_SIZE) -> int:
             message.classified_at = now
             done.append((message, labels))
         update_rows(Message, [m for m, _ in done], LABEL_FIELDS)
+        _store_vectors(readable, batch, {m.pk for m, _ in done})
         _store_custom_labels(
             [(readable[i], predictions) for i, predictions in custom.items()],
             {m.pk for m, _ in done},
@@ -632,6 +634,37 @@ def do_set_custom_label(actor: Actor, message: Message, label: CustomLabel, appl
         )
 
 
+def do_learn_from_moderation(message: Message, action: str) -> None:
+    """A hide or unhide the platform confirmed: when a person asked for it, it is an example.
+
+    A person's hide is "should hide: yes" (`learning.HIDE`). A person's unhide reverses
+    their own hide (the example goes); unhiding what a rule or the platform hid says
+    "should hide: no". Hides by rules are not examples: the team did not decide them.
+    Called by the outbox (pipeline) once the platform did it, in its transaction.
+    """
+    if action not in (ActionKind.HIDE, ActionKind.UNHIDE) or message.direction != Direction.INBOUND:
+        return
+    request = (
+        Activity.objects.filter(
+            message_id=message.pk, verb=Verb.MODERATION_REQUESTED, data__action=str(action)
+        )
+        .order_by("-id")
+        .first()
+    )
+    member = request.actor if request is not None and request.actor_id else None
+    if member is None:
+        return
+    now = clock.now()
+    if action == ActionKind.HIDE:
+        _remember(member, message, learning.HIDE, learning.YES, now)
+        return
+    own_hide = LabelExample.objects.filter(
+        message_id=message.pk, task=learning.HIDE, label=learning.YES, member__isnull=False
+    )
+    if not own_hide.delete()[0]:
+        _remember(member, message, learning.HIDE, learning.NO, now)
+
+
 def _remember(actor: Actor, message: Message, task: str, label: str, now: datetime) -> None:
     LabelExample.objects.update_or_create(
         message=message,
@@ -769,6 +802,29 @@ def _decoded_head(pk: int, trained_at: datetime) -> Head:
     """A stored head, decoded once per process and training (not on every classify batch)."""
     weights = WorkspaceHead.objects.filter(pk=pk).values_list("weights", flat=True).get()
     return Head.from_bytes(bytes(weights))
+
+
+def _store_vectors(readable: list[Message], batch: Batch, written: set[int]) -> None:
+    """Keep the embeddings the batch computed, for reply suggestions (`suggestions.py`)."""
+    if not readable or batch.embedder is None:
+        return
+    vectors = batch.vectors()
+    model = batch.embedder().version
+    MessageVector.objects.bulk_create(
+        [
+            MessageVector(
+                message_id=message.pk,
+                workspace_id=message.workspace_id,
+                vector=np.asarray(vector, dtype=np.float32).tobytes(),
+                model=model,
+            )
+            for message, vector in zip(readable, vectors, strict=True)
+            if message.pk in written
+        ],
+        update_conflicts=True,
+        unique_fields=["message"],
+        update_fields=["vector", "model", "workspace"],
+    )
 
 
 def _store_custom_labels(

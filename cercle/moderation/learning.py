@@ -2,7 +2,9 @@
 
 Every correction a member makes (a sentiment, an intent, "no reply needed", a
 custom label on or off) is a `LabelExample` of that workspace; hiding a comment
-on the platform and marking spam count too (see `actions.do_correct_label`).
+on the platform counts too: a person's hide is "should hide: yes", their unhide
+takes it back, and unhiding what a rule hid is "should hide: no"
+(`actions.do_learn_from_moderation`); marking spam is an intent correction.
 The trainer (`actions.do_train_heads`, run by the worker when examples are new)
 fits a logistic head on the messages' embeddings for each task with enough
 examples, evaluates it on a held-out split (stratified, fixed seed), and keeps it
@@ -44,6 +46,8 @@ STANDARD_LABELS: dict[str, tuple[str, ...]] = {
     "needs_reply": ("yes", "no"),
 }
 YES, NO = "yes", "no"
+# "Should hide": a person's hides and unhides (actions.do_learn_from_moderation), labels yes / no.
+HIDE = "hide"
 
 
 def is_custom(task: str) -> bool:

@@ -319,3 +319,33 @@ class MessageLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label_id} on {self.message_id}"
+
+
+class MessageVector(models.Model):
+    """An inbound message's sentence embedding, kept by the classify drain that computed it.
+
+    Reply suggestions look for the nearest messages the team already answered
+    (`suggestions.py`); `model` is the embedder's version (vectors of another
+    embedder are not compared).
+    """
+
+    message = models.OneToOneField(
+        "inbox.Message", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    vector = models.BinaryField()
+    model = models.CharField(max_length=100)
+
+    class Meta:
+        indexes = [
+            # A workspace's index is built from its vectors: WHERE workspace=? AND model=?, and
+            # checked for new ones with MAX(message_id) under the same filter.
+            models.Index(
+                fields=["workspace", "model", "message"], name="messagevector_ws_model_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"vector of {self.message_id}"

@@ -20,6 +20,11 @@ urlpatterns = [
     ),
     path("moderation/learning/", views.learning, name="learning"),
     path("moderation/labels/<int:pk>/", views.correct, name="correct"),
+    path(
+        "moderation/suggestions/<int:conversation_pk>/",
+        views.reply_suggestions,
+        name="reply_suggestions",
+    ),
     path("moderation/house-rules/", views.house_rule_save, name="house_rule_save"),
     path("community/<slug:slug>/rules/", views.house_rules_public, name="house_rules_public"),
 ]

@@ -26,6 +26,7 @@ from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Activity, Workspace
 
+from . import suggestions
 from .actions import (
     do_acknowledge_crisis,
     do_correct_label,
@@ -268,6 +269,7 @@ def learning(request: HttpRequest) -> HttpResponse:
         "sentiment": _("Sentiment"),
         "intent": _("Intent"),
         "needs_reply": _("Needs a reply"),
+        "hide": _("Should be hidden"),
     }
     heads = WorkspaceHead.objects.filter(workspace_id=member.workspace_id).order_by("task")
     counts = (
@@ -320,3 +322,54 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return render(request, "moderation/_labels.html", labels_context(message))
     return redirect("inbox:conversation", pk=message.conversation_id)
+
+
+@require_GET
+@member_required(Permission.VIEW)
+def reply_suggestions(request: HttpRequest, conversation_pk: int) -> HttpResponse:
+    """The reply box's suggestions: similar answered messages with their answers, saved replies."""
+    from cercle.inbox import queries as inbox_queries
+    from cercle.replies.models import SavedReply
+    from cercle.replies.queries import fill
+
+    member = current_member(request)
+    conversation = inbox_queries.conversation_for(member, conversation_pk)
+    message = (
+        Message.objects.filter(
+            conversation=conversation,
+            workspace_id=member.workspace_id,
+            direction="inbound",
+            deleted_at__isnull=True,
+        )
+        .exclude(text="")
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+    similar = suggestions.similar_answered(message) if message is not None else []
+    saved = list(
+        SavedReply.objects.filter(workspace_id=member.workspace_id).prefetch_related("versions")[
+            :500
+        ]
+    )
+    ranked = (
+        suggestions.rank_by_relevance(
+            message.text,
+            [answered.answer.text for answered in similar],
+            [
+                (r.pk, " ".join([r.title, *r.tags, *(v.text for v in r.versions.all())]))
+                for r in saved
+            ],
+        )
+        if message is not None
+        else []
+    )
+    by_pk = {r.pk: r for r in saved}
+    filled = [fill(by_pk[pk], conversation, member) for pk, _score in ranked]
+    return render(
+        request,
+        "moderation/_reply_suggestions.html",
+        {
+            "similar": similar,
+            "saved": [f for f in filled if f is not None][: suggestions.SAVED_REPLIES],
+        },
+    )

@@ -36,6 +36,7 @@ from cercle.inbox.choices import Delivery as DeliveryState
 from cercle.inbox.choices import Direction, Enrichment, OutboxState
 from cercle.inbox.models import Message, Outbox
 from cercle.inbox.receive import ReceiveResult, receive_items, recount_deleted
+from cercle.moderation.actions import do_learn_from_moderation
 from cercle.pipeline.choices import RawEventStatus
 from cercle.pipeline.models import RawEvent
 from cercle.workspaces.actors import Actor, actor_fields, require, system
@@ -641,6 +642,7 @@ def do_record_delivery(outbox: Outbox, delivery: Delivery) -> None:
                 message.save(update_fields=list(effects))
             if deleting and message.direction == "inbound":
                 recount_deleted(message.channel, [message])
+            do_learn_from_moderation(message, outbox.action)
             verb = Verb.MODERATED
         Activity.objects.create(
             workspace_id=outbox.workspace_id,

