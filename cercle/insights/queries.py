@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Conversation, Message, Post
