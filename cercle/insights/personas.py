@@ -53,7 +53,7 @@ def clean_conditions(raw: Any) -> list[dict[str, Any]]:
                 out.append({"kind": kind, "values": values})
             elif kind == ConditionKind.ACTIVITY:
                 days, least = int(item["days"]), int(item["min"])
-                if not (1 <= days <= 366 and least >= 1):
+                if not (1 <= days <= 366 and 1 <= least <= 100_000):
                     raise ValueError
                 out.append({"kind": kind, "days": days, "min": least})
             elif kind == ConditionKind.NEGATIVE:
@@ -65,7 +65,7 @@ def clean_conditions(raw: Any) -> list[dict[str, Any]]:
                 out.append({"kind": kind, "value": bool(item["value"])})
             else:
                 raise ValueError
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValidationError(_("A condition is not valid: %(item)s") % {"item": item}) from exc
     return out
 

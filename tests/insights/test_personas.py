@@ -115,6 +115,10 @@ def test_invalid_conditions_are_refused():
         {"kind": "language", "values": []},
         {"kind": "followers"},
         "language",
+        # Huge or non-finite numbers (JSON allows 1e400): refused, never a 500.
+        {"kind": "activity", "days": float("inf"), "min": 1},
+        {"kind": "activity", "days": 30, "min": 10**30},
+        {"kind": "negative", "percent": float("nan")},
     ):
         with pytest.raises(ValidationError):
             clean_conditions([bad])
