@@ -294,6 +294,20 @@ class ListPage:
         return self.page > 1
 
 
+# What a list row never shows of the rows it joins (secrets, JSON to decode): not read.
+_ROW_UNUSED = (
+    "channel__config",
+    "channel__credentials_token",
+    "channel__verify_token",
+    "channel__cursor",
+    "channel__health_detail",
+    "assignee__languages",
+    "assignee__skills",
+    "assignee__notifications",
+    "assignee__user__password",
+)
+
+
 def conversation_page(member: Member, filters: InboxFilters) -> ListPage:
     """One page (PAGE_SIZE rows) of the filtered, sorted list, with what each row shows."""
     qs = _sorted(filtered_conversations(member, filters), filters.sort, closed=closed_only(filters))
@@ -301,7 +315,9 @@ def conversation_page(member: Member, filters: InboxFilters) -> ListPage:
         qs = qs.distinct()
     offset = (filters.page - 1) * PAGE_SIZE
     rows = list(
-        qs.select_related("channel", "contact", "assignee__user")[offset : offset + PAGE_SIZE + 1]
+        qs.select_related("channel", "contact", "assignee__user").defer(*_ROW_UNUSED)[
+            offset : offset + PAGE_SIZE + 1
+        ]
     )
     latest = latest_activity_id(member.workspace_id)
     mark_loading(rows[:PAGE_SIZE])

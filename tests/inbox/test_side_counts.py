@@ -136,3 +136,29 @@ def test_closed_only(owner):
     assert queries.closed_only(f(QueryDict("view=all&status=closed")))
     assert not queries.closed_only(f(QueryDict("view=open")))
     assert not queries.closed_only(f(QueryDict("view=closed&status=open")))
+
+
+def _list_queries(client) -> int:
+    client.get(reverse("inbox:index"), **HTMX_LIST)  # the side counts are cached
+    with CaptureQueriesContext(connection) as run:
+        response = client.get(reverse("inbox:index"), **HTMX_LIST)
+    assert response.status_code == 200
+    return len(run.captured_queries)
+
+
+def test_the_list_runs_the_same_queries_for_3_rows_or_12(lea, owner, agent, sim_channel, three):
+    """No query per row: the rows' channel, contact and assignee come with the list."""
+    do_assign_conversation(owner, three["John"], agent)
+    few = _list_queries(lea)
+    receive(
+        sim_channel,
+        *[
+            sim_event(f"more{i}", text=f"Question {i}", author={"id": f"m{i}", "name": f"Fan {i}"})
+            for i in range(9)
+        ],
+    )
+    for conversation in Conversation.objects.filter(assignee__isnull=True)[:5]:
+        do_assign_conversation(owner, conversation, agent if conversation.pk % 2 else owner)
+    html = lea.get(reverse("inbox:index"), **HTMX_LIST).content.decode()
+    assert html.count('class="conv-row"') == 12 and html.count('class="avatar"') == 6
+    assert _list_queries(lea) == few
