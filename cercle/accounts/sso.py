@@ -143,6 +143,11 @@ class SsoBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # the librar
     def get_settings(self, attr: str, *default: Any) -> Any:
         return _setting(attr, *default)
 
+    def get_user(self, user_id: Any) -> Any:
+        """The session's user, as Django's ModelBackend: an inactive login's session ends."""
+        user = self.UserModel.objects.filter(pk=user_id).first()
+        return user if user is not None and user.is_active else None
+
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> Any:
         # Only the callback passes a nonce; a password login passes through untouched.
         if self.config is None or request is None or "nonce" not in kwargs:

@@ -26,7 +26,9 @@ MIN_LENGTH = 8
 # The most values remembered (oldest forgotten first).
 MAX_REMEMBERED = 10_000
 
-_known: dict[str, None] = {}
+# Each remembered secret and its URL-encoded form; the longest first (a secret inside another).
+_known: dict[str, str] = {}
+_ordered: list[tuple[str, str]] = []
 _lock = threading.Lock()
 
 _PARAMETER = re.compile(
@@ -55,24 +57,24 @@ def remember_secrets(data: Any) -> None:
     walk(data)
     if not values:
         return
+    global _ordered
     with _lock:
+        fresh = [v for v in values if v not in _known]
         for value in values:
-            _known.pop(value, None)
-            _known[value] = None
+            _known[value] = _known.pop(value, "") or quote(value, safe="")
         while len(_known) > MAX_REMEMBERED:
             _known.pop(next(iter(_known)))
+        if fresh or len(_ordered) != len(_known):
+            _ordered = sorted(_known.items(), key=lambda pair: len(pair[0]), reverse=True)
 
 
 def redact(text: str) -> str:
     """`text` without any remembered secret (as is or URL-encoded) nor credential-shaped value."""
     if not text:
         return text
-    with _lock:
-        known = sorted(_known, key=len, reverse=True)
-    for secret in known:
+    for secret, encoded in _ordered:
         if secret in text:
             text = text.replace(secret, REDACTED)
-        encoded = quote(secret, safe="")
         if encoded != secret and encoded in text:
             text = text.replace(encoded, REDACTED)
     text = _PARAMETER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)

@@ -448,3 +448,10 @@ def test_two_factor_authentication_still_applies_after_single_sign_on(sso, clien
     response = client.get(INBOX)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:verify"))
+
+
+def test_a_login_made_inactive_loses_its_single_sign_on_session(sso, client, lea):
+    come_back(client, sso, start(client))
+    assert signed_in(client)
+    get_user_model().objects.filter(pk=lea.user_id).update(is_active=False)
+    assert not signed_in(client)
