@@ -295,8 +295,7 @@ def _run_db_worker(interval: float, heavy: bool, stop: threading.Event) -> None:
     try:
         _db_worker(interval, heavy=heavy, stop=stop).run()
     finally:
-        if heavy:  # the loop's own thread: its connection goes with it
-            connections.close_all()
+        connections.close_all()  # this thread's connections go with its loop
 
 
 def run_loops(interval: float, stop: threading.Event) -> None:
