@@ -59,7 +59,8 @@ TRIGGER_VERBS = (
 )
 # The verbs after which the volume and per-post counts of a message's day are counted again.
 MESSAGE_VERBS = (Verb.RECEIVED, Verb.CLASSIFIED, Verb.LABEL_CORRECTED, Verb.EDITED, Verb.DELETED)
-# The verbs after which a workspace's rollups are rebuilt whole (messages went away).
+# The verbs after which a workspace's rollups are rebuilt whole (messages, and with them
+# conversations and their log, went away).
 REBUILD_VERBS = (Verb.MESSAGES_PURGED, Verb.CONTACT_ERASED)
 
 State = WaitRecord.State

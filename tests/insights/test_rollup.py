@@ -164,3 +164,17 @@ def test_a_workspace_in_another_time_zone_counts_its_own_days(history_):
     assert RollupState.objects.get(workspace=history_).ready
     with clock.at(NOW):
         assert_same(history_, Period(at(-1, 300), NOW))
+
+
+def test_purged_messages_are_counted_again(history_, owner):
+    from cercle.privacy.actions import do_purge_expired_messages, do_set_retention
+
+    drain()
+    do_set_retention(owner, history_, 3)
+    with clock.at(NOW):
+        while do_purge_expired_messages(history_.pk):
+            pass
+    drain()
+    with clock.at(NOW):
+        report = assert_same(history_, Period(at(-1), NOW))
+    assert report.heatmap_total < 6 * 5
