@@ -286,6 +286,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("CERCLE_EMAIL_FROM", "Cercle <cercle@localho
 EMAIL_BACKEND = os.environ.get(
     "CERCLE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
 )
+# Where the file backend (the demo's) writes each mail, one file per connection.
+EMAIL_FILE_PATH = os.environ.get("CERCLE_EMAIL_FILE_PATH", str(DATA_DIR / "sent-mail"))
 
 # The address members reach Cercle at: links in notification mails and webhook payloads.
 CERCLE_BASE_URL = os.environ.get("CERCLE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

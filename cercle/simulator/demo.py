@@ -118,8 +118,9 @@ def _child_env() -> dict[str, str]:
     env["CERCLE_DATA_DIR"] = str(settings.DATA_DIR)
     env["CERCLE_EGRESS_ALLOW_HOSTS"] = ",".join(settings.CERCLE_EGRESS_ALLOW_HOSTS)
     env.setdefault("DJANGO_SETTINGS_MODULE", "cercle.settings")
-    # Notification mails and digests are printed by the worker instead of sent.
-    env.setdefault("CERCLE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    # Notification mails, digests and weekly reports are written to files instead of sent
+    # (printing them would bury the address and login the demo prints).
+    env.setdefault("CERCLE_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
     return env
 
 
@@ -315,6 +316,11 @@ def _print_welcome(
         _("  team (same password): %(names)s")
         % {"names": ", ".join(f"{u} ({r.label})" for u, _name, r in TEAM)}
     )
+    if "CERCLE_EMAIL_BACKEND" not in os.environ:
+        _say(
+            _("  the team's notification e-mails are written to %(path)s")
+            % {"path": settings.EMAIL_FILE_PATH}
+        )
     _say(_("  the community writes live (rate %(rate)s). Ctrl-C to stop.") % {"rate": rate})
 
 

@@ -785,7 +785,9 @@ class LiveOwnPlaces(threading.Thread):
         self.stopping = threading.Event()
         self.run_id = f"L{int(datetime.now(UTC).timestamp())}"
         self._count = 0
-        self._answered = 0  # mails the SMTP server received that were looked at
+        # Mails the SMTP server received that were looked at. The backfill's answers are not:
+        # it thanked back for them itself, in the past (thanking them again now would burst).
+        self._answered = len(places.mail.received) if places.mail is not None else 0
         self._later: list[tuple[datetime, Mail]] = []
         self.delivered = 0
         self.published = 0

@@ -128,6 +128,24 @@ def test_a_backfill_brings_mail_in_over_imap_and_answers_it_over_smtp(
     assert answered.count() == len(places.mail.received) > 0
 
 
+def test_the_live_loop_does_not_thank_again_for_the_backfills_answers(
+    settings, workspace, owner, agent, platform, places
+):
+    # The backfill thanked back for its own answers, in the past; the live loop thanking
+    # for them again, all at once at start, made every demo open on a volume crisis.
+    if not mailserver.available():
+        pytest.skip(mailserver.MISSING_MESSAGE)
+    settings.CERCLE_EGRESS_ALLOW_HOSTS = ["127.0.0.1"]
+    assert places.start_mail()
+    backfill(
+        workspace, days=3, now=NOW, platform=platform, community=places.community, places=places
+    )
+    assert places.mail is not None and places.mail.received
+    live = LiveOwnPlaces(places, seed=3)
+    live._thanks_for_answers(NOW)
+    assert live._later == []
+
+
 def test_the_live_loop_puts_a_new_post_on_the_blog_now_and_then(workspace, platform, places):
     connect_own_places(workspace, places, platform.base_url)
     live = LiveOwnPlaces(places, seed=3)
