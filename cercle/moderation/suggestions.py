@@ -37,6 +37,7 @@ from django.utils.module_loading import import_string
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Message
 
+from . import crisis
 from .models import MessageVector
 
 # Neighbours shown, and how similar (cosine of e5 vectors) one must be to be shown at all:
@@ -214,62 +215,12 @@ def similar_answered(message: Message, k: int = NEIGHBOURS) -> list[Answered]:
 # --- saved replies ranked by relevance -------------------------------------------------------
 
 _WORD = re.compile(r"\w{3,}")
-# Words too common in FR and EN support messages to say what one is about.
+# Words too common in FR and EN support messages to say what one is about: the crisis alert's
+# stop words (accents folded, as `words` folds them) and the greetings and thanks of a message.
 _COMMON = frozenset(
-    [
-        "the",
-        "and",
-        "for",
-        "you",
-        "your",
-        "are",
-        "was",
-        "with",
-        "this",
-        "that",
-        "have",
-        "has",
-        "not",
-        "but",
-        "can",
-        "will",
-        "our",
-        "all",
-        "any",
-        "bonjour",
-        "hello",
-        "merci",
-        "thanks",
-        "thank",
-        "please",
-        "svp",
-        "les",
-        "des",
-        "une",
-        "est",
-        "pas",
-        "que",
-        "qui",
-        "pour",
-        "vous",
-        "votre",
-        "nous",
-        "dans",
-        "sur",
-        "avec",
-        "sont",
-        "mais",
-        "tout",
-        "plus",
-        "elle",
-        "ils",
-        "par",
-        "fait",
-        "bien",
-        "très",
-        "tres",
-    ]
-)
+    "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
+    for w in crisis.STOPWORDS
+) | frozenset(["bonjour", "hello", "merci", "thanks", "thank", "please", "svp"])
 
 
 def words(text: str) -> Counter[str]:
