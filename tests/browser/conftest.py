@@ -107,3 +107,5 @@ def login(page: Any, username: str, password: str = PASSWORD) -> None:
     page.fill("#id_password", password)
     page.click("button[type=submit].btn-primary")
     page.wait_for_selector("#list")
+    # The page's scripts (keys, live list) run at load: a key pressed before is lost.
+    page.wait_for_load_state("load")

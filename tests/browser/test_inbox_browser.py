@@ -55,6 +55,7 @@ def test_keys_open_a_conversation_and_close_it(page, owner, sim_channel):
 def test_help_overlay_lists_the_keys(page, owner, sim_channel):
     login(page, "lea")
     page.keyboard.press("?")
+    page.wait_for_selector("#help", state="visible", timeout=5000)
     assert page.is_visible("#help") and "Assign to me" in page.inner_text("#help")
 
 
