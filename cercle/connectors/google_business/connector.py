@@ -9,11 +9,8 @@ location (`accounts/{a}/locations/{l}`), which becomes the channel's account.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cercle.connectors.base import (
@@ -29,16 +26,11 @@ from cercle.connectors.base import (
     RawEventData,
     Rejected,
 )
-from cercle.connectors.youtube.client import expiry, token_request
+from cercle.connectors.google.oauth import GoogleOAuth, expires_soon, expiry
 
 from .client import SCOPE, GoogleBusinessClient
 from .inbound import envelope, load, parse_poll, parse_review, parse_time, reviews_of
 from .outbound import GoogleBusinessOutbound
-
-AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
-TOKEN_URL = "https://oauth2.googleapis.com/token"
-# Google access tokens live one hour: refresh when less than this is left.
-REFRESH_MARGIN = timedelta(minutes=5)
 
 
 def _load_cursor(cursor: str | None) -> dict[str, str]:
@@ -151,43 +143,15 @@ class GoogleBusinessConnector(Connector):
 
     # --- connection -------------------------------------------------------------------
 
-    def _app(self) -> tuple[str, str]:
-        credentials = self.channel.credentials
-        client_id = str(credentials.get("client_id", ""))
-        if not client_id:
-            raise Rejected("no Google client id configured")
-        return client_id, str(credentials.get("client_secret", ""))
-
-    def _token_url(self) -> str:
-        return str(self.channel.config.get("token_url", "") or TOKEN_URL)
+    def _oauth(self) -> GoogleOAuth:
+        return GoogleOAuth(self.channel, self.http, self.platform, SCOPE)
 
     def authorize_url(self, state: str, redirect_uri: str) -> str:
-        """Google's consent page, asking for a refresh token (offline access)."""
-        query = {
-            "client_id": self._app()[0],
-            "redirect_uri": redirect_uri,
-            "response_type": "code",
-            "scope": SCOPE,
-            "access_type": "offline",
-            "prompt": "consent",
-            "state": state,
-        }
-        return f"{self.channel.config.get('authorize_url') or AUTHORIZE_URL}?{urlencode(query)}"
+        return self._oauth().consent_url(state, redirect_uri)
 
     def exchange_code(self, code: str, redirect_uri: str) -> OAuthTokens:
         """Trade the code for tokens, then find the account's first location."""
-        client_id, client_secret = self._app()
-        data = token_request(
-            self.http,
-            self._token_url(),
-            {
-                "code": code,
-                "client_id": client_id,
-                "client_secret": client_secret,
-                "redirect_uri": redirect_uri,
-                "grant_type": "authorization_code",
-            },
-        )
+        data = self._oauth().exchange(code, redirect_uri)
         access = str(data["access_token"])
         client = self._client(access)
         accounts_base = str(self.channel.config.get("accounts_api_base", "") or "")
@@ -214,22 +178,9 @@ class GoogleBusinessConnector(Connector):
     def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
         credentials = self.channel.credentials
         refresh = str(credentials.get("refresh_token", ""))
-        if not refresh:
+        if not refresh or not (force or expires_soon(credentials)):
             return None
-        expires_at = _when(credentials.get("expires_at"))
-        if not force and (expires_at is None or expires_at - timezone.now() > REFRESH_MARGIN):
-            return None
-        client_id, client_secret = self._app()
-        data = token_request(
-            self.http,
-            self._token_url(),
-            {
-                "client_id": client_id,
-                "client_secret": client_secret,
-                "refresh_token": refresh,
-                "grant_type": "refresh_token",
-            },
-        )
+        data = self._oauth().refresh(refresh)
         return OAuthTokens(
             credentials={"access_token": str(data["access_token"])}, expires_at=expiry(data)
         )
@@ -252,13 +203,3 @@ class GoogleBusinessConnector(Connector):
             ),
             _("Location"): self.location,
         }
-
-
-def _when(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None

@@ -22,7 +22,6 @@ from django.utils.translation import gettext_lazy
 
 from cercle.connectors import quota
 from cercle.connectors.base import (
-    BadPayload,
     PermissionDenied,
     RateLimited,
     Rejected,
@@ -47,8 +46,6 @@ SET_MODERATION_STATUS = "/comments/setModerationStatus"
 # https://developers.google.com/youtube/v3/docs/channels/list
 CHANNELS = "/channels"
 # https://developers.google.com/identity/protocols/oauth2/web-server
-AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
-TOKEN_URL = "https://oauth2.googleapis.com/token"
 SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
 
 # --- quota ---------------------------------------------------------------------------
@@ -316,39 +313,6 @@ class YouTubeClient:
     def delete_comment(self, comment_id: str) -> None:
         """Delete a comment the channel wrote (comments.delete)."""
         self._send("DELETE", COMMENTS, cost=COST_WRITE, params={"id": comment_id})
-
-
-# --- OAuth ---------------------------------------------------------------------------------
-
-
-def token_request(http: PlatformHttp, token_url: str, form: Mapping[str, str]) -> dict[str, Any]:
-    """POST to Google's token endpoint; `invalid_grant` means the grant is revoked or expired."""
-    response = http.request("POST", token_url, data=dict(form), write=False)
-    if response.status_code >= 500:
-        raise TransientError(f"Google token endpoint error {response.status_code}")
-    try:
-        data = response.json()
-    except ValueError as exc:
-        raise TransientError("Google token endpoint answered non-JSON") from exc
-    if not isinstance(data, dict):
-        raise BadPayload("Google token endpoint answered JSON that is not an object")
-    if response.status_code >= 400 or "error" in data:
-        error = str(data.get("error", ""))
-        detail = f"Google OAuth: {error} {data.get('error_description', '')}".strip()
-        if error in {"invalid_grant", "unauthorized_client", "invalid_client"}:
-            raise TokenRevoked(detail)
-        raise Rejected(detail)
-    if not isinstance(data.get("access_token"), str) or not data["access_token"]:
-        raise BadPayload("Google token endpoint gave no access_token")
-    return data
-
-
-def expiry(data: Mapping[str, Any], now: datetime | None = None) -> datetime | None:
-    """When a token from the token endpoint expires (`expires_in` seconds)."""
-    seconds = data.get("expires_in")
-    if isinstance(seconds, int | float) and seconds > 0:
-        return (now or timezone.now()) + timedelta(seconds=float(seconds))
-    return None
 
 
 def dumps(data: Any) -> bytes:

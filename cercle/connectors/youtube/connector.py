@@ -14,9 +14,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,22 +31,19 @@ from cercle.connectors.base import (
     Rejected,
     TokenRevoked,
 )
+from cercle.connectors.google.oauth import GoogleOAuth, expires_soon, expiry
 from cercle.connectors.state import refresh_now
 
 from . import outbound
 from .client import (
-    AUTHORIZE_URL,
     COST_LIST,
     COST_WRITE,
     DEFAULT_DAILY_LIMIT,
     SCOPE,
-    TOKEN_URL,
     QuotaBook,
     QuotaExhausted,
     YouTubeClient,
     dumps,
-    expiry,
-    token_request,
 )
 from .inbound import (
     ENVELOPE_KIND,
@@ -72,8 +67,6 @@ DEFAULT_BACKFILL_HOURS = 7 * 24
 OVERLAP = timedelta(minutes=5)
 # At most this many comments.list pages per thread and per page of threads.
 MAX_REPLY_PAGES = 5
-# Refresh an access token this long before it expires (Google's last one hour).
-REFRESH_MARGIN = timedelta(minutes=5)
 
 
 @dataclass
@@ -377,49 +370,17 @@ class YouTubeConnector(Connector):
 
     # -- connection -----------------------------------------------------------------------------
 
-    def _app(self) -> tuple[str, str]:
-        credentials = self.channel.credentials
-        # The operator's OAuth app, when not copied into the channel's credentials.
-        app = getattr(settings, "CERCLE_PLATFORM_APPS", {}).get(self.platform, {})
-        client_id = str(credentials.get("client_id") or app.get("client_id") or "")
-        client_secret = str(credentials.get("client_secret") or app.get("client_secret") or "")
-        if not client_id or not client_secret:
-            raise Rejected("the Google OAuth client id and secret are not set")
-        return client_id, client_secret
-
-    def _token_url(self) -> str:
-        return str(self.channel.config.get("token_url") or TOKEN_URL)
+    def _oauth(self) -> GoogleOAuth:
+        return GoogleOAuth(self.channel, self.http, self.platform, SCOPE)
 
     def authorize_url(self, state: str, redirect_uri: str) -> str:
-        """Google's consent page, asking for a refresh token (offline access)."""
-        client_id = self._app()[0]
-        query = {
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "response_type": "code",
-            "scope": SCOPE,
-            "access_type": "offline",
-            # Without consent Google gives a refresh token only the first time.
-            "prompt": "consent",
-            "include_granted_scopes": "true",
-            "state": state,
-        }
-        return f"{self.channel.config.get('authorize_url') or AUTHORIZE_URL}?{urlencode(query)}"
+        return self._oauth().consent_url(state, redirect_uri)
 
     def exchange_code(self, code: str, redirect_uri: str) -> OAuthTokens:
         """Trade the code for an access token (1 h) and a refresh token; find the channel."""
-        client_id, client_secret = self._app()
-        data = token_request(
-            self.http,
-            self._token_url(),
-            {
-                "code": code,
-                "client_id": client_id,
-                "client_secret": client_secret,
-                "redirect_uri": redirect_uri,
-                "grant_type": "authorization_code",
-            },
-        )
+        oauth = self._oauth()
+        client_id, client_secret = oauth.app()
+        data = oauth.exchange(code, redirect_uri)
         if not data.get("refresh_token"):
             raise Rejected("Google gave no refresh token: remove Cercle's access and connect again")
         credentials = {
@@ -437,23 +398,11 @@ class YouTubeConnector(Connector):
             account_name=str(snippet.get("title", "")),
         )
 
-    @staticmethod
-    def _expires_soon(credentials: dict[str, Any]) -> bool:
-        if not credentials.get("refresh_token"):
-            return False
-        value = credentials.get("expires_at")
-        if not value:
-            return False
-        try:
-            expires_at = datetime.fromisoformat(str(value))
-        except ValueError:
-            return True
-        return expires_at - REFRESH_MARGIN <= timezone.now()
-
     def refresh_credentials(self, *, force: bool = False) -> OAuthTokens | None:
         """A new access token when the current one expires within five minutes (or `force`), else None."""
         credentials = self.channel.credentials
-        if not force and credentials.get("access_token") and not self._expires_soon(credentials):
+        due = bool(credentials.get("refresh_token")) and expires_soon(credentials)
+        if not force and credentials.get("access_token") and not due:
             return None
         return self._refresh_tokens(credentials)
 
@@ -462,17 +411,7 @@ class YouTubeConnector(Connector):
         refresh_token = str(credentials.get("refresh_token") or "")
         if not refresh_token:
             raise TokenRevoked("no refresh token: connect the channel again")
-        client_id, client_secret = self._app()
-        data = token_request(
-            self.http,
-            self._token_url(),
-            {
-                "client_id": client_id,
-                "client_secret": client_secret,
-                "refresh_token": refresh_token,
-                "grant_type": "refresh_token",
-            },
-        )
+        data = self._oauth().refresh(refresh_token)
         updated = dict(credentials)
         updated.pop("expires_at", None)
         updated["access_token"] = str(data["access_token"])

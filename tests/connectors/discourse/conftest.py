@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +12,10 @@ import pytest
 from django.test import Client
 
 from cercle.connectors.discourse.connector import sign
-from cercle.connectors.http import transport
 from cercle.connectors.models import Channel
 from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.models import Workspace
+from tests.connectors.fakeplatform import Answer, FakePlatform, serving
 
 FIXTURES = Path(__file__).resolve().parents[3] / "cercle" / "connectors" / "discourse" / "fixtures"
 SITE = "https://forum.maisonlumen.example"
@@ -24,8 +23,6 @@ SITE = "https://forum.maisonlumen.example"
 SECRET = "my_lovely_secret_for_web_hook"
 API_KEY = "d3b0c1a5e0f94f4b8a1c2d3e4f5a6b7c"
 API_USERNAME = "lumen_team"
-
-Answer = Callable[[httpx.Request], httpx.Response]
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -43,32 +40,14 @@ def answer(name: str, status: int = 200, headers: dict[str, str] | None = None) 
     return respond
 
 
-@dataclass
-class FakeForum:
-    """Routes `(method, path)` to answers (a list is served in turn); records every request."""
-
-    routes: dict[tuple[str, str], list[Answer]] = field(default_factory=dict)
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    def on(self, method: str, path: str, *answers: Answer) -> None:
-        self.routes[(method, path)] = list(answers)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        queue = self.routes.get((request.method, request.url.path))
-        if not queue:
-            return httpx.Response(404, content=fixture_bytes("api_error_not_found.json"))
-        respond = queue.pop(0) if len(queue) > 1 else queue[0]
-        return respond(request)
-
-    def calls(self, method: str, path: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and r.url.path == path]
+class FakeForum(FakePlatform):
+    def missing(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, content=fixture_bytes("api_error_not_found.json"))
 
 
 @pytest.fixture
 def forum() -> Iterator[FakeForum]:
-    fake = FakeForum()
-    with transport(httpx.MockTransport(fake)):
+    with serving(FakeForum()) as fake:
         yield fake
 
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from cercle.connectors.http import transport
 from cercle.connectors.models import Channel
 from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.models import Workspace
+from tests.connectors.fakeplatform import Answer, FakePlatform, serving
 
 FIXTURES = Path(__file__).resolve().parents[3] / "cercle" / "connectors" / "mastodon" / "fixtures"
 # The recordings were made against a local instance (Mastodon.py's test setup).
@@ -22,8 +21,6 @@ INSTANCE = "http://localhost:3000"
 TOKEN = "__MASTODON_PY_TEST_ACCESS_TOKEN"
 # mastodonpy_test: the account whose notifications the recordings read.
 BRAND_ID = "117440810532227399"
-
-Answer = Callable[[httpx.Request], httpx.Response]
 
 
 def record(name: str) -> dict[str, Any]:
@@ -45,32 +42,14 @@ def answer(name: str, status: int | None = None, headers: dict[str, str] | None 
     return respond
 
 
-@dataclass
-class FakeInstance:
-    """Routes `(method, path)` to answers (a list is served in turn); records every request."""
-
-    routes: dict[tuple[str, str], list[Answer]] = field(default_factory=dict)
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    def on(self, method: str, path: str, *answers: Answer) -> None:
-        self.routes[(method, path)] = list(answers)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        queue = self.routes.get((request.method, request.url.path))
-        if not queue:
-            return answer("status_missing.json")(request)
-        respond = queue.pop(0) if len(queue) > 1 else queue[0]
-        return respond(request)
-
-    def calls(self, method: str, path: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and r.url.path == path]
+class FakeInstance(FakePlatform):
+    def missing(self, request: httpx.Request) -> httpx.Response:
+        return answer("status_missing.json")(request)
 
 
 @pytest.fixture
 def instance() -> Iterator[FakeInstance]:
-    fake = FakeInstance()
-    with transport(httpx.MockTransport(fake)):
+    with serving(FakeInstance()) as fake:
         yield fake
 
 

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from cercle.connectors.http import transport
 from cercle.connectors.models import Channel
 from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.models import Workspace
+from tests.connectors.fakeplatform import Answer, FakePlatform, serving
 
 FIXTURES = Path(__file__).resolve().parents[3] / "cercle" / "connectors" / "reddit" / "fixtures"
 API = "https://oauth.reddit.com"
 USERNAME = "lumen_team"
 CLIENT_ID = "p-jcoLKBynTLew"
-
-Answer = Callable[[httpx.Request], httpx.Response]
 
 
 def record(name: str) -> dict[str, Any]:
@@ -43,32 +40,14 @@ def answer(name: str, status: int | None = None, headers: dict[str, str] | None 
     return respond
 
 
-@dataclass
-class FakeReddit:
-    """Routes `(method, path)` to answers (a list is served in turn); records every request."""
-
-    routes: dict[tuple[str, str], list[Answer]] = field(default_factory=dict)
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    def on(self, method: str, path: str, *answers: Answer) -> None:
-        self.routes[(method, path)] = list(answers)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        queue = self.routes.get((request.method, request.url.path))
-        if not queue:
-            return httpx.Response(404, json={"message": "Not Found", "error": 404})
-        respond = queue.pop(0) if len(queue) > 1 else queue[0]
-        return respond(request)
-
-    def calls(self, method: str, path: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and r.url.path == path]
+class FakeReddit(FakePlatform):
+    def missing(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"message": "Not Found", "error": 404})
 
 
 @pytest.fixture
 def reddit() -> Iterator[FakeReddit]:
-    fake = FakeReddit()
-    with transport(httpx.MockTransport(fake)):
+    with serving(FakeReddit()) as fake:
         yield fake
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from cercle.connectors.http import transport
 from cercle.connectors.models import Channel
 from cercle.pipeline.actions import do_create_channel
 from cercle.workspaces.models import Workspace
+from tests.connectors.fakeplatform import Answer, FakePlatform, serving
 
 FIXTURES = Path(__file__).resolve().parents[3] / "cercle" / "connectors" / "x" / "fixtures"
 BRAND_ID = "1072250532645998596"
@@ -53,35 +52,14 @@ def x_channel(workspace: Workspace) -> Channel:
     )
 
 
-Handler = Callable[[httpx.Request], httpx.Response]
+class FakeX(FakePlatform):
+    def missing(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            404, json={"title": "Not Found Error", "detail": f"no route {request.url.path}"}
+        )
 
 
-@dataclass
-class FakeX:
-    """Routes requests to handlers by (method, path) and records every request."""
-
-    routes: dict[tuple[str, str], list[Handler]] = field(default_factory=dict)
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    def on(self, method: str, path: str, *handlers: Handler) -> None:
-        """Answer the next calls of `method path` with `handlers` in turn (the last one repeats)."""
-        self.routes[(method, path)] = list(handlers)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        handlers = self.routes.get((request.method, request.url.path))
-        if not handlers:
-            return httpx.Response(
-                404, json={"title": "Not Found Error", "detail": f"no route {request.url.path}"}
-            )
-        handler = handlers.pop(0) if len(handlers) > 1 else handlers[0]
-        return handler(request)
-
-    def calls(self, method: str, path: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and r.url.path == path]
-
-
-def answer(name: str, status: int = 200, headers: dict[str, str] | None = None) -> Handler:
+def answer(name: str, status: int = 200, headers: dict[str, str] | None = None) -> Answer:
     """A handler returning a fixture file as X would."""
     body = fixture_bytes(name)
 
@@ -95,6 +73,5 @@ def answer(name: str, status: int = 200, headers: dict[str, str] | None = None) 
 
 @pytest.fixture
 def fake_x() -> Iterator[FakeX]:
-    fake = FakeX()
-    with transport(httpx.MockTransport(fake)):
+    with serving(FakeX()) as fake:
         yield fake
