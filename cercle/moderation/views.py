@@ -138,7 +138,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     member = current_member(request)
     suggestions = (
         Suggestion.objects.filter(workspace_id=member.workspace_id, state=SuggestionState.PENDING)
-        .select_related("rule", "message", "conversation__contact")
+        .select_related("rule", "message__channel", "conversation__contact")
         .order_by("id")[:100]
     )
     return render(request, "moderation/queue.html", {"suggestions": suggestions})

@@ -12,6 +12,7 @@ from cercle.moderation.choices import (
     INTENT_COLOURS,
     SENTIMENT_COLOURS,
     Intent,
+    RuleAction,
     Sentiment,
     Toxicity,
 )
@@ -122,3 +123,29 @@ def crisis_banner(workspace_id: int | None) -> dict[str, Any]:
     if workspace_id is None:
         return {"alerts": []}
     return {"alerts": list(active_alerts(workspace_id)[:3])}
+
+
+# Actions whose value reads as words (an assignee is an id: its label says enough).
+_SHOWN_VALUES = {
+    RuleAction.TAG,
+    RuleAction.PRIORITY,
+    RuleAction.STATUS,
+    RuleAction.SAVED_REPLY,
+    RuleAction.REPLY,
+}
+
+
+@register.filter
+def rule_actions(actions: Any) -> list[str]:
+    """What a rule's actions do, in words: "Hide on the platform", "Tag: delivery"."""
+    described = []
+    for action in actions if isinstance(actions, list) else []:
+        if not isinstance(action, dict) or action.get("type") not in RuleAction.values:
+            continue
+        kind = RuleAction(action["type"])
+        value = str(action.get("value") or "").strip()
+        if kind in _SHOWN_VALUES and value:
+            described.append(f"{kind.label}: {value[:80]}")
+        else:
+            described.append(str(kind.label))
+    return described
