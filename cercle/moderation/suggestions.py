@@ -35,7 +35,7 @@ from django.db.models.functions import Coalesce
 from django.utils.module_loading import import_string
 
 from cercle.inbox.choices import Direction
-from cercle.inbox.models import Message
+from cercle.inbox.models import Contact, Message
 
 from . import crisis
 from .models import MessageVector
@@ -255,3 +255,39 @@ def rank_by_relevance(
             ranked.append((pk, round(score, 4)))
     ranked.sort(key=lambda item: (-item[1], item[0]))
     return ranked
+
+
+# --- an earlier answer, addressed to the person being answered now ---------------------------
+
+
+def readdress(answer: str, earlier: Contact | None, current: Contact | None) -> str:
+    """`answer` with the earlier contact's name (full, then first name) put to the current one's.
+
+    An answer borrowed from a similar conversation greets its own author ("Bonjour
+    Antoine,"); inserted as it is, it would greet the wrong person. Only the greeting
+    (the answer's first sentence) is changed, whole words only, in any case, so a
+    name that is also a word ("Lumen", "SAV") further on stays; a name of one
+    letter, or the same name, is left alone.
+    """
+    if earlier is None or current is None:
+        return answer
+    names: dict[str, str] = {}
+    for old, new in (
+        (earlier.display_name, current.display_name),
+        (earlier.first_name, current.first_name),
+    ):
+        old, new = old.strip(), new.strip()
+        if len(old) >= 2 and new and old.casefold() != new.casefold():
+            names.setdefault(old.casefold(), new)
+    if not names:
+        return answer
+    # One pass, longest name first: a replacement is never replaced again.
+    alternatives = "|".join(re.escape(old) for old in sorted(names, key=len, reverse=True))
+    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    end = _SENTENCE_END.search(answer)
+    cut = end.end() if end else len(answer)
+    greeting = pattern.sub(lambda found: names[found.group(0).casefold()], answer[:cut])
+    return greeting + answer[cut:]
+
+
+_SENTENCE_END = re.compile(r"[.!?\n]")

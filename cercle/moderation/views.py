@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cercle.core import clock
 from cercle.inbox.actions import ActionRefused
-from cercle.inbox.models import Message
+from cercle.inbox.models import Conversation, Message
 from cercle.workspaces.choices import Permission
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
@@ -365,11 +365,35 @@ def reply_suggestions(request: HttpRequest, conversation_pk: int) -> HttpRespons
     )
     by_pk = {r.pk: r for r in saved}
     filled = [fill(by_pk[pk], conversation, member) for pk, _score in ranked]
+    # Each borrowed answer greets the person being answered, not its first addressee.
+    contacts = {
+        c.pk: c
+        for c in Conversation.objects.filter(
+            workspace_id=member.workspace_id,
+            pk__in={found.message.conversation_id for found in similar},
+        )
+        .select_related("contact")
+        .only("contact__display_name")
+    }
+    offered = [
+        {
+            "message": found.message,
+            "similarity": found.similarity,
+            "answer_text": suggestions.readdress(
+                found.answer.text,
+                earlier.contact
+                if (earlier := contacts.get(found.message.conversation_id))
+                else None,
+                conversation.contact,
+            ),
+        }
+        for found in similar
+    ]
     return render(
         request,
         "moderation/_reply_suggestions.html",
         {
-            "similar": similar,
+            "similar": offered,
             "saved": [f for f in filled if f is not None][: suggestions.SAVED_REPLIES],
         },
     )

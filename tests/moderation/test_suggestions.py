@@ -163,3 +163,38 @@ def test_another_workspaces_conversation_is_a_404(owner, sim_channel, answered):
     delivery, _ = answered
     url = reverse("moderation:reply_suggestions", args=[delivery.conversation_id])
     assert client.get(url).status_code == 404
+
+
+def test_a_borrowed_answer_greets_the_person_being_answered(owner, sim_channel):
+    earlier = _message(sim_channel, "g1", "Colis en retard", _unit(1, 0.1), author="Antoine Roux")
+    do_reply(owner, earlier.conversation, "Bonjour Antoine, votre colis part demain. Lumen SAV")
+    asked = _message(sim_channel, "g2", "Mon colis ?", _unit(1, 0.12), author="Zoé Martin")
+    client = Client()
+    client.login(username="lea", password="correct horse battery")
+    url = reverse("moderation:reply_suggestions", args=[asked.conversation_id])
+    html = client.get(url).content.decode()
+    assert 'data-insert-text="Bonjour Zoé, votre colis part demain. Lumen SAV"' in html
+    assert "Antoine" not in html.split("Colis en retard", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "earlier", "current", "expected"),
+    [
+        # The full name, then the first name, whole words and in any case.
+        ("Hello Ana Lima, thanks!", "Ana Lima", "Bob Stone", "Hello Bob Stone, thanks!"),
+        ("Merci ANA ! Ana reviendra.", "Ana Lima", "Bob Stone", "Merci Bob ! Ana reviendra."),
+        ("Bonjour Anatole.", "Ana Lima", "Bob Stone", "Bonjour Anatole."),
+        # A replacement is never replaced again (the new name holds the old one).
+        ("Bonjour Marie,", "Marie", "Anne-Marie Roy", "Bonjour Anne-Marie Roy,"),
+        # One letter, or the same person's name: unchanged.
+        ("Merci J. pour tout", "J", "Kim", "Merci J. pour tout"),
+        ("Merci Lumen", "lumen", "Lumen", "Merci Lumen"),
+    ],
+)
+def test_readdress(answer, earlier, current, expected):
+    from cercle.inbox.models import Contact
+
+    assert (
+        suggestions.readdress(answer, Contact(display_name=earlier), Contact(display_name=current))
+        == expected
+    )
