@@ -51,7 +51,6 @@ from .schemas import (
     PageParams,
     PendingReplyOut,
     ReplyIn,
-    RuleOut,
     StatusIn,
     TagIn,
     TagOut,
@@ -434,7 +433,7 @@ def list_tags(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-# --- contacts, channels, rules, members ----------------------------------------------------
+# --- contacts, channels, members ----------------------------------------------------
 
 
 def contact_row(c: Contact) -> dict[str, Any]:
@@ -489,25 +488,6 @@ def list_channels(request: HttpRequest) -> list[dict[str, Any]]:
             "created_at": c.created_at,
         }
         for c in queries.channels_of(actor(request))
-    ]
-
-
-@router.get("/rules", response={200: list[RuleOut], **READ}, tags=["moderation"])
-def list_rules(request: HttpRequest) -> list[dict[str, Any]]:
-    """The moderation rules, in the order they run."""
-    return [
-        {
-            "id": r.pk,
-            "name": r.name,
-            "position": r.position,
-            "mode": r.mode,
-            "stop": r.stop,
-            "conditions": r.conditions if isinstance(r.conditions, list) else [],
-            "actions": r.actions if isinstance(r.actions, list) else [],
-            "hourly_limit": r.hourly_limit,
-            "created_at": r.created_at,
-        }
-        for r in queries.rules_of(actor(request))
     ]
 
 

@@ -1,7 +1,7 @@
-"""The routes of `/api/v1/` over the workspace's library: saved replies, personas and goals.
+"""The routes of `/api/v1/` over the workspace's library: saved replies, rules, personas, goals.
 
 Reads go through the same queries as the pages, writes through the same actions
-(`replies.actions`, `insights.actions`) with the token's member as the actor; so
+(`replies.actions`, `moderation.actions`, `insights.actions`) with the token's member as the actor; so
 the permission checks are the UI's: a viewer reads, a write needs the role the
 page needs (403 otherwise), and another workspace's object is a 404. A write
 the action refuses (a ValidationError: an empty title, an unknown variable, a
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from ninja import Query, Router
 from ninja.responses import Status
@@ -28,6 +29,9 @@ from cercle.insights.actions import (
 from cercle.insights.goals import GoalStatus, goal_status
 from cercle.insights.models import Goal, Persona
 from cercle.insights.personas import matching_contacts
+from cercle.moderation.actions import do_save_rule
+from cercle.moderation.dryrun import dry_run
+from cercle.moderation.models import HouseRule, Rule
 from cercle.replies import queries as reply_queries
 from cercle.replies.actions import do_delete_saved_reply, do_save_saved_reply
 from cercle.replies.models import SavedReply
@@ -35,10 +39,12 @@ from cercle.workspaces.actors import require
 from cercle.workspaces.choices import Permission
 from cercle.workspaces.models import Member
 
+from . import queries
 from .endpoints import CONTACTS_ORDER, READ, WRITE, actor, contact_row
 from .paging import page
 from .schemas import (
     ContactPage,
+    DryRunOut,
     Error,
     GoalIn,
     GoalOut,
@@ -47,6 +53,8 @@ from .schemas import (
     PersonaOut,
     RenderedOut,
     RenderParams,
+    RuleIn,
+    RuleOut,
     SavedReplyIn,
     SavedReplyOut,
     SavedReplyParams,
@@ -161,6 +169,96 @@ def render_saved_reply(
         "conversation_id": conversation.pk,
         "language": filled.language,
         "text": filled.text,
+    }
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def _rule_in(member: Member, pk: int) -> Rule:
+    try:
+        return Rule.objects.select_related("house_rule").get(
+            pk=pk, workspace_id=member.workspace_id
+        )
+    except Rule.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.pk,
+        "name": rule.name,
+        "position": rule.position,
+        "mode": rule.mode,
+        "stop": rule.stop,
+        "conditions": rule.conditions if isinstance(rule.conditions, list) else [],
+        "actions": rule.actions if isinstance(rule.actions, list) else [],
+        "house_rule": rule.house_rule.number if rule.house_rule else None,
+        "hourly_limit": rule.hourly_limit,
+        "created_at": rule.created_at,
+    }
+
+
+def _save_rule(member: Member, body: RuleIn, rule: Rule | None = None) -> Rule:
+    house_rule = None
+    if body.house_rule is not None:
+        house_rule = HouseRule.objects.filter(
+            workspace_id=member.workspace_id, number=body.house_rule
+        ).first()
+        if house_rule is None:
+            raise ValidationError(f"No house rule has the number {body.house_rule}.")
+    return do_save_rule(
+        member,
+        member.workspace,
+        name=body.name,
+        conditions=[c.dict() for c in body.conditions],
+        actions=[a.dict() for a in body.actions],
+        mode=body.mode,
+        position=body.position,
+        stop=body.stop,
+        house_rule=house_rule,
+        rule=rule,
+    )
+
+
+@router.get("/rules", response={200: list[RuleOut], **READ}, tags=["moderation"])
+def list_rules(request: HttpRequest) -> list[dict[str, Any]]:
+    """The moderation rules, in the order they run."""
+    return [_rule(r) for r in queries.rules_of(actor(request))]
+
+
+@router.get("/rules/{rule_id}", response={200: RuleOut, **READ}, tags=["moderation"])
+def get_rule(request: HttpRequest, rule_id: int) -> dict[str, Any]:
+    return _rule(_rule_in(actor(request), rule_id))
+
+
+@router.post("/rules", response={201: RuleOut, **WRITE}, tags=["moderation"])
+def create_rule(request: HttpRequest, body: RuleIn) -> Status[Any]:
+    """A new rule (managers and above, as on the rules page). Start it "off" and dry-run it."""
+    member = actor(request)
+    return Status(201, _rule(_save_rule(member, body)))
+
+
+@router.put("/rules/{rule_id}", response={200: RuleOut, **WRITE}, tags=["moderation"])
+def update_rule(request: HttpRequest, rule_id: int, body: RuleIn) -> dict[str, Any]:
+    member = actor(request)
+    return _rule(_save_rule(member, body, _rule_in(member, rule_id)))
+
+
+@router.get("/rules/{rule_id}/dry-run", response={200: DryRunOut, **READ}, tags=["moderation"])
+def dry_run_rule(request: HttpRequest, rule_id: int, weeks: int = 4) -> dict[str, Any]:
+    """What the rule would have done over the last 1–12 weeks (4 by default), against what the
+    team actually did."""
+    result = dry_run(_rule_in(actor(request), rule_id), weeks=max(1, min(weeks, 12)))
+    return {
+        "weeks": result.weeks,
+        "evaluated": result.evaluated,
+        "hits": result.hits,
+        "team_did": result.team_did,
+        "agreed": result.agreed,
+        "precision": result.precision,
+        "recall": result.recall,
+        "examples": list(result.examples),
     }
 
 

@@ -210,8 +210,58 @@ class RuleOut(Schema):
     stop: bool
     conditions: list[object]
     actions: list[object]
+    house_rule: int | None = Field(description="The number of the house rule it enforces")
     hourly_limit: int | None
     created_at: datetime
+
+
+RuleValue = str | float | bool | list[str] | None
+
+
+class RuleConditionIn(Schema):
+    field: str = Field(
+        ...,
+        max_length=40,
+        description="channel, platform, kind, language, text_contains, text_matches, sentiment, "
+        "intent, toxicity_at_least, first_time_author, author_hidden_at_least, "
+        "conversation_status, persona",
+    )
+    value: RuleValue = Field(
+        None, description="A list for the “one of” fields, a number, a text or a yes/no"
+    )
+
+
+class RuleActionIn(Schema):
+    type: str = Field(
+        ...,
+        max_length=40,
+        description="tag, assign, priority, status, mark_spam, hide, delete, ban, reply, saved_reply",
+    )
+    value: str = Field("", max_length=4000)
+    private: bool = Field(False, description="For a reply: as a private message")
+
+
+class RuleIn(Schema):
+    name: str = Field(..., min_length=1, max_length=120)
+    mode: Literal["live", "suggest", "off"] = "off"
+    position: int = Field(0, ge=0, le=10_000)
+    stop: bool = Field(False, description="Stop after this rule")
+    conditions: list[RuleConditionIn] = Field(..., min_length=1, max_length=30)
+    actions: list[RuleActionIn] = Field(..., min_length=1, max_length=20)
+    house_rule: int | None = Field(
+        None, ge=1, le=10_000, description="The number of the house rule it enforces"
+    )
+
+
+class DryRunOut(Schema):
+    weeks: int
+    evaluated: int = Field(description="Inbound messages of those weeks")
+    hits: int = Field(description="Messages the rule would have acted on")
+    team_did: int = Field(description="Messages the team treated (hid, tagged, answered)")
+    agreed: int = Field(description="Hits the team also treated")
+    precision: float | None
+    recall: float | None
+    examples: list[int] = Field(description="Ids of messages it would have acted on")
 
 
 class MemberOut(Schema):

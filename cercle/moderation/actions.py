@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -78,9 +79,40 @@ def _check(conditions: list[dict[str, Any]], actions: list[dict[str, Any]]) -> N
                 raise ValidationError(
                     _("The regular expression is not valid: %(error)s"), params={"error": error}
                 )
+        _check_number(condition)
     for action in actions:
         if action.get("type") not in RuleAction.values:
             raise ValidationError(_("Unknown action."))
+
+
+# The conditions compared with a number, and the numbers they take.
+_NUMBER_FIELDS = {
+    ConditionField.TOXICITY_AT_LEAST: (0.0, 1.0),
+    ConditionField.AUTHOR_HIDDEN_AT_LEAST: (0.0, 1_000_000.0),
+}
+
+
+def _check_number(condition: dict[str, Any]) -> None:
+    """A condition compared with a number holds a finite number in its range (else 422 / form error)."""
+    bounds = _NUMBER_FIELDS.get(condition["field"])
+    if bounds is None:
+        return
+    value = condition.get("value")
+    try:
+        number = float(value) if isinstance(value, int | float | str) else math.nan
+    except ValueError:
+        number = math.nan
+    low, high = bounds
+    if not (math.isfinite(number) and low <= number <= high):
+        raise ValidationError(
+            _("“%(field)s” takes a number from %(low)s to %(high)s."),
+            params={"field": ConditionField(condition["field"]).label, "low": low, "high": high},
+        )
+    if condition["field"] == ConditionField.AUTHOR_HIDDEN_AT_LEAST and not number.is_integer():
+        raise ValidationError(
+            _("“%(field)s” takes a whole number."),
+            params={"field": ConditionField(condition["field"]).label},
+        )
 
 
 def do_save_rule(

@@ -16,6 +16,7 @@ the channel's connector can do them, and limited per channel and hour.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -140,9 +141,23 @@ def _text_matches(value: Any, message: Message, facts: Facts) -> bool:
     return found is not None
 
 
+def _number(value: Any) -> float | None:
+    """A condition's number; None for what is not one (a rule saved before the check)."""
+    try:
+        number = float(value or 0) if isinstance(value, int | float | str | None) else math.nan
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _author_hidden_at_least(value: Any, message: Message, facts: Facts) -> bool:
-    identity = message.author_identity_id
-    return identity is not None and facts.hidden_count[identity] >= int(value or 0)
+    identity, least = message.author_identity_id, _number(value)
+    return identity is not None and least is not None and facts.hidden_count[identity] >= least
+
+
+def _toxicity_at_least(value: Any, message: Message, facts: Facts) -> bool:
+    least = _number(value)
+    return message.toxicity is not None and least is not None and message.toxicity >= least
 
 
 def _in_persona(value: Any, message: Message, facts: Facts) -> bool:
@@ -164,9 +179,7 @@ CHECKS: dict[str, Check] = {
     ConditionField.TEXT_MATCHES: _text_matches,
     ConditionField.SENTIMENT: lambda v, m, f: m.sentiment in _as_list(v),
     ConditionField.INTENT: lambda v, m, f: m.intent in _as_list(v),
-    ConditionField.TOXICITY_AT_LEAST: lambda v, m, f: (
-        m.toxicity is not None and m.toxicity >= float(v or 0)
-    ),
+    ConditionField.TOXICITY_AT_LEAST: _toxicity_at_least,
     ConditionField.FIRST_TIME_AUTHOR: lambda v, m, f: (m.pk in f.first_time) == bool(v),
     ConditionField.AUTHOR_HIDDEN_AT_LEAST: _author_hidden_at_least,
     ConditionField.CONVERSATION_STATUS: lambda v, m, f: (

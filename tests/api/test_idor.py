@@ -17,12 +17,19 @@ from cercle.inbox.actions import do_tag_conversation
 from cercle.inbox.models import Message
 from cercle.insights.actions import do_save_goal, do_save_persona
 from cercle.insights.models import Goal, Persona
+from cercle.moderation.actions import do_save_rule
+from cercle.moderation.models import Rule
 from cercle.replies.actions import do_save_saved_reply
 from cercle.replies.models import SavedReply
 from cercle.workspaces.models import Activity
 from tests.api.conftest import API
 
 MARK = "Mallory-secret"
+RULE = {
+    "name": "Mine",
+    "conditions": [{"field": "text_contains", "value": ["x"]}],
+    "actions": [{"type": "tag", "value": "x"}],
+}
 
 # A valid body for every operation that takes one, keyed by (method, path).
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -37,6 +44,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/personas"): {"name": "Mine", "conditions": []},
     ("put", "/goals/{goal_id}"): {"name": "Mine", "kpi": "answer_rate", "target": 1},
     ("post", "/goals"): {"name": "Mine", "kpi": "answer_rate", "target": 1},
+    ("put", "/rules/{rule_id}"): RULE,
+    ("post", "/rules"): RULE,
 }
 
 
@@ -72,7 +81,15 @@ def theirs(elsewhere) -> dict[str, int]:
     goal = do_save_goal(
         member, workspace, Goal(name=MARK, kpi="answer_rate", target=50, workspace=workspace)
     )
+    rule = do_save_rule(
+        member,
+        workspace,
+        name=MARK,
+        conditions=[{"field": "text_contains", "value": [MARK]}],
+        actions=[{"type": "tag", "value": MARK}],
+    )
     return {
+        "rule_id": rule.pk,
         "conversation_id": elsewhere.conversation.pk,
         "tag_id": tag.pk,
         "contact_id": elsewhere.conversation.contact_id,
@@ -93,6 +110,7 @@ def _state(elsewhere) -> tuple[Any, ...]:
         list(SavedReply.objects.filter(workspace=elsewhere.workspace).values_list("title")),
         list(Persona.objects.filter(workspace=elsewhere.workspace).values_list("name")),
         list(Goal.objects.filter(workspace=elsewhere.workspace).values_list("name", "target")),
+        list(Rule.objects.filter(workspace=elsewhere.workspace).values_list("name", "mode")),
         Activity.objects.filter(workspace=elsewhere.workspace).count(),
     )
 

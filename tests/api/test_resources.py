@@ -7,6 +7,8 @@ import pytest
 from cercle.inbox.actions import do_assign_conversation, do_tag_conversation
 from cercle.inbox.models import Message
 from cercle.insights.models import Goal, Persona
+from cercle.moderation.actions import do_save_house_rule
+from cercle.moderation.models import Rule
 from cercle.replies.actions import do_save_approval_policy, do_save_saved_reply
 from cercle.replies.models import PendingReply, SavedReply
 from cercle.workspaces.choices import Role, Verb
@@ -256,3 +258,68 @@ def test_a_manager_writes_the_library(workspace, role):
     assert caller.post("/saved-replies", GREETING).status_code == 201
     assert caller.post("/personas", {"name": "All"}).status_code == 201
     assert caller.post("/goals", GOAL).status_code == 201
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+SPAM_RULE = {
+    "name": "Liens promo",
+    "conditions": [{"field": "text_contains", "value": ["promo.example"]}],
+    "actions": [{"type": "tag", "value": "promo"}, {"type": "hide"}],
+}
+
+
+def test_rule_create_get_update_and_dry_run(owner_api, owner, workspace, sim_channel):
+    do_save_house_rule(owner, workspace, number=3, text_fr="Pas de pub", text_en="No ads")
+    created = owner_api.post("/rules", {**SPAM_RULE, "house_rule": 3})
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (
+        body["mode"] == "off" and body["house_rule"] == 3 and body["actions"][1]["type"] == "hide"
+    )
+    pk = body["id"]
+    assert owner_api.get(f"/rules/{pk}").json()["name"] == "Liens promo"
+    assert [r["id"] for r in owner_api.get("/rules").json()] == [pk]
+
+    conversation_of(sim_channel, "p1", text="Offre sur promo.example")
+    conversation_of(sim_channel, "p2", text="Bonjour, une question")
+    tried = owner_api.get(f"/rules/{pk}/dry-run", weeks=2).json()
+    assert (tried["weeks"], tried["evaluated"], tried["hits"]) == (2, 2, 1)
+    assert tried["examples"] == list(
+        Message.objects.filter(text__contains="promo").values_list("pk", flat=True)
+    )
+
+    changed = put(owner_api, f"/rules/{pk}", {**SPAM_RULE, "mode": "suggest", "stop": True})
+    assert changed.status_code == 200
+    assert (changed.json()["mode"], changed.json()["stop"], changed.json()["house_rule"]) == (
+        "suggest",
+        True,
+        None,
+    )
+    assert Rule.objects.get(pk=pk).mode == "suggest"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"conditions": [{"field": "toxicity_at_least", "value": "very"}]}, "number from 0"),
+        ({"conditions": [{"field": "toxicity_at_least", "value": 7}]}, "number from 0"),
+        ({"conditions": [{"field": "author_hidden_at_least", "value": 1.5}]}, "whole number"),
+        ({"conditions": [{"field": "text_matches", "value": "(unclosed"}]}, "regular expression"),
+        ({"conditions": [{"field": "password", "value": "x"}]}, "Unknown condition"),
+        ({"actions": [{"type": "launch", "value": ""}]}, "Unknown action"),
+        ({"house_rule": 9}, "No house rule has the number 9"),
+    ],
+)
+def test_a_rule_the_action_refuses_is_a_422_with_its_reason(owner_api, change, reason):
+    refused = owner_api.post("/rules", {**SPAM_RULE, **change})
+    assert refused.status_code == 422, refused.content
+    assert reason in refused.json()["detail"]
+    assert not Rule.objects.exists()
+
+
+def test_rule_writes_need_the_pages_role(agent_api, viewer_api, owner, workspace):
+    assert agent_api.post("/rules", SPAM_RULE).status_code == 403
+    assert viewer_api.post("/rules", SPAM_RULE).status_code == 403
+    assert viewer_api.get("/rules").status_code == 200
+    assert not Rule.objects.exists()

@@ -2,6 +2,7 @@
 
 import httpx
 import pytest
+from django.core.exceptions import ValidationError
 
 from cercle.connectors.base import RawEventData
 from cercle.connectors.http import transport
@@ -16,7 +17,7 @@ from cercle.moderation.actions import (
 )
 from cercle.moderation.choices import RuleMode
 from cercle.moderation.dryrun import dry_run
-from cercle.moderation.models import Suggestion
+from cercle.moderation.models import Rule, Suggestion
 from cercle.pipeline.sender import send_due
 from cercle.workspaces.models import Activity
 from tests.conftest import sim_body, sim_event
@@ -205,3 +206,26 @@ def test_people_and_closed_conversations_are_unaffected_by_off_rules(owner, work
     do_change_status(owner, message.conversation, "closed")
     do_moderate_message(owner, message, "hide")
     assert not Activity.objects.filter(verb="rule_fired").exists()
+
+
+def test_a_rule_saved_with_a_word_for_a_number_never_holds_and_never_breaks(
+    owner, workspace, sim_channel
+):
+    # Written before the number check (or by hand): the engine reads it as "does not hold".
+    Rule.objects.create(
+        workspace=workspace,
+        name="Old",
+        mode=RuleMode.LIVE,
+        conditions=[{"field": "author_hidden_at_least", "value": "beaucoup"}],
+        actions=[{"type": "tag", "value": "old"}],
+    )
+    message = receive(sim_channel, "n1", "Bonjour")
+    assert not Activity.objects.filter(verb="rule_fired", message=message).exists()
+    with pytest.raises(ValidationError, match="takes a number"):
+        do_save_rule(
+            owner,
+            workspace,
+            name="New",
+            conditions=[{"field": "toxicity_at_least", "value": "beaucoup"}],
+            actions=[{"type": "tag", "value": "x"}],
+        )
