@@ -370,6 +370,9 @@ CERCLE_CLASSIFIERS = [
     if c
 ]
 CERCLE_MODEL_DIR = os.environ.get("CERCLE_MODEL_DIR", "")
+# A volume crisis alert needs at least this many inbound messages in an hour on one channel
+# or post (besides rising well above its usual week): raise it for very busy channels.
+CERCLE_CRISIS_MIN_VOLUME = int(os.environ.get("CERCLE_CRISIS_MIN_VOLUME", "12"))
 
 
 # Each platform's OAuth app (the operator registers it with the platform), read

@@ -3,7 +3,8 @@
 Two signals, each measured per channel and per post:
 
 - **volume**: inbound messages in the last hour. It alarms when it is at least
-  `MIN_VOLUME`, at least `VOLUME_FACTOR` times the usual hourly mean, at least
+  `CERCLE_CRISIS_MIN_VOLUME` (a setting, 12 by default), at least `VOLUME_FACTOR`
+  times the usual hourly mean, at least
   `SIGMAS` standard deviations above it, and at least `SAME_HOUR_FACTOR` times
   the busiest same hour of day of the past week (so the evening peak of a normal
   day is not a crisis);
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F, QuerySet, Sum
 
 from cercle.inbox.choices import Direction
@@ -40,6 +42,7 @@ QUARTER = timedelta(minutes=15)
 WINDOW = timedelta(hours=1)
 HISTORY = timedelta(days=7)
 MIN_HISTORY_HOURS = 24
+# The default of CERCLE_CRISIS_MIN_VOLUME: fewer messages in an hour is never a volume crisis.
 MIN_VOLUME = 12
 VOLUME_FACTOR = 3.0
 SIGMAS = 4.0
@@ -52,6 +55,11 @@ DEFAULT_NEGATIVE_SHARE = 0.15
 QUIET_AFTER = timedelta(hours=1)
 # A message is counted once labelled, or after this long unlabelled (classifiers off or late).
 CLASSIFY_GRACE = timedelta(minutes=10)
+
+
+def min_volume() -> int:
+    """The fewest inbound messages in an hour of a channel or post for a volume alert."""
+    return int(getattr(settings, "CERCLE_CRISIS_MIN_VOLUME", MIN_VOLUME))
 
 
 def quarter_of(when: datetime) -> datetime:
@@ -174,7 +182,7 @@ def assess(scope: Scope, window: Counts, history: History, now: datetime) -> lis
     mean, deviation = history.mean_and_deviation()
     peak = history.same_hour_peak({(now - WINDOW).hour, now.hour})
     if (
-        window.messages >= MIN_VOLUME
+        window.messages >= min_volume()
         and window.messages >= VOLUME_FACTOR * max(mean, 1.0)
         and window.messages >= mean + SIGMAS * deviation
         and window.messages >= SAME_HOUR_FACTOR * peak
@@ -201,7 +209,7 @@ def readings_at(now: datetime) -> list[Reading]:
     """
     readings: list[Reading] = []
     for scope, window in window_counts(now).items():
-        if window.messages < MIN_VOLUME and window.classified < MIN_CLASSIFIED:
+        if window.messages < min_volume() and window.classified < MIN_CLASSIFIED:
             continue
         readings.extend(assess(scope, window, history_of(scope, now), now))
     return readings

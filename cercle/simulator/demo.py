@@ -35,7 +35,7 @@ from cercle.workspaces.actions import do_add_member, do_create_user, do_create_w
 from cercle.workspaces.choices import Role
 from cercle.workspaces.models import Member, Workspace
 
-from .community import Community
+from .community import LIVE_PER_DAY, Community
 from .driver import (
     LiveCommunity,
     WebhookSender,
@@ -113,7 +113,7 @@ def setup_workspace(password: str) -> Workspace:
     return workspace
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(rate: float = 1.0) -> dict[str, str]:
     env = dict(os.environ)
     env["CERCLE_DATA_DIR"] = str(settings.DATA_DIR)
     env["CERCLE_EGRESS_ALLOW_HOSTS"] = ",".join(settings.CERCLE_EGRESS_ALLOW_HOSTS)
@@ -121,6 +121,12 @@ def _child_env() -> dict[str, str]:
     # Notification mails, digests and weekly reports are written to files instead of sent
     # (printing them would bury the address and login the demo prints).
     env.setdefault("CERCLE_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    # The live community writes LIVE_PER_DAY / HISTORY_PER_DAY times busier than its history,
+    # so that the inbox moves: against that history every busy channel would be "a crisis"
+    # within half an hour. A volume alert waits for half the whole community's live hour on
+    # one channel, which an outage of the simulation still reaches; the negative-share alert
+    # is unchanged.
+    env.setdefault("CERCLE_CRISIS_MIN_VOLUME", str(max(12, round(LIVE_PER_DAY * rate / 24 / 2))))
     return env
 
 
@@ -225,9 +231,9 @@ def _run_demo(
         places.stop()
 
 
-def _start_children(listener: socket.socket) -> list[subprocess.Popen[bytes]]:
+def _start_children(listener: socket.socket, rate: float) -> list[subprocess.Popen[bytes]]:
     """The web server (on the socket bound by the demo, inherited) and the worker."""
-    env = _child_env()
+    env = _child_env(rate)
     # Links in notification mails and webhooks point at this server.
     bound, port = listener.getsockname()[:2]
     local = LOOPBACK if bound in {"0.0.0.0", "::", ""} else bound  # noqa: S104
@@ -387,7 +393,7 @@ def _run_with_places(
     previous = signal.signal(signal.SIGTERM, _on_signal)
     # Ctrl-C reaches the children too: stop quietly rather than report that one "exited".
     previous_int = signal.signal(signal.SIGINT, _on_signal)
-    children = _start_children(listener)
+    children = _start_children(listener, rate)
     sender = WebhookSender(cercle_url, platform, channels)
     live = LiveCommunity(community, sender.deliver, rate=rate)
     live_places = LiveOwnPlaces(places, rate=rate)

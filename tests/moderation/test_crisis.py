@@ -214,3 +214,14 @@ def test_the_banner_and_the_alert_page_show_it_to_its_workspace_only(workspace, 
     assert stranger.login(username="zoe", password="correct horse battery")
     assert 'class="crisis-banner"' not in stranger.get(reverse("inbox:index")).content.decode()
     assert stranger.get(reverse("moderation:crisis", args=[alert.pk])).status_code == 404
+
+
+def test_below_the_minimum_volume_setting_a_burst_is_no_volume_crisis(sim_channel, settings):
+    # A very busy installation (or the demo's live community) raises the floor.
+    settings.CERCLE_CRISIS_MIN_VOLUME = 41
+    n = ordinary_days(sim_channel)
+    now = START + timedelta(days=DAYS, hours=14, minutes=30)
+    burst(sim_channel, n, 40, now, "Superbe lampe, bravo !")
+    assert check(now) == []
+    settings.CERCLE_CRISIS_MIN_VOLUME = 40
+    assert {a.signal for a in check(now + timedelta(minutes=5))} == {"volume"}
