@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import timing_views, views
 
 app_name = "insights"
 
@@ -25,4 +25,7 @@ urlpatterns += [
     path("insights/personas/<int:pk>/", views.persona_detail, name="persona"),
     path("insights/personas/<int:pk>/edit/", views.persona_edit, name="persona_edit"),
     path("insights/personas/<int:pk>/delete/", views.persona_delete, name="persona_delete"),
+]
+urlpatterns += [
+    path("insights/when/", timing_views.timing, name="timing"),
 ]
