@@ -251,6 +251,12 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from finders; the folder m
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Hashed, compressed names once `collectstatic` has run (served as immutable), the plain
+# names before (cercle/core/staticfiles.py).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "cercle.core.staticfiles.StaticStorage"},
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -217,6 +217,8 @@ def _run_demo(
 ) -> int:
     _say(_("Cercle demo — data in %(dir)s") % {"dir": settings.DATA_DIR})
     call_command("migrate", interactive=False, verbosity=0)
+    # Hashed, compressed static files, which the server then serves as immutable.
+    call_command("collectstatic", interactive=False, verbosity=0)
     _say(_("  database ready (%(s).1f s)") % {"s": time.monotonic() - started})
     password = _password()
     workspace = setup_workspace(password)
