@@ -370,6 +370,9 @@ CERCLE_CLASSIFIERS = [
     if c
 ]
 CERCLE_MODEL_DIR = os.environ.get("CERCLE_MODEL_DIR", "")
+# Reply suggestions: how many workspaces' matrices of answered messages one process keeps
+# in memory (least recently used dropped first; a dropped one is rebuilt when asked again).
+CERCLE_SUGGESTION_INDEXES = int(os.environ.get("CERCLE_SUGGESTION_INDEXES", "32"))
 
 
 # Each platform's OAuth app (the operator registers it with the platform), read
