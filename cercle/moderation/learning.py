@@ -10,8 +10,12 @@ fits a logistic head on the messages' embeddings for each task with enough
 examples, evaluates it on a held-out split (stratified, fixed seed), and keeps it
 **active** only when it beats what it would replace on that same split: the
 shipped model for sentiment, intent and needs-reply, always answering the
-commonest label for a custom label. Active heads then label that workspace's new
-messages in the classify drain (`apply_heads`), reusing the batch's embeddings.
+commonest label for a custom label and for "should hide". Active heads then label
+that workspace's new messages in the classify drain (`apply_heads`), reusing the
+batch's embeddings; an active "should hide" head never hides anything itself: a
+new message it flags goes to the moderation queue as a suggestion, which a person
+accepts (the message is hidden, in their name) or dismisses (a "should hide: no"
+example).
 This module computes; the writes are in `actions.py`.
 """
 
@@ -187,7 +191,8 @@ def apply_heads(
     """Let each workspace's active heads answer for its texts of `batch`.
 
     Standard tasks replace the batch's predictions in place (`needs_reply` as
-    yes / no); custom labels are returned as {text index: {task: prediction}}.
+    yes / no); custom labels and "should hide" (`HIDE`) are returned as
+    {text index: {task: prediction}}.
     `heads` is {workspace id: {task: (head, model name)}}.
     """
     custom: dict[int, dict[str, Prediction]] = {}
@@ -202,7 +207,7 @@ def apply_heads(
         for task, (head, model) in heads[workspace_id].items():
             predictions = predict(head, vectors[rows], model)
             for row, prediction in zip(rows, predictions, strict=True):
-                if is_custom(task):
+                if is_custom(task) or task == HIDE:
                     custom.setdefault(row, {})[task] = prediction
                 elif task in batch.predictions:
                     batch.predictions[task][row] = prediction

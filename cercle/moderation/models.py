@@ -82,12 +82,18 @@ class Rule(models.Model):
 
 
 class Suggestion(models.Model):
-    """What a suggest-only rule would have done to a message, waiting for a person's decision."""
+    """What a suggest-only rule would have done to a message, waiting for a person's decision.
+
+    Without a rule, the suggestion is to hide the message, from the workspace's
+    "should hide" head (learnt from the team's hides; `score` is its probability).
+    """
 
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
     )
-    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="suggestions")
+    rule = models.ForeignKey(
+        Rule, on_delete=models.CASCADE, related_name="suggestions", null=True, blank=True
+    )
     message = models.ForeignKey("inbox.Message", on_delete=models.CASCADE, related_name="+")
     conversation = models.ForeignKey(
         "inbox.Conversation", on_delete=models.CASCADE, related_name="+"
@@ -97,12 +103,21 @@ class Suggestion(models.Model):
     )
     created_at = models.DateTimeField(default=clock.now)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # A learnt suggestion's probability and the head that gave it (empty for a rule's).
+    score = models.FloatField(null=True, blank=True)
+    model = models.CharField(max_length=128, blank=True, default="")
 
     class Meta:
         constraints = [
             # A rule suggests once per message, however often it is evaluated.
             models.UniqueConstraint(
                 fields=["rule", "message"], name="suggestion_rule_message_uniq"
+            ),
+            # The learnt "should hide" head suggests once per message too.
+            models.UniqueConstraint(
+                fields=["message"],
+                condition=models.Q(rule__isnull=True),
+                name="suggestion_learnt_message_uniq",
             ),
         ]
         indexes = [

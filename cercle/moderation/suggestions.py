@@ -6,7 +6,9 @@ followed, in its conversation, by a reply of the team) form one matrix, built
 once per process and rebuilt when the workspace has a new vector or a new reply
 (checked at most every FRESH_SECONDS): a lookup is then one matrix-vector product
 and two primary-key reads (bench/suggestions.py measures it at 10,000 answered
-messages). Nothing leaves the workspace: the
+messages). A process keeps the matrices of at most `CERCLE_SUGGESTION_INDEXES`
+workspaces (least recently used dropped first), so a web process serving many
+workspaces does not grow without bound. Nothing leaves the workspace: the
 matrix, the query and the answers are all read with its id.
 
 Saved replies are ranked for the message by the words they share with it and
@@ -22,7 +24,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,7 +73,8 @@ class Index:
     answer_ids: npt.NDArray[np.int64]
 
 
-_indexes: dict[int, Index] = {}
+# Workspace id -> index, least recently used first (bounded by `max_indexes()`).
+_indexes: OrderedDict[int, Index] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -137,18 +140,38 @@ def build_index(workspace_id: int, signature: tuple[int, int]) -> Index:
     )
 
 
+def max_indexes() -> int:
+    """How many workspaces' indexes one process keeps (`CERCLE_SUGGESTION_INDEXES`, at least 1)."""
+    return max(1, int(getattr(settings, "CERCLE_SUGGESTION_INDEXES", 32)))
+
+
 def index_for(workspace_id: int, fresh_seconds: float = FRESH_SECONDS) -> Index:
-    """The workspace's index, checked every `fresh_seconds`, rebuilt when its signature changed."""
+    """The workspace's index, checked every `fresh_seconds`, rebuilt when its signature changed.
+
+    The process keeps the `max_indexes()` most recently used indexes; an older
+    one is dropped, and rebuilt from the database if its workspace asks again.
+    """
     with _lock:
         index = _indexes.get(workspace_id)
-        if index is not None and time.monotonic() - index.checked_at < fresh_seconds:
-            return index
+        if index is not None:
+            _indexes.move_to_end(workspace_id)
+            if time.monotonic() - index.checked_at < fresh_seconds:
+                return index
         signature = _signature(workspace_id)
         if index is None or index.signature != signature:
             index = build_index(workspace_id, signature)
             _indexes[workspace_id] = index
+            limit = max_indexes()
+            while len(_indexes) > limit:
+                _indexes.popitem(last=False)
         index.checked_at = time.monotonic()
     return index
+
+
+def cached_workspaces() -> list[int]:
+    """The workspaces whose index this process holds, least recently used first."""
+    with _lock:
+        return list(_indexes)
 
 
 @functools.cache

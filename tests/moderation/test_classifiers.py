@@ -98,7 +98,7 @@ def test_the_french_example_of_the_issue_is_a_toxic_complaint():
 def test_every_label_names_the_models_that_produced_it():
     (labels,) = label_texts(["Where is my parcel?"], ["en"])
     models = dict(part.split("=", 1) for part in labels.classified_by.split(";"))
-    assert models["sentiment"].startswith("sentimentai-mlp-2.0/multilingual-e5-small")
+    assert models["sentiment"].startswith("sentimentai-mlp-2.0+cercle-polarity-1+vader-en/")
 
 
 def test_a_head_refuses_the_vectors_of_another_embedder(tmp_path):
@@ -136,3 +136,43 @@ def test_a_long_message_is_read_by_its_opening_only():
     review = "Le début   est prometteur.\n" + "Il se passe des choses. " * 40 + "Bref, à éviter."
     read = excerpt(review)
     assert (read.startswith("Le début est prometteur. Il"), len(read)) == (True, MAX_CHARS)
+
+
+def _uniform_sentiment(tmp_path: Path):
+    """A SentimentHead whose own head is undecided (1/3 each) and that has no polarity head."""
+    from cercle.moderation.classifiers.embedded import SentimentHead
+
+    labels = SentimentHead.labels
+    flat = Head(
+        ((np.zeros((3, 384), np.float32), np.zeros(3, np.float32)),),
+        labels,
+        registry.embedder().version,
+        "flat",
+    )
+    flat.save(tmp_path / "flat.npz")
+    head = SentimentHead(tmp_path / "flat.npz")
+    head.__dict__["polarity"] = None
+    return head, labels
+
+
+def test_vader_votes_on_english_messages_only(tmp_path):
+    head, labels = _uniform_sentiment(tmp_path)
+    text = "This is awful, I hate it."
+    batch = Batch([text, text], ["en", "fr"], _vectors=np.zeros((2, 384), np.float32))
+    english, french = head.probabilities(batch)
+    negative, positive = labels.index("negative"), labels.index("positive")
+    assert english[negative] > english[positive]  # VADER's lexicon says negative
+    assert french[negative] == pytest.approx(french[positive])  # no lexicon vote in French
+
+
+def test_a_long_text_is_read_in_pieces_for_its_sentiment():
+    from cercle.moderation.classifiers.embedded import READ_PIECES, later_pieces
+    from cercle.moderation.classifiers.embedders import MAX_CHARS
+
+    review = "Un début calme. " * 16 + "Mais la fin est une vraie catastrophe, à éviter. " * 30
+    pieces = later_pieces(review, READ_PIECES - 1)
+    assert len(pieces) == READ_PIECES - 1 and all(len(p) <= MAX_CHARS for p in pieces)
+    assert "catastrophe" in pieces[0]
+    assert later_pieces("Court. " * 10, READ_PIECES - 1) == []  # read whole by the excerpt
+    # A tail too short to say anything is not embedded.
+    assert later_pieces("x" * MAX_CHARS + " ok", READ_PIECES - 1) == []

@@ -52,3 +52,21 @@ def test_similar_messages_are_closer_than_unrelated_ones(models):
         ["Où est ma commande ?", "Ma commande n'est pas arrivée", "J'adore votre nouveau logo"]
     )
     assert a @ b > a @ c
+
+
+def test_the_embedder_reads_at_most_max_tokens(models):
+    from cercle.moderation.classifiers import embedders
+
+    ours, _theirs = models
+    emoji = "🙂 ☕ 漢字 " * 40  # ~200 characters, far more tokens than characters of Latin text
+    short = "Où est ma commande ?"
+    uncut = ours.tokens("query: " + short)
+    assert len(ours.tokens("query: " + emoji)) > embedders.MAX_TOKENS
+    ours.max_tokens = embedders.MAX_TOKENS
+    try:
+        cut = ours.tokens("query: " + emoji)
+        assert len(cut) == embedders.MAX_TOKENS and cut[-1] == ours.tokenizer.eos
+        assert ours.tokens("query: " + short) == uncut  # a short message is read whole
+    finally:
+        ours.max_tokens = E5Model.max_tokens
+    assert E5Embedder()._model.max_tokens == embedders.MAX_TOKENS

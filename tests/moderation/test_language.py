@@ -41,3 +41,12 @@ def test_the_pipeline_uses_the_workspaces_language(settings, workspace):
     message = Message(workspace=workspace, text="Hoi, waar is mijn pakket?")
     classify_messages([message])
     assert message.language == "nl"
+
+
+def test_the_workspaces_language_wins_when_the_model_hesitates():
+    # lid.176 hesitates on these few words (English 0.39, French 0.38).
+    text = "les plans de relance."
+    assert detect_language(text) == "en"
+    assert detect_language(text, ["fr"]) == "fr"
+    # A clear text keeps its language whatever the workspace speaks.
+    assert detect_language("Where is my parcel? It never arrived.", ["fr"]) == "en"

@@ -286,3 +286,69 @@ def test_a_should_hide_head_is_trained_from_hides(owner, sim_channel):
     (head,) = do_train_heads(sim_channel.workspace_id)
     assert head.task == "hide" and head.accuracy >= 0.9
     assert set(head.scores) == {"yes", "no"}
+
+
+def test_an_active_should_hide_head_queues_what_it_flags_and_never_hides_it(owner, sim_channel):
+    from cercle.inbox.models import Outbox
+    from cercle.moderation.actions import do_decide_suggestion
+    from cercle.moderation.models import Suggestion
+
+    toxic = [f"Vous êtes des escrocs, arnaque numéro {i}" for i in range(16)]
+    fine = [f"Merci pour la livraison rapide numéro {i}" for i in range(16)]
+    for i, text in enumerate(toxic + fine):
+        message = _inbound(sim_channel, f"t{i}", text)
+        LabelExample.objects.create(
+            workspace_id=message.workspace_id,
+            message=message,
+            task="hide",
+            label="yes" if i < len(toxic) else "no",
+            member=owner,
+        )
+    while do_classify_pending():
+        pass
+    Suggestion.objects.all().delete()  # the examples themselves are not what this test is about
+    (head,) = do_train_heads(sim_channel.workspace_id)
+    assert head.active  # it measured better than "always no" on its held-out split
+
+    bad = _inbound(sim_channel, "n1", "Vous êtes des escrocs, une vraie arnaque")
+    good = _inbound(sim_channel, "n2", "Merci pour la livraison rapide, parfait")
+    while do_classify_pending():
+        pass
+    (suggestion,) = Suggestion.objects.all()
+    assert (suggestion.message_id, suggestion.rule_id, suggestion.state) == (
+        bad.pk,
+        None,
+        "pending",
+    )
+    assert suggestion.score is not None and suggestion.score >= 0.5
+    bad.refresh_from_db()
+    assert not bad.is_hidden and not Outbox.objects.filter(message=bad).exists()
+    assert Activity.objects.get(verb="classified", message=bad).data["suggested"] == "hide"
+    assert "suggested" not in Activity.objects.get(verb="classified", message=good).data
+
+    # The queue shows it; a person accepts: the hide goes to the platform in their name.
+    client = Client()
+    client.force_login(owner.user)
+    page = client.get(reverse("moderation:queue")).content.decode()
+    assert "Vous êtes des escrocs, une vraie arnaque" in page
+    assert do_decide_suggestion(owner, suggestion, accept=True) == ["hide"]
+    outbox = Outbox.objects.get(message=bad)
+    assert outbox.action == "hide"
+    requested = Activity.objects.get(verb="moderation_requested", message=bad)
+    assert requested.actor_id == owner.pk
+
+    # Dismissed, a suggestion is a "should hide: no" example.
+    other = _inbound(sim_channel, "n3", "Bande d'escrocs, arnaque totale")
+    while do_classify_pending():
+        pass
+    second = Suggestion.objects.get(message=other)
+    assert do_decide_suggestion(owner, second, accept=False) == []
+    assert LabelExample.objects.get(message=other, task="hide").label == "no"
+    assert not Outbox.objects.filter(message=other).exists()
+
+    # A head that does not measure better than the default suggests nothing.
+    WorkspaceHead.objects.filter(pk=head.pk).update(active=False)
+    _inbound(sim_channel, "n4", "Vous êtes des escrocs, arnaque encore")
+    while do_classify_pending():
+        pass
+    assert Suggestion.objects.count() == 2

