@@ -65,8 +65,23 @@ def ingest_pending() -> int:
 
 
 def enqueue_ingest() -> None:
-    """Ask for an ingest drain (after a webhook or a backfill is stored)."""
+    """Ask for an ingest drain (after a backfill is stored)."""
     enqueue_once(ingest_pending)
+
+
+def wake_ingest() -> bool:
+    """Enqueue an ingest drain when RawEvents are pending and none is waiting; whether it did.
+
+    Called by the worker's ingest waker: a webhook only stores its RawEvent (the
+    stored rows are the queue), so one drain serves every delivery that arrived
+    before it starts.
+    """
+    from cercle.pipeline.choices import RawEventStatus
+    from cercle.pipeline.models import RawEvent
+
+    if not RawEvent.objects.filter(status=RawEventStatus.PENDING).exists():
+        return False
+    return enqueue_once(ingest_pending)
 
 
 @task(queue_name="poll")
