@@ -85,6 +85,7 @@ def schedule_once(last_poll: float) -> float:
         ingest_pending,
         poll_channels,
         refresh_credentials,
+        requeue_lost_enrichment,
         send_outbox,
     )
     from cercle.workflow.queries import hand_out_due
@@ -113,6 +114,8 @@ def schedule_once(last_poll: float) -> float:
         enqueue_once(poll_channels)
         # A pass with nothing due makes no network call.
         enqueue_once(refresh_credentials)
+        # Items an enrich run cut off by a forced stop left loading.
+        requeue_lost_enrichment()
         if Conversation.objects.filter(status=Status.SNOOZED, snoozed_until__lte=now).exists():
             enqueue_once(wake_snoozed)
         # SLA warnings and escalations: only when a waiting conversation is due within the lead.
