@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 SCHEDULE_EVERY = 5.0  # seconds between scheduler ticks
 # How often the ingest waker looks for pending RawEvents when it cannot LISTEN (SQLite).
-INGEST_POLL_EVERY = 0.25
+INGEST_POLL_EVERY = 0.1
 # How far ahead of a due time the scheduler wakes the SLA escalation (the longest warning lead).
 SLA_LOOKAHEAD = timedelta(hours=2)
 POLL_EVERY = 30.0
