@@ -1,15 +1,17 @@
 """Webhook acknowledgement (verify + store + 200) against a trivial page of the same process.
 
-    .venv/bin/python bench/hooks.py [--quick] [--db sqlite|postgres] [--requests 4000]
+    .venv/bin/python bench/hooks.py [--quick] [--db sqlite|postgres] [--requests 4000] [--processes 2]
 
-Starts a real `cercle serve` (uvicorn, ASGI, one process) on a throw-away database
-(see `serving.Deployment`), and a load generator on loopback (asyncio, keep-alive
-connections) in this process. It sends signed simulator deliveries, each a new
-comment with its own delivery id, to `/hooks/<channel>`: the view verifies the
-signature, validates and stores the RawEvent (and queues the ingest task), then
-answers 200. The baseline is `/healthz` (a trivial page through the same middleware
-stack) served by the same process in the same run. Every 200 must have stored its
-RawEvent exactly once (checked at the end). No worker runs: ingestion is not timed.
+Starts a real `cercle serve` (uvicorn, ASGI, one process unless --processes) on a
+throw-away database (see `serving.Deployment`), and a load generator on loopback
+(asyncio, keep-alive connections) in this process. It sends signed simulator
+deliveries, each a new comment with its own delivery id, to `/hooks/<channel>`: the
+view verifies the signature, validates and stores the RawEvent (no task row: the
+pending RawEvent is the queue), then answers 200 (the route's lean path, without the
+pages' middleware). The baseline is `/healthz` (a trivial page through the full
+middleware stack) served by the same process in the same run. Every 200 must have
+stored its RawEvent exactly once (checked at the end). No worker runs: ingestion is
+not timed.
 
 The machine-readable line:
 
@@ -46,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="600 requests of each kind")
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="uvicorn worker processes of `cercle serve`"
+    )
     add_db_argument(parser)
     args = parser.parse_args(argv)
     total = 600 if args.quick else args.requests
@@ -53,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     with Deployment(args.db) as deployment:
         seeded = seed_workspace()
         port = free_port()
-        deployment.serve(port)
+        deployment.serve(port, args.processes)
         path = f"/hooks/{seeded.channel_uuid}"
         bodies = [delivery(seeded, n) for n in range(total + 200)]
 
@@ -75,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         stored = RawEvent.objects.count()
         ok = hooks.statuses.get(200, 0)
         expected = ok + 200  # and the warm-up's
-        print(f"db={deployment.vendor} connections={args.connections}", file=sys.stderr)
+        print(
+            f"db={deployment.vendor} connections={args.connections} processes={args.processes}",
+            file=sys.stderr,
+        )
         print(f"baseline /healthz: {baseline.rate:.0f} req/s, statuses {baseline.statuses}")
         print(
             f"webhooks: {hooks.rate:.0f} req/s, statuses {hooks.statuses}, "
@@ -86,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAILED: {ok}/{total} acknowledged, {stored} stored (expected {expected})")
             return 1
         print(
-            f"bench=hooks db={deployment.vendor} requests={total} rps={hooks.rate:.0f} "
+            f"bench=hooks db={deployment.vendor} processes={args.processes} "
+            f"requests={total} rps={hooks.rate:.0f} "
             f"p50_ms={percentile(hooks.latencies, 0.5) * 1000:.1f} "
             f"p99_ms={percentile(hooks.latencies, 0.99) * 1000:.1f} "
             f"baseline_rps={baseline.rate:.0f} ratio={hooks.rate / baseline.rate:.2f} "

@@ -141,9 +141,10 @@ class Deployment:
     def vendor(self) -> str:
         return self.db
 
-    def serve(self, port: int) -> subprocess.Popen[bytes]:
+    def serve(self, port: int, processes: int = 1) -> subprocess.Popen[bytes]:
+        command = [str(BIN / "cercle"), "serve", "--host", "127.0.0.1", "--port", str(port)]
         process = subprocess.Popen(
-            [str(BIN / "cercle"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*command, "--processes", str(processes)],
             env=self.env,
             cwd=ROOT,
         )

@@ -1,7 +1,13 @@
-"""ASGI entry point (uvicorn): serves pages and the live event stream."""
+"""ASGI entry point (uvicorn): serves pages and the live event stream.
+
+Webhook deliveries (`/hooks/<uuid>`) take a lean path of their own
+(`cercle.pipeline.hooks_asgi`: the same view and security checks, without the
+pages' middleware); every other request goes through Django's handler.
+"""
 
 import os
 import warnings
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -11,4 +17,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cercle.settings")
 warnings.filterwarnings(
     "ignore", message="StreamingHttpResponse must consume synchronous iterators"
 )
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from cercle.pipeline.hooks_asgi import WebhookApp, channel_uuid  # noqa: E402 (after setup)
+
+webhooks = WebhookApp()
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if channel_uuid(scope) is not None:
+        await webhooks(scope, receive, send)
+    else:
+        await django_application(scope, receive, send)

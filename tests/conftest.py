@@ -60,6 +60,17 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """pytest-django's test databases, with every LISTEN connection closed before they are
+    dropped: a listener started outside a test's own span (a stream still running when its
+    test ended, a module fixture) would otherwise keep the database "accessed by other users"."""
+    yield
+    from cercle.core import pglisten
+
+    pglisten.stop_all()
+
+
 @pytest.fixture(autouse=True)
 def _no_listener_left() -> Iterator[None]:
     """A LISTEN connection (live stream on PostgreSQL) would keep the test database from being

@@ -14,12 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Count, Min, Q
 
-from cercle.core import clock
+from cercle.core import clock, taskqueue
 from cercle.inbox.choices import ACTIVE_STATUSES, OUTBOX_OPEN_STATES, OutboxState
 from cercle.inbox.models import Conversation, Outbox
 from cercle.pipeline.choices import RawEventStatus
@@ -89,38 +88,18 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _uses_database_queue() -> bool:
-    backend = str(settings.TASKS.get("default", {}).get("BACKEND", ""))
-    return backend.startswith("django_tasks_db")
-
-
 def queue_depth() -> Metric:
     metric = Metric(
         "cercle_task_queue_depth",
-        "Background tasks waiting to run (database task backend), by queue and state.",
+        "Background tasks waiting (ready, or due later) or running, by queue and state "
+        "(the database task backend or RQ).",
     )
-    if not _uses_database_queue():
+    counts = taskqueue.depths()
+    if counts is None:
         return metric
-    from django_tasks.base import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
-    queues = [str(q) for q in settings.TASKS["default"].get("QUEUES", ["default"])]
-    counts = {
-        (row["queue_name"], row["status"]): row["n"]
-        for row in DBTaskResult.objects.filter(
-            status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
-        )
-        .values("queue_name", "status")
-        .annotate(n=Count("id"))
-    }
-    for queue in sorted(set(queues) | {q for q, _s in counts}):
-        for status, state in (
-            (TaskResultStatus.READY, "ready"),
-            (TaskResultStatus.RUNNING, "running"),
-        ):
-            metric.samples.append(
-                ({"queue": queue, "state": state}, counts.get((queue, status), 0))
-            )
+    for queue in sorted(set(taskqueue.queue_names()) | {q for q, _s in counts}):
+        for state in ("ready", "running"):
+            metric.samples.append(({"queue": queue, "state": state}, counts.get((queue, state), 0)))
     return metric
 
 

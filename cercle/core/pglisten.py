@@ -25,6 +25,8 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 ACTIVITY_CHANNEL = "cercle_activity"
+# Sent by the RawEvent insert trigger (migration pipeline 0004); payload "": wakes the ingest waker.
+INGEST_CHANNEL = "cercle_ingest"
 RETRY_FIRST = 1.0
 RETRY_MAX = 30.0
 
@@ -129,10 +131,15 @@ _listeners_lock = threading.Lock()
 
 
 def listener(channel: str = ACTIVITY_CHANNEL) -> Listener | None:
-    """This process's listener of `channel`, or None when the database cannot LISTEN."""
+    """This process's listener of `channel`, or None when the database cannot LISTEN.
+
+    CERCLE_LIVE_LISTEN turns off the live stream's listener only.
+    """
     from django.db import connections
 
-    if connections["default"].vendor != "postgresql" or not settings.CERCLE_LIVE_LISTEN:
+    if connections["default"].vendor != "postgresql":
+        return None
+    if channel == ACTIVITY_CHANNEL and not settings.CERCLE_LIVE_LISTEN:
         return None
     with _listeners_lock:
         if channel not in _listeners:

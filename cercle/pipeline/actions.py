@@ -174,26 +174,28 @@ def do_store_raw_event(
 
     With a `delivery_id` already stored for the channel (a platform's retry),
     nothing is stored and None is returned.
-    """
-    from cercle.pipeline.tasks import enqueue_ingest
 
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                raw = RawEvent.objects.create(
-                    workspace_id=channel.workspace_id,
-                    channel=channel,
-                    body=body,
-                    headers=kept_headers(headers),
-                    source=source,
-                    delivery_id=delivery_id[:200],
-                )
-        except IntegrityError:
-            if not delivery_id:
-                raise
-            return None
-        transaction.on_commit(enqueue_ingest)
-    return raw
+    The stored row is itself the queue: no task is enqueued per delivery. The
+    worker's ingest waker (`cercle.pipeline.worker`) is woken by PostgreSQL's
+    NOTIFY from the insert trigger (migration pipeline 0004), or polls for
+    pending rows on SQLite, and enqueues one drain for many deliveries; the
+    scheduler's tick enqueues it too whenever rows are pending, so a delivery
+    stored just before a crash is still ingested.
+    """
+    try:
+        with transaction.atomic():
+            return RawEvent.objects.create(
+                workspace_id=channel.workspace_id,
+                channel=channel,
+                body=body,
+                headers=kept_headers(headers),
+                source=source,
+                delivery_id=delivery_id[:200],
+            )
+    except IntegrityError:
+        if not delivery_id:
+            raise
+        return None
 
 
 def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "webhook") -> int:

@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 # Upper bound of batches one task run drains before yielding to other tasks.
 MAX_BATCHES_PER_RUN = 50
+# An enrich run started longer ago than this is presumed cut off with its worker.
+ENRICH_STALE = timedelta(minutes=10)
 # Task rows deleted per statement when pruning (keeps each delete's locks short).
 PRUNE_CHUNK = 1000
 
@@ -65,8 +67,23 @@ def ingest_pending() -> int:
 
 
 def enqueue_ingest() -> None:
-    """Ask for an ingest drain (after a webhook or a backfill is stored)."""
+    """Ask for an ingest drain (after a backfill is stored)."""
     enqueue_once(ingest_pending)
+
+
+def wake_ingest() -> bool:
+    """Enqueue an ingest drain when RawEvents are pending and none is waiting; whether it did.
+
+    Called by the worker's ingest waker: a webhook only stores its RawEvent (the
+    stored rows are the queue), so one drain serves every delivery that arrived
+    before it starts.
+    """
+    from cercle.pipeline.choices import RawEventStatus
+    from cercle.pipeline.models import RawEvent
+
+    if not RawEvent.objects.filter(status=RawEventStatus.PENDING).exists():
+        return False
+    return enqueue_once(ingest_pending)
 
 
 @task(queue_name="poll")
@@ -80,6 +97,34 @@ def enrich_items(channel_id: int, attempt: int = 1) -> int:
     elif report.more:
         enrich_items.enqueue(channel_id)
     return report.fetched
+
+
+def requeue_lost_enrichment() -> list[int]:
+    """Enqueue `enrich_items` for each channel with loading items and no run in hand.
+
+    A run cut off by a forced stop (SIGKILL, an OOM kill) enqueues no follow-up:
+    without this, its channel's items would stay "loading" for good. A run
+    waiting (a retry due later included) or started within ENRICH_STALE is in
+    hand. Called by the worker's scheduler; returns the channels enqueued.
+    """
+    from cercle.inbox.choices import Enrichment
+    from cercle.inbox.models import Message
+
+    loading = set(
+        Message.objects.filter(enrichment=Enrichment.LOADING)
+        .order_by()
+        .values_list("channel_id", flat=True)
+        .distinct()
+    )
+    if not loading:
+        return []
+    since = timezone.now() - ENRICH_STALE
+    in_hand = {args[0] for args in taskqueue.calls_in_hand(enrich_items, since) if args}
+    lost = sorted(loading - in_hand)
+    for channel_id in lost:
+        logger.warning("channel %s: items left loading by a lost enrich run; again", channel_id)
+        enrich_items.enqueue(channel_id)
+    return lost
 
 
 @task(queue_name="outbox")

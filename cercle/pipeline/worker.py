@@ -35,6 +35,8 @@ from cercle.core import shutdown
 logger = logging.getLogger(__name__)
 
 SCHEDULE_EVERY = 5.0  # seconds between scheduler ticks
+# How often the ingest waker looks for pending RawEvents when it cannot LISTEN (SQLite).
+INGEST_POLL_EVERY = 0.1
 # How far ahead of a due time the scheduler wakes the SLA escalation (the longest warning lead).
 SLA_LOOKAHEAD = timedelta(hours=2)
 POLL_EVERY = 30.0
@@ -83,6 +85,7 @@ def schedule_once(last_poll: float) -> float:
         ingest_pending,
         poll_channels,
         refresh_credentials,
+        requeue_lost_enrichment,
         send_outbox,
     )
     from cercle.workflow.queries import hand_out_due
@@ -111,6 +114,8 @@ def schedule_once(last_poll: float) -> float:
         enqueue_once(poll_channels)
         # A pass with nothing due makes no network call.
         enqueue_once(refresh_credentials)
+        # Items an enrich run cut off by a forced stop left loading.
+        requeue_lost_enrichment()
         if Conversation.objects.filter(status=Status.SNOOZED, snoozed_until__lte=now).exists():
             enqueue_once(wake_snoozed)
         # SLA warnings and escalations: only when a waiting conversation is due within the lead.
@@ -228,6 +233,50 @@ def _scheduler(stop: threading.Event) -> None:
         except Exception:
             logger.exception("scheduler tick failed")
         stop.wait(wait)
+
+
+def _ingest_waker(stop: threading.Event) -> None:
+    """Enqueue an ingest drain soon after RawEvents are stored: the stored rows are the queue.
+
+    On PostgreSQL it is woken by `NOTIFY cercle_ingest` (the RawEvent insert
+    trigger); on SQLite, or while the LISTEN connection is down, it looks for
+    pending rows every INGEST_POLL_EVERY seconds. Many deliveries arriving
+    together cost one check and at most one task row (`tasks.wake_ingest`). A
+    missed wake costs latency, never a delivery: the scheduler's tick enqueues
+    the drain too whenever rows are pending.
+    """
+    from cercle.core import pglisten
+    from cercle.pipeline.tasks import wake_ingest
+
+    woken = threading.Event()
+    listen = pglisten.listener(pglisten.INGEST_CHANNEL)
+    unsubscribe = listen.subscribe("", woken.set) if listen is not None else None
+    backoff = _Backoff()
+    try:
+        while not stop.is_set():
+            if listen is not None and listen.connected.is_set():
+                if not woken.wait(1.0):
+                    continue
+            else:
+                stop.wait(INGEST_POLL_EVERY)
+            woken.clear()
+            try:
+                wake_ingest()
+                backoff.reset()
+            except DB_DOWN as exc:
+                delay = backoff.failed()
+                logger.warning(
+                    "ingest waker: database unavailable (%s); retrying in %.0f s", exc, delay
+                )
+                _drop_connections()
+                stop.wait(delay)
+            except Exception:
+                logger.exception("ingest waker failed")
+                stop.wait(SCHEDULE_EVERY)
+    finally:
+        if unsubscribe is not None:
+            unsubscribe()
+        _drop_connections()
 
 
 def run_until_stopped(run: Callable[[], None], stop: threading.Event, name: str) -> None:
@@ -426,7 +475,7 @@ def _stop_children(children: list[Any]) -> None:
 
 
 def run_worker(processes: int = 1, interval: float = 0.2) -> int:
-    """The worker: `processes` processes of two task loops each, and one scheduler.
+    """The worker: `processes` processes of two task loops each, one scheduler, one ingest waker.
 
     With the RQ backend the task loops are RQ workers (one for the heavy queues,
     one for the others, per process); the scheduler is the same.
@@ -440,6 +489,10 @@ def run_worker(processes: int = 1, interval: float = 0.2) -> int:
         target=_scheduler, args=(stop,), daemon=True, name="cercle-scheduler"
     )
     scheduler.start()
+    waker = threading.Thread(
+        target=_ingest_waker, args=(stop,), daemon=True, name="cercle-ingest-waker"
+    )
+    waker.start()
     if backend_kind() == RQ:
         try:
             _run_rq(processes, stop)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import DatabaseError
@@ -14,6 +14,7 @@ from cercle.core import clock
 from cercle.inbox.actions import do_reply
 from cercle.inbox.models import Conversation
 from cercle.pipeline.actions import do_store_raw_event
+from cercle.pipeline.tasks import ingest_pending, send_outbox
 from tests.conftest import sim_body, sim_event
 
 
@@ -122,3 +123,17 @@ def test_api_docs_page_loads_swagger_from_our_static_files(client, db):
     assert "default-src 'self'" in response["Content-Security-Policy"]
     schema = client.get("/api/v1/openapi.json").json()
     assert schema["info"]["title"] == "Cercle API" and "/api/v1/conversations" in schema["paths"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_queue_depth_counts_the_waiting_tasks_of_the_backend(client):
+    # Whatever backend the suite runs with: the database queue, or RQ on Redis (CI's RQ step).
+    ingest_pending.enqueue()
+    ingest_pending.enqueue()
+    send_outbox.using(run_after=datetime(2099, 1, 1, tzinfo=UTC)).enqueue()
+    text = _metrics(client)
+    assert (
+        _value(text, "cercle_task_queue_depth", queue="ingest", state="ready"),
+        _value(text, "cercle_task_queue_depth", queue="outbox", state="ready"),
+        _value(text, "cercle_task_queue_depth", queue="ingest", state="running"),
+    ) == (2, 1, 0)

@@ -17,7 +17,7 @@ from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
 from cercle.core import taskqueue
 from cercle.inbox.models import Message
 from cercle.pipeline import worker
-from cercle.pipeline.tasks import enqueue_once, ingest_pending
+from cercle.pipeline.tasks import enqueue_once, ingest_pending, wake_ingest
 from tests.conftest import sim_body, sim_event
 from tests.pipeline import worker_tasks
 
@@ -59,5 +59,6 @@ def test_a_webhook_is_ingested_by_the_worker_of_the_backend(client, sim_channel)
         content_type="application/json",
         headers={SIGNATURE_HEADER: sign(body, "s3cret")},
     )
+    wake_ingest()  # what the worker's ingest waker does when the delivery is stored
     run_queued()
     assert (response.status_code, Message.objects.filter(channel=sim_channel).count()) == (200, 1)

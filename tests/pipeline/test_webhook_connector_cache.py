@@ -1,6 +1,7 @@
-"""The webhook view keeps one connector per channel and process, and never builds an HTTP client.
+"""The webhook view keeps one connector per channel and process: its HTTP client is built once.
 
-A changed secret (or any setting of the channel's row) is picked up by the next delivery.
+A changed secret (or any setting of the channel's row) is picked up by the next delivery,
+and the connector handed out is bound to the row just read, never a stale one.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.test import Client
 
 from cercle.connectors.base import OAuthTokens
 from cercle.connectors.http import PlatformHttp
+from cercle.connectors.models import Channel
 from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
 from cercle.pipeline import hooks
 from cercle.pipeline.actions import do_store_credentials
@@ -43,13 +45,29 @@ def clients_built(monkeypatch) -> list[int]:
     return built
 
 
-def test_one_connector_per_channel_and_no_http_client(sim_channel, clients_built):
+def test_one_connector_per_channel_and_one_http_client(sim_channel, clients_built):
     assert _post(sim_channel, "s3cret", "a1") == 200
     first = hooks.webhook_connector(sim_channel)
     assert _post(sim_channel, "s3cret", "a2") == 200
-    assert hooks.webhook_connector(sim_channel) is first
-    assert clients_built == []
+    again = hooks.webhook_connector(sim_channel)
+    assert again.http is first.http
+    assert clients_built == [1]
     assert RawEvent.objects.filter(channel=sim_channel).count() == 2
+
+
+def test_the_connector_is_bound_to_the_row_just_read(sim_channel):
+    hooks.webhook_connector(sim_channel)
+    fresh = Channel.objects.get(pk=sim_channel.pk)
+    fresh.name = "Renamed"
+    connector = hooks.webhook_connector(fresh)
+    assert (connector.channel is fresh, connector.channel.name) == (True, "Renamed")
+
+
+def test_a_setting_changed_in_place_builds_a_new_connector(sim_channel):
+    first = hooks.webhook_connector(sim_channel)
+    sim_channel.config["poll_interval"] = 7  # the same dict, changed in place
+    second = hooks.webhook_connector(sim_channel)
+    assert second.http is not first.http
 
 
 def test_a_changed_secret_is_picked_up_by_the_next_delivery(sim_channel):

@@ -17,7 +17,7 @@ from django_tasks_db.models import DBTaskResult
 from cercle.connectors.simulator.connector import SIGNATURE_HEADER, sign
 from cercle.core import taskqueue
 from cercle.pipeline import worker
-from cercle.pipeline.tasks import ingest_pending, prune_task_results
+from cercle.pipeline.tasks import ingest_pending, prune_task_results, wake_ingest
 from tests.conftest import sim_body, sim_event
 
 # The task rows of the database backend (test_task_backend covers coalescing on every backend).
@@ -51,6 +51,7 @@ def test_both_task_loops_survive_a_database_outage_and_resume(no_waiting, monkey
 
     monkeypatch.setattr(worker, "_run_db_worker", db_worker)
     monkeypatch.setattr(worker, "_scheduler", lambda stop: None)
+    monkeypatch.setattr(worker, "_ingest_waker", lambda stop: None)
     assert (worker.run_worker(processes=1), sorted(runs)) == (0, [False, False, True, True])
 
 
@@ -97,25 +98,55 @@ def _pending_ingest_tasks() -> int:
 
 
 @database_queue
-def test_a_hundred_webhooks_leave_at_most_one_pending_ingest_task(
+def test_a_hundred_webhooks_queue_no_task_and_one_wake_queues_one_drain(
     client, sim_channel, django_capture_on_commit_callbacks
 ):
+    # The stored RawEvents are the queue: a webhook adds no task row; the waker adds one drain.
     with django_capture_on_commit_callbacks(execute=True):
         statuses = {_webhook(client, sim_channel, f"c{i}") for i in range(100)}
-    assert (statuses, _pending_ingest_tasks()) == ({200}, 1)
+    queued_by_webhooks = _pending_ingest_tasks()
+    woken = (wake_ingest(), wake_ingest())
+    assert (statuses, queued_by_webhooks, woken, _pending_ingest_tasks()) == (
+        {200},
+        0,
+        (True, False),
+        1,
+    )
 
 
 @database_queue
-def test_a_running_drain_does_not_stop_a_new_one_being_queued(
-    client, sim_channel, django_capture_on_commit_callbacks
-):
+def test_no_drain_is_queued_when_nothing_is_pending(db):
+    assert (wake_ingest(), _pending_ingest_tasks()) == (False, 0)
+
+
+@database_queue
+def test_a_running_drain_does_not_stop_a_new_one_being_queued(client, sim_channel):
     # The running drain may have claimed its batch before this webhook's event was stored.
-    with django_capture_on_commit_callbacks(execute=True):
-        _webhook(client, sim_channel, "c1")
+    _webhook(client, sim_channel, "c1")
+    wake_ingest()
     DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=timezone.now())
-    with django_capture_on_commit_callbacks(execute=True):
-        _webhook(client, sim_channel, "c2")
+    _webhook(client, sim_channel, "c2")
+    wake_ingest()
     assert _pending_ingest_tasks() == 1
+
+
+@database_queue
+@pytest.mark.django_db(transaction=True)
+def test_the_ingest_waker_queues_a_drain_for_a_stored_delivery(client, sim_channel, monkeypatch):
+    # SQLite: it looks for pending rows; PostgreSQL: the insert trigger's NOTIFY wakes it.
+    monkeypatch.setattr(worker, "INGEST_POLL_EVERY", 0.01)
+    stop = threading.Event()
+    waker = threading.Thread(target=worker._ingest_waker, args=(stop,))
+    waker.start()
+    try:
+        assert _webhook(client, sim_channel, "w1") == 200
+        deadline = time.monotonic() + 20
+        while _pending_ingest_tasks() == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        waker.join(10)
+    assert (_pending_ingest_tasks(), waker.is_alive()) == (1, False)
 
 
 def _finished_task(age: timedelta, status: str = TaskResultStatus.SUCCESSFUL) -> DBTaskResult:

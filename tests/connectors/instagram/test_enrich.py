@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import httpx
+from datetime import timedelta
 
+import httpx
+import pytest
+from django.utils import timezone
+from django_tasks import TaskResultStatus
+
+from cercle.core import taskqueue
 from cercle.inbox.choices import Enrichment
 from cercle.inbox.models import Message
 from cercle.inbox.receive import UNKNOWN_AUTHOR_NAME
 from cercle.pipeline.actions import do_ingest_pending, do_store_raw_event
 from cercle.pipeline.enrich import enrich_channel
+from cercle.pipeline.tasks import enrich_items, requeue_lost_enrichment
 
 from .conftest import IG, fixture_bytes
 
@@ -113,3 +120,46 @@ def test_rules_see_the_text_of_an_enriched_mention(graph, ig_channel, owner, wor
     enrich_channel(ig_channel.pk)
     mention = Message.objects.get(external_id=MENTION)
     assert list(mention.conversation.tags.values_list("name", flat=True)) == ["compliment"]
+
+
+def _enrich_rows():  # type: ignore[no-untyped-def]
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(task_path__endswith="enrich_items")
+
+
+@pytest.mark.skipif(
+    taskqueue.backend_kind() != taskqueue.DATABASE, reason="plays a killed worker's task row"
+)
+@pytest.mark.parametrize(
+    ("state", "started_minutes_ago", "requeued"),
+    [
+        # Cut off by SIGKILL: its row stays RUNNING, and nothing enqueued a follow-up.
+        (TaskResultStatus.RUNNING, 60, True),
+        # Still running (recently started), or waiting (a retry due later): in hand.
+        (TaskResultStatus.RUNNING, 1, False),
+        (TaskResultStatus.READY, None, False),
+        # Finished without leaving the items done (a run that died before its follow-up).
+        (TaskResultStatus.FAILED, 60, True),
+    ],
+)
+def test_items_left_loading_by_a_killed_enrich_run_are_enriched_again(
+    ig_channel, state, started_minutes_ago, requeued
+):
+    _mention(ig_channel)  # enqueued nothing: its on-commit hook is not run here
+    result = enrich_items.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(
+        ig_channel.pk
+    )
+    started = (
+        None
+        if started_minutes_ago is None
+        else timezone.now() - timedelta(minutes=started_minutes_ago)
+    )
+    _enrich_rows().filter(pk=result.id).update(status=state, started_at=started)
+    assert requeue_lost_enrichment() == ([ig_channel.pk] if requeued else [])
+    waiting = _enrich_rows().filter(status=TaskResultStatus.READY).count()
+    assert waiting == (1 if requeued or state == TaskResultStatus.READY else 0)
+
+
+def test_no_enrich_run_is_queued_without_loading_items(ig_channel):
+    assert (requeue_lost_enrichment(), _enrich_rows().count()) == ([], 0)
