@@ -36,6 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# Columns the database computes (migration inbox.0011): never inserted.
+GENERATED_COLUMNS = frozenset({"search_vector"})
 # The pipeline's tables, in foreign-key order (a row only points to tables before it).
 TABLES = [
     "pipeline_rawevent",
@@ -400,6 +402,11 @@ def _rows(table: str, low: int, high: int) -> tuple[list[str], list[tuple[Any, .
         cursor.execute(f"SELECT * FROM {table} WHERE id > %s AND id <= %s ORDER BY id", [low, high])
         columns = [c[0] for c in cursor.description]
         rows = cursor.fetchall()
+    # A generated column (PostgreSQL's inbox_message.search_vector) cannot be inserted.
+    kept = [i for i, name in enumerate(columns) if name not in GENERATED_COLUMNS]
+    if len(kept) < len(columns):
+        columns = [columns[i] for i in kept]
+        rows = [tuple(row[i] for i in kept) for row in rows]
     if connection.vendor == "postgresql":
         from psycopg.types.json import Jsonb
 

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import Count, F, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Func, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404, QueryDict
 from django.utils import timezone
@@ -28,6 +28,14 @@ from .search import conversation_search_filter
 PAGE_SIZE = 50
 # "All open", "Mine" and "Unassigned" show conversations that still wait for the team.
 OPEN_STATUSES = (Status.NEW, Status.OPEN)
+# The same, as the literal condition of the partial index conv_open_sort_idx (migration 0010):
+# SQLite uses a partial index only when the query states its condition with the same literal
+# values (bound parameters do not count). Constants of the code, no user input.
+OPEN_STATUS_SQL = Func(
+    F("status"),
+    template="%(expressions)s IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")",
+    output_field=BooleanField(),
+)
 
 # The views of the left pane: name → (status filter, assignee filter).
 VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -191,6 +199,11 @@ def filtered_conversations(member: Member, filters: InboxFilters) -> QuerySet[Co
     for lookup, value in _field_lookups(filters):
         if value:
             qs = qs.filter(**{lookup: value})
+    if filters.tag:
+        # A subquery rather than a join: no duplicate rows (so no DISTINCT), and the database
+        # may walk the list in its order checking each row, or read the tag's few rows first.
+        tagged = Conversation.tags.through.objects.filter(tag_id=filters.tag)
+        qs = qs.filter(pk__in=tagged.values("conversation_id"))
     qs = _filter_arrival(qs, filters.date_from, filters.date_to)
     if filters.q:
         condition = conversation_search_filter(member.workspace_id, filters.q)
@@ -205,6 +218,9 @@ def _filter_status(
     """The status the user chose, else the view's statuses (no filter when they are all)."""
     if status:
         return qs.filter(status=status)
+    if set(view_statuses) == set(OPEN_STATUSES):
+        # Literal values, not parameters: the partial index conv_open_sort_idx serves it.
+        return qs.filter(OPEN_STATUS_SQL)
     if set(view_statuses) != set(Status.values):
         return qs.filter(status__in=view_statuses)
     return qs
@@ -230,7 +246,6 @@ def _field_lookups(filters: InboxFilters) -> tuple[tuple[str, object], ...]:
         ("channel__platform", filters.platform),
         ("last_kind", filters.kind),
         ("language", filters.language),
-        ("tags__id", filters.tag),
     )
 
 
@@ -270,10 +285,14 @@ def _sorted(
     if sort == "priority":
         return qs.order_by("-priority", "sla_due_at", "waiting_since", "id")
     # Most urgent first (the classifiers set priority: a toxic complaint before praise), then
-    # oldest waiting first; answered conversations (no waiting_since) last.
+    # oldest waiting first; answered conversations (no waiting_since) last. "waiting_since
+    # NULLS LAST" is written (waiting_since IS NULL), waiting_since: the indexes
+    # conv_open_sort_idx and conv_status_sort_idx (migration 0010) hold that order on both
+    # databases, where SQLite cannot index NULLS LAST.
     return qs.order_by(
         "-priority",
-        F("waiting_since").asc(nulls_last=True),
+        ExpressionWrapper(Q(waiting_since__isnull=True), output_field=BooleanField()).asc(),
+        F("waiting_since").asc(),
         F("last_activity_at").desc(nulls_last=True),
         "id",
     )
@@ -311,8 +330,6 @@ _ROW_UNUSED = (
 def conversation_page(member: Member, filters: InboxFilters) -> ListPage:
     """One page (PAGE_SIZE rows) of the filtered, sorted list, with what each row shows."""
     qs = _sorted(filtered_conversations(member, filters), filters.sort, closed=closed_only(filters))
-    if filters.tag:
-        qs = qs.distinct()
     offset = (filters.page - 1) * PAGE_SIZE
     rows = list(
         qs.select_related("channel", "contact", "assignee__user").defer(*_ROW_UNUSED)[
@@ -417,8 +434,13 @@ def side_counts(workspace_id: int, activity_id: int | None = None) -> SideCounts
     return counts
 
 
-def view_counts(member: Member, activity_id: int | None = None) -> ViewCounts:
-    """Counts of the left pane's views and per-channel open counts (cached, see side_counts)."""
+def view_counts(
+    member: Member, activity_id: int | None = None, channels: list[Channel] | None = None
+) -> ViewCounts:
+    """Counts of the left pane's views and per-channel open counts (cached, see side_counts).
+
+    `channels`: the workspace's channels when the caller has read them already (by name).
+    """
     side = side_counts(member.workspace_id, activity_id)
     status = side.by_status
     counts = {
@@ -429,13 +451,19 @@ def view_counts(member: Member, activity_id: int | None = None) -> ViewCounts:
         "snoozed": status.get(Status.SNOOZED, 0),
         "closed": status.get(Status.CLOSED, 0),
     }
-    channels = list(
-        Channel.objects.filter(workspace_id=member.workspace_id, is_active=True).order_by("name")
-    )
+    if channels is None:
+        channels = workspace_channels(member)
     return ViewCounts(
         counts=counts,
-        channels=[ChannelView(c, side.open_by_channel.get(c.pk, 0)) for c in channels],
+        channels=[
+            ChannelView(c, side.open_by_channel.get(c.pk, 0)) for c in channels if c.is_active
+        ],
     )
+
+
+def workspace_channels(member: Member) -> list[Channel]:
+    """The workspace's channels, by name (what the filters and the views pane list)."""
+    return list(Channel.objects.filter(workspace_id=member.workspace_id).order_by("name"))
 
 
 def conversation_for(member: Member, pk: int) -> Conversation:
@@ -715,9 +743,12 @@ def workspace_tags(member: Member) -> list[Tag]:
     return list(Tag.objects.filter(workspace_id=member.workspace_id).order_by("name"))
 
 
-def filter_choices(member: Member, activity_id: int | None = None) -> dict[str, list[Any]]:
+def filter_choices(
+    member: Member, activity_id: int | None = None, channels: list[Channel] | None = None
+) -> dict[str, list[Any]]:
     """Values offered by the filter form: channels, platforms, languages, tags, members."""
-    channels = list(Channel.objects.filter(workspace_id=member.workspace_id).order_by("name"))
+    if channels is None:
+        channels = workspace_channels(member)
     languages = list(side_counts(member.workspace_id, activity_id).languages)
     return {
         "channels": channels,

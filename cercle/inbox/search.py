@@ -1,26 +1,38 @@
 """Full-text search over every message ever received: SQLite FTS5 or PostgreSQL full text.
 
-The index lives in the database (see migration 0002_message_search): an FTS5
-external-content table kept in sync by triggers on SQLite, a GIN expression
-index on `to_tsvector('simple', text)` on PostgreSQL. Whatever the user types
-is treated as words, never as query syntax: quotes, `*`, `NEAR`, `OR`,
-parentheses are inert. A query made only of such characters (`%`, `*`) is
-looked for as plain text, never taken as "match everything".
+The index lives in the database: an FTS5 external-content table kept in sync by
+triggers on SQLite (migration 0003_message_search); on PostgreSQL a stored,
+generated tsvector column `inbox_message.search_vector` with a GIN index
+(migration 0011), so an edited message is re-indexed by the database itself.
+Whatever the user types is treated as words, never as query syntax: quotes,
+`*`, `NEAR`, `OR`, parentheses are inert. A query made only of such characters
+(`%`, `*`) is looked for as plain text, never taken as "match everything".
 
 Besides the messages' text, a search finds the people who wrote them: the
-contact's name and every identity's handle and display name (`@léa` or `Léa`).
+contact's name and every identity's handle and display name (`@léa` or `Léa`);
+on PostgreSQL, trigram indexes (pg_trgm, migration 0011) serve those.
+
+How it stays fast whatever the word: the ids of the matching conversations are
+first read with a cap (MATCH_CAP rows). A rare word stays under it: the list is
+then drawn from those few ids. A common word reaches it: the list then walks the
+conversations in its own order (an index, migration 0010) and checks each for a
+matching message (one index probe each), stopping at the page's end, instead of
+gathering every match and sorting them all.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, F, Func, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.sql.compiler import SQLCompiler
 
-from .models import Identity, Message
+from .models import Contact, Conversation, Identity, Message
 
 # The FTS5 table's name; the migration creates it and its triggers.
 FTS_TABLE = "inbox_message_fts"
@@ -31,11 +43,22 @@ MAX_TERMS = 12
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 # PostgreSQL: accent folding without the unaccent extension (which needs a
-# superuser): translate() is immutable, so the GIN index can hold it. Must stay
-# identical to the expression of migration 0002_message_search.
+# superuser): translate() is immutable, so the generated column can hold it. Must stay
+# identical to the expression of migration 0011_message_search_vector_trigram.
 PG_ACCENTS = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿ"
 PG_PLAIN = "aaaaaaceeeeiiiinooooouuuuyy"
-PG_DOCUMENT = f"to_tsvector('simple', translate(lower(m.text), '{PG_ACCENTS}', '{PG_PLAIN}'))"
+# The tsquery of a search, folded like the stored column (migration 0011, search_vector).
+PG_QUERY = f"to_tsquery('simple', translate(lower(%s), '{PG_ACCENTS}', '{PG_PLAIN}'))"
+# Above this many matching messages (or authors' conversations), a search walks the list in
+# its order and checks each conversation rather than collecting every match (see above).
+# Measured at 1 M messages (bench/search.py): collecting costs a row per match, walking about
+# five messages per conversation walked; SQLite's per-message check (words_match, in Python)
+# costs more than PostgreSQL's (the stored vector), so it collects more before walking.
+MATCH_CAP = {"sqlite": 20_000, "postgresql": 5_000}
+
+
+def _cap() -> int:
+    return MATCH_CAP.get(connection.vendor, 5_000)
 
 
 def search_terms(q: str) -> list[str]:
@@ -43,14 +66,48 @@ def search_terms(q: str) -> list[str]:
     return _WORD.findall(q[:MAX_QUERY_LENGTH])[:MAX_TERMS]
 
 
-def fts5_query(q: str) -> str:
+def fold(text: str) -> str:
+    """Lower case without diacritics, as FTS5's `unicode61 remove_diacritics 2` indexes words."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+# The SQLite function that checks one message the way the FTS5 query would (see below).
+SQLITE_WORDS_MATCH = "cercle_words_match"
+
+
+def words_match(text: str | None, prefixes: str | None) -> bool:
+    """Whether every (folded) word of `prefixes` starts a word of `text`: FTS5's MATCH of
+    fts5_query, for one message. SQLite's FTS5 rebuilds the whole list of a prefix's rows for
+    each MATCH (about 0.1 s for a word in every message), so checking a message by its rowid
+    cost that much; this function checks one text in microseconds."""
+    if not text or prefixes is None:
+        return False
+    words = _TOKEN.findall(fold(text))
+    return all(any(w.startswith(p) for w in words) for p in _TOKEN.findall(fold(prefixes)))
+
+
+def register_sqlite_functions(connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """`connection_created` receiver: SQLite connections get SQLITE_WORDS_MATCH."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(
+            SQLITE_WORDS_MATCH, 2, words_match, deterministic=True
+        )
+
+
+def fts5_query(q: str, *, prefix: bool = True) -> str:
     """An FTS5 MATCH expression: every word quoted (so `NEAR`, `OR`, `*` are plain words), prefix-matched, ANDed."""
-    return " ".join('"' + term.replace('"', '""') + '"*' for term in search_terms(q))
+    star = "*" if prefix else ""
+    return " ".join('"' + term.replace('"', '""') + '"' + star for term in search_terms(q))
 
 
-def _text_ids(workspace_id: int, q: str, terms: list[str]) -> tuple[str, tuple[object, ...]] | None:
-    """SQL selecting the ids of the conversations with a message holding every word of `q`
-    (as a prefix), or `q` as text; None on a database without a full-text index."""
+def _text_ids(
+    workspace_id: int, q: str, terms: list[str], *, prefix: bool = True
+) -> tuple[str, tuple[object, ...]] | None:
+    """SQL selecting the conversation id of each message holding every word of `q` (as a
+    prefix, or whole when not `prefix`), or `q` as text; None on a database without a
+    full-text index."""
     if not terms:
         # Only punctuation (`%`, `*`, `"`): look for it literally. Django escapes LIKE's
         # wildcards, so `%` finds a "%" in a message, not every message.
@@ -69,17 +126,80 @@ def _text_ids(workspace_id: int, q: str, terms: list[str]) -> tuple[str, tuple[o
             "CROSS JOIN inbox_message m ON m.id = f.rowid "
             f"WHERE {FTS_TABLE} MATCH %s AND m.workspace_id = %s"
         )
-        return sql, (fts5_query(q), workspace_id)
+        return sql, (fts5_query(q, prefix=prefix), workspace_id)
     if connection.vendor == "postgresql":
-        # The terms hold only word characters, so "a:* & b:*" cannot carry tsquery
-        # syntax; the document expression matches the GIN index.
+        # The terms hold only word characters, so "a:* & b:*" cannot carry tsquery syntax.
         sql = (
             "SELECT m.conversation_id FROM inbox_message m "  # noqa: S608 (constant expression)
-            f"WHERE m.workspace_id = %s AND {PG_DOCUMENT} @@ "
-            f"to_tsquery('simple', translate(lower(%s), '{PG_ACCENTS}', '{PG_PLAIN}'))"
+            f"WHERE m.workspace_id = %s AND m.search_vector @@ {PG_QUERY}"
         )
-        return sql, (workspace_id, pg_tsquery(terms))
+        return sql, (workspace_id, pg_tsquery(terms, prefix=prefix))
     return None
+
+
+class _HasMatchingMessage(Func):
+    """`EXISTS (a message of this conversation matching the search)`, for the outer conversation.
+
+    The outer conversation's id is compiled by Django (so any table alias is right); the rest is
+    the full-text condition of one message: FTS5 checked for that message's rowid, or the stored
+    tsvector. Each row costs an index probe of the conversation's messages.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, condition: str, param: str) -> None:
+        super().__init__(F("pk"))
+        self.condition = condition
+        self.param = param
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, tuple[object, ...]]:
+        pk_sql, pk_params = compiler.compile(self.get_source_expressions()[0])
+        sql = (
+            "EXISTS (SELECT 1 FROM inbox_message m "  # noqa: S608 (constant SQL, bound parameters)
+            f"WHERE m.conversation_id = {pk_sql} AND {self.condition})"
+        )
+        return sql, (*pk_params, self.param)
+
+
+def _has_matching_message(q: str, terms: list[str]) -> Func | None:
+    """The per-conversation text condition (see _HasMatchingMessage); None without an index."""
+    if connection.vendor == "sqlite" and terms:
+        return _HasMatchingMessage(f"{SQLITE_WORDS_MATCH}(m.text, %s)", " ".join(terms))
+    if connection.vendor == "postgresql" and terms:
+        return _HasMatchingMessage(f"m.search_vector @@ {PG_QUERY}", pg_tsquery(terms))
+    return None
+
+
+def _is_common(sql: str, params: tuple[Any, ...]) -> bool:
+    """Whether `sql` selects MATCH_CAP rows or more (it reads at most that many)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM ({sql}) found LIMIT 1 OFFSET %s",  # noqa: S608 (bound-parameter SQL)
+            (*params, _cap() - 1),
+        )
+        return cursor.fetchone() is not None
+
+
+def _any_workspace(text: tuple[str, tuple[object, ...]]) -> tuple[str, tuple[object, ...]]:
+    """The whole-word check over every workspace on PostgreSQL: its rows then come from the
+    GIN index alone (no table row to read for the workspace), and it only picks a path."""
+    sql, params = text
+    if connection.vendor != "postgresql":
+        return text
+    return sql.replace("m.workspace_id = %s AND ", ""), params[1:]
+
+
+def _capped_ids(sql: str, params: tuple[Any, ...]) -> set[int] | None:
+    """The distinct conversation ids `sql` selects (its one column), or None when it selects
+    MATCH_CAP rows or more."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({sql}) found LIMIT %s", (*params, _cap()))  # noqa: S608
+        rows = cursor.fetchall()
+    if len(rows) >= _cap():
+        return None
+    return {row[0] for row in rows}
 
 
 def _sql(qs: QuerySet[Any]) -> tuple[str, tuple[object, ...]]:
@@ -88,33 +208,37 @@ def _sql(qs: QuerySet[Any]) -> tuple[str, tuple[object, ...]]:
     return sql, tuple(params)
 
 
-def pg_tsquery(terms: list[str]) -> str:
+def pg_tsquery(terms: list[str], *, prefix: bool = True) -> str:
     """A PostgreSQL tsquery: every word as a prefix, ANDed.
 
     Underscores are word characters for Python but separators for tsquery: they
     are spaces here, so `a_b` looks for `a` and `b`, and `_` alone for nothing.
     """
     words = [w for term in terms for w in term.replace("_", " ").split()]
-    return " & ".join(f"{word}:*" for word in words)
+    star = ":*" if prefix else ""
+    return " & ".join(f"{word}{star}" for word in words)
 
 
 def _author_ids(workspace_id: int, q: str, terms: list[str]) -> list[QuerySet[Any]]:
     """Conversations whose contact's name, or one of whose identities' handle or name, matches."""
-    from .models import Conversation
-
     # "@lea" finds the handle "lea"; "@" alone is looked for as it is (never an empty needle).
     handle = q.lstrip("@").strip() or q
     words = terms or [q]
     by_name = Q(workspace_id=workspace_id)
     identity_name = Q(workspace_id=workspace_id)
     for word in words:
-        by_name &= Q(contact__display_name__icontains=word)
+        by_name &= Q(display_name__icontains=word)
         identity_name &= Q(display_name__icontains=word)
+    # The contacts first (a trigram index on PostgreSQL), then their conversations by key:
+    # a join made the database read every conversation and look its contact up.
+    contacts = Contact.objects.filter(by_name).values("pk")
     identities = Identity.objects.filter(
         identity_name | Q(workspace_id=workspace_id, handle__icontains=handle)
     ).values("contact_id")
     return [
-        Conversation.objects.filter(by_name).values("pk"),
+        Conversation.objects.filter(workspace_id=workspace_id, contact_id__in=contacts).values(
+            "pk"
+        ),
         Conversation.objects.filter(workspace_id=workspace_id, contact_id__in=identities).values(
             "pk"
         ),
@@ -142,20 +266,44 @@ def conversation_search_filter(workspace_id: int, q: str) -> Q | None:
         for term in terms or [q]:
             by_text &= Q(messages__text__icontains=term)
         return by_text | Q(pk__in=authors[0]) | Q(pk__in=authors[1])
-    # One set of ids, a UNION of its three sources, rather than an OR of three conditions:
-    # the database reads the few matching conversations from the indexes (full text, then
-    # primary keys) and sorts them, where an OR made it walk every conversation of the
-    # workspace in the list's order and test each (the whole workspace when nothing matches).
-    parts = [text, *(_sql(qs) for qs in authors)]
-    sql = " UNION ".join(part for part, _params in parts)
-    params = tuple(p for _sql_text, part_params in parts for p in part_params)
-    return Q(pk__in=RawSQL(sql, params))  # noqa: S611 (composed of bound-parameter SQL)
+    # Few matches (the usual case): the ids, read from the indexes (full text, trigrams), and
+    # the list sorts those few. Many: a condition checked row by row as the list is walked in
+    # its order, which stops at the page's end (see the module's docstring).
+    parts: list[tuple[str, tuple[object, ...]]] = []
+    walked: list[Q] = []
+    # Whole words first: read as a stream, they tell cheaply that a search is common (its
+    # prefixes then match even more), where a prefix makes the database gather all its rows.
+    whole = _text_ids(workspace_id, q, terms, prefix=False) if terms else None
+    if (whole is not None and _is_common(*_any_workspace(whole))) or _is_common(*text):
+        per_row = _has_matching_message(q, terms)
+        # A literal search (punctuation only) has no index to probe: the ids' subquery.
+        walked.append(Q(per_row) if per_row is not None else Q(pk__in=RawSQL(*text)))  # noqa: S611
+    else:
+        parts.append(text)
+    author_ids: set[int] = set()
+    for qs in authors:
+        found = _capped_ids(*_sql(qs))
+        if found is None:
+            walked.append(Q(pk__in=qs))
+        else:
+            author_ids |= found
+    if author_ids:
+        parts.append(_sql(Conversation.objects.filter(pk__in=sorted(author_ids)).values("pk")))
+    # One set of ids, a UNION of its sources, rather than an OR of conditions: the database
+    # reads the few matching conversations by their keys and sorts them, where an OR made it
+    # walk every conversation of the workspace in the list's order and test each.
+    condition = Q(pk__in=[])
+    if parts:
+        sql = " UNION ".join(part for part, _params in parts)
+        params = tuple(p for _sql_text, part_params in parts for p in part_params)
+        condition = Q(pk__in=RawSQL(sql, params))  # noqa: S611 (bound-parameter SQL)
+    for other in walked:
+        condition |= other
+    return condition
 
 
 def matching_conversation_ids(workspace_id: int, q: str) -> list[int]:
     """Ids of the workspace's conversations matching `q` (see conversation_search_filter)."""
-    from .models import Conversation
-
     condition = conversation_search_filter(workspace_id, q)
     if condition is None:
         return []

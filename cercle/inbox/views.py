@@ -87,11 +87,12 @@ def _list_context(request: HttpRequest, filters: queries.InboxFilters) -> dict[s
     """The list pane's context; the side counts come from the per-workspace cache."""
     member = _member(request)
     page = queries.conversation_page(member, filters)
+    channels = queries.workspace_channels(member)  # read once for both panes
     return {
         "filters": filters,
         "page": page,
-        "view_counts": queries.view_counts(member, page.latest_activity_id),
-        "choices": queries.filter_choices(member, page.latest_activity_id),
+        "view_counts": queries.view_counts(member, page.latest_activity_id, channels),
+        "choices": queries.filter_choices(member, page.latest_activity_id, channels),
         "statuses": Status.choices,
         "kinds": Kind.choices,
         "can_bulk": member.can("assign"),

@@ -108,11 +108,14 @@ def test_query_without_words_matches_nothing(workspace, convs):
 def test_sqlite_plan_runs_the_match_once_then_fetches_by_key(workspace, convs):
     from django.db import connection
 
-    from cercle.inbox.search import conversation_search_filter
+    from cercle.inbox.search import _text_ids, search_terms
 
     if connection.vendor != "sqlite":
         pytest.skip("SQLite plan")
-    plan = Conversation.objects.filter(conversation_search_filter(workspace.pk, "parcel")).explain()
+    sql, params = _text_ids(workspace.pk, "parcel", search_terms("parcel"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     # The FTS table is the outer loop; messages are then looked up by primary key.
     assert "SEARCH m USING INTEGER PRIMARY KEY" in plan
 
