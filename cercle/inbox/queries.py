@@ -594,16 +594,31 @@ def timeline(
     *,
     before: int | None = None,
     full: bool = False,
+    since: int | None = None,
 ) -> TimelinePage:
     """Messages (inbound, outbound, notes) and activities of a conversation, oldest first.
 
     The latest TIMELINE_PAGE_SIZE messages (all of them when `full`) older than the
     message `before` (when given), and the activities of the same stretch of time.
+    With `since`, every message from that one on: a live refresh keeps the earlier
+    pages the member opened.
     """
-    limit = None if full else TIMELINE_PAGE_SIZE
+    limit = None if full or since is not None else TIMELINE_PAGE_SIZE
     base = conversation.messages.select_related("author_identity", "author_member__user")
     if before is not None:
         base = base.filter(id__lt=before)
+    if since is not None:
+        messages = list(base.filter(id__gte=since).order_by("id"))
+        if not messages:
+            return timeline(conversation)
+        earlier = base.filter(id__lt=messages[0].pk).count()
+        activities = conversation.activities.exclude(verb__in=VERBS_SHOWN_AS_MESSAGES)
+        if earlier:
+            activities = activities.filter(created_at__gte=min(m.when for m in messages))
+        items = _timeline_items(
+            conversation, messages, list(activities.select_related("actor__user").order_by("id"))
+        )
+        return TimelinePage(items=items, earlier=earlier, first_message_id=messages[0].pk)
     if limit is None:
         messages = list(base.order_by("id"))
     else:

@@ -191,11 +191,18 @@ def _shown_filters(request: HttpRequest) -> queries.InboxFilters:
 
 
 def _timeline_page(request: HttpRequest, conversation: Conversation) -> queries.TimelinePage:
-    """The latest messages; `?before=<id>` the page before that message; `?full=1` them all."""
+    """The latest messages; `?before=<id>` the page before that message; `?full=1` them all;
+    `?since=<id>` every message from that one on."""
     if request.method == "GET" and request.GET.get("full") == "1":
         return queries.timeline(conversation, full=True)
     before = request.GET.get("before", "") if request.method == "GET" else ""
-    return queries.timeline(conversation, before=int(before) if before.isdigit() else None)
+    # A live refresh sends the oldest message shown, so earlier pages opened stay open.
+    since = request.GET.get("since", "") if request.method == "GET" else ""
+    return queries.timeline(
+        conversation,
+        before=int(before) if before.isdigit() else None,
+        since=int(since) if since.isdigit() and not before else None,
+    )
 
 
 def conversation_context(

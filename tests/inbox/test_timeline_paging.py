@@ -75,3 +75,18 @@ def test_a_short_conversation_has_no_earlier_link(lea, sim_channel):
     conversation = Conversation.objects.get()
     html = lea.get(reverse("inbox:conversation", args=[conversation.pk])).content.decode()
     assert len(shown(html)) == 1 and "earlier message" not in html
+
+
+def test_a_live_refresh_keeps_the_earlier_pages_opened(lea, long_conversation, sim_channel):
+    conversation, ids = long_conversation
+    # The member opened one earlier page (oldest shown: ids[2]); then a message arrives.
+    receive(sim_channel, sim_event("m10", type="message", text="texte 10", author=AUTHOR))
+    newest = Message.objects.filter(conversation=conversation).order_by("-id").first().pk
+    url = reverse("inbox:timeline", args=[conversation.pk])
+    refreshed = lea.get(url, {"since": ids[2]}).content.decode()
+    assert shown(refreshed) == [*ids[2:], newest]
+    assert "Show 2 earlier messages" in refreshed and f"?before={ids[2]}" in refreshed
+    whole = lea.get(reverse("inbox:conversation", args=[conversation.pk]), {"since": ids[2]})
+    assert shown(whole.content.decode()) == [*ids[2:], newest]
+    # A message id of nothing here (another conversation's, or gone): the latest page.
+    assert shown(lea.get(url, {"since": 10**9}).content.decode()) == [*ids[7:], newest]

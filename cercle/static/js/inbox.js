@@ -63,12 +63,16 @@
     const text = $("#reply-text");
     const busy = text && (text.value.trim() !== "" || document.activeElement === text);
     const headers = { "X-Cercle-Refresh": refreshFor };
+    // The earlier messages the member opened stay: ask from the oldest one shown.
+    const shown = $$("#timeline [data-message]");
+    const since = shown.length ? "since=" + encodeURIComponent(shown[0].dataset.message) : "";
+    const withSince = function (url) { return since ? url + (url.indexOf("?") < 0 ? "?" : "&") + since : url; };
     if (busy) {
       // Never touch the reply box while someone writes in it: refresh the timeline only.
-      htmx.ajax("GET", root.dataset.timelineUrl, { target: "#timeline", swap: "outerHTML", headers: headers });
+      htmx.ajax("GET", withSince(root.dataset.timelineUrl), { target: "#timeline", swap: "outerHTML", headers: headers });
     } else {
       const url = root.dataset.timelineUrl.replace(/timeline\/$/, "") + window.location.search;
-      htmx.ajax("GET", url, { target: "#conversation", swap: "innerHTML", headers: headers });
+      htmx.ajax("GET", withSince(url), { target: "#conversation", swap: "innerHTML", headers: headers });
     }
   }, 300);
   // A live refresh that lands after the team opened another conversation is dropped.
