@@ -207,6 +207,11 @@ class WebhookApp:
 
 
 async def _send(send: Send, response: JsonResponse) -> None:
+    """An answer given before the view (bad length, too big): with the headers the security
+    middleware would have set on it."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if settings.SECURE_REFERRER_POLICY:
+        response.headers.setdefault("Referrer-Policy", str(settings.SECURE_REFERRER_POLICY))
     headers = [(str(k).encode("latin-1"), str(v).encode("latin-1")) for k, v in response.items()]
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": response.content})

@@ -131,6 +131,8 @@ def test_a_declared_length_over_the_limit_is_413_before_reading(sim_channel, set
     settings.CERCLE_MAX_WEBHOOK_BYTES = 100
     answer = _call(f"/hooks/{sim_channel.uuid}", b"", length="101", chunks=[])
     assert (answer.status, json.loads(answer.body)) == (413, {"error": "payload too large"})
+    # Answered before the security middleware: its headers all the same.
+    assert answer.headers.get("x-content-type-options") == "nosniff"
 
 
 def test_a_streamed_body_over_the_limit_is_413(sim_channel, settings):
