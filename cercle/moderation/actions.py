@@ -185,7 +185,8 @@ def do_decide_suggestion(actor: Actor, suggestion: Suggestion, accept: bool) -> 
     require(actor, Permission.MODERATE, suggestion.workspace_id)
     with transaction.atomic():
         locked = (
-            Suggestion.objects.select_for_update()
+            # Only the suggestion's row: its rule is an outer join now that it may be empty.
+            Suggestion.objects.select_for_update(of=("self",))
             .select_related("rule", "message")
             .get(pk=suggestion.pk)
         )
