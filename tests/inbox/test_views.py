@@ -312,7 +312,12 @@ def test_counts(lea, owner, three):
 def test_new_count_for_current_filters(lea, sim_channel, three):
     after = Activity.objects.order_by("-id").first().pk
     receive(sim_channel, sim_event("c9", text="Hello again", author={"id": "u2", "name": "John"}))
-    receive(sim_channel, sim_event("c10", text="Encore", author={"id": "u1", "name": "Camille"}))
+    receive(
+        sim_channel,
+        sim_event(
+            "c10", text="Encore moi, toujours rien reçu", author={"id": "u1", "name": "Camille"}
+        ),
+    )
     response = lea.get(reverse("inbox:new_count"), {"language": "en", "after": after})
     assert response.json() == {"count": 1}
 

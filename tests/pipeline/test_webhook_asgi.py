@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -25,6 +26,24 @@ class Answer:
         self.status = 0
         self.headers: dict[str, str] = {}
         self.body = b""
+
+
+def _run_in_own_thread(coroutine: Any) -> None:
+    """As uvicorn would, on a loop of its own: the browser tests' Playwright keeps an event
+    loop running in the test thread, where `asyncio.run` is refused."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as exc:  # raised again in the test thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    if errors:
+        raise errors[0]
 
 
 def _call(
@@ -77,7 +96,7 @@ def _call(
         elif message["type"] == "http.response.body":
             answer.body += message.get("body", b"")
 
-    asyncio.run(application(scope, receive, send))
+    _run_in_own_thread(application(scope, receive, send))
     return answer
 
 
