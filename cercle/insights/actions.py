@@ -33,6 +33,7 @@ from .models import (
     Goal,
     GoalWatch,
     Kpi,
+    MessageRollup,
     Persona,
     PostRollup,
     RollupCursor,
@@ -344,6 +345,7 @@ def _roll_up_workspace(
         DailyRollup.objects.filter(workspace=workspace).delete()
         VolumeRollup.objects.filter(workspace=workspace).delete()
         PostRollup.objects.filter(workspace=workspace).delete()
+        MessageRollup.objects.filter(workspace=workspace).delete()
         state.clock_key, state.ready, state.rebuilt_upto = key, False, 0
     tz = ZoneInfo(workspace.timezone)
     volume_days: set[date] = set()
@@ -385,10 +387,7 @@ def _recompute_conversations(
     days = set(old.values_list("day", flat=True).distinct())
     old.delete()
     history = queries.history_of_conversations(workspace, ids)
-    facts = {
-        pk: rollup.Facts(f.channel_id, f.kind)
-        for pk, f in queries.conversation_facts(workspace, ids).items()
-    }
+    facts = queries.rollup_facts(workspace, ids)
     records = rollup.records_of(workspace, history, facts, clock_, tz)
     WaitRecord.objects.bulk_create(records, batch_size=1000)
     days.update(r.day for r in records)
@@ -399,6 +398,7 @@ def _recompute_conversations(
 def _rebuild_volume(workspace: Workspace, tz: ZoneInfo) -> None:
     VolumeRollup.objects.filter(workspace=workspace).delete()
     PostRollup.objects.filter(workspace=workspace).delete()
+    MessageRollup.objects.filter(workspace=workspace).delete()
     _recompute_volume(workspace, tz, None, None)
 
 
@@ -413,6 +413,7 @@ def _recompute_volume(
     if first is not None and end is not None:
         VolumeRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
         PostRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
+        MessageRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
         query = query.filter(
             sent_at__gte=rollup.day_start(first, tz), sent_at__lt=rollup.day_start(end, tz)
         )
@@ -452,6 +453,27 @@ def _recompute_volume(
                 count=row["n"],
             )
             for row in by_post
+        ),
+        batch_size=1000,
+    )
+    labels = (
+        query.annotate(local_day=TruncDate("sent_at", tzinfo=tz))
+        .values("local_day", "channel_id", "kind", "sentiment", "rating")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    MessageRollup.objects.bulk_create(
+        (
+            MessageRollup(
+                workspace=workspace,
+                day=row["local_day"],
+                channel_id=row["channel_id"],
+                kind=row["kind"] or "",
+                sentiment=row["sentiment"] or "",
+                rating=row["rating"],
+                count=row["n"],
+            )
+            for row in labels
         ),
         batch_size=1000,
     )

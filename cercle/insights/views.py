@@ -76,7 +76,8 @@ def _period(request: HttpRequest) -> tuple[int, Period]:
     except ValueError:
         days = 30
     days = days if days in PERIODS else 30
-    return days, Period.last_days(days, clock.now())
+    tz = ZoneInfo(current_member(request).workspace.timezone)
+    return days, Period.local_days(days, clock.now(), tz)
 
 
 def _report(request: HttpRequest, use_rollups: bool = True) -> tuple[int, Report]:
@@ -96,7 +97,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "periods": PERIODS,
         "groups": GROUPS,
         "heat_rows": list(zip(weekdays, report.heatmap, strict=True)),
-        "ratings": queries.ratings(current_member(request).workspace, report.period),
+        "ratings": report.ratings,
         "hours": range(24),
         "chart_data": {
             "labels": [day for day, _count in report.daily],
