@@ -173,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
                 run = run_pipeline(feed, 500)
                 del feed
                 print(f"ingested {run.messages} messages in {run.seconds:.1f} s", file=sys.stderr)
+            from cercle.workspaces.models import Member
+
+            if not Member.objects.exists():  # a kept backfill stopped before the answers
                 answered = answer_some(args.answered, args.seed, limit)
                 print(f"answered {answered} conversations", file=sys.stderr)
             total = Message.objects.count()
@@ -186,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             from cercle.insights.actions import do_roll_up
             from cercle.insights.queries import Period
             from cercle.insights.report import build_report
-            from cercle.workspaces.models import Activity, Member, Workspace
+            from cercle.workspaces.models import Activity, Workspace
 
             workspace = Workspace.objects.get()
             last = Message.objects.order_by("-sent_at").values_list("sent_at", flat=True).first()

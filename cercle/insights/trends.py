@@ -1,7 +1,8 @@
 """Trending terms and phrases, and spikes of volume and negative share, over days.
 
-- **Terms**: the words and two-word phrases of the inbound messages of the last
-  `WINDOW_DAYS`, against the `BASELINE_DAYS` before, counted once per message,
+- **Terms**: the words and two-word phrases of the inbound messages of the chosen
+  period (7, 30 or 90 days; `WINDOW_DAYS` by default), against `BASELINE_FACTOR` times
+  as many days before (a phrase of one word repeated, « lumen lumen », is left out), counted once per message,
   in French and English: lower case, accents folded (« été » and « ete » are one
   term, shown in its most frequent spelling), stop words of both languages left
   out (the crisis alert's list, `moderation.crisis.STOPWORDS`, and a few more), no
@@ -35,6 +36,8 @@ from cercle.workspaces.models import Workspace
 
 WINDOW_DAYS = 7
 BASELINE_DAYS = 28
+# The terms' baseline is this many times the chosen window (7 days against 28).
+BASELINE_FACTOR = 4
 # The newest messages read from the window and from the baseline (the ranking is a sample).
 WINDOW_SAMPLE = 5_000
 BASELINE_SAMPLE = 20_000
@@ -173,7 +176,8 @@ def phrases(text: str) -> dict[str, str]:
             found.setdefault(folded, written)
             if index + 1 < len(tokens):
                 following, written_next = tokens[index + 1]
-                found.setdefault(f"{folded} {following}", f"{written} {written_next}")
+                if following != folded:  # « lumen lumen » says no more than « lumen »
+                    found.setdefault(f"{folded} {following}", f"{written} {written_next}")
     return found
 
 
@@ -204,16 +208,19 @@ def _inbound(workspace: Workspace, start: datetime, end: datetime) -> QuerySet[M
     ).exclude(text="")
 
 
-def trending_terms(workspace: Workspace, now: datetime, top: int = TOP) -> Trends:
-    """The terms of the last `WINDOW_DAYS` rising the most against the `BASELINE_DAYS` before."""
-    window_start = now - timedelta(days=WINDOW_DAYS)
+def trending_terms(
+    workspace: Workspace, now: datetime, top: int = TOP, days: int = WINDOW_DAYS
+) -> Trends:
+    """The terms of the last `days` rising the most against the `BASELINE_FACTOR` times as many
+    days before (by default 7 against 28)."""
+    window_start = now - timedelta(days=days)
     window = list(
         _inbound(workspace, window_start, now)
         .order_by("-sent_at", "-id")
         .values_list("text", flat=True)[:WINDOW_SAMPLE]
     )
     usual = list(
-        _inbound(workspace, window_start - timedelta(days=BASELINE_DAYS), window_start)
+        _inbound(workspace, window_start - timedelta(days=days * BASELINE_FACTOR), window_start)
         .order_by("-sent_at", "-id")
         .values_list("text", flat=True)[:BASELINE_SAMPLE]
     )
@@ -250,10 +257,13 @@ def trending_terms(workspace: Workspace, now: datetime, top: int = TOP) -> Trend
     return Trends(window_start, now, len(window), len(usual), trends)
 
 
-def messages_with(workspace: Workspace, term: str, now: datetime) -> list[int]:
-    """The ids of the conversations whose window messages hold `term` (folded), newest first."""
+def messages_with(
+    workspace: Workspace, term: str, now: datetime, days: int = WINDOW_DAYS
+) -> list[int]:
+    """The ids of the conversations whose window messages (the last `days`) hold `term`
+    (folded), newest first."""
     rows = (
-        _inbound(workspace, now - timedelta(days=WINDOW_DAYS), now)
+        _inbound(workspace, now - timedelta(days=days), now)
         .order_by("-sent_at", "-id")
         .values_list("conversation_id", "text")[:WINDOW_SAMPLE]
     )

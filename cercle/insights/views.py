@@ -54,7 +54,7 @@ from .report import GROUPS, Report, build_report, conversations_behind
 from .suggest import suggest_personas
 from .trends import (
     BASELINE_DAYS,
-    WINDOW_DAYS,
+    BASELINE_FACTOR,
     conversations_of_day,
     crisis_alerts,
     fold,
@@ -226,15 +226,16 @@ def trends_page(request: HttpRequest) -> HttpResponse:
         request,
         "insights/trends.html",
         {
-            "trends": trending_terms(workspace, period.end),
+            "trends": trending_terms(workspace, period.end, days=days),
             "spikes": spikes(
                 workspace, today - timedelta(days=days - 1), today + timedelta(days=1), tz
             ),
             "alerts": crisis_alerts(workspace, period.start, period.end)[:50],
             "days": days,
             "periods": PERIODS,
-            "window_days": WINDOW_DAYS,
-            "baseline_days": BASELINE_DAYS,
+            "window_days": days,
+            "baseline_days": days * BASELINE_FACTOR,
+            "spike_baseline_days": BASELINE_DAYS,
         },
     )
 
@@ -262,8 +263,9 @@ def trend_term(request: HttpRequest) -> HttpResponse:
     term = fold(request.GET.get("term", "").strip())[:100]
     if not term:
         raise Http404
-    ids = messages_with(workspace, term, clock.now())
-    return _conversation_list(request, ids, 30, reverse("insights:trends"))
+    days, _unused = _period(request)
+    ids = messages_with(workspace, term, clock.now(), days)
+    return _conversation_list(request, ids, days, f"{reverse('insights:trends')}?days={days}")
 
 
 @require_GET

@@ -85,3 +85,23 @@ def test_the_trends_page_lists_terms_and_links_them(client, owner, workspace, ch
     assert page.status_code == 200 and b"colis" in page.content
     assert b"/insights/trends/term/?term=colis%20retard" in page.content
     assert drill.status_code == 200 and drill.context["count"] == 4
+
+
+def test_a_phrase_of_one_word_repeated_is_left_out():
+    found = phrases("Lumen lumen LUMEN, la lampe lampe")
+    assert "lumen lumen" not in found and "lampe lampe" not in found
+    assert "lumen" in found and "lampe" in found
+
+
+def test_the_terms_follow_the_chosen_period(workspace, chatter):
+    # Over 30 days the parcel is still rising (against the 120 days before, when nothing was
+    # said), and so are the opening hours; over 7 days the hours were said as often as before.
+    month = trending_terms(workspace, NOW, days=30)
+    week = trending_terms(workspace, NOW)
+    assert "horaires" in [t.term for t in month.terms]
+    assert "horaires" not in [t.term for t in week.terms]
+    assert month.window_start == NOW - timedelta(days=30)
+    assert month.window_messages == 16 and week.window_messages == 5
+    # The drill-down reads the same window.
+    assert len(messages_with(workspace, "horaires", NOW, 30)) == 12
+    assert len(messages_with(workspace, "horaires", NOW)) == 1
