@@ -74,6 +74,105 @@ def answer_some(share: float, seed: int, limit: int) -> int:
     return answered
 
 
+# The tables a copy of the history takes, with their columns that point at a copied row.
+COPIED = (
+    ("inbox_conversation", ("id", "merged_into_id")),
+    ("inbox_message", ("id", "conversation_id")),
+    ("workspaces_activity", ("id", "conversation_id", "message_id")),
+)
+
+
+def copied_value(
+    column: str,
+    ids: tuple[str, ...],
+    datetimes: set[str],
+    copy: int,
+    shift: int,
+    offset: int,
+    sqlite: bool,
+) -> str:
+    """The SQL of one column of a copied row."""
+    if column in ids:
+        return f"{column} + {offset}"
+    if column in ("external_id", "thread_key"):
+        return f"{column} || '~{copy}'"
+    if column == "raw_event_id":
+        return "NULL"
+    if column in datetimes:
+        if sqlite:
+            return f"strftime('%Y-%m-%d %H:%M:%f', {column}, '-{shift} seconds')"
+        return f"{column} - interval '{shift} seconds'"
+    return column
+
+
+def grow_history(target: int) -> int:
+    """Copy the backfilled history (conversations, messages, their Activity log) further back in
+    time until `target` messages are stored: each copy is shifted back by the history's span
+    (so the density per day stays the pipeline's), its ids moved past the last ones, its
+    external ids suffixed. The copies are plain SQL (`INSERT … SELECT`): a history of a million
+    messages through the pipeline takes hours on two busy cores. Returns the messages added."""
+    from django.apps import apps
+    from django.db import connection, transaction
+
+    from cercle.inbox.models import Message
+
+    stored = Message.objects.count()
+    first = Message.objects.order_by("sent_at").values_list("sent_at", flat=True).first()
+    last = Message.objects.order_by("-sent_at").values_list("sent_at", flat=True).first()
+    if not stored or first is None or last is None or stored >= target:
+        return 0
+    span = int((last - first).total_seconds()) + 86_400
+    sqlite = connection.vendor == "sqlite"
+    with connection.cursor() as cursor:
+        columns = {
+            table: [c.name for c in connection.introspection.get_table_description(cursor, table)]
+            for table, _ids in COPIED
+        }
+        offsets = {}
+        for table, _ids in COPIED:
+            cursor.execute(f"SELECT MAX(id) FROM {table}")
+            offsets[table] = int(cursor.fetchone()[0] or 0) + 1
+    step = max(offsets.values())
+    datetime_columns = {
+        table: {
+            f.column
+            for model in apps.get_models()
+            if model._meta.db_table == table
+            for f in model._meta.concrete_fields
+            if f.get_internal_type() == "DateTimeField"
+        }
+        for table, _ids in COPIED
+    }
+    added = 0
+    copy = 0
+    while stored + added < target:
+        copy += 1
+        shift, offset = span * copy, step * copy
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            for table, ids in COPIED:
+                names = columns[table]
+                select = ", ".join(
+                    copied_value(c, ids, datetime_columns[table], copy, shift, offset, sqlite)
+                    for c in names
+                )
+                cursor.execute(
+                    f"INSERT INTO {table} ({', '.join(names)}) SELECT {select} FROM {table} "
+                    f"WHERE id < {step}"
+                )
+        added += stored
+        print(f"copy {copy}: {stored + added} messages", file=sys.stderr)
+    if not sqlite:
+        with connection.cursor() as cursor:
+            for table, _ids in COPIED:
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT MAX(id) FROM {table}))"
+                )
+            cursor.execute("ANALYZE")
+    return added
+
+
 def keep_database(name: str, directory: Path) -> str:
     """Open (creating and migrating it when new) the kept database `name`; the configured name."""
     from django.conf import settings
@@ -149,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the database under this name (SQLite: a file in --keep-dir) and reuse it: "
         "a second run skips the backfill",
     )
+    parser.add_argument(
+        "--grow-to",
+        type=int,
+        default=0,
+        help="copy the backfilled history back in time (SQL) until this many messages",
+    )
     parser.add_argument("--load-only", action="store_true", help="backfill, time nothing")
     parser.add_argument("--keep-dir", default="var/bench", help="where --keep puts SQLite files")
     args = parser.parse_args(argv)
@@ -178,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
             if not Member.objects.exists():  # a kept backfill stopped before the answers
                 answered = answer_some(args.answered, args.seed, limit)
                 print(f"answered {answered} conversations", file=sys.stderr)
+            if args.grow_to:
+                grow_history(args.grow_to)
             total = Message.objects.count()
             if args.load_only:
                 print(f"kept {total} messages", file=sys.stderr)
