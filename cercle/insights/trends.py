@@ -9,7 +9,7 @@
   digits. They are ranked by the crisis alert's lift (`crisis.rank_rising`): how
   much more often than usual, from 3 messages up.
 - **Spikes**: a day whose inbound volume or negative share stands out against
-  the `BASELINE_DAYS` before it, read from the crisis alert's quarter-hour
+  the `BASELINE_DAYS` before it, and an hour against the same hour of those days, read from the crisis alert's quarter-hour
   `Pulse` counters (no message is read again) with the crisis alert's
   thresholds (`crisis.MIN_VOLUME`, `VOLUME_FACTOR`, `SIGMAS`, `MIN_CLASSIFIED`,
   `NEGATIVE_SHARE`, `NEGATIVE_MARGIN`). The crisis alerts of the period (the same
@@ -295,6 +295,7 @@ class Spike:
     signal: str  # crisis.CrisisSignal: volume or negative
     observed: float
     baseline: float
+    hour: int | None = None  # an hour's spike (local time), else the whole day's
 
 
 def daily_counts(workspace: Workspace, first: date, end: date, tz: ZoneInfo) -> list[DayCounts]:
@@ -327,34 +328,76 @@ def spikes(workspace: Workspace, first: date, end: date, tz: ZoneInfo) -> list[S
     active = next((i for i, d in enumerate(series) if d.messages), len(series))
     found = []
     for index in range(BASELINE_DAYS, len(series)):
-        today = series[index]
         history = series[max(index - BASELINE_DAYS, active) : index]
-        if len(history) < MIN_BASELINE_DAYS:
-            continue
-        volumes = [d.messages for d in history]
-        mean = sum(volumes) / len(volumes)
-        deviation = math.sqrt(sum((v - mean) ** 2 for v in volumes) / len(volumes))
-        if (
-            today.messages >= crisis.MIN_VOLUME
-            and today.messages >= crisis.VOLUME_FACTOR * max(mean, 1.0)
-            and today.messages >= mean + crisis.SIGMAS * deviation
-        ):
-            found.append(Spike(today.day, "volume", today.messages, round(mean, 1)))
-        classified = sum(d.classified for d in history)
-        usual = (
-            sum(d.negative for d in history) / classified
-            if classified >= 2 * crisis.MIN_CLASSIFIED
-            else crisis.DEFAULT_NEGATIVE_SHARE
-        )
-        share = today.negative_share
-        if (
-            share is not None
-            and today.classified >= crisis.MIN_CLASSIFIED
-            and share >= crisis.NEGATIVE_SHARE
-            and share >= usual + crisis.NEGATIVE_MARGIN
-        ):
-            found.append(Spike(today.day, "negative", round(share, 3), round(usual, 3)))
+        found.extend(_stands_out(series[index], history, None))
     return sorted(found, key=lambda s: (s.day, s.signal), reverse=True)
+
+
+def _stands_out(point: DayCounts, history: list[DayCounts], hour: int | None) -> list[Spike]:
+    """The spikes of `point` (a day, or one hour of a day) against `history` (the days before,
+    or the same hour of the days before), with the crisis alert's thresholds."""
+    if len(history) < MIN_BASELINE_DAYS:
+        return []
+    found = []
+    volumes = [d.messages for d in history]
+    mean = sum(volumes) / len(volumes)
+    deviation = math.sqrt(sum((v - mean) ** 2 for v in volumes) / len(volumes))
+    if (
+        point.messages >= crisis.MIN_VOLUME
+        and point.messages >= crisis.VOLUME_FACTOR * max(mean, 1.0)
+        and point.messages >= mean + crisis.SIGMAS * deviation
+    ):
+        found.append(Spike(point.day, "volume", point.messages, round(mean, 1), hour))
+    classified = sum(d.classified for d in history)
+    usual = (
+        sum(d.negative for d in history) / classified
+        if classified >= 2 * crisis.MIN_CLASSIFIED
+        else crisis.DEFAULT_NEGATIVE_SHARE
+    )
+    share = point.negative_share
+    if (
+        share is not None
+        and point.classified >= crisis.MIN_CLASSIFIED
+        and share >= crisis.NEGATIVE_SHARE
+        and share >= usual + crisis.NEGATIVE_MARGIN
+    ):
+        found.append(Spike(point.day, "negative", round(share, 3), round(usual, 3), hour))
+    return found
+
+
+def hourly_spikes(workspace: Workspace, first: date, end: date, tz: ZoneInfo) -> list[Spike]:
+    """The hours of the local days [first, end) whose volume or negative share stands out
+    against the same hour of the `BASELINE_DAYS` days before (the community's day has its
+    rhythm: 3 a.m. is compared with 3 a.m.), with the crisis alert's thresholds; newest first."""
+    since = first - timedelta(days=BASELINE_DAYS)
+    start = datetime.combine(since, datetime.min.time(), tzinfo=tz)
+    stop = datetime.combine(end, datetime.min.time(), tzinfo=tz)
+    totals: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    rows = Pulse.objects.filter(
+        workspace=workspace, post__isnull=True, start__gte=start, start__lt=stop
+    ).values_list("start", "messages", "classified", "negative")
+    for when, messages, classified, negative in rows.iterator(chunk_size=5000):
+        local = when.astimezone(tz)
+        counts = totals[(local.date(), local.hour)]
+        counts[0] += messages
+        counts[1] += classified
+        counts[2] += negative
+    active = min((day for (day, _hour), c in totals.items() if c[0]), default=end)
+    found = []
+    day = first
+    while day < end:
+        for hour in range(24):
+            point = DayCounts(day, *totals.get((day, hour), (0, 0, 0)))
+            if point.messages < crisis.MIN_VOLUME and point.classified < crisis.MIN_CLASSIFIED:
+                continue
+            history = [
+                DayCounts(before, *totals.get((before, hour), (0, 0, 0)))
+                for before in (day - timedelta(days=n) for n in range(BASELINE_DAYS, 0, -1))
+                if before >= active
+            ]
+            found.extend(_stands_out(point, history, hour))
+        day += timedelta(days=1)
+    return sorted(found, key=lambda s: (s.day, s.hour or 0, s.signal), reverse=True)
 
 
 def crisis_alerts(workspace: Workspace, start: datetime, end: datetime) -> QuerySet[CrisisAlert]:
@@ -366,10 +409,15 @@ def crisis_alerts(workspace: Workspace, start: datetime, end: datetime) -> Query
     )
 
 
-def conversations_of_day(workspace: Workspace, day: date, tz: ZoneInfo) -> QuerySet[Message]:
-    """The inbound messages of one local day (a spike's drill-down)."""
+def conversations_of_day(
+    workspace: Workspace, day: date, tz: ZoneInfo, hour: int | None = None
+) -> QuerySet[Message]:
+    """The inbound messages of one local day, or of one hour of it (a spike's drill-down)."""
     start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
-    return _inbound(workspace, start, start + timedelta(days=1))
+    if hour is None:
+        return _inbound(workspace, start, start + timedelta(days=1))
+    start = datetime.combine(day, datetime.min.time().replace(hour=hour), tzinfo=tz)
+    return _inbound(workspace, start, start + timedelta(hours=1))
 
 
 __all__ = [
@@ -382,6 +430,7 @@ __all__ = [
     "crisis_alerts",
     "daily_counts",
     "fold",
+    "hourly_spikes",
     "messages_with",
     "phrases",
     "spikes",

@@ -58,6 +58,7 @@ from .trends import (
     conversations_of_day,
     crisis_alerts,
     fold,
+    hourly_spikes,
     messages_with,
     spikes,
     trending_terms,
@@ -230,6 +231,9 @@ def trends_page(request: HttpRequest) -> HttpResponse:
             "spikes": spikes(
                 workspace, today - timedelta(days=days - 1), today + timedelta(days=1), tz
             ),
+            "hour_spikes": hourly_spikes(
+                workspace, today - timedelta(days=days - 1), today + timedelta(days=1), tz
+            )[:50],
             "alerts": crisis_alerts(workspace, period.start, period.end)[:50],
             "days": days,
             "periods": PERIODS,
@@ -277,7 +281,13 @@ def trend_day(request: HttpRequest, day: str) -> HttpResponse:
         when = date.fromisoformat(day)
     except ValueError as exc:
         raise Http404 from exc
-    messages_ = conversations_of_day(workspace, when, ZoneInfo(workspace.timezone))
+    try:
+        hour = int(request.GET["hour"]) if "hour" in request.GET else None
+    except ValueError as exc:
+        raise Http404 from exc
+    if hour is not None and not 0 <= hour < 24:
+        raise Http404
+    messages_ = conversations_of_day(workspace, when, ZoneInfo(workspace.timezone), hour)
     ids = list(dict.fromkeys(messages_.values_list("conversation_id", flat=True)))
     return _conversation_list(request, ids, 30, reverse("insights:trends"))
 

@@ -6,7 +6,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cercle.core import clock
-from cercle.insights.trends import fold, messages_with, phrases, spikes, trending_terms
+from cercle.insights.trends import (
+    fold,
+    hourly_spikes,
+    messages_with,
+    phrases,
+    spikes,
+    trending_terms,
+)
 from cercle.moderation import crisis
 from cercle.moderation.actions import do_aggregate_pulses
 from tests.insights.test_metrics import receive_at
@@ -105,3 +112,35 @@ def test_the_terms_follow_the_chosen_period(workspace, chatter):
     # The drill-down reads the same window.
     assert len(messages_with(workspace, "horaires", NOW, 30)) == 12
     assert len(messages_with(workspace, "horaires", NOW)) == 1
+
+
+def test_an_hour_of_many_messages_is_an_hour_spike_with_its_conversations(
+    client, owner, workspace, sim_channel, monkeypatch
+):
+    # Every day at 13:00 in Paris one message; one evening, 14 within a quarter of an hour.
+    for day in range(20, 1, -1):
+        receive_at(sim_channel, f"q{day}", NOW - timedelta(days=day), f"q{day}", "Bonjour")
+    burst = NOW - timedelta(hours=20)
+    for n in range(14):
+        receive_at(sim_channel, f"s{n}", burst + timedelta(minutes=n), f"s{n}", "Panne ?")
+    monkeypatch.setattr(crisis, "CLASSIFY_GRACE", timedelta(0))
+    with clock.at(NOW):
+        while do_aggregate_pulses():
+            pass
+    today = NOW.astimezone(PARIS).date()
+    local = burst.astimezone(PARIS)
+    found = hourly_spikes(workspace, today - timedelta(days=29), today + timedelta(days=1), PARIS)
+    assert [(s.day, s.hour, s.signal, s.observed) for s in found] == [
+        (local.date(), local.hour, "volume", 14)
+    ]
+    # The daily message's hour (13:00) is as usual: no spike there.
+    client.force_login(owner.user)
+    with clock.at(NOW):
+        page = client.get("/insights/trends/")
+        drill = client.get(
+            f"/insights/trends/day/{local.date().isoformat()}/", {"hour": local.hour}
+        )
+        bad = client.get(f"/insights/trends/day/{local.date().isoformat()}/", {"hour": "25"})
+    assert f"?hour={local.hour}".encode() in page.content
+    assert drill.status_code == 200 and drill.context["count"] == 14
+    assert bad.status_code == 404
