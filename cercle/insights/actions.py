@@ -121,8 +121,7 @@ def endangering(goal: Goal, now: datetime, clock_: Clock) -> list[Conversation]:
     """The conversations waiting for their first answer that will break `goal` soon: they have
     waited `DANGER_SHARE` of its delay (in its clock) and not yet all of it; below high priority.
     For the questions' goal, only conversations with a question."""
-    minutes = float(goal.minutes or 0) if goal.kpi in WITHIN_KPIS else goal.target
-    limit = timedelta(minutes=minutes)
+    limit = _limit(goal)
     if limit <= timedelta(0):
         return []
     waiting = Conversation.objects.filter(
@@ -163,6 +162,7 @@ def do_prioritise_for_goals(workspace: Workspace, now: datetime | None = None) -
     GoalWatch.objects.update_or_create(workspace=workspace, defaults={"checked_at": now})
     goals = Goal.objects.filter(workspace=workspace, kpi__in=WAIT_KPIS).select_related("workspace")
     clock_, _name = queries.workspace_clock(workspace)
+    _hand_back(workspace, {goal.pk: goal for goal in goals}, now, clock_)
     raised: set[int] = set()
     for goal in goals:
         if goal_status(goal, now).status != Status.AT_RISK:
@@ -179,6 +179,66 @@ def do_prioritise_for_goals(workspace: Workspace, now: datetime | None = None) -
                 do_set_priority(actor, conversation, Priority.HIGH, reason=f"goal:{goal.pk}")
             raised.add(conversation.pk)
     return len(raised)
+
+
+def _hand_back(workspace: Workspace, goals: dict[int, Goal], now: datetime, clock_: Clock) -> int:
+    """Give back their former priority to the conversations a goal raised that no longer
+    endanger it: answered, no longer waiting, or past the goal's delay (missed: an answer now
+    cannot save it). So the goal's high priorities are the few waits still worth saving, not
+    every wait that once passed through the danger window. A priority changed since (by a
+    person, a rule, an SLA) is left alone. Returns how many were handed back."""
+    from cercle.inbox.actions import do_set_priority
+
+    raised = Conversation.objects.filter(workspace=workspace, priority=Priority.HIGH)
+    changes = (
+        Activity.objects.filter(
+            workspace=workspace,
+            verb=Verb.PRIORITY_CHANGED,
+            conversation_id__in=raised.values("pk"),
+        )
+        .order_by("conversation_id", "-id")
+        .values_list("conversation_id", "data")
+    )
+    last: dict[int, dict[str, Any]] = {}
+    for conversation_id, data in changes:
+        last.setdefault(conversation_id, data or {})
+    handed = 0
+    for conversation in raised.filter(pk__in=list(last)).order_by("pk"):
+        data = last[conversation.pk]
+        reason = str(data.get("reason", ""))
+        if not reason.startswith("goal:"):
+            continue
+        goal = goals.get(int(reason[5:])) if reason[5:].isdigit() else None
+        since = conversation.waiting_since
+        still = (
+            goal is not None
+            and conversation.status in ACTIVE_STATUSES
+            and since is not None
+            and conversation.first_response_at is None
+            and _elapsed_for(goal, since, now, clock_) < _limit(goal)
+        )
+        if still:
+            continue
+        name = goal.name if goal is not None else reason
+        actor = Automation(
+            workspace_id=workspace.pk,
+            kind=AutomationKind.SYSTEM,
+            name=_("Goal at risk: %(name)s") % {"name": name},
+        )
+        with clock.at(now):
+            do_set_priority(
+                actor, conversation, int(data.get("old", Priority.NORMAL)), reason="goal:over"
+            )
+        handed += 1
+    return handed
+
+
+def _limit(goal: Goal) -> timedelta:
+    return timedelta(minutes=float(goal.minutes or 0) if goal.kpi in WITHIN_KPIS else goal.target)
+
+
+def _elapsed_for(goal: Goal, since: datetime, now: datetime, clock_: Clock) -> timedelta:
+    return clock_.working_time_between(since, now) if goal.business_hours else now - since
 
 
 def goals_to_watch(now: datetime) -> list[Workspace]:
