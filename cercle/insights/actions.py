@@ -409,6 +409,9 @@ def _roll_up_workspace(
         state.clock_key, state.ready, state.rebuilt_upto = key, False, 0
     tz = ZoneInfo(workspace.timezone)
     volume_days: set[date] = set()
+    # While a workspace is rebuilt its days are grouped once, when the scan ends (its rollups
+    # are not read before): a day's records are not regrouped at every batch that touches it.
+    finishing = False
     if not state.ready:
         # Conversations past the scan are computed whole when the scan reaches them.
         touched = {pk for pk in touched if pk <= state.rebuilt_upto}
@@ -422,7 +425,7 @@ def _roll_up_workspace(
             state.rebuilt_upto = scanned[-1]
         else:
             _rebuild_volume(workspace, tz)
-            state.ready = True
+            state.ready = finishing = True
     elif received:
         sent = Message.objects.filter(workspace=workspace, pk__in=received)
         volume_days = {
@@ -431,15 +434,21 @@ def _roll_up_workspace(
             if when is not None
         }
     state.save()
+    grouping = state.ready and not finishing
     if touched:
-        report.days += _recompute_conversations(workspace, touched, clock_, tz)
+        report.days += _recompute_conversations(workspace, touched, clock_, tz, grouping)
         report.conversations += len(touched)
+    if finishing:
+        days = WaitRecord.objects.filter(workspace=workspace).values_list("day", flat=True)
+        every_day = set(days.distinct().order_by())
+        rollup.regroup_days(workspace.pk, every_day)
+        report.days += len(every_day)
     for day in sorted(volume_days):
         _recompute_volume(workspace, tz, day, day + timedelta(days=1))
 
 
 def _recompute_conversations(
-    workspace: Workspace, ids: set[int], clock_: Clock, tz: ZoneInfo
+    workspace: Workspace, ids: set[int], clock_: Clock, tz: ZoneInfo, regroup: bool = True
 ) -> int:
     from . import queries
 
@@ -451,7 +460,8 @@ def _recompute_conversations(
     records = rollup.records_of(workspace, history, facts, clock_, tz)
     WaitRecord.objects.bulk_create(records, batch_size=1000)
     days.update(r.day for r in records)
-    rollup.regroup_days(workspace.pk, days)
+    if regroup:
+        rollup.regroup_days(workspace.pk, days)
     return len(days)
 
 
