@@ -233,10 +233,16 @@ def trending_terms(
     before: Counter[str] = Counter()
     for text in usual:
         before.update(phrases(text).keys())
-    ranked = crisis.rank_rising(now_counts, before, len(window), len(usual), top * 3)
+    # Without history before the window, nothing can be said to rise.
+    ranked = (
+        crisis.rank_rising(now_counts, before, len(window), len(usual), top * 3) if usual else []
+    )
     trends = []
     shown: set[str] = set()
     for term, count in ranked:
+        lift = crisis.lift(count, len(window), before[term], len(usual))
+        if lift <= 1.0:
+            continue  # not rising: as frequent as before (or no history before to compare with)
         # A word whose every message is already shown by a phrase holding it adds nothing.
         if " " not in term and any(
             term in phrase.split(" ") and now_counts[phrase] == count for phrase in shown
@@ -249,7 +255,7 @@ def trending_terms(
                 label=spellings[term].most_common(1)[0][0],
                 count=count,
                 baseline=before[term],
-                lift=round(crisis.lift(count, len(window), before[term], len(usual)), 1),
+                lift=round(lift, 1),
             )
         )
         if len(trends) == top:

@@ -40,6 +40,8 @@ def _received(channel, event_id: str, text: str, author: str, when) -> None:
 
 def test_a_rising_term_leads_to_its_conversations(page, owner, sim_channel):
     now = clock.now()
+    for n in range(8):  # long before: other subjects (the 30 days' baseline)
+        _received(sim_channel, f"older{n}", "Bonjour", f"Autre {n}", now - timedelta(days=50 + n))
     for n in range(4):
         _received(
             sim_channel,
@@ -60,7 +62,7 @@ def test_a_rising_term_leads_to_its_conversations(page, owner, sim_channel):
     listed = page.inner_text(".drill-list")
     assert all(name in listed for name in ("Inès Roy", "Tom Petit", "Zoé Blanc"))
     assert "Paul Noir" not in listed and "Ancien" not in listed
-    # Over 30 days the opening hours rise too (nothing was said in the 120 days before).
+    # Over 30 days the opening hours rise too (not said in the 120 days before).
     page.goto("/insights/trends/?days=30")
     page.click("a[href*='term=horaires']")
     page.wait_for_selector(".drill-list li a")

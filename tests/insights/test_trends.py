@@ -38,6 +38,8 @@ def test_terms_fold_accents_and_leave_stop_words_of_both_languages_out():
 @pytest.fixture
 def chatter(workspace, sim_channel):
     """A quiet month about opening hours, then a week about a late parcel (accents vary)."""
+    for day in range(95, 50, -5):  # long before: other subjects (the 30 days' baseline)
+        receive_at(sim_channel, f"older{day}", NOW - timedelta(days=day), f"x{day}", "Bonjour")
     for day in range(30, 8, -2):
         receive_at(
             sim_channel, f"old{day}", NOW - timedelta(days=day), f"o{day}", "Horaires du magasin ?"
@@ -100,9 +102,16 @@ def test_a_phrase_of_one_word_repeated_is_left_out():
     assert "lumen" in found and "lampe" in found
 
 
+def test_without_history_before_nothing_is_rising(workspace, sim_channel):
+    for n in range(5):
+        receive_at(sim_channel, f"n{n}", NOW - timedelta(days=1, hours=n), f"n{n}", "Colis perdu")
+    trends = trending_terms(workspace, NOW)
+    assert trends.baseline_messages == 0 and trends.terms == []
+
+
 def test_the_terms_follow_the_chosen_period(workspace, chatter):
-    # Over 30 days the parcel is still rising (against the 120 days before, when nothing was
-    # said), and so are the opening hours; over 7 days the hours were said as often as before.
+    # Over 30 days the parcel is still rising (against the 120 days before, when other things
+    # were said), and so are the opening hours; over 7 days the hours were said as before.
     month = trending_terms(workspace, NOW, days=30)
     week = trending_terms(workspace, NOW)
     assert "horaires" in [t.term for t in month.terms]
