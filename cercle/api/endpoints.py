@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
@@ -507,7 +508,10 @@ def list_members(request: HttpRequest) -> list[dict[str, Any]]:
 def insights(request: HttpRequest, days: int = 30) -> dict[str, Any]:
     """The dashboard's figures over the last 7, 30 or 90 days (another number counts as 30)."""
     days = days if days in INSIGHT_PERIODS else 30
-    report = build_report(actor(request).workspace, Period.last_days(days, clock.now()))
+    workspace = actor(request).workspace
+    report = build_report(
+        workspace, Period.local_days(days, clock.now(), ZoneInfo(workspace.timezone))
+    )
     return {
         "start": report.period.start,
         "end": report.period.end,

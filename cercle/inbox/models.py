@@ -288,6 +288,9 @@ class Message(models.Model):
         indexes = [
             # The conversation timeline: WHERE conversation=? ORDER BY id.
             models.Index(fields=["conversation", "id"], name="message_conv_idx"),
+            # The insights' live tail (today's heatmap, posts, ratings): WHERE workspace=? AND
+            # sent_at >= ? (the whole days are read from the rollups).
+            models.Index(fields=["workspace", "sent_at"], name="message_ws_sent_idx"),
             # The classify_pending drain: WHERE classified_at IS NULL AND direction='inbound'
             # ORDER BY id DESC LIMIT n. Partial: once the backlog is drained it is empty.
             models.Index(

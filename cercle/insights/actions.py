@@ -33,6 +33,7 @@ from .models import (
     Goal,
     GoalWatch,
     Kpi,
+    MessageRollup,
     Persona,
     PostRollup,
     RollupCursor,
@@ -120,8 +121,7 @@ def endangering(goal: Goal, now: datetime, clock_: Clock) -> list[Conversation]:
     """The conversations waiting for their first answer that will break `goal` soon: they have
     waited `DANGER_SHARE` of its delay (in its clock) and not yet all of it; below high priority.
     For the questions' goal, only conversations with a question."""
-    minutes = float(goal.minutes or 0) if goal.kpi in WITHIN_KPIS else goal.target
-    limit = timedelta(minutes=minutes)
+    limit = _limit(goal)
     if limit <= timedelta(0):
         return []
     waiting = Conversation.objects.filter(
@@ -162,6 +162,7 @@ def do_prioritise_for_goals(workspace: Workspace, now: datetime | None = None) -
     GoalWatch.objects.update_or_create(workspace=workspace, defaults={"checked_at": now})
     goals = Goal.objects.filter(workspace=workspace, kpi__in=WAIT_KPIS).select_related("workspace")
     clock_, _name = queries.workspace_clock(workspace)
+    _hand_back(workspace, {goal.pk: goal for goal in goals}, now, clock_)
     raised: set[int] = set()
     for goal in goals:
         if goal_status(goal, now).status != Status.AT_RISK:
@@ -178,6 +179,66 @@ def do_prioritise_for_goals(workspace: Workspace, now: datetime | None = None) -
                 do_set_priority(actor, conversation, Priority.HIGH, reason=f"goal:{goal.pk}")
             raised.add(conversation.pk)
     return len(raised)
+
+
+def _hand_back(workspace: Workspace, goals: dict[int, Goal], now: datetime, clock_: Clock) -> int:
+    """Give back their former priority to the conversations a goal raised that no longer
+    endanger it: answered, no longer waiting, or past the goal's delay (missed: an answer now
+    cannot save it). So the goal's high priorities are the few waits still worth saving, not
+    every wait that once passed through the danger window. A priority changed since (by a
+    person, a rule, an SLA) is left alone. Returns how many were handed back."""
+    from cercle.inbox.actions import do_set_priority
+
+    raised = Conversation.objects.filter(workspace=workspace, priority=Priority.HIGH)
+    changes = (
+        Activity.objects.filter(
+            workspace=workspace,
+            verb=Verb.PRIORITY_CHANGED,
+            conversation_id__in=raised.values("pk"),
+        )
+        .order_by("conversation_id", "-id")
+        .values_list("conversation_id", "data")
+    )
+    last: dict[int, dict[str, Any]] = {}
+    for conversation_id, data in changes:
+        last.setdefault(conversation_id, data or {})
+    handed = 0
+    for conversation in raised.filter(pk__in=list(last)).order_by("pk"):
+        data = last[conversation.pk]
+        reason = str(data.get("reason", ""))
+        if not reason.startswith("goal:"):
+            continue
+        goal = goals.get(int(reason[5:])) if reason[5:].isdigit() else None
+        since = conversation.waiting_since
+        still = (
+            goal is not None
+            and conversation.status in ACTIVE_STATUSES
+            and since is not None
+            and conversation.first_response_at is None
+            and _elapsed_for(goal, since, now, clock_) < _limit(goal)
+        )
+        if still:
+            continue
+        name = goal.name if goal is not None else reason
+        actor = Automation(
+            workspace_id=workspace.pk,
+            kind=AutomationKind.SYSTEM,
+            name=_("Goal at risk: %(name)s") % {"name": name},
+        )
+        with clock.at(now):
+            do_set_priority(
+                actor, conversation, int(data.get("old", Priority.NORMAL)), reason="goal:over"
+            )
+        handed += 1
+    return handed
+
+
+def _limit(goal: Goal) -> timedelta:
+    return timedelta(minutes=float(goal.minutes or 0) if goal.kpi in WITHIN_KPIS else goal.target)
+
+
+def _elapsed_for(goal: Goal, since: datetime, now: datetime, clock_: Clock) -> timedelta:
+    return clock_.working_time_between(since, now) if goal.business_hours else now - since
 
 
 def goals_to_watch(now: datetime) -> list[Workspace]:
@@ -344,9 +405,13 @@ def _roll_up_workspace(
         DailyRollup.objects.filter(workspace=workspace).delete()
         VolumeRollup.objects.filter(workspace=workspace).delete()
         PostRollup.objects.filter(workspace=workspace).delete()
+        MessageRollup.objects.filter(workspace=workspace).delete()
         state.clock_key, state.ready, state.rebuilt_upto = key, False, 0
     tz = ZoneInfo(workspace.timezone)
     volume_days: set[date] = set()
+    # While a workspace is rebuilt its days are grouped once, when the scan ends (its rollups
+    # are not read before): a day's records are not regrouped at every batch that touches it.
+    finishing = False
     if not state.ready:
         # Conversations past the scan are computed whole when the scan reaches them.
         touched = {pk for pk in touched if pk <= state.rebuilt_upto}
@@ -360,7 +425,7 @@ def _roll_up_workspace(
             state.rebuilt_upto = scanned[-1]
         else:
             _rebuild_volume(workspace, tz)
-            state.ready = True
+            state.ready = finishing = True
     elif received:
         sent = Message.objects.filter(workspace=workspace, pk__in=received)
         volume_days = {
@@ -369,15 +434,21 @@ def _roll_up_workspace(
             if when is not None
         }
     state.save()
+    grouping = state.ready and not finishing
     if touched:
-        report.days += _recompute_conversations(workspace, touched, clock_, tz)
+        report.days += _recompute_conversations(workspace, touched, clock_, tz, grouping)
         report.conversations += len(touched)
+    if finishing:
+        days = WaitRecord.objects.filter(workspace=workspace).values_list("day", flat=True)
+        every_day = set(days.distinct().order_by())
+        rollup.regroup_days(workspace.pk, every_day)
+        report.days += len(every_day)
     for day in sorted(volume_days):
         _recompute_volume(workspace, tz, day, day + timedelta(days=1))
 
 
 def _recompute_conversations(
-    workspace: Workspace, ids: set[int], clock_: Clock, tz: ZoneInfo
+    workspace: Workspace, ids: set[int], clock_: Clock, tz: ZoneInfo, regroup: bool = True
 ) -> int:
     from . import queries
 
@@ -385,20 +456,19 @@ def _recompute_conversations(
     days = set(old.values_list("day", flat=True).distinct())
     old.delete()
     history = queries.history_of_conversations(workspace, ids)
-    facts = {
-        pk: rollup.Facts(f.channel_id, f.kind)
-        for pk, f in queries.conversation_facts(workspace, ids).items()
-    }
+    facts = queries.rollup_facts(workspace, ids)
     records = rollup.records_of(workspace, history, facts, clock_, tz)
     WaitRecord.objects.bulk_create(records, batch_size=1000)
     days.update(r.day for r in records)
-    rollup.regroup_days(workspace.pk, days)
+    if regroup:
+        rollup.regroup_days(workspace.pk, days)
     return len(days)
 
 
 def _rebuild_volume(workspace: Workspace, tz: ZoneInfo) -> None:
     VolumeRollup.objects.filter(workspace=workspace).delete()
     PostRollup.objects.filter(workspace=workspace).delete()
+    MessageRollup.objects.filter(workspace=workspace).delete()
     _recompute_volume(workspace, tz, None, None)
 
 
@@ -413,6 +483,7 @@ def _recompute_volume(
     if first is not None and end is not None:
         VolumeRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
         PostRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
+        MessageRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
         query = query.filter(
             sent_at__gte=rollup.day_start(first, tz), sent_at__lt=rollup.day_start(end, tz)
         )
@@ -452,6 +523,27 @@ def _recompute_volume(
                 count=row["n"],
             )
             for row in by_post
+        ),
+        batch_size=1000,
+    )
+    labels = (
+        query.annotate(local_day=TruncDate("sent_at", tzinfo=tz))
+        .values("local_day", "channel_id", "kind", "sentiment", "rating")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    MessageRollup.objects.bulk_create(
+        (
+            MessageRollup(
+                workspace=workspace,
+                day=row["local_day"],
+                channel_id=row["channel_id"],
+                kind=row["kind"] or "",
+                sentiment=row["sentiment"] or "",
+                rating=row["rating"],
+                count=row["n"],
+            )
+            for row in labels
         ),
         batch_size=1000,
     )

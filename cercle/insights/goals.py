@@ -16,12 +16,13 @@ The figures come from the same reads and metrics as the dashboard
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
 from cercle.core import clock
 from cercle.inbox.choices import Direction
@@ -29,9 +30,9 @@ from cercle.inbox.models import Message
 from cercle.workflow.sla import Clock
 from cercle.workspaces.models import Workspace
 
-from . import queries
-from .metrics import Wait, summarise, within
-from .models import Goal, GoalPeriod, Kpi
+from . import queries, rollup
+from .metrics import History, Wait, bucket, summarise, within
+from .models import WITHIN_KPIS, Goal, GoalPeriod, Kpi, MessageRollup, WaitRecord
 from .queries import Period
 
 NEGATIVE = "negative"
@@ -75,42 +76,73 @@ def _question_conversations(workspace: Workspace, waits: list[Wait]) -> set[int]
     )
 
 
-def _within_share(waits: list[Wait], goal: Goal, clock_: Clock, now: datetime) -> float | None:
-    """Share (percent) of the waits needing an answer that got one within the goal's minutes.
-    A wait still open counts as missed once its delay has passed; before, it is not counted."""
+def in_time(seconds: float, limit: timedelta) -> bool:
+    """Whether an answer after `seconds` is within the goal's delay, counted as the metrics
+    count durations (`metrics.bucket`: to the second under 2 min, the minute under 2 h, five
+    minutes under 12 h…), so the rollups' histograms give the same answer."""
+    return bucket(seconds) <= bucket(limit.total_seconds())
+
+
+def _elapsed(goal: Goal, clock_: Clock, start: datetime, end: datetime) -> timedelta:
+    return clock_.working_time_between(start, end) if goal.business_hours else end - start
+
+
+def _within_counts(
+    waits: Iterable[Wait], goal: Goal, clock_: Clock, now: datetime
+) -> tuple[int, int]:
+    """(in time, counted) among the waits needing an answer: a wait still open counts as
+    missed once its delay has passed; before, it is not counted."""
     limit = timedelta(minutes=goal.minutes or 0)
     hits = total = 0
     for wait in waits:
         if wait.closed_unanswered:
             continue
-        end = wait.ended_at or now
-        elapsed = (
-            clock_.working_time_between(wait.started_at, end)
-            if goal.business_hours
-            else end - wait.started_at
-        )
-        if wait.ended_at is None and elapsed <= limit:
+        elapsed = _elapsed(goal, clock_, wait.started_at, wait.ended_at or now)
+        if wait.ended_at is None:
+            if elapsed > limit:
+                total += 1
             continue
         total += 1
-        hits += 1 if wait.ended_at is not None and elapsed <= limit else 0
+        hits += 1 if in_time(elapsed.total_seconds(), limit) else 0
+    return hits, total
+
+
+def _share(hits: int, total: int) -> float | None:
     return 100.0 * hits / total if total else None
 
 
-def kpi_value(goal: Goal, workspace: Workspace, start: datetime, end: datetime) -> float | None:
-    """The goal's KPI over [start, end), in its unit (percent or minutes); None without data."""
-    if goal.kpi == Kpi.NEGATIVE_SHARE:
-        counts = (
-            Message.objects.filter(
-                workspace=workspace,
-                direction=Direction.INBOUND,
-                sent_at__gte=start,
-                sent_at__lt=end,
-            )
-            .exclude(sentiment="")
-            .aggregate(judged=Count("pk"), negative=Count("pk", filter=Q(sentiment=NEGATIVE)))
+def _negative_counts(workspace: Workspace, start: datetime, end: datetime) -> tuple[int, int]:
+    counts = (
+        Message.objects.filter(
+            workspace=workspace,
+            direction=Direction.INBOUND,
+            sent_at__gte=start,
+            sent_at__lt=end,
         )
-        return 100.0 * counts["negative"] / counts["judged"] if counts["judged"] else None
+        .exclude(sentiment="")
+        .aggregate(judged=Count("pk"), negative=Count("pk", filter=Q(sentiment=NEGATIVE)))
+    )
+    return counts["negative"], counts["judged"]
+
+
+def kpi_value(
+    goal: Goal, workspace: Workspace, start: datetime, end: datetime, use_rollups: bool = True
+) -> float | None:
+    """The goal's KPI over [start, end), in its unit (percent or minutes); None without data.
+    The whole local days of the period are read from the rollups when they are usable, the
+    rest (today so far, a partial first day) from the raw rows; `use_rollups=False` reads
+    everything raw (the two agree, see the tests)."""
     clock_, _name = queries.workspace_clock(workspace)
+    if use_rollups and rollup.rollups_usable(workspace, clock_):
+        tz = ZoneInfo(workspace.timezone)
+        first_day = rollup.local_day(start, tz)
+        if rollup.day_start(first_day, tz) < start:
+            first_day += timedelta(days=1)
+        end_day = rollup.local_day(end, tz)
+        if first_day < end_day:
+            return _from_rollups(goal, workspace, start, end, clock_, tz, first_day, end_day)
+    if goal.kpi == Kpi.NEGATIVE_SHARE:
+        return _share(*_negative_counts(workspace, start, end))
     waits = within(queries.history(workspace, Period(start, end)).waits, start, end)
     if goal.kpi == Kpi.ANSWER_RATE:
         share = summarise(waits, clock_).answered_share
@@ -123,7 +155,122 @@ def kpi_value(goal: Goal, workspace: Workspace, start: datetime, end: datetime) 
     if goal.kpi == Kpi.QUESTIONS_ANSWERED_WITHIN:
         questions = _question_conversations(workspace, firsts)
         firsts = [w for w in firsts if w.conversation_id in questions]
-    return _within_share(firsts, goal, clock_, end)
+    return _share(*_within_counts(firsts, goal, clock_, end))
+
+
+def _from_rollups(
+    goal: Goal,
+    workspace: Workspace,
+    start: datetime,
+    end: datetime,
+    clock_: Clock,
+    tz: ZoneInfo,
+    first_day: date,
+    end_day: date,
+) -> float | None:
+    """The KPI from the rollups of the local days [first_day, end_day) and the raw rows of the
+    edges of [start, end) outside them."""
+    edges = [
+        Period(start, rollup.day_start(first_day, tz)),
+        Period(rollup.day_start(end_day, tz), end),
+    ]
+    edges = [part for part in edges if part.start < part.end]
+    if goal.kpi == Kpi.NEGATIVE_SHARE:
+        judged = MessageRollup.objects.filter(
+            workspace=workspace, day__gte=first_day, day__lt=end_day
+        ).exclude(sentiment="")
+        sums = judged.aggregate(
+            judged=Sum("count"), negative=Sum("count", filter=Q(sentiment=NEGATIVE))
+        )
+        negative, total = sums["negative"] or 0, sums["judged"] or 0
+        for part in edges:
+            more_negative, more_total = _negative_counts(workspace, part.start, part.end)
+            negative, total = negative + more_negative, total + more_total
+        return _share(negative, total)
+    questions_only = goal.kpi == Kpi.QUESTIONS_ANSWERED_WITHIN
+    tallies = rollup.read_rollups(workspace.pk, first_day, end_day, WaitRecord.Metric.WAIT)
+    tail: list[Wait] = []
+    for part in edges:
+        history = queries.history(workspace, part)
+        part_waits = within(history.waits, part.start, part.end)
+        facts = queries.rollup_facts(workspace, {w.conversation_id for w in part_waits})
+        if goal.kpi in WITHIN_KPIS:
+            tail.extend(
+                w
+                for w in part_waits
+                if w.first
+                and (
+                    not questions_only
+                    or (w.conversation_id in facts and facts[w.conversation_id].question)
+                )
+            )
+        else:
+            waits_only = History(waits=part_waits, resolutions=[])
+            rollup.tally_records(
+                rollup.records_of(workspace, waits_only, facts, clock_, tz), tallies
+            )
+    if goal.kpi == Kpi.ANSWER_RATE:
+        share = rollup.summary_of(tallies.items()).answered_share
+        return None if share is None else 100.0 * share
+    if goal.kpi == Kpi.MEDIAN_FIRST_RESPONSE:
+        summary = rollup.summary_of((key, tally) for key, tally in tallies.items() if key.first)
+        seconds = summary.median_business_seconds if goal.business_hours else summary.median_seconds
+        return None if seconds is None else seconds / 60
+    hits, total = _within_from_rollups(
+        goal, workspace, tallies, end, clock_, tz, first_day, end_day
+    )
+    more_hits, more_total = _within_counts(tail, goal, clock_, end)
+    return _share(hits + more_hits, total + more_total)
+
+
+def _within_from_rollups(
+    goal: Goal,
+    workspace: Workspace,
+    tallies: rollup.Tallies,
+    end: datetime,
+    clock_: Clock,
+    tz: ZoneInfo,
+    first_day: date,
+    end_day: date,
+) -> tuple[int, int]:
+    """(in time, counted) among the first waits of the local days [first_day, end_day), as
+    `_within_counts` counts them: the answered ones from the histograms; the open ones by
+    their start, all counted (missed) on the days that ended longer than the delay ago, one by
+    one (their `started_at`) on the last days."""
+    questions_only = goal.kpi == Kpi.QUESTIONS_ANSWERED_WITHIN
+    limit = timedelta(minutes=goal.minutes or 0)
+
+    def wanted(key: rollup.Key) -> bool:
+        return key.first and (key.question or not questions_only)
+
+    hits = total = 0
+    for key, tally in tallies.items():
+        if wanted(key) and key.state in (rollup.State.ANSWERED, rollup.State.AUTOMATED):
+            histogram = tally.business if goal.business_hours else tally.plain
+            total += tally.count
+            hits += sum(n for value, n in histogram.items() if in_time(value, limit))
+    recent = end_day
+    while recent > first_day and _elapsed(goal, clock_, rollup.day_start(recent, tz), end) <= limit:
+        recent -= timedelta(days=1)
+    old = rollup.read_rollups(workspace.pk, first_day, recent, WaitRecord.Metric.WAIT)
+    total += sum(t.count for k, t in old.items() if wanted(k) and k.state == rollup.State.OPEN)
+    open_waits = WaitRecord.objects.filter(
+        workspace=workspace,
+        metric=WaitRecord.Metric.WAIT,
+        first=True,
+        state=WaitRecord.State.OPEN,
+        day__gte=recent,
+        day__lt=end_day,
+    )
+    if questions_only:
+        open_waits = open_waits.filter(question=True)
+    waits = [
+        Wait(conversation_id=conversation_id, started_at=started_at, first=True)
+        for conversation_id, started_at in open_waits.values_list("conversation_id", "started_at")
+        if started_at is not None
+    ]
+    more_hits, more_total = _within_counts(waits, goal, clock_, end)
+    return hits + more_hits, total + more_total
 
 
 @dataclass(frozen=True, slots=True)

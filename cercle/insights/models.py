@@ -163,11 +163,16 @@ class WaitRecord(models.Model):
     conversation_id = models.BigIntegerField()
     metric = models.CharField(max_length=5, choices=Metric.choices)
     day = models.DateField()
+    # When the wait (or cycle) started: the goals read the open waits of the last days by it.
+    started_at = models.DateTimeField(null=True)
     first = models.BooleanField(default=False)
+    # Whether the conversation holds an inbound question (the questions' goal).
+    question = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=State.choices)
     channel_id = models.BigIntegerField(null=True)
     kind = models.CharField(max_length=32, blank=True, default="")
     responder_id = models.BigIntegerField(null=True)
+    # Bucketed durations of an answered wait (by the team or an automation) or a closed cycle.
     seconds = models.BigIntegerField(null=True)
     business_seconds = models.BigIntegerField(null=True)
 
@@ -186,6 +191,7 @@ class DailyRollup(models.Model):
     day = models.DateField()
     metric = models.CharField(max_length=5, choices=WaitRecord.Metric.choices)
     first = models.BooleanField(default=False)
+    question = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=WaitRecord.State.choices)
     channel_id = models.BigIntegerField(null=True)
     kind = models.CharField(max_length=32, blank=True, default="")
@@ -226,6 +232,22 @@ class PostRollup(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "day"], name="insights_post_day")]
+
+
+class MessageRollup(models.Model):
+    """Inbound messages of one local day on one channel by kind, sentiment and star rating (the
+    ratings table, the negative share of the goals and of the spikes)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    channel_id = models.BigIntegerField(null=True)
+    kind = models.CharField(max_length=32, blank=True, default="")
+    sentiment = models.CharField(max_length=16, blank=True, default="")
+    rating = models.SmallIntegerField(null=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"], name="insights_message_day")]
 
 
 class RollupState(models.Model):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, QuerySet
 
+from cercle.connectors.models import Channel
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Conversation, Message, Post
 from cercle.workflow.models import BusinessHours, SlaPolicy, holiday_days
@@ -21,7 +22,10 @@ from cercle.workspaces.choices import Verb
 from cercle.workspaces.models import Activity, Workspace
 
 from .metrics import ConversationFacts, Event, History, heatmap, read_history
+from .rollup import Facts
 
+# The intent of a message asking something (the questions' goal).
+QUESTION = "question"
 # The verbs the response metrics read.
 METRIC_VERBS = (Verb.RECEIVED, Verb.REPLIED, Verb.STATUS_CHANGED)
 
@@ -36,6 +40,13 @@ class Period:
     @classmethod
     def last_days(cls, days: int, now: datetime) -> Period:
         return cls(now - timedelta(days=days), now)
+
+    @classmethod
+    def local_days(cls, days: int, now: datetime, tz: ZoneInfo) -> Period:
+        """The last `days` local days up to `now`: from the midnight (workspace time zone)
+        `days - 1` days before today's, so the period holds whole days and today so far."""
+        first = now.astimezone(tz).date() - timedelta(days=days - 1)
+        return cls(datetime.combine(first, time(), tzinfo=tz), now)
 
 
 def workspace_clock(workspace: Workspace) -> tuple[Clock, str]:
@@ -106,6 +117,25 @@ def conversation_facts(workspace: Workspace, ids: set[int]) -> dict[int, Convers
     for pk, channel_id, platform, kind in query.iterator(chunk_size=5000):
         facts[pk] = ConversationFacts(channel_id=channel_id, platform=platform, kind=kind)
     return facts
+
+
+def rollup_facts(workspace: Workspace, ids: set[int]) -> dict[int, Facts]:
+    """What the rollup records of these conversations group by, with whether each holds an
+    inbound question (the questions' goal)."""
+    questions = set(
+        Message.objects.filter(
+            workspace=workspace,
+            conversation_id__in=list(ids),
+            direction=Direction.INBOUND,
+            intent=QUESTION,
+        )
+        .values_list("conversation_id", flat=True)
+        .distinct()
+    )
+    return {
+        pk: Facts(f.channel_id, f.kind, pk in questions)
+        for pk, f in conversation_facts(workspace, ids).items()
+    }
 
 
 def inbound_heatmap(workspace: Workspace, period: Period, platform: str = "") -> list[list[int]]:
@@ -215,6 +245,27 @@ def daily_counts(workspace: Workspace, period: Period) -> Counter[str]:
     return days
 
 
+def inbound_times(workspace: Workspace, period: Period) -> tuple[list[list[int]], Counter[str]]:
+    """The heatmap and the per-day counts of the period's inbound items, in one read."""
+    tz = ZoneInfo(workspace.timezone)
+    days: Counter[str] = Counter()
+    times = [
+        when
+        for when in Message.objects.filter(
+            workspace=workspace,
+            direction=Direction.INBOUND,
+            sent_at__gte=period.start,
+            sent_at__lt=period.end,
+        )
+        .values_list("sent_at", flat=True)
+        .iterator(chunk_size=5000)
+        if when is not None
+    ]
+    for when in times:
+        days[when.astimezone(tz).date().isoformat()] += 1
+    return heatmap(times, tz), days
+
+
 def every_day(period: Period, tz: ZoneInfo, days: Counter[str]) -> list[tuple[str, int]]:
     """The counts of every local day of the period, in order (zero where none)."""
     first, last = period.start.astimezone(tz).date(), period.end.astimezone(tz).date()
@@ -255,6 +306,13 @@ class RatingRow:
 
 def ratings(workspace: Workspace, period: Period) -> list[RatingRow]:
     """Reviews received in the period per channel, counted by star rating (one grouped query)."""
+    return rating_rows(workspace, rating_counts(workspace, period))
+
+
+RatingCounts = Counter[tuple[int, int]]  # (channel id, star) → reviews
+
+
+def rating_counts(workspace: Workspace, period: Period) -> RatingCounts:
     rows = (
         Message.objects.filter(
             workspace=workspace,
@@ -265,12 +323,26 @@ def ratings(workspace: Workspace, period: Period) -> list[RatingRow]:
             sent_at__gte=period.start,
             sent_at__lt=period.end,
         )
-        .values_list("channel_id", "channel__name", "channel__platform", "rating")
+        .values_list("channel_id", "rating")
         .annotate(n=Count("id"))
-        .order_by("channel_id", "rating")
+        .order_by()
+    )
+    return Counter({(channel_id, int(rating)): n for channel_id, rating, n in rows})
+
+
+def rating_rows(workspace: Workspace, counts: RatingCounts) -> list[RatingRow]:
+    """The rows of the ratings table, the channels with most reviews first."""
+    channels = dict(
+        ((pk, (name, platform)))
+        for pk, name, platform in Channel.objects.filter(
+            workspace=workspace, pk__in={channel_id for channel_id, _star in counts}
+        ).values_list("pk", "name", "platform")
     )
     found: dict[int, RatingRow] = {}
-    for channel_id, name, platform, rating, n in rows:
+    for (channel_id, star), n in sorted(counts.items()):
+        if channel_id not in channels or n <= 0:
+            continue
+        name, platform = channels[channel_id]
         row = found.setdefault(channel_id, RatingRow(channel_id, name, platform, {}))
-        row.by_star[int(rating)] = n
+        row.by_star[star] = n
     return sorted(found.values(), key=lambda r: (-r.count, r.channel))

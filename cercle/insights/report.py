@@ -19,7 +19,7 @@ from cercle.workspaces.models import Member, Workspace
 from . import queries, rollup
 from .metrics import History, Summary, Wait, breakdown, resolution_seconds, summarise, within
 from .models import WaitRecord
-from .queries import Period, PostRow
+from .queries import Period, PostCounts, PostRow, RatingRow
 
 # The breakdowns offered, by name: how a wait is grouped (the label is resolved below).
 GROUPS = ("channel", "platform", "member", "kind")
@@ -48,6 +48,7 @@ class Report:
     heatmap: list[list[int]]
     posts: list[PostRow]
     daily: list[tuple[str, int]]
+    ratings: list[RatingRow]
 
     @property
     def heatmap_total(self) -> int:
@@ -127,6 +128,7 @@ def _from_raw(workspace: Workspace, period: Period, clock: Clock, clock_name: st
         heatmap=queries.inbound_heatmap(workspace, period),
         posts=queries.per_post(workspace, period, POSTS),
         daily=queries.daily_volume(workspace, period),
+        ratings=queries.ratings(workspace, period),
     )
 
 
@@ -143,7 +145,7 @@ def _from_rollups(
     tz = ZoneInfo(workspace.timezone)
     waits = rollup.read_rollups(workspace.pk, first_day, end_day, WaitRecord.Metric.WAIT)
     cycles = rollup.read_rollups(workspace.pk, first_day, end_day, WaitRecord.Metric.CYCLE)
-    posts = rollup.read_posts(workspace.pk, first_day, end_day)
+    ratings = rollup.read_ratings(workspace.pk, first_day, end_day)
     grid = [[0] * 24 for _ in range(7)]
     days: Counter[str] = Counter()
     for day, hour, count in rollup.read_volume(workspace.pk, first_day, end_day, {}, ""):
@@ -153,6 +155,7 @@ def _from_rollups(
         Period(period.start, rollup.day_start(first_day, tz)),
         Period(rollup.day_start(end_day, tz), period.end),
     )
+    tail_posts: PostCounts = defaultdict(lambda: (Counter(), Counter(), Counter()))
     for part in edges:
         if part.start >= part.end:
             continue
@@ -164,22 +167,21 @@ def _from_rollups(
         ids = {w.conversation_id for w in part_history.waits} | {
             c.conversation_id for c in part_history.resolutions
         }
-        facts = {
-            pk: rollup.Facts(f.channel_id, f.kind)
-            for pk, f in queries.conversation_facts(workspace, ids).items()
-        }
+        facts = queries.rollup_facts(workspace, ids)
         records = rollup.records_of(workspace, part_history, facts, clock, tz)
         rollup.tally_records((r for r in records if r.metric == WaitRecord.Metric.WAIT), waits)
         rollup.tally_records((r for r in records if r.metric == WaitRecord.Metric.CYCLE), cycles)
-        for weekday, hours in enumerate(queries.inbound_heatmap(workspace, part)):
+        part_grid, part_days = queries.inbound_times(workspace, part)
+        for weekday, hours in enumerate(part_grid):
             for hour, count in enumerate(hours):
                 grid[weekday][hour] += count
-        days.update(queries.daily_counts(workspace, part))
-        for pk, (kinds, intents, sentiments) in queries.post_counts(workspace, part).items():
-            into = posts[pk]
-            into[0].update(kinds)
-            into[1].update(intents)
-            into[2].update(sentiments)
+        days.update(part_days)
+        for pk, counts in queries.post_counts(workspace, part).items():
+            for into, more in zip(tail_posts[pk], counts, strict=True):
+                into.update(more)
+        ratings.update(queries.rating_counts(workspace, part))
+    # Twice the table's length: a post deleted since is skipped, as the raw reading does.
+    posts = rollup.read_top_posts(workspace.pk, first_day, end_day, tail_posts, POSTS * 2)
     channels, platforms, members = _labels(workspace)
     keyed: dict[str, tuple[Callable[[rollup.Key], object], Callable[[object], str]]] = {
         "channel": (
@@ -218,6 +220,7 @@ def _from_rollups(
         heatmap=grid,
         posts=queries.post_rows(workspace, posts, POSTS),
         daily=queries.every_day(period, tz, days),
+        ratings=queries.rating_rows(workspace, ratings),
     )
 
 

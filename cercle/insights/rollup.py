@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
 from cercle.workflow.sla import Clock
 from cercle.workspaces.choices import Verb
@@ -46,7 +46,15 @@ from .metrics import (
     wait_business_seconds,
     wait_seconds,
 )
-from .models import DailyRollup, PostRollup, RollupCursor, RollupState, VolumeRollup, WaitRecord
+from .models import (
+    DailyRollup,
+    MessageRollup,
+    PostRollup,
+    RollupCursor,
+    RollupState,
+    VolumeRollup,
+    WaitRecord,
+)
 
 CURSOR = "rollup"
 # The verbs after which a conversation's records are computed again.
@@ -55,6 +63,7 @@ TRIGGER_VERBS = (
     Verb.REPLIED,
     Verb.STATUS_CHANGED,
     Verb.CLASSIFIED,
+    Verb.LABEL_CORRECTED,
     Verb.MERGED,
 )
 # The verbs after which the volume and per-post counts of a message's day are counted again.
@@ -67,9 +76,14 @@ State = WaitRecord.State
 Metric = WaitRecord.Metric
 
 
+# The layout of the rollups: a change (a new column, a new table) rebuilds every workspace.
+VERSION = 2
+
+
 def clock_key(workspace: Workspace, clock: Clock) -> str:
-    """What the rollups were counted with: the time zone of the days and the business clock."""
-    return hashlib.sha256(f"{workspace.timezone}|{clock!r}".encode()).hexdigest()[:32]
+    """What the rollups were counted with: their layout, the time zone of the days and the
+    business clock."""
+    return hashlib.sha256(f"{VERSION}|{workspace.timezone}|{clock!r}".encode()).hexdigest()[:32]
 
 
 def local_day(when: datetime, tz: ZoneInfo) -> date:
@@ -88,6 +102,7 @@ def day_start(day: date, tz: ZoneInfo) -> datetime:
 class Facts:
     channel_id: int | None
     kind: str
+    question: bool = False
 
 
 def records_of(
@@ -108,13 +123,17 @@ def records_of(
                 conversation_id=wait.conversation_id,
                 metric=Metric.WAIT,
                 day=local_day(wait.started_at, tz),
+                started_at=wait.started_at,
                 first=wait.first,
+                question=fact.question,
                 state=wait_state(wait),
                 channel_id=fact.channel_id,
                 kind=fact.kind,
                 responder_id=wait.responder_id if team else None,
-                seconds=bucket(wait_seconds(wait)) if team else None,
-                business_seconds=bucket(wait_business_seconds(wait, clock)) if team else None,
+                seconds=bucket(wait_seconds(wait)) if wait.answered else None,
+                business_seconds=(
+                    bucket(wait_business_seconds(wait, clock)) if wait.answered else None
+                ),
             )
         )
     for cycle in history.resolutions:
@@ -127,7 +146,9 @@ def records_of(
                 conversation_id=cycle.conversation_id,
                 metric=Metric.CYCLE,
                 day=local_day(cycle.started_at, tz),
+                started_at=cycle.started_at,
                 first=False,
+                question=fact.question,
                 state=State.ANSWERED if closed else State.OPEN,
                 channel_id=fact.channel_id,
                 kind=fact.kind,
@@ -155,7 +176,7 @@ def regroup_days(workspace_id: int, days: Iterable[date]) -> int:
     if not days:
         return 0
     DailyRollup.objects.filter(workspace_id=workspace_id, day__in=days).delete()
-    dims = ("day", "metric", "first", "state", "channel_id", "kind", "responder_id")
+    dims = ("day", "metric", "first", "question", "state", "channel_id", "kind", "responder_id")
     rows: dict[tuple[object, ...], DailyRollup] = {}
     records = WaitRecord.objects.filter(workspace_id=workspace_id, day__in=days)
     for row in records.values(*dims).annotate(n=Count("id")).order_by():
@@ -189,6 +210,7 @@ class Key:
     channel_id: int | None
     kind: str
     responder_id: int | None
+    question: bool = False
 
 
 @dataclass(slots=True)
@@ -214,12 +236,28 @@ def read_rollups(workspace_id: int, first_day: date, end_day: date, metric: str)
     rows = DailyRollup.objects.filter(
         workspace_id=workspace_id, metric=metric, day__gte=first_day, day__lt=end_day
     ).values_list(
-        "first", "state", "channel_id", "kind", "responder_id", "count", "plain", "business"
+        "first",
+        "state",
+        "channel_id",
+        "kind",
+        "responder_id",
+        "question",
+        "count",
+        "plain",
+        "business",
     )
-    for first, state, channel_id, kind, responder_id, count, plain, business in rows.iterator(
-        chunk_size=5000
-    ):
-        tally = tallies[Key(first, state, channel_id, kind, responder_id)]
+    for (
+        first,
+        state,
+        channel_id,
+        kind,
+        responder,
+        question,
+        count,
+        plain,
+        business,
+    ) in rows.iterator(chunk_size=5000):
+        tally = tallies[Key(first, state, channel_id, kind, responder, question)]
         tally.count += count
         for value, n in (plain or {}).items():
             tally.plain[int(value)] += n
@@ -232,7 +270,14 @@ def tally_records(records: Iterable[WaitRecord], tallies: Tallies) -> None:
     """Add unsaved records (the live tail computed from raw rows) to `tallies`."""
     for record in records:
         tally = tallies[
-            Key(record.first, record.state, record.channel_id, record.kind, record.responder_id)
+            Key(
+                record.first,
+                record.state,
+                record.channel_id,
+                record.kind,
+                record.responder_id,
+                record.question,
+            )
         ]
         tally.count += 1
         if record.seconds is not None:
@@ -290,16 +335,38 @@ def read_volume(
     return list(query.values_list("day", "hour", "count"))
 
 
-def read_posts(
-    workspace_id: int, first_day: date, end_day: date
-) -> dict[int, tuple[Counter[str], Counter[str], Counter[str]]]:
-    """Per post: inbound messages by kind, intent and sentiment over [first_day, end_day)."""
-    counts: dict[int, tuple[Counter[str], Counter[str], Counter[str]]] = defaultdict(
-        lambda: (Counter(), Counter(), Counter())
+PostCounts = dict[int, tuple[Counter[str], Counter[str], Counter[str]]]
+
+
+def read_top_posts(
+    workspace_id: int, first_day: date, end_day: date, tail: PostCounts, limit: int
+) -> PostCounts:
+    """The counts (by kind, intent and sentiment) over [first_day, end_day) plus `tail` of the
+    `limit` posts that drew the most inbound messages (ties: the oldest post first). The
+    database sums each post's rows; only the chosen posts' details are read."""
+    volume: Counter[int] = Counter(
+        dict(
+            PostRollup.objects.filter(
+                workspace_id=workspace_id, day__gte=first_day, day__lt=end_day
+            )
+            .values_list("post_id")
+            .annotate(n=Sum("count"))
+            .order_by()
+            .values_list("post_id", "n")
+        )
     )
+    for pk, (kinds, _intents, _sentiments) in tail.items():
+        volume[pk] += sum(kinds.values())
+    top = sorted((pk for pk, n in volume.items() if n > 0), key=lambda pk: (-volume[pk], pk))
+    chosen = top[:limit]
+    counts: PostCounts = defaultdict(lambda: (Counter(), Counter(), Counter()))
     rows = PostRollup.objects.filter(
-        workspace_id=workspace_id, day__gte=first_day, day__lt=end_day
+        workspace_id=workspace_id, day__gte=first_day, day__lt=end_day, post_id__in=chosen
     ).values_list("post_id", "kind", "intent", "sentiment", "count")
+    for pk in chosen:
+        if pk in tail:
+            for into, part in zip(counts[pk], tail[pk], strict=True):
+                into.update(part)
     for post_id, kind, intent, sentiment, n in rows.iterator(chunk_size=5000):
         kinds, intents, sentiments = counts[post_id]
         kinds[kind] += n
@@ -308,6 +375,24 @@ def read_posts(
         if sentiment:
             sentiments[sentiment] += n
     return counts
+
+
+def read_ratings(workspace_id: int, first_day: date, end_day: date) -> Counter[tuple[int, int]]:
+    """(channel id, star) → reviews over [first_day, end_day)."""
+    rows = (
+        MessageRollup.objects.filter(
+            workspace_id=workspace_id,
+            day__gte=first_day,
+            day__lt=end_day,
+            kind="review",
+            rating__gte=1,
+            rating__lte=5,
+        )
+        .values_list("channel_id", "rating")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    return Counter({(channel_id, int(rating)): n for channel_id, rating, n in rows})
 
 
 def rollups_usable(workspace: Workspace, clock: Clock) -> bool:
@@ -349,8 +434,9 @@ __all__ = [
     "day_start",
     "has_work",
     "local_day",
-    "read_posts",
+    "read_ratings",
     "read_rollups",
+    "read_top_posts",
     "read_volume",
     "records_of",
     "regroup_days",

@@ -1,14 +1,15 @@
 """Trending terms and phrases, and spikes of volume and negative share, over days.
 
-- **Terms**: the words and two-word phrases of the inbound messages of the last
-  `WINDOW_DAYS`, against the `BASELINE_DAYS` before, counted once per message,
+- **Terms**: the words and two-word phrases of the inbound messages of the chosen
+  period (7, 30 or 90 days; `WINDOW_DAYS` by default), against `BASELINE_FACTOR` times
+  as many days before (a phrase of one word repeated, « lumen lumen », is left out), counted once per message,
   in French and English: lower case, accents folded (« été » and « ete » are one
   term, shown in its most frequent spelling), stop words of both languages left
   out (the crisis alert's list, `moderation.crisis.STOPWORDS`, and a few more), no
   digits. They are ranked by the crisis alert's lift (`crisis.rank_rising`): how
   much more often than usual, from 3 messages up.
 - **Spikes**: a day whose inbound volume or negative share stands out against
-  the `BASELINE_DAYS` before it, read from the crisis alert's quarter-hour
+  the `BASELINE_DAYS` before it, and an hour against the same hour of those days, read from the crisis alert's quarter-hour
   `Pulse` counters (no message is read again) with the crisis alert's
   thresholds (`crisis.MIN_VOLUME`, `VOLUME_FACTOR`, `SIGMAS`, `MIN_CLASSIFIED`,
   `NEGATIVE_SHARE`, `NEGATIVE_MARGIN`). The crisis alerts of the period (the same
@@ -35,6 +36,8 @@ from cercle.workspaces.models import Workspace
 
 WINDOW_DAYS = 7
 BASELINE_DAYS = 28
+# The terms' baseline is this many times the chosen window (7 days against 28).
+BASELINE_FACTOR = 4
 # The newest messages read from the window and from the baseline (the ranking is a sample).
 WINDOW_SAMPLE = 5_000
 BASELINE_SAMPLE = 20_000
@@ -173,7 +176,8 @@ def phrases(text: str) -> dict[str, str]:
             found.setdefault(folded, written)
             if index + 1 < len(tokens):
                 following, written_next = tokens[index + 1]
-                found.setdefault(f"{folded} {following}", f"{written} {written_next}")
+                if following != folded:  # « lumen lumen » says no more than « lumen »
+                    found.setdefault(f"{folded} {following}", f"{written} {written_next}")
     return found
 
 
@@ -204,16 +208,19 @@ def _inbound(workspace: Workspace, start: datetime, end: datetime) -> QuerySet[M
     ).exclude(text="")
 
 
-def trending_terms(workspace: Workspace, now: datetime, top: int = TOP) -> Trends:
-    """The terms of the last `WINDOW_DAYS` rising the most against the `BASELINE_DAYS` before."""
-    window_start = now - timedelta(days=WINDOW_DAYS)
+def trending_terms(
+    workspace: Workspace, now: datetime, top: int = TOP, days: int = WINDOW_DAYS
+) -> Trends:
+    """The terms of the last `days` rising the most against the `BASELINE_FACTOR` times as many
+    days before (by default 7 against 28)."""
+    window_start = now - timedelta(days=days)
     window = list(
         _inbound(workspace, window_start, now)
         .order_by("-sent_at", "-id")
         .values_list("text", flat=True)[:WINDOW_SAMPLE]
     )
     usual = list(
-        _inbound(workspace, window_start - timedelta(days=BASELINE_DAYS), window_start)
+        _inbound(workspace, window_start - timedelta(days=days * BASELINE_FACTOR), window_start)
         .order_by("-sent_at", "-id")
         .values_list("text", flat=True)[:BASELINE_SAMPLE]
     )
@@ -226,10 +233,16 @@ def trending_terms(workspace: Workspace, now: datetime, top: int = TOP) -> Trend
     before: Counter[str] = Counter()
     for text in usual:
         before.update(phrases(text).keys())
-    ranked = crisis.rank_rising(now_counts, before, len(window), len(usual), top * 3)
+    # Without history before the window, nothing can be said to rise.
+    ranked = (
+        crisis.rank_rising(now_counts, before, len(window), len(usual), top * 3) if usual else []
+    )
     trends = []
     shown: set[str] = set()
     for term, count in ranked:
+        lift = crisis.lift(count, len(window), before[term], len(usual))
+        if lift <= 1.0:
+            continue  # not rising: as frequent as before (or no history before to compare with)
         # A word whose every message is already shown by a phrase holding it adds nothing.
         if " " not in term and any(
             term in phrase.split(" ") and now_counts[phrase] == count for phrase in shown
@@ -242,7 +255,7 @@ def trending_terms(workspace: Workspace, now: datetime, top: int = TOP) -> Trend
                 label=spellings[term].most_common(1)[0][0],
                 count=count,
                 baseline=before[term],
-                lift=round(crisis.lift(count, len(window), before[term], len(usual)), 1),
+                lift=round(lift, 1),
             )
         )
         if len(trends) == top:
@@ -250,10 +263,13 @@ def trending_terms(workspace: Workspace, now: datetime, top: int = TOP) -> Trend
     return Trends(window_start, now, len(window), len(usual), trends)
 
 
-def messages_with(workspace: Workspace, term: str, now: datetime) -> list[int]:
-    """The ids of the conversations whose window messages hold `term` (folded), newest first."""
+def messages_with(
+    workspace: Workspace, term: str, now: datetime, days: int = WINDOW_DAYS
+) -> list[int]:
+    """The ids of the conversations whose window messages (the last `days`) hold `term`
+    (folded), newest first."""
     rows = (
-        _inbound(workspace, now - timedelta(days=WINDOW_DAYS), now)
+        _inbound(workspace, now - timedelta(days=days), now)
         .order_by("-sent_at", "-id")
         .values_list("conversation_id", "text")[:WINDOW_SAMPLE]
     )
@@ -285,6 +301,7 @@ class Spike:
     signal: str  # crisis.CrisisSignal: volume or negative
     observed: float
     baseline: float
+    hour: int | None = None  # an hour's spike (local time), else the whole day's
 
 
 def daily_counts(workspace: Workspace, first: date, end: date, tz: ZoneInfo) -> list[DayCounts]:
@@ -317,34 +334,76 @@ def spikes(workspace: Workspace, first: date, end: date, tz: ZoneInfo) -> list[S
     active = next((i for i, d in enumerate(series) if d.messages), len(series))
     found = []
     for index in range(BASELINE_DAYS, len(series)):
-        today = series[index]
         history = series[max(index - BASELINE_DAYS, active) : index]
-        if len(history) < MIN_BASELINE_DAYS:
-            continue
-        volumes = [d.messages for d in history]
-        mean = sum(volumes) / len(volumes)
-        deviation = math.sqrt(sum((v - mean) ** 2 for v in volumes) / len(volumes))
-        if (
-            today.messages >= crisis.MIN_VOLUME
-            and today.messages >= crisis.VOLUME_FACTOR * max(mean, 1.0)
-            and today.messages >= mean + crisis.SIGMAS * deviation
-        ):
-            found.append(Spike(today.day, "volume", today.messages, round(mean, 1)))
-        classified = sum(d.classified for d in history)
-        usual = (
-            sum(d.negative for d in history) / classified
-            if classified >= 2 * crisis.MIN_CLASSIFIED
-            else crisis.DEFAULT_NEGATIVE_SHARE
-        )
-        share = today.negative_share
-        if (
-            share is not None
-            and today.classified >= crisis.MIN_CLASSIFIED
-            and share >= crisis.NEGATIVE_SHARE
-            and share >= usual + crisis.NEGATIVE_MARGIN
-        ):
-            found.append(Spike(today.day, "negative", round(share, 3), round(usual, 3)))
+        found.extend(_stands_out(series[index], history, None))
     return sorted(found, key=lambda s: (s.day, s.signal), reverse=True)
+
+
+def _stands_out(point: DayCounts, history: list[DayCounts], hour: int | None) -> list[Spike]:
+    """The spikes of `point` (a day, or one hour of a day) against `history` (the days before,
+    or the same hour of the days before), with the crisis alert's thresholds."""
+    if len(history) < MIN_BASELINE_DAYS:
+        return []
+    found = []
+    volumes = [d.messages for d in history]
+    mean = sum(volumes) / len(volumes)
+    deviation = math.sqrt(sum((v - mean) ** 2 for v in volumes) / len(volumes))
+    if (
+        point.messages >= crisis.MIN_VOLUME
+        and point.messages >= crisis.VOLUME_FACTOR * max(mean, 1.0)
+        and point.messages >= mean + crisis.SIGMAS * deviation
+    ):
+        found.append(Spike(point.day, "volume", point.messages, round(mean, 1), hour))
+    classified = sum(d.classified for d in history)
+    usual = (
+        sum(d.negative for d in history) / classified
+        if classified >= 2 * crisis.MIN_CLASSIFIED
+        else crisis.DEFAULT_NEGATIVE_SHARE
+    )
+    share = point.negative_share
+    if (
+        share is not None
+        and point.classified >= crisis.MIN_CLASSIFIED
+        and share >= crisis.NEGATIVE_SHARE
+        and share >= usual + crisis.NEGATIVE_MARGIN
+    ):
+        found.append(Spike(point.day, "negative", round(share, 3), round(usual, 3), hour))
+    return found
+
+
+def hourly_spikes(workspace: Workspace, first: date, end: date, tz: ZoneInfo) -> list[Spike]:
+    """The hours of the local days [first, end) whose volume or negative share stands out
+    against the same hour of the `BASELINE_DAYS` days before (the community's day has its
+    rhythm: 3 a.m. is compared with 3 a.m.), with the crisis alert's thresholds; newest first."""
+    since = first - timedelta(days=BASELINE_DAYS)
+    start = datetime.combine(since, datetime.min.time(), tzinfo=tz)
+    stop = datetime.combine(end, datetime.min.time(), tzinfo=tz)
+    totals: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    rows = Pulse.objects.filter(
+        workspace=workspace, post__isnull=True, start__gte=start, start__lt=stop
+    ).values_list("start", "messages", "classified", "negative")
+    for when, messages, classified, negative in rows.iterator(chunk_size=5000):
+        local = when.astimezone(tz)
+        counts = totals[(local.date(), local.hour)]
+        counts[0] += messages
+        counts[1] += classified
+        counts[2] += negative
+    active = min((day for (day, _hour), c in totals.items() if c[0]), default=end)
+    found = []
+    day = first
+    while day < end:
+        for hour in range(24):
+            point = DayCounts(day, *totals.get((day, hour), (0, 0, 0)))
+            if point.messages < crisis.MIN_VOLUME and point.classified < crisis.MIN_CLASSIFIED:
+                continue
+            history = [
+                DayCounts(before, *totals.get((before, hour), (0, 0, 0)))
+                for before in (day - timedelta(days=n) for n in range(BASELINE_DAYS, 0, -1))
+                if before >= active
+            ]
+            found.extend(_stands_out(point, history, hour))
+        day += timedelta(days=1)
+    return sorted(found, key=lambda s: (s.day, s.hour or 0, s.signal), reverse=True)
 
 
 def crisis_alerts(workspace: Workspace, start: datetime, end: datetime) -> QuerySet[CrisisAlert]:
@@ -356,10 +415,15 @@ def crisis_alerts(workspace: Workspace, start: datetime, end: datetime) -> Query
     )
 
 
-def conversations_of_day(workspace: Workspace, day: date, tz: ZoneInfo) -> QuerySet[Message]:
-    """The inbound messages of one local day (a spike's drill-down)."""
+def conversations_of_day(
+    workspace: Workspace, day: date, tz: ZoneInfo, hour: int | None = None
+) -> QuerySet[Message]:
+    """The inbound messages of one local day, or of one hour of it (a spike's drill-down)."""
     start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
-    return _inbound(workspace, start, start + timedelta(days=1))
+    if hour is None:
+        return _inbound(workspace, start, start + timedelta(days=1))
+    start = datetime.combine(day, datetime.min.time().replace(hour=hour), tzinfo=tz)
+    return _inbound(workspace, start, start + timedelta(hours=1))
 
 
 __all__ = [
@@ -372,6 +436,7 @@ __all__ = [
     "crisis_alerts",
     "daily_counts",
     "fold",
+    "hourly_spikes",
     "messages_with",
     "phrases",
     "spikes",

@@ -54,10 +54,11 @@ from .report import GROUPS, Report, build_report, conversations_behind
 from .suggest import suggest_personas
 from .trends import (
     BASELINE_DAYS,
-    WINDOW_DAYS,
+    BASELINE_FACTOR,
     conversations_of_day,
     crisis_alerts,
     fold,
+    hourly_spikes,
     messages_with,
     spikes,
     trending_terms,
@@ -76,7 +77,8 @@ def _period(request: HttpRequest) -> tuple[int, Period]:
     except ValueError:
         days = 30
     days = days if days in PERIODS else 30
-    return days, Period.last_days(days, clock.now())
+    tz = ZoneInfo(current_member(request).workspace.timezone)
+    return days, Period.local_days(days, clock.now(), tz)
 
 
 def _report(request: HttpRequest, use_rollups: bool = True) -> tuple[int, Report]:
@@ -96,7 +98,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "periods": PERIODS,
         "groups": GROUPS,
         "heat_rows": list(zip(weekdays, report.heatmap, strict=True)),
-        "ratings": queries.ratings(current_member(request).workspace, report.period),
+        "ratings": report.ratings,
         "hours": range(24),
         "chart_data": {
             "labels": [day for day, _count in report.daily],
@@ -225,15 +227,19 @@ def trends_page(request: HttpRequest) -> HttpResponse:
         request,
         "insights/trends.html",
         {
-            "trends": trending_terms(workspace, period.end),
+            "trends": trending_terms(workspace, period.end, days=days),
             "spikes": spikes(
                 workspace, today - timedelta(days=days - 1), today + timedelta(days=1), tz
             ),
+            "hour_spikes": hourly_spikes(
+                workspace, today - timedelta(days=days - 1), today + timedelta(days=1), tz
+            )[:50],
             "alerts": crisis_alerts(workspace, period.start, period.end)[:50],
             "days": days,
             "periods": PERIODS,
-            "window_days": WINDOW_DAYS,
-            "baseline_days": BASELINE_DAYS,
+            "window_days": days,
+            "baseline_days": days * BASELINE_FACTOR,
+            "spike_baseline_days": BASELINE_DAYS,
         },
     )
 
@@ -261,8 +267,9 @@ def trend_term(request: HttpRequest) -> HttpResponse:
     term = fold(request.GET.get("term", "").strip())[:100]
     if not term:
         raise Http404
-    ids = messages_with(workspace, term, clock.now())
-    return _conversation_list(request, ids, 30, reverse("insights:trends"))
+    days, _unused = _period(request)
+    ids = messages_with(workspace, term, clock.now(), days)
+    return _conversation_list(request, ids, days, f"{reverse('insights:trends')}?days={days}")
 
 
 @require_GET
@@ -274,7 +281,13 @@ def trend_day(request: HttpRequest, day: str) -> HttpResponse:
         when = date.fromisoformat(day)
     except ValueError as exc:
         raise Http404 from exc
-    messages_ = conversations_of_day(workspace, when, ZoneInfo(workspace.timezone))
+    try:
+        hour = int(request.GET["hour"]) if "hour" in request.GET else None
+    except ValueError as exc:
+        raise Http404 from exc
+    if hour is not None and not 0 <= hour < 24:
+        raise Http404
+    messages_ = conversations_of_day(workspace, when, ZoneInfo(workspace.timezone), hour)
     ids = list(dict.fromkeys(messages_.values_list("conversation_id", flat=True)))
     return _conversation_list(request, ids, 30, reverse("insights:trends"))
 

@@ -160,7 +160,14 @@ def configure_demo_workflow(workspace: Workspace, owner: Member) -> None:
             (
                 2,
                 "Tout le reste / Everything else",
-                {"first_response_minutes": 120, "next_response_minutes": 240},
+                # A late routine item shows late (its SLA badge) without turning high: the
+                # live demo has nobody answering, so raising every late item would make
+                # most of the inbox "high" and priority mean nothing.
+                {
+                    "first_response_minutes": 120,
+                    "next_response_minutes": 240,
+                    "raise_priority": False,
+                },
             ),
         ):
             do_save_sla_policy(

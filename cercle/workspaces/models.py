@@ -229,6 +229,10 @@ class Activity(models.Model):
             models.Index(fields=["conversation", "id"], name="activity_conv_idx"),
             # The audit page filtered by verb: WHERE workspace=? AND verb=? AND id < ? ORDER BY id DESC.
             models.Index(fields=["workspace", "verb", "id"], name="activity_ws_verb_id_idx"),
+            # The insights' live tail: WHERE workspace=? AND verb='received' AND created_at >= ?.
+            models.Index(
+                fields=["workspace", "verb", "created_at"], name="activity_ws_verb_time_idx"
+            ),
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from cercle.core import clock
-from cercle.inbox.actions import do_reply
+from cercle.inbox.actions import do_reply, do_set_priority
 from cercle.inbox.choices import Priority
 from cercle.inbox.models import Conversation
 from cercle.insights.actions import do_prioritise_for_goals, do_save_goal, goals_to_watch
@@ -63,3 +63,35 @@ def test_a_goal_on_track_raises_nothing(owner, workspace, sim_channel):
         assert do_prioritise_for_goals(workspace, NOW) == 0
     soon.refresh_from_db()
     assert soon.priority < Priority.HIGH
+
+
+def test_a_raised_wait_gets_its_priority_back_once_it_no_longer_endangers_the_goal(
+    owner, workspace, sim_channel
+):
+    do_save_goal(
+        owner,
+        workspace,
+        Goal(name="Within 1 h", kpi="answered_within", minutes=60, target=90, period="week"),
+    )
+    for n in range(2):
+        late = receive_at(sim_channel, f"late{n}", minutes_ago(2000 + n), f"late{n}")
+        with clock.at(minutes_ago(1800)):
+            do_reply(owner, late, "Pardon pour l'attente.")
+    soon = receive_at(sim_channel, "soon", minutes_ago(40), "soon")
+    other = receive_at(sim_channel, "other", minutes_ago(35), "other")
+    with clock.at(NOW):
+        assert do_prioritise_for_goals(workspace, NOW) == 2
+    # A person sets `other` to urgent: the goal leaves it alone afterwards.
+    with clock.at(NOW + timedelta(minutes=1)):
+        do_set_priority(owner, other, Priority.URGENT)
+    later = NOW + timedelta(minutes=30)  # `soon` has waited 70 minutes: missed, not savable
+    with clock.at(later):
+        do_prioritise_for_goals(workspace, later)
+    soon.refresh_from_db()
+    other.refresh_from_db()
+    assert soon.priority == Priority.NORMAL and other.priority == Priority.URGENT
+    back = Activity.objects.filter(conversation=soon, verb=Verb.PRIORITY_CHANGED).latest("id")
+    assert back.data["reason"] == "goal:over" and back.actor_id is None
+    # Not raised again: it is past the delay.
+    with clock.at(later + timedelta(minutes=10)):
+        assert do_prioritise_for_goals(workspace, later + timedelta(minutes=10)) == 0

@@ -36,3 +36,13 @@ def _category(language, category):
             if phrases:
                 return phrases
     raise AssertionError(f"no {category} phrases for {language}")
+
+
+def test_only_the_urgent_kinds_raise_the_priority_when_late(owner, workspace):
+    """A late routine item stays normal (the live demo has nobody answering: raising every late
+    item made most of the inbox high); bad reviews and private messages still rise."""
+    configure_demo_workflow(workspace, owner)
+    raising = dict(
+        SlaPolicy.objects.filter(workspace=workspace).values_list("position", "raise_priority")
+    )
+    assert raising == {0: True, 1: True, 2: False}
