@@ -4,8 +4,10 @@ A simple, readable ladder (the team-workflow issue refines it with SLA policies
 and rules):
 
 - URGENT: a threat or hate speech; or a toxic complaint (abusive and unhappy).
-- HIGH: a complaint; another toxic message; a negative message that needs a reply.
-- NORMAL: any other message that needs a reply (questions, requests).
+- HIGH: an unhappy complaint (not positive); another toxic message; a negative message
+  that needs a reply.
+- NORMAL: any other message that needs a reply (questions, requests, a mild complaint in
+  a happy message: "great charger, the manual could be clearer").
 - LOW: praise, spam, chatter — nothing is owed.
 
 A conversation's priority follows its messages' labels upwards; it only comes
@@ -28,7 +30,7 @@ def suggested_priority(labels: Labels) -> Priority:
         return Priority.URGENT
     if labels.is_toxic and (labels.intent == "complaint" or labels.sentiment == "negative"):
         return Priority.URGENT
-    if labels.intent == "complaint" or labels.is_toxic:
+    if labels.is_toxic or (labels.intent == "complaint" and labels.sentiment != "positive"):
         return Priority.HIGH
     if labels.needs_reply and labels.sentiment == "negative":
         return Priority.HIGH

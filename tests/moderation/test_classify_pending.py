@@ -101,6 +101,9 @@ def test_the_priority_ladder():
         Labels(intent="other", toxicity_category="threat"),
         Labels(intent="complaint", sentiment="negative", toxicity_category="insult"),
         Labels(intent="complaint", sentiment="negative", needs_reply=True),
+        Labels(intent="complaint", sentiment="neutral", needs_reply=True),
+        # A mild complaint in a happy message ("great charger, the manual could be clearer").
+        Labels(intent="complaint", sentiment="positive", needs_reply=True),
         Labels(intent="question", sentiment="neutral", needs_reply=True),
         Labels(intent="praise", sentiment="positive", needs_reply=False),
     ]
@@ -108,6 +111,8 @@ def test_the_priority_ladder():
         Priority.URGENT,
         Priority.URGENT,
         Priority.HIGH,
+        Priority.HIGH,
+        Priority.NORMAL,
         Priority.NORMAL,
         Priority.LOW,
     ]
