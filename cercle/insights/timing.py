@@ -12,8 +12,10 @@
   actually worked then (who did something in the Activity log, on average), and
   the members needed so that `SERVICE_LEVEL` of the items are answered within the
   SLA target. The need comes from Erlang C (the standard model of a queue served
-  by several agents), with the team's own measured pace: replies per member-hour
-  worked. That pace counts every hour a member acted, so it is conservative.
+  by several agents), with the team's own pace: the median time between a member's
+  consecutive replies when they follow within `BURST_GAP` (the time one reply takes
+  in a run of work). With fewer than `MIN_GAPS` such gaps the pace is assumed
+  (`DEFAULT_HANDLE_MINUTES`), and the page says so.
 
 Each figure carries the history it rests on (items, posts, replies, member-hours),
 so a team can see how far to trust it. The reads are bounded by the period (at
@@ -22,7 +24,9 @@ most 90 days): timestamps only, folded in Python.
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -44,6 +48,11 @@ FIRST_DAY = timedelta(hours=24)
 SERVICE_LEVEL = 0.9
 # The target when no SLA policy sets one (minutes).
 DEFAULT_TARGET_MINUTES = 60
+# Two replies of a member this close belong to one run of work: their gap is a reply's time.
+BURST_GAP = timedelta(minutes=15)
+# Gaps needed to measure the team's pace; below, one reply every DEFAULT_HANDLE_MINUTES.
+MIN_GAPS = 20
+DEFAULT_HANDLE_MINUTES = 4.0
 # The most members the staffing estimate will ask for in one hour.
 MAX_STAFF = 200
 BEST = 3
@@ -91,6 +100,9 @@ class Timing:
     target_name: str = ""
     replies: int = 0
     member_hours: int = 0
+    # Minutes per reply in a run of work, and how many gaps measured it (0: assumed).
+    handle_minutes: float = DEFAULT_HANDLE_MINUTES
+    gaps: int = 0
     pace: float | None = None
     needing_reply: int = 0
     slots: list[list[StaffSlot]] = field(default_factory=list)
@@ -264,7 +276,7 @@ def _staffing(
 ) -> None:
     """Who worked when (anything they did in the Activity log), the team's pace, the need."""
     worked: set[tuple[int, date, int]] = set()
-    replies = 0
+    replied_at: dict[int, list[datetime]] = defaultdict(list)
     acts = Activity.objects.filter(
         workspace=workspace,
         actor__isnull=False,
@@ -275,9 +287,20 @@ def _staffing(
         local = created_at.astimezone(tz)
         worked.add((actor_id, local.date(), local.hour))
         if verb == Verb.REPLIED:
-            replies += 1
-    timing.replies, timing.member_hours = replies, len(worked)
-    timing.pace = replies / len(worked) if replies and worked else None
+            replied_at[actor_id].append(created_at)
+    gaps = [
+        (later - earlier).total_seconds() / 60
+        for times in replied_at.values()
+        for earlier, later in itertools.pairwise(sorted(times))
+        if timedelta(0) < later - earlier <= BURST_GAP
+    ]
+    timing.replies = sum(len(times) for times in replied_at.values())
+    timing.member_hours, timing.gaps = len(worked), len(gaps)
+    if len(gaps) >= MIN_GAPS:
+        timing.handle_minutes = max(0.5, statistics.median(gaps))
+    else:
+        timing.gaps = 0
+    timing.pace = 60 / timing.handle_minutes
     working: Counter[tuple[int, int]] = Counter(
         (day.weekday(), hour) for _actor, day, hour in worked
     )

@@ -95,31 +95,45 @@ def test_the_best_hour_to_publish_is_the_one_whose_posts_drew_most(workspace, hi
 
 def test_staffing_against_the_members_who_worked(workspace, history):
     timing = build_timing(workspace, PERIOD)
-    # The team's pace: 4 replies in 1 member-hour.
-    assert (timing.replies, timing.member_hours, timing.pace) == (4, 1, 4.0)
+    # Three gaps between replies are too few to measure: one reply every 4 minutes assumed.
+    assert (timing.replies, timing.member_hours, timing.gaps) == (4, 1, 0)
+    assert (timing.handle_minutes, timing.pace) == (4.0, 15.0)
     assert timing.target_minutes == 60 and timing.target_name == ""
     monday_18 = timing.slots[0][18]
     assert (monday_18.arrivals, monday_18.working, monday_18.needed) == (2.0, 0.5, 1)
     assert not monday_18.short
     friday_noon = timing.slots[4][12]
-    # 10 comments over two Fridays: 5 an hour, load 1.25: two members for 90 % within the hour.
-    assert (friday_noon.arrivals, friday_noon.working, friday_noon.needed) == (5.0, 0.0, 2)
+    # 10 comments over two Fridays: 5 an hour, load 1/3: one member answers 90 % in the hour.
+    assert (friday_noon.arrivals, friday_noon.working, friday_noon.needed) == (5.0, 0.0, 1)
     assert [(s.weekday, s.hour) for s in timing.short_slots] == [
-        (4, 12),
         (1, 18),
         (2, 9),
         (3, 9),
+        (4, 12),
         (5, 18),
     ]
+
+
+def test_the_pace_is_measured_from_runs_of_replies(owner, workspace, history):
+    conversation = Conversation.objects.filter(post__external_id="c1").first()
+    # 21 replies three minutes apart on Wednesday morning (20 gaps), then one two hours later.
+    for n in range(21):
+        with clock.at(local(2, 10, 3 * n)):
+            do_reply(owner, conversation, f"Réponse {n}")
+    with clock.at(local(2, 13)):
+        do_reply(owner, conversation, "Encore une")
+    timing = build_timing(workspace, PERIOD)
+    # The history's three 10-minute gaps count too: 23 gaps, median 3.
+    assert (timing.gaps, timing.handle_minutes, timing.pace) == (23, 3.0, 20.0)
 
 
 def test_the_sla_target_sets_the_staffing(owner, workspace, history):
     do_save_sla_policy(owner, workspace, SlaPolicy(name="Rapide", first_response_minutes=1))
     timing = build_timing(workspace, PERIOD)
     assert (timing.target_minutes, timing.target_name) == (1, "Rapide")
-    # 5 an hour, pace 4, within a minute: by hand 2 members answer 54 % in time, 3 answer
-    # 86 %, 4 answer 96 %.
-    assert timing.slots[4][12].needed == 4
+    # 5 an hour, 15 a member-hour, within a minute: by hand one member answers 72 % in
+    # time, two answer 97 %.
+    assert timing.slots[4][12].needed == 2
 
 
 def test_the_page_and_its_csv(owner, workspace, history):
