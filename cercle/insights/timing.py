@@ -109,9 +109,11 @@ class Timing:
 
     @property
     def short_slots(self) -> list[StaffSlot]:
-        """The hours with fewer members than needed, the largest gap first."""
+        """The hours with fewer members than needed: the largest gap, then the busiest, first."""
         short = [s for row in self.slots for s in row if s.short]
-        return sorted(short, key=lambda s: (-(s.needed or 0) + s.working, s.weekday, s.hour))
+        return sorted(
+            short, key=lambda s: (s.working - (s.needed or 0), -s.arrivals, s.weekday, s.hour)
+        )
 
 
 def erlang_c_staff(arrivals: float, pace: float, target_minutes: float, level: float) -> int:
