@@ -592,6 +592,24 @@ def _resolve_authors(
     return resolved
 
 
+_POST_DETAILS = ("text", "url", "thumbnail_url", "published_at")
+
+
+def _fill_blanks(post: Post, ref: PostRef) -> bool:
+    """Copy onto `post` the details `ref` has and `post` lacks; whether anything changed."""
+    changed = False
+    for name, value in (
+        ("text", ref.text),
+        ("url", ref.url[:500]),
+        ("thumbnail_url", ref.thumbnail_url[:500]),
+        ("published_at", ref.published_at),
+    ):
+        if value and not getattr(post, name):
+            setattr(post, name, value)
+            changed = True
+    return changed
+
+
 def _resolve_posts(
     channel: Channel, entries: Sequence[tuple[Incoming, int | None]]
 ) -> dict[str, int]:
@@ -599,12 +617,18 @@ def _resolve_posts(
     refs = {item.post.external_id: item.post for item, _ in entries if item.post is not None}
     posts: dict[str, int] = {}
     keys = list(refs)
+    blanks: list[Post] = []
     for chunk in _chunks(keys):
-        posts.update(
-            Post.objects.filter(channel=channel, external_id__in=chunk).values_list(
-                "external_id", "id"
-            )
-        )
+        for post in Post.objects.filter(channel=channel, external_id__in=chunk).only(
+            "id", "external_id", *_POST_DETAILS
+        ):
+            posts[post.external_id] = post.pk
+            if _fill_blanks(post, refs[post.external_id]):
+                blanks.append(post)
+    if blanks:
+        # A post first seen bare (a comment's webhook names only its id) gets its text, link
+        # and publication time from the first item that carries them; none is overwritten.
+        Post.objects.bulk_update(blanks, _POST_DETAILS)
     missing = [refs[k] for k in keys if k not in posts]
     if missing:
         post_ids = insert_values(

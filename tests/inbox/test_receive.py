@@ -143,3 +143,28 @@ def test_every_created_message_carries_the_id_of_its_own_row(sim_channel):
     result = _receive(sim_channel, *events)
     stored = dict(Message.objects.values_list("pk", "external_id"))
     assert [stored[m.pk] for m in result.created] == [m.external_id for m in result.created]
+
+
+def test_a_post_first_seen_bare_gets_its_details_from_a_later_item(sim_channel):
+    from cercle.inbox.models import Post
+
+    _receive(sim_channel, sim_event("c1", post={"id": "p9"}))
+    bare = Post.objects.get(external_id="p9")
+    assert (bare.text, bare.url, bare.published_at) == ("", "", None)
+    _receive(
+        sim_channel,
+        sim_event(
+            "c2",
+            post={
+                "id": "p9",
+                "text": "La lampe Aube <b>arrive</b>",
+                "url": "https://example.com/p9",
+                "published_at": "2026-11-19T17:00:00+00:00",
+            },
+        ),
+    )
+    # A later item's other text never overwrites what is known.
+    _receive(sim_channel, sim_event("c3", post={"id": "p9", "text": "Autre chose"}))
+    post = Post.objects.get(external_id="p9")
+    assert (post.text, post.url) == ("La lampe Aube <b>arrive</b>", "https://example.com/p9")
+    assert post.published_at.isoformat() == "2026-11-19T17:00:00+00:00"
