@@ -66,9 +66,17 @@ def django_db_setup(django_db_setup: None) -> Iterator[None]:
     dropped: a listener started outside a test's own span (a stream still running when its
     test ended, a module fixture) would otherwise keep the database "accessed by other users"."""
     yield
+    from django.db import connections
+
     from cercle.core import pglisten
 
     pglisten.stop_all()
+    # The psycopg pool keeps idle connections that other threads (live server, lean webhook
+    # path, worker loops) returned: closed too, or they count as "other users" at the drop.
+    for connection in connections.all(initialized_only=True):
+        close_pool = getattr(connection, "close_pool", None)
+        if connection.vendor == "postgresql" and close_pool is not None:
+            close_pool()
 
 
 @pytest.fixture(autouse=True)
