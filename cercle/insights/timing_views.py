@@ -1,4 +1,5 @@
-"""The "When" page of insights: the best time to publish and the staffing to answer in time."""
+"""Insights pages: "When" (the best time to publish, the staffing to answer in time) and
+"Members" (the most active contacts, first-time or returning, advocates and critics)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from cercle.workspaces.choices import Permission
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 
+from .members import build_members
 from .queries import Period
 from .timing import SERVICE_LEVEL, build_timing
 from .views import PERIODS, WEEKDAY_LABELS, _csv
@@ -68,4 +70,21 @@ def timing(request: HttpRequest) -> HttpResponse:
             "short_slots": [(weekdays[slot.weekday], slot) for slot in result.short_slots[:5]],
             "service_level": round(SERVICE_LEVEL * 100),
         },
+    )
+
+
+@require_GET
+@member_required(Permission.VIEW)
+@reads_from_replica
+def members(request: HttpRequest) -> HttpResponse:
+    """The most active contacts, first-time or returning, advocates and critics."""
+    try:
+        days = int(request.GET.get("days", DEFAULT_DAYS))
+    except ValueError:
+        days = DEFAULT_DAYS
+    days = days if days in PERIODS else DEFAULT_DAYS
+    workspace = current_member(request).workspace
+    result = build_members(workspace, Period.last_days(days, clock.now()))
+    return render(
+        request, "insights/members.html", {"members": result, "days": days, "periods": PERIODS}
     )

@@ -29,3 +29,6 @@ urlpatterns += [
 urlpatterns += [
     path("insights/when/", timing_views.timing, name="timing"),
 ]
+urlpatterns += [
+    path("insights/members/", timing_views.members, name="members"),
+]
