@@ -8,32 +8,23 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from cercle.core import clock
 from cercle.core.replicas import reads_from_replica
 from cercle.workspaces.choices import Permission
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 
 from .members import build_members
-from .queries import Period
 from .timing import SERVICE_LEVEL, build_timing
-from .views import PERIODS, WEEKDAY_LABELS, _csv
-
-# The staffing estimate wants weeks of history: the page's default period.
-DEFAULT_DAYS = 30
+from .views import PERIODS, WEEKDAY_LABELS, _csv, _period
 
 
 @require_GET
 @member_required(Permission.VIEW)
 @reads_from_replica
 def timing(request: HttpRequest) -> HttpResponse:
-    try:
-        days = int(request.GET.get("days", DEFAULT_DAYS))
-    except ValueError:
-        days = DEFAULT_DAYS
-    days = days if days in PERIODS else DEFAULT_DAYS
+    days, period = _period(request)
     workspace = current_member(request).workspace
-    result = build_timing(workspace, Period.last_days(days, clock.now()))
+    result = build_timing(workspace, period)
     weekdays = [_(label) for label in WEEKDAY_LABELS]
     if request.GET.get("format") == "csv":
         return _csv(
@@ -78,13 +69,8 @@ def timing(request: HttpRequest) -> HttpResponse:
 @reads_from_replica
 def members(request: HttpRequest) -> HttpResponse:
     """The most active contacts, first-time or returning, advocates and critics."""
-    try:
-        days = int(request.GET.get("days", DEFAULT_DAYS))
-    except ValueError:
-        days = DEFAULT_DAYS
-    days = days if days in PERIODS else DEFAULT_DAYS
-    workspace = current_member(request).workspace
-    result = build_members(workspace, Period.last_days(days, clock.now()))
+    days, period = _period(request)
+    result = build_members(current_member(request).workspace, period)
     return render(
         request, "insights/members.html", {"members": result, "days": days, "periods": PERIODS}
     )
