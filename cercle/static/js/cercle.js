@@ -15,6 +15,23 @@
       event.preventDefault();
     }
   });
+  // A reply or a status change also sends the conversation's row, to update the list. When
+  // that row is not in the list shown (another view, a page further down), it has nowhere to
+  // go: drop it before htmx looks for its target, which would log an error.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const text = event.detail.serverResponse;
+    if (typeof text !== "string" || text.indexOf('id="row-') < 0) return;
+    const template = document.createElement("template");
+    template.innerHTML = text;
+    let dropped = false;
+    template.content.querySelectorAll('[id^="row-"][hx-swap-oob]').forEach(function (row) {
+      if (!document.getElementById(row.id)) {
+        row.remove();
+        dropped = true;
+      }
+    });
+    if (dropped) event.detail.serverResponse = template.innerHTML;
+  });
   // htmx takes over the forms of a swapped-in fragment only when the swap settles (some
   // milliseconds later, more under load). A submit in between (a key pressed at once) would
   // go out natively and reload the page: hand such a form to htmx and submit it again.
