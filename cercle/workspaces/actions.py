@@ -322,6 +322,20 @@ def _check_can_manage(actor: Actor, member: Member) -> None:
         raise PermissionDenied(_("You cannot change a member whose role is above your own."))
 
 
+def _lock_owners_and(member: Member) -> Member:
+    """Lock the workspace's owners, then `member` (fresh from the database), in one transaction.
+
+    Two changes at once (two demotions, a demotion and a deactivation) then run one after
+    the other, so they cannot leave the workspace without an active owner.
+    """
+    list(
+        Member.objects.select_for_update()
+        .filter(workspace_id=member.workspace_id, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    return Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+
+
 def do_change_member_role(actor: Actor, member: Member, role: str) -> Member:
     """Give `member` another role. Nobody demotes the workspace's last owner."""
     _check_can_manage(actor, member)
@@ -330,13 +344,7 @@ def do_change_member_role(actor: Actor, member: Member, role: str) -> Member:
     if not _may_manage_role(actor, role):
         raise PermissionDenied(_("You cannot give a role above your own."))
     with transaction.atomic():
-        # Lock the owners so two demotions at once cannot leave the workspace without one.
-        list(
-            Member.objects.select_for_update()
-            .filter(workspace_id=member.workspace_id, role=Role.OWNER)
-            .values_list("pk", flat=True)
-        )
-        member = Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+        member = _lock_owners_and(member)
         old = member.role
         if old == role:
             return member
@@ -364,12 +372,7 @@ def do_deactivate_member(actor: Actor, member: Member) -> Member:
     """
     _check_can_manage(actor, member)
     with transaction.atomic():
-        list(
-            Member.objects.select_for_update()
-            .filter(workspace_id=member.workspace_id, role=Role.OWNER)
-            .values_list("pk", flat=True)
-        )
-        member = Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+        member = _lock_owners_and(member)
         if not member.is_active:
             return member
         if member.role == Role.OWNER and _active_owner_count(member.workspace_id) <= 1:
