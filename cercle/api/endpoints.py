@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from ninja import Query, Router
@@ -66,10 +67,18 @@ CONVERSATION_ORDERINGS = {
     "waiting": Ordering(
         "waiting",
         (
+            Key("answered"),
             Key("priority", descending=True),
             Key("waiting_since", nullable=True),
             Key("last_activity_at", descending=True, nullable=True),
             Key("id"),
+        ),
+        # Whoever waits for an answer first, as in the inbox (inbox.queries._sorted).
+        annotations=(
+            (
+                "answered",
+                ExpressionWrapper(Q(waiting_since__isnull=True), output_field=BooleanField()),
+            ),
         ),
     ),
     "newest": Ordering(

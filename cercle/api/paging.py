@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.core import signing
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import Expression, F, Model, Q, QuerySet
 from django.db.models.expressions import OrderBy
 
 CURSOR_SALT = "cercle.api.cursor"
@@ -55,12 +55,19 @@ class Key:
 
 @dataclass(frozen=True, slots=True)
 class Ordering:
-    """A total order: its keys end with a unique column (the id)."""
+    """A total order: its keys end with a unique column (the id).
+
+    A key may name a computed column: `annotations` adds it to the query (e.g. whether a
+    conversation is answered), so rows can be sorted and compared on it like any field.
+    """
 
     name: str
     keys: tuple[Key, ...]
+    annotations: tuple[tuple[str, Expression], ...] = ()
 
     def apply(self, qs: QuerySet[M]) -> QuerySet[M]:
+        if self.annotations:
+            qs = qs.annotate(**dict(self.annotations))
         return qs.order_by(*(key.order_by() for key in self.keys))
 
     def after(self, values: Sequence[Any]) -> Q:

@@ -284,14 +284,16 @@ def _sorted(
         return qs.order_by("-last_activity_at", "-id")
     if sort == "priority":
         return qs.order_by("-priority", "sla_due_at", "waiting_since", "id")
-    # Most urgent first (the classifiers set priority: a toxic complaint before praise), then
-    # oldest waiting first; answered conversations (no waiting_since) last. "waiting_since
-    # NULLS LAST" is written (waiting_since IS NULL), waiting_since: the indexes
-    # conv_open_sort_idx and conv_status_sort_idx (migration 0010) hold that order on both
-    # databases, where SQLite cannot index NULLS LAST.
+    # Who waits for an answer first, answered conversations (no waiting_since) after them;
+    # among those waiting, most urgent first (the classifiers set priority: a toxic complaint
+    # before praise), then oldest waiting first. An answered conversation keeps its priority
+    # (a model never lowers it), so priority alone would put it above one still waiting.
+    # "Answered last" is written (waiting_since IS NULL): the indexes conv_open_sort_idx and
+    # conv_status_sort_idx (migration 0013) hold that order on both databases, where SQLite
+    # cannot index NULLS LAST.
     return qs.order_by(
-        "-priority",
         ExpressionWrapper(Q(waiting_since__isnull=True), output_field=BooleanField()).asc(),
+        "-priority",
         F("waiting_since").asc(),
         F("last_activity_at").desc(nulls_last=True),
         "id",

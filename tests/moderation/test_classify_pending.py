@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cercle.connectors.base import RawEventData
 from cercle.connectors.registry import connector_for
-from cercle.inbox.actions import do_receive
+from cercle.inbox.actions import do_receive, do_reply
 from cercle.inbox.choices import Priority
 from cercle.inbox.models import Conversation, Message
 from cercle.inbox.queries import InboxFilters, conversation_page
@@ -79,6 +79,26 @@ def test_a_toxic_complaint_outranks_praise_in_the_default_sort(sim_channel, owne
         "Ferme ta boutique, vous êtes nuls.",
         "Merci, votre équipe est formidable !",
     ]
+
+
+def test_whoever_waits_goes_before_an_answered_conversation_whatever_its_priority(
+    sim_channel, owner
+):
+    _receive(
+        sim_channel,
+        _comment("toxic", "bob", "Ferme ta boutique, vous êtes nuls."),
+        _comment("question", "ana", "Vous livrez en Belgique ?"),
+    )
+    do_classify_pending()
+    toxic = Conversation.objects.get(preview__startswith="Ferme")
+    do_reply(owner, toxic, "Nous sommes désolés, pouvez-vous nous dire ce qui s'est passé ?")
+    page = conversation_page(owner, InboxFilters())
+    # The answered one keeps its higher priority, but nobody waits there any more.
+    question, answered = page.rows
+    assert (answered.priority > question.priority, [question.preview, answered.preview]) == (
+        True,
+        ["Vous livrez en Belgique ?", "Ferme ta boutique, vous êtes nuls."],
+    )
 
 
 def test_praise_after_a_question_does_not_bury_the_question(sim_channel):
