@@ -26,7 +26,9 @@ class GoalForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in th
             "owner",
         ]
         help_texts = {
-            "target": _("In percent for a share (90 means 90 %), in minutes for a time."),
+            "target": _(
+                "In percent for a share or a growth (90 means 90 %), in minutes for a time."
+            ),
             "minutes": _("Only for the “answered within” figures."),
         }
 
