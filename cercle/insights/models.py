@@ -115,6 +115,7 @@ class ConditionKind(models.TextChoices):
     ACTIVITY = "activity", _("Activity")
     NEGATIVE = "negative", _("Negative share")
     RETURNING = "returning", _("First-time or returning")
+    TOPIC = "topic", _("Topics they write about")
 
 
 class Persona(models.Model):
