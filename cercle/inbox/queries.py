@@ -324,17 +324,36 @@ class ListPage:
         return self.page > 1
 
 
-# What a list row never shows of the rows it joins (secrets, JSON to decode): not read.
+# What a list row never shows of the rows it joins (secrets, JSON to decode, dates to parse):
+# not read (`inbox_rows.RowRenderer` draws a row from the rest, with no query).
 _ROW_UNUSED = (
+    "thread_key",
+    "first_response_at",
+    "snoozed_until",
     "channel__config",
     "channel__credentials_token",
     "channel__verify_token",
     "channel__cursor",
     "channel__health_detail",
+    "channel__uuid",
+    "channel__external_id",
+    "channel__last_polled_at",
+    "channel__next_poll_at",
+    "channel__unknown_account_last",
+    "channel__unknown_account_last_at",
+    "channel__created_at",
+    "contact__avatar_url",
+    "contact__created_at",
     "assignee__languages",
     "assignee__skills",
     "assignee__notifications",
+    "assignee__deactivated_at",
+    "assignee__availability_changed_at",
+    "assignee__last_assigned_at",
+    "assignee__created_at",
     "assignee__user__password",
+    "assignee__user__last_login",
+    "assignee__user__date_joined",
 )
 
 
