@@ -42,7 +42,8 @@ machine-readable line per task and language:
 `--sample N` evaluates a seeded random sample of at most N texts per set (the
 full run takes minutes on a busy 2-core machine: the embedder reads every text),
 except the sets named by `--full` (e.g. `--full sentiment:fr`); `--tasks` runs
-a subset of the tasks.
+a subset of the tasks, `--only` a subset of the sets (e.g. `--only
+sentiment:en-tweets,sentiment:en-sentences`).
 """
 
 from __future__ import annotations
@@ -302,6 +303,11 @@ def main() -> None:
         "--tasks", default="sentiment,language,spam", help="comma-separated subset to run"
     )
     parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated task:lang sets to run, all others skipped, e.g. sentiment:en-tweets",
+    )
+    parser.add_argument(
         "--full",
         default="",
         help="comma-separated task:lang sets never sampled, e.g. sentiment:fr",
@@ -309,6 +315,7 @@ def main() -> None:
     args = parser.parse_args()
     tasks = set(args.tasks.split(","))
     full = set(args.full.split(","))
+    only = set(filter(None, args.only.split(",")))
 
     import django
 
@@ -319,7 +326,7 @@ def main() -> None:
         fetch(root)
 
         def run(task, lang, pair, cercle, baseline_name, baseline):
-            if task not in tasks:
+            if task not in tasks or (only and f"{task}:{lang}" not in only):
                 return
             whole = task == "language" or f"{task}:{lang}" in full
             texts, truth = sample(pair, None if whole else args.sample, args.seed)
