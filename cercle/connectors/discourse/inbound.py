@@ -168,6 +168,28 @@ def post_item(
     )
 
 
+def topic_post(topic: Any, asked: str, *, site: str) -> PostRef | None:
+    """A topic read by id (`GET /t/{id}.json`): its title, link and `created_at`, or None.
+
+    https://docs.discourse.org/#tag/Topics/operation/getTopic ; a topic of another
+    id, or of the wrong shape, is left out.
+    """
+    if not isinstance(topic, dict):
+        return None
+    try:
+        if _id(topic.get("id"), "topic id") != asked:
+            return None
+        slug = _str(topic.get("slug"), 200)
+        return PostRef(
+            external_id=asked,
+            text=_str(topic.get("title"), 1000),
+            url=_url(site, f"/t/{slug}/{asked}") if slug else _url(site, f"/t/{asked}"),
+            published_at=_time(topic.get("created_at")),
+        )
+    except BadPayload:
+        return None
+
+
 def load(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
