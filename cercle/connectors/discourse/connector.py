@@ -159,7 +159,7 @@ class DiscourseConnector(Connector):
     def post_details(self, external_ids: list[str]) -> list[PostRef]:
         """`GET /t/{topic-id}.json`, one topic per call: title, link and `created_at`.
 
-        A topic the forum no longer has (404, deleted) is left out.
+        A topic the forum no longer has (404, deleted), or one a member opened, is left out.
         """
         client = self._client()
         refs: list[PostRef] = []
@@ -170,7 +170,7 @@ class DiscourseConnector(Connector):
                 topic = client.topic(topic_id)
             except Rejected:
                 continue
-            ref = topic_post(topic, topic_id, site=self.site)
+            ref = topic_post(topic, topic_id, site=self.site, brand_username=self.api_username)
             if ref is not None:
                 refs.append(ref)
         return refs

@@ -181,11 +181,12 @@ class RedditConnector(Connector):
         )
 
     def post_details(self, external_ids: list[str]) -> list[PostRef]:
-        """`/api/info?id=t3_…` (up to 100 posts per call): title, link and `created_utc`."""
+        """`/api/info?id=t3_…` (up to 100 posts per call): the brand's submissions' title,
+        link and `created_utc`."""
         names = [i for i in external_ids if is_post_name(i)][:MAX_INFO_IDS]
         if not names:
             return []
-        return info_posts(self._client().infos(names), set(names))
+        return info_posts(self._client().infos(names), set(names), self.username)
 
     # --- outbound ---------------------------------------------------------------------
 

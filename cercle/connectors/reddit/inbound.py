@@ -148,11 +148,12 @@ def is_post_name(value: str) -> bool:
     return len(value) <= 40 and value.startswith("t3_") and value[3:].isalnum()
 
 
-def info_posts(listing: Any, asked: set[str]) -> list[PostRef]:
-    """The submissions of an `/api/info?id=t3_…` Listing: title, permalink, `created_utc`.
+def info_posts(listing: Any, asked: set[str], brand: str = "") -> list[PostRef]:
+    """The brand's submissions in an `/api/info?id=t3_…` Listing: title, permalink, `created_utc`.
 
     https://www.reddit.com/dev/api/#GET_api_info ; only `t3` things whose name
-    was asked are kept; a malformed child is left out, not the whole answer.
+    was asked are kept, and when `brand` is known only those it wrote (a member's
+    submission is not the brand's content); a malformed child is left out.
     """
     try:
         things = children(listing, "info listing")
@@ -164,7 +165,7 @@ def info_posts(listing: Any, asked: set[str]) -> list[PostRef]:
             continue
         data = thing["data"]
         name = _str(data, "name")
-        if name not in asked:
+        if name not in asked or (brand and _str(data, "author").lower() != brand.lower()):
             continue
         permalink = _str(data, "permalink")
         refs.append(

@@ -142,6 +142,11 @@ class DiscourseWire(Wire):
                     if key.startswith("post:") and event.post
                     else event.created_at
                 ),
+                # Who opened it: the brand's staff for its posts, a member for a mention.
+                "opened_by": API_USERNAME
+                if key.startswith("post:")
+                else self._user(event)["username"],
+                "opened_by_staff": key.startswith("post:"),
             }
             self.topics[key] = topic
         return topic
@@ -298,7 +303,20 @@ class DiscourseWire(Wire):
             if topic is None or topic["archetype"] == "private_message":
                 return _error(404, "The requested URL or resource could not be found.", "not_found")
             fields = ("id", "title", "slug", "created_at", "archetype")
-            return _json(200, {k: topic[k] for k in fields} | {"posts_count": topic["highest"]})
+            first = {
+                "post_number": 1,
+                "username": topic["opened_by"],
+                "staff": topic["opened_by_staff"],
+            }
+            return _json(
+                200,
+                {k: topic[k] for k in fields}
+                | {
+                    "posts_count": topic["highest"],
+                    "post_stream": {"posts": [first]},
+                    "details": {"created_by": {"username": topic["opened_by"]}},
+                },
+            )
 
     def _body(self, request: FakeRequest) -> dict[str, Any]:
         try:

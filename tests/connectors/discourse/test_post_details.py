@@ -11,7 +11,7 @@ from cercle.connectors.base import Capability, TokenRevoked
 from cercle.connectors.discourse.connector import DiscourseConnector
 from cercle.connectors.registry import connector_for
 
-from .conftest import SITE, answer
+from .conftest import SITE, answer, fixture_json
 
 TOPIC = "401"
 
@@ -49,3 +49,21 @@ def test_a_refused_key_fails_the_whole_call(forum, discourse_channel):
     forum.on("GET", f"/t/{TOPIC}.json", answer("api_error_invalid_key.json", 403))
     with pytest.raises(TokenRevoked):
         connector_for(discourse_channel).post_details([TOPIC])
+
+
+def test_a_topic_a_member_opened_is_not_the_brands_post(forum, discourse_channel):
+    topic = fixture_json("api_topic.json")
+    topic["details"]["created_by"] = {"id": 7, "username": "camille"}
+    topic["post_stream"]["posts"][0].update(username="camille", staff=False)
+    forum.on("GET", f"/t/{TOPIC}.json", lambda request: httpx.Response(200, json=topic))
+    assert connector_for(discourse_channel).post_details([TOPIC]) == []
+
+
+def test_a_topic_a_staff_member_opened_is_the_brands(forum, discourse_channel):
+    topic = fixture_json("api_topic.json")
+    topic["details"]["created_by"] = {"id": 3, "username": "lea"}
+    topic["post_stream"]["posts"][0].update(username="lea", staff=True)
+    forum.on("GET", f"/t/{TOPIC}.json", lambda request: httpx.Response(200, json=topic))
+    assert [r.external_id for r in connector_for(discourse_channel).post_details([TOPIC])] == [
+        TOPIC
+    ]

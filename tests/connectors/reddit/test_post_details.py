@@ -11,7 +11,7 @@ from cercle.connectors.base import Capability, TokenRevoked
 from cercle.connectors.reddit.connector import RedditConnector
 from cercle.connectors.registry import connector_for
 
-from .conftest import answer
+from .conftest import answer, record
 
 POST = "t3_1fq8xyz"
 
@@ -59,8 +59,16 @@ def test_a_malformed_answer_is_left_out(reddit, channel, body):
     assert connector_for(channel).post_details([POST]) == []
 
 
+def test_a_members_submission_is_not_the_brands_post(reddit, channel):
+    body = record("info_posts.json")["body"]
+    body["data"]["children"][0]["data"]["author"] = "camille_durand"
+    reddit.on("GET", "/api/info", lambda request: httpx.Response(200, json=body))
+    assert connector_for(channel).post_details([POST]) == []
+
+
 def test_missing_fields_stay_blank(reddit, channel):
-    body = {"kind": "Listing", "data": {"children": [{"kind": "t3", "data": {"name": POST}}]}}
+    thing = {"name": POST, "author": "Lumen_Team"}
+    body = {"kind": "Listing", "data": {"children": [{"kind": "t3", "data": thing}]}}
     reddit.on("GET", "/api/info", lambda request: httpx.Response(200, json=body))
     [ref] = connector_for(channel).post_details([POST])
     assert (ref.text, ref.url, ref.published_at) == ("", "", None)
