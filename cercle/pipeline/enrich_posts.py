@@ -8,11 +8,12 @@ When ingestion creates such a post, `enqueue_post_enrichment` starts the
 size and stores what it finds through `do_fill_post_details` (blanks filled,
 nothing overwritten, only the channel's own posts).
 
-A platform error (5xx, a broken answer) retries later with backoff; a revoked token or a missing permission leaves the posts
-bare and shows on the channel's health. A rate limit (the platform's 429, or the
-connector's own quota count) makes only this task wait until the time it names;
-a channel already paused is not asked before its pause ends. A post the platform no longer has
-(deleted) stays bare and is not asked again by this run.
+A platform error (5xx, a broken answer) retries later with backoff; a revoked
+token or a missing permission leaves the posts bare and shows on the channel's
+health. A rate limit (the platform's 429, or the connector's own quota count)
+makes only this task wait until the time it names; a channel already paused is
+not asked before its pause ends. A post the platform no longer has (deleted), or
+that is not the brand's, stays bare and is not asked again by this run.
 """
 
 from __future__ import annotations
