@@ -24,6 +24,7 @@ from cercle.connectors.base import (
     Delivery,
     Incoming,
     OAuthTokens,
+    PostRef,
     RawEventData,
 )
 from cercle.connectors.choices import Health
@@ -35,7 +36,12 @@ from cercle.core.db_bulk import insert_values, update_rows
 from cercle.inbox.choices import Delivery as DeliveryState
 from cercle.inbox.choices import Direction, Enrichment, OutboxState
 from cercle.inbox.models import Message, Outbox
-from cercle.inbox.receive import ReceiveResult, receive_items, recount_deleted
+from cercle.inbox.receive import (
+    ReceiveResult,
+    fill_post_details,
+    receive_items,
+    recount_deleted,
+)
 from cercle.moderation.actions import do_learn_from_moderation
 from cercle.pipeline.choices import RawEventStatus
 from cercle.pipeline.models import RawEvent
@@ -418,8 +424,13 @@ def _partial_summary(errors: list[dict[str, str]]) -> str:
 
 
 def _enqueue_enrichment(result: ReceiveResult) -> None:
-    """After commit, start the enrich step for channels that received items with ids only."""
+    """After commit, start the enrich step for channels that received items with ids only,
+    and post enrichment for the posts created bare (`cercle.pipeline.enrich_posts`)."""
     channels = {m.channel_id for m in result.created if m.enrichment == Enrichment.LOADING}
+    if result.bare_posts:
+        from cercle.pipeline.enrich_posts import enqueue_post_enrichment
+
+        enqueue_post_enrichment(result.bare_posts)
     if not channels:
         return
     from cercle.pipeline.tasks import enrich_items
@@ -454,6 +465,16 @@ def do_store_enriched(channel: Channel, items: list[Incoming], asked: list[str])
             channel=channel, external_id__in=missing, enrichment=Enrichment.LOADING
         ).update(enrichment=Enrichment.UNAVAILABLE)
     return Enriched(fetched=len(result.filled), unavailable=unavailable)
+
+
+def do_fill_post_details(channel: Channel, refs: list[PostRef]) -> list[int]:
+    """Store what the platform tells of the channel's posts: blanks filled, nothing overwritten.
+
+    Only the channel's own posts change (another channel's post of the same id is
+    left alone) and no post is created. Returns the ids of the posts changed.
+    """
+    with transaction.atomic():
+        return fill_post_details(channel, refs)
 
 
 def do_store_polled_page(
