@@ -195,9 +195,10 @@ class Pending:
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
-def _resolve(future: asyncio.Future[Answer], answer: Answer) -> None:
-    if not future.done():  # the client may have gone away
-        future.set_result(answer)
+def _resolve(results: list[tuple[asyncio.Future[Answer], Answer]]) -> None:
+    for future, answer in results:
+        if not future.done():  # the client may have gone away
+            future.set_result(answer)
 
 
 class WebhookApp:
@@ -239,10 +240,15 @@ class WebhookApp:
         except Exception:  # a bug: the writer must go on, and every delivery be answered
             logger.exception("a batch of %d webhook deliveries failed", len(batch))
             answers = [_encoded(_error_500())] * len(batch)
+        # One wake-up of each event loop for the whole batch (each costs a syscall and a
+        # switch of threads), not one per delivery.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Answer], Answer]]] = {}
         for pending, answer in zip(batch, answers, strict=True):
+            by_loop.setdefault(pending.loop, []).append((pending.future, answer))
+        for loop, results in by_loop.items():
             try:
-                pending.loop.call_soon_threadsafe(_resolve, pending.future, answer)
-            except RuntimeError:  # its event loop is closed: nobody waits for it any more
+                loop.call_soon_threadsafe(_resolve, results)
+            except RuntimeError:  # its event loop is closed: nobody waits for these any more
                 continue
 
     def _answers(self, batch: list[Pending]) -> list[Answer]:
