@@ -35,6 +35,8 @@ class ConditionField(models.TextChoices):
     POST_TEXT_CONTAINS = "post_text_contains", _("The post's text contains one of")
     # Where the platform tells it (X, Mastodon); an unknown count never matches.
     AUTHOR_FOLLOWERS_AT_LEAST = "author_followers_at_least", _("Author has at least N followers")
+    # yes: inside the workspace's business hours; no: outside (see rules.set_business_hours).
+    IN_BUSINESS_HOURS = "in_business_hours", _("Inside business hours (yes or no)")
 
 
 class RuleAction(models.TextChoices):

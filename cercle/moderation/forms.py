@@ -120,7 +120,7 @@ class RuleForm(forms.Form):
             value: Any = (
                 [v.strip() for v in raw.split(",") if v.strip()] if name in LIST_FIELDS else raw
             )
-            if name == ConditionField.FIRST_TIME_AUTHOR:
+            if name in (ConditionField.FIRST_TIME_AUTHOR, ConditionField.IN_BUSINESS_HOURS):
                 value = raw.lower() not in {"no", "non", "false", "0"}
             elif name in SCORE_FIELDS:
                 value = parse_score(raw)

@@ -20,7 +20,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import regex
@@ -119,6 +119,18 @@ class Performed:
     skipped: list[dict[str, str]] = field(default_factory=list)
 
 
+# Whether a workspace's business hours are open at an (aware) time.
+OpenAt = Callable[[datetime], bool]
+# The workspace's business hours live in the workflow app, which this one may not import:
+# the pipeline wires its reader in (cercle/pipeline/apps.py). workspace id → OpenAt or None.
+_business_hours: Callable[[int], OpenAt | None] | None = None
+
+
+def set_business_hours(reader: Callable[[int], OpenAt | None]) -> None:
+    global _business_hours  # set once, when the apps are ready
+    _business_hours = reader
+
+
 @dataclass
 class Facts:
     """What the conditions need beyond a message, loaded once per batch."""
@@ -131,6 +143,8 @@ class Facts:
     # conversation id → (post id, its id on the platform, its link, its text)
     post_of: dict[int, tuple[int, str, str, str]] = field(default_factory=dict)
     followers: dict[int, int] = field(default_factory=dict)  # identity id → followers, where known
+    # workspace id → whether its business hours are open at a time (None: it has none).
+    open_at: dict[int, OpenAt | None] = field(default_factory=dict)
     # The personas of the batch's contacts, read on the first persona condition (inbox.segments).
     personas: dict[int, frozenset[int]] | None = None
     persona_refs: dict[tuple[str, ...], frozenset[int]] = field(default_factory=dict)
@@ -275,6 +289,23 @@ def _author_followers_at_least(value: Any, message: Message, facts: Facts) -> bo
     return facts.followers[identity] >= least
 
 
+def _in_business_hours(value: Any, message: Message, facts: Facts) -> bool:
+    """Inside (value true) or outside (false) the workspace's business hours; none: never holds."""
+    workspace = message.workspace_id
+    if workspace not in facts.open_at:
+        facts.open_at[workspace] = _business_hours(workspace) if _business_hours else None
+    open_at = facts.open_at[workspace]
+    if open_at is None:
+        return False
+    return open_at(message.sent_at or message.created_at or clock.now()) == _yes(value)
+
+
+def _yes(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in {"", "no", "non", "false", "0", "outside", "dehors"}
+    return bool(value)
+
+
 def _in_persona(value: Any, message: Message, facts: Facts) -> bool:
     references = tuple(_as_list(value))
     if references not in facts.persona_refs:
@@ -305,6 +336,7 @@ CHECKS: dict[str, Check] = {
     ConditionField.POST: _under_post,
     ConditionField.POST_TEXT_CONTAINS: _post_text_contains,
     ConditionField.AUTHOR_FOLLOWERS_AT_LEAST: _author_followers_at_least,
+    ConditionField.IN_BUSINESS_HOURS: _in_business_hours,
 }
 
 

@@ -310,3 +310,42 @@ def test_the_form_reads_scores_and_shows_them_back(owner, workspace):
     )
     shown = RuleForm(workspace=workspace, rule=rule)
     assert shown.initial["condition_value_0"] == "negative 0.8"
+
+
+# --- business hours -----------------------------------------------------------------------
+
+
+def test_inside_and_outside_business_hours(owner, workspace, sim_channel):
+    from datetime import date
+
+    from cercle.workflow.actions import do_save_business_hours
+
+    message = receive(sim_channel, "bh1")  # sent Friday 20 Nov 2026, 09:30 UTC (10:30 in Paris)
+    assert not check("in_business_hours", True, message)  # no hours: never holds
+    assert not check("in_business_hours", False, message)
+    weekdays = {str(day): [["09:00", "18:00"]] for day in range(5)}
+    hours = do_save_business_hours(
+        owner, workspace, name="Bureau", time_zone="Europe/Paris", weekly=weekdays, holidays=[]
+    )
+    assert check("in_business_hours", True, message)
+    assert not check("in_business_hours", False, message)
+    do_save_business_hours(
+        owner,
+        workspace,
+        name="Bureau",
+        time_zone="Europe/Paris",
+        weekly={str(day): [["11:00", "18:00"]] for day in range(5)},
+        holidays=[],
+        hours=hours,
+    )
+    assert check("in_business_hours", False, message)  # 10:30 in Paris: not open yet
+    do_save_business_hours(
+        owner,
+        workspace,
+        name="Bureau",
+        time_zone="Europe/Paris",
+        weekly=weekdays,
+        holidays=[(date(2026, 11, 20), "Fermeture")],
+        hours=hours,
+    )
+    assert check("in_business_hours", False, message)  # a holiday is outside
