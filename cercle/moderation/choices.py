@@ -54,6 +54,10 @@ class RuleAction(models.TextChoices):
     UNHIDE = "unhide", _("Unhide on the platform")
     # The value names the team: its name or its number.
     ASSIGN_TEAM = "assign_team", _("Assign to the team")
+    # The value names members (number or username) and roles (owner, admin, manager…).
+    NOTIFY = "notify", _("Notify members or roles")
+    # The value names one of the workspace's outgoing webhooks (its number or name).
+    WEBHOOK = "webhook", _("Send to the outgoing webhook")
 
 
 class SuggestionState(models.TextChoices):

@@ -25,7 +25,7 @@ from typing import Any
 
 import regex
 from django.db import transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils.translation import gettext_lazy as _
 
 from cercle.connectors.base import ActionKind, Capability
@@ -48,7 +48,7 @@ from cercle.inbox.segments import persona_ids, personas_of
 from cercle.replies.actions import do_submit_reply
 from cercle.replies.queries import fill, saved_reply_by_reference
 from cercle.workspaces.actors import Automation, actor_fields
-from cercle.workspaces.choices import AutomationKind, Verb
+from cercle.workspaces.choices import AutomationKind, Role, Verb
 from cercle.workspaces.models import Activity, Member, Team
 
 from .choices import ConditionField, RuleAction, RuleMode
@@ -117,6 +117,10 @@ class Performed:
 
     done: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # Told through the rule's Activity: the notifications app's fan-out reads `notify`
+    # (member ids) and its webhook drain `webhooks` (endpoint ids).
+    notify: set[int] = field(default_factory=set)
+    webhooks: set[int] = field(default_factory=set)
 
 
 # Whether a workspace's business hours are open at an (aware) time.
@@ -129,6 +133,16 @@ _business_hours: Callable[[int], OpenAt | None] | None = None
 def set_business_hours(reader: Callable[[int], OpenAt | None]) -> None:
     global _business_hours  # set once, when the apps are ready
     _business_hours = reader
+
+
+# The workspace's active outgoing webhooks (notifications app, wired in by the pipeline too):
+# workspace id → {endpoint id: name}.
+_webhook_endpoints: Callable[[int], dict[int, str]] | None = None
+
+
+def set_webhook_endpoints(reader: Callable[[int], dict[int, str]]) -> None:
+    global _webhook_endpoints  # set once, when the apps are ready
+    _webhook_endpoints = reader
 
 
 @dataclass
@@ -453,6 +467,47 @@ def _assign_team(rule: Rule, actor: Automation, conversation: Conversation, valu
     return ""
 
 
+def members_to_notify(workspace_id: int, value: Any) -> set[int]:
+    """The active members a notify action names: by number, username or role."""
+    references = [v.strip() for v in _as_list(value) for v in v.split(",") if v.strip()]
+    roles = [r.lower() for r in references if r.lower() in Role.values]
+    numbers = [int(r) for r in references if r.isdigit()]
+    names = [r for r in references if not r.isdigit() and r.lower() not in Role.values]
+    members = Member.objects.filter(workspace_id=workspace_id, is_active=True)
+    return set(
+        members.filter(
+            Q(role__in=roles) | Q(pk__in=numbers) | Q(user__username__in=names)
+        ).values_list("pk", flat=True)
+    )
+
+
+def _notify(rule: Rule, performed: Performed, value: Any) -> str:
+    members = members_to_notify(rule.workspace_id, value)
+    if not members:
+        return Skip.NOT_FOUND
+    performed.notify |= members
+    return ""
+
+
+def webhook_by_reference(workspace_id: int, reference: str) -> int | None:
+    """The workspace's active outgoing webhook of that number or name."""
+    endpoints = _webhook_endpoints(workspace_id) if _webhook_endpoints else {}
+    reference = reference.strip()
+    if reference.isdigit() and int(reference) in endpoints:
+        return int(reference)
+    return next(
+        (pk for pk, name in endpoints.items() if name.casefold() == reference.casefold()), None
+    )
+
+
+def _webhook(rule: Rule, performed: Performed, value: Any) -> str:
+    endpoint = webhook_by_reference(rule.workspace_id, str(value or ""))
+    if endpoint is None:
+        return Skip.NOT_FOUND
+    performed.webhooks.add(endpoint)
+    return ""
+
+
 def _reply(
     rule: Rule, actor: Automation, conversation: Conversation, action: dict[str, Any]
 ) -> str:
@@ -494,11 +549,16 @@ def _act(
     conversation: Conversation,
     message: Message,
     action: dict[str, Any],
+    performed: Performed,
 ) -> str:
     """Do one action: "" when done, else why it was skipped (a `Skip` value)."""
     kind, value = str(action.get("type")), action.get("value")
     if missing_capability(kind, _capabilities(conversation.channel)):
         return Skip.NOT_ON_CHANNEL
+    if kind == RuleAction.NOTIFY:
+        return _notify(rule, performed, value)
+    if kind == RuleAction.WEBHOOK:
+        return _webhook(rule, performed, value)
     if kind in PLATFORM_ACTIONS:
         return _platform_action(rule, actor, conversation, message, kind)
     if kind == RuleAction.ASSIGN:
@@ -509,6 +569,13 @@ def _act(
         return _reply(rule, actor, conversation, action)
     if kind == RuleAction.SAVED_REPLY:
         return _saved_reply(rule, actor, conversation, action)
+    return _conversation_action(actor, conversation, kind, value)
+
+
+def _conversation_action(
+    actor: Automation, conversation: Conversation, kind: str, value: Any
+) -> str:
+    """The actions on the conversation alone (tag, priority, status, spam)."""
     if kind == RuleAction.TAG and value:
         do_tag_conversation(actor, conversation, str(value))
     elif kind == RuleAction.PRIORITY:
@@ -531,7 +598,7 @@ def perform(rule: Rule, message: Message) -> Performed:
     for action in rule.actions:
         kind = str(action.get("type"))
         try:
-            reason = _act(rule, actor, conversation, message, action)
+            reason = _act(rule, actor, conversation, message, action, performed)
         except ActionRefused:
             reason = Skip.REFUSED
         if reason:
@@ -555,6 +622,8 @@ def log_fired(rule: Rule, message: Message, performed: Performed | None, mode: s
             "mode": mode,
             "actions": done.done,
             "skipped": done.skipped,
+            "notify": sorted(done.notify),
+            "webhooks": sorted(done.webhooks),
             "house_rule": rule.house_rule.number if rule.house_rule else None,
         },
         created_at=clock.now(),

@@ -117,3 +117,69 @@ def test_the_form_marks_actions_unavailable_on_the_rule_s_channels(owner, worksp
     assert "no channel" not in str(labels["tag"])
     everywhere = dict(RuleForm(workspace=workspace).fields["action_0"].choices)
     assert "no channel" not in str(everywhere["hide"])
+
+
+# --- notify and outgoing webhook ----------------------------------------------------------
+
+
+def test_a_rule_notifies_the_members_and_roles_it_names(owner, agent, workspace, sim_channel):
+    from cercle.notifications.actions import do_drain_activity_log
+    from cercle.notifications.models import Notification
+    from cercle.notifications.queries import describe
+
+    do_drain_activity_log()
+    rule(owner, workspace, [{"type": "notify", "value": "sam, owner"}])
+    message = receive(sim_channel, "n1")
+    fired = Activity.objects.get(verb="rule_fired", message=message)
+    assert fired.data["notify"] == sorted([owner.pk, agent.pk])
+    do_drain_activity_log()
+    told = Notification.objects.filter(activity=fired)
+    assert set(told.values_list("member_id", flat=True)) == {owner.pk, agent.pk}
+    assert "Refunds" in describe(told.first())
+
+
+def test_a_notify_naming_nobody_of_this_workspace_is_skipped(owner, workspace, sim_channel):
+    from cercle.notifications.actions import do_drain_activity_log
+    from cercle.notifications.models import Notification
+
+    rule(owner, workspace, [{"type": "notify", "value": "999999, ghost"}])
+    message = receive(sim_channel, "n2")
+    fired = Activity.objects.get(verb="rule_fired", message=message)
+    assert fired.data["skipped"] == [{"action": "notify", "reason": "not_found"}]
+    do_drain_activity_log()
+    assert not Notification.objects.filter(activity=fired).exists()
+
+
+def test_a_rule_sends_to_the_webhook_it_names_even_if_not_subscribed(owner, workspace, sim_channel):
+    from cercle.notifications.actions import do_create_webhook_endpoint, do_drain_activity_log
+    from cercle.notifications.models import WebhookDelivery
+
+    named, _secret = do_create_webhook_endpoint(
+        owner, workspace, name="Chat", url="https://hooks.example.com/a", events=["assigned"]
+    )
+    other, _secret = do_create_webhook_endpoint(
+        owner, workspace, name="Other", url="https://hooks.example.com/b", events=["assigned"]
+    )
+    rule(owner, workspace, [{"type": "webhook", "value": "chat"}])
+    message = receive(sim_channel, "w1")
+    fired = Activity.objects.get(verb="rule_fired", message=message)
+    assert fired.data["webhooks"] == [named.pk]
+    do_drain_activity_log()
+    deliveries = WebhookDelivery.objects.filter(activity=fired)
+    assert list(deliveries.values_list("endpoint_id", flat=True)) == [named.pk]
+    assert deliveries.get().event_type == "activity.rule_fired"
+    assert other.pk not in set(WebhookDelivery.objects.values_list("endpoint_id", flat=True))
+
+
+def test_a_webhook_of_another_workspace_is_never_named(owner, workspace, sim_channel):
+    from cercle.notifications.models import WebhookEndpoint
+
+    elsewhere = do_create_workspace("Autre maison", timezone="Europe/Paris")
+    theirs = WebhookEndpoint.objects.create(
+        workspace=elsewhere, name="Theirs", url="https://hooks.example.com/t", secret_encrypted=""
+    )
+    rule(owner, workspace, [{"type": "webhook", "value": str(theirs.pk)}])
+    message = receive(sim_channel, "w2")
+    fired = Activity.objects.get(verb="rule_fired", message=message)
+    assert fired.data["webhooks"] == []
+    assert fired.data["skipped"] == [{"action": "webhook", "reason": "not_found"}]
