@@ -421,7 +421,13 @@ def rule_channels(workspace_id: int, conditions: Iterable[dict[str, Any]]) -> li
 
 
 def unavailable_actions(channels: Sequence[Channel]) -> set[str]:
-    """The actions none of `channels` can do (a rule on several: offered if one of them can)."""
+    """The actions none of `channels` can do (a rule on several: offered if one of them can).
+
+    Without any channel (none connected yet) nothing is known, so nothing is refused:
+    the actions are skipped at run time where the channel cannot do them.
+    """
+    if not channels:
+        return set()
     capabilities = [_capabilities(channel) for channel in channels]
     return {
         kind

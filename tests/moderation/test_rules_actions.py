@@ -183,3 +183,7 @@ def test_a_webhook_of_another_workspace_is_never_named(owner, workspace, sim_cha
     fired = Activity.objects.get(verb="rule_fired", message=message)
     assert fired.data["webhooks"] == []
     assert fired.data["skipped"] == [{"action": "webhook", "reason": "not_found"}]
+
+
+def test_without_any_channel_yet_every_action_is_offered(workspace):
+    assert RuleForm(form_data(), workspace=workspace).is_valid()
