@@ -187,3 +187,14 @@ def test_a_webhook_of_another_workspace_is_never_named(owner, workspace, sim_cha
 
 def test_without_any_channel_yet_every_action_is_offered(workspace):
     assert RuleForm(form_data(), workspace=workspace).is_valid()
+
+
+def test_the_rule_page_lists_recent_posts_to_pick_from(owner, workspace, sim_channel, client):
+    from django.urls import reverse
+
+    hostile = '<img src=x onerror="alert(1)">Notre lampe'
+    event = sim_event("p1c", post={"id": "lamp", "text": hostile, "url": "https://ex.com/l"})
+    do_receive(sim_channel, connector_for(sim_channel).parse(RawEventData(body=sim_body(event))))
+    assert client.login(username="lea", password="correct horse battery")
+    page = client.get(reverse("moderation:rule_new")).content.decode()
+    assert "Notre lampe" in page and "<img src=x" not in page
