@@ -349,3 +349,18 @@ def test_inside_and_outside_business_hours(owner, workspace, sim_channel):
         hours=hours,
     )
     assert check("in_business_hours", False, message)  # a holiday is outside
+
+
+def test_x_account_activity_authors_carry_their_follower_count():
+    import json
+    from pathlib import Path
+
+    import cercle.connectors.x as x_package
+    from cercle.connectors.x.inbound import parse_body
+
+    raw = (
+        Path(x_package.__file__).parent / "fixtures" / "aaa_tweet_create_mention.json"
+    ).read_bytes()
+    told = json.loads(raw)["tweet_create_events"][0]["user"]["followers_count"]
+    [item] = parse_body(raw, brand_id=json.loads(raw)["for_user_id"])
+    assert item.author is not None and item.author.followers == told
