@@ -64,7 +64,14 @@ from .models import (
     WorkspaceHead,
 )
 from .priority import next_priority, suggested_priority
-from .rules import log_fired, perform, run_rules, validate_pattern
+from .rules import (
+    log_fired,
+    perform,
+    rule_channels,
+    run_rules,
+    unavailable_actions,
+    validate_pattern,
+)
 
 
 def _check(conditions: list[dict[str, Any]], actions: list[dict[str, Any]]) -> None:
@@ -167,6 +174,13 @@ def do_save_rule(
     if mode not in RuleMode.values:
         raise ValidationError(_("Unknown mode."))
     _check(conditions, actions)
+    unavailable = unavailable_actions(rule_channels(workspace.pk, conditions))
+    refused = [str(a.get("type")) for a in actions if a.get("type") in unavailable]
+    if refused:
+        raise ValidationError(
+            _("Not possible on the channels this rule applies to: %(actions)s."),
+            params={"actions": ", ".join(str(RuleAction(kind).label) for kind in refused)},
+        )
     for action in actions:
         if action.get("type") == RuleAction.SAVED_REPLY and (
             saved_reply_by_reference(workspace.pk, str(action.get("value", ""))) is None

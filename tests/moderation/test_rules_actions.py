@@ -198,3 +198,17 @@ def test_the_rule_page_lists_recent_posts_to_pick_from(owner, workspace, sim_cha
     assert client.login(username="lea", password="correct horse battery")
     page = client.get(reverse("moderation:rule_new")).content.decode()
     assert "Notre lampe" in page and "<img src=x" not in page
+
+
+def test_the_action_refuses_it_too_as_the_api_does(owner, workspace):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    feed = do_create_channel(workspace, "rss", "Blog", config={"url": "https://ex.com/feed"})
+    with pytest.raises(ValidationError, match="Ban the author"):
+        rule(
+            owner,
+            workspace,
+            [{"type": "ban"}],
+            conditions=[{"field": "channel", "value": [str(feed.pk)]}],
+        )
