@@ -215,7 +215,7 @@ class RuleOut(Schema):
     created_at: datetime
 
 
-RuleValue = str | float | bool | list[str] | None
+RuleValue = str | float | bool | list[str] | dict[str, str | float] | None
 
 
 class RuleConditionIn(Schema):
@@ -224,10 +224,13 @@ class RuleConditionIn(Schema):
         max_length=40,
         description="channel, platform, kind, language, text_contains, text_matches, sentiment, "
         "intent, toxicity_at_least, first_time_author, author_hidden_at_least, "
-        "conversation_status, persona",
+        "conversation_status, persona, sentiment_score, intent_score, post, post_text_contains, "
+        "author_followers_at_least, in_business_hours",
     )
     value: RuleValue = Field(
-        None, description="A list for the “one of” fields, a number, a text or a yes/no"
+        None,
+        description="A list for the “one of” fields, a number, a text or a yes/no; "
+        '{"label": "negative", "at_least": 0.8} for sentiment_score and intent_score',
     )
 
 
@@ -235,7 +238,8 @@ class RuleActionIn(Schema):
     type: str = Field(
         ...,
         max_length=40,
-        description="tag, assign, priority, status, mark_spam, hide, delete, ban, reply, saved_reply",
+        description="tag, assign, assign_team, priority, status, mark_spam, hide, unhide, delete, "
+        "ban, reply, saved_reply, notify, webhook",
     )
     value: str = Field("", max_length=4000)
     private: bool = Field(False, description="For a reply: as a private message")

@@ -85,6 +85,7 @@ class Author:
     handle: str = ""
     avatar_url: str = ""
     profile_url: str = ""
+    followers: int | None = None  # where the platform's payload tells it
 
 
 @dataclass(frozen=True, slots=True)

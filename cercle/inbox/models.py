@@ -60,6 +60,9 @@ class Identity(models.Model):
     display_name = models.CharField(max_length=200, blank=True, default="")
     avatar_url = models.URLField(max_length=500, blank=True, default="")
     profile_url = models.URLField(max_length=500, blank=True, default="")
+    # How many follow this account, where the platform tells it (X, Mastodon); NULL: unknown.
+    # Updated by every later delivery that carries it (rules: "author has at least N followers").
+    followers = models.PositiveIntegerField(_("followers"), null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "identities"

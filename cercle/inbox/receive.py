@@ -559,12 +559,18 @@ def _resolve_authors(
             authors[item.author.external_id] = item.author
     resolved: dict[str, _Author] = {}
     keys = list(authors)
+    recounted: list[Identity] = []  # known identities whose follower count changed
     for chunk in _chunks(keys):
         rows = Identity.objects.filter(channel=channel, external_id__in=chunk).values_list(
-            "external_id", "id", "contact_id"
+            "external_id", "id", "contact_id", "followers"
         )
-        for external_id, identity_id, contact_id in rows:
+        for external_id, identity_id, contact_id, followers in rows:
             resolved[external_id] = _Author(identity_id, contact_id)
+            told = authors[external_id].followers
+            if told is not None and told != followers:
+                recounted.append(Identity(pk=identity_id, followers=told))
+    if recounted:
+        update_rows(Identity, recounted, ["followers"])
     missing = [authors[k] for k in keys if k not in resolved]
     if missing:
         contact_ids = insert_values(
@@ -591,6 +597,7 @@ def _resolve_authors(
                     "display_name": a.name[:200],
                     "avatar_url": a.avatar_url[:500],
                     "profile_url": a.profile_url[:500],
+                    "followers": a.followers,
                 }
                 for a, contact_id in zip(missing, contact_ids, strict=True)
             ],

@@ -64,7 +64,14 @@ from .models import (
     WorkspaceHead,
 )
 from .priority import next_priority, suggested_priority
-from .rules import log_fired, perform, run_rules, validate_pattern
+from .rules import (
+    log_fired,
+    perform,
+    rule_channels,
+    run_rules,
+    unavailable_actions,
+    validate_pattern,
+)
 
 
 def _check(conditions: list[dict[str, Any]], actions: list[dict[str, Any]]) -> None:
@@ -82,6 +89,7 @@ def _check(conditions: list[dict[str, Any]], actions: list[dict[str, Any]]) -> N
                     _("The regular expression is not valid: %(error)s"), params={"error": error}
                 )
         _check_number(condition)
+        _check_score(condition)
     for action in actions:
         if action.get("type") not in RuleAction.values:
             raise ValidationError(_("Unknown action."))
@@ -91,7 +99,38 @@ def _check(conditions: list[dict[str, Any]], actions: list[dict[str, Any]]) -> N
 _NUMBER_FIELDS = {
     ConditionField.TOXICITY_AT_LEAST: (0.0, 1.0),
     ConditionField.AUTHOR_HIDDEN_AT_LEAST: (0.0, 1_000_000.0),
+    ConditionField.AUTHOR_FOLLOWERS_AT_LEAST: (0.0, 1_000_000_000.0),
 }
+# The conditions on one label's score: {"label": one of these, "at_least": 0–1}.
+_SCORE_LABELS = {
+    ConditionField.SENTIMENT_SCORE: Sentiment.values,
+    ConditionField.INTENT_SCORE: Intent.values,
+}
+
+
+_WHOLE_NUMBERS = {ConditionField.AUTHOR_HIDDEN_AT_LEAST, ConditionField.AUTHOR_FOLLOWERS_AT_LEAST}
+
+
+def _check_score(condition: dict[str, Any]) -> None:
+    """A score condition names a label of its field and a score from 0 to 1."""
+    labels = _SCORE_LABELS.get(condition["field"])
+    if labels is None:
+        return
+    value = condition.get("value")
+    wanted = value if isinstance(value, dict) else {}
+    least = wanted.get("at_least")
+    number = float(least) if isinstance(least, int | float) and not isinstance(least, bool) else -1
+    if wanted.get("label") not in labels or not (math.isfinite(number) and 0 <= number <= 1):
+        raise ValidationError(
+            _(
+                "“%(field)s” takes a label (%(labels)s) and a score from 0 to 1, e.g. “%(example)s”."
+            ),
+            params={
+                "field": ConditionField(condition["field"]).label,
+                "labels": ", ".join(labels),
+                "example": f"{labels[0]} 0.8",
+            },
+        )
 
 
 def _check_number(condition: dict[str, Any]) -> None:
@@ -110,7 +149,7 @@ def _check_number(condition: dict[str, Any]) -> None:
             _("“%(field)s” takes a number from %(low)s to %(high)s."),
             params={"field": ConditionField(condition["field"]).label, "low": low, "high": high},
         )
-    if condition["field"] == ConditionField.AUTHOR_HIDDEN_AT_LEAST and not number.is_integer():
+    if condition["field"] in _WHOLE_NUMBERS and not number.is_integer():
         raise ValidationError(
             _("“%(field)s” takes a whole number."),
             params={"field": ConditionField(condition["field"]).label},
@@ -135,6 +174,13 @@ def do_save_rule(
     if mode not in RuleMode.values:
         raise ValidationError(_("Unknown mode."))
     _check(conditions, actions)
+    unavailable = unavailable_actions(rule_channels(workspace.pk, conditions))
+    refused = [str(a.get("type")) for a in actions if a.get("type") in unavailable]
+    if refused:
+        raise ValidationError(
+            _("Not possible on the channels this rule applies to: %(actions)s."),
+            params={"actions": ", ".join(str(RuleAction(kind).label) for kind in refused)},
+        )
     for action in actions:
         if action.get("type") == RuleAction.SAVED_REPLY and (
             saved_reply_by_reference(workspace.pk, str(action.get("value", ""))) is None
@@ -197,9 +243,9 @@ def do_decide_suggestion(actor: Actor, suggestion: Suggestion, accept: bool) -> 
         locked.save(update_fields=["state", "decided_at"])
         if locked.rule is None:
             return _decide_learnt_hide(actor, locked, accept)
-        done = perform(locked.rule, locked.message) if accept else []
-        log_fired(locked.rule, locked.message, done, "accepted" if accept else "dismissed")
-    return done
+        performed = perform(locked.rule, locked.message) if accept else None
+        log_fired(locked.rule, locked.message, performed, "accepted" if accept else "dismissed")
+    return performed.done if performed else []
 
 
 def _decide_learnt_hide(actor: Actor, suggestion: Suggestion, accept: bool) -> list[str]:

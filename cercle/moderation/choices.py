@@ -27,6 +27,16 @@ class ConditionField(models.TextChoices):
     AUTHOR_HIDDEN_AT_LEAST = "author_hidden_at_least", _("Author already hidden at least")
     CONVERSATION_STATUS = "conversation_status", _("Conversation status")
     PERSONA = "persona", _("Author is in the persona (name or number)")
+    # A minimum score for one label, stored as {"label": …, "at_least": 0–1}; typed "negative 0.8".
+    SENTIMENT_SCORE = "sentiment_score", _("Sentiment with a score of at least")
+    INTENT_SCORE = "intent_score", _("Intent with a score of at least")
+    # The post the message hangs under: its number, its id on the platform or its link.
+    POST = "post", _("Under the post (number, id or link)")
+    POST_TEXT_CONTAINS = "post_text_contains", _("The post's text contains one of")
+    # Where the platform tells it (X, Mastodon); an unknown count never matches.
+    AUTHOR_FOLLOWERS_AT_LEAST = "author_followers_at_least", _("Author has at least N followers")
+    # yes: inside the workspace's business hours; no: outside (see rules.set_business_hours).
+    IN_BUSINESS_HOURS = "in_business_hours", _("Inside business hours (yes or no)")
 
 
 class RuleAction(models.TextChoices):
@@ -41,6 +51,13 @@ class RuleAction(models.TextChoices):
     REPLY = "reply", _("Reply")
     # The value names the saved reply: its shortcut or its id.
     SAVED_REPLY = "saved_reply", _("Reply with a saved reply")
+    UNHIDE = "unhide", _("Unhide on the platform")
+    # The value names the team: its name or its number.
+    ASSIGN_TEAM = "assign_team", _("Assign to the team")
+    # The value names members (number or username) and roles (owner, admin, manager…).
+    NOTIFY = "notify", _("Notify members or roles")
+    # The value names one of the workspace's outgoing webhooks (its number or name).
+    WEBHOOK = "webhook", _("Send to the outgoing webhook")
 
 
 class SuggestionState(models.TextChoices):

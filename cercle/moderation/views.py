@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cercle.core import clock
 from cercle.inbox.actions import ActionRefused
-from cercle.inbox.models import Conversation, Message
+from cercle.inbox.models import Conversation, Message, Post
 from cercle.workspaces.choices import Permission
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
@@ -76,6 +76,18 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The "under the post" condition picks among the workspace's latest posts.
+RECENT_POSTS = 15
+
+
+def recent_posts(workspace_id: int) -> list[Post]:
+    return list(
+        Post.objects.filter(workspace_id=workspace_id)
+        .select_related("channel")
+        .order_by(F("published_at").desc(nulls_last=True), "-id")[:RECENT_POSTS]
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @member_required(Permission.MANAGE_WORKFLOW)
 def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
@@ -128,6 +140,7 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "dry_run": result,
             "examples": examples,
             "weeks": DRY_RUN_WEEKS,
+            "recent_posts": recent_posts(member.workspace_id),
         },
     )
 

@@ -194,6 +194,15 @@ def _wants(member: Member, event: str) -> tuple[bool, bool]:
     return in_app, email and bool(member.user.email) and mail_possible()
 
 
+def _named_webhooks(activity: Activity) -> set[int]:
+    """The endpoints an activity asks for by id (a moderation rule's webhook action)."""
+    data = activity.data if isinstance(activity.data, dict) else {}
+    named = data.get("webhooks")
+    if not isinstance(named, list):
+        return set()
+    return {v for v in named if isinstance(v, int) and not isinstance(v, bool)}
+
+
 def _queue_deliveries(activities: list[Activity], now: datetime) -> int:
     """A WebhookDelivery per active endpoint that wants each activity's verb."""
     if not activities:
@@ -215,7 +224,8 @@ def _queue_deliveries(activities: list[Activity], now: datetime) -> int:
         )
         for activity in activities
         for endpoint in endpoints.get(activity.workspace_id, [])
-        if activity.pk > endpoint.start_after and endpoint.wants(activity.verb)
+        if activity.pk > endpoint.start_after
+        and (endpoint.wants(activity.verb) or endpoint.pk in _named_webhooks(activity))
     ]
     WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)

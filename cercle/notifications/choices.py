@@ -15,6 +15,7 @@ class NotificationKind(models.TextChoices):
     REPLY_APPROVED = "reply_approved", _("Reply approved")
     REPLY_REJECTED = "reply_rejected", _("Reply sent back")
     LISTENING_ALERT = "listening_alert", _("Listening alert")
+    RULE_ALERT = "rule_alert", _("A rule asks you to look")
 
 
 # The member's preference (workspaces.choices.NotificationEvent) that governs each kind.
@@ -29,6 +30,8 @@ KIND_EVENT: dict[str, str] = {
     NotificationKind.REPLY_REJECTED: NotificationEvent.ASSIGNMENT,
     # The brand suddenly talked about, or badly: the workspace-wide kin of a mention.
     NotificationKind.LISTENING_ALERT: NotificationEvent.MENTION,
+    # A moderation rule names the member (or their role) to tell: like a mention.
+    NotificationKind.RULE_ALERT: NotificationEvent.MENTION,
 }
 
 

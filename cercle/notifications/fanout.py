@@ -148,6 +148,14 @@ def managers(activity: Activity, lookups: Lookups) -> set[int]:
     return lookups.managers(activity.workspace_id)
 
 
+def listed(activity: Activity, lookups: Lookups) -> set[int]:
+    """The members an activity lists in `data["notify"]` (a moderation rule's notify action)."""
+    listed_ids = _data(activity).get("notify")
+    if not isinstance(listed_ids, list):
+        return set()
+    return {i for i in (_int(v) for v in listed_ids) if i is not None}
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     kind: NotificationKind
@@ -165,4 +173,6 @@ RULES: dict[str, Rule] = {
     "reply_rejected": Rule(NotificationKind.REPLY_REJECTED, requester),
     # Written by listening when a search's volume or negative share jumps (once per episode).
     "listening_alert": Rule(NotificationKind.LISTENING_ALERT, managers),
+    # A moderation rule that fired with a "notify" action (members and roles it names).
+    Verb.RULE_FIRED: Rule(NotificationKind.RULE_ALERT, listed),
 }

@@ -69,7 +69,21 @@ def describe(notification: Notification) -> str:
         if data.get("negative") and not data.get("volume"):
             return _("Listening: negative mentions jump for “%(name)s”") % {"name": name}
         return _("Listening: mentions jump for “%(name)s”") % {"name": name}
+    if kind == NotificationKind.RULE_ALERT:
+        data = activity.data if isinstance(activity.data, dict) else {}
+        return _("Rule “%(rule)s” asks you to look at a message") % {
+            "rule": str(data.get("rule_name", ""))
+        }
     return str(NotificationKind(kind).label) if kind in NotificationKind.values else kind
+
+
+def active_endpoints(workspace_id: int) -> dict[int, str]:
+    """The workspace's active outgoing webhooks, id → name (what a rule's webhook action names)."""
+    return dict(
+        WebhookEndpoint.objects.filter(workspace_id=workspace_id, is_active=True).values_list(
+            "pk", "name"
+        )
+    )
 
 
 def endpoints_for(member: Member) -> QuerySet[WebhookEndpoint]:

@@ -12,6 +12,15 @@ class PipelineConfig(AppConfig):
 
         outbox_written.connect(wake_sender, dispatch_uid="pipeline.wake_sender")
 
+        # Rules on business hours read the workflow app's hours (moderation may not import it).
+        # And a rule's webhook action names the notifications app's endpoints.
+        from cercle.moderation.rules import set_business_hours, set_webhook_endpoints
+        from cercle.notifications.queries import active_endpoints
+        from cercle.workflow.routing import open_at
+
+        set_business_hours(open_at)
+        set_webhook_endpoints(active_endpoints)
+
         # A connector whose token is refused mid-call asks the one place that refreshes.
         from cercle.connectors.state import set_credentials_refresher
         from cercle.pipeline.refresh import refresh_channel

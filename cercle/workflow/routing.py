@@ -15,8 +15,11 @@ Assignment (capacity, languages, skills, the backlog) is the next route stage,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import F
 
 from cercle.inbox.choices import ConversationKind, Priority
 from cercle.inbox.models import Conversation
@@ -37,6 +40,25 @@ class Target:
     clock: Clock
     # Counted in business hours: a conversation's team with hours of its own uses those.
     in_business_hours: bool = False
+
+
+def open_at(workspace_id: int) -> Callable[[datetime], bool] | None:
+    """Whether the workspace's business hours are open at a time (None: it has none).
+
+    Its hours are those of no team (else the first by name); the rules' "inside
+    business hours" condition reads them (wired in `pipeline/apps.py`).
+    """
+    hours = (
+        BusinessHours.objects.filter(workspace_id=workspace_id)
+        .prefetch_related("holidays")
+        .order_by(F("team").asc(nulls_first=True), "name", "pk")
+        .first()
+    )
+    if hours is None:
+        return None
+    clock = Clock.from_schedule(hours.time_zone, hours.weekly, holiday_days(hours))
+    minute = timedelta(minutes=1)
+    return lambda moment: clock.working_time_between(moment, moment + minute) > timedelta(0)
 
 
 def clock_of(policy: SlaPolicy) -> Clock:

@@ -61,6 +61,13 @@ def _time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
+def _count(value: Any) -> int | None:
+    """A count the payload may carry (None when absent or not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
 def author(account: dict[str, Any]) -> Author:
     return Author(
         external_id=_id(account.get("id"), "account"),
@@ -68,6 +75,7 @@ def author(account: dict[str, Any]) -> Author:
         handle=_str(account, "acct"),
         avatar_url=_str(account, "avatar_static") or _str(account, "avatar"),
         profile_url=_str(account, "url"),
+        followers=_count(account.get("followers_count")),
     )
 
 

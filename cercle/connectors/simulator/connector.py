@@ -47,6 +47,10 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def _followers(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def _str(value: Any, limit: int = 10_000) -> str:
     if value is None:
         return ""
@@ -130,6 +134,7 @@ class SimulatorConnector(Connector):
                 name=_str(a.get("name"), 200),
                 handle=_str(a.get("handle"), 200),
                 avatar_url=_str(a.get("avatar"), 500),
+                followers=_followers(a.get("followers")),
             )
             if not author.external_id:
                 raise BadPayload("author without id")

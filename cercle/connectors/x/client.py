@@ -64,7 +64,7 @@ LIKES = "/2/users/{user_id}/likes"  # POST {"tweet_id"}
 # What we ask of every post we read: enough to thread it and to find the brand's content.
 TWEET_FIELDS = "created_at,conversation_id,in_reply_to_user_id,referenced_tweets,author_id,edit_history_tweet_ids"
 TWEET_EXPANSIONS = "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
-USER_FIELDS = "name,username,profile_image_url"
+USER_FIELDS = "name,username,profile_image_url,public_metrics"
 DM_EVENT_FIELDS = "id,text,event_type,dm_conversation_id,created_at,sender_id,participant_ids"
 
 SCOPES = (

@@ -93,6 +93,13 @@ def _str(value: Any, limit: int = MAX_TEXT) -> str:
     return value[:limit]
 
 
+def _count(value: Any) -> int | None:
+    """A count the payload may carry (None when absent or not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
 def _text(value: Any) -> str:
     # X escapes &, < and > in post text; we store what the person typed and escape on output.
     return html.unescape(_str(value))
@@ -212,6 +219,7 @@ def _v1_author(user: Any) -> Author:
         handle=handle,
         avatar_url=_str(u.get("profile_image_url_https"), 500),
         profile_url=f"{WEB}/{handle}" if handle else "",
+        followers=_count(u.get("followers_count")),
     )
 
 
@@ -302,6 +310,7 @@ def _v1_dm(event: Mapping[str, Any], users: Mapping[str, Any], brand: str) -> In
             handle=handle,
             avatar_url=_str(user.get("profile_image_url_https"), 500),
             profile_url=f"{WEB}/{handle}" if handle else "",
+            followers=_count(user.get("followers_count")),
         )
     else:
         author = Author(external_id=sender)
@@ -335,6 +344,9 @@ def _v2_users(answer: Mapping[str, Any]) -> dict[str, Author]:
             handle=handle,
             avatar_url=_str(u.get("profile_image_url"), 500),
             profile_url=f"{WEB}/{handle}" if handle else "",
+            followers=_count(
+                _obj(u.get("public_metrics") or {}, "public_metrics").get("followers_count")
+            ),
         )
     return users
 

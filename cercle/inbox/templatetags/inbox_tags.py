@@ -278,9 +278,15 @@ def _platform_line(verb: str, actor: str, data: dict[str, Any]) -> SafeString | 
     if verb == Verb.DELIVERY_FAILED:
         return format_html_dict(_("Delivery failed: %(error)s"), error=data.get("error", ""))
     if verb == Verb.RULE_FIRED:
-        return format_html_dict(
-            _("Rule “%(rule)s” fired"), rule=data.get("rule", data.get("name", ""))
-        )
+        from cercle.moderation.rules import describe_skipped
+
+        rule = data.get("rule_name", data.get("rule", ""))
+        skipped = describe_skipped(data.get("skipped"))
+        if skipped:
+            return format_html_dict(
+                _("Rule “%(rule)s” fired; not done: %(skipped)s"), rule=rule, skipped=skipped
+            )
+        return format_html_dict(_("Rule “%(rule)s” fired"), rule=rule)
     if verb == Verb.REPLY_REJECTED and data.get("comment"):
         return format_html_dict(
             _("%(actor)s rejected the reply of %(author)s: “%(comment)s”"),
