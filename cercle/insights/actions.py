@@ -4,14 +4,15 @@ the rollups of the dashboard (derived data, kept by a drain)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db import connection, models, transaction
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,7 @@ from .models import (
     PostRollup,
     RollupCursor,
     RollupState,
+    TermRollup,
     VolumeRollup,
     WaitRecord,
 )
@@ -305,7 +307,7 @@ def do_apply_community_template(
 
 # Activity rows read per pass, and conversations rebuilt per pass of a workspace being rebuilt.
 ROLLUP_BATCH = 2000
-REBUILD_BATCH = 1000
+REBUILD_BATCH = 5000
 # A hole in the log (an id that committed late) is read again for this long, then given up.
 GAP_PATIENCE = timedelta(minutes=10)
 MAX_GAPS = 1000
@@ -369,6 +371,7 @@ def do_roll_up(batch: int = ROLLUP_BATCH) -> RollupReport:
 
         touched: dict[int, set[int]] = defaultdict(set)
         received: dict[int, set[int]] = defaultdict(set)
+        rewritten: dict[int, set[int]] = defaultdict(set)
         rebuild: set[int] = set()
         for _pk, workspace_id, conversation_id, message_id, verb in rows:
             if verb in rollup.REBUILD_VERBS:
@@ -377,11 +380,14 @@ def do_roll_up(batch: int = ROLLUP_BATCH) -> RollupReport:
                 touched[workspace_id].add(conversation_id)
             if verb in rollup.MESSAGE_VERBS and message_id is not None:
                 received[workspace_id].add(message_id)
+            if verb in rollup.TEXT_VERBS and message_id is not None:
+                rewritten[workspace_id].add(message_id)
         for workspace in Workspace.objects.order_by("id"):
             _roll_up_workspace(
                 workspace,
                 touched.get(workspace.pk, set()),
                 received.get(workspace.pk, set()),
+                rewritten.get(workspace.pk, set()),
                 workspace.pk in rebuild,
                 report,
             )
@@ -392,6 +398,7 @@ def _roll_up_workspace(
     workspace: Workspace,
     touched: set[int],
     received: set[int],
+    rewritten: set[int],
     rebuild: bool,
     report: RollupReport,
 ) -> None:
@@ -406,9 +413,11 @@ def _roll_up_workspace(
         VolumeRollup.objects.filter(workspace=workspace).delete()
         PostRollup.objects.filter(workspace=workspace).delete()
         MessageRollup.objects.filter(workspace=workspace).delete()
+        TermRollup.objects.filter(workspace=workspace).delete()
         state.clock_key, state.ready, state.rebuilt_upto = key, False, 0
     tz = ZoneInfo(workspace.timezone)
     volume_days: set[date] = set()
+    term_days: set[date] = set()
     # While a workspace is rebuilt its days are grouped once, when the scan ends (its rollups
     # are not read before): a day's records are not regrouped at every batch that touches it.
     finishing = False
@@ -428,10 +437,12 @@ def _roll_up_workspace(
             state.ready = finishing = True
     elif received:
         sent = Message.objects.filter(workspace=workspace, pk__in=received)
-        volume_days = {
+        when_sent = dict(sent.values_list("pk", "sent_at"))
+        volume_days = {rollup.local_day(when, tz) for when in when_sent.values() if when}
+        term_days = {
             rollup.local_day(when, tz)
-            for when in sent.values_list("sent_at", flat=True)
-            if when is not None
+            for pk, when in when_sent.items()
+            if when is not None and pk in rewritten
         }
     state.save()
     grouping = state.ready and not finishing
@@ -445,6 +456,41 @@ def _roll_up_workspace(
         report.days += len(every_day)
     for day in sorted(volume_days):
         _recompute_volume(workspace, tz, day, day + timedelta(days=1))
+    for day in sorted(term_days):
+        _recount_terms(workspace, tz, day, day + timedelta(days=1))
+
+
+def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> None:
+    """Insert unsaved rows of a rollup table in one `executemany`: the rebuild writes a million
+    of them, and `bulk_create` spends more time preparing each value than the database takes to
+    store it. Only plain columns (numbers, text, booleans, dates and datetimes; no JSON)."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    ops = connection.ops
+    adapters: list[Callable[[Any], Any]] = []
+    for f in fields:
+        internal = f.get_internal_type()
+        if internal == "DateTimeField":
+            adapters.append(ops.adapt_datetimefield_value)
+        elif internal == "DateField":
+            adapters.append(ops.adapt_datefield_value)
+        elif internal == "JSONField":
+            raise TypeError(f"{model.__name__}.{f.name}: JSON columns go through bulk_create")
+        else:
+            adapters.append(lambda value: value)
+    columns = ", ".join(ops.quote_name(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    table = ops.quote_name(model._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (the model's names)
+    attnames = [f.attname for f in fields]
+    values = [
+        [adapt(getattr(row, name)) for adapt, name in zip(adapters, attnames, strict=True)]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), 5000):
+            cursor.executemany(sql, values[start : start + 5000])
 
 
 def _recompute_conversations(
@@ -452,13 +498,15 @@ def _recompute_conversations(
 ) -> int:
     from . import queries
 
-    old = WaitRecord.objects.filter(workspace=workspace, conversation_id__in=ids)
+    # By conversation alone (the ids are the workspace's): SQLite would walk the workspace's
+    # records by day otherwise.
+    old = WaitRecord.objects.filter(conversation_id__in=ids)
     days = set(old.values_list("day", flat=True).distinct())
     old.delete()
     history = queries.history_of_conversations(workspace, ids)
     facts = queries.rollup_facts(workspace, ids)
     records = rollup.records_of(workspace, history, facts, clock_, tz)
-    WaitRecord.objects.bulk_create(records, batch_size=1000)
+    insert_rows(WaitRecord, records)
     days.update(r.day for r in records)
     if regroup:
         rollup.regroup_days(workspace.pk, days)
@@ -469,7 +517,9 @@ def _rebuild_volume(workspace: Workspace, tz: ZoneInfo) -> None:
     VolumeRollup.objects.filter(workspace=workspace).delete()
     PostRollup.objects.filter(workspace=workspace).delete()
     MessageRollup.objects.filter(workspace=workspace).delete()
+    TermRollup.objects.filter(workspace=workspace).delete()
     _recompute_volume(workspace, tz, None, None)
+    _recount_terms(workspace, tz, None, None)
 
 
 def _recompute_volume(
@@ -487,63 +537,95 @@ def _recompute_volume(
         query = query.filter(
             sent_at__gte=rollup.day_start(first, tz), sent_at__lt=rollup.day_start(end, tz)
         )
-    counts: Counter[tuple[date, int, int | None]] = Counter()
-    grouped = (
-        query.annotate(local_hour=TruncHour("sent_at", tzinfo=tz))
-        .values("local_hour", "channel_id")
-        .annotate(n=Count("id"))
-        .order_by()
+    _store_counts(workspace, VolumeRollup, query, tz, {"channel_id": "channel_id"}, hourly=True)
+    _store_counts(
+        workspace,
+        PostRollup,
+        query.filter(conversation__post__isnull=False),
+        tz,
+        {
+            "post_id": "conversation__post_id",
+            "kind": "kind",
+            "intent": "intent",
+            "sentiment": "sentiment",
+        },
     )
-    for row in grouped:
-        local = row["local_hour"].astimezone(tz)
-        counts[(local.date(), local.hour, row["channel_id"])] += row["n"]
-    VolumeRollup.objects.bulk_create(
-        (
-            VolumeRollup(workspace=workspace, day=day, hour=hour, channel_id=channel, count=n)
-            for (day, hour, channel), n in counts.items()
-        ),
-        batch_size=1000,
+    _store_counts(
+        workspace,
+        MessageRollup,
+        query,
+        tz,
+        {"channel_id": "channel_id", "kind": "kind", "sentiment": "sentiment", "rating": "rating"},
     )
-    by_post = (
-        query.filter(conversation__post__isnull=False)
-        .annotate(local_day=TruncDate("sent_at", tzinfo=tz))
-        .values("local_day", "conversation__post_id", "kind", "intent", "sentiment")
-        .annotate(n=Count("id"))
-        .order_by()
+
+
+def _store_counts(
+    workspace: Workspace,
+    model: type[VolumeRollup | PostRollup | MessageRollup],
+    query: QuerySet[Message],
+    tz: ZoneInfo,
+    columns: dict[str, str],
+    hourly: bool = False,
+) -> None:
+    """Count the messages of `query` per local day (and hour when `hourly`) and the given
+    columns (the rollup's field → the query's column; a text column's NULL is stored empty),
+    grouped by the database, and store one `model` row per group."""
+    trunc = TruncHour("sent_at", tzinfo=tz) if hourly else TruncDate("sent_at", tzinfo=tz)
+    grouped = query.annotate(local=trunc).values("local", *columns.values()).annotate(n=Count("id"))
+    text = {
+        name for name in columns if model._meta.get_field(name).get_internal_type() == "CharField"
+    }
+    counts: Counter[tuple[Any, ...]] = Counter()
+    for row in grouped.order_by():
+        local = row["local"]
+        # Two UTC hours can fall in one local hour (the autumn clock change): summed.
+        when = (local.astimezone(tz).date(), local.astimezone(tz).hour) if hourly else (local,)
+        values = tuple(
+            (row[column] or "") if name in text else row[column] for name, column in columns.items()
+        )
+        counts[when + values] += row["n"]
+    names = ["day", "hour", *columns] if hourly else ["day", *columns]
+    insert_rows(
+        model,
+        [
+            model(workspace=workspace, count=n, **dict(zip(names, key, strict=True)))
+            for key, n in counts.items()
+        ],
     )
-    PostRollup.objects.bulk_create(
-        (
-            PostRollup(
-                workspace=workspace,
-                day=row["local_day"],
-                post_id=row["conversation__post_id"],
-                kind=row["kind"] or "",
-                intent=row["intent"] or "",
-                sentiment=row["sentiment"] or "",
-                count=row["n"],
+
+
+def _recount_terms(workspace: Workspace, tz: ZoneInfo, first: date | None, end: date | None) -> int:
+    """Count the terms of the inbound messages of the local days [first, end) (all when None),
+    keeping the most frequent of each day and language (`trends.TERMS_PER_DAY`); rows written.
+    The words are cut in Python (the database cannot), one day at a time."""
+    from .trends import day_terms
+
+    start = stop = None
+    if first is not None and end is not None:
+        TermRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
+        start, stop = rollup.day_start(first, tz), rollup.day_start(end, tz)
+    batch: list[TermRollup] = []
+    written = 0
+    for (day, language), terms in day_terms(workspace, start, stop, tz):
+        batch.append(
+            TermRollup(
+                workspace=workspace, day=day, language=language, term="", count=terms.messages
             )
-            for row in by_post
-        ),
-        batch_size=1000,
-    )
-    labels = (
-        query.annotate(local_day=TruncDate("sent_at", tzinfo=tz))
-        .values("local_day", "channel_id", "kind", "sentiment", "rating")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    MessageRollup.objects.bulk_create(
-        (
-            MessageRollup(
+        )
+        batch.extend(
+            TermRollup(
                 workspace=workspace,
-                day=row["local_day"],
-                channel_id=row["channel_id"],
-                kind=row["kind"] or "",
-                sentiment=row["sentiment"] or "",
-                rating=row["rating"],
-                count=row["n"],
+                day=day,
+                language=language,
+                term=term,
+                label=label[:200],
+                count=n,
             )
-            for row in labels
-        ),
-        batch_size=1000,
-    )
+            for term, label, n in terms.kept()
+        )
+        if len(batch) >= 5000:
+            insert_rows(TermRollup, batch)
+            written += len(batch)
+            batch = []
+    insert_rows(TermRollup, batch)
+    return written + len(batch)
