@@ -133,6 +133,16 @@ def grow_history(target: int) -> int:
             cursor.execute(f"SELECT MAX(id) FROM {table}")
             offsets[table] = int(cursor.fetchone()[0] or 0) + 1
     step = max(offsets.values())
+    # Only the models' columns: a column the database computes (PostgreSQL's generated
+    # `inbox_message.search_vector`) cannot be inserted.
+    model_columns = {
+        model._meta.db_table: {f.column for f in model._meta.concrete_fields}
+        for model in apps.get_models()
+    }
+    columns = {
+        table: [c for c in names if c in model_columns.get(table, set(names))]
+        for table, names in columns.items()
+    }
     datetime_columns = {
         table: {
             f.column

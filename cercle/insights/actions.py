@@ -337,7 +337,14 @@ def _rollup_cursor() -> RollupCursor:
     return cursor
 
 
-def do_roll_up(batch: int = ROLLUP_BATCH) -> RollupReport:
+Progress = Callable[[str], None]
+
+
+def _quiet(_line: str) -> None:
+    pass
+
+
+def do_roll_up(batch: int = ROLLUP_BATCH, progress: Progress = _quiet) -> RollupReport:
     """One pass of the rollup drain: read the next batch of the Activity log, recompute the
     records of the conversations it touched and regroup their days; advance the rebuild of
     workspaces that are new or whose clock changed. Idempotent; writes no Activity row (the
@@ -390,6 +397,7 @@ def do_roll_up(batch: int = ROLLUP_BATCH) -> RollupReport:
                 rewritten.get(workspace.pk, set()),
                 workspace.pk in rebuild,
                 report,
+                progress,
             )
     return report
 
@@ -401,6 +409,7 @@ def _roll_up_workspace(
     rewritten: set[int],
     rebuild: bool,
     report: RollupReport,
+    progress: Progress = _quiet,
 ) -> None:
     from . import queries
 
@@ -433,7 +442,7 @@ def _roll_up_workspace(
         if scanned:
             state.rebuilt_upto = scanned[-1]
         else:
-            _rebuild_volume(workspace, tz)
+            _rebuild_volume(workspace, tz, progress)
             state.ready = finishing = True
     elif received:
         sent = Message.objects.filter(workspace=workspace, pk__in=received)
@@ -452,6 +461,7 @@ def _roll_up_workspace(
     if finishing:
         days = WaitRecord.objects.filter(workspace=workspace).values_list("day", flat=True)
         every_day = set(days.distinct().order_by())
+        progress(f"workspace {workspace.pk}: grouping the waits of {len(every_day)} days")
         rollup.regroup_days(workspace.pk, every_day)
         report.days += len(every_day)
     for day in sorted(volume_days):
@@ -513,13 +523,15 @@ def _recompute_conversations(
     return len(days)
 
 
-def _rebuild_volume(workspace: Workspace, tz: ZoneInfo) -> None:
+def _rebuild_volume(workspace: Workspace, tz: ZoneInfo, progress: Progress = _quiet) -> None:
     VolumeRollup.objects.filter(workspace=workspace).delete()
     PostRollup.objects.filter(workspace=workspace).delete()
     MessageRollup.objects.filter(workspace=workspace).delete()
     TermRollup.objects.filter(workspace=workspace).delete()
+    progress(f"workspace {workspace.pk}: counting the messages per day (grouped by the database)")
     _recompute_volume(workspace, tz, None, None)
-    _recount_terms(workspace, tz, None, None)
+    progress(f"workspace {workspace.pk}: counting the terms of the messages, day by day")
+    _recount_terms(workspace, tz, None, None, progress)
 
 
 def _recompute_volume(
@@ -537,7 +549,15 @@ def _recompute_volume(
         query = query.filter(
             sent_at__gte=rollup.day_start(first, tz), sent_at__lt=rollup.day_start(end, tz)
         )
-    _store_counts(workspace, VolumeRollup, query, tz, {"channel_id": "channel_id"}, hourly=True)
+    _store_counts(
+        workspace,
+        VolumeRollup,
+        query,
+        tz,
+        {"channel_id": "channel_id"},
+        hourly=True,
+        sums={"needing": Count("id", filter=~Q(needs_reply=False))},
+    )
     _store_counts(
         workspace,
         PostRollup,
@@ -566,16 +586,23 @@ def _store_counts(
     tz: ZoneInfo,
     columns: dict[str, str],
     hourly: bool = False,
+    sums: dict[str, Count] | None = None,
 ) -> None:
     """Count the messages of `query` per local day (and hour when `hourly`) and the given
     columns (the rollup's field → the query's column; a text column's NULL is stored empty),
-    grouped by the database, and store one `model` row per group."""
+    grouped by the database, and store one `model` row per group (with the counts of `sums`)."""
+    sums = sums or {}
     trunc = TruncHour("sent_at", tzinfo=tz) if hourly else TruncDate("sent_at", tzinfo=tz)
-    grouped = query.annotate(local=trunc).values("local", *columns.values()).annotate(n=Count("id"))
+    grouped = (
+        query.annotate(local=trunc)
+        .values("local", *columns.values())
+        .annotate(n=Count("id"), **sums)
+    )
     text = {
         name for name in columns if model._meta.get_field(name).get_internal_type() == "CharField"
     }
     counts: Counter[tuple[Any, ...]] = Counter()
+    extra: dict[str, Counter[tuple[Any, ...]]] = {name: Counter() for name in sums}
     for row in grouped.order_by():
         local = row["local"]
         # Two UTC hours can fall in one local hour (the autumn clock change): summed.
@@ -584,17 +611,30 @@ def _store_counts(
             (row[column] or "") if name in text else row[column] for name, column in columns.items()
         )
         counts[when + values] += row["n"]
+        for name, counter in extra.items():
+            counter[when + values] += row[name]
     names = ["day", "hour", *columns] if hourly else ["day", *columns]
     insert_rows(
         model,
         [
-            model(workspace=workspace, count=n, **dict(zip(names, key, strict=True)))
+            model(
+                workspace=workspace,
+                count=n,
+                **dict(zip(names, key, strict=True)),
+                **{name: counter[key] for name, counter in extra.items()},
+            )
             for key, n in counts.items()
         ],
     )
 
 
-def _recount_terms(workspace: Workspace, tz: ZoneInfo, first: date | None, end: date | None) -> int:
+def _recount_terms(
+    workspace: Workspace,
+    tz: ZoneInfo,
+    first: date | None,
+    end: date | None,
+    progress: Progress = _quiet,
+) -> int:
     """Count the terms of the inbound messages of the local days [first, end) (all when None),
     keeping the most frequent of each day and language (`trends.TERMS_PER_DAY`); rows written.
     The words are cut in Python (the database cannot), one day at a time."""
@@ -624,6 +664,7 @@ def _recount_terms(workspace: Workspace, tz: ZoneInfo, first: date | None, end: 
             for term, label, n in terms.kept()
         )
         if len(batch) >= 5000:
+            progress(f"workspace {workspace.pk}: terms counted up to {day}")
             insert_rows(TermRollup, batch)
             written += len(batch)
             batch = []

@@ -206,13 +206,15 @@ class DailyRollup(models.Model):
 
 
 class VolumeRollup(models.Model):
-    """Inbound messages of one local day and hour (workspace time zone) on one channel."""
+    """Inbound messages of one local day and hour (workspace time zone) on one channel, and
+    how many of them may need a reply (`needs_reply` not false: the staffing estimate)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     hour = models.PositiveSmallIntegerField()
     channel_id = models.BigIntegerField(null=True)
     count = models.PositiveIntegerField(default=0)
+    needing = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "day"], name="insights_volume_day")]

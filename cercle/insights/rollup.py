@@ -84,7 +84,7 @@ Metric = WaitRecord.Metric
 
 
 # The layout of the rollups: a change (a new column, a new table) rebuilds every workspace.
-VERSION = 3
+VERSION = 4
 
 
 def clock_key(workspace: Workspace, clock: Clock) -> str:

@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -166,15 +167,20 @@ STOPWORDS = frozenset(fold(w) for w in crisis.STOPWORDS) | frozenset(
 )
 
 
+@functools.lru_cache(maxsize=200_000)
+def _meaningful(word: str) -> tuple[str, str] | None:
+    """(folded, lower case) of a word that means something, else None (a community's words
+    repeat: the rollup's first build folds each spelling once)."""
+    folded = fold(word)
+    if MIN_LETTERS <= len(folded) <= MAX_LETTERS and folded not in STOPWORDS:
+        return folded, word.lower()
+    return None
+
+
 def words(text: str) -> list[tuple[str, str]]:
     """The meaningful words of `text` as (folded, lower case) pairs: no stop words, no short
     words, no digits."""
-    out = []
-    for match in _WORD.findall(text):
-        folded = fold(match)
-        if MIN_LETTERS <= len(folded) <= MAX_LETTERS and folded not in STOPWORDS:
-            out.append((folded, match.lower()))
-    return out
+    return [pair for pair in map(_meaningful, _WORD.findall(text)) if pair is not None]
 
 
 def phrases(text: str) -> dict[str, str]:

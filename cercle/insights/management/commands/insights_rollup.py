@@ -9,6 +9,7 @@ build takes a while (see docs/index.md, Insights), and this command shows how fa
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         totals: dict[int, int] = {}
         passes = 0
         while True:
-            report = do_roll_up()
+            report = do_roll_up(progress=self._progress(started))
             passes += 1
             if not report.worked:
                 break
@@ -53,3 +54,9 @@ class Command(BaseCommand):
                 f"{time.perf_counter() - started:.0f} s"
             )
         self.stdout.write(f"rollups up to date in {time.perf_counter() - started:.1f} s")
+
+    def _progress(self, started: float) -> Callable[[str], None]:
+        def write(line: str) -> None:
+            self.stdout.write(f"  {line}; {time.perf_counter() - started:.0f} s")
+
+        return write
