@@ -4,14 +4,15 @@ the rollups of the dashboard (derived data, kept by a drain)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db import connection, models, transaction
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,7 @@ from .models import (
     PostRollup,
     RollupCursor,
     RollupState,
+    TermRollup,
     VolumeRollup,
     WaitRecord,
 )
@@ -305,7 +307,7 @@ def do_apply_community_template(
 
 # Activity rows read per pass, and conversations rebuilt per pass of a workspace being rebuilt.
 ROLLUP_BATCH = 2000
-REBUILD_BATCH = 1000
+REBUILD_BATCH = 5000
 # A hole in the log (an id that committed late) is read again for this long, then given up.
 GAP_PATIENCE = timedelta(minutes=10)
 MAX_GAPS = 1000
@@ -335,7 +337,14 @@ def _rollup_cursor() -> RollupCursor:
     return cursor
 
 
-def do_roll_up(batch: int = ROLLUP_BATCH) -> RollupReport:
+Progress = Callable[[str], None]
+
+
+def _quiet(_line: str) -> None:
+    pass
+
+
+def do_roll_up(batch: int = ROLLUP_BATCH, progress: Progress = _quiet) -> RollupReport:
     """One pass of the rollup drain: read the next batch of the Activity log, recompute the
     records of the conversations it touched and regroup their days; advance the rebuild of
     workspaces that are new or whose clock changed. Idempotent; writes no Activity row (the
@@ -369,6 +378,7 @@ def do_roll_up(batch: int = ROLLUP_BATCH) -> RollupReport:
 
         touched: dict[int, set[int]] = defaultdict(set)
         received: dict[int, set[int]] = defaultdict(set)
+        rewritten: dict[int, set[int]] = defaultdict(set)
         rebuild: set[int] = set()
         for _pk, workspace_id, conversation_id, message_id, verb in rows:
             if verb in rollup.REBUILD_VERBS:
@@ -377,13 +387,17 @@ def do_roll_up(batch: int = ROLLUP_BATCH) -> RollupReport:
                 touched[workspace_id].add(conversation_id)
             if verb in rollup.MESSAGE_VERBS and message_id is not None:
                 received[workspace_id].add(message_id)
+            if verb in rollup.TEXT_VERBS and message_id is not None:
+                rewritten[workspace_id].add(message_id)
         for workspace in Workspace.objects.order_by("id"):
             _roll_up_workspace(
                 workspace,
                 touched.get(workspace.pk, set()),
                 received.get(workspace.pk, set()),
+                rewritten.get(workspace.pk, set()),
                 workspace.pk in rebuild,
                 report,
+                progress,
             )
     return report
 
@@ -392,8 +406,10 @@ def _roll_up_workspace(
     workspace: Workspace,
     touched: set[int],
     received: set[int],
+    rewritten: set[int],
     rebuild: bool,
     report: RollupReport,
+    progress: Progress = _quiet,
 ) -> None:
     from . import queries
 
@@ -406,9 +422,11 @@ def _roll_up_workspace(
         VolumeRollup.objects.filter(workspace=workspace).delete()
         PostRollup.objects.filter(workspace=workspace).delete()
         MessageRollup.objects.filter(workspace=workspace).delete()
+        TermRollup.objects.filter(workspace=workspace).delete()
         state.clock_key, state.ready, state.rebuilt_upto = key, False, 0
     tz = ZoneInfo(workspace.timezone)
     volume_days: set[date] = set()
+    term_days: set[date] = set()
     # While a workspace is rebuilt its days are grouped once, when the scan ends (its rollups
     # are not read before): a day's records are not regrouped at every batch that touches it.
     finishing = False
@@ -424,14 +442,16 @@ def _roll_up_workspace(
         if scanned:
             state.rebuilt_upto = scanned[-1]
         else:
-            _rebuild_volume(workspace, tz)
+            _rebuild_volume(workspace, tz, progress)
             state.ready = finishing = True
     elif received:
         sent = Message.objects.filter(workspace=workspace, pk__in=received)
-        volume_days = {
+        when_sent = dict(sent.values_list("pk", "sent_at"))
+        volume_days = {rollup.local_day(when, tz) for when in when_sent.values() if when}
+        term_days = {
             rollup.local_day(when, tz)
-            for when in sent.values_list("sent_at", flat=True)
-            if when is not None
+            for pk, when in when_sent.items()
+            if when is not None and pk in rewritten
         }
     state.save()
     grouping = state.ready and not finishing
@@ -441,10 +461,46 @@ def _roll_up_workspace(
     if finishing:
         days = WaitRecord.objects.filter(workspace=workspace).values_list("day", flat=True)
         every_day = set(days.distinct().order_by())
+        progress(f"workspace {workspace.pk}: grouping the waits of {len(every_day)} days")
         rollup.regroup_days(workspace.pk, every_day)
         report.days += len(every_day)
     for day in sorted(volume_days):
         _recompute_volume(workspace, tz, day, day + timedelta(days=1))
+    for day in sorted(term_days):
+        _recount_terms(workspace, tz, day, day + timedelta(days=1))
+
+
+def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> None:
+    """Insert unsaved rows of a rollup table in one `executemany`: the rebuild writes a million
+    of them, and `bulk_create` spends more time preparing each value than the database takes to
+    store it. Only plain columns (numbers, text, booleans, dates and datetimes; no JSON)."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    ops = connection.ops
+    adapters: list[Callable[[Any], Any]] = []
+    for f in fields:
+        internal = f.get_internal_type()
+        if internal == "DateTimeField":
+            adapters.append(ops.adapt_datetimefield_value)
+        elif internal == "DateField":
+            adapters.append(ops.adapt_datefield_value)
+        elif internal == "JSONField":
+            raise TypeError(f"{model.__name__}.{f.name}: JSON columns go through bulk_create")
+        else:
+            adapters.append(lambda value: value)
+    columns = ", ".join(ops.quote_name(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    table = ops.quote_name(model._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (the model's names)
+    attnames = [f.attname for f in fields]
+    values = [
+        [adapt(getattr(row, name)) for adapt, name in zip(adapters, attnames, strict=True)]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), 5000):
+            cursor.executemany(sql, values[start : start + 5000])
 
 
 def _recompute_conversations(
@@ -452,24 +508,30 @@ def _recompute_conversations(
 ) -> int:
     from . import queries
 
-    old = WaitRecord.objects.filter(workspace=workspace, conversation_id__in=ids)
+    # By conversation alone (the ids are the workspace's): SQLite would walk the workspace's
+    # records by day otherwise.
+    old = WaitRecord.objects.filter(conversation_id__in=ids)
     days = set(old.values_list("day", flat=True).distinct())
     old.delete()
     history = queries.history_of_conversations(workspace, ids)
     facts = queries.rollup_facts(workspace, ids)
     records = rollup.records_of(workspace, history, facts, clock_, tz)
-    WaitRecord.objects.bulk_create(records, batch_size=1000)
+    insert_rows(WaitRecord, records)
     days.update(r.day for r in records)
     if regroup:
         rollup.regroup_days(workspace.pk, days)
     return len(days)
 
 
-def _rebuild_volume(workspace: Workspace, tz: ZoneInfo) -> None:
+def _rebuild_volume(workspace: Workspace, tz: ZoneInfo, progress: Progress = _quiet) -> None:
     VolumeRollup.objects.filter(workspace=workspace).delete()
     PostRollup.objects.filter(workspace=workspace).delete()
     MessageRollup.objects.filter(workspace=workspace).delete()
+    TermRollup.objects.filter(workspace=workspace).delete()
+    progress(f"workspace {workspace.pk}: counting the messages per day (grouped by the database)")
     _recompute_volume(workspace, tz, None, None)
+    progress(f"workspace {workspace.pk}: counting the terms of the messages, day by day")
+    _recount_terms(workspace, tz, None, None, progress)
 
 
 def _recompute_volume(
@@ -487,63 +549,124 @@ def _recompute_volume(
         query = query.filter(
             sent_at__gte=rollup.day_start(first, tz), sent_at__lt=rollup.day_start(end, tz)
         )
-    counts: Counter[tuple[date, int, int | None]] = Counter()
+    _store_counts(
+        workspace,
+        VolumeRollup,
+        query,
+        tz,
+        {"channel_id": "channel_id"},
+        hourly=True,
+        sums={"needing": Count("id", filter=~Q(needs_reply=False))},
+    )
+    _store_counts(
+        workspace,
+        PostRollup,
+        query.filter(conversation__post__isnull=False),
+        tz,
+        {
+            "post_id": "conversation__post_id",
+            "kind": "kind",
+            "intent": "intent",
+            "sentiment": "sentiment",
+        },
+    )
+    _store_counts(
+        workspace,
+        MessageRollup,
+        query,
+        tz,
+        {"channel_id": "channel_id", "kind": "kind", "sentiment": "sentiment", "rating": "rating"},
+    )
+
+
+def _store_counts(
+    workspace: Workspace,
+    model: type[VolumeRollup | PostRollup | MessageRollup],
+    query: QuerySet[Message],
+    tz: ZoneInfo,
+    columns: dict[str, str],
+    hourly: bool = False,
+    sums: dict[str, Count] | None = None,
+) -> None:
+    """Count the messages of `query` per local day (and hour when `hourly`) and the given
+    columns (the rollup's field → the query's column; a text column's NULL is stored empty),
+    grouped by the database, and store one `model` row per group (with the counts of `sums`)."""
+    sums = sums or {}
+    trunc = TruncHour("sent_at", tzinfo=tz) if hourly else TruncDate("sent_at", tzinfo=tz)
     grouped = (
-        query.annotate(local_hour=TruncHour("sent_at", tzinfo=tz))
-        .values("local_hour", "channel_id")
-        .annotate(n=Count("id"))
-        .order_by()
+        query.annotate(local=trunc)
+        .values("local", *columns.values())
+        .annotate(n=Count("id"), **sums)
     )
-    for row in grouped:
-        local = row["local_hour"].astimezone(tz)
-        counts[(local.date(), local.hour, row["channel_id"])] += row["n"]
-    VolumeRollup.objects.bulk_create(
-        (
-            VolumeRollup(workspace=workspace, day=day, hour=hour, channel_id=channel, count=n)
-            for (day, hour, channel), n in counts.items()
-        ),
-        batch_size=1000,
-    )
-    by_post = (
-        query.filter(conversation__post__isnull=False)
-        .annotate(local_day=TruncDate("sent_at", tzinfo=tz))
-        .values("local_day", "conversation__post_id", "kind", "intent", "sentiment")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    PostRollup.objects.bulk_create(
-        (
-            PostRollup(
+    text = {
+        name for name in columns if model._meta.get_field(name).get_internal_type() == "CharField"
+    }
+    counts: Counter[tuple[Any, ...]] = Counter()
+    extra: dict[str, Counter[tuple[Any, ...]]] = {name: Counter() for name in sums}
+    for row in grouped.order_by():
+        local = row["local"]
+        # Two UTC hours can fall in one local hour (the autumn clock change): summed.
+        when = (local.astimezone(tz).date(), local.astimezone(tz).hour) if hourly else (local,)
+        values = tuple(
+            (row[column] or "") if name in text else row[column] for name, column in columns.items()
+        )
+        counts[when + values] += row["n"]
+        for name, counter in extra.items():
+            counter[when + values] += row[name]
+    names = ["day", "hour", *columns] if hourly else ["day", *columns]
+    insert_rows(
+        model,
+        [
+            model(
                 workspace=workspace,
-                day=row["local_day"],
-                post_id=row["conversation__post_id"],
-                kind=row["kind"] or "",
-                intent=row["intent"] or "",
-                sentiment=row["sentiment"] or "",
-                count=row["n"],
+                count=n,
+                **dict(zip(names, key, strict=True)),
+                **{name: counter[key] for name, counter in extra.items()},
             )
-            for row in by_post
-        ),
-        batch_size=1000,
+            for key, n in counts.items()
+        ],
     )
-    labels = (
-        query.annotate(local_day=TruncDate("sent_at", tzinfo=tz))
-        .values("local_day", "channel_id", "kind", "sentiment", "rating")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    MessageRollup.objects.bulk_create(
-        (
-            MessageRollup(
+
+
+def _recount_terms(
+    workspace: Workspace,
+    tz: ZoneInfo,
+    first: date | None,
+    end: date | None,
+    progress: Progress = _quiet,
+) -> int:
+    """Count the terms of the inbound messages of the local days [first, end) (all when None),
+    keeping the most frequent of each day and language (`trends.TERMS_PER_DAY`); rows written.
+    The words are cut in Python (the database cannot), one day at a time."""
+    from .trends import day_terms
+
+    start = stop = None
+    if first is not None and end is not None:
+        TermRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end).delete()
+        start, stop = rollup.day_start(first, tz), rollup.day_start(end, tz)
+    batch: list[TermRollup] = []
+    written = 0
+    for (day, language), terms in day_terms(workspace, start, stop, tz):
+        batch.append(
+            TermRollup(
+                workspace=workspace, day=day, language=language, term="", count=terms.messages
+            )
+        )
+        batch.extend(
+            TermRollup(
                 workspace=workspace,
-                day=row["local_day"],
-                channel_id=row["channel_id"],
-                kind=row["kind"] or "",
-                sentiment=row["sentiment"] or "",
-                rating=row["rating"],
-                count=row["n"],
+                day=day,
+                language=language,
+                term=term,
+                label=label[:200],
+                count=n,
             )
-            for row in labels
-        ),
-        batch_size=1000,
-    )
+            for term, label, n in terms.kept()
+        )
+        if len(batch) >= 5000:
+            progress(f"workspace {workspace.pk}: terms counted up to {day}")
+            insert_rows(TermRollup, batch)
+            written += len(batch)
+            batch = []
+    insert_rows(TermRollup, batch)
+    return written + len(batch)

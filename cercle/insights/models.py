@@ -215,13 +215,15 @@ class DailyRollup(models.Model):
 
 
 class VolumeRollup(models.Model):
-    """Inbound messages of one local day and hour (workspace time zone) on one channel."""
+    """Inbound messages of one local day and hour (workspace time zone) on one channel, and
+    how many of them may need a reply (`needs_reply` not false: the staffing estimate)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     hour = models.PositiveSmallIntegerField()
     channel_id = models.BigIntegerField(null=True)
     count = models.PositiveIntegerField(default=0)
+    needing = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "day"], name="insights_volume_day")]
@@ -257,6 +259,26 @@ class MessageRollup(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "day"], name="insights_message_day")]
+
+
+class TermRollup(models.Model):
+    """How many inbound messages of one local day and language hold one term (a word or a
+    two-word phrase, folded: `trends.phrases`), with its most frequent spelling that day.
+
+    Only the `trends.TERMS_PER_DAY` most frequent terms of a day and language are kept (the
+    rows stay bounded however much the community writes). The row whose `term` is empty counts
+    the day's inbound messages with text (the denominator of the lift).
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    language = models.CharField(max_length=8, blank=True, default="")
+    term = models.CharField(max_length=200, blank=True, default="")
+    label = models.CharField(max_length=200, blank=True, default="")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"], name="insights_term_day")]
 
 
 class RollupState(models.Model):

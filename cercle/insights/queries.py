@@ -73,20 +73,18 @@ def history(workspace: Workspace, period: Period) -> History:
         created_at__gte=period.start,
         created_at__lt=period.end,
     ).values("conversation_id")
-    return _read(
-        Activity.objects.filter(
-            workspace=workspace, conversation_id__in=touched, verb__in=METRIC_VERBS
-        )
-    )
+    # By conversation alone (the subquery keeps the workspace's): with the workspace in the
+    # outer filter SQLite walks the workspace's whole log by verb (1.4 s of the dashboard's
+    # 1.6 s at a million messages).
+    return _read(Activity.objects.filter(conversation_id__in=touched, verb__in=METRIC_VERBS))
 
 
 def history_of_conversations(workspace: Workspace, ids: set[int]) -> History:
-    """Waits and resolution cycles of these conversations, over their whole log."""
-    return _read(
-        Activity.objects.filter(
-            workspace=workspace, conversation_id__in=list(ids), verb__in=METRIC_VERBS
-        )
-    )
+    """Waits and resolution cycles of these conversations (the workspace's), over their whole
+    log. The rows are found by conversation alone: with the workspace in the filter SQLite,
+    which keeps no statistics, walks the workspace's whole log by verb instead."""
+    del workspace  # the ids are the workspace's conversations
+    return _read(Activity.objects.filter(conversation_id__in=list(ids), verb__in=METRIC_VERBS))
 
 
 def _read(activities: QuerySet[Activity]) -> History:
@@ -122,9 +120,9 @@ def conversation_facts(workspace: Workspace, ids: set[int]) -> dict[int, Convers
 def rollup_facts(workspace: Workspace, ids: set[int]) -> dict[int, Facts]:
     """What the rollup records of these conversations group by, with whether each holds an
     inbound question (the questions' goal)."""
+    # By conversation alone, as `history_of_conversations` (the ids are the workspace's).
     questions = set(
         Message.objects.filter(
-            workspace=workspace,
             conversation_id__in=list(ids),
             direction=Direction.INBOUND,
             intent=QUESTION,

@@ -12,7 +12,12 @@ drain keeps, per workspace:
 - `DailyRollup`: per day and combination of (first?, state, channel, kind,
   responder), the count and the histograms of the durations, regrouped from the
   records of each day a batch touched;
-- `VolumeRollup`: inbound messages per day, local hour and channel.
+- `VolumeRollup`: inbound messages per day, local hour and channel;
+- `PostRollup`, `MessageRollup`: inbound messages per day and post, per day and
+  channel, by their labels;
+- `TermRollup`: per day and language, the most frequent terms of the inbound
+  messages (`trends.TERMS_PER_DAY`) and the count of messages with text (the
+  trends read every message through it).
 
 The report reads the rollups for the whole local days of its period before
 today and the raw rows for the rest (the partial first day and today, the live
@@ -68,6 +73,8 @@ TRIGGER_VERBS = (
 )
 # The verbs after which the volume and per-post counts of a message's day are counted again.
 MESSAGE_VERBS = (Verb.RECEIVED, Verb.CLASSIFIED, Verb.LABEL_CORRECTED, Verb.EDITED, Verb.DELETED)
+# The verbs after which the terms of a message's day are counted again (its text changed).
+TEXT_VERBS = (Verb.RECEIVED, Verb.EDITED, Verb.DELETED)
 # The verbs after which a workspace's rollups are rebuilt whole (messages, and with them
 # conversations and their log, went away).
 REBUILD_VERBS = (Verb.MESSAGES_PURGED, Verb.CONTACT_ERASED)
@@ -77,7 +84,7 @@ Metric = WaitRecord.Metric
 
 
 # The layout of the rollups: a change (a new column, a new table) rebuilds every workspace.
-VERSION = 2
+VERSION = 4
 
 
 def clock_key(workspace: Workspace, clock: Clock) -> str:
@@ -425,6 +432,7 @@ __all__ = [
     "CURSOR",
     "MESSAGE_VERBS",
     "REBUILD_VERBS",
+    "TEXT_VERBS",
     "TRIGGER_VERBS",
     "Facts",
     "Key",

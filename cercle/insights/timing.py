@@ -18,8 +18,12 @@
   (`DEFAULT_HANDLE_MINUTES`), and the page says so.
 
 Each figure carries the history it rests on (items, posts, replies, member-hours),
-so a team can see how far to trust it. The reads are bounded by the period (at
-most 90 days): timestamps only, folded in Python.
+so a team can see how far to trust it. The arrivals (inbound items, those that may
+need a reply) come from the rollups (`VolumeRollup`) for the whole local days they
+hold, from the messages for today; the members' work and pace need each reply's
+time, which no rollup keeps (`WaitRecord` holds a wait's start and bucketed length,
+not who acted when), so they are read from the period's Activity rows (timestamps
+only, folded in Python; at most 90 days).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from cercle.workflow.models import SlaPolicy
 from cercle.workspaces.choices import Verb
 from cercle.workspaces.models import Activity, Workspace
 
+from . import queries, rollup
+from .models import VolumeRollup
 from .queries import Period
 
 # Posts an hour needs before it is rated on what its posts drew.
@@ -160,11 +166,11 @@ def _target(workspace: Workspace) -> tuple[int, str]:
     return (int(policy[0]), str(policy[1])) if policy else (DEFAULT_TARGET_MINUTES, "")
 
 
-def build_timing(workspace: Workspace, period: Period) -> Timing:
+def build_timing(workspace: Workspace, period: Period, use_rollups: bool = True) -> Timing:
     tz = ZoneInfo(workspace.timezone)
     timing = Timing(period=period, time_zone=workspace.timezone)
     occurrences = _days_by_weekday(period, tz)
-    by_hour, by_weekday, needing = _community(workspace, period, tz, timing)
+    by_hour, by_weekday, needing = _community(workspace, period, tz, timing, use_rollups)
     _publish(workspace, period, tz, timing, by_hour, max(1, sum(occurrences.values())))
     timing.best_weekdays = sorted(
         (
@@ -179,28 +185,54 @@ def build_timing(workspace: Workspace, period: Period) -> Timing:
 
 
 def _community(
-    workspace: Workspace, period: Period, tz: ZoneInfo, timing: Timing
+    workspace: Workspace, period: Period, tz: ZoneInfo, timing: Timing, use_rollups: bool
 ) -> tuple[Counter[int], Counter[int], Counter[tuple[int, int]]]:
-    """Inbound items by local hour and weekday; those needing a reply by weekday × hour."""
+    """Inbound items by local hour and weekday; those needing a reply by weekday × hour: from
+    the `VolumeRollup` rows for the whole local days they hold (when complete), from the
+    messages for the rest (the partial first day, today)."""
     by_hour: Counter[int] = Counter()
     by_weekday: Counter[int] = Counter()
     needing: Counter[tuple[int, int]] = Counter()
-    inbound = Message.objects.filter(
-        workspace=workspace,
-        direction=Direction.INBOUND,
-        sent_at__gte=period.start,
-        sent_at__lt=period.end,
-    ).values_list("sent_at", "needs_reply")
-    for sent_at, needs_reply in inbound.iterator(chunk_size=5000):
-        if sent_at is None:
+    raw_parts = [period]
+    clock_, _name = queries.workspace_clock(workspace)
+    if use_rollups and rollup.rollups_usable(workspace, clock_):
+        first_day = rollup.local_day(period.start, tz)
+        if rollup.day_start(first_day, tz) < period.start:
+            first_day += timedelta(days=1)
+        end_day = rollup.local_day(period.end, tz)
+        if first_day < end_day:
+            rows = VolumeRollup.objects.filter(
+                workspace=workspace, day__gte=first_day, day__lt=end_day
+            ).values_list("day", "hour", "count", "needing")
+            for day, hour, count, needing_count in rows.iterator(chunk_size=5000):
+                by_hour[hour] += count
+                by_weekday[day.weekday()] += count
+                needing[(day.weekday(), hour)] += needing_count
+                timing.inbound += count
+                timing.needing_reply += needing_count
+            raw_parts = [
+                Period(period.start, rollup.day_start(first_day, tz)),
+                Period(rollup.day_start(end_day, tz), period.end),
+            ]
+    for part in raw_parts:
+        if part.start >= part.end:
             continue
-        local = sent_at.astimezone(tz)
-        by_hour[local.hour] += 1
-        by_weekday[local.weekday()] += 1
-        timing.inbound += 1
-        if needs_reply is not False:
-            needing[(local.weekday(), local.hour)] += 1
-            timing.needing_reply += 1
+        inbound = Message.objects.filter(
+            workspace=workspace,
+            direction=Direction.INBOUND,
+            sent_at__gte=part.start,
+            sent_at__lt=part.end,
+        ).values_list("sent_at", "needs_reply")
+        for sent_at, needs_reply in inbound.iterator(chunk_size=5000):
+            if sent_at is None:
+                continue
+            local = sent_at.astimezone(tz)
+            by_hour[local.hour] += 1
+            by_weekday[local.weekday()] += 1
+            timing.inbound += 1
+            if needs_reply is not False:
+                needing[(local.weekday(), local.hour)] += 1
+                timing.needing_reply += 1
     return by_hour, by_weekday, needing
 
 

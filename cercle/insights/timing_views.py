@@ -13,21 +13,21 @@ from cercle.workspaces.choices import Permission
 from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 
+from .http import PERIODS, WEEKDAY_LABELS, csv_response, period_of
 from .members import build_members
 from .timing import SERVICE_LEVEL, build_timing
-from .views import PERIODS, WEEKDAY_LABELS, _csv, _period
 
 
 @require_GET
 @member_required(Permission.VIEW)
 @reads_from_replica
 def timing(request: HttpRequest) -> HttpResponse:
-    days, period = _period(request)
+    days, period = period_of(request)
     workspace = current_member(request).workspace
     result = build_timing(workspace, period)
     weekdays = [_(label) for label in WEEKDAY_LABELS]
     if request.GET.get("format") == "csv":
-        return _csv(
+        return csv_response(
             f"staffing-{days}d.csv",
             [
                 _("Weekday"),
@@ -69,7 +69,7 @@ def timing(request: HttpRequest) -> HttpResponse:
 @reads_from_replica
 def members(request: HttpRequest) -> HttpResponse:
     """The most active contacts, first-time or returning, advocates and critics."""
-    days, period = _period(request)
+    days, period = period_of(request)
     result = build_members(current_member(request).workspace, period)
     return render(
         request, "insights/members.html", {"members": result, "days": days, "periods": PERIODS}

@@ -1,13 +1,19 @@
 """Trending terms and phrases, and spikes of volume and negative share, over days.
 
 - **Terms**: the words and two-word phrases of the inbound messages of the chosen
-  period (7, 30 or 90 days; `WINDOW_DAYS` by default), against `BASELINE_FACTOR` times
-  as many days before (a phrase of one word repeated, « lumen lumen », is left out), counted once per message,
-  in French and English: lower case, accents folded (« été » and « ete » are one
-  term, shown in its most frequent spelling), stop words of both languages left
-  out (the crisis alert's list, `moderation.crisis.STOPWORDS`, and a few more), no
-  digits. They are ranked by the crisis alert's lift (`crisis.rank_rising`): how
-  much more often than usual, from 3 messages up.
+  period (the last 7, 30 or 90 local days, today so far included; `WINDOW_DAYS` by
+  default), against `BASELINE_FACTOR` times as many days before (a phrase of one
+  word repeated, « lumen lumen », is left out), counted once per message, in French
+  and English: lower case, accents folded (« été » and « ete » are one term, shown
+  in its most frequent spelling), stop words of both languages left out (the crisis
+  alert's list, `moderation.crisis.STOPWORDS`, and a few more), no digits. They are
+  ranked by the crisis alert's lift (`crisis.rank_rising`): how much more often than
+  usual, from 3 messages up. Every message counts: the rollup drain keeps, per local
+  day and language, the `TERMS_PER_DAY` most frequent terms of the day (`TermRollup`,
+  a day's rarer terms are left out so its rows stay bounded) and the day's message
+  count; the window and its baseline sum those days, today is counted from the
+  messages. The raw computation (while the rollups are built) keeps the same terms
+  per day, so both give the same figures.
 - **Spikes**: a day whose inbound volume or negative share stands out against
   the `BASELINE_DAYS` before it, and an hour against the same hour of those days, read from the crisis alert's quarter-hour
   `Pulse` counters (no message is read again) with the crisis alert's
@@ -18,15 +24,17 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Message
@@ -34,13 +42,16 @@ from cercle.moderation import crisis
 from cercle.moderation.models import CrisisAlert, Pulse
 from cercle.workspaces.models import Workspace
 
+from .models import TermRollup
+
 WINDOW_DAYS = 7
 BASELINE_DAYS = 28
 # The terms' baseline is this many times the chosen window (7 days against 28).
 BASELINE_FACTOR = 4
-# The newest messages read from the window and from the baseline (the ranking is a sample).
-WINDOW_SAMPLE = 5_000
-BASELINE_SAMPLE = 20_000
+# The terms a local day and language keep in the rollups (`TermRollup`), the most frequent.
+TERMS_PER_DAY = 300
+# The conversations a term's drill-down lists at most.
+DRILL_LIMIT = 500
 TOP = 15
 # Days of history a day's spike needs before it (fewer: nothing is "usual" yet).
 MIN_BASELINE_DAYS = 7
@@ -48,6 +59,8 @@ MIN_BASELINE_DAYS = 7
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _CLAUSE = re.compile(r"[.,;:!?¿¡()\[\]«»\"\n]+")
 MIN_LETTERS = 3
+# Longer runs of letters are no words (and would not fit a rollup row).
+MAX_LETTERS = 60
 
 
 def fold(word: str) -> str:
@@ -154,15 +167,20 @@ STOPWORDS = frozenset(fold(w) for w in crisis.STOPWORDS) | frozenset(
 )
 
 
+@functools.lru_cache(maxsize=200_000)
+def _meaningful(word: str) -> tuple[str, str] | None:
+    """(folded, lower case) of a word that means something, else None (a community's words
+    repeat: the rollup's first build folds each spelling once)."""
+    folded = fold(word)
+    if MIN_LETTERS <= len(folded) <= MAX_LETTERS and folded not in STOPWORDS:
+        return folded, word.lower()
+    return None
+
+
 def words(text: str) -> list[tuple[str, str]]:
     """The meaningful words of `text` as (folded, lower case) pairs: no stop words, no short
     words, no digits."""
-    out = []
-    for match in _WORD.findall(text):
-        folded = fold(match)
-        if len(folded) >= MIN_LETTERS and folded not in STOPWORDS:
-            out.append((folded, match.lower()))
-    return out
+    return [pair for pair in map(_meaningful, _WORD.findall(text)) if pair is not None]
 
 
 def phrases(text: str) -> dict[str, str]:
@@ -208,39 +226,142 @@ def _inbound(workspace: Workspace, start: datetime, end: datetime) -> QuerySet[M
     ).exclude(text="")
 
 
-def trending_terms(
-    workspace: Workspace, now: datetime, top: int = TOP, days: int = WINDOW_DAYS
-) -> Trends:
-    """The terms of the last `days` rising the most against the `BASELINE_FACTOR` times as many
-    days before (by default 7 against 28)."""
-    window_start = now - timedelta(days=days)
-    window = list(
-        _inbound(workspace, window_start, now)
-        .order_by("-sent_at", "-id")
-        .values_list("text", flat=True)[:WINDOW_SAMPLE]
-    )
-    usual = list(
-        _inbound(workspace, window_start - timedelta(days=days * BASELINE_FACTOR), window_start)
-        .order_by("-sent_at", "-id")
-        .values_list("text", flat=True)[:BASELINE_SAMPLE]
-    )
-    now_counts: Counter[str] = Counter()
-    spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    for text in window:
+@dataclass(slots=True)
+class DayTerms:
+    """The terms of one local day and language: messages with text, and per term the messages
+    holding it with its spellings."""
+
+    messages: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    spellings: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def add(self, text: str) -> None:
+        self.messages += 1
         for folded, written in phrases(text).items():
-            now_counts[folded] += 1
-            spellings[folded][written] += 1
-    before: Counter[str] = Counter()
-    for text in usual:
-        before.update(phrases(text).keys())
+            self.counts[folded] += 1
+            self.spellings[folded][written] += 1
+
+    def kept(self) -> list[tuple[str, str, int]]:
+        """(term, most frequent spelling, messages) of the `TERMS_PER_DAY` most frequent terms
+        (ties: alphabetical), as the rollup keeps them."""
+        top = sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))[:TERMS_PER_DAY]
+        return [(term, self.spellings[term].most_common(1)[0][0], n) for term, n in top]
+
+
+DayKey = tuple[date, str]  # (local day, language)
+
+
+def day_terms(
+    workspace: Workspace, start: datetime | None, end: datetime | None, tz: ZoneInfo
+) -> Iterator[tuple[DayKey, DayTerms]]:
+    """The terms of the inbound messages of [start, end) (every one when None), one local day
+    and language at a time (in day order; a day is yielded once all its messages are read)."""
+    query = Message.objects.filter(
+        workspace=workspace, direction=Direction.INBOUND, sent_at__isnull=False
+    ).exclude(text="")
+    if start is not None:
+        query = query.filter(sent_at__gte=start)
+    if end is not None:
+        query = query.filter(sent_at__lt=end)
+    rows = query.order_by("sent_at", "id").values_list("sent_at", "language", "text")
+    current: date | None = None
+    days: dict[DayKey, DayTerms] = {}
+    for sent_at, language, text in rows.iterator(chunk_size=5000):
+        if sent_at is None:  # left out by the query; the type allows it
+            continue
+        day = sent_at.astimezone(tz).date()
+        if day != current:
+            yield from sorted(days.items())
+            days, current = {}, day
+        key = (day, language or "")
+        terms = days.get(key)
+        if terms is None:
+            terms = days[key] = DayTerms()
+        terms.add(text)
+    yield from sorted(days.items())
+
+
+@dataclass(slots=True)
+class TermCounts:
+    """Messages with text, and per term the messages holding it (with its spellings), summed
+    over days."""
+
+    messages: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    spellings: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def add_day(self, terms: DayTerms) -> None:
+        self.messages += terms.messages
+        for term, label, n in terms.kept():
+            self.counts[term] += n
+            self.spellings[term][label] += n
+
+
+def _raw_counts(
+    workspace: Workspace, start: datetime, end: datetime, tz: ZoneInfo, into: TermCounts
+) -> None:
+    for _key, terms in day_terms(workspace, start, end, tz):
+        into.add_day(terms)
+
+
+def _rollup_counts(workspace: Workspace, first: date, end: date, into: TermCounts) -> None:
+    """Add the `TermRollup` rows of the local days [first, end) (every language) to `into`."""
+    rows = TermRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end)
+    into.messages += rows.filter(term="").aggregate(n=Sum("count"))["n"] or 0
+    for term, label, n in rows.exclude(term="").values_list("term", "label", "count"):
+        into.counts[term] += n
+        into.spellings[term][label] += n
+
+
+def _rollup_sums(workspace: Workspace, first: date, end: date, into: TermCounts) -> None:
+    """As `_rollup_counts` without the spellings: the database sums each term."""
+    rows = TermRollup.objects.filter(workspace=workspace, day__gte=first, day__lt=end)
+    grouped = rows.values_list("term").annotate(n=Sum("count")).order_by()
+    for term, n in grouped.values_list("term", "n"):
+        if term:
+            into.counts[term] += n
+        else:
+            into.messages += n
+
+
+def trending_terms(
+    workspace: Workspace,
+    now: datetime,
+    top: int = TOP,
+    days: int = WINDOW_DAYS,
+    use_rollups: bool = True,
+) -> Trends:
+    """The terms of the last `days` local days (today so far included) rising the most against
+    the `BASELINE_FACTOR` times as many days before (by default 7 against 28), over every
+    message: the whole days from the `TermRollup` rows, today from the messages (all of them
+    while the rollups are being built)."""
+    from . import queries, rollup
+
+    tz = ZoneInfo(workspace.timezone)
+    today = now.astimezone(tz).date()
+    window_first = today - timedelta(days=days - 1)
+    baseline_first = window_first - timedelta(days=days * BASELINE_FACTOR)
+    window_start = rollup.day_start(window_first, tz)
+    window, usual = TermCounts(), TermCounts()
+    clock_, _name = queries.workspace_clock(workspace)
+    if use_rollups and rollup.rollups_usable(workspace, clock_):
+        _rollup_counts(workspace, window_first, today, window)
+        _rollup_sums(workspace, baseline_first, window_first, usual)
+        _raw_counts(workspace, rollup.day_start(today, tz), now, tz, window)
+    else:
+        _raw_counts(workspace, window_start, now, tz, window)
+        _raw_counts(workspace, rollup.day_start(baseline_first, tz), window_start, tz, usual)
+    now_counts, before = window.counts, usual.counts
     # Without history before the window, nothing can be said to rise.
     ranked = (
-        crisis.rank_rising(now_counts, before, len(window), len(usual), top * 3) if usual else []
+        crisis.rank_rising(now_counts, before, window.messages, usual.messages, top * 3)
+        if usual.messages
+        else []
     )
     trends = []
     shown: set[str] = set()
     for term, count in ranked:
-        lift = crisis.lift(count, len(window), before[term], len(usual))
+        lift = crisis.lift(count, window.messages, before[term], usual.messages)
         if lift <= 1.0:
             continue  # not rising: as frequent as before (or no history before to compare with)
         # A word whose every message is already shown by a phrase holding it adds nothing.
@@ -252,7 +373,7 @@ def trending_terms(
         trends.append(
             Trend(
                 term=term,
-                label=spellings[term].most_common(1)[0][0],
+                label=window.spellings[term].most_common(1)[0][0],
                 count=count,
                 baseline=before[term],
                 lift=round(lift, 1),
@@ -260,23 +381,29 @@ def trending_terms(
         )
         if len(trends) == top:
             break
-    return Trends(window_start, now, len(window), len(usual), trends)
+    return Trends(window_start, now, window.messages, usual.messages, trends)
 
 
 def messages_with(
     workspace: Workspace, term: str, now: datetime, days: int = WINDOW_DAYS
 ) -> list[int]:
-    """The ids of the conversations whose window messages (the last `days`) hold `term`
-    (folded), newest first."""
+    """The ids of the conversations whose window messages (the last `days` local days) hold
+    `term` (folded), newest first; the first `DRILL_LIMIT` found."""
+    from . import rollup
+
+    tz = ZoneInfo(workspace.timezone)
+    first = now.astimezone(tz).date() - timedelta(days=days - 1)
     rows = (
-        _inbound(workspace, now - timedelta(days=days), now)
+        _inbound(workspace, rollup.day_start(first, tz), now)
         .order_by("-sent_at", "-id")
-        .values_list("conversation_id", "text")[:WINDOW_SAMPLE]
+        .values_list("conversation_id", "text")
     )
     found: dict[int, None] = {}
-    for conversation_id, text in rows:
-        if term in phrases(text):
-            found.setdefault(conversation_id)
+    for conversation_id, text in rows.iterator(chunk_size=2000):
+        if conversation_id not in found and term in phrases(text):
+            found[conversation_id] = None
+            if len(found) >= DRILL_LIMIT:
+                break
     return list(found)
 
 

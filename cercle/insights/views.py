@@ -7,8 +7,7 @@ formula are neutralised).
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,10 +45,16 @@ from .actions import (
 from .community import DESCRIPTIONS, CommunityType, proposal
 from .forms import GoalForm, PersonaForm
 from .goals import goal_status
+from .http import (
+    PERIODS,
+    WEEKDAY_LABELS,
+    csv_response,
+    neutralise,
+    period_of,
+)
 from .metrics import heatmap, summarise, within
 from .models import CommunityProfile, Goal, Persona
 from .personas import matching_contacts
-from .queries import Period
 from .report import GROUPS, Report, build_report, conversations_behind
 from .suggest import suggest_personas
 from .trends import (
@@ -65,24 +70,9 @@ from .trends import (
 )
 from .weekly import build_weekly, pdf_bytes
 
-PERIODS = (7, 30, 90)
-WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-# A leading character that makes a spreadsheet evaluate the cell (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _period(request: HttpRequest) -> tuple[int, Period]:
-    try:
-        days = int(request.GET.get("days", "30"))
-    except ValueError:
-        days = 30
-    days = days if days in PERIODS else 30
-    tz = ZoneInfo(current_member(request).workspace.timezone)
-    return days, Period.local_days(days, clock.now(), tz)
-
 
 def _report(request: HttpRequest, use_rollups: bool = True) -> tuple[int, Report]:
-    days, period = _period(request)
+    days, period = period_of(request)
     return days, build_report(current_member(request).workspace, period, use_rollups)
 
 
@@ -134,22 +124,6 @@ def drill_down(request: HttpRequest) -> HttpResponse:
     )
 
 
-def neutralise(value: object) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def _csv(filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
-    return response
-
-
 @require_GET
 @member_required(Permission.VIEW)
 @reads_from_replica
@@ -181,9 +155,9 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
             ]
             for r in report.breakdowns[table]
         )
-        return _csv(f"cercle-{table}-{days}d.csv", header, rows)
+        return csv_response(f"cercle-{table}-{days}d.csv", header, rows)
     if table == "posts":
-        return _csv(
+        return csv_response(
             f"cercle-posts-{days}d.csv",
             ["post", "url", "platform", "inbound", "kinds", "intents", "sentiments"],
             (
@@ -192,7 +166,7 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
             ),
         )
     if table == "heatmap":
-        return _csv(
+        return csv_response(
             f"cercle-heatmap-{days}d.csv",
             ["weekday", *[str(h) for h in range(24)]],
             ([WEEKDAY_LABELS[d], *report.heatmap[d]] for d in range(7)),
@@ -220,7 +194,7 @@ def weekly_pdf(request: HttpRequest) -> HttpResponse:
 def trends_page(request: HttpRequest) -> HttpResponse:
     """Terms rising against their own baseline; days of spikes; the crisis alerts of the period."""
     workspace = current_member(request).workspace
-    days, period = _period(request)
+    days, period = period_of(request)
     tz = ZoneInfo(workspace.timezone)
     today = period.end.astimezone(tz).date()
     return render(
@@ -267,7 +241,7 @@ def trend_term(request: HttpRequest) -> HttpResponse:
     term = fold(request.GET.get("term", "").strip())[:100]
     if not term:
         raise Http404
-    days, _unused = _period(request)
+    days, _unused = period_of(request)
     ids = messages_with(workspace, term, clock.now(), days)
     return _conversation_list(request, ids, days, f"{reverse('insights:trends')}?days={days}")
 
@@ -507,7 +481,7 @@ def persona_detail(request: HttpRequest, pk: int) -> HttpResponse:
     member = current_member(request)
     workspace = member.workspace
     persona = get_object_or_404(Persona, pk=pk, workspace_id=member.workspace_id)
-    days, period = _period(request)
+    days, period = period_of(request)
     contacts = matching_contacts(workspace, persona.conditions, period.end)
     conversation_ids = set(
         Conversation.objects.filter(workspace=workspace, contact__in=contacts).values_list(

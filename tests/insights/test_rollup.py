@@ -200,3 +200,26 @@ def test_the_team_breakdown_counts_each_answer_under_its_members_teams(history_,
         "—": report.every.waits - member[owner.name],
     }
     assert member[owner.name] > 0
+
+
+def test_the_command_builds_the_rollups_with_its_progress(history_, monkeypatch):
+    import io
+
+    from django.core.management import call_command
+
+    from cercle.insights import actions
+    from cercle.insights.models import RollupState, TermRollup
+
+    monkeypatch.setattr(actions, "REBUILD_BATCH", 10)  # 24 conversations: three passes
+    out = io.StringIO()
+    with clock.at(NOW):
+        call_command("insights_rollup", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert any(": 10/24 conversations" in line for line in lines)
+    assert any("counting the terms" in line for line in lines)
+    assert any("grouping the waits of" in line for line in lines)
+    assert lines[-1].startswith("rollups up to date in")
+    assert RollupState.objects.get(workspace=history_).ready and not has_work()
+    assert TermRollup.objects.filter(workspace=history_, term="").exists()
+    with clock.at(NOW):
+        assert_same(history_, Period(at(-1, 600), NOW))

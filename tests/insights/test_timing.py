@@ -151,3 +151,24 @@ def test_the_page_and_its_csv(owner, workspace, history):
     rows = csv.content.decode().splitlines()
     assert rows[0] == "Weekday,Hour,Items needing a reply,Members working,Members needed"
     assert len(rows) == 1 + 7 * 24
+
+
+def test_the_arrivals_read_from_the_rollups_equal_the_raw_ones(workspace, history, sim_channel):
+    from cercle.inbox.models import Message
+    from cercle.insights.actions import do_roll_up
+    from cercle.insights.models import VolumeRollup
+
+    # One comment needs no reply (it is not counted in the staffing's arrivals).
+    Message.objects.filter(external_id="c1-0").update(needs_reply=False)
+    now = MONDAY + timedelta(days=13, hours=15)  # Sunday of the second week, 15:00 in Paris
+    comments(sim_channel, "d1", now - timedelta(hours=2), [now - timedelta(hours=1)])  # today
+    with clock.at(now):
+        while do_roll_up().worked:
+            pass
+    assert VolumeRollup.objects.filter(workspace=workspace).exists()
+    period = Period(MONDAY, now)
+    rolled, raw = build_timing(workspace, period), build_timing(workspace, period, False)
+    assert (rolled.inbound, rolled.needing_reply) == (raw.inbound, raw.needing_reply) == (22, 21)
+    assert rolled.hours == raw.hours and rolled.slots == raw.slots
+    assert rolled.best_weekdays == raw.best_weekdays
+    assert rolled.slots[4][12].arrivals == 4.5  # 9 of Friday noon's 10 over two Fridays

@@ -5,45 +5,123 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0010_merge_20261130_1010'),
+        ("workspaces", "0010_merge_20261130_1010"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Goal',
+            name="Goal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('kpi', models.CharField(choices=[('answered_within', 'Share of conversations answered within N minutes'), ('questions_within', 'Share of questions answered within N minutes'), ('answer_rate', 'Answer rate'), ('negative_share', 'Negative share of messages'), ('median_first_response', 'Median first response time (minutes)')], max_length=32, verbose_name='KPI')),
-                ('minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='within (minutes)')),
-                ('business_hours', models.BooleanField(default=False, verbose_name='count in business hours')),
-                ('comparison', models.CharField(choices=[('gte', '≥'), ('lte', '≤')], default='gte', max_length=3, verbose_name='comparison')),
-                ('target', models.FloatField(verbose_name='target')),
-                ('period', models.CharField(choices=[('week', 'Week'), ('month', 'Month'), ('quarter', 'Quarter')], default='month', max_length=8, verbose_name='period')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.member', verbose_name='owner')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "kpi",
+                    models.CharField(
+                        choices=[
+                            ("answered_within", "Share of conversations answered within N minutes"),
+                            ("questions_within", "Share of questions answered within N minutes"),
+                            ("answer_rate", "Answer rate"),
+                            ("negative_share", "Negative share of messages"),
+                            ("median_first_response", "Median first response time (minutes)"),
+                        ],
+                        max_length=32,
+                        verbose_name="KPI",
+                    ),
+                ),
+                (
+                    "minutes",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="within (minutes)"
+                    ),
+                ),
+                (
+                    "business_hours",
+                    models.BooleanField(default=False, verbose_name="count in business hours"),
+                ),
+                (
+                    "comparison",
+                    models.CharField(
+                        choices=[("gte", "≥"), ("lte", "≤")],
+                        default="gte",
+                        max_length=3,
+                        verbose_name="comparison",
+                    ),
+                ),
+                ("target", models.FloatField(verbose_name="target")),
+                (
+                    "period",
+                    models.CharField(
+                        choices=[("week", "Week"), ("month", "Month"), ("quarter", "Quarter")],
+                        default="month",
+                        max_length=8,
+                        verbose_name="period",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.member",
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Persona',
+            name="Persona",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('description', models.TextField(blank=True, default='', help_text='Who these people are, what motivates them, why they joined the community.', verbose_name='description')),
-                ('conditions', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "description",
+                    models.TextField(
+                        blank=True,
+                        default="",
+                        help_text="Who these people are, what motivates them, why they joined the community.",
+                        verbose_name="description",
+                    ),
+                ),
+                ("conditions", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
     ]

@@ -5,101 +5,196 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('insights', '0001_goals_and_personas'),
-        ('workspaces', '0010_merge_20261130_1010'),
+        ("insights", "0001_goals_and_personas"),
+        ("workspaces", "0010_merge_20261130_1010"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RollupCursor',
+            name="RollupCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=32, unique=True)),
-                ('last_id', models.BigIntegerField(default=0)),
-                ('gaps', models.JSONField(blank=True, default=list)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=32, unique=True)),
+                ("last_id", models.BigIntegerField(default=0)),
+                ("gaps", models.JSONField(blank=True, default=list)),
             ],
         ),
         migrations.CreateModel(
-            name='RollupState',
+            name="RollupState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('clock_key', models.CharField(blank=True, default='', max_length=64)),
-                ('ready', models.BooleanField(default=False)),
-                ('rebuilt_upto', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("clock_key", models.CharField(blank=True, default="", max_length=64)),
+                ("ready", models.BooleanField(default=False)),
+                ("rebuilt_upto", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DailyRollup',
+            name="DailyRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('metric', models.CharField(choices=[('wait', 'Wait'), ('cycle', 'Cycle')], max_length=5)),
-                ('first', models.BooleanField(default=False)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('answered', 'Answered'), ('automated', 'Automated'), ('unanswered', 'Unanswered')], max_length=10)),
-                ('channel_id', models.BigIntegerField(null=True)),
-                ('kind', models.CharField(blank=True, default='', max_length=32)),
-                ('responder_id', models.BigIntegerField(null=True)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('plain', models.JSONField(blank=True, default=dict)),
-                ('business', models.JSONField(blank=True, default=dict)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                (
+                    "metric",
+                    models.CharField(choices=[("wait", "Wait"), ("cycle", "Cycle")], max_length=5),
+                ),
+                ("first", models.BooleanField(default=False)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("answered", "Answered"),
+                            ("automated", "Automated"),
+                            ("unanswered", "Unanswered"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("channel_id", models.BigIntegerField(null=True)),
+                ("kind", models.CharField(blank=True, default="", max_length=32)),
+                ("responder_id", models.BigIntegerField(null=True)),
+                ("count", models.PositiveIntegerField(default=0)),
+                ("plain", models.JSONField(blank=True, default=dict)),
+                ("business", models.JSONField(blank=True, default=dict)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'day'], name='insights_rollup_day')],
+                "indexes": [models.Index(fields=["workspace", "day"], name="insights_rollup_day")],
             },
         ),
         migrations.CreateModel(
-            name='PostRollup',
+            name="PostRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('post_id', models.BigIntegerField()),
-                ('kind', models.CharField(blank=True, default='', max_length=32)),
-                ('intent', models.CharField(blank=True, default='', max_length=32)),
-                ('sentiment', models.CharField(blank=True, default='', max_length=16)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("post_id", models.BigIntegerField()),
+                ("kind", models.CharField(blank=True, default="", max_length=32)),
+                ("intent", models.CharField(blank=True, default="", max_length=32)),
+                ("sentiment", models.CharField(blank=True, default="", max_length=16)),
+                ("count", models.PositiveIntegerField(default=0)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'day'], name='insights_post_day')],
+                "indexes": [models.Index(fields=["workspace", "day"], name="insights_post_day")],
             },
         ),
         migrations.CreateModel(
-            name='VolumeRollup',
+            name="VolumeRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('hour', models.PositiveSmallIntegerField()),
-                ('channel_id', models.BigIntegerField(null=True)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("hour", models.PositiveSmallIntegerField()),
+                ("channel_id", models.BigIntegerField(null=True)),
+                ("count", models.PositiveIntegerField(default=0)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'day'], name='insights_volume_day')],
+                "indexes": [models.Index(fields=["workspace", "day"], name="insights_volume_day")],
             },
         ),
         migrations.CreateModel(
-            name='WaitRecord',
+            name="WaitRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('conversation_id', models.BigIntegerField()),
-                ('metric', models.CharField(choices=[('wait', 'Wait'), ('cycle', 'Cycle')], max_length=5)),
-                ('day', models.DateField()),
-                ('first', models.BooleanField(default=False)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('answered', 'Answered'), ('automated', 'Automated'), ('unanswered', 'Unanswered')], max_length=10)),
-                ('channel_id', models.BigIntegerField(null=True)),
-                ('kind', models.CharField(blank=True, default='', max_length=32)),
-                ('responder_id', models.BigIntegerField(null=True)),
-                ('seconds', models.BigIntegerField(null=True)),
-                ('business_seconds', models.BigIntegerField(null=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("conversation_id", models.BigIntegerField()),
+                (
+                    "metric",
+                    models.CharField(choices=[("wait", "Wait"), ("cycle", "Cycle")], max_length=5),
+                ),
+                ("day", models.DateField()),
+                ("first", models.BooleanField(default=False)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("answered", "Answered"),
+                            ("automated", "Automated"),
+                            ("unanswered", "Unanswered"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("channel_id", models.BigIntegerField(null=True)),
+                ("kind", models.CharField(blank=True, default="", max_length=32)),
+                ("responder_id", models.BigIntegerField(null=True)),
+                ("seconds", models.BigIntegerField(null=True)),
+                ("business_seconds", models.BigIntegerField(null=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'day'], name='insights_wait_day'), models.Index(fields=['conversation_id'], name='insights_wait_conv')],
+                "indexes": [
+                    models.Index(fields=["workspace", "day"], name="insights_wait_day"),
+                    models.Index(fields=["conversation_id"], name="insights_wait_conv"),
+                ],
             },
         ),
     ]

@@ -5,20 +5,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('insights', '0002_rollups'),
-        ('workspaces', '0010_merge_20261130_1010'),
+        ("insights", "0002_rollups"),
+        ("workspaces", "0010_merge_20261130_1010"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CommunityProfile',
+            name="CommunityProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('support', 'Customer support'), ('fans', 'Fans of a brand or a title'), ('audience', 'News or blog audience'), ('interest', 'Thematic interest group'), ('product', "A product's users")], max_length=16, verbose_name='kind of community')),
-                ('chosen_at', models.DateTimeField(auto_now=True)),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("support", "Customer support"),
+                            ("fans", "Fans of a brand or a title"),
+                            ("audience", "News or blog audience"),
+                            ("interest", "Thematic interest group"),
+                            ("product", "A product's users"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind of community",
+                    ),
+                ),
+                ("chosen_at", models.DateTimeField(auto_now=True)),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
     ]

@@ -5,23 +5,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('insights', '0003_community_profile'),
-        ('workspaces', '0010_merge_20261130_1010'),
+        ("insights", "0003_community_profile"),
+        ("workspaces", "0010_merge_20261130_1010"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WeeklyReportSent',
+            name="WeeklyReportSent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('week', models.DateField()),
-                ('sent_at', models.DateTimeField()),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("week", models.DateField()),
+                ("sent_at", models.DateTimeField()),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('member', 'week'), name='weekly_report_member_week_uniq')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("member", "week"), name="weekly_report_member_week_uniq"
+                    )
+                ],
             },
         ),
     ]

@@ -5,42 +5,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('insights', '0005_goal_watch'),
-        ('workspaces', '0011_activity_notify'),
+        ("insights", "0005_goal_watch"),
+        ("workspaces", "0011_activity_notify"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='dailyrollup',
-            name='question',
+            model_name="dailyrollup",
+            name="question",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='waitrecord',
-            name='question',
+            model_name="waitrecord",
+            name="question",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='waitrecord',
-            name='started_at',
+            model_name="waitrecord",
+            name="started_at",
             field=models.DateTimeField(null=True),
         ),
         migrations.CreateModel(
-            name='MessageRollup',
+            name="MessageRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('channel_id', models.BigIntegerField(null=True)),
-                ('kind', models.CharField(blank=True, default='', max_length=32)),
-                ('sentiment', models.CharField(blank=True, default='', max_length=16)),
-                ('rating', models.SmallIntegerField(null=True)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("channel_id", models.BigIntegerField(null=True)),
+                ("kind", models.CharField(blank=True, default="", max_length=32)),
+                ("sentiment", models.CharField(blank=True, default="", max_length=16)),
+                ("rating", models.SmallIntegerField(null=True)),
+                ("count", models.PositiveIntegerField(default=0)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'day'], name='insights_message_day')],
+                "indexes": [models.Index(fields=["workspace", "day"], name="insights_message_day")],
             },
         ),
     ]

@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('insights', '0006_rollup_goals'),
+        ("insights", "0006_rollup_goals"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='goal',
-            name='kpi',
-            field=models.CharField(choices=[('answered_within', 'Share of conversations answered within N minutes'), ('questions_within', 'Share of questions answered within N minutes'), ('answer_rate', 'Answer rate'), ('negative_share', 'Negative share of messages'), ('median_first_response', 'Median first response time (minutes)'), ('returning_growth', 'Growth of returning contributors against the period before (%)')], max_length=32, verbose_name='KPI'),
+            model_name="goal",
+            name="kpi",
+            field=models.CharField(
+                choices=[
+                    ("answered_within", "Share of conversations answered within N minutes"),
+                    ("questions_within", "Share of questions answered within N minutes"),
+                    ("answer_rate", "Answer rate"),
+                    ("negative_share", "Negative share of messages"),
+                    ("median_first_response", "Median first response time (minutes)"),
+                    (
+                        "returning_growth",
+                        "Growth of returning contributors against the period before (%)",
+                    ),
+                ],
+                max_length=32,
+                verbose_name="KPI",
+            ),
         ),
     ]
