@@ -15,6 +15,7 @@ class NotificationKind(models.TextChoices):
     REPLY_APPROVED = "reply_approved", _("Reply approved")
     REPLY_REJECTED = "reply_rejected", _("Reply sent back")
     LISTENING_ALERT = "listening_alert", _("Listening alert")
+    CRISIS_ALERT = "crisis_alert", _("Crisis alert")
 
 
 # The member's preference (workspaces.choices.NotificationEvent) that governs each kind.
@@ -29,6 +30,8 @@ KIND_EVENT: dict[str, str] = {
     NotificationKind.REPLY_REJECTED: NotificationEvent.ASSIGNMENT,
     # The brand suddenly talked about, or badly: the workspace-wide kin of a mention.
     NotificationKind.LISTENING_ALERT: NotificationEvent.MENTION,
+    # A channel or post suddenly busy or negative: the same workspace-wide call to attention.
+    NotificationKind.CRISIS_ALERT: NotificationEvent.MENTION,
 }
 
 

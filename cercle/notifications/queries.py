@@ -69,6 +69,12 @@ def describe(notification: Notification) -> str:
         if data.get("negative") and not data.get("volume"):
             return _("Listening: negative mentions jump for “%(name)s”") % {"name": name}
         return _("Listening: mentions jump for “%(name)s”") % {"name": name}
+    if kind == NotificationKind.CRISIS_ALERT:
+        data = activity.data if isinstance(activity.data, dict) else {}
+        channel = activity.channel.name if activity.channel else ""
+        if data.get("signal") == "negative":
+            return _("Crisis: negative messages surge on %(channel)s") % {"channel": channel}
+        return _("Crisis: message volume surges on %(channel)s") % {"channel": channel}
     return str(NotificationKind(kind).label) if kind in NotificationKind.values else kind
 
 

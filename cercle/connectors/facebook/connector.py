@@ -73,6 +73,7 @@ class FacebookConnector(Connector):
             Capability.UNHIDE,
             Capability.DELETE,
             Capability.BAN,
+            Capability.UNBAN,
             Capability.LIKE,
         }
     )
