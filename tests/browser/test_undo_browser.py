@@ -53,3 +53,35 @@ def test_hiding_cites_the_chosen_house_rule(page, workspace, owner, agent, sim_c
     expect(page.locator(".timeline")).to_contain_text("Sam asked the platform: hide · house rule 2")
     asked = Activity.objects.get(verb="moderation_requested")
     assert asked.data == {"action": "hide", "house_rule": 2}
+
+
+def test_l_corrects_the_latest_messages_label_by_keyboard(page, workspace, agent, sim_channel):
+    from django.utils import timezone
+
+    from cercle.inbox.models import Message
+
+    first = receive(sim_channel, "c1", "Bonjour", author="u1")
+    latest = receive(sim_channel, "c2", "Vous êtes nuls", author="u1")
+    Message.objects.filter(pk__in=[first.pk, latest.pk]).update(
+        sentiment="positive", classified_at=timezone.now(), classified_by="test"
+    )
+    login(page, "sam")
+    page.goto(f"/c/{latest.conversation_id}/")
+    page.wait_for_load_state("load")
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_contain_text("Correct the labels of the latest message")
+    page.keyboard.press("Escape")
+    page.keyboard.press("l")
+    fix = page.locator(f"#message-{latest.pk} .label-fix")
+    expect(fix).to_have_attribute("open", "")
+    # The current sentiment has the focus; the next one (neutral, then negative) a tab away.
+    focused = page.locator(f"#message-{latest.pk} .label-fix button:focus")
+    expect(focused).to_have_attribute("value", "positive")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(focused).to_have_attribute("value", "negative")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#labels-{latest.pk} [data-label='sentiment:negative']")).to_have_count(1)
+    latest.refresh_from_db()
+    first.refresh_from_db()
+    assert (latest.sentiment, first.sentiment) == ("negative", "positive")
