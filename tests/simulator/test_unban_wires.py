@@ -1,4 +1,4 @@
-"""Unban reaches the wires that serve it: the simulator platform, Facebook, Mastodon."""
+"""Unban reaches the wires that serve it: the simulator platform, Facebook, Mastodon, Reddit."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from cercle.simulator.wire.base import SimAuthor, SimEvent
 from cercle.simulator.wire.simulator import SimulatorWire
 from tests.simulator import test_wire_facebook as facebook
 from tests.simulator import test_wire_mastodon as mastodon
+from tests.simulator import test_wire_reddit as reddit
 from tests.simulator.wire_routing import deliver_all, routed_to, wire_channel
 
 BAN_THEN_UNBAN = (ActionKind.BAN, ActionKind.UNBAN)
 
 
-@pytest.mark.parametrize("platform", ["simulator", "facebook", "mastodon"])
+@pytest.mark.parametrize("platform", ["simulator", "facebook", "mastodon", "reddit"])
 def test_a_ban_then_an_unban_reach_the_wire_for_the_same_author(
     client, workspace, owner, actions, platform
 ):
@@ -39,13 +40,18 @@ def test_a_ban_then_an_unban_reach_the_wire_for_the_same_author(
         channel = wire_channel(workspace, wire, "facebook", "Lumen on Facebook")
         event = facebook.event("c1")
         expected = [("ban", facebook.CAMILLE.id), ("unban", facebook.CAMILLE.id)]
+    elif platform == "reddit":
+        wire = reddit.RedditWire("subreddit", reddit.API_BASE, actions.append)
+        channel = wire_channel(workspace, wire, "reddit", "r/maisonlumen")
+        event = reddit.event("c1")
+        expected = [("ban", reddit.CAMILLE.id), ("unban", reddit.CAMILLE.id)]
     else:
         wire = mastodon.MastodonWire("mastodon", mastodon.API_BASE, actions.append)
         channel = wire_channel(workspace, wire, "mastodon", "@lumen")
         event = mastodon.event("m1", type="mention")
         expected = [("ban", mastodon.CAMILLE.id), ("unban", mastodon.CAMILLE.id)]
     with routed_to(wire):
-        if platform == "mastodon":
+        if platform in ("mastodon", "reddit"):
             wire.publish([event])
             poll_channel(channel)
         else:

@@ -98,6 +98,7 @@ class RedditConnector(Connector):
             Capability.HIDE,
             Capability.UNHIDE,
             Capability.BAN,
+            Capability.UNBAN,
             Capability.SEARCH,
         }
     )
