@@ -39,6 +39,7 @@ class Capability(enum.StrEnum):
     UNHIDE = "unhide"
     DELETE = "delete"
     BAN = "ban"
+    UNBAN = "unban"  # lift a ban (or block) the team put on an author
     LIKE = "like"
     SEARCH = "search"  # public search of the platform (listening, `Connector.search`)
     # Fetch the details (text, link, publication time) of the brand's posts that arrived
@@ -61,12 +62,20 @@ class ActionKind(enum.StrEnum):
     UNHIDE = "unhide"
     DELETE = "delete"
     BAN = "ban"
+    UNBAN = "unban"
     LIKE = "like"
 
 
 # Actions on an item already on the platform (as opposed to writing a new one).
 MODERATION_ACTIONS = frozenset(
-    {ActionKind.LIKE, ActionKind.HIDE, ActionKind.UNHIDE, ActionKind.DELETE, ActionKind.BAN}
+    {
+        ActionKind.LIKE,
+        ActionKind.HIDE,
+        ActionKind.UNHIDE,
+        ActionKind.DELETE,
+        ActionKind.BAN,
+        ActionKind.UNBAN,
+    }
 )
 # Item kinds (inbox Kind values) that get no moderation unless a connector says otherwise:
 # a private message or a review cannot be hidden, and banning its author is rarely possible.

@@ -249,8 +249,12 @@ def _forget_draft(actor: Actor, conversation: Conversation) -> None:
         Draft.objects.filter(member=actor, conversation_id=conversation.pk).delete()
 
 
-def do_moderate_message(actor: Actor, message: Message, kind: ActionKind) -> Outbox:
-    """Hide, unhide, delete, like a message or ban its author on the platform, through the outbox."""
+def do_moderate_message(
+    actor: Actor, message: Message, kind: ActionKind, *, house_rule: int | None = None
+) -> Outbox:
+    """Hide, unhide, delete, like a message or ban (unban) its author on the platform, through
+    the outbox. `house_rule`: the number of the workspace's house rule it enforces (the
+    caller checks it exists); the activity cites it, and the contact's history shows it."""
     require(actor, Permission.MODERATE, message.workspace_id)
     capability = Capability(str(kind))
     if capability not in _platform_capabilities(message.channel):
@@ -274,7 +278,15 @@ def do_moderate_message(actor: Actor, message: Message, kind: ActionKind) -> Out
             payload=action.to_payload(),
             idempotency_key=action.idempotency_key,
         )
-        _log(message.conversation, Verb.MODERATION_REQUESTED, actor, message, action=str(kind))
+        cites = {"house_rule": house_rule} if house_rule is not None else {}
+        _log(
+            message.conversation,
+            Verb.MODERATION_REQUESTED,
+            actor,
+            message,
+            action=str(kind),
+            **cites,
+        )
         _enqueue_send()
     return outbox
 

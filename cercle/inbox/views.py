@@ -27,6 +27,7 @@ from cercle.connectors.base import ActionKind, Capability
 from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.core import clock
 from cercle.inbox.choices import OutboxState
+from cercle.moderation import citation
 from cercle.replies.actions import do_submit_reply
 from cercle.replies.forms import used_saved_replies
 from cercle.workspaces.decorators import member_required
@@ -59,6 +60,7 @@ MODERATION_ACTIONS = (
     ActionKind.UNHIDE,
     ActionKind.DELETE,
     ActionKind.BAN,
+    ActionKind.UNBAN,
 )
 
 
@@ -171,6 +173,8 @@ def _offered_actions(item: queries.TimelineItem) -> list[str]:
         if action == ActionKind.LIKE and ActionKind.LIKE in item.moderated:
             continue
         if action == ActionKind.BAN and item.author_banned:
+            continue
+        if action == ActionKind.UNBAN and not item.author_banned:
             continue
         offered.append(str(action))
     return offered
@@ -538,7 +542,15 @@ def moderate(request: HttpRequest, message_pk: int) -> HttpResponse:
         return _after_action(
             request, conv, error=_("The platform does not allow this on this item."), status=422
         )
-    return _guarded(request, conv, lambda: do_moderate_message(member, message, kind))
+    try:
+        cited = citation.cited_house_rule(
+            message.workspace_id, kind, request.POST.get("house_rule", "")
+        )
+    except ActionRefused as exc:
+        return _after_action(request, conv, error=str(exc), status=422)
+    return _guarded(
+        request, conv, lambda: do_moderate_message(member, message, kind, house_rule=cited)
+    )
 
 
 @require_POST

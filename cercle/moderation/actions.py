@@ -281,29 +281,85 @@ UNDOABLE = {
     Verb.PRIORITY_CHANGED,
     Verb.MODERATION_REQUESTED,
 }
+# The platform action that takes back each undoable moderation.
+UNDO_MODERATION = {ActionKind.HIDE: ActionKind.UNHIDE, ActionKind.BAN: ActionKind.UNBAN}
 
 
-def do_undo_activity(actor: Actor, activity: Activity) -> None:
-    """Undo what an activity did (untag, unassign, previous status or priority, unhide)."""
+def undone_ids(activity_ids: list[int]) -> set[int]:
+    """Those of `activity_ids` already undone (one `undone` activity names each)."""
+    if not activity_ids:
+        return set()
+    return {
+        int(pk)
+        for pk in Activity.objects.filter(
+            verb=Verb.UNDONE, data__undoes__in=activity_ids
+        ).values_list("data__undoes", flat=True)
+    }
+
+
+def can_undo(activity: Activity) -> bool:
+    """Whether the timeline offers an Undo for this activity (an automation's, undoable verb)."""
+    if not activity.automation or activity.verb not in UNDOABLE:
+        return False
+    if activity.verb == Verb.MODERATION_REQUESTED:
+        data = activity.data if isinstance(activity.data, dict) else {}
+        return data.get("action") in UNDO_MODERATION
+    return True
+
+
+def do_undo_activity(actor: Actor, activity: Activity) -> Activity:
+    """Undo what an automation did: untag, unassign, previous status or priority, unhide, unban.
+
+    Only an automation's activity (a rule, a policy, the pipeline) is undone here: a
+    person takes back their own action where they did it. Each is undone once: the
+    `undone` activity names the one it undoes, and a second undo is refused.
+    """
     require(actor, Permission.ASSIGN, activity.workspace_id)
-    if activity.verb not in UNDOABLE or activity.conversation_id is None:
+    if not can_undo(activity) or activity.conversation_id is None:
         raise ActionRefused(_("This cannot be undone."))
-    conversation = Conversation.objects.get(pk=activity.conversation_id)
-    data = activity.data or {}
-    if activity.verb == Verb.TAGGED:
-        tag = Tag.objects.filter(workspace_id=activity.workspace_id, name=data.get("tag")).first()
-        if tag is not None:
-            do_untag_conversation(actor, conversation, tag)
-    elif activity.verb == Verb.ASSIGNED:
-        do_assign_conversation(actor, conversation, None)
-    elif activity.verb == Verb.STATUS_CHANGED:
-        do_change_status(actor, conversation, str(data.get("old", "open")))
-    elif activity.verb == Verb.PRIORITY_CHANGED:
-        do_set_priority(actor, conversation, int(data.get("old", 1)), reason="undo")
-    elif activity.verb == Verb.MODERATION_REQUESTED:
-        if data.get("action") != ActionKind.HIDE or activity.message_id is None:
-            raise ActionRefused(_("Only a hide can be undone on the platform (unhide)."))
-        do_moderate_message(actor, Message.objects.get(pk=activity.message_id), ActionKind.UNHIDE)
+    data = activity.data if isinstance(activity.data, dict) else {}
+    with transaction.atomic():
+        # The conversation's row serialises two undos of the same activity.
+        conversation = Conversation.objects.select_for_update().get(pk=activity.conversation_id)
+        if undone_ids([activity.pk]):
+            raise ActionRefused(_("This was already undone."))
+        if activity.verb == Verb.TAGGED:
+            tag = Tag.objects.filter(
+                workspace_id=activity.workspace_id, name=data.get("tag")
+            ).first()
+            if tag is not None:
+                do_untag_conversation(actor, conversation, tag)
+        elif activity.verb == Verb.ASSIGNED:
+            do_assign_conversation(actor, conversation, None)
+        elif activity.verb == Verb.STATUS_CHANGED:
+            do_change_status(actor, conversation, str(data.get("old", "open")))
+        elif activity.verb == Verb.PRIORITY_CHANGED:
+            do_set_priority(actor, conversation, int(data.get("old", 1)), reason="undo")
+        else:
+            message = (
+                Message.objects.filter(pk=activity.message_id).first()
+                if activity.message_id is not None
+                else None
+            )
+            if message is None:
+                raise ActionRefused(_("This message is no longer here."))
+            undo = UNDO_MODERATION[ActionKind(str(data["action"]))]
+            do_moderate_message(actor, message, undo)
+        return Activity.objects.create(
+            workspace_id=activity.workspace_id,
+            conversation_id=activity.conversation_id,
+            message_id=activity.message_id,
+            channel_id=activity.channel_id,
+            verb=Verb.UNDONE,
+            data={
+                "undoes": activity.pk,
+                "verb": activity.verb,
+                "by": activity.automation_name,
+                **({"action": data["action"]} if "action" in data else {}),
+            },
+            created_at=clock.now(),
+            **actor_fields(actor),
+        )
 
 
 logger = logging.getLogger(__name__)
@@ -541,12 +597,14 @@ def _activity_data(labels: Labels, priority: tuple[int, int] | None) -> dict[str
 
 
 __all__ = [
+    "can_undo",
     "do_classify_pending",
     "do_decide_suggestion",
     "do_save_house_rule",
     "do_save_rule",
     "do_undo_activity",
     "pending_messages",
+    "undone_ids",
 ]
 
 

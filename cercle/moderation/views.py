@@ -172,16 +172,35 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required(Permission.ASSIGN)
 def undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo an automation's action from the conversation's timeline (members who may assign).
+
+    From the timeline (HTMX) the conversation pane is re-drawn, the refusal in it;
+    otherwise back to the conversation with a message.
+    """
+    from cercle.inbox.views import _after_action
+
     member = current_member(request)
     activity = get_object_or_404(Activity, pk=pk, workspace_id=member.workspace_id)
+    error = ""
     try:
         do_undo_activity(member, activity)
-    except ActionRefused as exc:
-        messages.error(request, str(exc))
+    except (ActionRefused, PermissionDenied) as exc:
+        error = str(exc) if isinstance(exc, ActionRefused) else _("Your role does not allow this.")
+    conversation = (
+        Conversation.objects.filter(
+            pk=activity.conversation_id, workspace_id=member.workspace_id
+        ).first()
+        if activity.conversation_id is not None
+        else None
+    )
+    if conversation is not None and getattr(request, "htmx", False):
+        return _after_action(request, conversation, error=error, status=422 if error else 200)
+    if error:
+        messages.error(request, error)
     else:
         messages.success(request, _("Undone."))
-    if activity.conversation_id:
-        return redirect("inbox:conversation", activity.conversation_id)
+    if conversation is not None:
+        return redirect("inbox:conversation", conversation.pk)
     return redirect("moderation:rules")
 
 

@@ -16,6 +16,7 @@ class NotificationKind(models.TextChoices):
     REPLY_REJECTED = "reply_rejected", _("Reply sent back")
     LISTENING_ALERT = "listening_alert", _("Listening alert")
     RULE_ALERT = "rule_alert", _("A rule asks you to look")
+    CRISIS_ALERT = "crisis_alert", _("Crisis alert")
 
 
 # The member's preference (workspaces.choices.NotificationEvent) that governs each kind.
@@ -32,6 +33,8 @@ KIND_EVENT: dict[str, str] = {
     NotificationKind.LISTENING_ALERT: NotificationEvent.MENTION,
     # A moderation rule names the member (or their role) to tell: like a mention.
     NotificationKind.RULE_ALERT: NotificationEvent.MENTION,
+    # A channel or post suddenly busy or negative: the same workspace-wide call to attention.
+    NotificationKind.CRISIS_ALERT: NotificationEvent.MENTION,
 }
 
 

@@ -156,6 +156,23 @@ def listed(activity: Activity, lookups: Lookups) -> set[int]:
     return {i for i in (_int(v) for v in listed_ids) if i is not None}
 
 
+def crisis_managers(activity: Activity, lookups: Lookups) -> set[int]:
+    """The managers, told once for a burst: a check that raises several alerts on a channel
+    (its volume and negative share, for the channel and its post) notifies about the first."""
+    if activity.channel_id is None:
+        return lookups.managers(activity.workspace_id)
+    earlier = Activity.objects.filter(
+        workspace_id=activity.workspace_id,
+        verb=Verb.CRISIS_STARTED,
+        channel_id=activity.channel_id,
+        created_at=activity.created_at,
+        pk__lt=activity.pk,
+    )
+    if earlier.exists():
+        return set()
+    return lookups.managers(activity.workspace_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     kind: NotificationKind
@@ -175,4 +192,7 @@ RULES: dict[str, Rule] = {
     "listening_alert": Rule(NotificationKind.LISTENING_ALERT, managers),
     # A moderation rule that fired with a "notify" action (members and roles it names).
     Verb.RULE_FIRED: Rule(NotificationKind.RULE_ALERT, listed),
+    # Written by the crisis watch when a channel's or post's volume or negative share rises
+    # well above its baseline: once per burst (its end and acknowledgement notify nobody).
+    Verb.CRISIS_STARTED: Rule(NotificationKind.CRISIS_ALERT, crisis_managers),
 }

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from cercle.workspaces.models import Member
+from cercle.workspaces.models import Activity, Member
 
 from .choices import NotificationKind
 from .models import Notification, WebhookDelivery, WebhookEndpoint
@@ -63,18 +63,30 @@ def describe(notification: Notification) -> str:
         return _("%(actor)s approved your reply") % {"actor": actor}
     if kind == NotificationKind.REPLY_REJECTED:
         return _("%(actor)s sent your reply back") % {"actor": actor}
+    alert = _describe_alert(kind, activity)
+    if alert is not None:
+        return alert
+    return str(NotificationKind(kind).label) if kind in NotificationKind.values else kind
+
+
+def _describe_alert(kind: str, activity: Activity) -> str | None:
+    """The sentence of an alert, which depends on what the alert saw; None for another kind."""
+    data = activity.data if isinstance(activity.data, dict) else {}
     if kind == NotificationKind.LISTENING_ALERT:
-        data = activity.data if isinstance(activity.data, dict) else {}
         name = str(data.get("name", ""))
         if data.get("negative") and not data.get("volume"):
             return _("Listening: negative mentions jump for “%(name)s”") % {"name": name}
         return _("Listening: mentions jump for “%(name)s”") % {"name": name}
     if kind == NotificationKind.RULE_ALERT:
-        data = activity.data if isinstance(activity.data, dict) else {}
         return _("Rule “%(rule)s” asks you to look at a message") % {
             "rule": str(data.get("rule_name", ""))
         }
-    return str(NotificationKind(kind).label) if kind in NotificationKind.values else kind
+    if kind == NotificationKind.CRISIS_ALERT:
+        channel = activity.channel.name if activity.channel else ""
+        if data.get("signal") == "negative":
+            return _("Crisis: negative messages surge on %(channel)s") % {"channel": channel}
+        return _("Crisis: message volume surges on %(channel)s") % {"channel": channel}
+    return None
 
 
 def active_endpoints(workspace_id: int) -> dict[int, str]:

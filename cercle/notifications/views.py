@@ -89,6 +89,9 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
     search_id = data.get("search_id") if isinstance(data, dict) else None
     if notification.kind == NotificationKind.LISTENING_ALERT and isinstance(search_id, int):
         return redirect("listening:detail", pk=search_id)
+    alert_id = data.get("alert") if isinstance(data, dict) else None
+    if notification.kind == NotificationKind.CRISIS_ALERT and isinstance(alert_id, int):
+        return redirect("moderation:crisis", pk=alert_id)
     if notification.activity.conversation_id is None:
         return redirect("notifications:list")
     return redirect("inbox:conversation", pk=notification.activity.conversation_id)

@@ -144,6 +144,7 @@ class Verb(models.TextChoices):
     MODERATION_REQUESTED = "moderation_requested", _("asked the platform to moderate")
     MODERATED = "moderated", _("moderated on the platform")
     RULE_FIRED = "rule_fired", _("rule fired")
+    UNDONE = "undone", _("undid an automated action")
     PRIORITY_CHANGED = "priority_changed", _("changed the priority")
     SLA_AT_RISK = "sla_at_risk", _("response due soon")
     SLA_BREACHED = "sla_breached", _("response overdue")

@@ -5,21 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0005_security_privacy_verbs'),
+        ("workspaces", "0005_security_privacy_verbs"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SignInPolicy',
+            name="SignInPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('require_two_factor', models.BooleanField(default=False, verbose_name='require two-factor authentication')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='sign_in_policy', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "require_two_factor",
+                    models.BooleanField(
+                        default=False, verbose_name="require two-factor authentication"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sign_in_policy",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
     ]

@@ -83,6 +83,7 @@ class FacebookConnector(Connector):
             Capability.UNHIDE,
             Capability.DELETE,
             Capability.BAN,
+            Capability.UNBAN,
             Capability.LIKE,
             Capability.POST_DETAILS,
         }

@@ -50,6 +50,7 @@ class FacebookOutbound:
             ActionKind.UNHIDE: self.hide,
             ActionKind.DELETE: self.delete,
             ActionKind.BAN: self.ban,
+            ActionKind.UNBAN: self.unban,
             ActionKind.LIKE: self.like,
         }.get(action.kind)
         if handler is None:
@@ -147,6 +148,19 @@ class FacebookOutbound:
         )
         if data.get(person) is not True and data.get("success") is not True:
             raise Rejected("Facebook did not block this person")
+        return Delivery(platform_id=person)
+
+    def unban(self, action: OutboundAction) -> Delivery:
+        """`DELETE /{page-id}/blocked` with the same id the ban used (`psid` or `asid`)."""
+        person = action.author_external_id
+        if not person:
+            raise Rejected("no author to unban")
+        key = "psid" if is_messenger_id(action.target_external_id) else "asid"
+        self._success(
+            self.client.delete(
+                graph.PAGE_BLOCKED, ids={"page_id": self.page_id}, params={key: person}
+            )
+        )
         return Delivery(platform_id=person)
 
     def like(self, action: OutboundAction) -> Delivery:

@@ -49,6 +49,8 @@ STATUS_CONTEXT = "/api/v1/statuses/{status_id}/context"
 STATUS_FAVOURITE = "/api/v1/statuses/{status_id}/favourite"
 # https://docs.joinmastodon.org/methods/accounts/#block
 ACCOUNT_BLOCK = "/api/v1/accounts/{account_id}/block"
+# https://docs.joinmastodon.org/methods/accounts/#unblock
+ACCOUNT_UNBLOCK = "/api/v1/accounts/{account_id}/unblock"
 # https://docs.joinmastodon.org/methods/accounts/#relationships
 RELATIONSHIPS = "/api/v1/accounts/relationships"
 # https://docs.joinmastodon.org/methods/reports/#post
@@ -292,6 +294,9 @@ class MastodonClient:
 
     def block(self, account_id: str) -> dict[str, Any]:
         return self._object("POST", ACCOUNT_BLOCK, path_args={"account_id": account_id})
+
+    def unblock(self, account_id: str) -> dict[str, Any]:
+        return self._object("POST", ACCOUNT_UNBLOCK, path_args={"account_id": account_id})
 
     def report(self, account_id: str, status_ids: list[str], comment: str) -> dict[str, Any]:
         body = {

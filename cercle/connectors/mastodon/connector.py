@@ -76,6 +76,7 @@ class MastodonConnector(Connector):
             Capability.SEND_PRIVATE,
             Capability.DELETE,
             Capability.BAN,
+            Capability.UNBAN,
             Capability.LIKE,
             Capability.SEARCH,
             Capability.POST_DETAILS,

@@ -8,6 +8,7 @@
 * ban: block the account (`POST /api/v1/accounts/:id/block`), then report it with
   the status to the instance's moderators (`POST /api/v1/reports`, forwarded to
   the author's instance) unless the channel's `config["report_on_ban"]` is false;
+* unban: unblock the account (`POST /api/v1/accounts/:id/unblock`);
 * like: favourite the status.
 """
 
@@ -103,6 +104,10 @@ class MastodonOutbound:
             if self.report_on_ban:
                 statuses = [action.target_external_id] if action.target_external_id else []
                 self.client.report(account_id, statuses, REPORT_COMMENT)
+            return Delivery(platform_id=account_id)
+        if kind == ActionKind.UNBAN:
+            account_id = _require(action.author_external_id, "the account to unblock")
+            self.client.unblock(account_id)
             return Delivery(platform_id=account_id)
         if kind == ActionKind.LIKE:
             target_id = _require(action.target_external_id, "the status to favourite")

@@ -5,32 +5,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('platform', models.CharField(max_length=32, verbose_name='platform')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('external_id', models.CharField(blank=True, max_length=200, verbose_name='account id')),
-                ('config', models.JSONField(blank=True, default=dict)),
-                ('credentials_token', models.TextField(blank=True, default='')),
-                ('verify_token', models.CharField(blank=True, default='', max_length=64)),
-                ('cursor', models.TextField(blank=True, default='')),
-                ('health', models.CharField(choices=[('ok', 'OK'), ('degraded', 'Degraded'), ('needs_reauth', 'Needs re-authentication')], default='ok', max_length=16)),
-                ('health_detail', models.TextField(blank=True, default='')),
-                ('quota', models.JSONField(blank=True, default=dict)),
-                ('paused_until', models.DateTimeField(blank=True, null=True)),
-                ('last_polled_at', models.DateTimeField(blank=True, null=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("platform", models.CharField(max_length=32, verbose_name="platform")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=200, verbose_name="account id"),
+                ),
+                ("config", models.JSONField(blank=True, default=dict)),
+                ("credentials_token", models.TextField(blank=True, default="")),
+                ("verify_token", models.CharField(blank=True, default="", max_length=64)),
+                ("cursor", models.TextField(blank=True, default="")),
+                (
+                    "health",
+                    models.CharField(
+                        choices=[
+                            ("ok", "OK"),
+                            ("degraded", "Degraded"),
+                            ("needs_reauth", "Needs re-authentication"),
+                        ],
+                        default="ok",
+                        max_length=16,
+                    ),
+                ),
+                ("health_detail", models.TextField(blank=True, default="")),
+                ("quota", models.JSONField(blank=True, default=dict)),
+                ("paused_until", models.DateTimeField(blank=True, null=True)),
+                ("last_polled_at", models.DateTimeField(blank=True, null=True)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
     ]

@@ -5,52 +5,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0002_initial'),
+        ("connectors", "0002_initial"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='channel',
-            name='quota',
+            model_name="channel",
+            name="quota",
         ),
         migrations.AddField(
-            model_name='channel',
-            name='next_poll_at',
+            model_name="channel",
+            name="next_poll_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='channel',
-            name='unknown_account_deliveries',
+            model_name="channel",
+            name="unknown_account_deliveries",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='channel',
-            name='unknown_account_last',
-            field=models.CharField(blank=True, default='', max_length=200),
+            model_name="channel",
+            name="unknown_account_last",
+            field=models.CharField(blank=True, default="", max_length=200),
         ),
         migrations.AddField(
-            model_name='channel',
-            name='unknown_account_last_at',
+            model_name="channel",
+            name="unknown_account_last_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name='QuotaWindow',
+            name="QuotaWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('limit', models.PositiveIntegerField()),
-                ('used', models.PositiveIntegerField(default=0)),
-                ('previous_used', models.PositiveIntegerField(default=0)),
-                ('started_at', models.DateTimeField()),
-                ('resets_at', models.DateTimeField()),
-                ('blocked_until', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=0)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quota_windows', to='connectors.channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("limit", models.PositiveIntegerField()),
+                ("used", models.PositiveIntegerField(default=0)),
+                ("previous_used", models.PositiveIntegerField(default=0)),
+                ("started_at", models.DateTimeField()),
+                ("resets_at", models.DateTimeField()),
+                ("blocked_until", models.DateTimeField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=0)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quota_windows",
+                        to="connectors.channel",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('channel', 'name'), name='quotawindow_channel_name_uniq')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("channel", "name"), name="quotawindow_channel_name_uniq"
+                    )
+                ],
             },
         ),
     ]

@@ -62,6 +62,8 @@ REMOVE = "/api/remove"
 APPROVE = "/api/approve"
 # https://www.reddit.com/dev/api/#POST_r_{subreddit}_api_friend (type=banned, moderator)
 FRIEND = "/r/{subreddit}/api/friend"
+# https://www.reddit.com/dev/api#POST_api_unfriend (type=banned lifts a ban)
+UNFRIEND = "/r/{subreddit}/api/unfriend"
 
 SCOPES = ("identity", "read", "history", "privatemessages", "submit", "modposts", "modcontributors")
 PAGE_SIZE = 100
@@ -309,6 +311,14 @@ class RedditClient:
                 "type": "banned",
                 "note": note,
             },
+        )
+
+    def unban(self, subreddit: str, username: str) -> None:
+        self._call(
+            "POST",
+            UNFRIEND,
+            path_args={"subreddit": subreddit},
+            form={"api_type": "json", "name": _segment(username), "type": "banned"},
         )
 
 

@@ -102,6 +102,7 @@ class RedditConnector(Connector):
             Capability.HIDE,
             Capability.UNHIDE,
             Capability.BAN,
+            Capability.UNBAN,
             Capability.SEARCH,
             Capability.POST_DETAILS,
         }

@@ -3,7 +3,8 @@
 * reply (to a comment or a post) and private answer (to a message): `POST /api/comment`;
 * hide = remove as moderator (`POST /api/remove`, not as spam); unhide = approve;
 * ban: `POST /r/{subreddit}/api/friend` `type=banned` in the subreddit of the
-  item (`GET /api/info` names it), where the brand's account must be moderator.
+  item (`GET /api/info` names it), where the brand's account must be moderator;
+  unban: `POST /r/{subreddit}/api/unfriend` `type=banned`, the same way.
 """
 
 from __future__ import annotations
@@ -84,7 +85,18 @@ class RedditOutbound:
             subreddit = str(found[0].get("subreddit") or "") if found else ""
             self.client.ban(_require(subreddit, "the subreddit of the item"), user, BAN_NOTE)
             return Delivery(platform_id=user)
+        if kind == ActionKind.UNBAN:
+            return self._unban(action)
         raise Rejected(f"Reddit cannot {kind}")
+
+    def _unban(self, action: OutboundAction) -> Delivery:
+        """`POST /r/{subreddit}/api/unfriend` `type=banned`, in the subreddit of the item."""
+        user = _require(action.author_external_id, "the account to unban")
+        target = _require(action.target_external_id, "the item its author wrote")
+        found = _listing(self.client.info(target))
+        subreddit = str(found[0].get("subreddit") or "") if found else ""
+        self.client.unban(_require(subreddit, "the subreddit of the item"), user)
+        return Delivery(platform_id=user)
 
     def reconcile(self, action: OutboundAction) -> Delivery | None:
         """What an earlier, ambiguous attempt did, or None (then `perform` runs again).

@@ -85,6 +85,7 @@ class SimulatorConnector(Connector):
             Capability.UNHIDE,
             Capability.DELETE,
             Capability.BAN,
+            Capability.UNBAN,
             Capability.LIKE,
         }
     )

@@ -10,61 +10,67 @@ _search = import_module("cercle.inbox.migrations.0003_message_search")
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0002_initial'),
-        ('inbox', '0003_message_search'),
-        ('pipeline', '0001_initial'),
-        ('workspaces', '0001_initial'),
+        ("connectors", "0002_initial"),
+        ("inbox", "0003_message_search"),
+        ("pipeline", "0001_initial"),
+        ("workspaces", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='conversation',
-            name='conv_ws_status_waiting_idx',
+            model_name="conversation",
+            name="conv_ws_status_waiting_idx",
         ),
         migrations.AddField(
-            model_name='message',
-            name='classified_at',
+            model_name="message",
+            name="classified_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='message',
-            name='classified_by',
-            field=models.CharField(blank=True, default='', max_length=300),
+            model_name="message",
+            name="classified_by",
+            field=models.CharField(blank=True, default="", max_length=300),
         ),
         migrations.AddField(
-            model_name='message',
-            name='intent_score',
+            model_name="message",
+            name="intent_score",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='message',
-            name='needs_reply',
+            model_name="message",
+            name="needs_reply",
             field=models.BooleanField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='message',
-            name='needs_reply_score',
+            model_name="message",
+            name="needs_reply_score",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='message',
-            name='sentiment_score',
+            model_name="message",
+            name="sentiment_score",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='message',
-            name='toxicity_category',
-            field=models.CharField(blank=True, default='', max_length=16),
+            model_name="message",
+            name="toxicity_category",
+            field=models.CharField(blank=True, default="", max_length=16),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['workspace', 'status', '-priority', 'waiting_since', 'id'], name='conv_ws_status_prio_wait_idx'),
+            model_name="conversation",
+            index=models.Index(
+                fields=["workspace", "status", "-priority", "waiting_since", "id"],
+                name="conv_ws_status_prio_wait_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('classified_at__isnull', True), ('direction', 'inbound')), fields=['-id'], name='message_unclassified_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("classified_at__isnull", True), ("direction", "inbound")),
+                fields=["-id"],
+                name="message_unclassified_idx",
+            ),
         ),
         migrations.RunPython(
             _search._run({"sqlite": _search.SQLITE_FORWARD}), migrations.RunPython.noop

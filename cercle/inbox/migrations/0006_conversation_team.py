@@ -5,16 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inbox', '0005_versions_enrichment'),
-        ('workspaces', '0005_member_routing_fields'),
+        ("inbox", "0005_versions_enrichment"),
+        ("workspaces", "0005_member_routing_fields"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='conversation',
-            name='team',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='conversations', to='workspaces.team'),
+            model_name="conversation",
+            name="team",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="conversations",
+                to="workspaces.team",
+            ),
         ),
     ]

@@ -5,43 +5,109 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inbox', '0005_versions_enrichment'),
-        ('workspaces', '0004_alter_activity_verb'),
+        ("inbox", "0005_versions_enrichment"),
+        ("workspaces", "0004_alter_activity_verb"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Draft',
+            name="Draft",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(blank=True, default='')),
-                ('mode', models.CharField(default='reply', max_length=16)),
-                ('updated_at', models.DateTimeField()),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to='inbox.conversation')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(blank=True, default="")),
+                ("mode", models.CharField(default="reply", max_length=16)),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="drafts",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'conversation'], name='draft_ws_conv_idx')],
-                'constraints': [models.UniqueConstraint(fields=('member', 'conversation'), name='draft_member_conversation_uniq')],
+                "indexes": [
+                    models.Index(fields=["workspace", "conversation"], name="draft_ws_conv_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("member", "conversation"), name="draft_member_conversation_uniq"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Presence',
+            name="Presence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tab', models.CharField(max_length=40)),
-                ('seen_at', models.DateTimeField()),
-                ('typing_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.conversation')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tab", models.CharField(max_length=40)),
+                ("seen_at", models.DateTimeField()),
+                ("typing_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'seen_at'], name='presence_ws_seen_idx'), models.Index(fields=['conversation', 'seen_at'], name='presence_conv_seen_idx')],
-                'constraints': [models.UniqueConstraint(fields=('member', 'tab'), name='presence_member_tab_uniq')],
+                "indexes": [
+                    models.Index(fields=["workspace", "seen_at"], name="presence_ws_seen_idx"),
+                    models.Index(fields=["conversation", "seen_at"], name="presence_conv_seen_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("member", "tab"), name="presence_member_tab_uniq"
+                    )
+                ],
             },
         ),
     ]

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inbox', '0006_conversation_team'),
-        ('inbox', '0006_drafts_and_presence'),
+        ("inbox", "0006_conversation_team"),
+        ("inbox", "0006_drafts_and_presence"),
     ]
 
-    operations = [
-    ]
+    operations = []

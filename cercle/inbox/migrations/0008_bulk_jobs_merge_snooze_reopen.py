@@ -5,86 +5,197 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inbox', '0007_merge_0006_conversation_team_0006_drafts_and_presence'),
-        ('workspaces', '0009_merge_20261130_1005'),
+        ("inbox", "0007_merge_0006_conversation_team_0006_drafts_and_presence"),
+        ("workspaces", "0009_merge_20261130_1005"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='conversation',
-            name='merged_into',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inbox.conversation'),
+            model_name="conversation",
+            name="merged_into",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="inbox.conversation",
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='snooze_until_reply',
+            model_name="conversation",
+            name="snooze_until_reply",
             field=models.BooleanField(default=False),
         ),
         migrations.CreateModel(
-            name='BulkJob',
+            name="BulkJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('operation', models.CharField(choices=[('assign', 'Assign'), ('tag', 'Tag'), ('close', 'Close'), ('spam', 'Mark as spam')], max_length=16)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('scope', models.CharField(default='selection', max_length=16)),
-                ('filters', models.TextField(blank=True, default='')),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('changed', models.PositiveIntegerField(default=0)),
-                ('undone', models.PositiveIntegerField(default=0)),
-                ('kept', models.PositiveIntegerField(default=0)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('finished', 'Done'), ('failed', 'Failed'), ('undoing', 'Undoing'), ('undone', 'Undone')], default='queued', max_length=16)),
-                ('error', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField()),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('undone_at', models.DateTimeField(blank=True, null=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.member')),
-                ('undone_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "operation",
+                    models.CharField(
+                        choices=[
+                            ("assign", "Assign"),
+                            ("tag", "Tag"),
+                            ("close", "Close"),
+                            ("spam", "Mark as spam"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("scope", models.CharField(default="selection", max_length=16)),
+                ("filters", models.TextField(blank=True, default="")),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("done", models.PositiveIntegerField(default=0)),
+                ("changed", models.PositiveIntegerField(default=0)),
+                ("undone", models.PositiveIntegerField(default=0)),
+                ("kept", models.PositiveIntegerField(default=0)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("finished", "Done"),
+                            ("failed", "Failed"),
+                            ("undoing", "Undoing"),
+                            ("undone", "Undone"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField()),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("undone_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
+                (
+                    "undone_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='BulkItem',
+            name="BulkItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('changed', 'Changed'), ('unchanged', 'Already so'), ('undone', 'Undone'), ('kept', 'Changed since, kept')], default='pending', max_length=16)),
-                ('status_changed', models.BooleanField(default=False)),
-                ('old_status', models.CharField(blank=True, default='', max_length=16)),
-                ('old_snoozed_until', models.DateTimeField(blank=True, null=True)),
-                ('old_snooze_until_reply', models.BooleanField(default=False)),
-                ('old_sla_due_at', models.DateTimeField(blank=True, null=True)),
-                ('assignee_changed', models.BooleanField(default=False)),
-                ('old_assignee_id', models.BigIntegerField(blank=True, null=True)),
-                ('tag_added', models.BooleanField(default=False)),
-                ('activity_mark', models.BigIntegerField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.conversation')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='inbox.bulkjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("changed", "Changed"),
+                            ("unchanged", "Already so"),
+                            ("undone", "Undone"),
+                            ("kept", "Changed since, kept"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("status_changed", models.BooleanField(default=False)),
+                ("old_status", models.CharField(blank=True, default="", max_length=16)),
+                ("old_snoozed_until", models.DateTimeField(blank=True, null=True)),
+                ("old_snooze_until_reply", models.BooleanField(default=False)),
+                ("old_sla_due_at", models.DateTimeField(blank=True, null=True)),
+                ("assignee_changed", models.BooleanField(default=False)),
+                ("old_assignee_id", models.BigIntegerField(blank=True, null=True)),
+                ("tag_added", models.BooleanField(default=False)),
+                ("activity_mark", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="inbox.bulkjob",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='InboxSettings',
+            name="InboxSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reopen_on_inbound', models.BooleanField(default=True, verbose_name='a new message reopens a closed conversation')),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='inbox_settings', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reopen_on_inbound",
+                    models.BooleanField(
+                        default=True, verbose_name="a new message reopens a closed conversation"
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="inbox_settings",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'inbox settings',
+                "verbose_name_plural": "inbox settings",
             },
         ),
         migrations.AddIndex(
-            model_name='bulkjob',
-            index=models.Index(fields=['state', 'id'], name='bulkjob_state_idx'),
+            model_name="bulkjob",
+            index=models.Index(fields=["state", "id"], name="bulkjob_state_idx"),
         ),
         migrations.AddIndex(
-            model_name='bulkitem',
-            index=models.Index(fields=['job', 'state', 'id'], name='bulkitem_job_state_idx'),
+            model_name="bulkitem",
+            index=models.Index(fields=["job", "state", "id"], name="bulkitem_job_state_idx"),
         ),
         migrations.AddConstraint(
-            model_name='bulkitem',
-            constraint=models.UniqueConstraint(fields=('job', 'conversation'), name='bulkitem_job_conv_uniq'),
+            model_name="bulkitem",
+            constraint=models.UniqueConstraint(
+                fields=("job", "conversation"), name="bulkitem_job_conv_uniq"
+            ),
         ),
     ]

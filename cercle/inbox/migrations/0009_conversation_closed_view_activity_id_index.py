@@ -4,16 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0003_routing_quota_poll'),
-        ('inbox', '0008_bulk_jobs_merge_snooze_reopen'),
-        ('workspaces', '0010_merge_20261130_1010'),
+        ("connectors", "0003_routing_quota_poll"),
+        ("inbox", "0008_bulk_jobs_merge_snooze_reopen"),
+        ("workspaces", "0010_merge_20261130_1010"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['workspace', 'status', '-last_activity_at', '-id'], name='conv_ws_status_activity_id_idx'),
+            model_name="conversation",
+            index=models.Index(
+                fields=["workspace", "status", "-last_activity_at", "-id"],
+                name="conv_ws_status_activity_id_idx",
+            ),
         ),
     ]

@@ -4,17 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0003_routing_quota_poll'),
-        ('inbox', '0009_conversation_closed_view_activity_id_index'),
-        ('pipeline', '0003_rawevent_item_errors'),
-        ('workspaces', '0011_activity_notify'),
+        ("connectors", "0003_routing_quota_poll"),
+        ("inbox", "0009_conversation_closed_view_activity_id_index"),
+        ("pipeline", "0003_rawevent_item_errors"),
+        ("workspaces", "0011_activity_notify"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['workspace', 'sent_at'], name='message_ws_sent_idx'),
+            model_name="message",
+            index=models.Index(fields=["workspace", "sent_at"], name="message_ws_sent_idx"),
         ),
     ]

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inbox', '0010_insights_tail_index'),
-        ('inbox', '0011_message_search_vector_trigram'),
+        ("inbox", "0010_insights_tail_index"),
+        ("inbox", "0011_message_search_vector_trigram"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inbox', '0013_default_sort_waiting_first'),
+        ("inbox", "0013_default_sort_waiting_first"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='identity',
-            name='followers',
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name='followers'),
+            model_name="identity",
+            name="followers",
+            field=models.PositiveIntegerField(blank=True, null=True, verbose_name="followers"),
         ),
     ]

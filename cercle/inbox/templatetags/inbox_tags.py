@@ -287,6 +287,12 @@ def _platform_line(verb: str, actor: str, data: dict[str, Any]) -> SafeString | 
                 _("Rule “%(rule)s” fired; not done: %(skipped)s"), rule=rule, skipped=skipped
             )
         return format_html_dict(_("Rule “%(rule)s” fired"), rule=rule)
+    if verb == Verb.UNDONE:
+        return format_html_dict(
+            _("%(actor)s undid what “%(by)s” did"),
+            actor=actor or _("Someone"),
+            by=data.get("by", ""),
+        )
     if verb == Verb.REPLY_REJECTED and data.get("comment"):
         return format_html_dict(
             _("%(actor)s rejected the reply of %(author)s: “%(comment)s”"),
@@ -300,7 +306,8 @@ def _platform_line(verb: str, actor: str, data: dict[str, Any]) -> SafeString | 
 @register.simple_tag
 def activity_line(activity: Activity) -> SafeString:
     """One grey timeline line, every name and platform string escaped."""
-    actor = activity.actor.name if activity.actor else ""
+    # A member by name; an automation (a rule, a policy) by its own name.
+    actor = activity.actor.name if activity.actor else activity.automation_name
     data = activity.data if isinstance(activity.data, dict) else {}
     verb = activity.verb
     special = _special_line(activity, actor, data)

@@ -6,59 +6,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('connectors', '0003_routing_quota_poll'),
-        ('inbox', '0008_bulk_jobs_merge_snooze_reopen'),
-        ('workspaces', '0010_merge_20261130_1010'),
+        ("connectors", "0003_routing_quota_poll"),
+        ("inbox", "0008_bulk_jobs_merge_snooze_reopen"),
+        ("workspaces", "0010_merge_20261130_1010"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ListeningSearch',
+            name="ListeningSearch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('all_of', models.JSONField(blank=True, default=list, verbose_name='all of these words')),
-                ('any_of', models.JSONField(blank=True, default=list, verbose_name='any of these words')),
-                ('none_of', models.JSONField(blank=True, default=list, verbose_name='none of these words')),
-                ('languages', models.JSONField(blank=True, default=list, verbose_name='languages')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('channels', models.ManyToManyField(blank=True, related_name='listening_searches', to='connectors.channel')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='listening_searches', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "all_of",
+                    models.JSONField(blank=True, default=list, verbose_name="all of these words"),
+                ),
+                (
+                    "any_of",
+                    models.JSONField(blank=True, default=list, verbose_name="any of these words"),
+                ),
+                (
+                    "none_of",
+                    models.JSONField(blank=True, default=list, verbose_name="none of these words"),
+                ),
+                ("languages", models.JSONField(blank=True, default=list, verbose_name="languages")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(default=cercle.core.clock.now)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "channels",
+                    models.ManyToManyField(
+                        blank=True, related_name="listening_searches", to="connectors.channel"
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="listening_searches",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'pk'],
+                "ordering": ["name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Mention',
+            name="Mention",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=200)),
-                ('url', models.URLField(blank=True, max_length=1000)),
-                ('author_external_id', models.CharField(blank=True, max_length=200)),
-                ('author_name', models.CharField(blank=True, max_length=200)),
-                ('author_handle', models.CharField(blank=True, max_length=200)),
-                ('text', models.TextField(blank=True)),
-                ('language', models.CharField(blank=True, max_length=8)),
-                ('sentiment', models.CharField(blank=True, choices=[('positive', 'Positive'), ('neutral', 'Neutral'), ('negative', 'Negative')], max_length=16)),
-                ('published_at', models.DateTimeField(db_index=True)),
-                ('found_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('dedupe_key', models.CharField(max_length=500)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mentions', to='connectors.channel')),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inbox.conversation')),
-                ('search', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mentions', to='listening.listeningsearch')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mentions', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=200)),
+                ("url", models.URLField(blank=True, max_length=1000)),
+                ("author_external_id", models.CharField(blank=True, max_length=200)),
+                ("author_name", models.CharField(blank=True, max_length=200)),
+                ("author_handle", models.CharField(blank=True, max_length=200)),
+                ("text", models.TextField(blank=True)),
+                ("language", models.CharField(blank=True, max_length=8)),
+                (
+                    "sentiment",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("positive", "Positive"),
+                            ("neutral", "Neutral"),
+                            ("negative", "Negative"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("published_at", models.DateTimeField(db_index=True)),
+                ("found_at", models.DateTimeField(default=cercle.core.clock.now)),
+                ("dedupe_key", models.CharField(max_length=500)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mentions",
+                        to="connectors.channel",
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "search",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mentions",
+                        to="listening.listeningsearch",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mentions",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published_at', '-pk'],
-                'indexes': [models.Index(fields=['search', 'published_at'], name='mention_search_time')],
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'dedupe_key'), name='mention_ws_dedupe_uniq')],
+                "ordering": ["-published_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["search", "published_at"], name="mention_search_time")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "dedupe_key"), name="mention_ws_dedupe_uniq"
+                    )
+                ],
             },
         ),
     ]

@@ -7,43 +7,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0003_routing_quota_poll'),
-        ('listening', '0001_searches_and_mentions'),
-        ('workspaces', '0010_merge_20261130_1010'),
+        ("connectors", "0003_routing_quota_poll"),
+        ("listening", "0001_searches_and_mentions"),
+        ("workspaces", "0010_merge_20261130_1010"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='listeningsearch',
-            name='alert_since',
+            model_name="listeningsearch",
+            name="alert_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='listeningsearch',
-            name='promote_when',
-            field=models.CharField(blank=True, choices=[('', 'Never (by hand only)'), ('always', 'Every mention'), ('negative', 'When it is negative'), ('question', 'When it is a question')], default='', max_length=16, verbose_name='promote to the inbox'),
+            model_name="listeningsearch",
+            name="promote_when",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Never (by hand only)"),
+                    ("always", "Every mention"),
+                    ("negative", "When it is negative"),
+                    ("question", "When it is a question"),
+                ],
+                default="",
+                max_length=16,
+                verbose_name="promote to the inbox",
+            ),
         ),
         migrations.AddField(
-            model_name='listeningsearch',
-            name='run_every',
+            model_name="listeningsearch",
+            name="run_every",
             field=models.DurationField(default=datetime.timedelta(seconds=900)),
         ),
         migrations.AddField(
-            model_name='mention',
-            name='intent',
+            model_name="mention",
+            name="intent",
             field=models.CharField(blank=True, max_length=16),
         ),
         migrations.CreateModel(
-            name='UnavailableSource',
+            name="UnavailableSource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('detail', models.CharField(blank=True, max_length=500)),
-                ('since', models.DateTimeField(default=cercle.core.clock.now)),
-                ('retry_at', models.DateTimeField()),
-                ('channel', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='listening_unavailable', to='connectors.channel')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=500)),
+                ("since", models.DateTimeField(default=cercle.core.clock.now)),
+                ("retry_at", models.DateTimeField()),
+                (
+                    "channel",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="listening_unavailable",
+                        to="connectors.channel",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
     ]

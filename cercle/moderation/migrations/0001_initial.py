@@ -6,74 +6,170 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('inbox', '0003_message_search'),
-        ('workspaces', '0002_alter_activity_verb'),
+        ("inbox", "0003_message_search"),
+        ("workspaces", "0002_alter_activity_verb"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HouseRule',
+            name="HouseRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField(verbose_name='number')),
-                ('text_fr', models.TextField(verbose_name='text in French')),
-                ('text_en', models.TextField(verbose_name='text in English')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='house_rules', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField(verbose_name="number")),
+                ("text_fr", models.TextField(verbose_name="text in French")),
+                ("text_en", models.TextField(verbose_name="text in English")),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="house_rules",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['number'],
+                "ordering": ["number"],
             },
         ),
         migrations.CreateModel(
-            name='Rule',
+            name="Rule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='order')),
-                ('mode', models.CharField(choices=[('live', 'Live'), ('suggest', 'Suggest only'), ('off', 'Off')], default='off', max_length=8, verbose_name='mode')),
-                ('stop', models.BooleanField(default=False, verbose_name='stop after this rule')),
-                ('conditions', models.JSONField(default=list)),
-                ('actions', models.JSONField(default=list)),
-                ('hourly_limit', models.PositiveIntegerField(default=60, verbose_name='platform actions per channel and hour')),
-                ('created_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('house_rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='moderation.houserule', verbose_name='house rule it enforces')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="order")),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("live", "Live"), ("suggest", "Suggest only"), ("off", "Off")],
+                        default="off",
+                        max_length=8,
+                        verbose_name="mode",
+                    ),
+                ),
+                ("stop", models.BooleanField(default=False, verbose_name="stop after this rule")),
+                ("conditions", models.JSONField(default=list)),
+                ("actions", models.JSONField(default=list)),
+                (
+                    "hourly_limit",
+                    models.PositiveIntegerField(
+                        default=60, verbose_name="platform actions per channel and hour"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=cercle.core.clock.now)),
+                (
+                    "house_rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="moderation.houserule",
+                        verbose_name="house rule it enforces",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rules",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Suggestion',
+            name="Suggestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('pending', 'Waiting for a decision'), ('accepted', 'Accepted'), ('dismissed', 'Dismissed')], default='pending', max_length=16)),
-                ('created_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.conversation')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.message')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='suggestions', to='moderation.rule')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for a decision"),
+                            ("accepted", "Accepted"),
+                            ("dismissed", "Dismissed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=cercle.core.clock.now)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="inbox.message",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="suggestions",
+                        to="moderation.rule",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='houserule',
-            constraint=models.UniqueConstraint(fields=('workspace', 'number'), name='houserule_ws_number_uniq'),
+            model_name="houserule",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "number"), name="houserule_ws_number_uniq"
+            ),
         ),
         migrations.AddIndex(
-            model_name='rule',
-            index=models.Index(fields=['workspace', 'mode', 'position'], name='rule_ws_mode_pos_idx'),
+            model_name="rule",
+            index=models.Index(
+                fields=["workspace", "mode", "position"], name="rule_ws_mode_pos_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='suggestion',
-            index=models.Index(fields=['workspace', 'state', 'id'], name='suggestion_queue_idx'),
+            model_name="suggestion",
+            index=models.Index(fields=["workspace", "state", "id"], name="suggestion_queue_idx"),
         ),
         migrations.AddConstraint(
-            model_name='suggestion',
-            constraint=models.UniqueConstraint(fields=('rule', 'message'), name='suggestion_rule_message_uniq'),
+            model_name="suggestion",
+            constraint=models.UniqueConstraint(
+                fields=("rule", "message"), name="suggestion_rule_message_uniq"
+            ),
         ),
     ]

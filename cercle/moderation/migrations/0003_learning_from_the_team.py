@@ -6,88 +6,180 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inbox', '0005_versions_enrichment'),
-        ('moderation', '0002_crisis_alert'),
-        ('workspaces', '0006_learning_from_the_team'),
+        ("inbox", "0005_versions_enrichment"),
+        ("moderation", "0002_crisis_alert"),
+        ("workspaces", "0006_learning_from_the_team"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CustomLabel',
+            name="CustomLabel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, verbose_name='name')),
-                ('description', models.CharField(blank=True, default='', max_length=300, verbose_name='description')),
-                ('created_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60, verbose_name="name")),
+                (
+                    "description",
+                    models.CharField(
+                        blank=True, default="", max_length=300, verbose_name="description"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=cercle.core.clock.now)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='LabelExample',
+            name="LabelExample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task', models.CharField(max_length=40)),
-                ('label', models.CharField(max_length=40)),
-                ('created_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('vector', models.BinaryField(blank=True, null=True)),
-                ('vector_model', models.CharField(blank=True, default='', max_length=100)),
-                ('member', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.member')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.message')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task", models.CharField(max_length=40)),
+                ("label", models.CharField(max_length=40)),
+                ("created_at", models.DateTimeField(default=cercle.core.clock.now)),
+                ("vector", models.BinaryField(blank=True, null=True)),
+                ("vector_model", models.CharField(blank=True, default="", max_length=100)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="inbox.message",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MessageLabel',
+            name="MessageLabel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('applies', models.BooleanField(default=True)),
-                ('score', models.FloatField(blank=True, null=True)),
-                ('by_member', models.BooleanField(default=False)),
-                ('label', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='moderation.customlabel')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.message')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("applies", models.BooleanField(default=True)),
+                ("score", models.FloatField(blank=True, null=True)),
+                ("by_member", models.BooleanField(default=False)),
+                (
+                    "label",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="moderation.customlabel",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="inbox.message",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WorkspaceHead',
+            name="WorkspaceHead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task', models.CharField(max_length=40)),
-                ('weights', models.BinaryField()),
-                ('examples', models.PositiveIntegerField(default=0)),
-                ('held_out', models.PositiveIntegerField(default=0)),
-                ('scores', models.JSONField(default=dict)),
-                ('accuracy', models.FloatField(default=0.0)),
-                ('baseline_accuracy', models.FloatField(default=0.0)),
-                ('baseline', models.CharField(blank=True, default='', max_length=100)),
-                ('active', models.BooleanField(default=False)),
-                ('trained_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task", models.CharField(max_length=40)),
+                ("weights", models.BinaryField()),
+                ("examples", models.PositiveIntegerField(default=0)),
+                ("held_out", models.PositiveIntegerField(default=0)),
+                ("scores", models.JSONField(default=dict)),
+                ("accuracy", models.FloatField(default=0.0)),
+                ("baseline_accuracy", models.FloatField(default=0.0)),
+                ("baseline", models.CharField(blank=True, default="", max_length=100)),
+                ("active", models.BooleanField(default=False)),
+                ("trained_at", models.DateTimeField(default=cercle.core.clock.now)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='customlabel',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='customlabel_ws_name_uniq'),
+            model_name="customlabel",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "name"), name="customlabel_ws_name_uniq"
+            ),
         ),
         migrations.AddIndex(
-            model_name='labelexample',
-            index=models.Index(fields=['workspace', 'task', '-id'], name='labelexample_ws_task_idx'),
+            model_name="labelexample",
+            index=models.Index(
+                fields=["workspace", "task", "-id"], name="labelexample_ws_task_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='labelexample',
-            constraint=models.UniqueConstraint(fields=('message', 'task'), name='labelexample_msg_task_uniq'),
+            model_name="labelexample",
+            constraint=models.UniqueConstraint(
+                fields=("message", "task"), name="labelexample_msg_task_uniq"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagelabel',
-            constraint=models.UniqueConstraint(fields=('message', 'label'), name='messagelabel_msg_label_uniq'),
+            model_name="messagelabel",
+            constraint=models.UniqueConstraint(
+                fields=("message", "label"), name="messagelabel_msg_label_uniq"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workspacehead',
-            constraint=models.UniqueConstraint(fields=('workspace', 'task'), name='workspacehead_ws_task_uniq'),
+            model_name="workspacehead",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "task"), name="workspacehead_ws_task_uniq"
+            ),
         ),
     ]

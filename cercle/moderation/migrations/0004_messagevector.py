@@ -5,24 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inbox', '0009_conversation_closed_view_activity_id_index'),
-        ('moderation', '0003_learning_from_the_team'),
-        ('workspaces', '0010_merge_20261130_1010'),
+        ("inbox", "0009_conversation_closed_view_activity_id_index"),
+        ("moderation", "0003_learning_from_the_team"),
+        ("workspaces", "0010_merge_20261130_1010"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MessageVector',
+            name="MessageVector",
             fields=[
-                ('message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='inbox.message')),
-                ('vector', models.BinaryField()),
-                ('model', models.CharField(max_length=100)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "message",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="inbox.message",
+                    ),
+                ),
+                ("vector", models.BinaryField()),
+                ("model", models.CharField(max_length=100)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'model', 'message'], name='messagevector_ws_model_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["workspace", "model", "message"], name="messagevector_ws_model_idx"
+                    )
+                ],
             },
         ),
     ]

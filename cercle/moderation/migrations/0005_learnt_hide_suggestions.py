@@ -5,31 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inbox', '0009_conversation_closed_view_activity_id_index'),
-        ('moderation', '0004_messagevector'),
-        ('workspaces', '0011_activity_notify'),
+        ("inbox", "0009_conversation_closed_view_activity_id_index"),
+        ("moderation", "0004_messagevector"),
+        ("workspaces", "0011_activity_notify"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='suggestion',
-            name='model',
-            field=models.CharField(blank=True, default='', max_length=128),
+            model_name="suggestion",
+            name="model",
+            field=models.CharField(blank=True, default="", max_length=128),
         ),
         migrations.AddField(
-            model_name='suggestion',
-            name='score',
+            model_name="suggestion",
+            name="score",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='suggestion',
-            name='rule',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='suggestions', to='moderation.rule'),
+            model_name="suggestion",
+            name="rule",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="suggestions",
+                to="moderation.rule",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='suggestion',
-            constraint=models.UniqueConstraint(condition=models.Q(('rule__isnull', True)), fields=('message',), name='suggestion_learnt_message_uniq'),
+            model_name="suggestion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("rule__isnull", True)),
+                fields=("message",),
+                name="suggestion_learnt_message_uniq",
+            ),
         ),
     ]

@@ -8,6 +8,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from cercle.inbox.models import Message
+from cercle.moderation.actions import can_undo, undone_ids
 from cercle.moderation.choices import (
     INTENT_COLOURS,
     SENTIMENT_COLOURS,
@@ -16,10 +17,11 @@ from cercle.moderation.choices import (
     Sentiment,
     Toxicity,
 )
+from cercle.moderation.citation import CITING, house_rules
 from cercle.moderation.crisis import active_alerts
-from cercle.moderation.models import CustomLabel, MessageLabel
+from cercle.moderation.models import CustomLabel, HouseRule, MessageLabel
 from cercle.notifications.templatetags.notification_tags import header_facts
-from cercle.workspaces.models import Member
+from cercle.workspaces.models import Activity, Member
 
 register = template.Library()
 
@@ -158,3 +160,40 @@ def rule_actions(actions: Any) -> list[str]:
         else:
             described.append(str(kind.label))
     return described
+
+
+@register.inclusion_tag("moderation/_undo.html", takes_context=True)
+def undo_button(context: template.Context, activity: Activity) -> dict[str, Any]:
+    """An Undo button after an automation's undoable activity (or "undone" once it was).
+
+    The undone ones of the whole timeline are read at the first call (one query a page).
+    """
+    if not can_undo(activity):
+        return {"activity": None}
+    cache = context.render_context
+    if "undone_activities" not in cache:
+        ids = [
+            item.activity.pk
+            for item in context.get("timeline") or ()
+            if getattr(item, "activity", None) is not None
+        ]
+        cache["undone_activities"] = undone_ids(sorted({*ids, activity.pk}))
+    undone: set[int] = cache["undone_activities"]
+    return {
+        "activity": activity,
+        "undone": activity.pk in undone,
+        "can_undo": bool(context.get("can_assign")),
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.simple_tag
+def workspace_house_rules(workspace_id: int) -> list[HouseRule]:
+    """The workspace's numbered house rules, for the citation a hide, delete or ban asks for."""
+    return house_rules(workspace_id)
+
+
+@register.filter
+def cites_house_rule(action: str) -> bool:
+    """Whether a moderation action cites a house rule (hide, delete, ban)."""
+    return action in CITING

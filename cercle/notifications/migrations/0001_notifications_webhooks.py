@@ -6,102 +6,246 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0004_alter_activity_verb'),
+        ("workspaces", "0004_alter_activity_verb"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LogCursor',
+            name="LogCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=32, unique=True)),
-                ('last_id', models.BigIntegerField(default=0)),
-                ('gaps', models.JSONField(blank=True, default=list)),
-                ('updated_at', models.DateTimeField(default=cercle.core.clock.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=32, unique=True)),
+                ("last_id", models.BigIntegerField(default=0)),
+                ("gaps", models.JSONField(blank=True, default=list)),
+                ("updated_at", models.DateTimeField(default=cercle.core.clock.now)),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookEndpoint',
+            name="WebhookEndpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('url', models.URLField(max_length=500, verbose_name='URL')),
-                ('secret_encrypted', models.TextField()),
-                ('events', models.JSONField(blank=True, default=list, verbose_name='events')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('start_after', models.BigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                ("url", models.URLField(max_length=500, verbose_name="URL")),
+                ("secret_encrypted", models.TextField()),
+                ("events", models.JSONField(blank=True, default=list, verbose_name="events")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("start_after", models.BigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=cercle.core.clock.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message_id', models.CharField(max_length=40, unique=True)),
-                ('event_type', models.CharField(max_length=40)),
-                ('payload', models.JSONField(default=dict)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('delivered', 'Delivered'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('last_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, default='', max_length=300)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('activity', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.activity')),
-                ('endpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='notifications.webhookendpoint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("message_id", models.CharField(max_length=40, unique=True)),
+                ("event_type", models.CharField(max_length=40)),
+                ("payload", models.JSONField(default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("last_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, default="", max_length=300)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=cercle.core.clock.now)),
+                (
+                    "activity",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.activity",
+                    ),
+                ),
+                (
+                    "endpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="notifications.webhookendpoint",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DigestSent',
+            name="DigestSent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('sent_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("sent_at", models.DateTimeField(default=cercle.core.clock.now)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('member', 'day'), name='digest_member_day_uniq')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("member", "day"), name="digest_member_day_uniq")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('mention', 'Mentioned you'), ('assignment', 'Assigned to you'), ('sla_at_risk', 'Response due soon'), ('sla_breached', 'Response overdue'), ('approval_asked', 'Reply awaiting approval'), ('reply_approved', 'Reply approved'), ('reply_rejected', 'Reply sent back')], max_length=16)),
-                ('in_app', models.BooleanField(default=True)),
-                ('email_state', models.CharField(blank=True, choices=[('', 'Not mailed'), ('pending', 'To be mailed'), ('sending', 'Being mailed'), ('sent', 'Mailed'), ('failed', 'Mail failed')], default='', max_length=8)),
-                ('created_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('emailed_at', models.DateTimeField(blank=True, null=True)),
-                ('activity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.activity')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications_received', to='workspaces.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("mention", "Mentioned you"),
+                            ("assignment", "Assigned to you"),
+                            ("sla_at_risk", "Response due soon"),
+                            ("sla_breached", "Response overdue"),
+                            ("approval_asked", "Reply awaiting approval"),
+                            ("reply_approved", "Reply approved"),
+                            ("reply_rejected", "Reply sent back"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("in_app", models.BooleanField(default=True)),
+                (
+                    "email_state",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Not mailed"),
+                            ("pending", "To be mailed"),
+                            ("sending", "Being mailed"),
+                            ("sent", "Mailed"),
+                            ("failed", "Mail failed"),
+                        ],
+                        default="",
+                        max_length=8,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=cercle.core.clock.now)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("emailed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "activity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.activity",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications_received",
+                        to="workspaces.member",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['member', 'in_app', 'read_at', 'id'], name='notif_member_unread_idx'), models.Index(condition=models.Q(('email_state__in', ['pending', 'sending'])), fields=['email_state', 'id'], name='notif_email_pending_idx')],
-                'constraints': [models.UniqueConstraint(fields=('member', 'activity'), name='notification_member_activity_uniq')],
+                "indexes": [
+                    models.Index(
+                        fields=["member", "in_app", "read_at", "id"], name="notif_member_unread_idx"
+                    ),
+                    models.Index(
+                        condition=models.Q(("email_state__in", ["pending", "sending"])),
+                        fields=["email_state", "id"],
+                        name="notif_email_pending_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("member", "activity"), name="notification_member_activity_uniq"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='webhookendpoint',
-            index=models.Index(fields=['workspace', 'is_active'], name='webhook_ws_active_idx'),
+            model_name="webhookendpoint",
+            index=models.Index(fields=["workspace", "is_active"], name="webhook_ws_active_idx"),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('state', 'pending')), fields=['next_attempt_at'], name='webhook_delivery_due_idx'),
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("state", "pending")),
+                fields=["next_attempt_at"],
+                name="webhook_delivery_due_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(fields=['endpoint', 'id'], name='webhook_delivery_log_idx'),
+            model_name="webhookdelivery",
+            index=models.Index(fields=["endpoint", "id"], name="webhook_delivery_log_idx"),
         ),
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.UniqueConstraint(fields=('endpoint', 'activity'), name='webhook_delivery_endpoint_activity_uniq'),
+            model_name="webhookdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("endpoint", "activity"), name="webhook_delivery_endpoint_activity_uniq"
+            ),
         ),
     ]

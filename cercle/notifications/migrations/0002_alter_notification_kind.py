@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0001_notifications_webhooks'),
+        ("notifications", "0001_notifications_webhooks"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('mention', 'Mentioned you'), ('assignment', 'Assigned to you'), ('sla_at_risk', 'Response due soon'), ('sla_breached', 'Response overdue'), ('approval_asked', 'Reply awaiting approval'), ('reply_approved', 'Reply approved'), ('reply_rejected', 'Reply sent back'), ('listening_alert', 'Listening alert')], max_length=16),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("mention", "Mentioned you"),
+                    ("assignment", "Assigned to you"),
+                    ("sla_at_risk", "Response due soon"),
+                    ("sla_breached", "Response overdue"),
+                    ("approval_asked", "Reply awaiting approval"),
+                    ("reply_approved", "Reply approved"),
+                    ("reply_rejected", "Reply sent back"),
+                    ("listening_alert", "Listening alert"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0002_alter_notification_kind'),
+        ("notifications", "0002_alter_notification_kind"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('mention', 'Mentioned you'), ('assignment', 'Assigned to you'), ('sla_at_risk', 'Response due soon'), ('sla_breached', 'Response overdue'), ('approval_asked', 'Reply awaiting approval'), ('reply_approved', 'Reply approved'), ('reply_rejected', 'Reply sent back'), ('listening_alert', 'Listening alert'), ('rule_alert', 'A rule asks you to look')], max_length=16),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("mention", "Mentioned you"),
+                    ("assignment", "Assigned to you"),
+                    ("sla_at_risk", "Response due soon"),
+                    ("sla_breached", "Response overdue"),
+                    ("approval_asked", "Reply awaiting approval"),
+                    ("reply_approved", "Reply approved"),
+                    ("reply_rejected", "Reply sent back"),
+                    ("listening_alert", "Listening alert"),
+                    ("rule_alert", "A rule asks you to look"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -5,21 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0005_security_privacy_verbs'),
+        ("workspaces", "0005_security_privacy_verbs"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RetentionPolicy',
+            name="RetentionPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message_days', models.PositiveIntegerField(blank=True, null=True, verbose_name='keep messages for (days)')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='retention_policy', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "message_days",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="keep messages for (days)"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="retention_policy",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
     ]

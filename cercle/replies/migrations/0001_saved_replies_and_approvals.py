@@ -6,91 +6,219 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('connectors', '0003_routing_quota_poll'),
-        ('inbox', '0005_versions_enrichment'),
-        ('workspaces', '0005_saved_replies_and_approvals'),
+        ("connectors", "0003_routing_quota_poll"),
+        ("inbox", "0005_versions_enrichment"),
+        ("workspaces", "0005_saved_replies_and_approvals"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApprovalPolicy',
+            name="ApprovalPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('roles', models.JSONField(blank=True, default=list, verbose_name='roles')),
-                ('updated_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('channels', models.ManyToManyField(blank=True, related_name='+', to='connectors.channel')),
-                ('members', models.ManyToManyField(blank=True, related_name='+', to='workspaces.member')),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='approval_policy', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("roles", models.JSONField(blank=True, default=list, verbose_name="roles")),
+                ("updated_at", models.DateTimeField(default=cercle.core.clock.now)),
+                (
+                    "channels",
+                    models.ManyToManyField(blank=True, related_name="+", to="connectors.channel"),
+                ),
+                (
+                    "members",
+                    models.ManyToManyField(blank=True, related_name="+", to="workspaces.member"),
+                ),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approval_policy",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'approval policies',
+                "verbose_name_plural": "approval policies",
             },
         ),
         migrations.CreateModel(
-            name='SavedReply',
+            name="SavedReply",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=120, verbose_name='title')),
-                ('shortcut', models.SlugField(blank=True, default='', max_length=40, verbose_name='shortcut')),
-                ('tags', models.JSONField(blank=True, default=list, verbose_name='tags')),
-                ('usage_count', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('updated_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_replies', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=120, verbose_name="title")),
+                (
+                    "shortcut",
+                    models.SlugField(
+                        blank=True, default="", max_length=40, verbose_name="shortcut"
+                    ),
+                ),
+                ("tags", models.JSONField(blank=True, default=list, verbose_name="tags")),
+                ("usage_count", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=cercle.core.clock.now)),
+                ("updated_at", models.DateTimeField(default=cercle.core.clock.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="saved_replies",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'saved replies',
+                "verbose_name_plural": "saved replies",
             },
         ),
         migrations.CreateModel(
-            name='SavedReplyVersion',
+            name="SavedReplyVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(max_length=8, verbose_name='language')),
-                ('text', models.TextField(verbose_name='text')),
-                ('saved_reply', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='replies.savedreply')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("language", models.CharField(max_length=8, verbose_name="language")),
+                ("text", models.TextField(verbose_name="text")),
+                (
+                    "saved_reply",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="replies.savedreply",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['language'],
+                "ordering": ["language"],
             },
         ),
         migrations.CreateModel(
-            name='PendingReply',
+            name="PendingReply",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField()),
-                ('is_private', models.BooleanField(default=False)),
-                ('saved_reply_ids', models.JSONField(blank=True, default=list)),
-                ('state', models.CharField(choices=[('pending', 'Awaiting approval'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='pending', max_length=16)),
-                ('created_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('comment', models.TextField(blank=True, default='')),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.member')),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pending_replies', to='inbox.conversation')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.member')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inbox.message')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("is_private", models.BooleanField(default=False)),
+                ("saved_reply_ids", models.JSONField(blank=True, default=list)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Awaiting approval"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=cercle.core.clock.now)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("comment", models.TextField(blank=True, default="")),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pending_replies",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="inbox.message",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'pending replies',
-                'indexes': [models.Index(fields=['workspace', 'state', 'id'], name='pendingreply_ws_state_idx'), models.Index(fields=['conversation', 'state'], name='pendingreply_conv_state_idx')],
+                "verbose_name_plural": "pending replies",
+                "indexes": [
+                    models.Index(
+                        fields=["workspace", "state", "id"], name="pendingreply_ws_state_idx"
+                    ),
+                    models.Index(
+                        fields=["conversation", "state"], name="pendingreply_conv_state_idx"
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='savedreply',
-            index=models.Index(fields=['workspace', '-usage_count', 'title'], name='savedreply_ws_usage_idx'),
+            model_name="savedreply",
+            index=models.Index(
+                fields=["workspace", "-usage_count", "title"], name="savedreply_ws_usage_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='savedreply',
-            constraint=models.UniqueConstraint(condition=models.Q(('shortcut', ''), _negated=True), fields=('workspace', 'shortcut'), name='savedreply_ws_shortcut_uniq'),
+            model_name="savedreply",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("shortcut", ""), _negated=True),
+                fields=("workspace", "shortcut"),
+                name="savedreply_ws_shortcut_uniq",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='savedreplyversion',
-            constraint=models.UniqueConstraint(fields=('saved_reply', 'language'), name='savedreplyversion_lang_uniq'),
+            model_name="savedreplyversion",
+            constraint=models.UniqueConstraint(
+                fields=("saved_reply", "language"), name="savedreplyversion_lang_uniq"
+            ),
         ),
     ]

@@ -314,6 +314,16 @@ class FacebookWire(Wire):
             return data if isinstance(data, dict) else {}
         return {k: v[0] for k, v in parse_qs(request.body.decode(errors="replace")).items() if v}
 
+    def _unblock(self, request: FakeRequest) -> FakeResponse:
+        """`DELETE /{page-id}/blocked?asid=…` (or psid, uid, user): the person is unblocked."""
+        query = request.query
+        people = query.get("asid") or query.get("psid") or query.get("uid") or query.get("user")
+        person = str(people[0]) if people else ""
+        if not person:
+            return _error(100, "(#100) No user to unblock", 400)
+        self.on_action(SimAction(kind="unban", target_id=person))
+        return _json(200, {"success": True})
+
     def _node(self, request: FakeRequest, node: str) -> FakeResponse:
         if node == self.page_id and request.method == "GET":
             return _json(200, {"id": self.page_id, "name": self.page_name})
@@ -394,6 +404,8 @@ class FacebookWire(Wire):
                 return _error(100, "(#100) No user to block", 400)
             self.on_action(SimAction(kind="ban", target_id=person))
             return _json(200, {person: True})
+        if edge == "blocked" and request.method == "DELETE":
+            return self._unblock(request)
         if edge == "conversations" and request.method == "GET":
             psid = (request.query.get("user_id") or [""])[0]
             with self._lock:

@@ -230,6 +230,13 @@ class MastodonWire(Wire):
                 SimAction(kind="ban", target_id=self.sim_author_of.get(rest[1], rest[1]))
             )
             return self._json(200, {"id": rest[1], "blocking": True})
+        if len(rest) == 3 and rest[0] == "accounts" and rest[2] == "unblock" and method == "POST":
+            with self._lock:
+                self.blocked.discard(rest[1])
+            self.on_action(
+                SimAction(kind="unban", target_id=self.sim_author_of.get(rest[1], rest[1]))
+            )
+            return self._json(200, {"id": rest[1], "blocking": False})
         if len(rest) >= 2 and rest[0] == "statuses":
             return self._on_status(method, rest[1], rest[2:])
         return self._json(404, {"error": "Record not found"})

@@ -234,10 +234,11 @@ class RedditWire(Wire):
                 return self._create(form)
             if path in {"/api/remove", "/api/approve"}:
                 return self._moderate(form.get("id", ""), hide=path == "/api/remove")
-            if path == f"/r/{SUBREDDIT}/api/friend" and form.get("type") == "banned":
+            banning = {f"/r/{SUBREDDIT}/api/friend": "ban", f"/r/{SUBREDDIT}/api/unfriend": "unban"}
+            if path in banning and form.get("type") == "banned":
                 name = form.get("name", "")
                 author = self.sim_author_of.get(name.lower(), name)
-                self.on_action(SimAction(kind="ban", target_id=author))
+                self.on_action(SimAction(kind=banning[path], target_id=author))
                 return self._json(200, {"json": {"errors": []}})
         return self._json(404, {"message": "Not Found", "error": 404})
 

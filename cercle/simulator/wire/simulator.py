@@ -30,7 +30,7 @@ from .base import (
 
 # Actions that create an item on the platform (and so get a fresh id).
 CREATING = {"reply", "private_reply", "send_private"}
-KNOWN_KINDS = CREATING | {"hide", "unhide", "delete", "ban", "like"}
+KNOWN_KINDS = CREATING | {"hide", "unhide", "delete", "ban", "unban", "like"}
 
 
 def event_json(event: SimEvent) -> dict[str, Any]:

@@ -404,12 +404,26 @@
     return !!link;
   }
 
+  // `l`: correct the labels of the latest inbound message: its choices open, the current
+  // sentiment focused (tab / shift+tab move, enter chooses, esc closes).
+  function openLabelFix() {
+    const fixes = $$("#timeline .item-inbound .label-fix");
+    const fix = fixes[fixes.length - 1];
+    if (!fix) return false;
+    fix.open = true;
+    const button = $("button.is-on", fix) || $("button", fix);
+    if (button) button.focus();
+    return true;
+  }
+
   let pageReady = document.readyState === "complete";
   document.addEventListener("DOMContentLoaded", function () { pageReady = true; });
   document.addEventListener("keydown", function (event) {
     if (!pageReady) return;
     if (event.key === "Escape") {
       if (help && !help.hidden) { toggleHelp(false); event.preventDefault(); return; }
+      const fixing = document.activeElement && document.activeElement.closest(".label-fix[open]");
+      if (fixing) { fixing.open = false; $("summary", fixing).focus(); event.preventDefault(); return; }
       if (isTyping(document.activeElement)) { document.activeElement.blur(); return; }
     }
     if (event.target.id === "reply-text" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
@@ -430,6 +444,8 @@
       if (goTo(event.key)) { event.preventDefault(); return; }
     }
     if (event.key === "g") { goPressedAt = Date.now(); event.preventDefault(); return; }
+    // Enter on a focused button or link does what it says (a label chosen after `l`).
+    if (event.key === "Enter" && event.target.closest && event.target.closest("button, a, summary")) return;
     let handled = true;
     switch (event.key) {
       case "j": select(selected + 1, true); break;
@@ -447,6 +463,7 @@
       case "A": { const el = $("#assign-select"); if (el) el.focus(); break; }
       case "t": { const el = $("#tag-name"); if (el) el.focus(); break; }
       case "s": { const el = $("#snooze-select"); if (el) el.focus(); break; }
+      case "l": handled = openLabelFix(); break;
       case "/": { const q = $("#q"); if (q) { q.focus(); q.select(); } break; }
       case "?": toggleHelp(help ? help.hidden : false); break;
       default: handled = false;

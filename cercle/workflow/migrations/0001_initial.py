@@ -6,64 +6,178 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('connectors', '0002_initial'),
-        ('workspaces', '0002_alter_activity_verb'),
+        ("connectors", "0002_initial"),
+        ("workspaces", "0002_alter_activity_verb"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BusinessHours',
+            name="BusinessHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('time_zone', models.CharField(default='Europe/Paris', max_length=64, validators=[cercle.workflow.models.validate_time_zone], verbose_name='time zone')),
-                ('weekly', models.JSONField(blank=True, default=dict, validators=[cercle.workflow.models.validate_weekly_hours], verbose_name='weekly hours')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='business_hours', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="Europe/Paris",
+                        max_length=64,
+                        validators=[cercle.workflow.models.validate_time_zone],
+                        verbose_name="time zone",
+                    ),
+                ),
+                (
+                    "weekly",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        validators=[cercle.workflow.models.validate_weekly_hours],
+                        verbose_name="weekly hours",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="business_hours",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'business hours',
-                'ordering': ['name'],
+                "verbose_name_plural": "business hours",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Holiday',
+            name="Holiday",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='day')),
-                ('name', models.CharField(blank=True, default='', max_length=120, verbose_name='name')),
-                ('business_hours', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='holidays', to='workflow.businesshours')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField(verbose_name="day")),
+                (
+                    "name",
+                    models.CharField(blank=True, default="", max_length=120, verbose_name="name"),
+                ),
+                (
+                    "business_hours",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="holidays",
+                        to="workflow.businesshours",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['day'],
-                'constraints': [models.UniqueConstraint(fields=('business_hours', 'day'), name='holiday_hours_day_uniq')],
+                "ordering": ["day"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("business_hours", "day"), name="holiday_hours_day_uniq"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SlaPolicy',
+            name="SlaPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='order')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('priority', models.SmallIntegerField(blank=True, null=True, verbose_name='priority')),
-                ('conversation_kind', models.CharField(blank=True, max_length=16, verbose_name='conversation kind')),
-                ('intent', models.CharField(blank=True, max_length=32, verbose_name='intent')),
-                ('first_response_minutes', models.PositiveIntegerField(verbose_name='first response within (minutes)')),
-                ('next_response_minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='next response within (minutes)')),
-                ('at_risk_minutes', models.PositiveIntegerField(default=15, verbose_name='warn this many minutes before')),
-                ('raise_priority', models.BooleanField(default=True, verbose_name='raise the priority on breach')),
-                ('business_hours', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workflow.businesshours', verbose_name='business hours')),
-                ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='connectors.channel', verbose_name='channel')),
-                ('reassign_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.member', verbose_name='reassign on breach to')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sla_policies', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="order")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "priority",
+                    models.SmallIntegerField(blank=True, null=True, verbose_name="priority"),
+                ),
+                (
+                    "conversation_kind",
+                    models.CharField(blank=True, max_length=16, verbose_name="conversation kind"),
+                ),
+                ("intent", models.CharField(blank=True, max_length=32, verbose_name="intent")),
+                (
+                    "first_response_minutes",
+                    models.PositiveIntegerField(verbose_name="first response within (minutes)"),
+                ),
+                (
+                    "next_response_minutes",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="next response within (minutes)"
+                    ),
+                ),
+                (
+                    "at_risk_minutes",
+                    models.PositiveIntegerField(
+                        default=15, verbose_name="warn this many minutes before"
+                    ),
+                ),
+                (
+                    "raise_priority",
+                    models.BooleanField(default=True, verbose_name="raise the priority on breach"),
+                ),
+                (
+                    "business_hours",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workflow.businesshours",
+                        verbose_name="business hours",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="connectors.channel",
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "reassign_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.member",
+                        verbose_name="reassign on breach to",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sla_policies",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
-                'indexes': [models.Index(fields=['workspace', 'is_active', 'position'], name='sla_ws_active_pos_idx')],
+                "ordering": ["position", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["workspace", "is_active", "position"], name="sla_ws_active_pos_idx"
+                    )
+                ],
             },
         ),
     ]

@@ -6,38 +6,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0003_routing_quota_poll'),
-        ('workflow', '0001_initial'),
-        ('workspaces', '0005_member_routing_fields'),
+        ("connectors", "0003_routing_quota_poll"),
+        ("workflow", "0001_initial"),
+        ("workspaces", "0005_member_routing_fields"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChannelRouting',
+            name="ChannelRouting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('auto_assign', models.BooleanField(blank=True, null=True, verbose_name='assign automatically')),
-                ('skills', models.JSONField(blank=True, default=list, verbose_name='skills needed')),
-                ('channel', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='routing', to='connectors.channel')),
-                ('members', models.ManyToManyField(blank=True, related_name='+', to='workspaces.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "auto_assign",
+                    models.BooleanField(blank=True, null=True, verbose_name="assign automatically"),
+                ),
+                (
+                    "skills",
+                    models.JSONField(blank=True, default=list, verbose_name="skills needed"),
+                ),
+                (
+                    "channel",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="routing",
+                        to="connectors.channel",
+                    ),
+                ),
+                (
+                    "members",
+                    models.ManyToManyField(blank=True, related_name="+", to="workspaces.member"),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RoutingSettings',
+            name="RoutingSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('auto_assign', models.BooleanField(default=False, verbose_name='assign automatically')),
-                ('default_capacity', models.PositiveSmallIntegerField(default=10, verbose_name='default capacity (open conversations per member)')),
-                ('off_grace_minutes', models.PositiveSmallIntegerField(default=15, verbose_name="minutes before an “off” member's unanswered work goes back")),
-                ('kind_skills', models.JSONField(blank=True, default=dict, validators=[cercle.workflow.models.validate_skill_map], verbose_name='skills needed per kind of conversation')),
-                ('changed_at', models.DateTimeField(blank=True, null=True)),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='routing', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "auto_assign",
+                    models.BooleanField(default=False, verbose_name="assign automatically"),
+                ),
+                (
+                    "default_capacity",
+                    models.PositiveSmallIntegerField(
+                        default=10, verbose_name="default capacity (open conversations per member)"
+                    ),
+                ),
+                (
+                    "off_grace_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=15,
+                        verbose_name="minutes before an “off” member's unanswered work goes back",
+                    ),
+                ),
+                (
+                    "kind_skills",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        validators=[cercle.workflow.models.validate_skill_map],
+                        verbose_name="skills needed per kind of conversation",
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="routing",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'routing settings',
+                "verbose_name_plural": "routing settings",
             },
         ),
     ]

@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflow', '0002_routing_settings'),
-        ('workspaces', '0010_merge_20261130_1010'),
+        ("workflow", "0002_routing_settings"),
+        ("workspaces", "0010_merge_20261130_1010"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='businesshours',
-            name='team',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='business_hours', to='workspaces.team', verbose_name='team'),
+            model_name="businesshours",
+            name="team",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="business_hours",
+                to="workspaces.team",
+                verbose_name="team",
+            ),
         ),
     ]

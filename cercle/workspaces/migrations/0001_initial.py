@@ -8,69 +8,215 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('connectors', '0001_initial'),
-        ('inbox', '0001_initial'),
+        ("connectors", "0001_initial"),
+        ("inbox", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Workspace',
+            name="Workspace",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('slug', models.SlugField(max_length=60, unique=True, verbose_name='slug')),
-                ('timezone', models.CharField(default='Europe/Paris', max_length=64, verbose_name='time zone')),
-                ('language', models.CharField(default='fr', max_length=8, verbose_name='language')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                ("slug", models.SlugField(max_length=60, unique=True, verbose_name="slug")),
+                (
+                    "timezone",
+                    models.CharField(
+                        default="Europe/Paris", max_length=64, verbose_name="time zone"
+                    ),
+                ),
+                ("language", models.CharField(default="fr", max_length=8, verbose_name="language")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Member',
+            name="Member",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('manager', 'Manager'), ('agent', 'Agent'), ('viewer', 'Viewer')], default='agent', max_length=16, verbose_name='role')),
-                ('display_name', models.CharField(blank=True, max_length=120, verbose_name='display name')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("owner", "Owner"),
+                            ("admin", "Admin"),
+                            ("manager", "Manager"),
+                            ("agent", "Agent"),
+                            ("viewer", "Viewer"),
+                        ],
+                        default="agent",
+                        max_length=16,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "display_name",
+                    models.CharField(blank=True, max_length=120, verbose_name="display name"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Activity',
+            name="Activity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('automation', models.CharField(blank=True, choices=[('pipeline', 'Inbound pipeline'), ('rule', 'Rule'), ('sla_policy', 'SLA policy'), ('routing', 'Routing'), ('import', 'Import'), ('system', 'Cercle')], default='', max_length=16)),
-                ('automation_name', models.CharField(blank=True, default='', max_length=200)),
-                ('automation_ref', models.BigIntegerField(blank=True, null=True)),
-                ('verb', models.CharField(choices=[('received', 'received'), ('edited', 'edited on the platform'), ('deleted', 'deleted on the platform'), ('classified', 'classified'), ('replied', 'replied'), ('note_added', 'added a note'), ('assigned', 'assigned'), ('unassigned', 'unassigned'), ('status_changed', 'changed the status'), ('tagged', 'tagged'), ('untagged', 'untagged'), ('delivered', 'delivered'), ('delivery_failed', 'delivery failed'), ('delivery_waiting', 'waiting for reconnection'), ('moderation_requested', 'asked the platform to moderate'), ('moderated', 'moderated on the platform'), ('hidden', 'hidden'), ('unhidden', 'unhidden'), ('rule_fired', 'rule fired'), ('channel_health', 'channel health changed'), ('channel_connected', 'connected the channel'), ('channel_disconnected', 'disconnected the channel'), ('channel_paused', "channel paused by the platform's rate limit"), ('credentials_stored', 'stored new credentials'), ('delivery_retried', 'asked to try the delivery again'), ('workspace_created', 'created the workspace'), ('workspace_changed', "changed the workspace's settings"), ('member_added', 'added a member'), ('member_role_changed', "changed a member's role")], max_length=32)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=cercle.core.clock.now)),
-                ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='connectors.channel')),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='activities', to='inbox.conversation')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inbox.message')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "automation",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("pipeline", "Inbound pipeline"),
+                            ("rule", "Rule"),
+                            ("sla_policy", "SLA policy"),
+                            ("routing", "Routing"),
+                            ("import", "Import"),
+                            ("system", "Cercle"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("automation_name", models.CharField(blank=True, default="", max_length=200)),
+                ("automation_ref", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "verb",
+                    models.CharField(
+                        choices=[
+                            ("received", "received"),
+                            ("edited", "edited on the platform"),
+                            ("deleted", "deleted on the platform"),
+                            ("classified", "classified"),
+                            ("replied", "replied"),
+                            ("note_added", "added a note"),
+                            ("assigned", "assigned"),
+                            ("unassigned", "unassigned"),
+                            ("status_changed", "changed the status"),
+                            ("tagged", "tagged"),
+                            ("untagged", "untagged"),
+                            ("delivered", "delivered"),
+                            ("delivery_failed", "delivery failed"),
+                            ("delivery_waiting", "waiting for reconnection"),
+                            ("moderation_requested", "asked the platform to moderate"),
+                            ("moderated", "moderated on the platform"),
+                            ("hidden", "hidden"),
+                            ("unhidden", "unhidden"),
+                            ("rule_fired", "rule fired"),
+                            ("channel_health", "channel health changed"),
+                            ("channel_connected", "connected the channel"),
+                            ("channel_disconnected", "disconnected the channel"),
+                            ("channel_paused", "channel paused by the platform's rate limit"),
+                            ("credentials_stored", "stored new credentials"),
+                            ("delivery_retried", "asked to try the delivery again"),
+                            ("workspace_created", "created the workspace"),
+                            ("workspace_changed", "changed the workspace's settings"),
+                            ("member_added", "added a member"),
+                            ("member_role_changed", "changed a member's role"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=cercle.core.clock.now)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="connectors.channel",
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="activities",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="inbox.message",
+                    ),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.member",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'activities',
+                "verbose_name_plural": "activities",
             },
         ),
         migrations.AddConstraint(
-            model_name='member',
-            constraint=models.UniqueConstraint(fields=('workspace', 'user'), name='member_workspace_user_uniq'),
+            model_name="member",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "user"), name="member_workspace_user_uniq"
+            ),
         ),
         migrations.AddIndex(
-            model_name='activity',
-            index=models.Index(fields=['workspace', 'id'], name='activity_ws_id_idx'),
+            model_name="activity",
+            index=models.Index(fields=["workspace", "id"], name="activity_ws_id_idx"),
         ),
         migrations.AddIndex(
-            model_name='activity',
-            index=models.Index(fields=['conversation', 'id'], name='activity_conv_idx'),
+            model_name="activity",
+            index=models.Index(fields=["conversation", "id"], name="activity_conv_idx"),
         ),
     ]

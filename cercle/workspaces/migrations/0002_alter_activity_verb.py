@@ -4,15 +4,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspaces', '0001_initial'),
+        ("workspaces", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='activity',
-            name='verb',
-            field=models.CharField(choices=[('received', 'received'), ('edited', 'edited on the platform'), ('deleted', 'deleted on the platform'), ('classified', 'classified'), ('replied', 'replied'), ('note_added', 'added a note'), ('assigned', 'assigned'), ('unassigned', 'unassigned'), ('status_changed', 'changed the status'), ('tagged', 'tagged'), ('untagged', 'untagged'), ('delivered', 'delivered'), ('delivery_failed', 'delivery failed'), ('delivery_waiting', 'waiting for reconnection'), ('moderation_requested', 'asked the platform to moderate'), ('moderated', 'moderated on the platform'), ('hidden', 'hidden'), ('unhidden', 'unhidden'), ('rule_fired', 'rule fired'), ('priority_changed', 'changed the priority'), ('sla_at_risk', 'response due soon'), ('sla_breached', 'response overdue'), ('channel_health', 'channel health changed'), ('channel_connected', 'connected the channel'), ('channel_disconnected', 'disconnected the channel'), ('channel_paused', "channel paused by the platform's rate limit"), ('credentials_stored', 'stored new credentials'), ('delivery_retried', 'asked to try the delivery again'), ('workspace_created', 'created the workspace'), ('workspace_changed', "changed the workspace's settings"), ('member_added', 'added a member'), ('member_role_changed', "changed a member's role")], max_length=32),
+            model_name="activity",
+            name="verb",
+            field=models.CharField(
+                choices=[
+                    ("received", "received"),
+                    ("edited", "edited on the platform"),
+                    ("deleted", "deleted on the platform"),
+                    ("classified", "classified"),
+                    ("replied", "replied"),
+                    ("note_added", "added a note"),
+                    ("assigned", "assigned"),
+                    ("unassigned", "unassigned"),
+                    ("status_changed", "changed the status"),
+                    ("tagged", "tagged"),
+                    ("untagged", "untagged"),
+                    ("delivered", "delivered"),
+                    ("delivery_failed", "delivery failed"),
+                    ("delivery_waiting", "waiting for reconnection"),
+                    ("moderation_requested", "asked the platform to moderate"),
+                    ("moderated", "moderated on the platform"),
+                    ("hidden", "hidden"),
+                    ("unhidden", "unhidden"),
+                    ("rule_fired", "rule fired"),
+                    ("priority_changed", "changed the priority"),
+                    ("sla_at_risk", "response due soon"),
+                    ("sla_breached", "response overdue"),
+                    ("channel_health", "channel health changed"),
+                    ("channel_connected", "connected the channel"),
+                    ("channel_disconnected", "disconnected the channel"),
+                    ("channel_paused", "channel paused by the platform's rate limit"),
+                    ("credentials_stored", "stored new credentials"),
+                    ("delivery_retried", "asked to try the delivery again"),
+                    ("workspace_created", "created the workspace"),
+                    ("workspace_changed", "changed the workspace's settings"),
+                    ("member_added", "added a member"),
+                    ("member_role_changed", "changed a member's role"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspaces', '0004_alter_activity_verb'),
+        ("workspaces", "0004_alter_activity_verb"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='member',
-            name='availability_changed_at',
+            model_name="member",
+            name="availability_changed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='member',
-            name='capacity',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='capacity'),
+            model_name="member",
+            name="capacity",
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="capacity"),
         ),
         migrations.AddField(
-            model_name='member',
-            name='last_assigned_at',
+            model_name="member",
+            name="last_assigned_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

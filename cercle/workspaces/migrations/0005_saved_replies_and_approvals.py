@@ -4,15 +4,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspaces', '0004_alter_activity_verb'),
+        ("workspaces", "0004_alter_activity_verb"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='activity',
-            name='verb',
-            field=models.CharField(choices=[('received', 'received'), ('edited', 'edited on the platform'), ('deleted', 'deleted on the platform'), ('classified', 'classified'), ('replied', 'replied'), ('note_added', 'added a note'), ('assigned', 'assigned'), ('unassigned', 'unassigned'), ('status_changed', 'changed the status'), ('tagged', 'tagged'), ('untagged', 'untagged'), ('delivered', 'delivered'), ('delivery_failed', 'delivery failed'), ('delivery_waiting', 'waiting for reconnection'), ('moderation_requested', 'asked the platform to moderate'), ('moderated', 'moderated on the platform'), ('rule_fired', 'rule fired'), ('priority_changed', 'changed the priority'), ('sla_at_risk', 'response due soon'), ('sla_breached', 'response overdue'), ('channel_health', 'channel health changed'), ('channel_connected', 'connected the channel'), ('channel_disconnected', 'disconnected the channel'), ('channel_paused', "channel paused by the platform's rate limit"), ('credentials_stored', 'stored new credentials'), ('delivery_retried', 'asked to try the delivery again'), ('workspace_created', 'created the workspace'), ('workspace_changed', "changed the workspace's settings"), ('member_added', 'added a member'), ('member_role_changed', "changed a member's role"), ('member_invited', 'invited a member'), ('invitation_revoked', 'revoked an invitation'), ('member_joined', 'joined the workspace'), ('member_deactivated', 'deactivated a member'), ('member_reactivated', 'reactivated a member'), ('profile_changed', 'changed their profile'), ('team_created', 'created a team'), ('team_changed', 'changed a team'), ('team_deleted', 'deleted a team'), ('reply_submitted', 'wrote a reply awaiting approval'), ('reply_approved', 'approved a reply'), ('reply_rejected', 'rejected a reply'), ('reply_withdrawn', 'withdrew a reply awaiting approval')], max_length=32),
+            model_name="activity",
+            name="verb",
+            field=models.CharField(
+                choices=[
+                    ("received", "received"),
+                    ("edited", "edited on the platform"),
+                    ("deleted", "deleted on the platform"),
+                    ("classified", "classified"),
+                    ("replied", "replied"),
+                    ("note_added", "added a note"),
+                    ("assigned", "assigned"),
+                    ("unassigned", "unassigned"),
+                    ("status_changed", "changed the status"),
+                    ("tagged", "tagged"),
+                    ("untagged", "untagged"),
+                    ("delivered", "delivered"),
+                    ("delivery_failed", "delivery failed"),
+                    ("delivery_waiting", "waiting for reconnection"),
+                    ("moderation_requested", "asked the platform to moderate"),
+                    ("moderated", "moderated on the platform"),
+                    ("rule_fired", "rule fired"),
+                    ("priority_changed", "changed the priority"),
+                    ("sla_at_risk", "response due soon"),
+                    ("sla_breached", "response overdue"),
+                    ("channel_health", "channel health changed"),
+                    ("channel_connected", "connected the channel"),
+                    ("channel_disconnected", "disconnected the channel"),
+                    ("channel_paused", "channel paused by the platform's rate limit"),
+                    ("credentials_stored", "stored new credentials"),
+                    ("delivery_retried", "asked to try the delivery again"),
+                    ("workspace_created", "created the workspace"),
+                    ("workspace_changed", "changed the workspace's settings"),
+                    ("member_added", "added a member"),
+                    ("member_role_changed", "changed a member's role"),
+                    ("member_invited", "invited a member"),
+                    ("invitation_revoked", "revoked an invitation"),
+                    ("member_joined", "joined the workspace"),
+                    ("member_deactivated", "deactivated a member"),
+                    ("member_reactivated", "reactivated a member"),
+                    ("profile_changed", "changed their profile"),
+                    ("team_created", "created a team"),
+                    ("team_changed", "changed a team"),
+                    ("team_deleted", "deleted a team"),
+                    ("reply_submitted", "wrote a reply awaiting approval"),
+                    ("reply_approved", "approved a reply"),
+                    ("reply_rejected", "rejected a reply"),
+                    ("reply_withdrawn", "withdrew a reply awaiting approval"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

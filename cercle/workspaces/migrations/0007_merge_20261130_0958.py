@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspaces', '0005_saved_replies_and_approvals'),
-        ('workspaces', '0006_learning_from_the_team'),
+        ("workspaces", "0005_saved_replies_and_approvals"),
+        ("workspaces", "0006_learning_from_the_team"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspaces', '0007_merge_20261130_0958'),
+        ("workspaces", "0007_merge_20261130_0958"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='activity',
-            name='verb',
+            model_name="activity",
+            name="verb",
             field=models.CharField(max_length=32),
         ),
     ]

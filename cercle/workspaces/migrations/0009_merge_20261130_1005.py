@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspaces', '0005_member_routing_fields'),
-        ('workspaces', '0008_activity_verb_without_choices'),
+        ("workspaces", "0005_member_routing_fields"),
+        ("workspaces", "0008_activity_verb_without_choices"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspaces', '0005_security_privacy_verbs'),
-        ('workspaces', '0009_merge_20261130_1005'),
+        ("workspaces", "0005_security_privacy_verbs"),
+        ("workspaces", "0009_merge_20261130_1005"),
     ]
 
-    operations = [
-    ]
+    operations = []

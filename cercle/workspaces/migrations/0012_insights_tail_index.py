@@ -4,16 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0003_routing_quota_poll'),
-        ('inbox', '0010_insights_tail_index'),
-        ('workspaces', '0011_activity_notify'),
+        ("connectors", "0003_routing_quota_poll"),
+        ("inbox", "0010_insights_tail_index"),
+        ("workspaces", "0011_activity_notify"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='activity',
-            index=models.Index(fields=['workspace', 'verb', 'created_at'], name='activity_ws_verb_time_idx'),
+            model_name="activity",
+            index=models.Index(
+                fields=["workspace", "verb", "created_at"], name="activity_ws_verb_time_idx"
+            ),
         ),
     ]
