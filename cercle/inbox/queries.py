@@ -752,14 +752,21 @@ def _moderation_state(
         target = done if verb == Verb.MODERATED else asked
         target.setdefault(message_id, set()).add(action)
     authors = {m.author_identity_id for m in messages if m.author_identity_id}
-    banned = set(
+    # The latest ban or unban of each author wins (an unbanned author is no longer banned).
+    latest: dict[int, str] = {}
+    bans = (
         Activity.objects.filter(
             workspace_id=conversation.workspace_id,
             verb=Verb.MODERATED,
-            data__action="ban",
+            data__action__in=("ban", "unban"),
             message__author_identity_id__in=authors,
-        ).values_list("message__author_identity_id", flat=True)
+        )
+        .order_by("id")
+        .values_list("message__author_identity_id", "data")
     )
+    for author, data in bans:
+        latest[author] = str(data.get("action", "")) if isinstance(data, dict) else ""
+    banned = {author for author, action in latest.items() if action == "ban"}
     return done, asked, banned
 
 

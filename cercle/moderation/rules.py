@@ -442,7 +442,10 @@ def _platform_action(
     if _over_limit(rule, conversation.channel_id):
         logger.info("rule %s: hourly limit reached on channel %s", rule.pk, conversation.channel_id)
         return Skip.HOURLY_LIMIT
-    do_moderate_message(actor, message, PLATFORM_ACTIONS[RuleAction(kind)])
+    # The house rule the rule enforces is cited on the action too, so the contact's history
+    # shows it whoever hid: a person or a rule.
+    house_rule = rule.house_rule.number if rule.house_rule is not None else None
+    do_moderate_message(actor, message, PLATFORM_ACTIONS[RuleAction(kind)], house_rule=house_rule)
     return ""
 
 

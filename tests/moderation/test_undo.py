@@ -131,3 +131,17 @@ def test_a_viewer_is_refused_by_the_page(workspace, fired):
     response = login("vic").post(reverse("moderation:undo", args=[rule_activity("hide").pk]))
     assert response.status_code == 403
     assert not Outbox.objects.filter(action="unhide").exists()
+
+
+def test_an_unbanned_author_is_no_longer_shown_banned(owner, fired):
+    from cercle.inbox.queries import _moderation_state
+
+    platform = FakeSimulatorPlatform()
+    with transport(httpx.MockTransport(platform)):
+        send_due()
+    conversation = fired.conversation
+    assert _moderation_state(conversation, [fired])[2] == {fired.author_identity_id}
+    do_undo_activity(owner, rule_activity("ban"))
+    with transport(httpx.MockTransport(platform)):
+        send_due()
+    assert _moderation_state(conversation, [fired])[2] == set()
