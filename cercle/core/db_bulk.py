@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 ModelT = TypeVar("ModelT", bound=models.Model)
@@ -151,6 +152,26 @@ def build(model: type[ModelT], rows: Iterable[dict[str, Any]]) -> list[ModelT]:
         ]
         instances.append(model(*args))
     return instances
+
+
+def any_of(model: type[models.Model], name: str, values: Sequence[Any]) -> Any:
+    """A filter: the field `name` of `model` is one of `values` (for `.filter(...)`).
+
+    `name__in` on SQLite; on PostgreSQL `column = ANY(%s)` with the values as one
+    array parameter: Django compiles an IN list value by value and psycopg's
+    client-side binding then scans a query of hundreds of placeholders, about
+    a fifth of the drain's CPU with 500-item lookups. The btree indexes serve
+    `= ANY` as they serve `IN`.
+    """
+    if connection.vendor != "postgresql":
+        return models.Q(**{f"{name}__in": values})
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    column = f"{_quote(model._meta.db_table)}.{_quote(field.column)}"
+    # The names come from the model, quoted; the values are one bound parameter.
+    return RawSQL(  # noqa: S611
+        f"{column} = ANY(%s)", (list(values),), output_field=models.BooleanField()
+    )
 
 
 def _quote(name: str | None) -> str:

@@ -9,7 +9,14 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from cercle.core.db_bulk import COPY_FROM_ROWS, build, insert_rows, insert_values, update_rows
+from cercle.core.db_bulk import (
+    COPY_FROM_ROWS,
+    any_of,
+    build,
+    insert_rows,
+    insert_values,
+    update_rows,
+)
 from cercle.inbox.choices import Status
 from cercle.inbox.models import Contact, Conversation
 from cercle.workspaces.choices import Verb
@@ -108,3 +115,23 @@ def test_a_duplicate_is_an_integrity_error(workspace, sim_channel, count):
     insert_values(Conversation, rows)
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_values(Conversation, rows)
+
+
+def test_any_of_selects_and_updates_the_rows_named(workspace):
+    pks = insert_values(
+        Contact,
+        [{"workspace_id": workspace.pk, "display_name": f"c{i}"} for i in range(30)],
+        returning=True,
+    )
+    wanted = pks[::3]
+    names = [f"c{i}" for i in range(0, 30, 3)]
+
+    assert (
+        sorted(Contact.objects.filter(any_of(Contact, "id", wanted)).values_list("pk", flat=True))
+        == wanted
+    )
+    by_name = Contact.objects.filter(any_of(Contact, "display_name", [*names, "nobody", "o'hara"]))
+    assert sorted(by_name.values_list("pk", flat=True)) == wanted
+    assert Contact.objects.filter(any_of(Contact, "id", [])).count() == 0
+    Contact.objects.filter(any_of(Contact, "id", wanted)).update(display_name="renamed")
+    assert Contact.objects.filter(display_name="renamed").count() == len(wanted)
