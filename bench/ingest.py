@@ -36,11 +36,14 @@ rows of the same pipeline batches: the baseline, measured in the same run.
 `--quick` is 20,000 items (under two minutes on two cores). The last line is
 machine-readable:
 
-    bench=ingest db=sqlite messages=… msgs_per_s=… baseline_msgs_per_s=… ratio=… load1=…
+    bench=ingest db=sqlite messages=… msgs_per_s=… baseline_msgs_per_s=… ratio=…
+        cpu_msgs_per_s=… cpu_ratio=… load1=…
 
 `msgs_per_s` is the pipeline's rate, `baseline_msgs_per_s` the raw insert rate of
-the same rows, `ratio` their quotient (the number to watch on a shared machine),
-`load1` the one-minute load average when the run ended. Details go to stderr.
+the same rows, `ratio` their quotient, all by the wall clock; `cpu_msgs_per_s` and
+`cpu_ratio` the same by CPU time (this process, plus its PostgreSQL backend's when
+the server is on this machine), which a busy machine inflates much less; `load1`
+the one-minute load average when the run ended. Details go to stderr.
 """
 
 from __future__ import annotations
