@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint imports types pytest test-postgres bench messages clean
+.PHONY: demo test lint imports types pytest pytest-postgres test-postgres bench messages clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,18 @@ imports: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
-test: lint imports types pytest
+test: lint imports types pytest pytest-postgres
+
+# The API tests and the scale test once more on PostgreSQL, when it answers (on a machine
+# without it they are skipped with a message; `make test-postgres` runs the whole suite there).
+PG_URL ?= postgres://postgres@127.0.0.1:5432/cercle
+pytest-postgres: $(STAMP)
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)', dbname='postgres', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "the API tests and the scale test on PostgreSQL ($(PG_URL))"; \
+	  DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -n 2 --dist loadgroup tests/api tests/scale; \
+	else \
+	  echo "PostgreSQL not reachable at $(PG_URL): the API and scale tests on PostgreSQL skipped"; \
+	fi
 
 # The suite again on PostgreSQL (CI runs it where PostgreSQL is reachable).
 test-postgres: $(STAMP)

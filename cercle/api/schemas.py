@@ -409,7 +409,12 @@ class PersonaOut(Schema):
 
 
 KpiName = Literal[
-    "answered_within", "questions_within", "answer_rate", "negative_share", "median_first_response"
+    "answered_within",
+    "questions_within",
+    "answer_rate",
+    "negative_share",
+    "median_first_response",
+    "returning_growth",
 ]
 
 

@@ -41,6 +41,9 @@ class Capability(enum.StrEnum):
     BAN = "ban"
     LIKE = "like"
     SEARCH = "search"  # public search of the platform (listening, `Connector.search`)
+    # Fetch the details (text, link, publication time) of the brand's posts that arrived
+    # bare, by id (`Connector.post_details`): a comment's webhook often names only its post.
+    POST_DETAILS = "post_details"
 
 
 class Op(enum.StrEnum):
@@ -93,6 +96,11 @@ class PostRef:
     url: str = ""
     thumbnail_url: str = ""
     published_at: datetime | None = None
+
+
+# The `kind` of an Incoming that only tells about one of the brand's own posts (a Page's
+# `feed` webhook for its new post): its `post` is stored (blanks filled), no message is.
+POST_KIND = "post"
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,6 +463,19 @@ class Connector(ABC):
         except (TypeError, ValueError):
             seconds = self.default_poll_seconds
         return timedelta(seconds=max(1.0, seconds))
+
+    # How many post ids one `post_details` call takes (the platform's batch size).
+    post_details_batch: ClassVar[int] = 1
+
+    def post_details(self, external_ids: list[str]) -> list[PostRef]:
+        """The text, link and publication time of the brand's posts `external_ids` (Capability.POST_DETAILS).
+
+        At most `post_details_batch` ids. Returns one PostRef per post the platform
+        still has (a deleted or unknown post is left out, as is one of another
+        account); raises a ConnectorError for the whole call (TransientError,
+        RateLimited, TokenRevoked…). Values the platform does not give stay blank.
+        """
+        raise NotImplementedError
 
     def enrich(self, external_ids: list[str]) -> list[Incoming]:
         """Fetch the full items (text, author, link) of items that arrived with ids only.

@@ -250,12 +250,20 @@ def _insert(
     fields: Sequence[models.Field[Any, Any]],
     rows: Sequence[list[Any]],
     returning: bool,
+    ignore_conflicts: bool = False,
 ) -> list[Any]:
-    """INSERT prepared `rows` (one value per field) in multi-row statements; their pks if `returning`."""
+    """INSERT prepared `rows` (one value per field) in multi-row statements; their pks if `returning`.
+
+    With `ignore_conflicts`, a row that would break a unique constraint is skipped
+    (ON CONFLICT DO NOTHING, on both PostgreSQL and SQLite; other constraints still raise).
+    """
+    assert not (returning and ignore_conflicts), "a skipped row has no pk to return"
     meta = model._meta
+    returning = returning and meta.pk is not None
     columns = ", ".join(_quote(f.column) for f in fields)
     head = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608 - names from the model
-    tail = f" RETURNING {_quote(meta.pk.column)}" if returning and meta.pk else ""
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    tail += f" RETURNING {_quote(meta.pk.column)}" if returning and meta.pk else ""
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     pks: list[Any] = []
     if connection.vendor == "postgresql" and len(rows) >= COPY_FROM_ROWS:
@@ -265,8 +273,8 @@ def _insert(
         # dumpers: Django's client-side binding quotes every value in Python, and
         # a multi-row VALUES is too long for psycopg's statement cache.
         with _server_bound_cursor() as driver:
-            driver.executemany(head + one + tail, rows, returning=bool(tail))
-            while tail:
+            driver.executemany(head + one + tail, rows, returning=returning)
+            while returning:
                 pks.append(driver.fetchone()[0])
                 if not driver.nextset():
                     break
@@ -277,7 +285,7 @@ def _insert(
             chunk = rows[start : start + per_statement]
             params = [value for row in chunk for value in row]
             cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
-            if tail:
+            if returning:
                 # SQLite does not promise RETURNING's order, but gives the rows of
                 # one INSERT increasing ids (AUTOINCREMENT) in VALUES order.
                 pks.extend(sorted(pk for (pk,) in cursor.fetchall()))
@@ -314,7 +322,11 @@ def insert_rows(objs: Sequence[models.Model], *, returning: bool = True) -> None
 
 
 def insert_values(
-    model: type[models.Model], rows: Sequence[dict[str, Any]], *, returning: bool = False
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    *,
+    returning: bool = False,
+    ignore_conflicts: bool = False,
 ) -> list[Any]:
     """INSERT rows given as {attname: value} (missing fields take their default); their pks if asked.
 
@@ -336,7 +348,7 @@ def insert_values(
         _prepared([row.get(f.attname, defaults[f.attname]) for f in fields], conversions)
         for row in rows
     ]
-    return _insert(model, fields, prepared, returning)
+    return _insert(model, fields, prepared, returning, ignore_conflicts)
 
 
 def update_rows(

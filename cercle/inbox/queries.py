@@ -9,7 +9,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Func, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Func,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404, QueryDict
 from django.utils import timezone
@@ -315,17 +324,36 @@ class ListPage:
         return self.page > 1
 
 
-# What a list row never shows of the rows it joins (secrets, JSON to decode): not read.
+# What a list row never shows of the rows it joins (secrets, JSON to decode, dates to parse):
+# not read (`inbox_rows.RowRenderer` draws a row from the rest, with no query).
 _ROW_UNUSED = (
+    "thread_key",
+    "first_response_at",
+    "snoozed_until",
     "channel__config",
     "channel__credentials_token",
     "channel__verify_token",
     "channel__cursor",
     "channel__health_detail",
+    "channel__uuid",
+    "channel__external_id",
+    "channel__last_polled_at",
+    "channel__next_poll_at",
+    "channel__unknown_account_last",
+    "channel__unknown_account_last_at",
+    "channel__created_at",
+    "contact__avatar_url",
+    "contact__created_at",
     "assignee__languages",
     "assignee__skills",
     "assignee__notifications",
+    "assignee__deactivated_at",
+    "assignee__availability_changed_at",
+    "assignee__last_assigned_at",
+    "assignee__created_at",
     "assignee__user__password",
+    "assignee__user__last_login",
+    "assignee__user__date_joined",
 )
 
 
@@ -333,12 +361,20 @@ def conversation_page(member: Member, filters: InboxFilters) -> ListPage:
     """One page (PAGE_SIZE rows) of the filtered, sorted list, with what each row shows."""
     qs = _sorted(filtered_conversations(member, filters), filters.sort, closed=closed_only(filters))
     offset = (filters.page - 1) * PAGE_SIZE
-    rows = list(
-        qs.select_related("channel", "contact", "assignee__user").defer(*_ROW_UNUSED)[
+    rows: list[Conversation] = list(
+        qs.select_related("channel", "contact", "assignee__user")
+        .defer(*_ROW_UNUSED)
+        # The workspace's newest Activity id (the side counts' version, the "new" banner's
+        # start), read in the same round trip: an uncorrelated subquery, run once.
+        .annotate(workspace_latest_activity=Subquery(_latest_activity(member.workspace_id)))[
             offset : offset + PAGE_SIZE + 1
         ]
     )
-    latest = latest_activity_id(member.workspace_id)
+    latest = (
+        int(getattr(rows[0], "workspace_latest_activity", None) or 0)
+        if rows
+        else latest_activity_id(member.workspace_id)
+    )
     mark_loading(rows[:PAGE_SIZE])
     return ListPage(
         rows=rows[:PAGE_SIZE],
@@ -388,15 +424,15 @@ class SideCounts:
     languages: tuple[str, ...]
 
 
+def _latest_activity(workspace_id: int) -> QuerySet[Activity, Any]:
+    """The workspace's newest Activity id, as a query (an index lookup: activity_ws_id_idx)."""
+    return Activity.objects.filter(workspace_id=workspace_id).order_by("-id").values("id")[:1]
+
+
 def latest_activity_id(workspace_id: int) -> int:
     """The workspace's newest Activity id (an index lookup: activity_ws_id_idx)."""
-    found = (
-        Activity.objects.filter(workspace_id=workspace_id)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-    )
-    return found or 0
+    found = _latest_activity(workspace_id).first()
+    return int(found["id"]) if found else 0
 
 
 def _compute_side_counts(workspace_id: int) -> SideCounts:
@@ -511,14 +547,21 @@ def member_for(member: Member, pk: int) -> Member:
 
 
 def mark_loading(rows: list[Conversation]) -> None:
-    """Set `is_loading` on conversations with an item still being fetched (one query per page).
+    """Set `is_loading` on conversations with an item still being fetched (at most one query
+    per page, none when every row has a preview).
 
-    The list shows "loading…" for them instead of an empty preview.
+    The list shows "loading…" instead of an empty preview; a row with a preview shows it
+    whatever is loading, so only the rows without one are looked up.
     """
-    loading = set(
-        Message.objects.filter(
-            conversation_id__in=[c.pk for c in rows], enrichment=Enrichment.LOADING
-        ).values_list("conversation_id", flat=True)
+    empty = [c.pk for c in rows if not c.preview]
+    loading = (
+        set(
+            Message.objects.filter(
+                conversation_id__in=empty, enrichment=Enrichment.LOADING
+            ).values_list("conversation_id", flat=True)
+        )
+        if empty
+        else set()
     )
     for conversation in rows:
         conversation.is_loading = conversation.pk in loading  # type: ignore[attr-defined]  # display-only flag

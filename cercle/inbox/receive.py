@@ -40,7 +40,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from cercle.connectors.base import Author, Incoming, Op, PostRef
+from cercle.connectors.base import POST_KIND, Author, Incoming, Op, PostRef
 from cercle.connectors.models import Channel
 from cercle.core.db_bulk import any_of, build, insert_rows, insert_values, update_rows
 from cercle.inbox import stages
@@ -153,6 +153,9 @@ class ReceiveResult:
     conversations: list[Conversation] = field(default_factory=list)
     # Conversation id → the contact of its author, found by the enrich step.
     authors: dict[int, int] = field(default_factory=dict)
+    # (channel id, post id) of the posts created without text, link or publication
+    # time: the pipeline asks their platform for them (post enrichment).
+    bare_posts: list[tuple[int, int]] = field(default_factory=list)
 
     def merge(self, other: ReceiveResult) -> None:
         self.created += other.created
@@ -162,6 +165,7 @@ class ReceiveResult:
         self.authors.update(other.authors)
         self.skipped += other.skipped
         self.conversations += other.conversations
+        self.bare_posts += other.bare_posts
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -375,6 +379,11 @@ def receive_items(channel: Channel, items: Sequence[tuple[Incoming, int | None]]
         return result
     _lock_channel(channel)
     now = timezone.now()
+    # A delivery about one of the brand's own posts stores the post, no message.
+    posts_only = [(clean_item(i), r) for i, r in items if i.kind == POST_KIND and i.post]
+    if posts_only:
+        _resolve_posts(channel, posts_only, result)
+        items = [(i, r) for i, r in items if i.kind != POST_KIND]
     entries = _collapse(items)
     result.skipped = len(items) - len(entries)
     existing, tombstoned = _known(channel, [item.external_id for item, _ in entries])
@@ -612,8 +621,33 @@ def _fill_blanks(post: Post, ref: PostRef) -> bool:
     return changed
 
 
+def _is_bare(ref: PostRef) -> bool:
+    return not (ref.text and ref.url and ref.published_at)
+
+
+def fill_post_details(channel: Channel, refs: Sequence[PostRef]) -> list[int]:
+    """Fill the blanks of the channel's known posts from `refs`; the ids of the posts changed.
+
+    Only the posts of `channel` are read (another channel's post of the same id is
+    not touched) and none is created; a detail already stored is never overwritten.
+    """
+    by_id = {r.external_id: _clean_strings(r, _POST_STRINGS) for r in refs if r.external_id}
+    changed: list[Post] = []
+    for chunk in _chunks(list(by_id)):
+        for post in Post.objects.filter(channel=channel, external_id__in=chunk).only(
+            "id", "external_id", *_POST_DETAILS
+        ):
+            if _fill_blanks(post, by_id[post.external_id]):
+                changed.append(post)
+    if changed:
+        Post.objects.bulk_update(changed, _POST_DETAILS)
+    return [p.pk for p in changed]
+
+
 def _resolve_posts(
-    channel: Channel, entries: Sequence[tuple[Incoming, int | None]]
+    channel: Channel,
+    entries: Sequence[tuple[Incoming, int | None]],
+    result: ReceiveResult | None = None,
 ) -> dict[str, int]:
     """Post id of every post `entries` hang under, creating the missing ones."""
     refs = {item.post.external_id: item.post for item, _ in entries if item.post is not None}
@@ -650,6 +684,10 @@ def _resolve_posts(
             returning=True,
         )
         posts.update(zip((r.external_id for r in missing), post_ids, strict=True))
+        if result is not None:
+            result.bare_posts += [
+                (channel.pk, pk) for r, pk in zip(missing, post_ids, strict=True) if _is_bare(r)
+            ]
     return posts
 
 
@@ -728,7 +766,7 @@ def _create_new(
     activities: list[dict[str, Any]],
 ) -> None:
     authors = _resolve_authors(channel, entries)
-    posts = _resolve_posts(channel, entries)
+    posts = _resolve_posts(channel, entries, result)
 
     keyed = [(item, raw_id, *thread_key(item)) for item, raw_id in entries]
     conversations = _locked_conversations(

@@ -181,6 +181,12 @@ PROPOSALS: dict[str, Proposal] = {
                 comparison=Comparison.AT_MOST,
             ),
             GoalItem(_("Answer rate: 80 %"), Kpi.ANSWER_RATE, 80),
+            GoalItem(
+                _("20 % more returning contributors per quarter"),
+                Kpi.RETURNING_GROWTH,
+                20,
+                period=GoalPeriod.QUARTER,
+            ),
         ],
         slas=[SlaItem(_("Answer within 4 h"), 240)],
         rules=[_tag({"field": "intent", "value": ["praise"]}, "praise"), TOXIC_HIDDEN],
@@ -209,6 +215,12 @@ PROPOSALS: dict[str, Proposal] = {
         goals=[
             GoalItem(_("Answer rate: 90 %"), Kpi.ANSWER_RATE, 90),
             GoalItem(_("Answered within 4 h: 80 %"), Kpi.ANSWERED_WITHIN, 80, minutes=240),
+            GoalItem(
+                _("20 % more returning contributors per quarter"),
+                Kpi.RETURNING_GROWTH,
+                20,
+                period=GoalPeriod.QUARTER,
+            ),
         ],
         slas=[SlaItem(_("Answer within 4 h"), 240)],
         rules=[FIRST_TIMERS, TOXIC_HIDDEN],

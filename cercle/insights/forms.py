@@ -26,7 +26,9 @@ class GoalForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in th
             "owner",
         ]
         help_texts = {
-            "target": _("In percent for a share (90 means 90 %), in minutes for a time."),
+            "target": _(
+                "In percent for a share or a growth (90 means 90 %), in minutes for a time."
+            ),
             "minutes": _("Only for the “answered within” figures."),
         }
 
@@ -65,6 +67,14 @@ class PersonaForm(forms.Form):
     )
     tags = forms.CharField(
         label=_("Tags of their conversations"), required=False, help_text=_("Comma-separated")
+    )
+    topics = forms.CharField(
+        label=_("Topics they write about"),
+        required=False,
+        help_text=_(
+            "Comma-separated words or phrases (any of them; a phrase needs all its words): "
+            "delivery, volt cargo, remboursement"
+        ),
     )
     active_days = forms.IntegerField(
         label=_("Active over the last (days)"), required=False, min_value=1, max_value=366
@@ -105,6 +115,7 @@ class PersonaForm(forms.Form):
             ("language", _words(data["languages"])),
             ("platform", list(data["platforms"])),
             ("tag", _words(data["tags"])),
+            ("topic", _words(data["topics"])),
         ):
             if values:
                 out.append({"kind": kind, "values": values})
@@ -127,6 +138,8 @@ class PersonaForm(forms.Form):
                 initial["platforms"] = condition["values"]
             elif kind == "tag":
                 initial["tags"] = ", ".join(condition["values"])
+            elif kind == "topic":
+                initial["topics"] = ", ".join(condition["values"])
             elif kind == "activity":
                 initial["active_days"], initial["active_min"] = condition["days"], condition["min"]
             elif kind == "negative":

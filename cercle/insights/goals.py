@@ -125,6 +125,34 @@ def _negative_counts(workspace: Workspace, start: datetime, end: datetime) -> tu
     return counts["negative"], counts["judged"]
 
 
+def returning_contributors(workspace: Workspace, start: datetime, end: datetime) -> int:
+    """How many contacts wrote in [start, end) having already written before `start`."""
+    inbound = Message.objects.filter(workspace=workspace, direction=Direction.INBOUND)
+    active = set(
+        inbound.filter(sent_at__gte=start, sent_at__lt=end, conversation__contact__isnull=False)
+        .values_list("conversation__contact_id", flat=True)
+        .distinct()
+    )
+    if not active:
+        return 0
+    return (
+        inbound.filter(sent_at__lt=start, conversation__contact_id__in=active)
+        .values("conversation__contact_id")
+        .distinct()
+        .count()
+    )
+
+
+def _returning_growth(workspace: Workspace, start: datetime, end: datetime) -> float | None:
+    """The change, in percent, of the returning contributors of [start, end) against the same
+    length of time just before it (a quarter so far against as many days before it); None when
+    nobody returned then."""
+    before = returning_contributors(workspace, start - (end - start), start)
+    if not before:
+        return None
+    return 100.0 * (returning_contributors(workspace, start, end) / before - 1)
+
+
 def kpi_value(
     goal: Goal, workspace: Workspace, start: datetime, end: datetime, use_rollups: bool = True
 ) -> float | None:
@@ -132,6 +160,8 @@ def kpi_value(
     The whole local days of the period are read from the rollups when they are usable, the
     rest (today so far, a partial first day) from the raw rows; `use_rollups=False` reads
     everything raw (the two agree, see the tests)."""
+    if goal.kpi == Kpi.RETURNING_GROWTH:
+        return _returning_growth(workspace, start, end)
     clock_, _name = queries.workspace_clock(workspace)
     if use_rollups and rollup.rollups_usable(workspace, clock_):
         tz = ZoneInfo(workspace.timezone)

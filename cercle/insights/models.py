@@ -22,12 +22,19 @@ class Kpi(models.TextChoices):
     ANSWER_RATE = "answer_rate", _("Answer rate")
     NEGATIVE_SHARE = "negative_share", _("Negative share of messages")
     MEDIAN_FIRST_RESPONSE = "median_first_response", _("Median first response time (minutes)")
+    RETURNING_GROWTH = (
+        "returning_growth",
+        _("Growth of returning contributors against the period before (%)"),
+    )
 
 
-# The KPIs whose value is a share (shown and targeted in percent); the others are minutes.
+# The KPIs whose value is a share (between 0 and 100 %).
 SHARE_KPIS = frozenset(
     {Kpi.ANSWERED_WITHIN, Kpi.QUESTIONS_ANSWERED_WITHIN, Kpi.ANSWER_RATE, Kpi.NEGATIVE_SHARE}
 )
+# The KPIs shown and targeted in percent: the shares and the growths (which may be negative or
+# above 100 %); the others are minutes.
+PERCENT_KPIS = SHARE_KPIS | {Kpi.RETURNING_GROWTH}
 # The KPIs that need a number of minutes.
 WITHIN_KPIS = frozenset({Kpi.ANSWERED_WITHIN, Kpi.QUESTIONS_ANSWERED_WITHIN})
 
@@ -81,12 +88,13 @@ class Goal(models.Model):
             raise ValidationError({"minutes": _("Say within how many minutes.")})
         if self.kpi in SHARE_KPIS and not 0 <= self.target <= 100:
             raise ValidationError({"target": _("A share is between 0 and 100 %.")})
-        if self.target < 0:
+        if self.target < 0 and self.kpi != Kpi.RETURNING_GROWTH:
             raise ValidationError({"target": _("The target cannot be negative.")})
 
     @property
     def is_share(self) -> bool:
-        return self.kpi in SHARE_KPIS
+        """Whether the goal's value and target are in percent (else minutes)."""
+        return self.kpi in PERCENT_KPIS
 
     def meets(self, value: float) -> bool:
         """Whether `value` (in the goal's unit) is on the right side of the target."""
@@ -107,6 +115,7 @@ class ConditionKind(models.TextChoices):
     ACTIVITY = "activity", _("Activity")
     NEGATIVE = "negative", _("Negative share")
     RETURNING = "returning", _("First-time or returning")
+    TOPIC = "topic", _("Topics they write about")
 
 
 class Persona(models.Model):

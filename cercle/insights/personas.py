@@ -1,9 +1,11 @@
 """Which contacts a persona holds, as one queryset (no loop over the contacts in Python).
 
 Each condition becomes a filter on `Contact`: an `Exists` for what their
-conversations are (platform, tag, language), a counting subquery for what their
-inbound messages are (activity, negative share) and for how many conversations
-they have had (first-time or returning). All conditions must hold.
+conversations are (platform, tag, language) and for what they wrote about (topics:
+the full-text index of the inbox's search finds the messages once), a counting
+subquery for what their inbound messages are (activity, negative share) and for
+how many conversations they have had (first-time or returning). All conditions
+must hold.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -25,17 +28,24 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 
 from cercle.core import clock
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Contact, Conversation, Message
+from cercle.inbox.search import FTS_TABLE, PG_QUERY, fts5_query, pg_tsquery, search_terms
 from cercle.workspaces.models import Workspace
 
 from .models import ConditionKind, Persona
 
-LIST_KINDS = (ConditionKind.LANGUAGE, ConditionKind.PLATFORM, ConditionKind.TAG)
+LIST_KINDS = (
+    ConditionKind.LANGUAGE,
+    ConditionKind.PLATFORM,
+    ConditionKind.TAG,
+    ConditionKind.TOPIC,
+)
 
 
 def clean_conditions(raw: Any) -> list[dict[str, Any]]:
@@ -82,6 +92,37 @@ def _inbound_of_contact() -> QuerySet[Message]:
     ).annotate(contact=F("conversation__contact"))
 
 
+def _topic_messages(workspace_id: int, topics: list[str]) -> Q:
+    """The messages holding any of `topics` (each a word or a phrase whose words must all be
+    there, as prefixes, accents and case ignored, as the inbox's search reads them)."""
+    wanted = [search_terms(topic) for topic in topics]
+    wanted = [terms for terms in wanted if terms]
+    if not wanted:
+        return Q(pk__in=[])
+    if connection.vendor == "sqlite":
+        match = " OR ".join(f"({fts5_query(' '.join(terms))})" for terms in wanted)
+        ids = RawSQL(  # noqa: S611 (constant SQL, the words are bound parameters)
+            f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s",  # noqa: S608 (constant)
+            (match,),
+        )
+        return Q(pk__in=ids)
+    if connection.vendor == "postgresql":
+        query = " | ".join(f"({pg_tsquery(terms)})" for terms in wanted)
+        ids = RawSQL(  # noqa: S611 (constant SQL, the words are bound parameters)
+            "SELECT id FROM inbox_message "  # noqa: S608 (constant expression)
+            f"WHERE workspace_id = %s AND search_vector @@ {PG_QUERY}",
+            (workspace_id, query),
+        )
+        return Q(pk__in=ids)
+    any_topic = Q(pk__in=[])
+    for terms in wanted:
+        every_word = Q()
+        for term in terms:
+            every_word &= Q(text__icontains=term)
+        any_topic |= every_word
+    return any_topic
+
+
 def matching_contacts(
     workspace: Workspace, conditions: list[dict[str, Any]], now: datetime
 ) -> QuerySet[Contact]:
@@ -100,6 +141,9 @@ def matching_contacts(
             )
         elif kind == ConditionKind.TAG:
             query = query.filter(Exists(conversations.filter(tags__name__in=condition["values"])))
+        elif kind == ConditionKind.TOPIC:
+            about = _inbound_of_contact().filter(_topic_messages(workspace.pk, condition["values"]))
+            query = query.filter(Exists(about))
         elif kind == ConditionKind.ACTIVITY:
             since = now - timedelta(days=condition["days"])
             recent = _inbound_of_contact().filter(sent_at__gte=since, sent_at__lt=now)

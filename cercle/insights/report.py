@@ -7,22 +7,25 @@ figure and the conversations listed behind it always agree.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from cercle.connectors.models import Channel
 from cercle.workflow.sla import Clock
-from cercle.workspaces.models import Member, Workspace
+from cercle.workspaces.models import Member, Team, Workspace
 
 from . import queries, rollup
 from .metrics import History, Summary, Wait, breakdown, resolution_seconds, summarise, within
 from .models import WaitRecord
 from .queries import Period, PostCounts, PostRow, RatingRow
 
+T = TypeVar("T")
+
 # The breakdowns offered, by name: how a wait is grouped (the label is resolved below).
-GROUPS = ("channel", "platform", "member", "kind")
+GROUPS = ("channel", "platform", "member", "team", "kind")
 # The posts listed in the per-post table.
 POSTS = 20
 
@@ -87,6 +90,37 @@ def _labels(workspace: Workspace) -> tuple[dict[int, str], dict[int, str], dict[
     return names, platforms, members
 
 
+class Teams:
+    """The workspace's teams as they are now: each member's teams, and the teams' names.
+
+    The team breakdown counts a wait under the team(s) of the member who answered it (a
+    member in two teams counts in both, so its rows may add up to more than the total);
+    waits not answered by a person, or answered by someone in no team, under "—".
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.names = dict(Team.objects.filter(workspace=workspace).values_list("pk", "name"))
+        self.of: dict[int, list[int]] = defaultdict(list)
+        links = Team.members.through.objects.filter(team__workspace=workspace)
+        for member_id, team_id in links.values_list("member_id", "team_id").order_by("team_id"):
+            self.of[member_id].append(team_id)
+
+    def label(self, value: object) -> str:
+        return self.names.get(value, "?") if isinstance(value, int) else "—"
+
+    def group(
+        self, items: Iterable[T], responder: Callable[[T], int | None]
+    ) -> dict[object, list[T]]:
+        """`items` by the team(s) of their responder."""
+        groups: dict[object, list[T]] = defaultdict(list)
+        for item in items:
+            who = responder(item)
+            teams: list[int | None] = list(self.of.get(who, ())) if who is not None else []
+            for team in teams or [None]:
+                groups[team].append(item)
+        return groups
+
+
 def _from_raw(workspace: Workspace, period: Period, clock: Clock, clock_name: str) -> Report:
     history = queries.history(workspace, period)
     waits = within(history.waits, period.start, period.end)
@@ -116,6 +150,18 @@ def _from_raw(workspace: Workspace, period: Period, clock: Clock, clock_name: st
         groups = breakdown(waits, key, clock)
         rows = [Row(str(value), label(value), summary) for value, summary in groups.items()]
         tables[name] = sorted(rows, key=lambda r: (-r.summary.waits, r.label))
+    teams = Teams(workspace)
+    by_team = teams.group(
+        waits, lambda w: w.responder_id if w.answered and not w.automated else None
+    )
+    tables["team"] = sorted(
+        (
+            Row(str(team), teams.label(team), summarise(group, clock))
+            for team, group in by_team.items()
+        ),
+        key=lambda r: (-r.summary.waits, r.label),
+    )
+    tables = {name: tables[name] for name in GROUPS}
     resolution_plain, resolution_business = resolution_seconds(cycles, clock)
     return Report(
         period=period,
@@ -208,6 +254,15 @@ def _from_rollups(
             for value, items in groups.items()
         ]
         tables[name] = sorted(rows, key=lambda r: (-r.summary.waits, r.label))
+    teams = Teams(workspace)
+    tables["team"] = sorted(
+        (
+            Row(str(team), teams.label(team), rollup.summary_of(items))
+            for team, items in teams.group(waits.items(), lambda item: item[0].responder_id).items()
+        ),
+        key=lambda r: (-r.summary.waits, r.label),
+    )
+    tables = {name: tables[name] for name in GROUPS}
     resolution_plain, resolution_business = rollup.cycle_medians(cycles)
     return Report(
         period=period,

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.mime.image import MIMEImage
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -100,9 +101,8 @@ def chart_png(daily: list[tuple[str, int]], width: int = 560, height: int = 180)
     return buffer.getvalue()
 
 
-def _latin(text: str) -> str:
-    """The PDF's core fonts write Latin-1: other characters become "?"."""
-    return text.encode("latin-1", "replace").decode("latin-1")
+FONTS = Path(__file__).resolve().parent / "fonts"
+FONT = "DejaVu"  # ships with Cercle (fonts/LICENSE.md): accents, œ, ’, €, other scripts
 
 
 def figures(weekly: WeeklyReport) -> list[tuple[str, str]]:
@@ -134,36 +134,38 @@ def goal_lines(weekly: WeeklyReport) -> list[tuple[str, str, str, str]]:
 def pdf_bytes(weekly: WeeklyReport) -> bytes:
     """The report as a PDF: title, key figures, the chart, goals, rising terms."""
     pdf = FPDF(format="A4")
+    pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
+    pdf.set_font(FONT, "B", 16)
     title = _("Weekly report: %(workspace)s") % {"workspace": weekly.workspace.name}
-    pdf.cell(0, 10, _latin(title), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 10)
     week = _("Week of %(day)s") % {"day": weekly.week_start.isoformat()}
-    pdf.cell(0, 6, _latin(week), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, week, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     for label, value in figures(weekly):
-        pdf.cell(70, 6, _latin(label))
-        pdf.cell(0, 6, _latin(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(70, 6, label)
+        pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.image(io.BytesIO(chart_png(weekly.report.daily)), w=170)
     pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 8, _latin(_("Goals")), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font(FONT, "B", 12)
+    pdf.cell(0, 8, _("Goals"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 10)
     for name, value, target, status in goal_lines(weekly) or [(_("No goal yet."), "", "", "")]:
-        pdf.cell(90, 6, _latin(name[:60]))
-        pdf.cell(30, 6, _latin(value))
-        pdf.cell(30, 6, _latin(target))
-        pdf.cell(0, 6, _latin(status), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(90, 6, name[:60])
+        pdf.cell(30, 6, value)
+        pdf.cell(30, 6, target)
+        pdf.cell(0, 6, status, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 8, _latin(_("Rising terms")), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font(FONT, "B", 12)
+    pdf.cell(0, 8, _("Rising terms"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 10)
     for trend in weekly.terms:
-        pdf.cell(90, 6, _latin(trend.label[:60]))
-        pdf.cell(0, 6, f"{trend.count}  x{trend.lift}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(90, 6, trend.label[:60])
+        pdf.cell(0, 6, f"{trend.count}  ×{trend.lift}", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

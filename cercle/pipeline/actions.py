@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from django.conf import settings
@@ -24,6 +24,7 @@ from cercle.connectors.base import (
     Delivery,
     Incoming,
     OAuthTokens,
+    PostRef,
     RawEventData,
 )
 from cercle.connectors.choices import Health
@@ -35,7 +36,12 @@ from cercle.core.db_bulk import any_of, insert_values, update_rows
 from cercle.inbox.choices import Delivery as DeliveryState
 from cercle.inbox.choices import Direction, Enrichment, OutboxState
 from cercle.inbox.models import Message, Outbox
-from cercle.inbox.receive import ReceiveResult, receive_items, recount_deleted
+from cercle.inbox.receive import (
+    ReceiveResult,
+    fill_post_details,
+    receive_items,
+    recount_deleted,
+)
 from cercle.moderation.actions import do_learn_from_moderation
 from cercle.pipeline.choices import RawEventStatus
 from cercle.pipeline.models import RawEvent
@@ -196,6 +202,50 @@ def do_store_raw_event(
         if not delivery_id:
             raise
         return None
+
+
+class WebhookDelivery(NamedTuple):
+    """A verified, valid webhook delivery for one channel, not stored yet."""
+
+    channel: Channel
+    body: bytes
+    headers: Mapping[str, str]
+    delivery_id: str = ""
+
+
+def do_store_deliveries(deliveries: Sequence[WebhookDelivery]) -> None:
+    """Store webhook deliveries in one transaction: one multi-row INSERT, one commit.
+
+    What `do_store_raw_event` does for each, for many at once (the webhook
+    route's group commit, `pipeline.hooks_asgi`): a delivery id already stored
+    for its channel (a platform's retry, stored by an earlier batch or by
+    another process) or named twice in `deliveries` is stored once. Either
+    every row is stored or, when this raises, none is.
+    """
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[int, str]] = set()
+    for delivery in deliveries:
+        delivery_id = delivery.delivery_id[:200]
+        if delivery_id:
+            key = (delivery.channel.pk, delivery_id)
+            if key in seen:
+                continue
+            seen.add(key)
+        rows.append(
+            {
+                "workspace_id": delivery.channel.workspace_id,
+                "channel_id": delivery.channel.pk,
+                "body": delivery.body,
+                "headers": kept_headers(delivery.headers),
+                "source": "webhook",
+                "delivery_id": delivery_id,
+            }
+        )
+    if not rows:
+        return
+    with transaction.atomic():
+        # The unique (channel, delivery_id) index skips a retry already stored.
+        insert_values(RawEvent, rows, ignore_conflicts=True)
 
 
 def do_store_raw_events(channel: Channel, bodies: list[bytes], source: str = "webhook") -> int:
@@ -420,8 +470,13 @@ def _partial_summary(errors: list[dict[str, str]]) -> str:
 
 
 def _enqueue_enrichment(result: ReceiveResult) -> None:
-    """After commit, start the enrich step for channels that received items with ids only."""
+    """After commit, start the enrich step for channels that received items with ids only,
+    and post enrichment for the posts created bare (`cercle.pipeline.enrich_posts`)."""
     channels = {m.channel_id for m in result.created if m.enrichment == Enrichment.LOADING}
+    if result.bare_posts:
+        from cercle.pipeline.enrich_posts import enqueue_post_enrichment
+
+        enqueue_post_enrichment(result.bare_posts)
     if not channels:
         return
     from cercle.pipeline.tasks import enrich_items
@@ -456,6 +511,16 @@ def do_store_enriched(channel: Channel, items: list[Incoming], asked: list[str])
             channel=channel, external_id__in=missing, enrichment=Enrichment.LOADING
         ).update(enrichment=Enrichment.UNAVAILABLE)
     return Enriched(fetched=len(result.filled), unavailable=unavailable)
+
+
+def do_fill_post_details(channel: Channel, refs: list[PostRef]) -> list[int]:
+    """Store what the platform tells of the channel's posts: blanks filled, nothing overwritten.
+
+    Only the channel's own posts change (another channel's post of the same id is
+    left alone) and no post is created. Returns the ids of the posts changed.
+    """
+    with transaction.atomic():
+        return fill_post_details(channel, refs)
 
 
 def do_store_polled_page(

@@ -17,10 +17,10 @@ import copy
 import logging
 import threading
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -35,7 +35,7 @@ from cercle.connectors.http import PlatformHttp
 from cercle.connectors.models import Channel
 from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.connectors.state import count_unknown_accounts
-from cercle.pipeline.actions import do_store_raw_event
+from cercle.pipeline.actions import WebhookDelivery, do_store_deliveries
 from cercle.pipeline.unavailable import database_unavailable_is_503
 
 logger = logging.getLogger(__name__)
@@ -173,12 +173,28 @@ def route(
     return owners
 
 
-@csrf_exempt
-@database_unavailable_is_503
-def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
+class Accepted(HttpResponse):
+    """A genuine, valid delivery, not stored yet: its 200 once `deliveries` are committed.
+
+    What `accept` answers when the delivery is to be stored; it goes back through
+    the middleware as any answer (security headers), then the caller stores the
+    deliveries (`do_store_deliveries`) and sends it, or a 503 if the store failed.
+    """
+
+    def __init__(self, deliveries: list[WebhookDelivery]) -> None:
+        super().__init__(status=200)
+        self.deliveries = deliveries
+
+
+def accept(request: HttpRequest, channel: Channel | None) -> HttpResponse:
+    """Every check of a delivery to `channel` (the active channel of its URL, or None).
+
+    An error (405, 404, 413, 400, 403), a platform's handshake, or `Accepted`
+    with the deliveries to store (one per owning channel, see the module's
+    docstring). Stores nothing itself.
+    """
     if request.method not in {"GET", "POST"}:
         return _error(405, "method not allowed")
-    channel = Channel.objects.filter(uuid=channel_uuid, is_active=True).first()
     if channel is None:
         return _error(404, "unknown channel")
     too_big = _check_size(request)
@@ -207,7 +223,21 @@ def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
         return _error(400, str(exc))
     # A retry of a delivery already stored is acknowledged, not stored twice.
     delivery_id = connector.delivery_id(raw)
-    with transaction.atomic():
-        for owner in owners:
-            do_store_raw_event(owner, raw.body, headers, delivery_id=delivery_id)
-    return HttpResponse(status=200)
+    return Accepted([WebhookDelivery(owner, raw.body, headers, delivery_id) for owner in owners])
+
+
+def active_channels(uuids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Channel]:
+    """The active channels of these webhook URLs, read in one query."""
+    return {c.uuid: c for c in Channel.objects.filter(uuid__in=list(uuids), is_active=True)}
+
+
+@csrf_exempt
+@database_unavailable_is_503
+def webhook(request: HttpRequest, channel_uuid: uuid.UUID) -> HttpResponse:
+    """One delivery, stored in its own transaction (the lean ASGI route groups them instead)."""
+    channel = Channel.objects.filter(uuid=channel_uuid, is_active=True).first()
+    answer = accept(request, channel)
+    if isinstance(answer, Accepted):
+        do_store_deliveries(answer.deliveries)
+        return HttpResponse(status=200)
+    return answer

@@ -12,49 +12,73 @@ What is kept:
   (a body over CERCLE_MAX_WEBHOOK_BYTES is never read into memory): 413;
 - SecurityMiddleware (HTTPS redirect, security headers) and CommonMiddleware
   (the allowed hosts check: a foreign Host is a 400);
-- the view itself (`hooks.webhook`): signature, validation, storage, the
-  503 of a database outage, clear JSON errors;
+- the view's checks (`hooks.accept`, as `hooks.webhook` runs them): channel,
+  signature, validation, the 503 of a database outage, clear JSON errors;
 - Django's request_started / request_finished signals (connections are closed,
-  or given back to the pool, as after any request) and its exception handling
-  (an unexpected error is logged and answered 500).
+  or given back to the pool, as after any request; sent once per batch, see
+  below) and its exception handling (an unexpected error is logged and
+  answered 500, for that delivery alone).
 
-Threads: on SQLite the deliveries of one process are handled on one thread of
-their own (SQLite has one writer at a time: no busy waits), which keeps its
-connection open between deliveries (opening one costs its PRAGMAs, closing it
-a WAL checkpoint: together about as much as the delivery itself); it is closed
-only when broken or left in a transaction. On PostgreSQL they run on a small
-pool of threads and each request borrows a pooled connection as any other.
+Group commit: the deliveries that arrive while one batch is being handled
+wait in a queue; a writer thread (one per process on SQLite, PG_WRITERS on
+PostgreSQL) takes them all (up to MAX_BATCH) and handles them together: one
+query reads the active channels of the batch, each delivery is checked as
+above (`hooks.accept`: a delivery refused by a check stores nothing and gets
+its own error, whatever the others do), then the accepted ones
+are stored in one transaction (`do_store_deliveries`: one multi-row INSERT, one
+commit) and each is answered 200 only after that commit. A delivery id already
+stored, or named twice in one batch, is stored once. If the store fails, the
+transaction is rolled back and every delivery of the batch is answered 503
+with Retry-After (the platform delivers it again): nothing is half-stored and
+nothing acknowledged is lost.
+
+Connections: on SQLite the writer keeps its connection open between batches
+(opening one costs its PRAGMAs, closing it a WAL checkpoint); it is closed only
+when broken or left in a transaction. On PostgreSQL each batch borrows a pooled
+connection and gives it back (request_started / request_finished), as any
+request does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import io
+import logging
+import queue
 import re
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core import signals
 from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.exception import convert_exception_to_response
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 
+from cercle.connectors.models import Channel
 from cercle.pipeline import hooks
+from cercle.pipeline.actions import do_store_deliveries
+from cercle.pipeline.unavailable import database_unavailable_is_503, unavailable
+
+logger = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
-# Threads of the PostgreSQL path (each borrows a pooled connection per delivery).
-PG_THREADS = 4
+# The most deliveries one transaction stores (the queue is drained up to this many).
+MAX_BATCH = 200
+
+# Writer threads on PostgreSQL: while one waits for its commit, another checks the next batch.
+PG_WRITERS = 3
 
 # The same pattern as Django's <uuid:…> converter (lowercase): anything else is Django's 404.
 PATH = re.compile(r"^/hooks/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
@@ -101,10 +125,14 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
+# The view's checks, answering 503 when the database fails while reading (routing, counting).
+_accept = database_unavailable_is_503(hooks.accept)
+
+
 def _view(request: HttpRequest) -> HttpResponse:
-    found = getattr(request, "cercle_channel_uuid", None)
-    assert isinstance(found, uuid.UUID)
-    return hooks.webhook(request, channel_uuid=found)
+    if getattr(request, "cercle_channels_unread", False):
+        return unavailable()  # the batch's channels could not be read
+    return _accept(request, getattr(request, "cercle_channel", None))
 
 
 def _chain() -> Callable[[HttpRequest], HttpResponseBase]:
@@ -122,7 +150,7 @@ def _chain() -> Callable[[HttpRequest], HttpResponseBase]:
 
 
 def keep_usable_connections() -> None:
-    """After a delivery on the SQLite writer thread: keep its connection unless it is unusable.
+    """After a batch on the SQLite writer thread: keep its connection unless it is unusable.
 
     Closed when left inside a transaction or out of autocommit (a bug), or broken.
     """
@@ -138,47 +166,139 @@ def keep_usable_connections() -> None:
                 conn.close()
 
 
+def _encoded(response: HttpResponseBase) -> Answer:
+    content = response.content if isinstance(response, HttpResponse) else b""
+    headers = [(str(k).encode("latin-1"), str(v).encode("latin-1")) for k, v in response.items()]
+    for cookie in response.cookies.values():
+        headers.append((b"Set-Cookie", cookie.output(header="").encode("ascii").strip()))
+    return response.status_code, headers, content
+
+
+def _unavailable_instead_of(accepted: HttpResponseBase) -> JsonResponse:
+    """The 503 sent instead of an accepted delivery's 200, with the headers the middleware set."""
+    response = unavailable()
+    for name, value in accepted.items():
+        if name.lower() not in {"content-type", "content-length"}:
+            response.headers.setdefault(name, value)
+    return response
+
+
+@dataclass
+class Pending:
+    """A delivery waiting for the writer: its request and where to send the answer."""
+
+    scope: Scope
+    body: bytes
+    found: uuid.UUID
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Answer]
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+
+
+def _resolve(results: list[tuple[asyncio.Future[Answer], Answer]]) -> None:
+    for future, answer in results:
+        if not future.done():  # the client may have gone away
+            future.set_result(answer)
+
+
 class WebhookApp:
     """An ASGI application for the webhook route alone (see the module's docstring)."""
 
     def __init__(self) -> None:
         self.handler = _chain()
-        self._executor: ThreadPoolExecutor | None = None
-        self._one_writer = False
+        self._queue: queue.SimpleQueue[Pending] = queue.SimpleQueue()
+        self._writers: list[threading.Thread] = []
+        self._writers_lock = threading.Lock()
 
-    def executor(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._one_writer = connections["default"].vendor == "sqlite"
-            self._executor = ThreadPoolExecutor(
-                max_workers=1 if self._one_writer else PG_THREADS,
-                thread_name_prefix="cercle-webhooks",
-            )
-        return self._executor
+    def _start_writers(self) -> None:
+        with self._writers_lock:
+            self._writers = [w for w in self._writers if w.is_alive()]
+            if self._writers:
+                return
+            count = 1 if connections["default"].vendor == "sqlite" else PG_WRITERS
+            for n in range(count):
+                writer = threading.Thread(
+                    target=self._write_forever, name=f"cercle-webhooks-{n}", daemon=True
+                )
+                writer.start()
+                self._writers.append(writer)
 
-    def _respond(self, scope: Scope, body: bytes, found: uuid.UUID) -> tuple[int, list[Any], bytes]:
-        if self._one_writer:
-            try:
-                return self._handle(scope, body, found)
-            finally:
-                keep_usable_connections()
-        signals.request_started.send(sender=self.__class__, scope=scope)
+    def _write_forever(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self.handle_batch(batch)
+
+    def handle_batch(self, batch: list[Pending]) -> None:
+        """Check, store in one transaction and answer each delivery of `batch` (on the writer)."""
         try:
-            return self._handle(scope, body, found)
-        finally:
-            # Closes this thread's connections (gives them back to the pool), as after any request.
-            signals.request_finished.send(sender=self.__class__)
+            answers = self._answers(batch)
+        except Exception:  # a bug: the writer must go on, and every delivery be answered
+            logger.exception("a batch of %d webhook deliveries failed", len(batch))
+            answers = [_encoded(_error_500())] * len(batch)
+        # One wake-up of each event loop for the whole batch (each costs a syscall and a
+        # switch of threads), not one per delivery.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Answer], Answer]]] = {}
+        for pending, answer in zip(batch, answers, strict=True):
+            by_loop.setdefault(pending.loop, []).append((pending.future, answer))
+        for loop, results in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, results)
+            except RuntimeError:  # its event loop is closed: nobody waits for these any more
+                continue
 
-    def _handle(self, scope: Scope, body: bytes, found: uuid.UUID) -> tuple[int, list[Any], bytes]:
-        request = ASGIRequest(scope, io.BytesIO(body))
-        request.cercle_channel_uuid = found  # type: ignore[attr-defined]
-        response = self.handler(request)
-        content = response.content if isinstance(response, HttpResponse) else b""
-        headers = [
-            (str(k).encode("latin-1"), str(v).encode("latin-1")) for k, v in response.items()
-        ]
-        for cookie in response.cookies.values():
-            headers.append((b"Set-Cookie", cookie.output(header="").encode("ascii").strip()))
-        return response.status_code, headers, content
+    def _answers(self, batch: list[Pending]) -> list[Answer]:
+        one_writer = connections["default"].vendor == "sqlite"
+        if not one_writer:
+            signals.request_started.send(sender=self.__class__, scope=batch[0].scope)
+        try:
+            return [_encoded(response) for response in self._responses(batch)]
+        finally:
+            if one_writer:
+                keep_usable_connections()
+            else:
+                # Closes this thread's connections (gives them back to the pool).
+                signals.request_finished.send(sender=self.__class__)
+
+    def _responses(self, batch: list[Pending]) -> list[HttpResponseBase]:
+        channels: dict[uuid.UUID, Channel] | None = None
+        try:
+            channels = hooks.active_channels({pending.found for pending in batch})
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning(
+                "database unavailable, answered 503 to %d deliveries: %s", len(batch), exc
+            )
+        responses: list[HttpResponseBase] = []
+        for pending in batch:
+            request = ASGIRequest(pending.scope, io.BytesIO(pending.body))
+            if channels is None:
+                request.cercle_channels_unread = True  # type: ignore[attr-defined]
+            else:
+                request.cercle_channel = channels.get(pending.found)  # type: ignore[attr-defined]
+            responses.append(pending.context.run(self.handler, request))
+        accepted = [r for r in responses if isinstance(r, hooks.Accepted)]
+        if not accepted:
+            return responses
+        try:
+            do_store_deliveries([d for r in accepted for d in r.deliveries])
+        except Exception as exc:
+            if isinstance(exc, (OperationalError, InterfaceError)):
+                logger.warning(
+                    "database unavailable, answered 503 to %d deliveries: %s", len(accepted), exc
+                )
+            else:
+                logger.exception(
+                    "storing %d webhook deliveries failed, answered 503", len(accepted)
+                )
+            return [
+                _unavailable_instead_of(r) if isinstance(r, hooks.Accepted) else r
+                for r in responses
+            ]
+        return responses
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = channel_uuid(scope)
@@ -199,11 +319,18 @@ class WebhookApp:
             return
         if body is None:
             return
-        executor = self.executor()
-        call = functools.partial(contextvars.copy_context().run, self._respond, scope, body, found)
-        status, headers, content = await asyncio.get_running_loop().run_in_executor(executor, call)
+        loop = asyncio.get_running_loop()
+        pending = Pending(scope, body, found, loop, loop.create_future())
+        if not self._writers:
+            self._start_writers()
+        self._queue.put(pending)
+        status, headers, content = await pending.future
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
+
+
+def _error_500() -> JsonResponse:
+    return hooks._error(500, "internal error")
 
 
 async def _send(send: Send, response: JsonResponse) -> None:

@@ -99,6 +99,19 @@ def enrich_items(channel_id: int, attempt: int = 1) -> int:
     return report.fetched
 
 
+@task(queue_name="poll")
+def enrich_posts(channel_id: int, post_ids: list[int], attempt: int = 1) -> int:
+    """Fetch the details of a channel's bare posts; the rest and the failures again later."""
+    from cercle.pipeline.enrich_posts import enrich_channel_posts
+
+    report = enrich_channel_posts(channel_id, post_ids, attempt)
+    if report.retry and report.retry_at is not None:
+        enrich_posts.using(run_after=report.retry_at).enqueue(channel_id, report.retry, attempt + 1)
+    if report.rest:
+        enrich_posts.enqueue(channel_id, report.rest)
+    return report.filled
+
+
 def requeue_lost_enrichment() -> list[int]:
     """Enqueue `enrich_items` for each channel with loading items and no run in hand.
 

@@ -22,6 +22,13 @@ logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 
 
+def unavailable() -> JsonResponse:
+    """The 503 + Retry-After of a database that could not store (or read) what was asked."""
+    response = JsonResponse({"error": "temporarily unavailable, retry later"}, status=503)
+    response["Retry-After"] = str(settings.CERCLE_UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
 def database_unavailable_is_503(view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
     """Wrap a view: a database that is down or unreachable answers 503 + Retry-After."""
 
@@ -34,8 +41,6 @@ def database_unavailable_is_503(view: Callable[P, HttpResponse]) -> Callable[P, 
             if not connection.in_atomic_block:
                 # Drop a broken connection now, so the platform's retry gets a fresh one.
                 connection.close_if_unusable_or_obsolete()
-            response = JsonResponse({"error": "temporarily unavailable, retry later"}, status=503)
-            response["Retry-After"] = str(settings.CERCLE_UNAVAILABLE_RETRY_AFTER)
-            return response
+            return unavailable()
 
     return wrapped

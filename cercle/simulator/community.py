@@ -152,6 +152,23 @@ def _poisson(rng: random.Random, lam: float) -> int:
     return k
 
 
+# The brand's team publishes in the day (Paris time): a post due at night goes out in the
+# morning, so Insights → When has hours with several posts to compare.
+PUBLISH_HOURS = range(8, 21)
+
+
+def _office_hours(when: datetime, rng: random.Random) -> datetime:
+    """`when`, or the next morning between 08:00 and 11:59 (Paris) when it falls at night."""
+    local = when.astimezone(PARIS)
+    if local.hour in PUBLISH_HOURS:
+        return when
+    day = local.date() + timedelta(days=1) if local.hour >= PUBLISH_HOURS.stop else local.date()
+    morning = datetime(
+        day.year, day.month, day.day, rng.randint(8, 11), rng.randint(0, 59), tzinfo=PARIS
+    )
+    return morning.astimezone(UTC)
+
+
 def hour_weight(local: datetime) -> float:
     """Relative volume of the local hour starting at `local` (mean about 1 over a week)."""
     weekday = local.weekday()
@@ -331,7 +348,9 @@ class Community:
             city_en=_pick(rng, P.CITIES["en"]),
             version=f"2.{rng.randint(1, 9)}",
         )
-        published = EPOCH + timedelta(hours=slot * spec.post_every_hours + rng.uniform(-2, 2))
+        published = _office_hours(
+            EPOCH + timedelta(hours=slot * spec.post_every_hours + rng.uniform(-2, 2)), rng
+        )
         post = SimPost(
             id=f"{spec.short}-post-{slot}",
             text=text,

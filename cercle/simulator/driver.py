@@ -42,6 +42,7 @@ from cercle.inbox.actions import (
 from cercle.inbox.choices import Direction, Status
 from cercle.inbox.models import Conversation, Message
 from cercle.pipeline.actions import do_create_channel, do_ingest_pending, do_store_raw_events
+from cercle.pipeline.enrich_posts import bare_post_ids, can_enrich, enrich_channel_posts
 from cercle.pipeline.poller import poll_channel
 from cercle.pipeline.sender import send_due
 from cercle.workspaces.models import Member, Workspace
@@ -302,6 +303,7 @@ class BackfillReport:
     moderated: int = 0
     closed: int = 0
     seconds: float = 0.0
+    posts_enriched: int = 0
 
 
 def _reply_time(rng: random.Random, received: datetime) -> datetime:
@@ -354,6 +356,27 @@ def _drain(progress: Progress) -> int:
             last = time.monotonic()
 
 
+def enrich_posts_now(channels: Iterable[Channel], progress: Progress) -> int:
+    """Fetch the details of every bare post of `channels` now, as the worker's task would.
+
+    The history is written before the worker starts: without this, Insights would
+    wait for the worker to ask the platforms. The tasks ingestion enqueued find
+    nothing left to do. Returns how many posts got details.
+    """
+    filled = 0
+    for channel in channels:
+        if not can_enrich(channel):
+            continue
+        ids = bare_post_ids(channel)
+        while ids:
+            report = enrich_channel_posts(channel.pk, ids)
+            filled += report.filled
+            ids = report.rest
+    if filled:
+        progress(f"  {filled} posts completed from their platforms")
+    return filled
+
+
 def backfill(
     workspace: Workspace,
     days: int = 30,
@@ -397,6 +420,7 @@ def backfill(
             posts, mails = store_history(places, now - timedelta(days=days), now, say)
             report.events += posts + mails
         report.raw_events = _drain(say)
+        report.posts_enriched = enrich_posts_now(channels.values(), say)
         report.conversations = Conversation.objects.filter(workspace=workspace).count()
         say(f"  {report.conversations} conversations")
         if work:

@@ -5,8 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from .choices import Permission
-from .middleware import member_or_none
-from .queries import memberships
+from .middleware import member_or_none, request_memberships_of
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
@@ -16,7 +15,8 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
     return {
         "member": member,
         "workspace": member.workspace,
-        "memberships": memberships(request.user) if request.user.is_authenticated else [],
+        # Read by the middleware with the member (no second query).
+        "memberships": request_memberships_of(request),
         # The settings pages and the user menu link the audit log for these members only.
         "can_manage_members": member.can(Permission.MANAGE_MEMBERS),
     }

@@ -9,17 +9,29 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 
 from .models import Member
-from .queries import membership_for
+from .queries import memberships, pick_membership, request_memberships
 
 SESSION_KEY = "workspace_id"
 # The attribute of the request that holds the membership (read through `current_member`).
 REQUEST_ATTRIBUTE = "member"
+# The request's active memberships, read with the member (the workspace switcher lists them).
+MEMBERSHIPS_ATTRIBUTE = "memberships"
 
 
 def member_or_none(request: HttpRequest) -> Member | None:
     """The membership the request acts as, or None (not logged in, or in no workspace)."""
     member = getattr(request, REQUEST_ATTRIBUTE, None)
     return member if isinstance(member, Member) else None
+
+
+def request_memberships_of(request: HttpRequest) -> list[Member]:
+    """The active memberships the middleware read for this request (none when logged out)."""
+    rows = getattr(request, MEMBERSHIPS_ATTRIBUTE, None)
+    if isinstance(rows, list):
+        return rows
+    # A request the middleware did not see (a view called directly): read them now.
+    user = getattr(request, "user", None)
+    return list(memberships(user)) if user is not None and user.is_authenticated else []
 
 
 def current_member(request: HttpRequest) -> Member:
@@ -43,19 +55,25 @@ def activate_workspace_timezone(member: Member | None) -> None:
 
 class CurrentWorkspaceMiddleware:
     """Sets `request.member` (or None) from the session's chosen workspace, falling back to the
-    first one, and activates that workspace's time zone."""
+    first one, and `request.memberships` (all of them), and activates that workspace's time
+    zone."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         member = None
+        rows: list[Member] = []
         if request.user.is_authenticated:
-            member = membership_for(request.user, request.session.get(SESSION_KEY))
+            # One query: all the user's active memberships (the switcher lists them) with the
+            # login's two-factor facts (TwoFactorMiddleware reads them from the member).
+            rows = request_memberships(request.user)
+            member = pick_membership(rows, request.session.get(SESSION_KEY))
             # Write only on a change: a session save on every GET takes SQLite's write lock.
             if member is not None and request.session.get(SESSION_KEY) != member.workspace_id:
                 request.session[SESSION_KEY] = member.workspace_id
         setattr(request, REQUEST_ATTRIBUTE, member)
+        setattr(request, MEMBERSHIPS_ATTRIBUTE, rows)
         activate_workspace_timezone(member)
         try:
             return self.get_response(request)

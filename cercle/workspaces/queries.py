@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+import django_otp
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -21,6 +22,53 @@ def memberships(user: Any) -> QuerySet[Member]:
         .select_related("workspace", "user")
         .order_by("workspace__name")
     )
+
+
+def _two_factor_annotations() -> dict[str, Any]:
+    """Whether the member's login has a confirmed second factor (any django-otp device kind),
+    and whether one of its active memberships is in a workspace that requires one (the
+    workspace's sign-in policy, read through its relation name: accounts sits above)."""
+    devices = [
+        Exists(model.objects.filter(user_id=OuterRef("user_id"), confirmed=True))
+        for model in django_otp.device_classes()
+    ]
+    has_device: Any = devices[0]
+    for other in devices[1:]:
+        has_device = has_device | other
+    return {
+        "login_has_two_factor": has_device,
+        "login_requires_two_factor": Exists(
+            Member.objects.filter(
+                user_id=OuterRef("user_id"),
+                is_active=True,
+                workspace__sign_in_policy__require_two_factor=True,
+            )
+        ),
+    }
+
+
+def request_memberships(user: Any) -> list[Member]:
+    """The active memberships of `user` by workspace name, each with its workspace and the
+    login's two-factor facts (`login_has_two_factor`, `login_requires_two_factor`): everything
+    the middleware chain and the page header need of them, in one query, read afresh on each
+    request (a deactivated member, a removed device or a new policy applies at once)."""
+    rows = list(
+        Member.objects.filter(user=user, is_active=True)
+        .select_related("workspace")
+        .annotate(**_two_factor_annotations())
+        .order_by("workspace__name")
+    )
+    for row in rows:
+        row.user = user  # the request's user, already loaded: no second copy of its row
+    return rows
+
+
+def pick_membership(rows: list[Member], workspace_id: int | None) -> Member | None:
+    """The membership in the chosen workspace, else the first one (`request_memberships`)."""
+    for row in rows:
+        if row.workspace_id == workspace_id:
+            return row
+    return rows[0] if rows else None
 
 
 def membership_for(user: Any, workspace_id: int | None) -> Member | None:

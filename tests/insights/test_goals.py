@@ -207,3 +207,39 @@ def test_another_workspaces_goal_is_a_404(lea, db):
     assert lea.post(reverse("insights:goal_delete", args=[theirs.pk])).status_code == 404
     assert "Their secret goal" not in lea.get(reverse("insights:goals")).content.decode()
     assert Goal.objects.filter(pk=theirs.pk).exists()
+
+
+def test_returning_contributors_growth_against_the_same_length_of_time_before(owner, sim_channel):
+    from tests.insights.test_metrics import receive_at
+
+    def wrote(author: str, *days: tuple[int, int]) -> None:
+        for index, (day, hour) in enumerate(days):
+            when = datetime(2026, 11, day, hour, 0, tzinfo=UTC)
+            receive_at(sim_channel, f"{author}-{index}", when, author)
+
+    # The week so far is Monday 16 Nov 00:00 Paris (15 Nov 23:00 UTC) to now (18 Nov 12:00):
+    # 2 days 13 h; the same length before it starts 13 Nov 10:00 UTC.
+    wrote("u1", (1, 9), (14, 12), (17, 9))  # returning before, returning now
+    wrote("u2", (2, 9), (17, 10))  # returning now only
+    wrote("u3", (3, 9), (14, 13))  # returning before only
+    wrote("u4", (17, 11))  # a first-timer now
+    wrote("u5", (14, 14), (17, 12))  # a first-timer before, returning now
+    goal = make_goal(owner, kpi="returning_growth", target=20, period="week")
+    status = goal_status(goal, NOW)
+    # Before: u1, u3 = 2; now: u1, u2, u5 = 3: +50 %. The last day alone (u5 against u1 and u2
+    # the day before: -50 %) projects 50 × 0.36 - 50 × 0.64 ≈ -14 % at the week's end: at risk.
+    # The previous week (u1, u3) has nobody returning in the week before it: no figure.
+    assert (status.value, goal.is_share, status.previous, status.status) == (
+        50.0,
+        True,
+        None,
+        Status.AT_RISK,
+    )
+
+
+def test_a_growth_target_may_be_negative_but_not_a_share(owner):
+    from django.core.exceptions import ValidationError
+
+    assert make_goal(owner, kpi="returning_growth", target=-10, period="quarter").target == -10
+    with pytest.raises(ValidationError):
+        make_goal(owner, kpi="answer_rate", target=-10)

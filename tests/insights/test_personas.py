@@ -85,6 +85,28 @@ def test_each_condition_is_a_filter(community):
     assert names(community, [{"kind": "returning", "value": False}]) == ["ub", "uc"]
 
 
+def test_topics_find_who_wrote_about_them_accents_and_case_ignored(community, workspace):
+    Message.objects.filter(external_id="a1").update(text="Ma livraison Volt Cargo est en retard")
+    Message.objects.filter(external_id="b0").update(text="Refund please, the VOLT arrived broken")
+    Message.objects.filter(external_id="c0").update(text="Remboursement refusé, c'est honteux")
+    assert names(community, [{"kind": "topic", "values": ["volt cargo"]}]) == ["ua"]
+    assert names(community, [{"kind": "topic", "values": ["volt"]}]) == ["ua", "ub"]
+    # Any of the topics; a prefix and no accent find "Remboursement refusé".
+    assert names(community, [{"kind": "topic", "values": ["rembours", "refuse"]}]) == ["uc"]
+    assert names(community, [{"kind": "topic", "values": ["livraison", "refund"]}]) == [
+        "ua",
+        "ub",
+    ]
+    # Words of a phrase must all be there; punctuation alone finds nobody.
+    assert names(community, [{"kind": "topic", "values": ["volt retard"]}]) == ["ua"]
+    assert names(community, [{"kind": "topic", "values": ["cargo broken"]}]) == []
+    assert names(community, [{"kind": "topic", "values": ["*"]}]) == []
+    # The team's own replies are not what the contact writes about.
+    conversation = Conversation.objects.filter(contact=contact("ub")).get()
+    do_reply(workspace.members.get(role="owner"), conversation, "Votre livraison part demain")
+    assert names(community, [{"kind": "topic", "values": ["demain"]}]) == []
+
+
 def test_conditions_all_hold_together(community):
     conditions = [
         {"kind": "activity", "days": 7, "min": 2},
@@ -102,6 +124,7 @@ def test_the_evaluation_is_one_query(community, django_assert_num_queries):
             {"kind": "tag", "values": ["vip"]},
             {"kind": "language", "values": ["fr"]},
             {"kind": "returning", "value": True},
+            {"kind": "topic", "values": ["bonjour", "merci"]},
         ]
     )
     with django_assert_num_queries(1):

@@ -178,3 +178,25 @@ def test_purged_messages_are_counted_again(history_, owner):
     with clock.at(NOW):
         report = assert_same(history_, Period(at(-1), NOW))
     assert report.heatmap_total < 6 * 5
+
+
+def test_the_team_breakdown_counts_each_answer_under_its_members_teams(history_, owner, agent):
+    from cercle.workspaces.actions import do_create_team
+
+    do_create_team(owner, history_, "Support", [owner.pk])
+    do_create_team(owner, history_, "Nuit", [owner.pk, agent.pk])
+    do_create_team(owner, history_, "Renfort", [agent.pk])
+    drain()
+    with clock.at(NOW):
+        report = assert_same(history_, Period(at(-1, 600), NOW))
+    member = {row.label: row.summary.waits for row in report.breakdowns["member"]}
+    team = {row.label: row.summary.waits for row in report.breakdowns["team"]}
+    # The owner (the only one who answered a first wait in time here) is in two teams: their
+    # answers count in each; a team whose members answered nothing has no row; what no person
+    # answered is "—".
+    assert team == {
+        "Support": member[owner.name],
+        "Nuit": member[owner.name],
+        "—": report.every.waits - member[owner.name],
+    }
+    assert member[owner.name] > 0

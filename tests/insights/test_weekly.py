@@ -1,5 +1,7 @@
 """The weekly report: mailed on Monday to the members who asked (once), and as a PDF download."""
 
+import re
+import zlib
 from datetime import UTC, datetime, timedelta
 
 from django.core import mail
@@ -66,3 +68,30 @@ def test_the_pdf_download_holds_the_week(client, owner, workspace, sim_channel):
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert response["Content-Disposition"].endswith('cercle-week-2026-11-23.pdf"')
     assert weekly.report.heatmap_total == 5 and [g.goal.name for g in weekly.goals] == ["Réponses"]
+
+
+def _pdf_text_maps(pdf: bytes) -> str:
+    """The PDF's decompressed streams: its fonts' ToUnicode maps name every character drawn."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, flags=re.S)
+    out = []
+    for stream in streams:
+        try:
+            out.append(zlib.decompress(stream).decode("latin-1"))
+        except zlib.error:
+            out.append(stream.decode("latin-1"))
+    return "\n".join(out)
+
+
+def test_the_pdf_writes_names_as_written_beyond_latin_1(client, owner, workspace, sim_channel):
+    _week(owner, workspace, sim_channel)
+    do_save_goal(
+        owner, workspace, Goal(name="Œuvre “rapide” — Ωmega", kpi="answer_rate", target=90)
+    )
+    client.force_login(owner.user)
+    with clock.at(MONDAY_9H):
+        response = client.get("/insights/weekly.pdf")
+    maps = _pdf_text_maps(response.content).upper()
+    # Œ U+0152, “ U+201C, ” U+201D, — U+2014, Ω U+03A9: drawn with their own glyphs, not "?".
+    assert [code in maps for code in ("<0152>", "<201C>", "<201D>", "<2014>", "<03A9>")] == [
+        True
+    ] * 5

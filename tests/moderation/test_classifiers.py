@@ -98,7 +98,9 @@ def test_the_french_example_of_the_issue_is_a_toxic_complaint():
 def test_every_label_names_the_models_that_produced_it():
     (labels,) = label_texts(["Where is my parcel?"], ["en"])
     models = dict(part.split("=", 1) for part in labels.classified_by.split(";"))
-    assert models["sentiment"].startswith("sentimentai-mlp-2.0+cercle-polarity-1+vader-en/")
+    assert models["sentiment"].startswith(
+        "sentimentai-mlp-2.0+cercle-polarity-1+vader-en+cercle-vote-1/"
+    )
 
 
 def test_a_head_refuses_the_vectors_of_another_embedder(tmp_path):
@@ -163,6 +165,59 @@ def test_vader_votes_on_english_messages_only(tmp_path):
     negative, positive = labels.index("negative"), labels.index("positive")
     assert english[negative] > english[positive]  # VADER's lexicon says negative
     assert french[negative] == pytest.approx(french[positive])  # no lexicon vote in French
+
+
+def _undecided_voters(tmp_path: Path):
+    """A SentimentHead whose own head and polarity head are both undecided (even odds)."""
+    head, labels = _uniform_sentiment(tmp_path)
+    head.__dict__["polarity"] = Head(
+        ((np.zeros((2, 384), np.float32), np.zeros(2, np.float32)),),
+        ("negative", "positive"),
+        registry.embedder().version,
+        "even",
+    )
+    return head, labels
+
+
+def test_the_english_vote_follows_vader_when_the_heads_are_undecided(tmp_path):
+    head, labels = _undecided_voters(tmp_path)
+    assert head.vote is not None  # the shipped vote.npz
+    texts = ["This is awful, I hate it.", "lol :)", "This is awful, I hate it.", "Bonjour."]
+    languages = ["en", "", "fr", "en"]  # "" (unknown): VADER reads emoticons and "lol" too
+    batch = Batch(texts, languages, _vectors=np.zeros((4, 384), np.float32))
+    negative, positive = labels.index("negative"), labels.index("positive")
+    out = head.probabilities(batch)
+    assert out[0, negative] > out[0, positive]
+    assert out[1, positive] > out[1, negative]
+    assert out[2, negative] == pytest.approx(out[2, positive])  # no lexicon vote in French
+    # VADER has no word in "Bonjour." (0): no evidence anywhere, so no leaning either way.
+    assert out[3, negative] == pytest.approx(out[3, positive])
+
+
+def test_the_shipped_vote_counts_each_voter_its_own_way_and_has_no_prior():
+    from cercle.moderation.classifiers.embedded import SentimentHead, vote_features
+
+    vote = SentimentHead().vote
+    assert vote is not None
+    ((weights, bias),) = vote.layers
+    assert (weights > 0).all() and (bias == 0).all()
+    even = vote_features(np.array([0.5]), np.array([0.5]), np.array([0.0]))
+    assert vote.probabilities(even)[0, 0] == pytest.approx(0.5)
+    # VADER sure it is positive (0.9), the polarity head unsure (0.45), sentiment.ai's split at
+    # 0.02 (as on many neutral tweets): the mean said negative (0.47); the vote says positive.
+    own, positive, compound = np.array([0.02]), np.array([0.45]), np.array([0.9])
+    assert (own + positive + (compound + 1) / 2)[0] / 3 < 0.5
+    assert vote.probabilities(vote_features(own, positive, compound))[0, 0] > 0.5
+
+
+def test_a_log_odds_fit_finds_the_informative_feature_and_no_intercept():
+    from cercle.moderation.training.logistic import fit_log_odds
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 2)).astype(np.float32)
+    y = (x[:, 0] * 2.0 + rng.normal(size=2000) > 0).astype(np.int64)
+    weights = fit_log_odds(x, y)
+    assert weights[0] > 1.0 and abs(weights[1]) < 0.2
 
 
 def test_a_long_text_is_read_in_pieces_for_its_sentiment():

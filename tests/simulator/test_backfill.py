@@ -41,3 +41,22 @@ def test_the_live_loop_delivers_at_its_rate():
     live.step(NOW, 600)
     assert len(delivered) > 5
     assert all(e.created_at <= NOW for e in delivered)
+
+
+def test_backfilled_posts_get_their_details_from_their_platforms(settings, workspace, owner):
+    """Comments name only their post: post enrichment asks each platform's API for the rest."""
+    from cercle.inbox.models import Post
+
+    settings.CERCLE_EGRESS_ALLOW_HOSTS = ["127.0.0.1"]
+    report = backfill(workspace, days=2, now=NOW, seed=42, work=False)
+    posts = Post.objects.filter(workspace=workspace).select_related("channel")
+    platforms = {p.channel.platform for p in posts}
+    assert {"facebook", "instagram", "youtube", "x", "reddit"} <= platforms
+    dated = {p.channel.platform for p in posts if p.published_at is not None and p.text}
+    assert {"facebook", "instagram", "youtube", "x", "reddit"} <= dated
+    # Only a forum topic a member opened stays bare: it is not the brand's content.
+    bare = [p for p in posts if p.published_at is None]
+    assert {p.channel.platform for p in bare} <= {"discourse"}
+    assert len(bare) < len([p for p in posts if p.channel.platform == "discourse"])
+    assert report.posts_enriched > 0
+    assert all(p.published_at < NOW for p in posts if p.published_at is not None)

@@ -118,3 +118,15 @@ def test_generate_events_is_fast_and_reproducible():
         e.id for _, e in generate_events(2000, seed=1, start=START)
     ]
     assert {key for key, _ in events} == {spec.key for spec in CHANNELS}
+
+
+def test_the_brand_publishes_in_the_day_and_several_posts_share_an_hour():
+    community = Community(seed=42)
+    hours: Counter[int] = Counter()
+    for spec in CHANNELS:
+        if not spec.post_every_hours:
+            continue
+        for slot in range(2000, 2080):
+            hours[community.post(spec, slot).published_at.astimezone(PARIS).hour] += 1
+    assert set(hours) <= set(range(8, 21))
+    assert sum(1 for n in hours.values() if n >= 2) >= 8

@@ -160,3 +160,22 @@ def test_the_demo_facebook_channel_speaks_this_wire():
     from cercle.simulator.channels import CHANNELS_BY_KEY, wire_class
 
     assert wire_class(CHANNELS_BY_KEY["facebook-like"]) is FacebookWire
+
+
+def test_a_bare_post_gets_its_details_from_the_fake_graph(client, channel, wire, routed):
+    from cercle.inbox.models import Post
+    from cercle.pipeline.enrich_posts import bare_post_ids, enrich_channel_posts
+
+    deliver(client, channel, wire, event("c1"))
+    post = Post.objects.get(channel=channel)
+    assert post.published_at is None  # the comment webhook names only the post
+    enrich_channel_posts(channel.pk, bare_post_ids(channel))
+    post.refresh_from_db()
+    assert (post.external_id, post.text, post.published_at, post.url) == (
+        "fb-p1",
+        POST.text,
+        WHEN,
+        POST.url,
+    )
+    fields = routed[-1].url.params["fields"]
+    assert routed[-1].url.path.endswith("/fb-p1") and "created_time" in fields

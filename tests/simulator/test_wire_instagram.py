@@ -233,3 +233,16 @@ def test_an_id_only_mention_is_enriched_from_the_wire(client, channel, wire, rou
         "@lumen look at this",
         "sam_lee",
     )
+
+
+def test_a_bare_post_gets_its_details_from_the_fake_graph(client, channel, wire, routed):
+    from cercle.inbox.models import Post
+    from cercle.pipeline.enrich_posts import bare_post_ids, enrich_channel_posts
+
+    deliver(client, channel, wire, [event("c1")])
+    post = Post.objects.get(channel=channel)
+    assert post.published_at is None
+    report = enrich_channel_posts(channel.pk, bare_post_ids(channel))
+    post.refresh_from_db()
+    assert report.filled == 1
+    assert (post.text, post.published_at, post.url) == (POST.text, POST.published_at, POST.url)

@@ -100,3 +100,18 @@ def test_a_reply_and_a_removal_reach_the_wire(
         [("reply", "c1"), ("hide", "c1")],
         "sent",
     )
+
+
+def test_a_polled_comments_post_gets_its_publication_time(
+    channel: Channel, wire: RedditWire, routed: list[httpx.Request]
+) -> None:
+    from cercle.inbox.models import Post
+    from cercle.pipeline.enrich_posts import bare_post_ids, enrich_channel_posts
+
+    wire.publish([event("c1")])
+    poll_channel(channel)
+    [pk] = bare_post_ids(channel)
+    assert enrich_channel_posts(channel.pk, [pk]).filled == 1
+    post = Post.objects.get(pk=pk)
+    assert (post.text, post.published_at) == (POST.text, WHEN)
+    assert post.url.startswith("https://www.reddit.com/r/maisonlumen/comments/")

@@ -257,3 +257,16 @@ def test_the_recent_search_finds_what_the_query_asks(channel, wire, routed):
     # Nothing is older than `since`: the Snowflake time of since_id is honoured.
     with clock.at(WHEN + timedelta(hours=1)):
         assert connector.search(query, WHEN + timedelta(minutes=1)) == []
+
+
+def test_the_brand_post_a_reply_names_gets_its_details(client, channel, wire, routed):
+    from cercle.inbox.models import Post
+    from cercle.pipeline.enrich_posts import bare_post_ids, enrich_channel_posts
+
+    deliver(client, channel, wire, [event("c1")])
+    bare = bare_post_ids(channel)
+    assert len(bare) == 1
+    enrich_channel_posts(channel.pk, bare)
+    post = Post.objects.get(pk=bare[0])
+    assert (post.text, post.published_at) == (POST.text, POST.published_at)
+    assert routed[-1].url.path == "/x/x-like/2/tweets"

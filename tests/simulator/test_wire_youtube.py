@@ -237,3 +237,21 @@ def test_a_comment_deleted_on_the_platform_is_deleted_after_two_sweeps(
     assert [m.text for m in Message.objects.filter(channel=channel, deleted_at__isnull=False)] == [
         "Same here"
     ]
+
+
+def test_a_polled_comments_video_gets_its_title_and_publication_time(
+    wire: YouTubeWire, channel: Channel
+) -> None:
+    from cercle.inbox.models import Post
+    from cercle.pipeline.enrich_posts import bare_post_ids, enrich_channel_posts
+
+    wire.publish(EVENTS)
+    _poll_now(channel)
+    [pk] = bare_post_ids(channel)
+    assert enrich_channel_posts(channel.pk, [pk]).filled == 1
+    post = Post.objects.get(pk=pk)
+    assert (post.external_id, post.text, post.published_at) == (
+        "vid-lamp",
+        VIDEO.text,
+        T0.replace(microsecond=0),  # the API's times are to the second
+    )

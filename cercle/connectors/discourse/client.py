@@ -44,6 +44,8 @@ POST_ACTIONS = "/post_actions.json"
 SILENCE_USER = "/admin/users/{user_id}/silence.json"
 # https://docs.discourse.org/#tag/Users/operation/getUser
 USER = "/u/{username}.json"
+# https://docs.discourse.org/#tag/Topics/operation/getTopic (title, slug, created_at)
+TOPIC = "/t/{topic_id}.json"
 
 # Post action types (PostActionType.types): like, and the flag staff use to hide a post.
 LIKE = 2
@@ -173,6 +175,9 @@ class DiscourseClient:
         if not isinstance(user, dict):
             raise TransientError("Discourse answered /u/{username}.json without a user")
         return user
+
+    def topic(self, topic_id: str) -> dict[str, Any]:
+        return self._call("GET", TOPIC, path_args={"topic_id": topic_id})
 
     def post(self, post_id: str) -> dict[str, Any]:
         return self._call("GET", POST, path_args={"post_id": post_id})

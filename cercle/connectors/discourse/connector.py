@@ -24,12 +24,14 @@ from cercle.connectors.base import (
     OutboundAction,
     Page,
     PermissionDenied,
+    PostRef,
     RawEventData,
+    Rejected,
     SetupField,
 )
 
 from .client import DiscourseClient
-from .inbound import is_ping, parse_latest, parse_webhook, post_ids
+from .inbound import is_ping, parse_latest, parse_webhook, post_ids, topic_post
 from .outbound import DiscourseOutbound
 
 SIGNATURE_HEADER = "X-Discourse-Event-Signature"
@@ -59,8 +61,10 @@ class DiscourseConnector(Connector):
             Capability.DELETE,
             Capability.BAN,
             Capability.LIKE,
+            Capability.POST_DETAILS,
         }
     )
+    post_details_batch = 1  # GET /t/{id}.json
     # Discourse's default `max_post_length`.
     max_reply_length = 32_000
     setup_fields = (
@@ -151,6 +155,25 @@ class DiscourseConnector(Connector):
         items = parse_latest(body, site=self.site, brand_username=self.api_username, after=after)
         newest = max([after, *post_ids(body)])
         return Page(items=items, cursor=str(newest) if newest else cursor, raw=body)
+
+    def post_details(self, external_ids: list[str]) -> list[PostRef]:
+        """`GET /t/{topic-id}.json`, one topic per call: title, link and `created_at`.
+
+        A topic the forum no longer has (404, deleted), or one a member opened, is left out.
+        """
+        client = self._client()
+        refs: list[PostRef] = []
+        for topic_id in external_ids:
+            if not topic_id.isdigit():
+                continue
+            try:
+                topic = client.topic(topic_id)
+            except Rejected:
+                continue
+            ref = topic_post(topic, topic_id, site=self.site, brand_username=self.api_username)
+            if ref is not None:
+                refs.append(ref)
+        return refs
 
     # --- outbound ----------------------------------------------------------------
 

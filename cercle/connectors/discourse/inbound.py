@@ -168,6 +168,54 @@ def post_item(
     )
 
 
+def _opened_by_brand(topic: Mapping[str, Any], brand_username: str) -> bool:
+    """Whether the brand opened the topic: its first post by staff, or by the API user.
+
+    A topic that tells neither (no `post_stream`, no `details.created_by`) is taken
+    as the brand's: its post is one Cercle already keeps as such.
+    """
+    details = topic.get("details")
+    creator = details.get("created_by") if isinstance(details, dict) else None
+    if isinstance(creator, dict) and _str(creator.get("username"), 60) == brand_username:
+        return True
+    stream = topic.get("post_stream")
+    posts = stream.get("posts") if isinstance(stream, dict) else None
+    first = next(
+        (
+            p
+            for p in (posts if isinstance(posts, list) else [])
+            if isinstance(p, dict) and p.get("post_number") == 1
+        ),
+        None,
+    )
+    if first is not None:
+        return first.get("staff") is True or _str(first.get("username"), 60) == brand_username
+    return not isinstance(creator, dict)
+
+
+def topic_post(topic: Any, asked: str, *, site: str, brand_username: str = "") -> PostRef | None:
+    """A topic the brand opened, read by id (`GET /t/{id}.json`): title, link, `created_at`.
+
+    https://docs.discourse.org/#tag/Topics/operation/getTopic ; a topic of another
+    id, one a member opened (not the brand's content: its time says nothing of
+    when the brand publishes), or of the wrong shape, is left out.
+    """
+    if not isinstance(topic, dict):
+        return None
+    try:
+        if _id(topic.get("id"), "topic id") != asked or not _opened_by_brand(topic, brand_username):
+            return None
+        slug = _str(topic.get("slug"), 200)
+        return PostRef(
+            external_id=asked,
+            text=_str(topic.get("title"), 1000),
+            url=_url(site, f"/t/{slug}/{asked}") if slug else _url(site, f"/t/{asked}"),
+            published_at=_time(topic.get("created_at")),
+        )
+    except BadPayload:
+        return None
+
+
 def load(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)

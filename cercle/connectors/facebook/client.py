@@ -45,6 +45,8 @@ PAGE = "/{page_id}"
 PAGE_FEED = "/{page_id}/feed"
 # https://developers.facebook.com/docs/graph-api/reference/object/comments/
 OBJECT_COMMENTS = "/{object_id}/comments"
+# https://developers.facebook.com/docs/graph-api/reference/post/ (a Page post's details)
+POST = "/{post_id}"
 # https://developers.facebook.com/docs/graph-api/reference/comment/ (read, hide, delete)
 COMMENT = "/{comment_id}"
 # https://developers.facebook.com/docs/graph-api/reference/object/likes/

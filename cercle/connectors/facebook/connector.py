@@ -25,6 +25,7 @@ from cercle.connectors.base import (
     OAuthTokens,
     OutboundAction,
     Page,
+    PostRef,
     RawEventData,
     Rejected,
 )
@@ -34,7 +35,14 @@ from cercle.connectors.meta.webhooks import SIGNATURE_HEADER, sign
 
 from . import client as graph
 from .client import GraphClient
-from .inbound import WEBHOOK_OBJECT, parse_feed_page, parse_webhook, text, timestamp
+from .inbound import (
+    WEBHOOK_OBJECT,
+    graph_post,
+    parse_feed_page,
+    parse_webhook,
+    text,
+    timestamp,
+)
 from .outbound import FacebookOutbound
 
 __all__ = ["SIGNATURE_HEADER", "FacebookConnector", "sign"]
@@ -50,6 +58,8 @@ SCOPES = (
 WEBHOOK_FIELDS = ("feed", "mention", "ratings", "messages", "message_echoes", "message_edits")
 # Fields of a polled comment (https://developers.facebook.com/docs/graph-api/reference/comment/).
 COMMENT_FIELDS = "id,message,created_time,from,parent{id},is_hidden,permalink_url"
+# Fields of a Page post read by post enrichment (https://developers.facebook.com/docs/graph-api/reference/post/).
+POST_FIELDS = "id,message,created_time,permalink_url"
 # Messenger text messages are capped at 2000 characters, comments at 8000.
 MESSENGER_MAX_TEXT = 2000
 # Refresh tokens that expire within this margin.
@@ -74,9 +84,11 @@ class FacebookConnector(Connector):
             Capability.DELETE,
             Capability.BAN,
             Capability.LIKE,
+            Capability.POST_DETAILS,
         }
     )
     max_reply_length = 8000
+    post_details_batch = 1  # GET /{post-id}: one post per call
 
     # --- settings ------------------------------------------------------------------
 
@@ -151,6 +163,26 @@ class FacebookConnector(Connector):
         items, newest = parse_feed_page(body, self.page_id, since)
         next_cursor = newest.isoformat() if newest else cursor
         return Page(items=items, cursor=next_cursor, raw=body, has_more=False)
+
+    def post_details(self, external_ids: list[str]) -> list[PostRef]:
+        """`GET /{post-id}?fields=message,created_time,permalink_url`, one post per call.
+
+        A post Facebook no longer has (deleted: #100/33) or will not show is left out;
+        token, permission, rate-limit and server errors are raised for the whole call.
+        """
+        client = self._client()
+        refs: list[PostRef] = []
+        for post_id in external_ids:
+            try:
+                data = client.get(
+                    graph.POST, ids={"post_id": post_id}, params={"fields": POST_FIELDS}
+                )
+            except Rejected:
+                continue
+            ref = graph_post(data, post_id)
+            if ref is not None:
+                refs.append(ref)
+        return refs
 
     # --- outbound ----------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from cercle.connectors.base import Author, BadPayload, Incoming, Op, PostRef
+from cercle.connectors.base import POST_KIND, Author, BadPayload, Incoming, Op, PostRef
 from cercle.connectors.meta.webhooks import entries_of, load_delivery
 
 WEB_BASE = "https://www.facebook.com"
@@ -209,7 +209,9 @@ def _feed(page_id: str, value: dict[str, Any]) -> list[Incoming]:
     if item in _VISITOR_POST_ITEMS:
         if not post_id:
             raise BadPayload(f"{item} change without post_id")
-        if from_brand or (author is None and op == Op.UPSERT):
+        if from_brand:
+            return _own_post(post_id, op, value)
+        if author is None and op == Op.UPSERT:
             return []  # the Page's own posts are Posts, not interactions
         return [
             Incoming(
@@ -224,6 +226,54 @@ def _feed(page_id: str, value: dict[str, Any]) -> list[Incoming]:
             )
         ]
     return []  # reactions, likes, events, ratings…: nothing to answer
+
+
+def _own_post(post_id: str, op: Op, value: dict[str, Any]) -> list[Incoming]:
+    """The Page published (or edited) a post: its details, stored on the Post, no message.
+
+    An unpublished post (`published: 0`, a draft or a scheduled post) has no
+    publication time yet and a removed one nothing to store.
+    """
+    if op != Op.UPSERT or value.get("published") in (0, "0"):
+        return []
+    ref = PostRef(
+        external_id=post_id,
+        text=text(value.get("message")),
+        url=text(value.get("link"), 500) if _is_post_link(value.get("link")) else "",
+        published_at=timestamp(value.get("created_time")),
+    )
+    return [
+        Incoming(
+            external_id=post_id, kind=POST_KIND, post=replace(ref, url=ref.url or post_url(post_id))
+        )
+    ]
+
+
+def _is_post_link(value: Any) -> bool:
+    """A `link` of a feed change is the post's own page only when it is on Facebook."""
+    return isinstance(value, str) and value.startswith(WEB_BASE + "/")
+
+
+def graph_post(data: Any, asked: str) -> PostRef | None:
+    """A Page post read with `fields=message,created_time,permalink_url`, or None when unusable.
+
+    https://developers.facebook.com/docs/graph-api/reference/post/ ; a post of
+    another id than `asked`, or without an id, is not the one asked for.
+    """
+    if not isinstance(data, dict):
+        return None
+    try:
+        if text(data.get("id"), 200) != asked:
+            return None
+        link = text(data.get("permalink_url"), 500)
+        return PostRef(
+            external_id=asked,
+            text=text(data.get("message")),
+            url=link if link.startswith(("https://", "http://")) else post_url(asked),
+            published_at=timestamp(data.get("created_time")),
+        )
+    except BadPayload:
+        return None
 
 
 def _mention(page_id: str, value: dict[str, Any]) -> list[Incoming]:

@@ -41,6 +41,8 @@ COMMENT_REPLIES = "/{comment_id}/replies"  # POST message=…: reply; GET: list 
 COMMENT = "/{comment_id}"  # POST hide=true|false; DELETE; GET fields=…
 # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments
 MEDIA_COMMENTS = "/{media_id}/comments"  # GET: comments of one media (poll catch-up)
+# https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media
+MEDIA = "/{media_id}"  # GET fields=caption,timestamp,permalink: one post's details (enrichment)
 # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
 USER_MEDIA = "/{ig_user_id}/media"  # GET: the account's recent media (poll catch-up)
 # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user
@@ -60,6 +62,8 @@ COMMENT_FIELDS = "id,text,timestamp,username,from,hidden,parent_id"
 MEDIA_FIELDS = (
     "id,caption,permalink,timestamp,media_product_type,thumbnail_url,media_url,comments_count"
 )
+# The details of one of the account's posts (post enrichment).
+POST_FIELDS = "id,caption,permalink,timestamp,thumbnail_url,media_url"
 TAG_FIELDS = "id,caption,permalink,timestamp,username,media_type"
 
 SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
@@ -125,6 +129,10 @@ class InstagramClient(meta.GraphClient):
     def delete_comment(self, comment_id: str) -> dict[str, Any]:
         """DELETE /{comment-id} → {"success": true}."""
         return self.call("DELETE", self.url(COMMENT, comment_id=comment_id))
+
+    def get_media(self, media_id: str) -> dict[str, Any]:
+        """GET /{ig-media-id}?fields=id,caption,permalink,timestamp,…: one post's details."""
+        return self.call("GET", self.url(MEDIA, media_id=media_id), params={"fields": POST_FIELDS})
 
     # --- messaging --------------------------------------------------------------
 

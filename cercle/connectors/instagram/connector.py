@@ -32,6 +32,7 @@ from cercle.connectors.base import (
     OAuthTokens,
     OutboundAction,
     Page,
+    PostRef,
     RawEventData,
     Rejected,
     TokenRevoked,
@@ -80,10 +81,12 @@ class InstagramConnector(Connector):
             Capability.HIDE,
             Capability.UNHIDE,
             Capability.DELETE,
+            Capability.POST_DETAILS,
             # No BAN and no LIKE: the Graph API offers neither for Instagram.
         }
     )
     max_reply_length = outbound.MAX_COMMENT_CHARS
+    post_details_batch = 1  # GET /{ig-media-id}: one media per call
 
     # --- configuration ------------------------------------------------------------
 
@@ -202,6 +205,23 @@ class InstagramConnector(Connector):
             if item is not None:
                 items.append(item)
         return items
+
+    def post_details(self, external_ids: list[str]) -> list[PostRef]:
+        """`GET /{ig-media-id}?fields=caption,timestamp,permalink,…`, one media per call.
+
+        A media Instagram no longer has (deleted) or will not show is left out.
+        """
+        client = self._client()
+        refs: list[PostRef] = []
+        for media_id in external_ids:
+            try:
+                data = client.get_media(media_id)
+            except Rejected:
+                continue
+            ref = inbound.media_details(data, media_id)
+            if ref is not None:
+                refs.append(ref)
+        return refs
 
     # --- outbound ------------------------------------------------------------------
 

@@ -370,6 +370,21 @@ def media_post(media: Mapping[str, Any]) -> PostRef:
     )
 
 
+def media_details(data: Any, asked: str) -> PostRef | None:
+    """The details of the media `asked` read by post enrichment, or None when unusable.
+
+    `GET /{ig-media-id}?fields=id,caption,permalink,timestamp,…`: an answer for
+    another id, or of the wrong shape, is not used.
+    """
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        ref = media_post(data)
+    except BadPayload:
+        return None
+    return ref if ref.external_id == asked else None
+
+
 def polled_comments(
     comments_page: Mapping[str, Any], post: PostRef, brand: set[str]
 ) -> list[Incoming]:

@@ -26,12 +26,21 @@ from cercle.connectors.base import (
     Incoming,
     OutboundAction,
     Page,
+    PostRef,
     RawEventData,
+    Rejected,
     SetupField,
 )
 
 from .client import NOTIFICATION_TYPES, PAGE_SIZE, SCOPES, MastodonClient, parse_link
-from .inbound import envelope, load_list, parse_notifications, parse_poll, parse_search
+from .inbound import (
+    envelope,
+    load_list,
+    parse_notifications,
+    parse_poll,
+    parse_search,
+    status_post,
+)
 from .outbound import MastodonOutbound
 
 
@@ -69,8 +78,10 @@ class MastodonConnector(Connector):
             Capability.BAN,
             Capability.LIKE,
             Capability.SEARCH,
+            Capability.POST_DETAILS,
         }
     )
+    post_details_batch = 1  # GET /api/v1/statuses/:id
     # Mastodon's default `max_characters` per status (instances may allow more).
     max_reply_length = 500
     default_poll_seconds = 60
@@ -155,6 +166,24 @@ class MastodonConnector(Connector):
     def search(self, query: str, since: datetime | None = None) -> list[Incoming]:
         """Public statuses of the instance matching `query` (`GET /api/v2/search`)."""
         return parse_search(self._client().search_statuses(query), since)
+
+    def post_details(self, external_ids: list[str]) -> list[PostRef]:
+        """`GET /api/v1/statuses/:id`, one status per call: the brand's statuses only.
+
+        A status the instance no longer has (404, deleted) is left out.
+        """
+        client = self._client()
+        brand = self._brand_id(client)
+        refs: list[PostRef] = []
+        for status_id in external_ids:
+            try:
+                status = client.status(status_id)
+            except Rejected:
+                continue
+            ref = status_post(status, status_id, brand)
+            if ref is not None:
+                refs.append(ref)
+        return refs
 
     # --- outbound ----------------------------------------------------------------
 

@@ -81,6 +81,31 @@ def status_text(status: dict[str, Any]) -> str:
     return text[:MAX_TEXT]
 
 
+def status_post(status: Any, asked: str, brand_id: str) -> PostRef | None:
+    """One of the brand's statuses read by id (`GET /api/v1/statuses/:id`), or None.
+
+    https://docs.joinmastodon.org/entities/Status/ ; a status of another id, or
+    written by another account than `brand_id` (a reply's parent may be the
+    community's), is not the brand's post; a malformed one is left out.
+    """
+    if not isinstance(status, dict):
+        return None
+    try:
+        if _id(status.get("id"), "status") != asked:
+            return None
+        account = _obj(status.get("account"), "account")
+        if brand_id and _id(account.get("id"), "account") != brand_id:
+            return None
+        return PostRef(
+            external_id=asked,
+            text=status_text(status),
+            url=_str(status, "url") or _str(status, "uri"),
+            published_at=_time(status.get("created_at")),
+        )
+    except BadPayload:
+        return None
+
+
 def parse_notification(notification: Any, brand_id: str) -> list[Incoming]:
     """One Notification entity → zero or one item."""
     data = _obj(notification, "notification")

@@ -54,6 +54,7 @@ SENT = "/message/sent"
 SEARCH = "/search"
 # https://www.reddit.com/dev/api/#GET_api_info
 INFO = "/api/info"
+MAX_INFO_IDS = 100  # things per /api/info call
 # https://www.reddit.com/dev/api/#POST_api_comment (a reply to a comment, a post or a message)
 COMMENT = "/api/comment"
 # https://www.reddit.com/dev/api/#POST_api_remove and #POST_api_approve (moderator)
@@ -278,6 +279,11 @@ class RedditClient:
 
     def info(self, thing: str) -> dict[str, Any]:
         return self._call("GET", INFO, params={"id": fullname(thing)})
+
+    def infos(self, things: list[str]) -> dict[str, Any]:
+        """Up to 100 things by fullname (`/api/info?id=t3_a,t3_b`): a Listing; a deleted one is absent."""
+        names = ",".join(fullname(t) for t in things[:MAX_INFO_IDS])
+        return self._call("GET", INFO, params={"id": names, "raw_json": "1"})
 
     # --- writes ----------------------------------------------------------------------
 

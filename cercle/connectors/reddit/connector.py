@@ -26,6 +26,7 @@ from cercle.connectors.base import (
     OAuthTokens,
     OutboundAction,
     Page,
+    PostRef,
     RawEventData,
     Rejected,
     SearchTerms,
@@ -35,6 +36,7 @@ from cercle.connectors.base import (
 from .client import (
     AUTHORIZE,
     DEFAULT_AUTH_BASE,
+    MAX_INFO_IDS,
     PAGE_SIZE,
     SCOPES,
     RedditClient,
@@ -44,6 +46,8 @@ from .client import (
 from .inbound import (
     children,
     envelope,
+    info_posts,
+    is_post_name,
     load,
     newest_name,
     parse_listings,
@@ -99,10 +103,12 @@ class RedditConnector(Connector):
             Capability.UNHIDE,
             Capability.BAN,
             Capability.SEARCH,
+            Capability.POST_DETAILS,
         }
     )
     # Reddit's limit on a comment's body.
     max_reply_length = 10_000
+    post_details_batch = MAX_INFO_IDS  # /api/info takes up to 100 fullnames
     default_poll_seconds = 60
 
     # --- settings --------------------------------------------------------------------
@@ -173,6 +179,14 @@ class RedditConnector(Connector):
             raw=envelope(self.username, inbox, comments),
             has_more=bool(cursor) and full,
         )
+
+    def post_details(self, external_ids: list[str]) -> list[PostRef]:
+        """`/api/info?id=t3_…` (up to 100 posts per call): the brand's submissions' title,
+        link and `created_utc`."""
+        names = [i for i in external_ids if is_post_name(i)][:MAX_INFO_IDS]
+        if not names:
+            return []
+        return info_posts(self._client().infos(names), set(names), self.username)
 
     # --- outbound ---------------------------------------------------------------------
 

@@ -143,6 +143,42 @@ def parse_inbox_thing(thing: dict[str, Any], brand: str) -> list[Incoming]:
     return [Incoming(kind="comment", post=post, parent_external_id=parent, **common)]
 
 
+def is_post_name(value: str) -> bool:
+    """Whether `value` is a submission's fullname (`t3_` and base-36 digits)."""
+    return len(value) <= 40 and value.startswith("t3_") and value[3:].isalnum()
+
+
+def info_posts(listing: Any, asked: set[str], brand: str = "") -> list[PostRef]:
+    """The brand's submissions in an `/api/info?id=t3_…` Listing: title, permalink, `created_utc`.
+
+    https://www.reddit.com/dev/api/#GET_api_info ; only `t3` things whose name
+    was asked are kept, and when `brand` is known only those it wrote (a member's
+    submission is not the brand's content); a malformed child is left out.
+    """
+    try:
+        things = children(listing, "info listing")
+    except BadPayload:
+        return []
+    refs: list[PostRef] = []
+    for thing in things:
+        if thing.get("kind") != "t3" or not isinstance(thing.get("data"), dict):
+            continue
+        data = thing["data"]
+        name = _str(data, "name")
+        if name not in asked or (brand and _str(data, "author").lower() != brand.lower()):
+            continue
+        permalink = _str(data, "permalink")
+        refs.append(
+            PostRef(
+                external_id=name,
+                text=_str(data, "title")[:MAX_TEXT],
+                url=_link(permalink) if permalink.startswith("/") else "",
+                published_at=_time(data.get("created_utc")),
+            )
+        )
+    return refs
+
+
 def parse_comment(thing: dict[str, Any], brand: str) -> list[Incoming]:
     """A comment of the subreddit's listing."""
     if thing.get("kind") != "t1":

@@ -50,7 +50,9 @@ DM_SEND_PARTICIPANT = "/2/dm_conversations/with/{participant_id}/messages"
 # https://docs.x.com/x-api/posts/search/introduction (recent search: the last 7 days)
 SEARCH_RECENT = "/2/tweets/search/recent"
 # https://docs.x.com/x-api/posts/manage-tweets/introduction
-TWEETS = "/2/tweets"  # POST: create (replies carry reply.in_reply_to_tweet_id)
+# POST: create (replies carry reply.in_reply_to_tweet_id); GET ?ids=…: look up to 100 up
+TWEETS = "/2/tweets"
+MAX_LOOKUP_IDS = 100
 TWEET = "/2/tweets/{tweet_id}"  # GET: look one up; DELETE: our own post only
 # https://docs.x.com/x-api/posts/hide-replies/introduction
 TWEET_HIDDEN = "/2/tweets/{tweet_id}/hidden"  # PUT {"hidden": bool}
@@ -294,6 +296,20 @@ class XClient:
         """Our own most recent posts and replies (to find a reply an ambiguous attempt made)."""
         params = {"max_results": "100", "tweet.fields": TWEET_FIELDS, "exclude": "retweets"}
         return self._call("GET", USER_TWEETS, path_args={"user_id": user_id}, params=params)
+
+    def lookup_tweets(self, tweet_ids: list[str]) -> dict[str, Any]:
+        """Up to 100 posts by id with their time and author (`GET /2/tweets?ids=…`).
+
+        A deleted or protected post is not in `data` but in `errors`
+        (https://docs.x.com/x-api/posts/post-lookup-by-post-ids).
+        """
+        params = {
+            "ids": ",".join(tweet_ids[:MAX_LOOKUP_IDS]),
+            "tweet.fields": "created_at,author_id",
+            "expansions": "author_id",
+            "user.fields": "username",
+        }
+        return self._call("GET", TWEETS, params=params)
 
     def tweet_exists(self, tweet_id: str) -> bool:
         """Whether X still has this post (a deleted one answers 200 with a not-found error)."""

@@ -31,6 +31,7 @@ from cercle.connectors.base import (
     OutboundAction,
     Page,
     PermissionDenied,
+    PostRef,
     RawEventData,
     Rejected,
     SearchTerms,
@@ -39,9 +40,10 @@ from cercle.connectors.base import (
 from cercle.core import clock
 
 from . import outbound
-from .client import AUTHORIZE_URL, SCOPES, XClient, token_request
+from .client import AUTHORIZE_URL, MAX_LOOKUP_IDS, SCOPES, XClient, token_request
 from .inbound import (
     load,
+    looked_up_posts,
     newest_id,
     parse_body,
     parse_search,
@@ -92,9 +94,11 @@ class XConnector(Connector):
             Capability.BAN,
             Capability.LIKE,
             Capability.SEARCH,
+            Capability.POST_DETAILS,
         }
     )
     max_reply_length = 280
+    post_details_batch = MAX_LOOKUP_IDS  # GET /2/tweets?ids=… takes up to 100 ids
 
     # --- who we are ------------------------------------------------------------------
 
@@ -213,6 +217,11 @@ class XConnector(Connector):
             if not token:
                 break
         return items
+
+    def post_details(self, external_ids: list[str]) -> list[PostRef]:
+        """`GET /2/tweets?ids=…` (up to 100): the brand's posts' text, time and link."""
+        answer = self._client().lookup_tweets(external_ids[:MAX_LOOKUP_IDS])
+        return looked_up_posts(answer, set(external_ids), self.brand_id)
 
     # --- outbound -----------------------------------------------------------------------
 

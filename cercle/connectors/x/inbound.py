@@ -360,6 +360,40 @@ def _v2_post(
     )
 
 
+def looked_up_posts(answer: Any, asked: set[str], brand: str) -> list[PostRef]:
+    """The brand's posts among a `GET /2/tweets?ids=…` answer: text, link, publication time.
+
+    Only ids in `asked`, and only posts written by `brand` when X names their
+    author (a reply's parent may be someone else's post: not the brand's
+    content). A malformed entry is left out, not the whole answer; deleted
+    posts are in `errors` and simply absent here.
+    """
+    if not isinstance(answer, Mapping) or not isinstance(answer.get("data"), list):
+        return []
+    try:
+        users = _v2_users(answer)
+    except BadPayload:
+        users = {}
+    refs: list[PostRef] = []
+    for raw in answer["data"]:
+        try:
+            tweet = _obj(raw, "a post")
+            tweet_id = _id(tweet.get("id"), "post id")
+            author_id = _id(tweet.get("author_id"), "author_id", required=False)
+            author = users.get(author_id)
+            ref = PostRef(
+                external_id=tweet_id,
+                text=_text(tweet.get("text")),
+                url=tweet_url(tweet_id, author.handle if author else ""),
+                published_at=_v2_time(tweet.get("created_at")),
+            )
+        except BadPayload:
+            continue
+        if tweet_id in asked and (not brand or not author_id or author_id == brand):
+            refs.append(ref)
+    return refs
+
+
 def parse_v2_tweets(answer: Mapping[str, Any], brand: str) -> list[Incoming]:
     """A v2 answer listing posts (mentions timeline) with its `includes`."""
     users = _v2_users(answer)

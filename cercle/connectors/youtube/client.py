@@ -45,6 +45,9 @@ COMMENTS = "/comments"
 SET_MODERATION_STATUS = "/comments/setModerationStatus"
 # https://developers.google.com/youtube/v3/docs/channels/list
 CHANNELS = "/channels"
+# https://developers.google.com/youtube/v3/docs/videos/list (part=snippet, id=a,b,…: up to 50)
+VIDEOS = "/videos"
+MAX_VIDEO_IDS = 50
 # https://developers.google.com/identity/protocols/oauth2/web-server
 SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
 
@@ -280,6 +283,20 @@ class YouTubeClient:
         if isinstance(items, list) and items and isinstance(items[0], dict):
             return items[0]
         return None
+
+    def list_videos(self, video_ids: list[str], *, keep: int = 0) -> dict[str, Any]:
+        """The snippets of up to 50 videos (videos.list?part=snippet&id=…, 1 unit).
+
+        A deleted or private video is simply absent from `items`.
+        """
+        response = self._send(
+            "GET",
+            VIDEOS,
+            cost=COST_LIST,
+            params={"part": "snippet", "id": ",".join(video_ids[:MAX_VIDEO_IDS])},
+            keep=keep,
+        )
+        return self.json(response)
 
     def my_channel(self) -> dict[str, Any]:
         """The channel the token belongs to (channels.list?mine=true)."""

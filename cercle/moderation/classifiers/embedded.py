@@ -84,19 +84,44 @@ def later_pieces(text: str, count: int) -> list[str]:
     return pieces
 
 
+# VADER reads English, and also the texts whose language is unknown (""): mostly very short
+# ones — an emoticon, an emoji, "lol", "wow" — which its lexicon knows and the embedding heads
+# read poorly. It has no word for the rest of them: its score is then 0, which weighs nothing.
+LEXICON_LANGUAGES = ("en", "")
+
+# A voter's probability is read as log-odds within these bounds: a voter that says 0.999
+# does not get to outvote the others by itself.
+VOTE_CLIP = 0.01
+
+
+def vote_features(own: np.ndarray, positive: np.ndarray, compound: np.ndarray) -> np.ndarray:
+    """[n, 3] float32: the log-odds of sentiment.ai's split and of the polarity head, and VADER's
+    compound score — what the English vote (`vote.npz`) weighs."""
+    clipped = np.clip(np.stack([own, positive], axis=1), VOTE_CLIP, 1.0 - VOTE_CLIP)
+    odds = np.log(clipped / (1.0 - clipped))
+    return np.concatenate([odds, compound[:, None]], axis=1).astype(np.float32)
+
+
 class SentimentHead(HeadClassifier):
     """negative / neutral / positive: sentiment.ai's e5-small MLP head, with two more voters.
 
     sentiment.ai's head (see weights/README.md) says how polar a message is
     (neutral against the rest). Which way it leans — the split of that polar share
-    between positive and negative — is the mean of independent voters:
+    between positive and negative — comes from independent voters:
 
     - sentiment.ai's own split, p(positive) / (p(positive) + p(negative));
     - Cercle's polarity head (`polarity.npz`: positive against negative, trained on
       German and Dutch book reviews, see weights/README.md), when present;
-    - for English messages, VADER's lexicon score, (compound + 1) / 2.
+    - for English messages (and those of unknown language), VADER's lexicon score
+      (compound, -1…1).
 
-    Equal weights, chosen before measuring: no weight was fitted to an evaluation set.
+    Other languages: the mean of the first two, equal weights chosen before measuring.
+    English: a weighted sum of the three voters' log-odds (`vote.npz`, a logistic
+    regression with no intercept, so no prior leaning either way), fitted on
+    development sets that no evaluation uses (see weights/README.md and
+    `python -m cercle.moderation.training vote`). A voter with no evidence (VADER's 0
+    on a text it has no word for, a split of 0.5) then weighs nothing, and a sure one
+    weighs more, where the mean let an unsure 0.1 cancel a sure 0.9.
 
     Runs after the intent classifier when both are configured: a "neutral" on a
     message the intent head is sure is praise (or a complaint) becomes positive
@@ -107,6 +132,7 @@ class SentimentHead(HeadClassifier):
     labels: ClassVar[tuple[str, ...]] = ("negative", "neutral", "positive")
     head_name: ClassVar[str] = "sentiment"
     polarity_name: ClassVar[str] = "polarity"
+    vote_name: ClassVar[str] = "vote"
 
     @cached_property
     def polarity(self) -> Head | None:
@@ -114,6 +140,14 @@ class SentimentHead(HeadClassifier):
         directory = model_dir()
         override = directory / f"{self.polarity_name}.npz" if directory else None
         path = override if override and override.exists() else shipped(self.polarity_name)
+        return Head.load(path) if path.exists() else None
+
+    @cached_property
+    def vote(self) -> Head | None:
+        """The English vote's weights (operator's override, else shipped), if any."""
+        directory = model_dir()
+        override = directory / f"{self.vote_name}.npz" if directory else None
+        path = override if override and override.exists() else shipped(self.vote_name)
         return Head.load(path) if path.exists() else None
 
     @cached_property
@@ -127,7 +161,10 @@ class SentimentHead(HeadClassifier):
         parts = [self.head.version]
         if self.polarity is not None:
             parts.append(self.polarity.version)
-        return f"{'+'.join(parts)}+vader-en/{self.head.embedder}"
+        parts.append("vader-en")
+        if self.polarity is not None and self.vote is not None:
+            parts.append(self.vote.version)
+        return f"{'+'.join(parts)}/{self.head.embedder}"
 
     def _rest(self, batch: Batch) -> tuple[list[int], np.ndarray | None]:
         """The rows of long texts and the vectors of their next pieces (READ_PIECES in all)."""
@@ -148,11 +185,11 @@ class SentimentHead(HeadClassifier):
             return None
         return self.polarity.probabilities(vectors)[:, self.polarity.labels.index("positive")]
 
-    def probabilities(self, batch: Batch) -> np.ndarray:
+    def voters(self, batch: Batch) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """sentiment.ai's probabilities [n, 3], the polarity head's p(positive) [n] (None
+        without one), each the mean over the text's pieces, and VADER's compound score
+        [n] (NaN for a text in another language than LEXICON_LANGUAGES)."""
         p = super().probabilities(batch)
-        if not len(p):
-            return p
-        negative, positive = self.head.labels.index("negative"), self.head.labels.index("positive")
         if self.polarity is not None and batch.embedder is not None:
             self.polarity.check(batch.embedder().version)
         q = self._positive(batch.vectors())
@@ -169,21 +206,36 @@ class SentimentHead(HeadClassifier):
                 q = q.copy()
                 np.add.at(q, owners, q_rest)
                 q /= counts
+        compound = np.full(len(p), np.nan, dtype=np.float32)
+        for i, language in enumerate(batch.languages):
+            if language in LEXICON_LANGUAGES:
+                compound[i] = self._vader.polarity_scores(batch.texts[i])["compound"]
+        return p, q, compound
+
+    def probabilities(self, batch: Batch) -> np.ndarray:
+        if not len(batch):
+            return super().probabilities(batch)
+        p, q, compound = self.voters(batch)
+        negative, positive = self.head.labels.index("negative"), self.head.labels.index("positive")
         polar = p[:, negative] + p[:, positive]
-        votes = p[:, positive] / np.maximum(polar, 1e-9)
+        own = p[:, positive] / np.maximum(polar, 1e-9)
+        votes = own.copy()
         voters = np.ones(len(p), dtype=np.float32)
         if q is not None:
-            votes = votes + q
+            votes += q
             voters += 1
-        english = [i for i, language in enumerate(batch.languages) if language == "en"]
-        if english:
-            compound = np.array(
-                [self._vader.polarity_scores(batch.texts[i])["compound"] for i in english],
-                dtype=np.float32,
-            )
-            votes[english] += (compound + 1.0) / 2.0
+        english = ~np.isnan(compound)
+        if english.any() and q is not None and self.vote is not None:
+            if batch.embedder is not None:
+                self.vote.check(batch.embedder().version)
+            features = vote_features(own[english], q[english], compound[english])
+            split = votes / voters
+            split[english] = self.vote.probabilities(features)[:, 0]
+        else:
+            # No vote weights (an operator removed them): VADER is one more equal voter.
+            votes[english] += (compound[english] + 1.0) / 2.0
             voters[english] += 1
-        split = votes / voters
+            split = votes / voters
         out = p.copy()
         out[:, positive] = polar * split
         out[:, negative] = polar * (1.0 - split)

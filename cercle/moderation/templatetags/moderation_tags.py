@@ -18,6 +18,8 @@ from cercle.moderation.choices import (
 )
 from cercle.moderation.crisis import active_alerts
 from cercle.moderation.models import CustomLabel, MessageLabel
+from cercle.notifications.templatetags.notification_tags import header_facts
+from cercle.workspaces.models import Member
 
 register = template.Library()
 
@@ -118,9 +120,16 @@ def labels_context(message: Message, cache: Any = None) -> dict[str, Any]:
 
 
 @register.inclusion_tag("moderation/_crisis_banner.html")
-def crisis_banner(workspace_id: int | None) -> dict[str, Any]:
-    """The running crisis alerts of the workspace, on top of every page (one indexed query)."""
+def crisis_banner(workspace_id: int | None, member: Member | None = None) -> dict[str, Any]:
+    """The running crisis alerts of the workspace, on top of every page (one indexed query;
+    none when `member`'s header facts, read with the bell's counts, say no alert runs)."""
     if workspace_id is None:
+        return {"alerts": []}
+    if (
+        isinstance(member, Member)
+        and member.workspace_id == workspace_id
+        and not header_facts(member).crisis_running
+    ):
         return {"alerts": []}
     return {"alerts": list(active_alerts(workspace_id)[:3])}
 

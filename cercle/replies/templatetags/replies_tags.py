@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from cercle.inbox.models import Conversation
+from cercle.notifications.templatetags.notification_tags import header_facts
 from cercle.replies import queries
 from cercle.replies.models import PendingReply
 from cercle.workspaces.choices import Permission
@@ -26,7 +27,8 @@ def approvals_waiting(member: Member | None) -> int:
     """How many replies wait: all of them for an approver, one's own for an author."""
     if member is None:
         return 0
-    return queries.pending_count(member)
+    # Read with the bell's counts in one query (the header shows both).
+    return header_facts(member).approvals_waiting
 
 
 @register.filter

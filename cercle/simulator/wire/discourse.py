@@ -137,6 +137,16 @@ class DiscourseWire(Wire):
                 "archetype": "private_message" if private else "regular",
                 "highest": 1 if key.startswith("post:") else 0,  # post 1: the brand's content
                 "thread": event.thread_id,
+                "created_at": _iso(
+                    event.post.published_at
+                    if key.startswith("post:") and event.post
+                    else event.created_at
+                ),
+                # Who opened it: the brand's staff for its posts, a member for a mention.
+                "opened_by": API_USERNAME
+                if key.startswith("post:")
+                else self._user(event)["username"],
+                "opened_by_staff": key.startswith("post:"),
             }
             self.topics[key] = topic
         return topic
@@ -269,6 +279,8 @@ class DiscourseWire(Wire):
         if parts == ["u", f"{API_USERNAME}.json"] and method == "GET":
             user = {"id": BRAND_USER_ID, "username": API_USERNAME, "admin": True, "moderator": True}
             return _json(200, {"user": user})
+        if len(parts) == 2 and parts[0] == "t" and parts[1].endswith(".json") and method == "GET":
+            return self._topic_json(parts[1].removesuffix(".json"))
         if len(parts) == 2 and parts[0] == "posts" and parts[1].endswith(".json"):
             return self._post(request, parts[1].removesuffix(".json"))
         if len(parts) == 3 and parts[0] == "posts" and parts[2] == "unhide" and method == "PUT":
@@ -283,6 +295,28 @@ class DiscourseWire(Wire):
             self.on_action(SimAction(kind="ban", target_id=author))
             return _json(200, {"silence": {"silenced": True, "silenced_till": None}})
         return _error(404, "The requested URL or resource could not be found.", "not_found")
+
+    def _topic_json(self, topic_id: str) -> FakeResponse:
+        """`GET /t/{id}.json`: the topic's title, slug, creation time and archetype."""
+        with self._lock:
+            topic = next((t for t in self.topics.values() if str(t["id"]) == topic_id), None)
+            if topic is None or topic["archetype"] == "private_message":
+                return _error(404, "The requested URL or resource could not be found.", "not_found")
+            fields = ("id", "title", "slug", "created_at", "archetype")
+            first = {
+                "post_number": 1,
+                "username": topic["opened_by"],
+                "staff": topic["opened_by_staff"],
+            }
+            return _json(
+                200,
+                {k: topic[k] for k in fields}
+                | {
+                    "posts_count": topic["highest"],
+                    "post_stream": {"posts": [first]},
+                    "details": {"created_by": {"username": topic["opened_by"]}},
+                },
+            )
 
     def _body(self, request: FakeRequest) -> dict[str, Any]:
         try:

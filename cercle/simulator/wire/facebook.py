@@ -320,8 +320,11 @@ class FacebookWire(Wire):
         with self._lock:
             gone = node in self.deleted
             by_page = self.comments.get(node, {}).get("from", {}).get("id") == self.page_id
+            post = self.posts.get(node)
         if gone:
             return _error(100, f"Object with ID '{node}' does not exist", 400, 33)
+        if post is not None and request.method == "GET":
+            return self._post(request, post)
         if request.method == "GET":
             return _json(
                 200,
@@ -344,6 +347,11 @@ class FacebookWire(Wire):
             self.on_action(SimAction(kind="delete", target_id=node))
             return _json(200, {"success": True})
         return _error(100, "Unsupported method", 400)
+
+    def _post(self, request: FakeRequest, post: dict[str, Any]) -> FakeResponse:
+        """`GET /{post-id}?fields=…`: the Page post with the fields asked (id always)."""
+        asked = {f for f in (request.query.get("fields") or [""])[0].split(",") if f}
+        return _json(200, {k: v for k, v in post.items() if k == "id" or k in asked})
 
     def _comments(self, request: FakeRequest, target: str) -> FakeResponse:
         if request.method == "GET":

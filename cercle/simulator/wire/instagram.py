@@ -296,6 +296,13 @@ class InstagramWire(Wire):
             return self._replies(method, parts[0], form)
         if len(parts) == 2 and parts[1] == "comments" and method == "GET":
             return self._media_comments(parts[0])
+        if len(parts) == 1 and method == "GET":
+            with self._lock:
+                media = self._media.get(parts[0])
+            if media is not None:
+                # GET /{ig-media-id}?fields=…: the fields asked of one of the account's media.
+                asked = {f for f in (request.query.get("fields") or [""])[0].split(",") if f}
+                return _json(200, {k: v for k, v in media.items() if k == "id" or k in asked})
         if len(parts) == 1:
             return self._comment(method, parts[0], form)
         return _error(400, 100, "Unsupported request")

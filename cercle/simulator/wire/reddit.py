@@ -88,6 +88,21 @@ class RedditWire(Wire):
             self.posts[event.post.id] = known
             self.post_titles[known] = event.post.text[:300]
             self.sim_of[known] = event.post.id
+            # The submission itself, as `/api/info?id=t3_…` lists it (post enrichment).
+            self.things[known] = {
+                "name": known,
+                "id": known[3:],
+                "author": USERNAME,
+                "title": event.post.text[:300],
+                "selftext": "",
+                "subreddit": SUBREDDIT,
+                "created_utc": event.post.published_at.timestamp(),
+                "permalink": f"/r/{SUBREDDIT}/comments/{known[3:]}/_/",
+                "url": event.post.url,
+                "banned_by": None,
+                "edited": False,
+            }
+            self.kinds[known] = "t3"
         return known
 
     def _comment(
@@ -267,7 +282,7 @@ class RedditWire(Wire):
                     created_id=name,
                 )
             else:
-                post = str(parent.get("link_id") or "")
+                post = target if self.kinds[target] == "t3" else str(parent.get("link_id") or "")
                 data = self._comment(USERNAME, text, datetime.now(UTC), target, post)
                 action = SimAction(
                     kind="reply",

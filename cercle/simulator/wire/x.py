@@ -397,6 +397,8 @@ class XWire(Wire):
         """/2/tweets (create a reply), /2/tweets/<id> (look up, delete), /2/tweets/<id>/hidden."""
         if not rest and method == "POST":
             return self._create_reply(body)
+        if not rest and method == "GET":
+            return self._lookup(query)
         if len(rest) == 1 and method == "GET":
             found = self._state.tweets.get(rest[0])
             if found is None or found.deleted:
@@ -409,6 +411,26 @@ class XWire(Wire):
         if rest[1:] == ["hidden"] and method == "PUT":
             return self._hide_tweet(rest[0], body)
         return _unsupported()
+
+    def _lookup(self, query: _Query) -> _Answer:
+        """`GET /2/tweets?ids=…` (1 to 100 ids): the posts found in `data`, the others in
+        `errors`, their authors in `includes.users` when `expansions=author_id`."""
+        ids = [i for i in (query.get("ids") or [""])[0].split(",") if i]
+        if not ids or len(ids) > 100:
+            return _problem(400, "Invalid Request", "ids: between 1 and 100 ids")
+        found = [t for i in ids if (t := self._state.tweets.get(i)) is not None and not t.deleted]
+        payload: dict[str, Any] = {}
+        if found:
+            payload["data"] = [t.v2() for t in found]
+            if "author_id" in (query.get("expansions") or [""])[0].split(","):
+                authors = dict.fromkeys(t.author_id for t in found)
+                payload["includes"] = {
+                    "users": [self._state.users[a] for a in authors if a in self._state.users]
+                }
+        missing = [i for i in ids if i not in {t.id for t in found}]
+        if missing:
+            payload["errors"] = [e for i in missing for e in _not_found(i)["errors"]]
+        return 200, payload, None
 
     def _search(self, query: _Query) -> dict[str, Any]:
         """`GET /2/tweets/search/recent`: the posts matching the query, newest first.

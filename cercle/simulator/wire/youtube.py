@@ -95,6 +95,7 @@ class YouTubeWire(Wire):
         self.comment_sim_ids: dict[str, str] = {}
         self.author_sim_ids: dict[str, str] = {}
         self.banned: set[str] = set()
+        self.videos: dict[str, dict[str, Any]] = {}  # video id → its `snippet` (videos.list)
         self._counter = 0
 
     def setup(self) -> ChannelSetup:
@@ -156,6 +157,15 @@ class YouTubeWire(Wire):
                 # YouTube threads are one level deep: answers to replies go under the top-level comment.
                 parent = parent_comment.parent_id or parent_comment.id
         video = event.post.id if event.post else ""
+        if event.post is not None and video not in self.videos:
+            self.videos[video] = {
+                "publishedAt": _iso(event.post.published_at),
+                "channelId": self.channel_id,
+                "title": event.post.text,
+                "description": "",
+                "channelTitle": "Lumen",
+                "liveBroadcastContent": "none",
+            }
         if parent:
             video = self.comments[parent].video_id
             comment_id = f"{parent}.{_short_id(self.channel_key, event.id)[3:25]}"
@@ -210,6 +220,7 @@ class YouTubeWire(Wire):
             ("DELETE", "/comments"): self._delete,
             ("POST", "/comments/setModerationStatus"): self._moderate,
             ("GET", "/channels"): self._channels,
+            ("GET", "/videos"): self._videos,
         }
         route = routes.get((request.method.upper(), path))
         if route is None:
@@ -380,6 +391,24 @@ class YouTubeWire(Wire):
         target = self.comment_sim_ids.get(comment.id, comment.id)
         self.on_action(SimAction(kind="delete", target_id=target, raw=dict(query)))
         return FakeResponse(status=204, body=b"")
+
+    def _videos(self, query: dict[str, str], _body: bytes) -> FakeResponse:
+        """videos.list?part=snippet&id=a,b,…: the known videos among the ids (at most 50)."""
+        ids = [i for i in query.get("id", "").split(",") if i]
+        if len(ids) > 50:
+            return self._error(400, "invalidParameter", "too many ids: at most 50")
+        items = [
+            {"kind": "youtube#video", "etag": video_id[-8:], "id": video_id, "snippet": snippet}
+            for video_id in ids
+            if (snippet := self.videos.get(video_id)) is not None
+        ]
+        return self._json(
+            {
+                "kind": "youtube#videoListResponse",
+                "items": items,
+                "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
+            }
+        )
 
     def _channels(self, query: dict[str, str], _body: bytes) -> FakeResponse:
         return self._json(
