@@ -201,7 +201,7 @@ def _server_bound_cursor() -> Iterator[Any]:
 
 
 # From this many rows, PostgreSQL inserts go through COPY (cheaper per row than one
-# INSERT per row, but one or two more round trips).
+# INSERT per row, but one or two more round trips); not with `ignore_conflicts`.
 COPY_FROM_ROWS = 20
 # Table → the sequence of its primary key (PostgreSQL), looked up once per process.
 _sequences: dict[str, str] = {}
@@ -266,7 +266,8 @@ def _insert(
     tail += f" RETURNING {_quote(meta.pk.column)}" if returning and meta.pk else ""
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     pks: list[Any] = []
-    if connection.vendor == "postgresql" and len(rows) >= COPY_FROM_ROWS:
+    if connection.vendor == "postgresql" and len(rows) >= COPY_FROM_ROWS and not ignore_conflicts:
+        # COPY has no ON CONFLICT: rows that may be skipped go through INSERT below.
         return _copy(model, fields, rows, returning)
     if connection.vendor == "postgresql":
         # One short statement, pipelined, values bound server-side by psycopg's C

@@ -135,3 +135,20 @@ def test_any_of_selects_and_updates_the_rows_named(workspace):
     assert Contact.objects.filter(any_of(Contact, "id", [])).count() == 0
     Contact.objects.filter(any_of(Contact, "id", wanted)).update(display_name="renamed")
     assert Contact.objects.filter(display_name="renamed").count() == len(wanted)
+
+
+@pytest.mark.parametrize("count", [1, COPY_FROM_ROWS + 5])
+def test_ignore_conflicts_skips_duplicates_whatever_the_size(workspace, sim_channel, count):
+    contact = Contact.objects.create(workspace_id=workspace.pk, display_name="Noah")
+    rows = [
+        {
+            "workspace_id": workspace.pk,
+            "channel_id": sim_channel.pk,
+            "contact_id": contact.pk,
+            "thread_key": f"d:{i}",
+        }
+        for i in range(count)
+    ]
+    insert_values(Conversation, rows[: count // 2 + 1])
+    insert_values(Conversation, rows, ignore_conflicts=True)
+    assert Conversation.objects.filter(channel=sim_channel).count() == count
