@@ -47,12 +47,12 @@ test-postgres: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cercle} $(BIN)/pytest -q -n 2 --dist loadgroup
 
 # Every benchmark (quick sizes), then a table of their machine-readable lines.
-# BENCH_DB=postgres runs the serving benchmarks on PostgreSQL (DATABASE_URL or the local one).
+# BENCH_DB=postgres runs the ingest and serving benchmarks on PostgreSQL (DATABASE_URL or the local one).
 BENCH_DB ?= sqlite
 BENCH_LOG := var/bench.log
 bench: $(STAMP)
 	@mkdir -p var && : > $(BENCH_LOG)
-	@echo "### ingest" >> $(BENCH_LOG); $(BIN)/python bench/ingest.py 2>&1 | tee -a $(BENCH_LOG)
+	@echo "### ingest" >> $(BENCH_LOG); $(BIN)/python bench/ingest.py --quick --db $(BENCH_DB) 2>&1 | tee -a $(BENCH_LOG)
 	@echo "### classify" >> $(BENCH_LOG); $(BIN)/python bench/classify.py 2>&1 | tee -a $(BENCH_LOG)
 	@echo "### insights" >> $(BENCH_LOG); $(BIN)/python bench/insights.py --quick 2>&1 | tee -a $(BENCH_LOG)
 	@echo "### inbox" >> $(BENCH_LOG); $(BIN)/python bench/inbox.py --quick 2>&1 | tee -a $(BENCH_LOG)

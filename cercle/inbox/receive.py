@@ -42,7 +42,7 @@ from django.utils import timezone
 
 from cercle.connectors.base import POST_KIND, Author, Incoming, Op, PostRef
 from cercle.connectors.models import Channel
-from cercle.core.db_bulk import build, insert_rows, insert_values, update_rows
+from cercle.core.db_bulk import any_of, build, insert_rows, insert_values, update_rows
 from cercle.inbox import stages
 from cercle.inbox.choices import ConversationKind, Delivery, Direction, Enrichment, Kind, Status
 from cercle.inbox.models import (
@@ -303,12 +303,14 @@ def _known(channel: Channel, ids: Sequence[str]) -> tuple[dict[str, Message], se
     existing: dict[str, Message] = {}
     tombstoned: set[str] = set()
     for chunk in _chunks(ids):
-        known = Message.objects.filter(channel=channel, external_id__in=chunk).only(*MESSAGE_FIELDS)
+        known = Message.objects.filter(any_of(Message, "external_id", chunk), channel=channel).only(
+            *MESSAGE_FIELDS
+        )
         existing.update((m.external_id or "", m) for m in known)
         tombstoned.update(
-            Tombstone.objects.filter(channel=channel, external_id__in=chunk).values_list(
-                "external_id", flat=True
-            )
+            Tombstone.objects.filter(
+                any_of(Tombstone, "external_id", chunk), channel=channel
+            ).values_list("external_id", flat=True)
         )
     return existing, tombstoned
 
@@ -561,9 +563,9 @@ def _resolve_authors(
     keys = list(authors)
     recounted: list[Identity] = []  # known identities whose follower count changed
     for chunk in _chunks(keys):
-        rows = Identity.objects.filter(channel=channel, external_id__in=chunk).values_list(
-            "external_id", "id", "contact_id", "followers"
-        )
+        rows = Identity.objects.filter(
+            any_of(Identity, "external_id", chunk), channel=channel
+        ).values_list("external_id", "id", "contact_id", "followers")
         for external_id, identity_id, contact_id, followers in rows:
             resolved[external_id] = _Author(identity_id, contact_id)
             told = authors[external_id].followers
@@ -660,7 +662,7 @@ def _resolve_posts(
     keys = list(refs)
     blanks: list[Post] = []
     for chunk in _chunks(keys):
-        for post in Post.objects.filter(channel=channel, external_id__in=chunk).only(
+        for post in Post.objects.filter(any_of(Post, "external_id", chunk), channel=channel).only(
             "id", "external_id", *_POST_DETAILS
         ):
             posts[post.external_id] = post.pk
@@ -706,7 +708,7 @@ def _locked_conversations(channel: Channel, keys: Sequence[str]) -> dict[str, Co
     for chunk in _chunks(keys):
         query = (
             Conversation.objects.select_for_update()
-            .filter(channel=channel, thread_key__in=chunk)
+            .filter(any_of(Conversation, "thread_key", chunk), channel=channel)
             .only(*CONVERSATION_READ_FIELDS)
             .order_by("id")
         )

@@ -32,7 +32,7 @@ from cercle.connectors.http import PlatformHttp
 from cercle.connectors.models import Channel
 from cercle.connectors.registry import connector_class, connector_for
 from cercle.core import clock
-from cercle.core.db_bulk import insert_values, update_rows
+from cercle.core.db_bulk import any_of, insert_values, update_rows
 from cercle.inbox.choices import Delivery as DeliveryState
 from cercle.inbox.choices import Direction, Enrichment, OutboxState
 from cercle.inbox.models import Message, Outbox
@@ -383,7 +383,9 @@ def _ingest_batch(limit: int, isolate: bool = False) -> IngestReport:
                 report.result.merge(receive_items(channels[channel_id], entries))  # type: ignore[union-attr]
         now = timezone.now()
         done = [e for _, e, _ in parsed if e not in failed and e not in partial]
-        RawEvent.objects.filter(pk__in=done).update(status=RawEventStatus.DONE, processed_at=now)
+        RawEvent.objects.filter(any_of(RawEvent, "id", done)).update(
+            status=RawEventStatus.DONE, processed_at=now
+        )
         update_rows(
             RawEvent,
             [
