@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import chain
@@ -12,9 +13,11 @@ from django.core.cache import cache
 from django.db.models import (
     BooleanField,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     Func,
+    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -75,6 +78,9 @@ FILTER_KEYS = (
     "language",
     "assignee",
     "tag",
+    "sentiment",
+    "intent",
+    "needs_reply",
     "from",
     "to",
     "q",
@@ -112,6 +118,9 @@ class InboxFilters:
     language: str = ""
     assignee: str = ""  # "me", "none", "any" or a member id
     tag: int | None = None
+    sentiment: str = ""  # a label of the classifiers (moderation.choices.Sentiment)
+    intent: str = ""  # moderation.choices.Intent
+    needs_reply: str = ""  # "yes", "no" or "" (either)
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
@@ -135,6 +144,9 @@ class InboxFilters:
             language=query.get("language", "").replace("\x00", "")[:8],
             assignee=query.get("assignee", "")[:12],
             tag=_int_or_none(query.get("tag")),
+            sentiment=_label(query.get("sentiment")),
+            intent=_label(query.get("intent")),
+            needs_reply=query.get("needs_reply", "") if query.get("needs_reply") in YES_NO else "",
             date_from=parse_date(query.get("from", "")) if _is_date(query.get("from")) else None,
             date_to=parse_date(query.get("to", "")) if _is_date(query.get("to")) else None,
             q=query.get("q", "")[:200].replace("\x00", "").strip(),
@@ -154,6 +166,9 @@ class InboxFilters:
             "language": self.language,
             "assignee": self.assignee,
             "tag": self.tag or "",
+            "sentiment": self.sentiment,
+            "intent": self.intent,
+            "needs_reply": self.needs_reply,
             "from": self.date_from.isoformat() if self.date_from else "",
             "to": self.date_to.isoformat() if self.date_to else "",
             "q": self.q,
@@ -180,6 +195,15 @@ class InboxFilters:
     def searches_all_history(self) -> bool:
         """A search the user has not narrowed to the current view: every status, every assignee."""
         return bool(self.q) and self.scope == SEARCH_ALL
+
+
+YES_NO = ("yes", "no")
+_LABEL = re.compile(r"^[a-z_]{1,32}$")
+
+
+def _label(value: str | None) -> str:
+    """A classifier's label as the URL gives it (lower-case letters), else no filter."""
+    return value if value and _LABEL.match(value) else ""
 
 
 def _is_date(value: str | None) -> bool:
@@ -213,6 +237,7 @@ def filtered_conversations(member: Member, filters: InboxFilters) -> QuerySet[Co
         # may walk the list in its order checking each row, or read the tag's few rows first.
         tagged = Conversation.tags.through.objects.filter(tag_id=filters.tag)
         qs = qs.filter(pk__in=tagged.values("conversation_id"))
+    qs = _filter_labels(qs, filters)
     qs = _filter_arrival(qs, filters.date_from, filters.date_to)
     if filters.q:
         condition = conversation_search_filter(member.workspace_id, filters.q)
@@ -256,6 +281,29 @@ def _field_lookups(filters: InboxFilters) -> tuple[tuple[str, object], ...]:
         ("last_kind", filters.kind),
         ("language", filters.language),
     )
+
+
+def _filter_labels(qs: QuerySet[Conversation], filters: InboxFilters) -> QuerySet[Conversation]:
+    """What the classifiers read in the community's messages: a conversation with an inbound
+    message of that sentiment, of that intent; "needs a reply": someone waits and a message
+    they wait on needs an answer (or is not labelled yet); "no": someone waits, but only on
+    messages that need none (a "thanks!")."""
+    inbound = Message.objects.filter(conversation_id=OuterRef("pk"), direction=Direction.INBOUND)
+    if filters.sentiment:
+        qs = qs.filter(Exists(inbound.filter(sentiment=filters.sentiment)))
+    if filters.intent:
+        qs = qs.filter(Exists(inbound.filter(intent=filters.intent)))
+    if filters.needs_reply:
+        waited_on = inbound.filter(sent_at__gte=OuterRef("waiting_since")).exclude(
+            needs_reply=False
+        )
+        qs = qs.filter(waiting_since__isnull=False)
+        qs = (
+            qs.filter(Exists(waited_on))
+            if filters.needs_reply == "yes"
+            else qs.exclude(Exists(waited_on))
+        )
+    return qs
 
 
 def _filter_arrival(

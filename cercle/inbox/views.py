@@ -28,6 +28,7 @@ from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.core import clock
 from cercle.inbox.choices import OutboxState
 from cercle.moderation import citation
+from cercle.moderation.choices import Intent, Sentiment
 from cercle.replies.actions import do_submit_reply
 from cercle.replies.forms import used_saved_replies
 from cercle.workspaces.decorators import member_required
@@ -97,6 +98,8 @@ def _list_context(request: HttpRequest, filters: queries.InboxFilters) -> dict[s
         "choices": queries.filter_choices(member, page.latest_activity_id, channels),
         "statuses": Status.choices,
         "kinds": Kind.choices,
+        "sentiments": Sentiment.choices,
+        "intents": Intent.choices,
         "can_bulk": member.can("assign"),
     }
 
