@@ -112,16 +112,66 @@ def drill_down(request: HttpRequest) -> HttpResponse:
     ids = conversations_behind(
         report, group, request.GET.get("key", ""), request.GET.get("first") == "1"
     )
-    conversations = (
+    behind = (
         Conversation.objects.filter(workspace_id=current_member(request).workspace_id, pk__in=ids)
         .select_related("contact", "channel")
-        .order_by("-last_activity_at", "-id")[:500]
+        .order_by("-last_activity_at", "-id")
     )
+    if request.GET.get("format") == "csv":
+        return conversations_csv(request, behind, f"cercle-conversations-{days}d.csv")
+    csv_query = request.GET.copy()
+    csv_query["format"] = "csv"
     return render(
         request,
         "insights/drill_down.html",
-        {"conversations": conversations, "count": len(ids), "days": days, "group": group},
+        {
+            "conversations": behind[:500],
+            "count": len(ids),
+            "days": days,
+            "group": group,
+            "csv_url": f"{request.path}?{csv_query.urlencode()}",
+        },
     )
+
+
+CONVERSATION_COLUMNS = [
+    "id",
+    "url",
+    "channel",
+    "platform",
+    "contact",
+    "status",
+    "kind",
+    "language",
+    "priority",
+    "opened_at",
+    "first_response_at",
+    "last_activity_at",
+    "latest_message",
+]
+
+
+def conversations_csv(request: HttpRequest, conversations: Any, filename: str) -> HttpResponse:
+    """The conversations row by row (every one, not only the page's 500), read in chunks."""
+    rows = (
+        [
+            c.pk,
+            request.build_absolute_uri(reverse("inbox:conversation", args=[c.pk])),
+            c.channel.name,
+            c.channel.platform,
+            c.contact.display_name if c.contact else "",
+            c.status,
+            c.last_kind,
+            c.language,
+            c.priority,
+            c.created_at.isoformat(),
+            c.first_response_at.isoformat() if c.first_response_at else "",
+            c.last_activity_at.isoformat() if c.last_activity_at else "",
+            c.preview,
+        ]
+        for c in conversations.iterator(chunk_size=1000)
+    )
+    return csv_response(filename, CONVERSATION_COLUMNS, rows)
 
 
 @require_GET

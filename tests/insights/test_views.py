@@ -77,3 +77,28 @@ def test_neutralise(cell, shown):
 
 def test_an_unknown_table_is_a_404(lea):
     assert lea.get(reverse("insights:export", args=["secrets"])).status_code == 404
+
+
+def test_the_conversations_behind_a_figure_export_row_by_row(lea, answered, sim_channel, db):
+    import csv
+    import io
+
+    other = do_create_workspace("Other")
+    theirs = do_create_channel(
+        other, "simulator", "Their forum", config={"api_base": "https://x.example"}
+    )
+    receive_now(theirs, "t1", "them", text="Secret d'ailleurs")
+    receive_now(sim_channel, "q3", "u3", text="=cmd|' /C calc'!A0", name="@Eve")
+    page = lea.get(reverse("insights:drill_down") + f"?group=channel&key={sim_channel.pk}")
+    csv_url = page.context["csv_url"]
+    assert "format=csv" in csv_url and f"key={sim_channel.pk}" in csv_url
+    response = lea.get(csv_url)
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert sorted(row["latest_message"] for row in rows) == [
+        "'=cmd|' /C calc'!A0",
+        "Une question ?",
+        "Une question ?",
+    ]
+    assert {row["contact"] for row in rows} == {"Camille", HOSTILE, "'@Eve"}
+    assert all(row["url"].startswith("http://testserver/c/") for row in rows)
