@@ -279,6 +279,37 @@ def _from_rollups(
     )
 
 
+def platform_heatmap(workspace: Workspace, period: Period, platform: str) -> list[list[int]]:
+    """The heatmap of one platform's inbound items (the dashboard's, narrowed): whole local days
+    from the volume rollups when they are usable, the edges and the rest from the raw rows."""
+    clock, _name = queries.workspace_clock(workspace)
+    tz = ZoneInfo(workspace.timezone)
+    if rollup.rollups_usable(workspace, clock):
+        first_day = rollup.local_day(period.start, tz)
+        if rollup.day_start(first_day, tz) < period.start:
+            first_day += timedelta(days=1)
+        end_day = rollup.local_day(period.end, tz)
+        if first_day < end_day:
+            _names, platform_of, _members = _labels(workspace)
+            grid = [[0] * 24 for _ in range(7)]
+            for day, hour, count in rollup.read_volume(
+                workspace.pk, first_day, end_day, platform_of, platform
+            ):
+                grid[day.weekday()][hour] += count
+            edges = (
+                Period(period.start, rollup.day_start(first_day, tz)),
+                Period(rollup.day_start(end_day, tz), period.end),
+            )
+            for part in edges:
+                if part.start < part.end:
+                    more = queries.inbound_heatmap(workspace, part, platform)
+                    for weekday, hours in enumerate(more):
+                        for hour, count in enumerate(hours):
+                            grid[weekday][hour] += count
+            return grid
+    return queries.inbound_heatmap(workspace, period, platform)
+
+
 def conversations_behind(report: Report, group: str, key: str, first_only: bool) -> tuple[int, ...]:
     """The conversations behind one figure: a whole summary, or one row of a breakdown."""
     if not group:

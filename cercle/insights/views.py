@@ -55,7 +55,7 @@ from .http import (
 from .metrics import heatmap, summarise, within
 from .models import CommunityProfile, Goal, Persona
 from .personas import matching_contacts
-from .report import GROUPS, Report, build_report, conversations_behind
+from .report import GROUPS, Report, build_report, conversations_behind, platform_heatmap
 from .suggest import suggest_personas
 from .trends import (
     BASELINE_DAYS,
@@ -82,12 +82,19 @@ def _report(request: HttpRequest, use_rollups: bool = True) -> tuple[int, Report
 def dashboard(request: HttpRequest) -> HttpResponse:
     days, report = _report(request)
     weekdays = [_(label) for label in WEEKDAY_LABELS]
+    platform, grid = _heatmap_of(request, report)
     context: dict[str, Any] = {
         "report": report,
         "days": days,
         "periods": PERIODS,
         "groups": GROUPS,
-        "heat_rows": list(zip(weekdays, report.heatmap, strict=True)),
+        "heat_rows": list(zip(weekdays, grid, strict=True)),
+        "heat_total": sum(map(sum, grid)),
+        "heat_max": max(map(max, grid)),
+        "heat_platform": platform,
+        "heat_platforms": sorted(
+            {row.key for row in report.breakdowns.get("platform", []) if row.key}
+        ),
         "ratings": report.ratings,
         "hours": range(24),
         "chart_data": {
@@ -97,6 +104,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         },
     }
     return render(request, "insights/dashboard.html", context)
+
+
+def _heatmap_of(request: HttpRequest, report: Report) -> tuple[str, list[list[int]]]:
+    """The heatmap asked for: the whole community's, or one platform's (`?platform=`, one of the
+    workspace's channels' platforms; anything else is the whole community's)."""
+    platform = request.GET.get("platform", "")
+    workspace = current_member(request).workspace
+    if not platform or not Channel.objects.filter(workspace=workspace, platform=platform).exists():
+        return "", report.heatmap
+    return platform, platform_heatmap(workspace, report.period, platform)
 
 
 @require_GET
@@ -216,10 +233,11 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
             ),
         )
     if table == "heatmap":
+        platform, grid = _heatmap_of(request, report)
         return csv_response(
-            f"cercle-heatmap-{days}d.csv",
+            f"cercle-heatmap-{platform + '-' if platform else ''}{days}d.csv",
             ["weekday", *[str(h) for h in range(24)]],
-            ([WEEKDAY_LABELS[d], *report.heatmap[d]] for d in range(7)),
+            ([WEEKDAY_LABELS[d], *grid[d]] for d in range(7)),
         )
     raise Http404
 

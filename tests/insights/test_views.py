@@ -102,3 +102,29 @@ def test_the_conversations_behind_a_figure_export_row_by_row(lea, answered, sim_
     ]
     assert {row["contact"] for row in rows} == {"Camille", HOSTILE, "'@Eve"}
     assert all(row["url"].startswith("http://testserver/c/") for row in rows)
+
+
+def test_the_heatmap_of_one_platform(lea, answered, sim_channel, owner):
+    from cercle.insights.actions import do_roll_up
+
+    instagram = do_create_channel(
+        owner.workspace, "simulator", "Autre", config={"api_base": "https://y.example"}
+    )
+    receive_now(instagram, "i1", "u9", text="Depuis Instagram")
+    with clock.at(clock.now() - timedelta(days=3)):  # a whole day the rollups hold
+        receive_now(instagram, "i0", "u8", text="Il y a trois jours")
+    # Received through the simulator's parser, then seen as another platform's channel.
+    instagram.platform = "instagram"
+    instagram.save(update_fields=["platform"])
+    while do_roll_up().worked:
+        pass
+    whole = lea.get(reverse("insights:dashboard") + "?days=30").context
+    one = lea.get(reverse("insights:dashboard") + "?days=30&platform=instagram").context
+    unknown = lea.get(reverse("insights:dashboard") + "?days=30&platform=<x>").context
+    assert (whole["heat_total"], one["heat_total"], one["heat_platform"]) == (4, 2, "instagram")
+    assert (unknown["heat_total"], unknown["heat_platform"]) == (4, "")
+    assert whole["heat_platforms"] == ["instagram", "simulator"]
+    csv_text = lea.get(
+        reverse("insights:export", args=["heatmap"]) + "?days=30&platform=instagram"
+    ).content.decode()
+    assert sum(int(cell) for line in csv_text.splitlines()[1:] for cell in line.split(",")[1:]) == 2
