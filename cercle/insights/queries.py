@@ -218,6 +218,50 @@ def post_rows(workspace: Workspace, counts: PostCounts, limit: int) -> list[Post
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class PlatformMix:
+    """What the community sends on one platform over a period: how many inbound items, and the
+    share of each kind and of each intent (intents among the items the classifiers read)."""
+
+    platform: str
+    inbound: int
+    kinds: list[tuple[str, float]]
+    intents: list[tuple[str, float]]
+
+
+def platform_mix(workspace: Workspace, period: Period) -> list[PlatformMix]:
+    """Per platform, the share of each kind and intent of the inbound items (two grouped
+    queries; the most active platform first, each list largest share first)."""
+    inbound = Message.objects.filter(
+        workspace=workspace,
+        direction=Direction.INBOUND,
+        sent_at__gte=period.start,
+        sent_at__lt=period.end,
+    ).order_by()
+    kinds: dict[str, Counter[str]] = defaultdict(Counter)
+    intents: dict[str, Counter[str]] = defaultdict(Counter)
+    for platform, kind, n in inbound.values_list("channel__platform", "kind").annotate(
+        n=Count("pk")
+    ):
+        kinds[platform][kind] += n
+    for platform, intent, n in (
+        inbound.exclude(intent="")
+        .values_list("channel__platform", "intent")
+        .annotate(n=Count("pk"))
+    ):
+        intents[platform][intent] += n
+
+    def shares(counts: Counter[str]) -> list[tuple[str, float]]:
+        total = sum(counts.values())
+        return [(key, 100.0 * n / total) for key, n in counts.most_common()] if total else []
+
+    rows = [
+        PlatformMix(platform, sum(counts.values()), shares(counts), shares(intents[platform]))
+        for platform, counts in kinds.items()
+    ]
+    return sorted(rows, key=lambda r: (-r.inbound, r.platform))
+
+
 def daily_volume(workspace: Workspace, period: Period) -> list[tuple[str, int]]:
     """Inbound items per day (workspace time zone), every day of the period listed."""
     return every_day(period, ZoneInfo(workspace.timezone), daily_counts(workspace, period))

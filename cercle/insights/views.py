@@ -8,6 +8,7 @@ formula are neutralised).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,9 +25,9 @@ from cercle.connectors.models import Channel
 from cercle.core import clock
 from cercle.core.replicas import reads_from_replica
 from cercle.inbox.actions import ActionRefused
-from cercle.inbox.choices import Direction
+from cercle.inbox.choices import Direction, Kind
 from cercle.inbox.models import Conversation, Message
-from cercle.moderation.choices import RuleMode
+from cercle.moderation.choices import Intent, RuleMode
 from cercle.workflow.models import SlaPolicy
 from cercle.workspaces.choices import Permission
 from cercle.workspaces.decorators import member_required
@@ -92,6 +93,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "heat_total": sum(map(sum, grid)),
         "heat_max": max(map(max, grid)),
         "heat_platform": platform,
+        "platform_mix": _platform_mix(request, report),
         "heat_platforms": sorted(
             {row.key for row in report.breakdowns.get("platform", []) if row.key}
         ),
@@ -104,6 +106,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         },
     }
     return render(request, "insights/dashboard.html", context)
+
+
+def _platform_mix(request: HttpRequest, report: Report) -> list[queries.PlatformMix]:
+    """Each platform's kinds and intents, labelled in the member's language."""
+    return [
+        replace(
+            row,
+            kinds=[(_label(Kind, kind), share) for kind, share in row.kinds],
+            intents=[(_label(Intent, intent), share) for intent, share in row.intents],
+        )
+        for row in queries.platform_mix(current_member(request).workspace, report.period)
+    ]
+
+
+def _label(choices: Any, value: str) -> str:
+    return str(choices(value).label) if value in choices.values else value
 
 
 def _heatmap_of(request: HttpRequest, report: Report) -> tuple[str, list[list[int]]]:
@@ -223,6 +241,18 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
             for r in report.breakdowns[table]
         )
         return csv_response(f"cercle-{table}-{days}d.csv", header, rows)
+    if table == "platforms":
+        mix = queries.platform_mix(current_member(request).workspace, report.period)
+        return csv_response(
+            f"cercle-platforms-{days}d.csv",
+            ["platform", "inbound", "of", "value", "share_percent"],
+            (
+                [row.platform, row.inbound, of, value, f"{share:.1f}"]
+                for row in mix
+                for of, shares in (("kind", row.kinds), ("intent", row.intents))
+                for value, share in shares
+            ),
+        )
     if table == "posts":
         return csv_response(
             f"cercle-posts-{days}d.csv",

@@ -128,3 +128,18 @@ def test_the_heatmap_of_one_platform(lea, answered, sim_channel, owner):
         reverse("insights:export", args=["heatmap"]) + "?days=30&platform=instagram"
     ).content.decode()
     assert sum(int(cell) for line in csv_text.splitlines()[1:] for cell in line.split(",")[1:]) == 2
+
+
+def test_what_each_platform_brings(lea, answered, sim_channel):
+    from cercle.inbox.models import Message
+
+    Message.objects.filter(external_id="q1").update(intent="question")
+    Message.objects.filter(external_id="q2").update(intent="complaint")
+    receive_now(sim_channel, "q3", "u3", text="Bravo")  # not read yet: no intent
+    page = lea.get(reverse("insights:dashboard"))
+    (row,) = page.context["platform_mix"]
+    assert (row.platform, row.inbound, row.kinds) == ("simulator", 3, [("Comment", 100.0)])
+    assert sorted(row.intents) == [("Complaint", 50.0), ("Question", 50.0)]
+    assert "What each platform brings" in page.content.decode()
+    csv_text = lea.get(reverse("insights:export", args=["platforms"])).content.decode()
+    assert "simulator,3,intent,question,50.0" in csv_text.replace("\r", "")
