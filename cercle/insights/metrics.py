@@ -20,7 +20,7 @@ Durations are measured around the clock and in business hours (a
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -169,6 +169,8 @@ class Summary:
     median_business_seconds: float | None
     p90_business_seconds: float | None
     conversation_ids: tuple[int, ...]
+    # The team's answer times around the clock: (bucketed seconds, how many), shortest first.
+    histogram: tuple[tuple[int, int], ...] = ()
 
     @property
     def answered_share(self) -> float | None:
@@ -202,7 +204,24 @@ def summarise(waits: Sequence[Wait], clock: Clock) -> Summary:
         median_business_seconds=percentile(business, 0.5),
         p90_business_seconds=percentile(business, 0.9),
         conversation_ids=tuple(dict.fromkeys(w.conversation_id for w in waits)),
+        histogram=tuple(sorted(Counter(plain).items())),
     )
+
+
+# The distribution's bins: (upper bound in seconds, excluded), the last one open.
+DISTRIBUTION_BINS = (5 * 60, 15 * 60, 3600, 4 * 3600, 24 * 3600)
+
+
+def distribution(histogram: Sequence[tuple[int, int]]) -> list[int]:
+    """How many answers fell in each bin of DISTRIBUTION_BINS (and after the last)."""
+    counts = [0] * (len(DISTRIBUTION_BINS) + 1)
+    for seconds, n in histogram:
+        index = next(
+            (i for i, bound in enumerate(DISTRIBUTION_BINS) if seconds < bound),
+            len(DISTRIBUTION_BINS),
+        )
+        counts[index] += n
+    return counts
 
 
 def breakdown(

@@ -317,6 +317,7 @@ def summary_of(tallies: Iterable[tuple[Key, Tally]]) -> Summary:
         median_business_seconds=histogram_percentile(total.business, 0.5),
         p90_business_seconds=histogram_percentile(total.business, 0.9),
         conversation_ids=(),
+        histogram=tuple(sorted((value, n) for value, n in total.plain.items() if n)),
     )
 
 

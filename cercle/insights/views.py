@@ -53,7 +53,7 @@ from .http import (
     neutralise,
     period_of,
 )
-from .metrics import heatmap, summarise, within
+from .metrics import distribution, heatmap, summarise, within
 from .models import CommunityProfile, Goal, Persona
 from .personas import matching_contacts
 from .report import GROUPS, Report, build_report, conversations_behind, platform_heatmap
@@ -94,6 +94,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "heat_max": max(map(max, grid)),
         "heat_platform": platform,
         "platform_mix": _platform_mix(request, report),
+        "distribution": _distribution(report),
         "heat_platforms": sorted(
             {row.key for row in report.breakdowns.get("platform", []) if row.key}
         ),
@@ -105,7 +106,28 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "label": _("Inbound items per day"),
         },
     }
+    context["distribution_chart"] = {
+        "labels": [label for label, _n in context["distribution"]],
+        "values": [n for _label, n in context["distribution"]],
+        "label": _("First answers"),
+    }
     return render(request, "insights/dashboard.html", context)
+
+
+def distribution_labels() -> list[str]:
+    return [
+        _("under 5 min"),
+        _("5–15 min"),
+        _("15 min–1 h"),
+        _("1–4 h"),
+        _("4–24 h"),
+        _("over a day"),
+    ]
+
+
+def _distribution(report: Report) -> list[tuple[str, int]]:
+    """The team's first answers of the period by time taken (metrics.DISTRIBUTION_BINS)."""
+    return list(zip(distribution_labels(), distribution(report.first.histogram), strict=True))
 
 
 def _platform_mix(request: HttpRequest, report: Report) -> list[queries.PlatformMix]:
@@ -241,6 +263,12 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
             for r in report.breakdowns[table]
         )
         return csv_response(f"cercle-{table}-{days}d.csv", header, rows)
+    if table == "distribution":
+        return csv_response(
+            f"cercle-first-answers-{days}d.csv",
+            ["time_taken", "first_answers"],
+            _distribution(report),
+        )
     if table == "platforms":
         mix = queries.platform_mix(current_member(request).workspace, report.period)
         return csv_response(

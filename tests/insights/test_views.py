@@ -143,3 +143,21 @@ def test_what_each_platform_brings(lea, answered, sim_channel):
     assert "What each platform brings" in page.content.decode()
     csv_text = lea.get(reverse("insights:export", args=["platforms"])).content.decode()
     assert "simulator,3,intent,question,50.0" in csv_text.replace("\r", "")
+
+
+def test_the_distribution_of_first_answers(lea, answered):
+    from cercle.insights.metrics import distribution
+
+    # 4 min, 5 min sharp, 59 min, 3 h, 2 days: the bins hold their lower bound.
+    histogram = [(240, 1), (300, 2), (3540, 1), (3 * 3600, 1), (2 * 86400, 4)]
+    assert distribution(histogram) == [1, 2, 1, 1, 0, 4]
+    page = lea.get(reverse("insights:dashboard"))
+    # The fixture's one answer came 2 hours after the message.
+    assert [n for _label, n in page.context["distribution"]] == [0, 0, 0, 1, 0, 0]
+    assert page.context["distribution_chart"]["values"] == [0, 0, 0, 1, 0, 0]
+    assert 'data-chart="first-response-distribution"' in page.content.decode()
+    csv_text = lea.get(reverse("insights:export", args=["distribution"])).content.decode()
+    assert csv_text.replace("\r", "").splitlines()[:2] == [
+        "time_taken,first_answers",
+        "under 5 min,0",
+    ]
