@@ -33,6 +33,7 @@ from .choices import Intent, Sentiment
 from .classifiers.base import Batch, Prediction, Vectors
 from .classifiers.heads import Head
 from .classifiers.registry import classifiers
+from .language import detect_languages
 from .training.logistic import fit_softmax
 
 # A head is trained from this many examples of a task, with this many of each label.
@@ -117,8 +118,11 @@ def trainable(labels: Sequence[str]) -> bool:
 
 
 def shipped_predictions(task: str, texts: Sequence[str], vectors: Vectors) -> list[str] | None:
-    """What the configured (shipped) model says for `texts`, or None if none does `task`."""
-    batch = Batch(texts=texts, languages=[""] * len(texts), _vectors=vectors)
+    """What the configured (shipped) model says for `texts`, or None if none does `task`. The
+    languages are detected as on arrival, so the shipped model votes as it does in the inbox
+    (its English-only voter included): the comparison is not tilted towards the new head."""
+    languages = detect_languages(texts)
+    batch = Batch(texts=texts, languages=languages, _vectors=vectors)
     answer: list[Prediction] | None = None
     for classifier in classifiers():
         try:

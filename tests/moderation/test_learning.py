@@ -352,3 +352,36 @@ def test_an_active_should_hide_head_queues_what_it_flags_and_never_hides_it(owne
     while do_classify_pending():
         pass
     assert Suggestion.objects.count() == 2
+
+
+@pytest.mark.parametrize("shipped_is", ["right", "wrong"])
+def test_a_sentiment_head_takes_over_only_when_it_measures_better_than_the_shipped_model(
+    owner, sim_channel, monkeypatch, shipped_is
+):
+    from cercle.moderation import learning
+    from cercle.moderation.actions import do_correct_label, do_train_heads
+
+    negative = messages_of(sim_channel, DELIVERY[:20], "n")
+    positive = messages_of(sim_channel, OTHER[:20], "p")
+    for message in negative:
+        do_correct_label(owner, message, "sentiment", "negative")
+    for message in positive:
+        do_correct_label(owner, message, "sentiment", "positive")
+    team = {m.text: "negative" for m in negative} | {m.text: "positive" for m in positive}
+    flip = {"negative": "positive", "positive": "negative"}
+    seen: list[list[str]] = []
+
+    def shipped(task, texts, vectors):  # type: ignore[no-untyped-def]
+        # The shipped model as a stand-in that always agrees, or never agrees, with the team.
+        seen.append(list(texts))
+        return [team[t] if shipped_is == "right" else flip[team[t]] for t in texts]
+
+    monkeypatch.setattr(learning, "shipped_predictions", shipped)
+    (head,) = [h for h in do_train_heads(owner.workspace_id) if h.task == "sentiment"]
+    assert (head.baseline, head.held_out, len(seen[0])) == ("shipped model", 10, 10)
+    if shipped_is == "right":
+        # Nothing beats a model that is always right on the held-out split: the head stays off.
+        assert (head.baseline_accuracy, head.active) == (1.0, False)
+    else:
+        assert (head.baseline_accuracy, head.active) == (0.0, head.accuracy > 0.0)
+        assert head.active
