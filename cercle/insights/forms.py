@@ -76,6 +76,12 @@ class PersonaForm(forms.Form):
             "delivery, volt cargo, remboursement"
         ),
     )
+    followers_min = forms.IntegerField(
+        label=_("Followers at least"),
+        required=False,
+        min_value=1,
+        help_text=_("Where the platform gives it (X, Mastodon); an unknown count never matches."),
+    )
     active_days = forms.IntegerField(
         label=_("Active over the last (days)"), required=False, min_value=1, max_value=366
     )
@@ -125,6 +131,8 @@ class PersonaForm(forms.Form):
             out.append({"kind": "negative", "percent": data["negative_percent"]})
         if data.get("returning"):
             out.append({"kind": "returning", "value": data["returning"] == "returning"})
+        if data.get("followers_min"):
+            out.append({"kind": "followers", "min": data["followers_min"]})
         return out
 
     @staticmethod
@@ -146,4 +154,6 @@ class PersonaForm(forms.Form):
                 initial["negative_percent"] = condition["percent"]
             elif kind == "returning":
                 initial["returning"] = "returning" if condition["value"] else "first"
+            elif kind == "followers":
+                initial["followers_min"] = condition["min"]
         return initial

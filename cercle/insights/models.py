@@ -116,6 +116,7 @@ class ConditionKind(models.TextChoices):
     NEGATIVE = "negative", _("Negative share")
     RETURNING = "returning", _("First-time or returning")
     TOPIC = "topic", _("Topics they write about")
+    FOLLOWERS = "followers", _("Followers")
 
 
 class Persona(models.Model):

@@ -1,8 +1,9 @@
 """Which contacts a persona holds, as one queryset (no loop over the contacts in Python).
 
 Each condition becomes a filter on `Contact`: an `Exists` for what their
-conversations are (platform, tag, language) and for what they wrote about (topics:
-the full-text index of the inbox's search finds the messages once), a counting
+conversations are (platform, tag, language), for what they wrote about (topics:
+the full-text index of the inbox's search finds the messages once) and for their
+accounts' follower counts (where the platform gives them), a counting
 subquery for what their inbound messages are (activity, negative share) and for
 how many conversations they have had (first-time or returning). All conditions
 must hold.
@@ -34,7 +35,7 @@ from django.utils.translation import gettext as _
 
 from cercle.core import clock
 from cercle.inbox.choices import Direction
-from cercle.inbox.models import Contact, Conversation, Message
+from cercle.inbox.models import Contact, Conversation, Identity, Message
 from cercle.inbox.search import FTS_TABLE, PG_QUERY, fts5_query, pg_tsquery, search_terms
 from cercle.workspaces.models import Workspace
 
@@ -56,28 +57,35 @@ def clean_conditions(raw: Any) -> list[dict[str, Any]]:
     for item in raw:
         kind = item.get("kind") if isinstance(item, dict) else None
         try:
-            if kind in LIST_KINDS:
-                values = [str(v).strip()[:60] for v in item["values"] if str(v).strip()]
-                if not values:
-                    raise ValueError
-                out.append({"kind": kind, "values": values})
-            elif kind == ConditionKind.ACTIVITY:
-                days, least = int(item["days"]), int(item["min"])
-                if not (1 <= days <= 366 and 1 <= least <= 100_000):
-                    raise ValueError
-                out.append({"kind": kind, "days": days, "min": least})
-            elif kind == ConditionKind.NEGATIVE:
-                percent = float(item["percent"])
-                if not 0 <= percent <= 100:
-                    raise ValueError
-                out.append({"kind": kind, "percent": percent})
-            elif kind == ConditionKind.RETURNING:
-                out.append({"kind": kind, "value": bool(item["value"])})
-            else:
-                raise ValueError
+            out.append({"kind": kind, **_clean_one(kind, item)})
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValidationError(_("A condition is not valid: %(item)s") % {"item": item}) from exc
     return out
+
+
+def _within(value: float, low: float, high: float) -> float:
+    if not low <= value <= high:
+        raise ValueError
+    return value
+
+
+def _clean_one(kind: object, item: Any) -> dict[str, Any]:
+    """One condition's values, checked (ValueError, KeyError, TypeError when wrong)."""
+    if kind in LIST_KINDS:
+        values = [str(v).strip()[:60] for v in item["values"] if str(v).strip()]
+        if not values:
+            raise ValueError
+        return {"values": values}
+    if kind == ConditionKind.ACTIVITY:
+        days = int(_within(int(item["days"]), 1, 366))
+        return {"days": days, "min": int(_within(int(item["min"]), 1, 100_000))}
+    if kind == ConditionKind.NEGATIVE:
+        return {"percent": _within(float(item["percent"]), 0, 100)}
+    if kind == ConditionKind.RETURNING:
+        return {"value": bool(item["value"])}
+    if kind == ConditionKind.FOLLOWERS:
+        return {"min": int(_within(int(item["min"]), 1, 10**10))}
+    raise ValueError
 
 
 def _count(query: QuerySet[Any]) -> Coalesce:
@@ -144,6 +152,14 @@ def matching_contacts(
         elif kind == ConditionKind.TOPIC:
             about = _inbound_of_contact().filter(_topic_messages(workspace.pk, condition["values"]))
             query = query.filter(Exists(about))
+        elif kind == ConditionKind.FOLLOWERS:
+            # Where the platform gives it (identities.followers): any of the contact's accounts
+            # with at least that many; an unknown count never matches.
+            query = query.filter(
+                Exists(
+                    Identity.objects.filter(contact=OuterRef("pk"), followers__gte=condition["min"])
+                )
+            )
         elif kind == ConditionKind.ACTIVITY:
             since = now - timedelta(days=condition["days"])
             recent = _inbound_of_contact().filter(sent_at__gte=since, sent_at__lt=now)

@@ -107,6 +107,19 @@ def test_topics_find_who_wrote_about_them_accents_and_case_ignored(community, wo
     assert names(community, [{"kind": "topic", "values": ["demain"]}]) == []
 
 
+def test_followers_where_the_platform_gives_them(community):
+    from cercle.inbox.models import Identity
+
+    Identity.objects.filter(external_id="ua").update(followers=12_000)
+    Identity.objects.filter(external_id="ub").update(followers=40)
+    # uc's count is unknown: it never matches.
+    assert names(community, [{"kind": "followers", "min": 1000}]) == ["ua"]
+    assert names(community, [{"kind": "followers", "min": 40}]) == ["ua", "ub"]
+    assert names(community, [{"kind": "followers", "min": 1}]) == ["ua", "ub"]
+    with pytest.raises(ValidationError):
+        clean_conditions([{"kind": "followers", "min": 0}])
+
+
 def test_conditions_all_hold_together(community):
     conditions = [
         {"kind": "activity", "days": 7, "min": 2},
