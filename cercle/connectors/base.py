@@ -66,16 +66,15 @@ class ActionKind(enum.StrEnum):
     LIKE = "like"
 
 
-# Actions on an item already on the platform (as opposed to writing a new one).
-MODERATION_ACTIONS = frozenset(
-    {
-        ActionKind.LIKE,
-        ActionKind.HIDE,
-        ActionKind.UNHIDE,
-        ActionKind.DELETE,
-        ActionKind.BAN,
-        ActionKind.UNBAN,
-    }
+# Actions on an item already on the platform (as opposed to writing a new one), in the order
+# the conversation's moderation buttons show them.
+MODERATION_ACTIONS = (
+    ActionKind.LIKE,
+    ActionKind.HIDE,
+    ActionKind.UNHIDE,
+    ActionKind.DELETE,
+    ActionKind.BAN,
+    ActionKind.UNBAN,
 )
 # Item kinds (inbox Kind values) that get no moderation unless a connector says otherwise:
 # a private message or a review cannot be hidden, and banning its author is rarely possible.

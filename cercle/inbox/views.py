@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from cercle.connectors.base import ActionKind, Capability
+from cercle.connectors.base import MODERATION_ACTIONS, ActionKind, Capability
 from cercle.connectors.registry import UnknownPlatform, connector_class
 from cercle.core import clock
 from cercle.inbox.choices import OutboxState
@@ -54,15 +54,6 @@ from .collision import AlreadySent, Collision, Seen
 from .models import Conversation, Message
 
 ViewFunc = Callable[..., HttpResponse]
-# Moderation buttons, in display order; each needs the capability of the same name.
-MODERATION_ACTIONS = (
-    ActionKind.LIKE,
-    ActionKind.HIDE,
-    ActionKind.UNHIDE,
-    ActionKind.DELETE,
-    ActionKind.BAN,
-    ActionKind.UNBAN,
-)
 
 
 def inbox_view(permission: str = "view") -> Callable[[ViewFunc], ViewFunc]:
