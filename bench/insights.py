@@ -19,9 +19,10 @@ conversations through the real actions (dated with `core.clock`), then times:
 It ends with one machine-readable line (`dashboard_ms` is the figure with rollups):
 
     bench=insights db=sqlite messages=20000 dashboard_ms=… raw_ms=… baseline_ms=… ratio=…
-        trends_ms=… when_ms=…
+        trends_ms=… when_ms=… members_ms=… personas_ms=…
 
-(`trends_ms`, `when_ms`: the Trends and When pages over the same 30 days.)
+(`trends_ms`, `when_ms`, `members_ms`: the Trends, When and Members pages over the same 30
+days; `personas_ms`: the Personas page with its suggestions, clustered on the last 30 days.)
 
 `--quick` uses 20,000 messages (under two minutes on two cores).
 """
@@ -357,10 +358,13 @@ def main(argv: list[str] | None = None) -> int:
 
                 return get
 
-            # The other pages whose reads were moved to rollups: the trends (every message
-            # through TermRollup) and When (arrivals from VolumeRollup).
+            # The other pages: the trends (every message through TermRollup), When (arrivals
+            # from VolumeRollup, the members' work from a covering index of the log), Members
+            # and Personas (the period's messages grouped by the database).
             trends_ms = timed(page("/insights/trends/"), args.repeat)
             when_ms = timed(page("/insights/when/"), args.repeat)
+            members_ms = timed(page("/insights/members/"), args.repeat)
+            personas_ms = timed(page("/insights/personas/"), args.repeat)
             print(
                 f"period={period.start:%Y-%m-%d}..{period.end:%Y-%m-%d} "
                 f"waits={report.every.waits} answered={report.every.answered} "
@@ -376,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         f"bench=insights db={vendor} messages={total} dashboard_ms={dashboard_ms:.0f} "
         f"baseline_ms={baseline_ms:.0f} raw_ms={raw_ms:.0f} "
         f"ratio={dashboard_ms / max(baseline_ms, 0.001):.2f} "
-        f"trends_ms={trends_ms:.0f} when_ms={when_ms:.0f}"
+        f"trends_ms={trends_ms:.0f} when_ms={when_ms:.0f} members_ms={members_ms:.0f} "
+        f"personas_ms={personas_ms:.0f}"
     )
     return 0
 

@@ -575,7 +575,13 @@ def _recompute_volume(
         MessageRollup,
         query,
         tz,
-        {"channel_id": "channel_id", "kind": "kind", "sentiment": "sentiment", "rating": "rating"},
+        {
+            "channel_id": "channel_id",
+            "kind": "kind",
+            "intent": "intent",
+            "sentiment": "sentiment",
+            "rating": "rating",
+        },
     )
 
 

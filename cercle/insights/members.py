@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, F, Min, Q, QuerySet, Window
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from cercle.inbox.choices import Direction
@@ -92,15 +92,16 @@ def build_members(workspace: Workspace, period: Period) -> Members:
     result.active = len(everyone)
     if not everyone:
         return result
+    # Contact by contact, through its conversations (the contact index) and their messages
+    # (the conversation index), stopping at the first earlier message: a scan of every
+    # earlier message would cost the whole history.
+    earlier = Message.objects.filter(
+        conversation__contact=OuterRef("pk"), direction=Direction.INBOUND, sent_at__lt=period.start
+    )
     before = set(
-        Message.objects.filter(
-            workspace=workspace,
-            direction=Direction.INBOUND,
-            sent_at__lt=period.start,
-            conversation__contact_id__in=list(everyone),
-        )
-        .values_list("conversation__contact_id", flat=True)
-        .distinct()
+        Contact.objects.filter(pk__in=list(everyone))
+        .filter(Exists(earlier))
+        .values_list("pk", flat=True)
     )
     for contact_id, member in everyone.items():
         member.returning = contact_id in before

@@ -247,13 +247,15 @@ class PostRollup(models.Model):
 
 
 class MessageRollup(models.Model):
-    """Inbound messages of one local day on one channel by kind, sentiment and star rating (the
-    ratings table, the negative share of the goals and of the spikes)."""
+    """Inbound messages of one local day on one channel by kind, intent, sentiment and star
+    rating (the ratings table, each platform's kinds and intents, the negative share of the
+    goals and of the spikes)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     channel_id = models.BigIntegerField(null=True)
     kind = models.CharField(max_length=32, blank=True, default="")
+    intent = models.CharField(max_length=32, blank=True, default="")
     sentiment = models.CharField(max_length=16, blank=True, default="")
     rating = models.SmallIntegerField(null=True)
     count = models.PositiveIntegerField(default=0)

@@ -34,6 +34,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, Sum
@@ -84,7 +85,7 @@ Metric = WaitRecord.Metric
 
 
 # The layout of the rollups: a change (a new column, a new table) rebuilds every workspace.
-VERSION = 4
+VERSION = 5
 
 
 def clock_key(workspace: Workspace, clock: Clock) -> str:
@@ -100,6 +101,23 @@ def local_day(when: datetime, tz: ZoneInfo) -> date:
 def day_start(day: date, tz: ZoneInfo) -> datetime:
     """The instant the local day starts (midnight, or the first instant after a DST gap)."""
     return datetime.combine(day, time(), tzinfo=tz)
+
+
+def whole_days(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[date, date]:
+    """The local days [first, end) that lie whole inside [start, end) (empty: first >= end)."""
+    first = local_day(start, tz)
+    if day_start(first, tz) < start:
+        first = date.fromordinal(first.toordinal() + 1)
+    return first, local_day(end, tz)
+
+
+def edges(
+    start: datetime, end: datetime, first_day: date, end_day: date, tz: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    """What [start, end) holds outside the whole days [first_day, end_day): the partial first
+    day and the rest (today, the live tail); empty parts left out."""
+    parts = [(start, day_start(first_day, tz)), (day_start(end_day, tz), end)]
+    return [(a, b) for a, b in parts if a < b]
 
 
 # --- records -----------------------------------------------------------------------------------
@@ -401,6 +419,16 @@ def read_ratings(workspace_id: int, first_day: date, end_day: date) -> Counter[t
         .order_by()
     )
     return Counter({(channel_id, int(rating)): n for channel_id, rating, n in rows})
+
+
+def read_mix(workspace_id: int, first_day: date, end_day: date) -> Iterable[tuple[Any, ...]]:
+    """(channel id, kind, intent, count) of the inbound messages over [first_day, end_day)."""
+    return (
+        MessageRollup.objects.filter(workspace_id=workspace_id, day__gte=first_day, day__lt=end_day)
+        .values_list("channel_id", "kind", "intent")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
 
 
 def rollups_usable(workspace: Workspace, clock: Clock) -> bool:

@@ -1,7 +1,7 @@
 """Suggested personas: the active contacts clustered on behaviour, each cluster told as conditions.
 
-One query reads each active contact's behaviour over the last 30 days (messages
-written, conversations had, negative share, language); k-means (numpy, a
+Two grouped queries read each active contact's behaviour over the last 30 days
+(messages written and their negative share, conversations had, language); k-means (numpy, a
 deterministic start) groups them; each group becomes a persona suggestion
 whose conditions (activity, returning, negative share, language) describe most
 of its members, for a manager to accept and edit.
@@ -16,13 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from django.db.models import OuterRef
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
-from cercle.inbox.models import Contact, Conversation
+from cercle.inbox.choices import Direction
+from cercle.inbox.models import Contact, Conversation, Message
 from cercle.workspaces.models import Workspace
-
-from .personas import _count, _inbound_of_contact
 
 DAYS = 30
 MAX_CLUSTERS = 3
@@ -41,21 +40,41 @@ class Suggestion:
 
 
 def _behaviour(workspace: Workspace, now: datetime) -> list[tuple[str, int, int, int, int]]:
-    """(language, recent messages, conversations, judged, negative) of each active contact."""
-    recent = _inbound_of_contact().filter(sent_at__gte=now - timedelta(days=DAYS), sent_at__lt=now)
-    judged = _inbound_of_contact().exclude(sentiment="")
-    return list(
-        Contact.objects.filter(workspace=workspace, merged_into__isnull=True)
-        .annotate(
-            recent=_count(recent),
-            talks=_count(Conversation.objects.filter(contact=OuterRef("pk"))),
-            judged=_count(judged),
-            negative=_count(judged.filter(sentiment="negative")),
+    """(language, recent messages, conversations, judged, negative) of each contact active in
+    the last `DAYS` days, its messages and their sentiments counted over those days: grouped
+    by the database from the period's messages (the time index), then each active contact's
+    conversations counted (the contact index); a count per contact over its whole history
+    would read the whole log."""
+    recent = (
+        Message.objects.filter(
+            workspace=workspace,
+            direction=Direction.INBOUND,
+            sent_at__gte=now - timedelta(days=DAYS),
+            sent_at__lt=now,
+            conversation__contact__merged_into__isnull=True,
         )
-        .filter(recent__gt=0)
-        .order_by("pk")
-        .values_list("language", "recent", "talks", "judged", "negative")
+        .values_list("conversation__contact_id")
+        .annotate(
+            n=Count("id"),
+            judged=Count("id", filter=~Q(sentiment="")),
+            negative=Count("id", filter=Q(sentiment="negative")),
+        )
+        .order_by()
     )
+    counts = {contact: (n, judged, negative) for contact, n, judged, negative in recent}
+    if not counts:
+        return []
+    talks = dict(
+        Conversation.objects.filter(contact_id__in=list(counts))
+        .values_list("contact_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    languages = dict(Contact.objects.filter(pk__in=list(counts)).values_list("pk", "language"))
+    return [
+        (languages.get(contact, ""), n, talks.get(contact, 0), judged, negative)
+        for contact, (n, judged, negative) in sorted(counts.items())
+    ]
 
 
 def _kmeans(points: np.ndarray, k: int, rounds: int = 25) -> np.ndarray:

@@ -7,10 +7,12 @@ import pytest
 
 from cercle.core import clock
 from cercle.inbox.actions import do_change_status, do_reply
+from cercle.inbox.models import Message
+from cercle.insights import rollup
 from cercle.insights.actions import do_roll_up
 from cercle.insights.metrics import bucket, histogram_percentile, percentile
 from cercle.insights.models import DailyRollup, RollupState, VolumeRollup
-from cercle.insights.queries import Period, workspace_clock
+from cercle.insights.queries import Period, platform_mix, workspace_clock
 from cercle.insights.report import Report, build_report
 from cercle.insights.rollup import has_work, rollups_usable
 from cercle.workflow.actions import do_save_business_hours
@@ -223,3 +225,38 @@ def test_the_command_builds_the_rollups_with_its_progress(history_, monkeypatch)
     assert TermRollup.objects.filter(workspace=history_, term="").exists()
     with clock.at(NOW):
         assert_same(history_, Period(at(-1, 600), NOW))
+
+
+def test_each_platforms_kinds_and_intents_from_the_rollups_equal_the_raw_ones(
+    history_, monkeypatch
+):
+    inbound = Message.objects.filter(workspace=history_, direction="inbound").order_by("id")
+    ids = list(inbound.values_list("id", flat=True))
+    Message.objects.filter(id__in=ids[::3]).update(intent="question")
+    Message.objects.filter(id__in=ids[1::3]).update(intent="praise")
+    drain()
+    reads = []
+    read_mix = rollup.read_mix
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        reads.append(args)
+        return read_mix(*args)
+
+    monkeypatch.setattr(rollup, "read_mix", spy)
+    period = Period(at(-1, 600), NOW)
+    with clock.at(NOW):
+        rolled = platform_mix(history_, period)
+        assert len(reads) == 1  # the whole days came from the rollups
+        monkeypatch.setattr(rollup, "rollups_usable", lambda *args: False)
+        raw = platform_mix(history_, period)
+    assert len(reads) == 1
+    assert rolled == raw
+    (row,) = rolled
+    assert row.inbound == len(ids)
+    questions, praise = len(ids[::3]), len(ids[1::3])
+    assert dict(row.intents) == pytest.approx(
+        {
+            "question": 100 * questions / (questions + praise),
+            "praise": 100 * praise / (questions + praise),
+        }
+    )
