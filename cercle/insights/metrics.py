@@ -23,7 +23,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from cercle.workflow.sla import Clock
 
@@ -258,6 +258,22 @@ def heatmap(times: Iterable[datetime], tz: tzinfo) -> list[list[int]]:
     return grid
 
 
+def local_hour(epoch: int, tz: tzinfo, cache: dict[int, tuple[date, int]]) -> tuple[date, int]:
+    """The local day and hour of an instant (epoch seconds). A UTC hour that falls in one local
+    hour (whole-hour offsets, away from a clock change) is converted once and cached."""
+    utc_hour = epoch // 3600
+    hit = cache.get(utc_hour)
+    if hit is not None:
+        return hit
+    start = datetime.fromtimestamp(utc_hour * 3600, tz)
+    end = datetime.fromtimestamp(utc_hour * 3600 + 3599, tz)
+    if start.minute == 0 and (start.date(), start.hour) == (end.date(), end.hour):
+        cache[utc_hour] = (start.date(), start.hour)
+        return cache[utc_hour]
+    local = datetime.fromtimestamp(epoch, tz)
+    return local.date(), local.hour
+
+
 def within(waits: Iterable[Wait], start: datetime, end: datetime) -> list[Wait]:
     """The waits that started in [start, end)."""
     return [w for w in waits if start <= w.started_at < end]
@@ -274,6 +290,7 @@ __all__ = [
     "bucket",
     "heatmap",
     "histogram_percentile",
+    "local_hour",
     "percentile",
     "read_history",
     "resolution_seconds",

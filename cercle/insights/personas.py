@@ -161,11 +161,23 @@ def matching_contacts(
                 )
             )
         elif kind == ConditionKind.ACTIVITY:
+            # The contacts among the period's messages (the time index), grouped by the
+            # database: a count per contact would read each contact's whole history.
             since = now - timedelta(days=condition["days"])
-            recent = _inbound_of_contact().filter(sent_at__gte=since, sent_at__lt=now)
-            query = query.alias(**{name: _count(recent)}).filter(
-                **{f"{name}__gte": condition["min"]}
+            active = (
+                Message.objects.filter(
+                    workspace=workspace,
+                    direction=Direction.INBOUND,
+                    sent_at__gte=since,
+                    sent_at__lt=now,
+                    conversation__contact__isnull=False,
+                )
+                .values("conversation__contact")
+                .annotate(n=Count("pk"))
+                .filter(n__gte=condition["min"])
+                .values("conversation__contact")
             )
+            query = query.filter(pk__in=active)
         elif kind == ConditionKind.NEGATIVE:
             judged = _inbound_of_contact().exclude(sentiment="")
             negative = judged.filter(sentiment="negative")

@@ -45,6 +45,7 @@ from cercle.workspaces.choices import Verb
 from cercle.workspaces.models import Activity, Workspace
 
 from . import queries, rollup
+from .metrics import local_hour
 from .models import VolumeRollup
 from .queries import EpochSeconds, Period
 
@@ -312,22 +313,6 @@ def _publish(
         timing.best_hours = sorted(active, key=lambda h: (-h.activity, h.hour))[:BEST]
 
 
-def _local_hour(epoch: int, tz: ZoneInfo, cache: dict[int, tuple[date, int]]) -> tuple[date, int]:
-    """The local day and hour of an instant (epoch seconds). A UTC hour that falls in one local
-    hour (whole-hour offsets, away from a clock change) is converted once and cached."""
-    utc_hour = epoch // 3600
-    hit = cache.get(utc_hour)
-    if hit is not None:
-        return hit
-    start = datetime.fromtimestamp(utc_hour * 3600, tz)
-    end = datetime.fromtimestamp(utc_hour * 3600 + 3599, tz)
-    if start.minute == 0 and (start.date(), start.hour) == (end.date(), end.hour):
-        cache[utc_hour] = (start.date(), start.hour)
-        return cache[utc_hour]
-    local = datetime.fromtimestamp(epoch, tz)
-    return local.date(), local.hour
-
-
 def _staffing(
     workspace: Workspace,
     period: Period,
@@ -353,7 +338,7 @@ def _staffing(
     )
     local_hours: dict[int, tuple[date, int]] = {}
     for actor_id, epoch, verb in acts.iterator(chunk_size=5000):
-        worked.add((actor_id, *_local_hour(int(epoch), tz, local_hours)))
+        worked.add((actor_id, *local_hour(int(epoch), tz, local_hours)))
         if verb == Verb.REPLIED:
             replied_at[actor_id].append(int(epoch))
     burst = BURST_GAP.total_seconds()

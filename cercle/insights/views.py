@@ -25,8 +25,8 @@ from cercle.connectors.models import Channel
 from cercle.core import clock
 from cercle.core.replicas import reads_from_replica
 from cercle.inbox.actions import ActionRefused
-from cercle.inbox.choices import Direction, Kind
-from cercle.inbox.models import Conversation, Message
+from cercle.inbox.choices import Kind
+from cercle.inbox.models import Conversation
 from cercle.moderation.choices import Intent, RuleMode
 from cercle.workflow.models import SlaPolicy
 from cercle.workspaces.choices import Permission
@@ -53,8 +53,9 @@ from .http import (
     neutralise,
     period_of,
 )
-from .metrics import distribution, heatmap, summarise, within
+from .metrics import distribution
 from .models import CommunityProfile, Goal, Persona
+from .persona_figures import persona_figures
 from .personas import matching_contacts
 from .report import GROUPS, Report, build_report, conversations_behind, platform_heatmap
 from .suggest import suggest_personas
@@ -605,43 +606,20 @@ def persona_accept(request: HttpRequest) -> HttpResponse:
 def persona_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A persona's size, its response metrics and its heatmap over the period."""
     member = current_member(request)
-    workspace = member.workspace
     persona = get_object_or_404(Persona, pk=pk, workspace_id=member.workspace_id)
     days, period = period_of(request)
-    contacts = matching_contacts(workspace, persona.conditions, period.end)
-    conversation_ids = set(
-        Conversation.objects.filter(workspace=workspace, contact__in=contacts).values_list(
-            "pk", flat=True
-        )
-    )
-    clock_, _name = queries.workspace_clock(workspace)
-    waits = [
-        w
-        for w in within(queries.history(workspace, period).waits, period.start, period.end)
-        if w.conversation_id in conversation_ids
-    ]
-    times = (
-        Message.objects.filter(
-            workspace=workspace,
-            conversation__contact__in=contacts,
-            direction=Direction.INBOUND,
-            sent_at__gte=period.start,
-            sent_at__lt=period.end,
-        )
-        .values_list("sent_at", flat=True)
-        .iterator(chunk_size=5000)
-    )
-    grid = heatmap((t for t in times if t is not None), ZoneInfo(workspace.timezone))
+    figures = persona_figures(persona, period)
+    grid = figures.heatmap
     weekdays = [_(label) for label in WEEKDAY_LABELS]
     return render(
         request,
         "insights/persona.html",
         {
             "persona": persona,
-            "size": contacts.count(),
-            "sample": contacts.order_by("display_name", "id")[:20],
-            "first": summarise([w for w in waits if w.first], clock_),
-            "every": summarise(waits, clock_),
+            "size": figures.size,
+            "sample": [name for _pk, name in figures.sample],
+            "first": figures.first,
+            "every": figures.every,
             "heat_rows": list(zip(weekdays, grid, strict=True)),
             "heat_total": sum(map(sum, grid)),
             "heat_max": max(map(max, grid)),

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cercle.insights.metrics import local_hour
 from cercle.insights.queries import EpochSeconds
-from cercle.insights.timing import _local_hour
 from cercle.workspaces.choices import Verb
 from cercle.workspaces.models import Activity
 
@@ -25,7 +25,7 @@ def test_local_hour_matches_the_datetime_conversion_across_clock_changes(zone: s
         for step in range(0, 16 * 24 * 60, 7):
             instant = start + timedelta(minutes=step, seconds=step % 60)
             expected = instant.astimezone(tz)
-            got = _local_hour(int(instant.timestamp()), tz, cache)  # type: ignore[arg-type]
+            got = local_hour(int(instant.timestamp()), tz, cache)  # type: ignore[arg-type]
             assert got == (expected.date(), expected.hour), (zone, instant)
 
 

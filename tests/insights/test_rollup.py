@@ -260,3 +260,25 @@ def test_each_platforms_kinds_and_intents_from_the_rollups_equal_the_raw_ones(
             "praise": 100 * praise / (questions + praise),
         }
     )
+
+
+def test_a_personas_figures_from_the_records_equal_the_raw_ones_and_the_dashboards(
+    history_, owner, monkeypatch
+):
+    from cercle.insights.actions import do_save_persona
+    from cercle.insights.persona_figures import persona_figures
+
+    everyone = do_save_persona(owner, history_, name="Tous", description="", conditions=[])
+    drain()
+    period = Period(at(-1, 600), NOW)
+    with clock.at(NOW):
+        rolled = persona_figures(everyone, period)
+        dashboard = assert_same(history_, period)
+        monkeypatch.setattr(rollup, "rollups_usable", lambda *args: False)
+        raw = persona_figures(everyone, period)
+    assert rolled == raw
+    assert rolled.every == replace(dashboard.every, conversation_ids=())
+    assert rolled.first == replace(dashboard.first, conversation_ids=())
+    assert rolled.every.waits == 6 * 5 and rolled.every.automated == 6
+    assert sum(map(sum, rolled.heatmap)) == dashboard.heatmap_total == 6 * 5
+    assert rolled.size == 24 and len(rolled.sample) == 20
