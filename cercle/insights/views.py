@@ -19,7 +19,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cercle.connectors.models import Channel
@@ -167,13 +166,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
         "ratings": report.ratings,
         "hours": range(24),
-        "units": [(unit, UNIT_LABELS[unit]) for unit in UNITS],
+        "units": [(unit, _unit_label(unit)) for unit in UNITS],
         "period_query": f"days={days}&by={report.unit}",
     }
     return render(request, "insights/dashboard.html", context)
 
 
-UNIT_LABELS = {"day": _lazy("By day"), "week": _lazy("By week"), "month": _lazy("By month")}
+def _unit_label(unit: str) -> str:
+    return {"day": _("By day"), "week": _("By week"), "month": _("By month")}[unit]
 
 
 def distribution_labels() -> list[str]:
