@@ -64,7 +64,7 @@
       options: {
         animation: false,
         indexAxis: horizontal ? "y" : "x",
-        maintainAspectRatio: !horizontal,
+        maintainAspectRatio: false,
         plugins: {
           legend: { display: data.datasets.length > 1 },
           tooltip: {
@@ -99,9 +99,10 @@
         return response.json();
       })
       .then(function (data) {
-        if (data.horizontal && canvas.parentElement.classList.contains("chart-box")) {
-          // A bar per row: the chart grows with its table.
-          canvas.parentElement.style.height = Math.max(120, 48 + data.labels.length * 16 * data.datasets.length) + "px";
+        var box = canvas.parentElement;
+        if (data.horizontal && box.classList.contains("chart-box")) {
+          // A bar per row and dataset: the chart grows with its table.
+          box.style.height = Math.max(140, 72 + data.labels.length * 14 * data.datasets.length) + "px";
         }
         draw(canvas, data, style);
       })
