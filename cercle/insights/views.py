@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -56,6 +57,7 @@ from .http import (
 from .metrics import distribution, heatmap, summarise, within
 from .models import CommunityProfile, Goal, Persona
 from .personas import matching_contacts
+from .queries import Period
 from .report import (
     GROUPS,
     PERIOD_GROUP,
@@ -64,6 +66,7 @@ from .report import (
     Report,
     build_report,
     conversations_behind,
+    default_unit,
     persona_comparison,
     platform_heatmap,
 )
@@ -88,10 +91,45 @@ def _unit_of(request: HttpRequest) -> str:
     return unit if unit in UNITS else ""
 
 
+# How long a page's report is kept for its charts (each fetches its JSON just after the page).
+REPORT_TTL_SECONDS = 300
+
+
+def _moment(request: HttpRequest) -> datetime | None:
+    """The instant a page was drawn (`?at=`, its charts' URLs carry it) when it is a recent
+    past one: the charts then show the page's figures, read once."""
+    try:
+        at = datetime.fromtimestamp(float(request.GET["at"]), tz=UTC)
+    except (KeyError, ValueError, OverflowError, OSError):
+        return None
+    now = clock.now()
+    return at if now - timedelta(seconds=REPORT_TTL_SECONDS) <= at <= now else None
+
+
 def _report(request: HttpRequest, use_rollups: bool = True) -> tuple[int, Report]:
+    """The report of the page's period (`?days=`, `?by=`, `?at=`). From the rollups, it is
+    kept a few minutes under its period and unit, so the charts of a page do not compute it
+    again."""
     days, period = period_of(request)
     workspace = current_member(request).workspace
-    return days, build_report(workspace, period, use_rollups, _unit_of(request))
+    unit = _unit_of(request)
+    at = _moment(request)
+    if at is not None:
+        period = Period.local_days(days, at, ZoneInfo(workspace.timezone))
+    unit = unit or default_unit(period)
+    if not use_rollups:
+        return days, build_report(workspace, period, False, unit)
+    key = f"insights:report:{workspace.pk}:{days}:{unit}:{period.end.timestamp():.6f}"
+    report = cache.get(key)
+    if not isinstance(report, Report):
+        report = build_report(workspace, period, True, unit)
+        cache.set(key, report, REPORT_TTL_SECONDS)
+    return days, report
+
+
+def _chart_query(days: int, report: Report) -> str:
+    """The query of a page's charts: its period, unit and instant."""
+    return f"days={days}&by={report.unit}&at={report.period.end.timestamp():.6f}"
 
 
 # The charts the JSON endpoint draws: each breakdown, the periods, and the page's other tables.
@@ -168,6 +206,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "hours": range(24),
         "units": [(unit, _unit_label(unit)) for unit in UNITS],
         "period_query": f"days={days}&by={report.unit}",
+        "chart_query": _chart_query(days, report),
     }
     return render(request, "insights/dashboard.html", context)
 
@@ -720,6 +759,7 @@ def personas(request: HttpRequest) -> HttpResponse:
             "compared": compared,
             "days": days,
             "periods": PERIODS,
+            "chart_query": _chart_query(days, report),
             "can_manage": member.can(Permission.MANAGE_WORKFLOW),
             "suggestions": suggest_personas(member.workspace, now),
         },

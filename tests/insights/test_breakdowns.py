@@ -120,7 +120,7 @@ def test_a_period_lists_its_conversations_and_exports(lea, crafted):  # noqa: F8
         dashboard = lea.get(reverse("insights:dashboard") + "?days=7").content.decode()
         assert "Response times per period" in dashboard
         assert "group=period&amp;key=2026-11-02" in dashboard
-        assert 'data-chart-src="/insights/chart/period.json?days=7&amp;by=day"' in dashboard
+        assert 'data-chart-src="/insights/chart/period.json?days=7&amp;by=day&amp;at=' in dashboard
         text = lea.get(reverse("insights:export", args=["period"]) + "?days=7").content.decode()
     rows = list(csv.DictReader(io.StringIO(text)))
     monday = next(row for row in rows if row["from"] == "2026-11-02")
@@ -134,7 +134,7 @@ def test_every_breakdown_has_its_chart_from_a_json_endpoint(lea, personas, sim_c
     with clock.at(NOW):
         page = lea.get(reverse("insights:dashboard") + "?days=7").content.decode()
         for group in ("channel", "platform", "member", "team", "persona", "kind"):
-            assert f'data-chart-src="/insights/chart/{group}.json?days=7"' in page
+            assert f'data-chart-src="/insights/chart/{group}.json?days=7&amp;by=day&amp;at=' in page
         assert "json_script" not in page and "<script>" not in page
         channel = lea.get(reverse("insights:chart", args=["channel"]) + "?days=7")
         persona = lea.get(reverse("insights:chart", args=["persona"]) + "?days=7").json()
@@ -227,3 +227,22 @@ def test_the_other_tables_export(lea, crafted):  # noqa: F811
         ratings = lea.get(reverse("insights:export", args=["ratings"]) + "?days=7")
     assert "2026-11-02,4" in daily.replace("\r", "")  # a1, b1, c1 and u1's return a2
     assert ratings.content.decode().startswith("channel,platform,reviews,average")
+
+
+def test_a_pages_charts_read_its_report_once(lea, owner, sim_channel):
+    """The charts' URLs carry the page's instant: they read the report the page computed
+    (kept a few minutes) instead of computing it again; an old or odd instant is ignored."""
+    receive_at(sim_channel, "x1", clock.now() - timedelta(hours=2), "x1")
+    page = lea.get(reverse("insights:dashboard") + "?days=7")
+    query = page.context["chart_query"]
+    assert query.startswith("days=7&by=day&at=")
+    receive_at(sim_channel, "x2", clock.now() - timedelta(hours=1), "x2")
+    url = reverse("insights:chart", args=["daily"])
+
+    def inbound(suffix: str) -> int:
+        return sum(lea.get(f"{url}?{suffix}").json()["datasets"][0]["values"])
+
+    assert inbound(query) == 1  # the page's figures
+    assert inbound("days=7") == 2  # now
+    assert inbound("days=7&at=1000000000") == 2  # 2001: ignored
+    assert inbound("days=7&at=nan") == inbound("days=7&at=1e400") == 2
