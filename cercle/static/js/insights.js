@@ -14,19 +14,24 @@
     return style.getPropertyValue(name).trim() || "#1f5fbf";
   }
 
+  var numbers = new Intl.NumberFormat(document.documentElement.lang || undefined, { maximumFractionDigits: 1 });
+
+  // As the tables show durations (insights_tags.seconds_as_duration): 12 min, 1 h 05.
   function duration(seconds) {
     if (seconds === null || seconds === undefined) return "—";
     if (seconds < 60) return Math.round(seconds) + " s";
-    if (seconds < 3600) return Math.round(seconds / 60) + " min";
-    return (Math.round(seconds / 360) / 10) + " h";
+    var minutes = Math.round(seconds / 60);
+    if (minutes < 60) return minutes + " min";
+    var rest = minutes % 60;
+    return Math.floor(minutes / 60) + " h " + (rest < 10 ? "0" : "") + rest;
   }
 
   function format(unit, value) {
     if (value === null || value === undefined) return "—";
     if (unit === "seconds") return duration(value);
-    if (unit === "percent") return value + " %";
-    if (unit === "stars") return value + " ★";
-    return String(value);
+    if (unit === "percent") return numbers.format(value) + " %";
+    if (unit === "stars") return numbers.format(value) + " ★";
+    return numbers.format(value);
   }
 
   // One axis per unit: the first along the bottom (or the left), the second on the other side.
@@ -112,6 +117,11 @@
   function start() {
     if (typeof window.Chart === "undefined") return;
     var style = getComputedStyle(document.body);
+    // Text and grid in the theme's colours (light or dark).
+    var text = style.getPropertyValue("--muted").trim();
+    var border = style.getPropertyValue("--border").trim();
+    if (text) window.Chart.defaults.color = text;
+    if (border) window.Chart.defaults.borderColor = border;
     document.querySelectorAll("canvas[data-chart-src]").forEach(function (canvas) { load(canvas, style); });
   }
 
