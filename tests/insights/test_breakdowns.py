@@ -194,6 +194,10 @@ def test_the_personas_side_by_side(lea, personas):
         page = lea.get(reverse("insights:personas") + "?days=7")
         chart = lea.get(reverse("insights:chart", args=["personas"]) + "?days=7").json()
         text = lea.get(reverse("insights:export", args=["personas"]) + "?days=7").content.decode()
+        drill = reverse("insights:drill_down") + "?days=7&group=persona&key="
+        # u1's and u2's conversations; u3 is not English.
+        assert lea.get(f"{drill}{english.pk}").context["count"] == 2
+        assert lea.get(f"{drill}{everyone.pk}").context["count"] == 3
     rows = {row.persona.name: row for row in page.context["compared"]}
     # Tous: 3 contacts, 4 messages, of which 3 judged and 1 negative; English: u1 and u2,
     # 3 messages (a1, a2, b1), 2 judged (a1 negative, a2 positive).
