@@ -7,25 +7,43 @@ figure and the conversations listed behind it always agree.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from django.db.models import Count, Q
+
 from cercle.connectors.models import Channel
+from cercle.inbox.choices import Direction
+from cercle.inbox.models import Conversation, Message
 from cercle.workflow.sla import Clock
 from cercle.workspaces.models import Member, Team, Workspace
 
 from . import queries, rollup
-from .metrics import History, Summary, Wait, breakdown, resolution_seconds, summarise, within
-from .models import WaitRecord
+from .metrics import (
+    History,
+    Resolution,
+    Summary,
+    Wait,
+    breakdown,
+    resolution_seconds,
+    summarise,
+    within,
+)
+from .models import DailyRollup, Persona, WaitRecord
+from .personas import matching_contacts
 from .queries import Period, PostCounts, PostRow, RatingRow
 
 T = TypeVar("T")
 
 # The breakdowns offered, by name: how a wait is grouped (the label is resolved below).
-GROUPS = ("channel", "platform", "member", "team", "kind")
+GROUPS = ("channel", "platform", "member", "team", "persona", "kind")
+# The response metrics per period of the report: per local day, ISO week or calendar month.
+UNITS = ("day", "week", "month")
+# The breakdown by period (apart from GROUPS: its rows carry first answers and resolutions).
+PERIOD_GROUP = "period"
 # The posts listed in the per-post table.
 POSTS = 20
 
@@ -37,6 +55,55 @@ class Row:
     key: str
     label: str
     summary: Summary
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodRow:
+    """The response metrics of one day, week or month of the report (by when the waits and
+    the resolution cycles started, in the workspace's time zone)."""
+
+    key: str  # the ISO date of its first day
+    label: str
+    first: Summary
+    every: Summary
+    resolution_median_seconds: float | None
+    resolution_median_business_seconds: float | None
+
+
+def default_unit(period: Period) -> str:
+    """Days for a week or two, weeks up to two months, months beyond."""
+    days = (period.end - period.start).days
+    return "day" if days <= 14 else "week" if days <= 62 else "month"
+
+
+def unit_start(day: date, unit: str) -> date:
+    """The first day of the day, ISO week or month holding `day`."""
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    return day
+
+
+def unit_label(start: date, unit: str) -> str:
+    if unit == "week":
+        year, week, _weekday = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if unit == "month":
+        return start.strftime("%Y-%m")
+    return start.isoformat()
+
+
+def unit_starts(period: Period, tz: ZoneInfo, unit: str) -> list[date]:
+    """The first days of every unit the period touches, in order (as `queries.every_day`)."""
+    day, last = rollup.local_day(period.start, tz), rollup.local_day(period.end, tz)
+    starts: list[date] = []
+    while day <= last:
+        start = unit_start(day, unit)
+        if not starts or starts[-1] != start:
+            starts.append(start)
+        day += timedelta(days=1)
+    return starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +119,11 @@ class Report:
     posts: list[PostRow]
     daily: list[tuple[str, int]]
     ratings: list[RatingRow]
+    # The response metrics per day, week or month (`unit`), oldest first.
+    unit: str = "week"
+    periods: list[PeriodRow] = field(default_factory=list)
+    # The first answers of each persona's waits (the "persona" breakdown counts every wait).
+    persona_first: dict[str, Summary] = field(default_factory=dict)
 
     @property
     def heatmap_total(self) -> int:
@@ -62,11 +134,15 @@ class Report:
         return max((max(row) for row in self.heatmap), default=0)
 
 
-def build_report(workspace: Workspace, period: Period, use_rollups: bool = True) -> Report:
+def build_report(
+    workspace: Workspace, period: Period, use_rollups: bool = True, unit: str = ""
+) -> Report:
     """The dashboard's figures; from the rollups for the whole days they hold (when they are
     complete and counted with the workspace's clock), from the raw rows otherwise.
     `use_rollups=False` computes everything from the raw rows, with the conversation ids
-    behind each figure (the drill-down)."""
+    behind each figure (the drill-down). `unit` is the period breakdown's (`UNITS`; by
+    default from the period's length)."""
+    unit = unit if unit in UNITS else default_unit(period)
     clock, clock_name = queries.workspace_clock(workspace)
     if use_rollups and rollup.rollups_usable(workspace, clock):
         tz = ZoneInfo(workspace.timezone)
@@ -75,8 +151,8 @@ def build_report(workspace: Workspace, period: Period, use_rollups: bool = True)
             first_day += timedelta(days=1)
         end_day = rollup.local_day(period.end, tz)
         if first_day < end_day:
-            return _from_rollups(workspace, period, clock, clock_name, first_day, end_day)
-    return _from_raw(workspace, period, clock, clock_name)
+            return _from_rollups(workspace, period, clock, clock_name, first_day, end_day, unit)
+    return _from_raw(workspace, period, clock, clock_name, unit)
 
 
 def _labels(workspace: Workspace) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
@@ -121,7 +197,55 @@ class Teams:
         return groups
 
 
-def _from_raw(workspace: Workspace, period: Period, clock: Clock, clock_name: str) -> Report:
+def persona_conversations(workspace: Workspace, period: Period) -> list[tuple[Persona, set[int]]]:
+    """Each persona of the workspace with the ids of its contacts' conversations (its contacts
+    as of the period's end). A contact may belong to several personas: its waits count in each."""
+    out = []
+    for persona in Persona.objects.filter(workspace=workspace).order_by("name", "id"):
+        contacts = matching_contacts(workspace, persona.conditions, period.end)
+        ids = Conversation.objects.filter(workspace=workspace, contact__in=contacts)
+        out.append((persona, set(ids.values_list("pk", flat=True))))
+    return out
+
+
+def _sorted_rows(rows: Iterable[Row]) -> list[Row]:
+    return sorted(rows, key=lambda r: (-r.summary.waits, r.label))
+
+
+def _raw_periods(
+    waits: Sequence[Wait],
+    cycles: Sequence[Resolution],
+    clock: Clock,
+    starts: list[date],
+    unit: str,
+    tz: ZoneInfo,
+) -> list[PeriodRow]:
+    by_wait: dict[date, list[Wait]] = defaultdict(list)
+    by_cycle: dict[date, list[Resolution]] = defaultdict(list)
+    for wait in waits:
+        by_wait[unit_start(rollup.local_day(wait.started_at, tz), unit)].append(wait)
+    for cycle in cycles:
+        by_cycle[unit_start(rollup.local_day(cycle.started_at, tz), unit)].append(cycle)
+    rows = []
+    for start in starts:
+        group = by_wait.get(start, [])
+        plain, business = resolution_seconds(by_cycle.get(start, []), clock)
+        rows.append(
+            PeriodRow(
+                key=start.isoformat(),
+                label=unit_label(start, unit),
+                first=summarise([w for w in group if w.first], clock),
+                every=summarise(group, clock),
+                resolution_median_seconds=plain,
+                resolution_median_business_seconds=business,
+            )
+        )
+    return rows
+
+
+def _from_raw(
+    workspace: Workspace, period: Period, clock: Clock, clock_name: str, unit: str
+) -> Report:
     history = queries.history(workspace, period)
     waits = within(history.waits, period.start, period.end)
     cycles = [c for c in history.resolutions if period.start <= c.started_at < period.end]
@@ -161,7 +285,16 @@ def _from_raw(workspace: Workspace, period: Period, clock: Clock, clock_name: st
         ),
         key=lambda r: (-r.summary.waits, r.label),
     )
+    persona_first: dict[str, Summary] = {}
+    persona_rows = []
+    for persona, ids in persona_conversations(workspace, period):
+        theirs = [w for w in waits if w.conversation_id in ids]
+        if theirs:
+            persona_rows.append(Row(str(persona.pk), persona.name, summarise(theirs, clock)))
+            persona_first[str(persona.pk)] = summarise([w for w in theirs if w.first], clock)
+    tables["persona"] = _sorted_rows(persona_rows)
     tables = {name: tables[name] for name in GROUPS}
+    tz = ZoneInfo(workspace.timezone)
     resolution_plain, resolution_business = resolution_seconds(cycles, clock)
     return Report(
         period=period,
@@ -175,7 +308,139 @@ def _from_raw(workspace: Workspace, period: Period, clock: Clock, clock_name: st
         posts=queries.per_post(workspace, period, POSTS),
         daily=queries.daily_volume(workspace, period),
         ratings=queries.ratings(workspace, period),
+        unit=unit,
+        periods=_raw_periods(waits, cycles, clock, unit_starts(period, tz, unit), unit, tz),
+        persona_first=persona_first,
     )
+
+
+def day_tallies(
+    workspace_id: int, first_day: date, end_day: date, metric: str
+) -> dict[date, rollup.Tallies]:
+    """The rollups of the local days [first_day, end_day) summed per day and key (as
+    `rollup.read_rollups`, with the day kept for the period breakdown)."""
+    days: dict[date, rollup.Tallies] = defaultdict(lambda: defaultdict(rollup.Tally))
+    rows = DailyRollup.objects.filter(
+        workspace_id=workspace_id, metric=metric, day__gte=first_day, day__lt=end_day
+    ).values_list(
+        "day",
+        "first",
+        "state",
+        "channel_id",
+        "kind",
+        "responder_id",
+        "question",
+        "count",
+        "plain",
+        "business",
+    )
+    for (
+        day,
+        first,
+        state,
+        channel_id,
+        kind,
+        responder,
+        question,
+        count,
+        plain,
+        business,
+    ) in rows.iterator(chunk_size=5000):
+        tally = days[day][rollup.Key(first, state, channel_id, kind, responder, question)]
+        tally.count += count
+        for value, n in (plain or {}).items():
+            tally.plain[int(value)] += n
+        for value, n in (business or {}).items():
+            tally.business[int(value)] += n
+    return days
+
+
+def _merged(tallies: Iterable[rollup.Tallies]) -> rollup.Tallies:
+    merged: rollup.Tallies = defaultdict(rollup.Tally)
+    for one in tallies:
+        for key, tally in one.items():
+            merged[key].add(tally)
+    return merged
+
+
+def _rolled_periods(
+    waits: dict[date, rollup.Tallies],
+    cycles: dict[date, rollup.Tallies],
+    starts: list[date],
+    unit: str,
+) -> list[PeriodRow]:
+    by_wait: dict[date, list[rollup.Tallies]] = defaultdict(list)
+    by_cycle: dict[date, list[rollup.Tallies]] = defaultdict(list)
+    for day, tallies in waits.items():
+        by_wait[unit_start(day, unit)].append(tallies)
+    for day, tallies in cycles.items():
+        by_cycle[unit_start(day, unit)].append(tallies)
+    rows = []
+    for start in starts:
+        group = _merged(by_wait.get(start, []))
+        plain, business = rollup.cycle_medians(_merged(by_cycle.get(start, [])))
+        rows.append(
+            PeriodRow(
+                key=start.isoformat(),
+                label=unit_label(start, unit),
+                first=rollup.summary_of((k, t) for k, t in group.items() if k.first),
+                every=rollup.summary_of(group.items()),
+                resolution_median_seconds=plain,
+                resolution_median_business_seconds=business,
+            )
+        )
+    return rows
+
+
+def _rolled_personas(
+    workspace: Workspace,
+    period: Period,
+    first_day: date,
+    end_day: date,
+    tail: list[WaitRecord],
+) -> tuple[list[Row], dict[str, Summary]]:
+    """The persona breakdown from the stored wait records of the whole days and the records of
+    the raw edges (the daily rollups do not keep who wrote)."""
+    rows = []
+    firsts: dict[str, Summary] = {}
+    tail_ids = list({record.conversation_id for record in tail})
+    for persona in Persona.objects.filter(workspace=workspace).order_by("name", "id"):
+        contacts = matching_contacts(workspace, persona.conditions, period.end)
+        theirs = Conversation.objects.filter(workspace=workspace, contact__in=contacts)
+        tallies: rollup.Tallies = defaultdict(rollup.Tally)
+        # Grouped by the database: a summary reads only the state, whether the wait is a first
+        # one and the bucketed durations (a few thousand groups, not every record).
+        stored = (
+            WaitRecord.objects.filter(
+                workspace=workspace,
+                metric=WaitRecord.Metric.WAIT,
+                day__gte=first_day,
+                day__lt=end_day,
+                conversation_id__in=theirs.values("pk"),
+            )
+            .values_list("first", "state", "seconds", "business_seconds")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for first, state, seconds, business, n in stored.iterator(chunk_size=5000):
+            tally = tallies[rollup.Key(first, state, None, "", None)]
+            tally.count += n
+            if seconds is not None:
+                tally.plain[seconds] += n
+            if business is not None:
+                tally.business[business] += n
+        # The edges' records (today so far): a handful of conversations, asked by id.
+        ids: set[int] = set()
+        for at in range(0, len(tail_ids), 5000):  # under the database's parameter limit
+            chunk = theirs.filter(pk__in=tail_ids[at : at + 5000])
+            ids.update(chunk.values_list("pk", flat=True))
+        rollup.tally_records((r for r in tail if r.conversation_id in ids), tallies)
+        if tallies:
+            rows.append(Row(str(persona.pk), persona.name, rollup.summary_of(tallies.items())))
+            firsts[str(persona.pk)] = rollup.summary_of(
+                (k, t) for k, t in tallies.items() if k.first
+            )
+    return _sorted_rows(rows), firsts
 
 
 def _from_rollups(
@@ -185,12 +450,14 @@ def _from_rollups(
     clock_name: str,
     first_day: date,
     end_day: date,
+    unit: str,
 ) -> Report:
     """The rollups of the local days [first_day, end_day), plus the raw rows of the partial
     first day and of the live tail (from `end_day` on)."""
     tz = ZoneInfo(workspace.timezone)
-    waits = rollup.read_rollups(workspace.pk, first_day, end_day, WaitRecord.Metric.WAIT)
-    cycles = rollup.read_rollups(workspace.pk, first_day, end_day, WaitRecord.Metric.CYCLE)
+    wait_days = day_tallies(workspace.pk, first_day, end_day, WaitRecord.Metric.WAIT)
+    cycle_days = day_tallies(workspace.pk, first_day, end_day, WaitRecord.Metric.CYCLE)
+    tail: list[WaitRecord] = []
     ratings = rollup.read_ratings(workspace.pk, first_day, end_day)
     grid = [[0] * 24 for _ in range(7)]
     days: Counter[str] = Counter()
@@ -215,8 +482,10 @@ def _from_rollups(
         }
         facts = queries.rollup_facts(workspace, ids)
         records = rollup.records_of(workspace, part_history, facts, clock, tz)
-        rollup.tally_records((r for r in records if r.metric == WaitRecord.Metric.WAIT), waits)
-        rollup.tally_records((r for r in records if r.metric == WaitRecord.Metric.CYCLE), cycles)
+        for record in records:
+            by_day = wait_days if record.metric == WaitRecord.Metric.WAIT else cycle_days
+            rollup.tally_records([record], by_day[record.day])
+        tail.extend(r for r in records if r.metric == WaitRecord.Metric.WAIT)
         part_grid, part_days = queries.inbound_times(workspace, part)
         for weekday, hours in enumerate(part_grid):
             for hour, count in enumerate(hours):
@@ -226,6 +495,8 @@ def _from_rollups(
             for into, more in zip(tail_posts[pk], counts, strict=True):
                 into.update(more)
         ratings.update(queries.rating_counts(workspace, part))
+    waits = _merged(wait_days.values())
+    cycles = _merged(cycle_days.values())
     # Twice the table's length: a post deleted since is skipped, as the raw reading does.
     posts = rollup.read_top_posts(workspace.pk, first_day, end_day, tail_posts, POSTS * 2)
     channels, platforms, members = _labels(workspace)
@@ -262,6 +533,7 @@ def _from_rollups(
         ),
         key=lambda r: (-r.summary.waits, r.label),
     )
+    tables["persona"], persona_first = _rolled_personas(workspace, period, first_day, end_day, tail)
     tables = {name: tables[name] for name in GROUPS}
     resolution_plain, resolution_business = rollup.cycle_medians(cycles)
     return Report(
@@ -276,6 +548,9 @@ def _from_rollups(
         posts=queries.post_rows(workspace, posts, POSTS),
         daily=queries.every_day(period, tz, days),
         ratings=queries.rating_rows(workspace, ratings),
+        unit=unit,
+        periods=_rolled_periods(wait_days, cycle_days, unit_starts(period, tz, unit), unit),
+        persona_first=persona_first,
     )
 
 
@@ -311,10 +586,71 @@ def platform_heatmap(workspace: Workspace, period: Period, platform: str) -> lis
 
 
 def conversations_behind(report: Report, group: str, key: str, first_only: bool) -> tuple[int, ...]:
-    """The conversations behind one figure: a whole summary, or one row of a breakdown."""
+    """The conversations behind one figure: a whole summary, one row of a breakdown or one
+    period (its waits, or its first waits)."""
     if not group:
         return (report.first if first_only else report.every).conversation_ids
+    if group == PERIOD_GROUP:
+        for period_row in report.periods:
+            if period_row.key == key:
+                return (period_row.first if first_only else period_row.every).conversation_ids
+        return ()
     for row in report.breakdowns.get(group, []):
         if row.key == key:
             return row.summary.conversation_ids
     return ()
+
+
+# The sentiment the negative share counts (of the inbound items a classifier judged).
+NEGATIVE = "negative"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaFigures:
+    """One persona side by side with the others, over the report's period."""
+
+    persona: Persona
+    size: int  # its contacts, as of the period's end
+    messages: int  # their inbound items in the period
+    judged: int  # of which a classifier gave a sentiment
+    negative: int  # of which negative
+    first: Summary | None  # the first answers to its contacts (None: no wait in the period)
+    every: Summary | None
+
+    @property
+    def negative_share(self) -> float | None:
+        return self.negative / self.judged if self.judged else None
+
+
+def persona_comparison(workspace: Workspace, report: Report) -> list[PersonaFigures]:
+    """Every persona's size, messages, first response and answered share (from the report's
+    persona breakdown) and negative share. A contact in two personas counts in both."""
+    period = report.period
+    every = {row.key: row.summary for row in report.breakdowns.get("persona", [])}
+    out = []
+    for persona in Persona.objects.filter(workspace=workspace).order_by("name", "id"):
+        contacts = matching_contacts(workspace, persona.conditions, period.end)
+        counts = Message.objects.filter(
+            workspace=workspace,
+            direction=Direction.INBOUND,
+            sent_at__gte=period.start,
+            sent_at__lt=period.end,
+            conversation__contact__in=contacts,
+        ).aggregate(
+            total=Count("pk"),
+            judged=Count("pk", filter=~Q(sentiment="")),
+            negative=Count("pk", filter=Q(sentiment=NEGATIVE)),
+        )
+        key = str(persona.pk)
+        out.append(
+            PersonaFigures(
+                persona=persona,
+                size=contacts.count(),
+                messages=counts["total"],
+                judged=counts["judged"],
+                negative=counts["negative"],
+                first=report.persona_first.get(key),
+                every=every.get(key),
+            )
+        )
+    return out

@@ -8,6 +8,7 @@ urlpatterns = [
     path("insights/", views.dashboard, name="dashboard"),
     path("insights/conversations/", views.drill_down, name="drill_down"),
     path("insights/export/<slug:table>.csv", views.export, name="export"),
+    path("insights/chart/<slug:name>.json", views.chart, name="chart"),
     path("insights/weekly.pdf", views.weekly_pdf, name="weekly_pdf"),
     path("insights/trends/", views.trends_page, name="trends"),
     path("insights/trends/term/", views.trend_term, name="trend_term"),

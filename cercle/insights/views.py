@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -34,7 +35,7 @@ from cercle.workspaces.decorators import member_required
 from cercle.workspaces.middleware import current_member
 from cercle.workspaces.models import Member
 
-from . import queries
+from . import charts, queries
 from .actions import (
     Chosen,
     do_apply_community_template,
@@ -57,7 +58,19 @@ from .metrics import distribution
 from .models import CommunityProfile, Goal, Persona
 from .persona_figures import persona_figures
 from .personas import matching_contacts
-from .report import GROUPS, Report, build_report, conversations_behind, platform_heatmap
+from .queries import Period
+from .report import (
+    GROUPS,
+    PERIOD_GROUP,
+    UNITS,
+    PersonaFigures,
+    Report,
+    build_report,
+    conversations_behind,
+    default_unit,
+    persona_comparison,
+    platform_heatmap,
+)
 from .suggest import suggest_personas
 from .trends import (
     BASELINE_DAYS,
@@ -73,9 +86,100 @@ from .trends import (
 from .weekly import build_weekly, pdf_bytes
 
 
+def _unit_of(request: HttpRequest) -> str:
+    """The period breakdown's unit asked for (`?by=`), or "" for the period's default."""
+    unit = request.GET.get("by", "")
+    return unit if unit in UNITS else ""
+
+
+# How long a page's report is kept for its charts (each fetches its JSON just after the page).
+REPORT_TTL_SECONDS = 300
+
+
+def _moment(request: HttpRequest) -> datetime | None:
+    """The instant a page was drawn (`?at=`, its charts' URLs carry it) when it is a recent
+    past one: the charts then show the page's figures, read once."""
+    try:
+        at = datetime.fromtimestamp(float(request.GET["at"]), tz=UTC)
+    except (KeyError, ValueError, OverflowError, OSError):
+        return None
+    now = clock.now()
+    return at if now - timedelta(seconds=REPORT_TTL_SECONDS) <= at <= now else None
+
+
 def _report(request: HttpRequest, use_rollups: bool = True) -> tuple[int, Report]:
+    """The report of the page's period (`?days=`, `?by=`, `?at=`). From the rollups, it is
+    kept a few minutes under its period and unit, so the charts of a page do not compute it
+    again."""
     days, period = period_of(request)
-    return days, build_report(current_member(request).workspace, period, use_rollups)
+    workspace = current_member(request).workspace
+    unit = _unit_of(request)
+    at = _moment(request)
+    if at is not None:
+        period = Period.local_days(days, at, ZoneInfo(workspace.timezone))
+    unit = unit or default_unit(period)
+    if not use_rollups:
+        return days, build_report(workspace, period, False, unit)
+    key = f"insights:report:{workspace.pk}:{days}:{unit}:{period.end.timestamp():.6f}"
+    report = cache.get(key)
+    if not isinstance(report, Report):
+        report = build_report(workspace, period, True, unit)
+        cache.set(key, report, REPORT_TTL_SECONDS)
+    return days, report
+
+
+def _chart_query(days: int, report: Report) -> str:
+    """The query of a page's charts: its period, unit and instant."""
+    return f"days={days}&by={report.unit}&at={report.period.end.timestamp():.6f}"
+
+
+# The charts the JSON endpoint draws: each breakdown, the periods, and the page's other tables.
+CHARTS = (
+    *GROUPS,
+    PERIOD_GROUP,
+    "daily",
+    "distribution",
+    "posts",
+    "platforms",
+    "ratings",
+    "personas",
+)
+
+
+@require_GET
+@member_required(Permission.VIEW)
+@reads_from_replica
+def chart(request: HttpRequest, name: str) -> HttpResponse:
+    """One chart's data as JSON (`charts`), with the page's period and filters (`?days=`,
+    `?by=`), for the member's workspace only."""
+    if name not in CHARTS:
+        raise Http404
+    days, report = _report(request)
+    payload: charts.Payload
+    if name in GROUPS:
+        payload = charts.breakdown_chart(report, name, report.breakdowns[name], days)
+    elif name == PERIOD_GROUP:
+        payload = charts.period_chart(report, days)
+    elif name == "daily":
+        payload = charts.daily_chart(report)
+    elif name == "distribution":
+        payload = charts.distribution_chart(distribution_labels(), report.first)
+    elif name == "posts":
+        payload = charts.posts_chart(report)
+    elif name == "platforms":
+        mix = queries.platform_mix(current_member(request).workspace, report.period)
+        payload = charts.platforms_chart(mix)
+    elif name == "ratings":
+        payload = charts.ratings_chart(report.ratings)
+    else:
+        payload = charts.personas_chart(_persona_rows(request, report), days)
+    response = JsonResponse(payload)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _persona_rows(request: HttpRequest, report: Report) -> list[PersonaFigures]:
+    return persona_comparison(current_member(request).workspace, report)
 
 
 @require_GET
@@ -101,18 +205,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
         "ratings": report.ratings,
         "hours": range(24),
-        "chart_data": {
-            "labels": [day for day, _count in report.daily],
-            "values": [count for _day, count in report.daily],
-            "label": _("Inbound items per day"),
-        },
-    }
-    context["distribution_chart"] = {
-        "labels": [label for label, _n in context["distribution"]],
-        "values": [n for _label, n in context["distribution"]],
-        "label": _("First answers"),
+        "units": [(unit, _unit_label(unit)) for unit in UNITS],
+        "period_query": f"days={days}&by={report.unit}",
+        "chart_query": _chart_query(days, report),
     }
     return render(request, "insights/dashboard.html", context)
+
+
+def _unit_label(unit: str) -> str:
+    return {"day": _("By day"), "week": _("By week"), "month": _("By month")}[unit]
 
 
 def distribution_labels() -> list[str]:
@@ -165,7 +266,7 @@ def drill_down(request: HttpRequest) -> HttpResponse:
     count, they do not list)."""
     days, report = _report(request, use_rollups=False)
     group = request.GET.get("group", "")
-    if group and group not in GROUPS:
+    if group and group not in GROUPS and group != PERIOD_GROUP:
         raise Http404
     ids = conversations_behind(
         report, group, request.GET.get("key", ""), request.GET.get("first") == "1"
@@ -264,6 +365,89 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
             for r in report.breakdowns[table]
         )
         return csv_response(f"cercle-{table}-{days}d.csv", header, rows)
+    if table == PERIOD_GROUP:
+        return csv_response(
+            f"cercle-{report.unit}s-{days}d.csv",
+            [
+                report.unit,
+                "from",
+                "waits",
+                "answered",
+                "automated",
+                "closed_unanswered",
+                "answered_share_percent",
+                "first_waits",
+                "first_median_s",
+                "first_p90_s",
+                "first_median_business_s",
+                "first_p90_business_s",
+                "resolution_median_s",
+                "resolution_median_business_s",
+            ],
+            (
+                [
+                    p.label,
+                    p.key,
+                    p.every.waits,
+                    p.every.answered,
+                    p.every.automated,
+                    p.every.closed_unanswered,
+                    charts.percent(p.every.answered_share),
+                    p.first.waits,
+                    p.first.median_seconds,
+                    p.first.p90_seconds,
+                    p.first.median_business_seconds,
+                    p.first.p90_business_seconds,
+                    p.resolution_median_seconds,
+                    p.resolution_median_business_seconds,
+                ]
+                for p in report.periods
+            ),
+        )
+    if table == "daily":
+        return csv_response(f"cercle-daily-volume-{days}d.csv", ["day", "inbound"], report.daily)
+    if table == "ratings":
+        return csv_response(
+            f"cercle-ratings-{days}d.csv",
+            ["channel", "platform", "reviews", "average", "1", "2", "3", "4", "5"],
+            (
+                [
+                    r.channel,
+                    r.platform,
+                    r.count,
+                    f"{r.average:.2f}",
+                    *(r.by_star.get(star, 0) for star in range(1, 6)),
+                ]
+                for r in report.ratings
+            ),
+        )
+    if table == "personas":
+        return csv_response(
+            f"cercle-personas-{days}d.csv",
+            [
+                "persona",
+                "contacts",
+                "messages",
+                "waits",
+                "first_median_s",
+                "first_median_business_s",
+                "answered_share_percent",
+                "negative_share_percent",
+            ],
+            (
+                [
+                    row.persona.name,
+                    row.size,
+                    row.messages,
+                    row.every.waits if row.every else 0,
+                    row.first.median_seconds if row.first else None,
+                    row.first.median_business_seconds if row.first else None,
+                    charts.percent(row.every.answered_share) if row.every else None,
+                    charts.percent(row.negative_share),
+                ]
+                for row in _persona_rows(request, report)
+            ),
+        )
     if table == "distribution":
         return csv_response(
             f"cercle-first-answers-{days}d.csv",
@@ -562,18 +746,21 @@ def goal_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @member_required(Permission.VIEW)
 def personas(request: HttpRequest) -> HttpResponse:
-    """Every persona with its size (the contacts it holds now)."""
+    """Every persona with its size (the contacts it holds now), and the personas side by side
+    over the period: messages, first response, answered and negative shares."""
     member = current_member(request)
     now = clock.now()
-    rows = [
-        (persona, matching_contacts(member.workspace, persona.conditions, now).count())
-        for persona in Persona.objects.filter(workspace_id=member.workspace_id)
-    ]
+    days, report = _report(request)
+    compared = _persona_rows(request, report)
     return render(
         request,
         "insights/personas.html",
         {
-            "rows": rows,
+            "rows": [(row.persona, row.size) for row in compared],
+            "compared": compared,
+            "days": days,
+            "periods": PERIODS,
+            "chart_query": _chart_query(days, report),
             "can_manage": member.can(Permission.MANAGE_WORKFLOW),
             "suggestions": suggest_personas(member.workspace, now),
         },
@@ -686,6 +873,7 @@ def persona_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 __all__ = [
+    "chart",
     "community",
     "dashboard",
     "drill_down",

@@ -31,6 +31,37 @@ def test_clicking_a_figure_shows_its_conversations(page, owner, sim_channel):
     assert page.dialogs == []
 
 
+def test_a_breakdown_chart_draws_and_its_bar_lists_the_conversations(page, owner, sim_channel):
+    event = sim_event("q1", text="Ma lampe clignote", author={"id": "u1", "name": "Inès Roy"})
+    event["created_at"] = (clock.now() - timedelta(hours=3)).isoformat()
+    do_receive(sim_channel, connector_for(sim_channel).parse(RawEventData(body=sim_body(event))))
+    do_reply(owner, Conversation.objects.get(), "Changez l'ampoule.")
+    login(page, "lea")
+    page.goto("/insights/")
+    # Drawn from its JSON endpoint: one row, the channel.
+    page.wait_for_selector("#channel-chart[data-drawn='1']")
+    page.wait_for_selector("#period-chart[data-drawn]")
+    assert page.locator("#persona-chart").count() == 0  # no persona: no rows, no chart
+    box = page.evaluate(
+        """() => {
+          const canvas = document.getElementById("channel-chart");
+          canvas.scrollIntoView({block: "center"});
+          const bar = canvas.chart.getDatasetMeta(0).data[0];
+          const rect = canvas.getBoundingClientRect();
+          return {x: rect.left + (bar.x + bar.base) / 2, y: rect.top + bar.y};
+        }"""
+    )
+    page.mouse.click(box["x"], box["y"])
+    page.wait_for_url(
+        lambda url: (
+            "/insights/conversations/" in url and f"group=channel&key={sim_channel.pk}" in url
+        )
+    )
+    page.wait_for_selector(".drill-list li a")
+    assert "Inès Roy" in page.inner_text(".drill-list")
+    assert page.dialogs == []
+
+
 def _received(channel, event_id: str, text: str, author: str, when) -> None:
     event = sim_event(event_id, text=text, author={"id": author, "name": author})
     event["created_at"] = when.isoformat()
