@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from cercle.connectors.models import Channel
 from cercle.inbox.choices import Direction
@@ -33,7 +33,7 @@ from .metrics import (
     within,
 )
 from .models import DailyRollup, Persona, WaitRecord
-from .personas import matching_contacts
+from .personas import contacts_of_conversations, persona_members
 from .queries import Period, PostCounts, PostRow, RatingRow
 
 T = TypeVar("T")
@@ -197,17 +197,6 @@ class Teams:
         return groups
 
 
-def persona_conversations(workspace: Workspace, period: Period) -> list[tuple[Persona, set[int]]]:
-    """Each persona of the workspace with the ids of its contacts' conversations (its contacts
-    as of the period's end). A contact may belong to several personas: its waits count in each."""
-    out = []
-    for persona in Persona.objects.filter(workspace=workspace).order_by("name", "id"):
-        contacts = matching_contacts(workspace, persona.conditions, period.end)
-        ids = Conversation.objects.filter(workspace=workspace, contact__in=contacts)
-        out.append((persona, set(ids.values_list("pk", flat=True))))
-    return out
-
-
 def _sorted_rows(rows: Iterable[Row]) -> list[Row]:
     return sorted(rows, key=lambda r: (-r.summary.waits, r.label))
 
@@ -287,8 +276,12 @@ def _from_raw(
     )
     persona_first: dict[str, Summary] = {}
     persona_rows = []
-    for persona, ids in persona_conversations(workspace, period):
-        theirs = [w for w in waits if w.conversation_id in ids]
+    persona_sets = persona_members(workspace, period.end)
+    contact_of = (
+        contacts_of_conversations({w.conversation_id for w in waits}) if persona_sets else {}
+    )
+    for persona, contacts in persona_sets:
+        theirs = [w for w in waits if contact_of.get(w.conversation_id) in contacts]
         if theirs:
             persona_rows.append(Row(str(persona.pk), persona.name, summarise(theirs, clock)))
             persona_first[str(persona.pk)] = summarise([w for w in theirs if w.first], clock)
@@ -400,47 +393,59 @@ def _rolled_personas(
     tail: list[WaitRecord],
 ) -> tuple[list[Row], dict[str, Summary]]:
     """The persona breakdown from the stored wait records of the whole days and the records of
-    the raw edges (the daily rollups do not keep who wrote)."""
+    the raw edges (the daily rollups do not keep who wrote). Each persona's contacts are
+    found once; the records are read once, grouped by the database by contact (each
+    conversation's contact looked up by its primary key) and what a summary reads."""
+    members = persona_members(workspace, period.end)
+    if not members:
+        return [], {}
+    contact_of = Conversation.objects.filter(pk=OuterRef("conversation_id")).values("contact_id")[
+        :1
+    ]
+    stored = (
+        WaitRecord.objects.filter(
+            workspace=workspace,
+            metric=WaitRecord.Metric.WAIT,
+            day__gte=first_day,
+            day__lt=end_day,
+        )
+        .annotate(contact=Subquery(contact_of))
+        .values_list("contact", "first", "state", "seconds", "business_seconds")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_contact: dict[int, rollup.Tallies] = defaultdict(lambda: defaultdict(rollup.Tally))
+    for contact, first, state, seconds, business, n in stored.iterator(chunk_size=5000):
+        tally = by_contact[contact][rollup.Key(first, state, None, "", None)]
+        tally.count += n
+        if seconds is not None:
+            tally.plain[seconds] += n
+        if business is not None:
+            tally.business[business] += n
+    # The edges' records (today so far): a handful of conversations, asked by id.
+    tail_contacts = contacts_of_conversations({record.conversation_id for record in tail})
+    for record in tail:
+        contact_id = tail_contacts.get(record.conversation_id)
+        if contact_id is not None:
+            rollup.tally_records([record], by_contact[contact_id])
     rows = []
     firsts: dict[str, Summary] = {}
-    tail_ids = list({record.conversation_id for record in tail})
-    for persona in Persona.objects.filter(workspace=workspace).order_by("name", "id"):
-        contacts = matching_contacts(workspace, persona.conditions, period.end)
-        theirs = Conversation.objects.filter(workspace=workspace, contact__in=contacts)
+    for persona, contacts in members:
         tallies: rollup.Tallies = defaultdict(rollup.Tally)
-        # Grouped by the database: a summary reads only the state, whether the wait is a first
-        # one and the bucketed durations (a few thousand groups, not every record).
-        stored = (
-            WaitRecord.objects.filter(
-                workspace=workspace,
-                metric=WaitRecord.Metric.WAIT,
-                day__gte=first_day,
-                day__lt=end_day,
-                conversation_id__in=theirs.values("pk"),
-            )
-            .values_list("first", "state", "seconds", "business_seconds")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for first, state, seconds, business, n in stored.iterator(chunk_size=5000):
-            tally = tallies[rollup.Key(first, state, None, "", None)]
-            tally.count += n
-            if seconds is not None:
-                tally.plain[seconds] += n
-            if business is not None:
-                tally.business[business] += n
-        # The edges' records (today so far): a handful of conversations, asked by id.
-        ids: set[int] = set()
-        for at in range(0, len(tail_ids), 5000):  # under the database's parameter limit
-            chunk = theirs.filter(pk__in=tail_ids[at : at + 5000])
-            ids.update(chunk.values_list("pk", flat=True))
-        rollup.tally_records((r for r in tail if r.conversation_id in ids), tallies)
+        for contact_id in contacts & by_contact.keys():
+            for key, tally in by_contact[contact_id].items():
+                tallies[_bare(key)].add(tally)
         if tallies:
             rows.append(Row(str(persona.pk), persona.name, rollup.summary_of(tallies.items())))
             firsts[str(persona.pk)] = rollup.summary_of(
                 (k, t) for k, t in tallies.items() if k.first
             )
     return _sorted_rows(rows), firsts
+
+
+def _bare(key: rollup.Key) -> rollup.Key:
+    """What a summary reads of a key: whether the wait is a first one, and its state."""
+    return rollup.Key(key.first, key.state, None, "", None)
 
 
 def _from_rollups(
@@ -627,28 +632,37 @@ def persona_comparison(workspace: Workspace, report: Report) -> list[PersonaFigu
     persona breakdown) and negative share. A contact in two personas counts in both."""
     period = report.period
     every = {row.key: row.summary for row in report.breakdowns.get("persona", [])}
-    out = []
-    for persona in Persona.objects.filter(workspace=workspace).order_by("name", "id"):
-        contacts = matching_contacts(workspace, persona.conditions, period.end)
-        counts = Message.objects.filter(
+    members = persona_members(workspace, period.end)
+    if not members:
+        return []
+    # The period's messages grouped by contact once (the time index), summed per persona.
+    counts = {
+        contact: (total, judged, negative)
+        for contact, total, judged, negative in Message.objects.filter(
             workspace=workspace,
             direction=Direction.INBOUND,
             sent_at__gte=period.start,
             sent_at__lt=period.end,
-            conversation__contact__in=contacts,
-        ).aggregate(
+        )
+        .values_list("conversation__contact_id")
+        .annotate(
             total=Count("pk"),
             judged=Count("pk", filter=~Q(sentiment="")),
             negative=Count("pk", filter=Q(sentiment=NEGATIVE)),
         )
+        .order_by()
+    }
+    out = []
+    for persona, contacts in members:
+        theirs = [counts[contact] for contact in contacts & counts.keys()]
         key = str(persona.pk)
         out.append(
             PersonaFigures(
                 persona=persona,
-                size=contacts.count(),
-                messages=counts["total"],
-                judged=counts["judged"],
-                negative=counts["negative"],
+                size=len(contacts),
+                messages=sum(c[0] for c in theirs),
+                judged=sum(c[1] for c in theirs),
+                negative=sum(c[2] for c in theirs),
                 first=report.persona_first.get(key),
                 every=every.get(key),
             )

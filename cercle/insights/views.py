@@ -57,7 +57,6 @@ from .http import (
 from .metrics import distribution
 from .models import CommunityProfile, Goal, Persona
 from .persona_figures import persona_figures
-from .personas import matching_contacts
 from .queries import Period
 from .report import (
     GROUPS,
