@@ -110,3 +110,14 @@ def test_the_timeline_shows_the_languages_score_and_model_in_its_tooltip(
     assert f'title="Language — {percent} % — model: {MODEL_VERSION}"' in page
     french = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert f"{percent} % — modèle : {MODEL_VERSION}" in french
+
+
+def test_the_api_gives_the_languages_score_with_each_message(sim_channel):
+    from cercle.api.endpoints import message_out
+    from cercle.api.schemas import MessageOut
+
+    _receive(sim_channel, _comment("c1", "ana", "Where is my parcel? It never arrived."))
+    message = Message.objects.get(external_id="c1")
+    out = MessageOut.model_validate(message_out(message))
+    assert (out.language, out.language_score) == ("en", message.language_score)
+    assert out.language_score is not None
