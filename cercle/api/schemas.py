@@ -84,6 +84,9 @@ class MessageOut(Schema):
     url: str
     rating: int | None
     language: str
+    language_score: float | None = Field(
+        None, description="The language model's probability of `language` (0–1); null if unknown"
+    )
     sentiment: str
     intent: str
     toxicity: float | None

@@ -244,6 +244,10 @@ class Message(models.Model):
     url = models.URLField(max_length=500, blank=True, default="")
     rating = models.SmallIntegerField(null=True, blank=True)
     language = models.CharField(max_length=8, blank=True, default="")
+    # The language model's probability of `language` (0–1), set at ingest with it; NULL when
+    # the language is unknown or was detected before scores were kept. The model's name and
+    # version are in `classified_by` ("language=…").
+    language_score = models.FloatField(null=True, blank=True)
     sentiment = models.CharField(max_length=16, blank=True, default="")
     intent = models.CharField(max_length=32, blank=True, default="")
     toxicity = models.FloatField(null=True, blank=True)

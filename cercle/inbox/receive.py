@@ -74,6 +74,8 @@ MESSAGE_FIELDS = (
     "kind",
     "text",
     "language",
+    "language_score",
+    "classified_by",
     "edited_at",
     "deleted_at",
     "is_hidden",
@@ -87,6 +89,8 @@ MESSAGE_CHANGE_FIELDS = (
     "edited_at",
     "deleted_at",
     "language",
+    "language_score",
+    "classified_by",
     "is_hidden",
     "classified_at",
     "version_at",
@@ -99,6 +103,8 @@ MESSAGE_FILL_FIELDS = (
     "author_identity",
     "sent_at",
     "language",
+    "language_score",
+    "classified_by",
     "is_hidden",
     "enrichment",
     "version_at",
@@ -433,6 +439,7 @@ def _apply_change(message: Message, item: Incoming, raw_id: int | None, now: dat
         message.text = item.text
         message.edited_at = now
         message.language = ""
+        message.language_score = None
         # New text, new labels: the classify_pending drain picks it up again.
         message.classified_at = None
     message.is_hidden = item.is_hidden
@@ -460,6 +467,7 @@ def _fill(
         message.author_identity_id = author.identity_id if author else None
         message.sent_at = item.sent_at or message.sent_at
         message.language = ""
+        message.language_score = None
         message.classified_at = None
         message.is_hidden = item.is_hidden
         message.enrichment = Enrichment.NONE

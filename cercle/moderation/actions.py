@@ -49,7 +49,7 @@ from .choices import (
 from .classifiers.base import Batch, Prediction
 from .classifiers.heads import Head
 from .classifiers.registry import embedder
-from .classify import Labels, classify_texts, labels_of
+from .classify import Labels, classify_texts, labels_of, with_language_model
 from .models import (
     CrisisAlert,
     CustomLabel,
@@ -389,7 +389,15 @@ def pending_messages(limit: int = BATCH_SIZE) -> list[Message]:
     return list(
         Message.objects.filter(classified_at__isnull=True, direction=Direction.INBOUND)
         .order_by("-id")
-        .only("id", "workspace_id", "channel_id", "conversation_id", "text", "language")[:limit]
+        .only(
+            "id",
+            "workspace_id",
+            "channel_id",
+            "conversation_id",
+            "text",
+            "language",
+            "classified_by",
+        )[:limit]
     )
 
 
@@ -432,8 +440,11 @@ def do_classify_pending(limit: int = BATCH_SIZE) -> int:
             if still.get(message.pk) != message.text:
                 continue
             labels = labelled.get(message.pk, NOTHING_TO_READ)
+            language_by = message.classified_by
             for name in LABEL_FIELDS[:-1]:
                 setattr(message, name, getattr(labels, name))
+            # The language was detected at ingest: its model stays named.
+            message.classified_by = with_language_model(language_by, labels.classified_by)
             message.classified_at = now
             done.append((message, labels))
         update_rows(Message, [m for m, _ in done], LABEL_FIELDS)

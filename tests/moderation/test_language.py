@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cercle.inbox.models import Message
+from cercle.moderation.classifiers.base import Batch, Classifier, Prediction
 from cercle.moderation.classify import classify_messages
 from cercle.moderation.language import detect_language, detect_languages
 
@@ -50,3 +51,51 @@ def test_the_workspaces_language_wins_when_the_model_hesitates():
     assert detect_language(text, ["fr"]) == "fr"
     # A clear text keeps its language whatever the workspace speaks.
     assert detect_language("Where is my parcel? It never arrived.", ["fr"]) == "en"
+
+
+def test_the_detector_sits_behind_the_classifier_interface_with_the_workspace_as_hint():
+    from cercle.moderation.classifiers.base import Batch
+    from cercle.moderation.language import MODEL_VERSION, FastTextLanguage, detect_language_scored
+
+    texts = ["les plans de relance.", "les plans de relance.", "👍"]
+    predictions = FastTextLanguage().classify(Batch(texts, ["fr", "", ""]))
+    expected = [
+        detect_language_scored(texts[0], ["fr"]),
+        detect_language_scored(texts[1]),
+        detect_language_scored(texts[2]),
+    ]
+    assert [(p.label, p.score, p.model) for p in predictions] == [
+        (found.language, found.score or 0.0, MODEL_VERSION) for found in expected
+    ]
+    assert [p.label for p in predictions] == ["fr", "en", ""]
+
+
+class BretonEverywhere(Classifier):
+    """An operator's detector, for the test below: everything is Breton, half sure."""
+
+    task = "language"
+    labels = ("br",)
+
+    @property
+    def version(self) -> str:
+        return "breton-test-1"
+
+    def classify(self, batch: Batch) -> list[Prediction]:
+        return [Prediction("br", 0.5, self.version) for _ in batch.texts]
+
+
+def test_an_operators_detector_replaces_the_default_by_a_setting(settings, workspace):
+    from cercle.moderation.classifiers import registry
+
+    settings.CERCLE_LANGUAGE_DETECTOR = f"{__name__}.BretonEverywhere"
+    registry.reset()
+    try:
+        message = Message(workspace=workspace, text="Where is my parcel?")
+        classify_messages([message])
+    finally:
+        registry.reset()
+    assert (message.language, message.language_score, message.classified_by) == (
+        "br",
+        0.5,
+        "language=breton-test-1",
+    )

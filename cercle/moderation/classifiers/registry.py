@@ -3,6 +3,7 @@
     CERCLE_EMBEDDER = "cercle.moderation.classifiers.embedders.E5Embedder"
     CERCLE_CLASSIFIERS = [".....SentimentHead", ".....IntentHead", ".....RuleToxicity", ".....NeedsReply"]
     CERCLE_MODEL_DIR = "/srv/cercle-models"   # optional: heads (<task>.npz) that replace the shipped ones
+    CERCLE_LANGUAGE_DETECTOR = "cercle.moderation.language.FastTextLanguage"   # inline, at ingest
 
 An operator who has a larger model (ONNX, transformers…) downloaded elsewhere
 writes an `Embedder` or a `Classifier` subclass for it, anywhere on the Python
@@ -40,8 +41,16 @@ def classifiers() -> tuple[Classifier, ...]:
     return tuple(import_string(path)() for path in settings.CERCLE_CLASSIFIERS)
 
 
+@cache
+def language_detector() -> Classifier:
+    """The language detector (task "language"), run inline at ingest on every new message."""
+    detector: Classifier = import_string(settings.CERCLE_LANGUAGE_DETECTOR)()
+    return detector
+
+
 def reset() -> None:
     """Forget loaded models (tests that change the settings)."""
     model_dir.cache_clear()
+    language_detector.cache_clear()
     embedder.cache_clear()
     classifiers.cache_clear()

@@ -18,6 +18,7 @@ from cercle.moderation.choices import (
     Toxicity,
 )
 from cercle.moderation.citation import CITING, house_rules
+from cercle.moderation.classify import language_model
 from cercle.moderation.crisis import active_alerts
 from cercle.moderation.models import CustomLabel, HouseRule, MessageLabel
 from cercle.notifications.templatetags.notification_tags import header_facts
@@ -29,6 +30,21 @@ register = template.Library()
 def _chip(kind: str, value: str, label: object, colour: str, score: float | None) -> dict[str, Any]:
     certainty = f" — {round(score * 100)} %" if score is not None else ""
     return {"kind": kind, "value": value, "label": label, "colour": colour, "title": certainty}
+
+
+@register.simple_tag
+def language_title(message: Message) -> str:
+    """The tooltip of a message's language: "Language — 97 % — model: lid.176-ftz@…".
+
+    The certainty is the language model's probability of the language; the model is
+    the one named at ingest (older messages kept neither).
+    """
+    parts = [str(_("Language"))]
+    if message.language and message.language_score is not None:
+        parts.append(f"{round(message.language_score * 100)} %")
+    if model := language_model(message.classified_by):
+        parts.append(_("model: %(model)s") % {"model": model})
+    return " — ".join(parts)
 
 
 @register.inclusion_tag("moderation/_labels.html", takes_context=True)

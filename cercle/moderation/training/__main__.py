@@ -6,8 +6,10 @@
     python -m cercle.moderation.training vote       # only the sentiment's English vote
 
 - intent.npz: a multinomial logistic regression trained here, in numpy, on
-  `intent_examples.tsv` (hand-written FR/EN messages, see its header) embedded
-  by the configured embedder. Deterministic: same examples, same weights.
+  `intent_examples.tsv` (hand-written FR/EN social-media messages) and
+  `email_examples.tsv` (hand-written FR/EN e-mails, spam and not; see their
+  headers) embedded by the configured embedder. Deterministic: same examples,
+  same weights.
 - sentiment.npz: sentiment.ai's e5-small MLP head (v2.0, MIT licence, by Ben
   Wiseman), converted from the JSON inside the `sentimentai-py` wheel, which this
   fetches with pip into a temporary directory. Cercle does not depend on that
@@ -57,9 +59,10 @@ from cercle.moderation.classifiers.heads import Head, shipped
 from .logistic import fit_log_odds, fit_softmax
 
 EXAMPLES = Path(__file__).parent / "intent_examples.tsv"
+EMAIL_EXAMPLES = Path(__file__).parent / "email_examples.tsv"
 SENTIMENTAI = "sentimentai-py==2.0.0"
 SENTIMENTAI_HEAD = "sentimentai/scoring/mlp/2.0/e5-small.json"
-INTENT_VERSION = "cercle-intent-1"
+INTENT_VERSION = "cercle-intent-2"
 SENTIMENT_VERSION = "sentimentai-mlp-2.0"
 POLARITY_VERSION = "cercle-polarity-1"
 VOTE_VERSION = "cercle-vote-1"
@@ -90,7 +93,7 @@ def read_examples(path: Path = EXAMPLES) -> list[tuple[str, str, str]]:
 
 
 def train_intent(embedder: Embedder) -> Head:
-    rows = read_examples()
+    rows = read_examples() + read_examples(EMAIL_EXAMPLES)
     labels = IntentHead.labels
     x = embedder.embed([text for _, _, text in rows])
     y = np.array([labels.index(intent) for _, intent, _ in rows], dtype=np.int64)
