@@ -141,7 +141,10 @@ def matching_contacts(
         kind = condition["kind"]
         name = f"c{index}"
         if kind == ConditionKind.LANGUAGE:
-            spoken = _inbound_of_contact().filter(language__in=condition["values"])
+            # A conversation's language is its messages' (the latest one detected): asked of
+            # the conversations, not of every message, which for a contact who never wrote
+            # it would read the contact's whole history.
+            spoken = conversations.filter(language__in=condition["values"])
             query = query.filter(Q(language__in=condition["values"]) | Exists(spoken))
         elif kind == ConditionKind.PLATFORM:
             query = query.filter(

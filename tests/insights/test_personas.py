@@ -53,6 +53,7 @@ def community(owner, workspace, sim_channel):
     Contact.objects.filter(pk=contact("ua").pk).update(language="fr")
     for author, language in (("ua", ""), ("ub", "en"), ("uc", "de")):
         Message.objects.filter(conversation__contact=contact(author)).update(language=language)
+        Conversation.objects.filter(contact=contact(author)).update(language=language)
     Message.objects.filter(conversation__contact__in=[contact("ua"), contact("ub")]).update(
         sentiment="neutral"
     )
