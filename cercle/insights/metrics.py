@@ -173,9 +173,14 @@ class Summary:
     histogram: tuple[tuple[int, int], ...] = ()
 
     @property
+    def needing_answer(self) -> int:
+        """The waits that needed an answer: all but those closed without a reply."""
+        return self.waits - self.closed_unanswered
+
+    @property
     def answered_share(self) -> float | None:
         """Answered by the team or an automation, among the waits that needed an answer."""
-        needing = self.waits - self.closed_unanswered
+        needing = self.needing_answer
         return (self.answered / needing) if needing else None
 
 

@@ -209,7 +209,8 @@ def test_the_pages_show_size_metrics_and_heatmap(lea, owner, community):
         page = lea.get(reverse("insights:persona", args=[persona.pk]) + "?days=7").content.decode()
     assert HOSTILE not in page and 'persona-size">2<' in page
     assert "Based on 5 inbound items" in page  # ua's 3 and uc's 2 of the week
-    assert "1 of 3 waits" in page  # ua's two conversations and uc's one; ua's first answered
+    # ua's two conversations and uc's one; ua's first answered, none closed unanswered
+    assert "1 of 3 waits answered (0 automatically); 0 closed without a reply" in page
 
 
 def test_a_manager_saves_a_persona_through_the_form(lea, owner, community):
