@@ -367,6 +367,11 @@ def main(argv: list[str] | None = None) -> int:
             with clock.at(now):
                 call_command("insights_rollup", stdout=sys.stderr)  # prints its progress
             rollup_s = time.perf_counter() - started
+            from cercle.insights.tasks import count_persona_members
+
+            with clock.at(now):  # what the worker does every few minutes
+                kept = count_persona_members.call()
+            print(f"personas kept by the worker: {kept}", file=sys.stderr)
             report = build_report(workspace, period)
             assert report.every.conversation_ids == (), "the rollups were not read"
             assert same_figures(report, raw), "the rollups disagree with the raw rows"

@@ -3,6 +3,7 @@ the rollups of the dashboard (derived data, kept by a drain)."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from cercle.workspaces.actors import Actor, Automation, actor_fields, require
 from cercle.workspaces.choices import AutomationKind, Permission, Verb
 from cercle.workspaces.models import Activity, Workspace
 
-from . import rollup
+from . import personas, rollup
 from .models import (
     WITHIN_KPIS,
     CommunityProfile,
@@ -36,6 +37,7 @@ from .models import (
     Kpi,
     MessageRollup,
     Persona,
+    PersonaMember,
     PostRollup,
     RollupCursor,
     RollupState,
@@ -43,7 +45,7 @@ from .models import (
     VolumeRollup,
     WaitRecord,
 )
-from .personas import clean_conditions
+from .personas import clean_conditions, matching_contacts
 
 
 def _log(workspace: Workspace, actor: Actor, what: str, **data: Any) -> None:
@@ -95,11 +97,46 @@ def do_save_persona(
     row = persona or Persona(workspace=workspace)
     row.name, row.description = name[:120], description[:4000]
     row.conditions = clean_conditions(conditions)
+    # Its contacts as the worker kept them belong to the old conditions: counted again.
+    row.members_at, row.members_kept = None, False
     row.full_clean(exclude=["workspace"])
     with transaction.atomic():
+        PersonaMember.objects.filter(persona_id=row.pk).delete()
         row.save()
         _log(workspace, actor, "persona", id=row.pk, name=row.name)
     return row
+
+
+def personas_to_count(now: datetime) -> list[Persona]:
+    """The personas the worker has not counted for `personas.KEEP_EVERY` (or since saved)."""
+    return list(
+        Persona.objects.filter(
+            Q(members_at__isnull=True) | Q(members_at__lt=now - personas.KEEP_EVERY)
+        )
+        .select_related("workspace")
+        .order_by("members_at", "id")
+    )
+
+
+def do_count_persona_members(persona: Persona, now: datetime) -> bool:
+    """Count the contacts `persona` holds now and time it; keep them (`PersonaMember`) when
+    that took longer than `personas.keep_slower_than()`, else keep nothing (the figures then
+    evaluate it live). Derived data, like the rollups: no Activity row. Whether it was kept."""
+    started = time.perf_counter()
+    ids = sorted(
+        matching_contacts(persona.workspace, persona.conditions, now).values_list("pk", flat=True)
+    )
+    kept = time.perf_counter() - started > personas.keep_slower_than()
+    with transaction.atomic():
+        current = Persona.objects.select_for_update().filter(pk=persona.pk).first()
+        if current is None or current.conditions != persona.conditions:
+            return False  # deleted or changed meanwhile: its next count will do
+        PersonaMember.objects.filter(persona=current).delete()
+        if kept:
+            insert_rows(PersonaMember, [PersonaMember(persona=current, contact_id=i) for i in ids])
+        current.members_at, current.members_kept = now, kept
+        current.save(update_fields=["members_at", "members_kept"])
+    return bool(kept)
 
 
 def do_delete_persona(actor: Actor, persona: Persona) -> None:

@@ -12,11 +12,19 @@ class InsightsConfig(AppConfig):
 
         from .personas import contacts_personas, persona_list
         from .rollup import has_work
-        from .tasks import goals_due, prioritise_for_goals, roll_up, send_weekly
+        from .tasks import (
+            count_persona_members,
+            goals_due,
+            personas_due,
+            prioritise_for_goals,
+            roll_up,
+            send_weekly,
+        )
         from .weekly import has_due_reports
 
         register_drain(has_work, roll_up)
         register_drain(has_due_reports, send_weekly)
         register_drain(goals_due, prioritise_for_goals)
+        register_drain(personas_due, count_persona_members)
         # Rules, routing and saved replies see the personas through the inbox's registry.
         register_personas(contacts_personas, persona_list)

@@ -139,12 +139,29 @@ class Persona(models.Model):
     )
     conditions = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the worker last counted its contacts (`actions.do_count_persona_members`), and
+    # whether it kept them (`PersonaMember`): only a persona slow to evaluate live is kept.
+    # Saving the persona clears both.
+    members_at = models.DateTimeField(null=True, blank=True)
+    members_kept = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class PersonaMember(models.Model):
+    """One contact a persona held when the worker last counted it (`Persona.members_at`)."""
+
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="+")
+    contact_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["persona", "contact_id"], name="persona_member_uniq")
+        ]
 
 
 # --- pre-aggregation (see `insights.rollup`) ---------------------------------------------------

@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 from django.db.models import OuterRef, Subquery
 
 from cercle.inbox.choices import Direction
-from cercle.inbox.models import Conversation, Message
+from cercle.inbox.models import Contact, Conversation, Message
 
 from . import queries, rollup
 from .metrics import History, Summary, local_hour, within
 from .models import Persona, WaitRecord
-from .personas import matching_contacts
+from .personas import persona_contacts
 from .queries import EpochSeconds, Period
 
 # Contacts shown by name on the persona's page.
@@ -45,19 +45,22 @@ class PersonaFigures:
 def persona_figures(persona: Persona, period: Period) -> PersonaFigures:
     workspace = persona.workspace
     tz = ZoneInfo(workspace.timezone)
-    names = dict(
-        matching_contacts(workspace, persona.conditions, period.end).values_list(
-            "pk", "display_name"
+    contacts = set(persona_contacts(persona, period.end))
+    ordered = sorted(contacts)
+    names: dict[int, str] = {}
+    for at in range(0, len(ordered), CHUNK):
+        names.update(
+            Contact.objects.filter(pk__in=ordered[at : at + CHUNK]).values_list(
+                "pk", "display_name"
+            )
         )
-    )
-    contacts = set(names)
     sample = sorted(names.items(), key=lambda item: (item[1], item[0]))[:SAMPLE]
     tallies: rollup.Tallies = defaultdict(rollup.Tally)
     if contacts:
         _tally_waits(persona, period, contacts, tz, tallies)
     first = rollup.summary_of((key, tally) for key, tally in tallies.items() if key.first)
     every = rollup.summary_of(tallies.items())
-    return PersonaFigures(len(names), sample, first, every, _heatmap(persona, period, contacts))
+    return PersonaFigures(len(contacts), sample, first, every, _heatmap(persona, period, contacts))
 
 
 def _tally_waits(

@@ -15,6 +15,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import (
@@ -39,7 +40,7 @@ from cercle.inbox.models import Contact, Conversation, Identity, Message
 from cercle.inbox.search import FTS_TABLE, PG_QUERY, fts5_query, pg_tsquery, search_terms
 from cercle.workspaces.models import Workspace
 
-from .models import ConditionKind, Persona
+from .models import ConditionKind, Persona, PersonaMember
 
 LIST_KINDS = (
     ConditionKind.LANGUAGE,
@@ -226,17 +227,41 @@ def contacts_personas(workspace_id: int, contact_ids: Collection[int]) -> dict[i
     return {contact: frozenset(ids) for contact, ids in found.items()}
 
 
-def persona_members(workspace: Workspace, now: datetime) -> list[tuple[Persona, frozenset[int]]]:
-    """Each persona of the workspace (by name) with its contacts' ids as of `now`: its
-    conditions evaluated once, for the figures that group by persona in Python."""
-    return [
-        (
-            persona,
-            frozenset(
-                matching_contacts(workspace, persona.conditions, now).values_list("pk", flat=True)
-            ),
+# A persona whose live evaluation takes longer than `keep_slower_than()` seconds is kept: the
+# worker counts its contacts every KEEP_EVERY, and the figures read that count while it is at
+# most KEPT_FOR away from the instant they ask about. A faster persona is always evaluated live.
+KEEP_EVERY = timedelta(minutes=5)
+KEPT_FOR = timedelta(minutes=10)
+
+
+def keep_slower_than() -> float:
+    return float(getattr(settings, "CERCLE_PERSONA_KEEP_SECONDS", 0.25))
+
+
+def persona_contacts(persona: Persona, now: datetime) -> frozenset[int]:
+    """The ids of the contacts `persona` holds at `now`: as the worker last counted them when
+    it keeps them and that count is recent enough, else its conditions evaluated now."""
+    if (
+        persona.members_kept
+        and persona.members_at is not None
+        and abs(now - persona.members_at) <= KEPT_FOR
+    ):
+        return frozenset(
+            PersonaMember.objects.filter(persona=persona).values_list("contact_id", flat=True)
         )
-        for persona in Persona.objects.filter(workspace=workspace).order_by("name", "id")
+    return frozenset(
+        matching_contacts(persona.workspace, persona.conditions, now).values_list("pk", flat=True)
+    )
+
+
+def persona_members(workspace: Workspace, now: datetime) -> list[tuple[Persona, frozenset[int]]]:
+    """Each persona of the workspace (by name) with its contacts' ids as of `now`, for the
+    figures that group by persona in Python."""
+    return [
+        (persona, persona_contacts(persona, now))
+        for persona in Persona.objects.filter(workspace=workspace)
+        .select_related("workspace")
+        .order_by("name", "id")
     ]
 
 

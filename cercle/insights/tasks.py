@@ -6,7 +6,13 @@ from django_tasks import task
 
 from cercle.core import clock
 
-from .actions import do_prioritise_for_goals, do_roll_up, goals_to_watch
+from .actions import (
+    do_count_persona_members,
+    do_prioritise_for_goals,
+    do_roll_up,
+    goals_to_watch,
+    personas_to_count,
+)
 from .weekly import send_weekly_reports
 
 # Upper bound of passes one run makes before yielding to other tasks.
@@ -40,3 +46,19 @@ def prioritise_for_goals() -> int:
 
 def goals_due() -> bool:
     return bool(goals_to_watch(clock.now()))
+
+
+# Personas counted per run (each may take a second on a large workspace).
+PERSONAS_PER_RUN = 20
+
+
+@task()
+def count_persona_members() -> int:
+    """Count the contacts of the personas not counted lately; keep those slow to evaluate."""
+    now = clock.now()
+    due = personas_to_count(now)[:PERSONAS_PER_RUN]
+    return sum(1 for persona in due if do_count_persona_members(persona, now))
+
+
+def personas_due() -> bool:
+    return bool(personas_to_count(clock.now()))

@@ -294,3 +294,65 @@ def test_a_manager_accepts_a_suggestion(lea, two_behaviours):
     persona = Persona.objects.get()
     assert response.status_code == 302 and persona.conditions
     assert lea.post(reverse("insights:persona_accept"), {"index": "9"}).status_code == 404
+
+
+def test_a_slow_persona_is_kept_by_the_worker_and_read_while_recent(
+    community, owner, workspace, sim_channel, settings, monkeypatch
+):
+    from cercle.insights import personas as personas_module
+    from cercle.insights.models import PersonaMember
+    from cercle.insights.personas import KEPT_FOR, persona_contacts
+    from cercle.insights.tasks import count_persona_members, personas_due
+
+    active = do_save_persona(
+        owner,
+        workspace,
+        name="Actifs",
+        description="",
+        conditions=[{"kind": "activity", "days": 7, "min": 2}],
+    )
+    with clock.at(NOW):
+        assert personas_due()
+        # Fast here: counted, not kept; the figures evaluate it live.
+        assert count_persona_members.call() == 0
+        assert not personas_due()
+    active.refresh_from_db()
+    assert active.members_at == NOW and not active.members_kept
+    assert not PersonaMember.objects.exists()
+
+    settings.CERCLE_PERSONA_KEEP_SECONDS = 0  # every persona counts as slow
+    with clock.at(NOW + timedelta(minutes=6)):  # KEEP_EVERY has passed
+        assert count_persona_members.call() == 1
+    active.refresh_from_db()
+    assert active.members_kept
+    kept = {contact("ua").pk, contact("uc").pk}
+    assert set(PersonaMember.objects.values_list("contact_id", flat=True)) == kept
+
+    # Read from the kept rows while recent: a contact who became active meanwhile is not in
+    # them until the next count, and the conditions are not evaluated.
+    receive(sim_channel, "b1", NOW + timedelta(minutes=7), "ub")
+    receive(sim_channel, "b2", NOW + timedelta(minutes=8), "ub")
+    live = personas_module.matching_contacts
+    calls = []
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        calls.append(args)
+        return live(*args)
+
+    monkeypatch.setattr(personas_module, "matching_contacts", spy)
+    later = NOW + timedelta(minutes=9)
+    assert persona_contacts(active, later) == kept and not calls
+    # Too old (or asked about another instant): evaluated live.
+    assert contact("ub").pk in persona_contacts(active, later + KEPT_FOR) and len(calls) == 1
+    # Saving the persona drops what was kept.
+    do_save_persona(
+        owner,
+        workspace,
+        name="Actifs",
+        description="",
+        conditions=active.conditions,
+        persona=active,
+    )
+    active.refresh_from_db()
+    assert not active.members_kept and active.members_at is None
+    assert not PersonaMember.objects.exists()
