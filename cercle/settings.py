@@ -445,6 +445,10 @@ CERCLE_LANGUAGES = [
     if code.strip()
 ]
 
+# Insights: a persona whose conditions take longer than this (seconds) to evaluate is counted
+# by the worker every 5 minutes and read from that count (docs/operations.md).
+CERCLE_PERSONA_KEEP_SECONDS = float(os.environ.get("CERCLE_PERSONA_KEEP_SECONDS", "0.25"))
+
 # The public API (docs/api.md): requests per token per window, and failed authentications
 # per client address per window (then 429 until the window ends).
 CERCLE_API_RATE_LIMIT = int(os.environ.get("CERCLE_API_RATE_LIMIT", "600"))

@@ -235,7 +235,7 @@ KEPT_FOR = timedelta(minutes=10)
 
 
 def keep_slower_than() -> float:
-    return float(getattr(settings, "CERCLE_PERSONA_KEEP_SECONDS", 0.25))
+    return float(settings.CERCLE_PERSONA_KEEP_SECONDS)
 
 
 def persona_contacts(persona: Persona, now: datetime) -> frozenset[int]:

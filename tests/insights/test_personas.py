@@ -297,7 +297,7 @@ def test_a_manager_accepts_a_suggestion(lea, two_behaviours):
 
 
 def test_a_slow_persona_is_kept_by_the_worker_and_read_while_recent(
-    community, owner, workspace, sim_channel, settings, monkeypatch
+    lea, community, owner, workspace, sim_channel, settings, monkeypatch
 ):
     from cercle.insights import personas as personas_module
     from cercle.insights.models import PersonaMember
@@ -327,6 +327,10 @@ def test_a_slow_persona_is_kept_by_the_worker_and_read_while_recent(
     assert active.members_kept
     kept = {contact("ua").pk, contact("uc").pk}
     assert set(PersonaMember.objects.values_list("contact_id", flat=True)) == kept
+
+    with clock.at(NOW + timedelta(minutes=7)):
+        page = lea.get(reverse("insights:persona", args=[active.pk]) + "?days=7").content.decode()
+    assert 'persona-size">2<' in page and "counted at" in page
 
     # Read from the kept rows while recent: a contact who became active meanwhile is not in
     # them until the next count, and the conditions are not evaluated.
