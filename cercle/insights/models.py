@@ -199,6 +199,9 @@ class WaitRecord(models.Model):
     channel_id = models.BigIntegerField(null=True)
     kind = models.CharField(max_length=32, blank=True, default="")
     responder_id = models.BigIntegerField(null=True)
+    # The conversation's contact (the persona breakdown groups by it; a contacts' merge
+    # computes the records again).
+    contact_id = models.BigIntegerField(null=True)
     # Bucketed durations of an answered wait (by the team or an automation) or a closed cycle.
     seconds = models.BigIntegerField(null=True)
     business_seconds = models.BigIntegerField(null=True)

@@ -1,11 +1,11 @@
 """A persona's figures over a period: its size, its response metrics and its heatmap.
 
-The persona's conditions are evaluated once (`personas.matching_contacts`, the contacts'
-ids and names). The waits come from the rollups' records (`WaitRecord`, one per wait,
-each conversation's contact looked up by its primary key) for the whole local days they
-hold, and from the raw log for the partial first day and today, as the dashboard reads
-them; the heatmap from the period's inbound messages (the time index), kept when their
-contact is the persona's. Nothing reads a contact's whole history.
+The persona's contacts are found once (`personas.persona_contacts`: as the worker kept them,
+or its conditions evaluated now). The waits come from the rollups' records (`WaitRecord`,
+one per wait, each keeping its conversation's contact) for the whole local days they hold,
+and from the raw log for the partial first day and today, as the dashboard reads them; the
+heatmap from the period's inbound messages (the time index), kept when their contact is the
+persona's. Nothing reads a contact's whole history.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
-
-from django.db.models import OuterRef, Subquery
 
 from cercle.inbox.choices import Direction
 from cercle.inbox.models import Contact, Conversation, Message
@@ -72,30 +70,24 @@ def _tally_waits(
     if rollup.rollups_usable(workspace, clock_):
         first_day, end_day = rollup.whole_days(period.start, period.end, tz)
         if first_day < end_day:
-            contact_of = Conversation.objects.filter(pk=OuterRef("conversation_id")).values(
-                "contact_id"
-            )[:1]
-            records = (
-                WaitRecord.objects.filter(
-                    workspace=workspace,
-                    metric=WaitRecord.Metric.WAIT,
-                    day__gte=first_day,
-                    day__lt=end_day,
-                )
-                .annotate(contact=Subquery(contact_of))
-                .only(
-                    "first",
-                    "state",
-                    "channel_id",
-                    "kind",
-                    "responder_id",
-                    "question",
-                    "seconds",
-                    "business_seconds",
-                )
+            records = WaitRecord.objects.filter(
+                workspace=workspace,
+                metric=WaitRecord.Metric.WAIT,
+                day__gte=first_day,
+                day__lt=end_day,
+            ).only(
+                "contact_id",
+                "first",
+                "state",
+                "channel_id",
+                "kind",
+                "responder_id",
+                "question",
+                "seconds",
+                "business_seconds",
             )
             rollup.tally_records(
-                (r for r in records.iterator(chunk_size=5000) if r.contact in contacts), tallies
+                (r for r in records.iterator(chunk_size=5000) if r.contact_id in contacts), tallies
             )
             parts = rollup.edges(period.start, period.end, first_day, end_day, tz)
     for start, end in parts:

@@ -155,9 +155,12 @@ def rollup_facts(workspace: Workspace, ids: set[int]) -> dict[int, Facts]:
         .values_list("conversation_id", flat=True)
         .distinct()
     )
+    conversations = Conversation.objects.filter(workspace=workspace, pk__in=ids).values_list(
+        "pk", "channel_id", "kind", "contact_id"
+    )
     return {
-        pk: Facts(f.channel_id, f.kind, pk in questions)
-        for pk, f in conversation_facts(workspace, ids).items()
+        pk: Facts(channel_id, kind, pk in questions, contact_id)
+        for pk, channel_id, kind, contact_id in conversations.iterator(chunk_size=5000)
     }
 
 

@@ -13,11 +13,11 @@ from datetime import date, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 
 from cercle.connectors.models import Channel
 from cercle.inbox.choices import Direction
-from cercle.inbox.models import Conversation, Message
+from cercle.inbox.models import Message
 from cercle.workflow.sla import Clock
 from cercle.workspaces.models import Member, Team, Workspace
 
@@ -394,14 +394,11 @@ def _rolled_personas(
 ) -> tuple[list[Row], dict[str, Summary]]:
     """The persona breakdown from the stored wait records of the whole days and the records of
     the raw edges (the daily rollups do not keep who wrote). Each persona's contacts are
-    found once; the records are read once, grouped by the database by contact (each
-    conversation's contact looked up by its primary key) and what a summary reads."""
+    found once; the records are read once, grouped by the database by contact (each record
+    keeps its conversation's) and what a summary reads."""
     members = persona_members(workspace, period.end)
     if not members:
         return [], {}
-    contact_of = Conversation.objects.filter(pk=OuterRef("conversation_id")).values("contact_id")[
-        :1
-    ]
     stored = (
         WaitRecord.objects.filter(
             workspace=workspace,
@@ -409,8 +406,7 @@ def _rolled_personas(
             day__gte=first_day,
             day__lt=end_day,
         )
-        .annotate(contact=Subquery(contact_of))
-        .values_list("contact", "first", "state", "seconds", "business_seconds")
+        .values_list("contact_id", "first", "state", "seconds", "business_seconds")
         .annotate(n=Count("id"))
         .order_by()
     )
@@ -422,12 +418,10 @@ def _rolled_personas(
             tally.plain[seconds] += n
         if business is not None:
             tally.business[business] += n
-    # The edges' records (today so far): a handful of conversations, asked by id.
-    tail_contacts = contacts_of_conversations({record.conversation_id for record in tail})
+    # The edges' records (today so far), computed with their contact.
     for record in tail:
-        contact_id = tail_contacts.get(record.conversation_id)
-        if contact_id is not None:
-            rollup.tally_records([record], by_contact[contact_id])
+        if record.contact_id is not None:
+            rollup.tally_records([record], by_contact[record.contact_id])
     rows = []
     firsts: dict[str, Summary] = {}
     for persona, contacts in members:

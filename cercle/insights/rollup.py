@@ -71,6 +71,7 @@ TRIGGER_VERBS = (
     Verb.CLASSIFIED,
     Verb.LABEL_CORRECTED,
     Verb.MERGED,
+    Verb.CONTACTS_MERGED,
 )
 # The verbs after which the volume and per-post counts of a message's day are counted again.
 MESSAGE_VERBS = (Verb.RECEIVED, Verb.CLASSIFIED, Verb.LABEL_CORRECTED, Verb.EDITED, Verb.DELETED)
@@ -85,7 +86,7 @@ Metric = WaitRecord.Metric
 
 
 # The layout of the rollups: a change (a new column, a new table) rebuilds every workspace.
-VERSION = 5
+VERSION = 6
 
 
 def clock_key(workspace: Workspace, clock: Clock) -> str:
@@ -128,6 +129,7 @@ class Facts:
     channel_id: int | None
     kind: str
     question: bool = False
+    contact_id: int | None = None
 
 
 def records_of(
@@ -154,6 +156,7 @@ def records_of(
                 state=wait_state(wait),
                 channel_id=fact.channel_id,
                 kind=fact.kind,
+                contact_id=fact.contact_id,
                 responder_id=wait.responder_id if team else None,
                 seconds=bucket(wait_seconds(wait)) if wait.answered else None,
                 business_seconds=(
@@ -177,6 +180,7 @@ def records_of(
                 state=State.ANSWERED if closed else State.OPEN,
                 channel_id=fact.channel_id,
                 kind=fact.kind,
+                contact_id=fact.contact_id,
                 responder_id=None,
                 seconds=bucket((end - cycle.started_at).total_seconds()) if closed else None,
                 business_seconds=(

@@ -7,7 +7,7 @@ import pytest
 
 from cercle.core import clock
 from cercle.inbox.actions import do_change_status, do_reply
-from cercle.inbox.models import Message
+from cercle.inbox.models import Conversation, Message
 from cercle.insights import rollup
 from cercle.insights.actions import do_roll_up
 from cercle.insights.metrics import bucket, histogram_percentile, percentile
@@ -319,3 +319,24 @@ def test_the_periods_and_personas_from_the_rollups_equal_the_raw_ones(history_, 
     personas = {row.key: row.summary.waits for row in rolled.breakdowns["persona"]}
     assert personas[str(everyone.pk)] == rolled.every.waits
     assert 0 < personas[str(english.pk)] < rolled.every.waits
+
+
+def test_the_records_keep_the_contact_and_follow_a_merge_of_contacts(history_, owner):
+    from cercle.inbox.merge import do_merge_contacts
+    from cercle.inbox.models import Contact
+    from cercle.insights.models import WaitRecord
+
+    drain()
+    records = WaitRecord.objects.filter(workspace=history_)
+    assert not records.filter(contact_id__isnull=True).exists()
+    source = Contact.objects.get(identities__external_id="d0n0")
+    target = Contact.objects.get(identities__external_id="d1n0")
+    moved = set(Conversation.objects.filter(contact=source).values_list("pk", flat=True))
+    assert set(records.filter(contact_id=source.pk).values_list("conversation_id", flat=True))
+    with clock.at(NOW):
+        do_merge_contacts(owner, source, target)
+    drain()
+    assert not records.filter(contact_id=source.pk).exists()
+    assert moved <= set(
+        records.filter(contact_id=target.pk).values_list("conversation_id", flat=True)
+    )
