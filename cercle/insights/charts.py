@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from cercle.inbox.templatetags.inbox_tags import platform_label
 
 from . import queries
+from .http import period_title
 from .metrics import Summary, distribution
 from .report import PERIOD_GROUP, PersonaFigures, Report, Row
 
@@ -72,7 +73,7 @@ def period_chart(report: Report, days: int) -> Payload:
     rows = report.periods
     return {
         "horizontal": False,
-        "labels": [row.label for row in rows],
+        "labels": [period_title(row.key, report.unit) for row in rows],
         "datasets": [
             series(
                 _("First response, median"),

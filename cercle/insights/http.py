@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from cercle.core import clock
 from cercle.workspaces.middleware import current_member
@@ -17,6 +20,21 @@ PERIODS = (7, 30, 90)
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # A leading character that makes a spreadsheet evaluate the cell (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def period_title(key: str, unit: str) -> str:
+    """A day, week or month of the period breakdown (its first day's ISO date) as the member
+    reads it, in the active language: "2 November 2026", "week of 2 November 2026", "November
+    2026".
+    (The report keeps the ISO labels: it is shared by members of every language; the CSV too.)"""
+    try:
+        start = date.fromisoformat(key)
+    except ValueError:
+        return key
+    if unit == "month":
+        return date_format(start, "F Y").capitalize()
+    day = date_format(start, "j F Y")
+    return _("week of %(day)s") % {"day": day} if unit == "week" else day
 
 
 def period_of(request: HttpRequest) -> tuple[int, Period]:

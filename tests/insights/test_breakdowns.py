@@ -152,8 +152,20 @@ def test_every_breakdown_has_its_chart_from_a_json_endpoint(lea, personas, sim_c
     assert data["links"] == [f"/insights/conversations/?days=7&group=channel&key={sim_channel.pk}"]
     assert persona["labels"] == ["Tous", "English"]
     assert persona["links"][0].endswith(f"group=persona&key={everyone.pk}")
-    # The 7 days from Wednesday 28 October: two ISO weeks, the crafted history in the second.
-    assert period["labels"] == ["2026-W44", "2026-W45"]
+    # The 7 days from Wednesday 28 October: two ISO weeks, the crafted history in the second,
+    # named in the member's language (the report and the CSV keep the ISO weeks).
+    assert period["labels"] == ["week of 26 October 2026", "week of 2 November 2026"]
+    with clock.at(NOW):
+        french = lea.get(
+            reverse("insights:chart", args=["period"]) + "?days=7&by=week",
+            HTTP_ACCEPT_LANGUAGE="fr",
+        ).json()
+        months = lea.get(
+            reverse("insights:chart", args=["period"]) + "?days=7&by=month",
+            HTTP_ACCEPT_LANGUAGE="fr",
+        ).json()
+    assert french["labels"] == ["semaine du 26 octobre 2026", "semaine du 2 novembre 2026"]
+    assert months["labels"] == ["Octobre 2026", "Novembre 2026"]
     assert period["links"][1] == (
         "/insights/conversations/?days=7&group=period&key=2026-11-02&by=week"
     )

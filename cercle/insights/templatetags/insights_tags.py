@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
+from cercle.insights import http
+
 register = template.Library()
 
 
@@ -53,3 +55,9 @@ def signed(value: float | None) -> str:
         return "—"
     text = f"{abs(value):.1f}".removesuffix(".0")
     return ("+" if value >= 0 else "−") + text
+
+
+@register.filter
+def period_title(key: str, unit: str) -> str:
+    """A row of the period breakdown in the member's language (`http.period_title`)."""
+    return http.period_title(str(key), str(unit))
