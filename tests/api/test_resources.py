@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from cercle.core import clock
 from cercle.inbox.actions import do_assign_conversation, do_tag_conversation
 from cercle.inbox.models import Message
 from cercle.insights.models import Goal, Persona
@@ -160,6 +163,13 @@ GOAL = {
 
 
 def test_goal_create_with_live_status_update_delete(owner_api, owner, conversation):
+    # The goal counts the current month: it is read on a day of the month the conversation
+    # arrived in (sim_event dates it 20 November 2026, 09:30 UTC), 90 minutes later.
+    with clock.at(datetime(2026, 11, 20, 11, 0, tzinfo=UTC)):
+        _goal_create_with_live_status_update_delete(owner_api, owner)
+
+
+def _goal_create_with_live_status_update_delete(owner_api, owner):  # type: ignore[no-untyped-def]
     created = owner_api.post("/goals", {**GOAL, "owner_id": owner.pk})
     assert created.status_code == 201, created.content
     body = created.json()
