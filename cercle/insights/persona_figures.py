@@ -16,18 +16,16 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from cercle.inbox.choices import Direction
-from cercle.inbox.models import Contact, Conversation, Message
+from cercle.inbox.models import Contact, Message
 
 from . import queries, rollup
 from .metrics import History, Summary, local_hour, within
 from .models import Persona, WaitRecord
-from .personas import persona_contacts
+from .personas import CHUNK, contacts_of_conversations, persona_contacts
 from .queries import EpochSeconds, Period
 
 # Contacts shown by name on the persona's page.
 SAMPLE = 20
-# Conversation ids looked up per query (below SQLite's limit of bound parameters).
-CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +91,7 @@ def _tally_waits(
     for start, end in parts:
         part = Period(start, end)
         history = queries.history(workspace, part)
-        ids = sorted({w.conversation_id for w in history.waits})
-        owners: dict[int, int] = {}
-        for chunk in range(0, len(ids), CHUNK):
-            owners.update(
-                Conversation.objects.filter(pk__in=ids[chunk : chunk + CHUNK]).values_list(
-                    "pk", "contact_id"
-                )
-            )
+        owners = contacts_of_conversations({w.conversation_id for w in history.waits})
         waits = [
             w
             for w in within(history.waits, start, end)

@@ -428,18 +428,13 @@ def _rolled_personas(
         tallies: rollup.Tallies = defaultdict(rollup.Tally)
         for contact_id in contacts & by_contact.keys():
             for key, tally in by_contact[contact_id].items():
-                tallies[_bare(key)].add(tally)
+                tallies[key].add(tally)
         if tallies:
             rows.append(Row(str(persona.pk), persona.name, rollup.summary_of(tallies.items())))
             firsts[str(persona.pk)] = rollup.summary_of(
                 (k, t) for k, t in tallies.items() if k.first
             )
     return _sorted_rows(rows), firsts
-
-
-def _bare(key: rollup.Key) -> rollup.Key:
-    """What a summary reads of a key: whether the wait is a first one, and its state."""
-    return rollup.Key(key.first, key.state, None, "", None)
 
 
 def _from_rollups(
@@ -559,10 +554,7 @@ def platform_heatmap(workspace: Workspace, period: Period, platform: str) -> lis
     clock, _name = queries.workspace_clock(workspace)
     tz = ZoneInfo(workspace.timezone)
     if rollup.rollups_usable(workspace, clock):
-        first_day = rollup.local_day(period.start, tz)
-        if rollup.day_start(first_day, tz) < period.start:
-            first_day += timedelta(days=1)
-        end_day = rollup.local_day(period.end, tz)
+        first_day, end_day = rollup.whole_days(period.start, period.end, tz)
         if first_day < end_day:
             _names, platform_of, _members = _labels(workspace)
             grid = [[0] * 24 for _ in range(7)]
@@ -570,16 +562,11 @@ def platform_heatmap(workspace: Workspace, period: Period, platform: str) -> lis
                 workspace.pk, first_day, end_day, platform_of, platform
             ):
                 grid[day.weekday()][hour] += count
-            edges = (
-                Period(period.start, rollup.day_start(first_day, tz)),
-                Period(rollup.day_start(end_day, tz), period.end),
-            )
-            for part in edges:
-                if part.start < part.end:
-                    more = queries.inbound_heatmap(workspace, part, platform)
-                    for weekday, hours in enumerate(more):
-                        for hour, count in enumerate(hours):
-                            grid[weekday][hour] += count
+            for start, end in rollup.edges(period.start, period.end, first_day, end_day, tz):
+                more = queries.inbound_heatmap(workspace, Period(start, end), platform)
+                for weekday, hours in enumerate(more):
+                    for hour, count in enumerate(hours):
+                        grid[weekday][hour] += count
             return grid
     return queries.inbound_heatmap(workspace, period, platform)
 

@@ -196,13 +196,10 @@ def _community(
     by_hour: Counter[int] = Counter()
     by_weekday: Counter[int] = Counter()
     needing: Counter[tuple[int, int]] = Counter()
-    raw_parts = [period]
+    raw_parts = [(period.start, period.end)]
     clock_, _name = queries.workspace_clock(workspace)
     if use_rollups and rollup.rollups_usable(workspace, clock_):
-        first_day = rollup.local_day(period.start, tz)
-        if rollup.day_start(first_day, tz) < period.start:
-            first_day += timedelta(days=1)
-        end_day = rollup.local_day(period.end, tz)
+        first_day, end_day = rollup.whole_days(period.start, period.end, tz)
         if first_day < end_day:
             rows = VolumeRollup.objects.filter(
                 workspace=workspace, day__gte=first_day, day__lt=end_day
@@ -213,18 +210,13 @@ def _community(
                 needing[(day.weekday(), hour)] += needing_count
                 timing.inbound += count
                 timing.needing_reply += needing_count
-            raw_parts = [
-                Period(period.start, rollup.day_start(first_day, tz)),
-                Period(rollup.day_start(end_day, tz), period.end),
-            ]
-    for part in raw_parts:
-        if part.start >= part.end:
-            continue
+            raw_parts = rollup.edges(period.start, period.end, first_day, end_day, tz)
+    for start, end in raw_parts:
         inbound = Message.objects.filter(
             workspace=workspace,
             direction=Direction.INBOUND,
-            sent_at__gte=part.start,
-            sent_at__lt=part.end,
+            sent_at__gte=start,
+            sent_at__lt=end,
         ).values_list("sent_at", "needs_reply")
         for sent_at, needs_reply in inbound.iterator(chunk_size=5000):
             if sent_at is None:
